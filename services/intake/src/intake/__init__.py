@@ -1,0 +1,1 @@
+"""DBT platform intake service."""

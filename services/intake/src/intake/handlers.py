@@ -1,0 +1,7 @@
+"""The events intake consumes (none yet: intake is the start of every chain)."""
+
+from __future__ import annotations
+
+from dbt_shared.events.consumer import Handler
+
+HANDLERS: dict[str, Handler] = {}

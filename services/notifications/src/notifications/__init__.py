@@ -1,0 +1,1 @@
+"""DBT platform notifications service."""

@@ -1,0 +1,1 @@
+"""DBT platform skills-group service."""

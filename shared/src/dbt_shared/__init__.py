@@ -1,0 +1,1 @@
+"""Common platform code shared by every DBT platform service."""

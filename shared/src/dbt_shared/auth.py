@@ -1,0 +1,195 @@
+"""Bearer-token authentication and site-scoped authorisation.
+
+Algorithms come from configuration, never from the token header; ``exp``, ``aud``, ``iss`` and
+``sub`` are required. Claims: ``roles`` (operator, coordinator, therapist, facilitator, client,
+service) and ``sites`` (the site ids the subject may act on). An operator acts on every site of
+the organisation; every other role only on the sites in its token.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+from flask import g, request
+
+from dbt_shared.config import AuthSettings
+from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, not_found
+
+log = logging.getLogger(__name__)
+
+ROLES = ("operator", "coordinator", "therapist", "facilitator", "client", "service")
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    sites: frozenset[str]
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def can_act_on_site(self, site_id: str) -> bool:
+        return "operator" in self.roles or "service" in self.roles or site_id in self.sites
+
+    def site_filter(self) -> frozenset[str] | None:
+        """The sites a list query must be limited to; ``None`` means every site."""
+        if "operator" in self.roles or "service" in self.roles:
+            return None
+        return self.sites
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(
+        401,
+        "Unauthorized",
+        detail,
+        type_=PROBLEM_TYPE_BASE + "unauthorized",
+        headers={"WWW-Authenticate": 'Bearer realm="dbt-platform"'},
+    )
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, "Forbidden", detail, type_=PROBLEM_TYPE_BASE + "forbidden")
+
+
+class TokenVerifier:
+    def __init__(self, settings: AuthSettings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._key = Path(settings.public_key_file).read_text() if settings.public_key_file else None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            key: Any = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=list(self.settings.algorithms),
+                audience=self.settings.audience,
+                issuer=self.settings.issuer,
+                options={"require": ["exp", "iat", "aud", "iss", "sub"]},
+                leeway=30,
+            )
+        except jwt.PyJWTError as exc:
+            raise unauthorized(f"invalid token: {type(exc).__name__}") from exc
+        roles = claims.get("roles") or []
+        sites = claims.get("sites") or []
+        if not isinstance(roles, list) or not isinstance(sites, list):
+            raise unauthorized("invalid token: roles and sites must be lists")
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=frozenset(r for r in roles if r in ROLES),
+            sites=frozenset(str(s) for s in sites),
+        )
+
+
+def authenticate(verifier: TokenVerifier) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("a bearer token is required")
+    return verifier.verify(token.strip())
+
+
+def current_principal() -> Principal:
+    principal = g.get("principal")
+    if principal is None:
+        raise unauthorized("a bearer token is required")
+    return principal
+
+
+def require_roles(*roles: str) -> Callable:
+    """Decorator: the caller must hold one of ``roles``."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = current_principal()
+            if not principal.has_role(*roles):
+                raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def require_site(site_id: str, what: str = "site") -> None:
+    """Another site's object answers 404: its existence is not disclosed."""
+    if not current_principal().can_act_on_site(site_id):
+        raise not_found(what)
+
+
+def scope_query(query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
+    """Limit a list query to the caller's sites."""
+    sites = current_principal().site_filter()
+    if sites is None:
+        return query
+    return {**query, site_field: {"$in": sorted(sites)}}
+
+
+class ServiceTokens:
+    """Tokens this service presents to other services' APIs (role ``service``).
+
+    Production: OAuth2 client credentials against ``AUTH_TOKEN_URL``. Development: signed locally
+    with the dev key (``AUTH_SIGNING_KEY_FILE``), which the dev stack's services trust.
+    """
+
+    def __init__(self, settings: AuthSettings, service: str, ttl_s: int = 300) -> None:
+        self.settings = settings
+        self.service = service
+        self.ttl_s = ttl_s
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token and time.time() < self._expires_at - 30:
+                return self._token
+            self._token, self._expires_at = self._fetch()
+            return self._token
+
+    def _fetch(self) -> tuple[str, float]:
+        s = self.settings
+        if s.token_url and s.client_id and s.client_secret:
+            response = requests.post(
+                s.token_url,
+                data={"grant_type": "client_credentials", "audience": s.audience},
+                auth=(s.client_id, s.client_secret),
+                timeout=10,
+            )
+            response.raise_for_status()
+            body = response.json()
+            return body["access_token"], time.time() + float(body.get("expires_in", 60))
+        if s.signing_key_file:
+            now = int(time.time())
+            claims = {
+                "sub": f"service:{self.service}",
+                "roles": ["service"],
+                "sites": [],
+                "iss": s.issuer,
+                "aud": s.audience,
+                "iat": now,
+                "exp": now + self.ttl_s,
+            }
+            key = Path(s.signing_key_file).read_text()
+            return jwt.encode(claims, key, algorithm=s.algorithms[0]), now + self.ttl_s
+        raise RuntimeError(
+            "no way to obtain a service token: set AUTH_TOKEN_URL with SERVICE_CLIENT_ID and "
+            "SERVICE_CLIENT_SECRET, or AUTH_SIGNING_KEY_FILE in development"
+        )
+
+
+def roles_listed(roles: Iterable[str]) -> str:
+    return ", ".join(sorted(roles))

@@ -1,0 +1,108 @@
+"""Configuration from the environment, the same variables for every service.
+
+Every variable is listed in docs/configuration.md; a service adds its own with ``env``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise ConfigError(f"environment variable {name} is required")
+    return value
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {name} must be an integer") from exc
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    issuer: str
+    audience: str
+    algorithms: tuple[str, ...]
+    public_key_file: str | None
+    jwks_url: str | None
+    # Dev only: lets a worker mint its own service tokens. Production uses client credentials.
+    signing_key_file: str | None
+    token_url: str | None
+    client_id: str | None
+    client_secret: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    mongodb_uri: str
+    mongodb_database: str
+    kafka_bootstrap_servers: str
+    auth: AuthSettings
+    log_level: str = "INFO"
+    log_format: str = "json"
+    worker_metrics_port: int = 9100
+    metrics_dir: str | None = None
+    service_urls: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str) -> Settings:
+        algorithms = tuple(
+            a.strip() for a in os.environ.get("AUTH_ALGORITHMS", "RS256").split(",") if a.strip()
+        )
+        if not algorithms or any(a.lower() == "none" for a in algorithms):
+            raise ConfigError("AUTH_ALGORITHMS must name real signing algorithms")
+        auth = AuthSettings(
+            issuer=os.environ.get("AUTH_ISSUER", "dbt-platform-dev"),
+            audience=os.environ.get("AUTH_AUDIENCE", "dbt-platform"),
+            algorithms=algorithms,
+            public_key_file=os.environ.get("AUTH_PUBLIC_KEY_FILE") or None,
+            jwks_url=os.environ.get("AUTH_JWKS_URL") or None,
+            signing_key_file=os.environ.get("AUTH_SIGNING_KEY_FILE") or None,
+            token_url=os.environ.get("AUTH_TOKEN_URL") or None,
+            client_id=os.environ.get("SERVICE_CLIENT_ID") or None,
+            client_secret=os.environ.get("SERVICE_CLIENT_SECRET") or None,
+        )
+        if not (auth.public_key_file or auth.jwks_url):
+            raise ConfigError("set AUTH_JWKS_URL (production) or AUTH_PUBLIC_KEY_FILE (dev)")
+        urls = {
+            name: os.environ[var].rstrip("/")
+            for name, var in (
+                ("intake", "INTAKE_URL"),
+                ("skills-group", "SKILLS_GROUP_URL"),
+                ("coaching", "COACHING_URL"),
+                ("notifications", "NOTIFICATIONS_URL"),
+            )
+            if os.environ.get(var)
+        }
+        return cls(
+            service=service,
+            mongodb_uri=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
+            mongodb_database=os.environ.get("MONGODB_DATABASE", "dbt_" + service.replace("-", "_")),
+            kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            auth=auth,
+            log_level=os.environ.get("LOG_LEVEL", "INFO"),
+            log_format=os.environ.get("LOG_FORMAT", "json"),
+            worker_metrics_port=env_int("WORKER_METRICS_PORT", 9100),
+            metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            service_urls=urls,
+        )
+
+    def service_url(self, service: str) -> str:
+        try:
+            return self.service_urls[service]
+        except KeyError as exc:
+            var = service.upper().replace("-", "_") + "_URL"
+            raise ConfigError(f"environment variable {var} is required") from exc

@@ -1,0 +1,1 @@
+"""The event backbone: envelope, catalog of event types, topics, outbox relay, consumer runner."""

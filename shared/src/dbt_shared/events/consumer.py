@@ -1,0 +1,244 @@
+"""The consumer runner: one consumer group per service, effects before offsets, no double effects.
+
+For every record:
+1. parse the CloudEvent and validate its data against the catalog; a malformed record can never
+   succeed, so it goes straight to ``<topic>.dlq``;
+2. skip (and count) event types this service has no handler for;
+3. skip an event whose ``source`` + ``id`` is already in ``processed_events`` (unique ``_id``);
+4. run the handler; it must key what it writes on ``event.dedup_key`` (or make it otherwise
+   idempotent) so that a crash between its effect and step 5 cannot cause a second effect;
+5. record the event as processed, then commit the offset.
+A failing handler is retried with exponential backoff; after the last attempt the record goes to
+the dead-letter topic with the error in its headers. A lost database connection is not the
+event's fault: it is retried until the database is back, never dead-lettered.
+SIGTERM finishes the record in hand, commits, leaves the group and closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from pymongo.database import Database
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
+
+from dbt_shared import correlation, metrics
+from dbt_shared.clock import Clock
+from dbt_shared.contracts import CATALOG
+from dbt_shared.events.catalog import EventSchemaError
+from dbt_shared.events.envelope import EnvelopeError, Event
+from dbt_shared.events.publisher import EventPublisher
+from dbt_shared.events.topics import DLQ_SUFFIX
+
+log = logging.getLogger(__name__)
+
+PROCESSED_COLLECTION = "processed_events"
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    db: Database
+    clock: Clock
+    service: str
+
+
+Handler = Callable[[Event, dict, HandlerContext], None]
+"""``handler(event, data, ctx)``: ``data`` is the validated, deserialised event data."""
+
+
+class _Stopping(Exception):
+    pass
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        service: str,
+        bootstrap_servers: str,
+        db: Database,
+        clock: Clock,
+        handlers: dict[str, Handler],
+        publisher: EventPublisher,
+        max_attempts: int = 5,
+        backoff_initial_s: float = 0.2,
+        backoff_max_s: float = 10.0,
+        group_id: str | None = None,
+    ) -> None:
+        unknown = [name for name in handlers if not CATALOG.knows(name)]
+        if unknown:
+            raise ValueError(f"handlers for event types not in the catalog: {unknown}")
+        self.service = service
+        self.group_id = group_id or f"dbt-{service}"
+        self.bootstrap_servers = bootstrap_servers
+        self.db = db
+        self.ctx = HandlerContext(db=db, clock=clock, service=service)
+        self.handlers = handlers
+        self.publisher = publisher
+        self.max_attempts = max_attempts
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.topics = sorted({CATALOG.get(name).topic.name for name in handlers})
+        self._stop = threading.Event()
+        self.db[PROCESSED_COLLECTION].create_index("processed_at", name="processed_at")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        if not self.topics:
+            log.info("no event handlers; consumer idle")
+            self._stop.wait()
+            return
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{self.group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=50,
+            session_timeout_ms=15_000,
+            heartbeat_interval_ms=3_000,
+        )
+        consumer.subscribe(self.topics)
+        log.info("consumer started", extra={"group": self.group_id, "topics": self.topics})
+        try:
+            while not self._stop.is_set():
+                batches = consumer.poll(timeout_ms=500)
+                for tp, records in batches.items():
+                    for record in records:
+                        try:
+                            self.process(record)
+                        except _Stopping:
+                            return
+                        consumer.commit({tp: OffsetAndMetadata(record.offset + 1, None, -1)})
+        finally:
+            consumer.close(autocommit=False)
+            log.info("consumer closed", extra={"group": self.group_id})
+
+    # -- one record ------------------------------------------------------------------------------
+    def process(self, record) -> None:
+        """Handle one Kafka record fully: effect stored, or dead-lettered, or skipped."""
+        try:
+            event = Event.from_kafka(record.key, record.value, record.headers)
+        except EnvelopeError as exc:
+            self._dead_letter(record, exc, attempts=1, event_type="invalid")
+            return
+        if event.type not in self.handlers:
+            outcome = "skipped_unknown"
+            metrics.EVENTS_CONSUMED.labels(
+                self.service, event.type if CATALOG.knows(event.type) else "unknown", outcome
+            ).inc()
+            return
+        try:
+            data = CATALOG.load(event.type, event.data)
+        except EventSchemaError as exc:
+            self._dead_letter(record, exc, attempts=1, event_type=event.type)
+            return
+        processed = self.db[PROCESSED_COLLECTION]
+        if self._with_db_retry(lambda: processed.find_one({"_id": event.dedup_key})):
+            metrics.EVENTS_CONSUMED.labels(self.service, event.type, "duplicate").inc()
+            return
+        started = time.perf_counter()
+        with correlation.bound(event.correlation_id):
+            error = self._handle_with_retries(event, data)
+        metrics.HANDLER_DURATION.labels(self.service, event.type).observe(
+            time.perf_counter() - started
+        )
+        if error is not None:
+            self._dead_letter(record, error, attempts=self.max_attempts, event_type=event.type)
+            return
+        self._with_db_retry(lambda: self._mark_processed(event))
+        metrics.EVENTS_CONSUMED.labels(self.service, event.type, "handled").inc()
+
+    def _handle_with_retries(self, event: Event, data: dict) -> Exception | None:
+        handler = self.handlers[event.type]
+        attempt = 0
+        delay = self.backoff_initial_s
+        while True:
+            if self._stop.is_set() and attempt > 0:
+                raise _Stopping  # leave the offset uncommitted: redelivered after restart
+            try:
+                handler(event, data, self.ctx)
+                return None
+            except ConnectionFailure:
+                log.warning("database unreachable while handling; waiting", extra=_ids(event))
+                self._stop.wait(min(delay, self.backoff_max_s))
+                delay = min(delay * 2, self.backoff_max_s)
+                continue  # an outage is not the event's fault: never counts as an attempt
+            except Exception as exc:
+                attempt += 1
+                log.warning(
+                    "event handler failed",
+                    extra={**_ids(event), "attempt": attempt, "error": type(exc).__name__},
+                )
+                if attempt >= self.max_attempts:
+                    return exc
+                self._stop.wait(min(delay, self.backoff_max_s))
+                delay = min(delay * 2, self.backoff_max_s)
+
+    def _mark_processed(self, event: Event) -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            self.db[PROCESSED_COLLECTION].insert_one(
+                {
+                    "_id": event.dedup_key,
+                    "type": event.type,
+                    "processed_at": self.ctx.clock.now(),
+                }
+            )
+
+    def _with_db_retry(self, operation):
+        delay = self.backoff_initial_s
+        while True:
+            try:
+                return operation()
+            except ConnectionFailure:
+                if self._stop.is_set():
+                    raise _Stopping from None
+                log.warning("database unreachable; waiting")
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+
+    def _dead_letter(self, record, error: Exception, attempts: int, event_type: str) -> None:
+        topic = record.topic + DLQ_SUFFIX
+        headers = [(k, v) for k, v in (record.headers or []) if not k.startswith("dlq_")]
+        headers += [
+            ("dlq_error", _error_text(error).encode()),
+            ("dlq_error_type", type(error).__name__.encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self.group_id.encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_failed_at", self.ctx.clock.now().isoformat().encode()),
+        ]
+        self.publisher.send_raw(topic, record.key, record.value, headers)
+        metrics.DEAD_LETTERED.labels(self.service, record.topic).inc()
+        metrics.EVENTS_CONSUMED.labels(self.service, event_type, "dead_lettered").inc()
+        log.error(
+            "event dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error_type": type(error).__name__,
+            },
+        )
+
+
+def _ids(event: Event) -> dict:
+    return {"event_id": event.id, "event_type": event.type}
+
+
+def _error_text(error: Exception) -> str:
+    # Schema errors name fields and rules, not values; keep every error short.
+    return str(error)[:1000]
+
+
+__all__ = ["ConsumerRunner", "Handler", "HandlerContext", "TopicPartition"]

@@ -1,0 +1,21 @@
+"""Gunicorn settings for every api: ``--config python:dbt_shared.gunicorn_conf``."""
+
+import os
+import tempfile
+
+from prometheus_client import multiprocess
+
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# A read-only root filesystem in Kubernetes: heartbeat files go to the writable temp dir.
+worker_tmp_dir = os.environ.get("GUNICORN_TMP_DIR", tempfile.gettempdir())
+accesslog = None  # the app logs each request itself, as JSON, with the route template only
+errorlog = "-"
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

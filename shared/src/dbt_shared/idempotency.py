@@ -1,0 +1,120 @@
+"""``Idempotency-Key`` on creating POSTs: a retried request gets the first answer, once.
+
+The first request under a key reserves it, together with the id its resource will get. If that
+request dies half-way, the retry reuses the reserved id, so the resource is still created only
+once (``insert_or_get``). A key reused with a different body is refused with 422.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, g, request
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from dbt_shared.auth import current_principal
+from dbt_shared.ids import new_id
+from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
+from dbt_shared.web import context
+
+HEADER = "Idempotency-Key"
+COLLECTION = "idempotency_keys"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def _invalid_key(message: str) -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        message,
+        type_=PROBLEM_TYPE_BASE + "invalid-idempotency-key",
+        errors=[{"field": HEADER, "location": "headers", "message": message}],
+    )
+
+
+def idempotent(view: Callable) -> Callable:
+    """Wrap a creating view (place it under ``@blp.arguments``, above ``@blp.response``)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not (1 <= len(key) <= 255) or not key.isprintable():
+            raise _invalid_key("Idempotency-Key must be 1-255 printable characters.")
+        ctx = context()
+        principal = current_principal()
+        record_id = hashlib.sha256(
+            "\x1f".join([principal.subject, request.method, request.path, key]).encode()
+        ).hexdigest()
+        fingerprint = hashlib.sha256(request.get_data()).hexdigest()
+        keys = ctx.db[COLLECTION]
+        record = keys.find_one_and_update(
+            {"_id": record_id},
+            {
+                "$setOnInsert": {
+                    "fingerprint": fingerprint,
+                    "resource_id": new_id(),
+                    "state": "processing",
+                    "created_at": ctx.clock.now(),
+                }
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        if record["fingerprint"] != fingerprint:
+            raise _invalid_key("This Idempotency-Key was used with a different request body.")
+        if record["state"] == "done":
+            replay = Response(record["body"], status=record["status"], mimetype="application/json")
+            for name, value in record.get("headers", {}).items():
+                replay.headers[name] = value
+            replay.headers[REPLAYED_HEADER] = "true"
+            return replay
+        g.reserved_resource_id = record["resource_id"]
+        response = view(*args, **kwargs)
+        if 200 <= response.status_code < 300:
+            keys.update_one(
+                {"_id": record_id},
+                {
+                    "$set": {
+                        "state": "done",
+                        "status": response.status_code,
+                        "body": response.get_data(as_text=True),
+                        "headers": {
+                            k: v for k, v in response.headers.items() if k in ("Location",)
+                        },
+                    }
+                },
+            )
+        else:  # a refused request may be retried with the same key after the caller fixes it
+            keys.delete_one({"_id": record_id, "state": "processing"})
+        return response
+
+    return wrapper
+
+
+def resource_id() -> str:
+    """The id for the resource this request creates (stable across retries of one key)."""
+    return g.pop("reserved_resource_id", None) or new_id()
+
+
+def insert_or_get(collection: Collection, document: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Insert ``document``; if its ``_id`` exists (a retried request), return the stored one."""
+    try:
+        collection.insert_one(document)
+        return document, True
+    except DuplicateKeyError:
+        existing = collection.find_one({"_id": document["_id"]})
+        if existing is None:  # pragma: no cover - duplicate on another unique index
+            raise
+        return existing, False
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,71 @@
+"""Prometheus metrics every service exposes, named once here.
+
+One ``dbt_`` prefix, base units, ``_total`` counters, and only bounded labels: service, route
+template, method, status, event type, outcome, topic. Never a client, referral or site id.
+Under gunicorn (and between a service's api and worker locally) the values live in
+``PROMETHEUS_MULTIPROC_DIR`` and are summed at scrape time.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+HTTP_REQUESTS = Counter(
+    "dbt_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
+)
+HTTP_DURATION = Histogram(
+    "dbt_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS_PUBLISHED = Counter(
+    "dbt_events_published_total",
+    "Events published to Kafka by the outbox relay",
+    ["service", "type"],
+)
+EVENTS_CONSUMED = Counter(
+    "dbt_events_consumed_total",
+    "Events taken from Kafka, by outcome (handled, duplicate, skipped_unknown, dead_lettered)",
+    ["service", "type", "outcome"],
+)
+HANDLER_DURATION = Histogram(
+    "dbt_event_handler_duration_seconds",
+    "Time an event handler took, retries included",
+    ["service", "type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+OUTBOX_BACKLOG = Gauge(
+    "dbt_outbox_backlog",
+    "Events recorded but not yet published",
+    ["service"],
+    multiprocess_mode="livemax",
+)
+DEAD_LETTERED = Counter(
+    "dbt_events_dead_lettered_total", "Events sent to a dead-letter topic", ["service", "topic"]
+)
+
+
+def registry() -> CollectorRegistry:
+    """The registry to scrape: the multiprocess view when a metrics dir is configured."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        reg = CollectorRegistry()
+        multiprocess.MultiProcessCollector(reg)
+        return reg
+    from prometheus_client import REGISTRY
+
+    return REGISTRY
+
+
+def exposition() -> tuple[bytes, str]:
+    return generate_latest(registry()), CONTENT_TYPE_LATEST

@@ -1,0 +1,53 @@
+"""Cursor pagination: ``{"items": [...], "next_cursor": ...}`` ordered by time-ordered ``_id``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+from pymongo.collection import Collection
+
+from dbt_shared.problems import Problem
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(
+        load_default=None, metadata={"description": "next_cursor of the last page"}
+    )
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return str(json.loads(base64.urlsafe_b64decode(padded))["after"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "The cursor is not one this API gave out.",
+            errors=[{"field": "cursor", "location": "query", "message": "Invalid cursor."}],
+        ) from exc
+
+
+def page(
+    collection: Collection,
+    query: dict[str, Any],
+    *,
+    limit: int,
+    cursor: str | None,
+    projection: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    if cursor:
+        query = {"$and": [query, {"_id": {"$gt": decode_cursor(cursor)}}]}
+    docs = list(collection.find(query, projection, sort=[("_id", 1)], limit=limit + 1))
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return docs, (encode_cursor(docs[-1]["_id"]) if more and docs else None)

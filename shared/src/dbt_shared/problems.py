@@ -1,0 +1,74 @@
+"""RFC 9457 problem details: every error a client sees has this one shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, json
+
+PROBLEM_TYPE_BASE = "https://dbt-platform.example/problems/"
+CONTENT_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with a problem body."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or PROBLEM_TYPE_BASE + title.lower().replace(" ", "-")
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def to_response(self, instance: str | None = None) -> Response:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        response = Response(json.dumps(body), status=self.status, mimetype=CONTENT_TYPE)
+        for key, value in self.headers.items():
+            response.headers[key] = value
+        return response
+
+
+def not_found(what: str = "resource") -> Problem:
+    return Problem(404, "Not Found", f"No such {what}.", type_=PROBLEM_TYPE_BASE + "not-found")
+
+
+def conflict(detail: str) -> Problem:
+    return Problem(409, "Conflict", detail, type_=PROBLEM_TYPE_BASE + "conflict")
+
+
+def field_errors(messages: Any, location: str = "json", prefix: str = "") -> list[dict[str, Any]]:
+    """Flatten marshmallow's nested error messages into ``[{field, location, message}]``."""
+    flat: list[dict[str, Any]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            flat.extend(field_errors(value, location, path))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        for message in messages:
+            flat.append({"field": prefix or None, "location": location, "message": message})
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            flat.extend(field_errors(value, location, f"{prefix}[{index}]"))
+    else:
+        flat.append({"field": prefix or None, "location": location, "message": str(messages)})
+    return flat

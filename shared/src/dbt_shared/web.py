@@ -1,0 +1,260 @@
+"""App defaults: what every service's api gets from one call to ``create_service_app``.
+
+Config from the environment, JSON logs with correlation ids, RFC 9457 problem bodies, bearer-token
+auth on ``/v1``, request metrics, ``/healthz``, ``/readyz``, ``/metrics``, and the OpenAPI document
+at ``/openapi.json`` with Swagger UI at ``/docs`` (flask-smorest).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask_smorest import Api, Blueprint
+from pymongo.database import Database
+from pymongo.errors import ConnectionFailure
+from werkzeug.exceptions import HTTPException
+
+from dbt_shared import correlation, logs, metrics, mongo
+from dbt_shared.auth import ServiceTokens, TokenVerifier, authenticate
+from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.config import Settings
+from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, field_errors
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+@dataclass
+class ServiceContext:
+    """The composition root of one api process: settings, clock, database, auth."""
+
+    settings: Settings
+    clock: Clock
+    verifier: TokenVerifier
+    ready_checks: dict[str, Callable[[], None]] = field(default_factory=dict)
+
+    @cached_property
+    def db(self) -> Database:
+        return mongo.database(self.settings.mongodb_uri, self.settings.mongodb_database)
+
+    @cached_property
+    def service_tokens(self) -> ServiceTokens:
+        return ServiceTokens(self.settings.auth, self.settings.service)
+
+
+def context() -> ServiceContext:
+    return current_app.extensions["dbt"]
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api answering every HTTP error with a problem body."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = None
+        if "messages" in data:  # webargs validation errors, keyed by location
+            errors = []
+            for location, messages in data["messages"].items():
+                errors.extend(field_errors(messages, location))
+        title = error.name
+        detail = data.get("message") or error.description
+        if error.code == 422:
+            detail = "The request has invalid fields; see errors."
+        problem = Problem(
+            error.code or 500,
+            title,
+            detail,
+            type_=PROBLEM_TYPE_BASE + title.lower().replace(" ", "-"),
+            errors=errors,
+            headers=data.get("headers"),
+        )
+        return problem.to_response(instance=request.path)
+
+
+class _KafkaProbe:
+    """Answers whether a Kafka broker responds to a metadata request; caches for a moment."""
+
+    def __init__(self, bootstrap_servers: str, cache_s: float = 2.0) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.cache_s = cache_s
+        self._checked_at = 0.0
+        self._error: Exception | None = None
+
+    def __call__(self) -> None:
+        if time.monotonic() - self._checked_at > self.cache_s:
+            self._error = self._probe()
+            self._checked_at = time.monotonic()
+        if self._error is not None:
+            raise self._error
+
+    def _probe(self) -> Exception | None:
+        from kafka import KafkaAdminClient
+
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap_servers,
+                client_id="dbt-readiness",
+                request_timeout_ms=2_000,
+                api_version_auto_timeout_ms=2_000,
+            )
+            try:
+                admin.describe_cluster()
+            finally:
+                admin.close()
+        except Exception as exc:  # any failure means "not ready"
+            return exc
+        return None
+
+
+def create_service_app(
+    service: str,
+    *,
+    title: str,
+    description: str,
+    blueprints: list[Blueprint],
+    clock: Clock | None = None,
+    on_start: Callable[[ServiceContext], None] | None = None,
+) -> Flask:
+    settings = Settings.from_env(service)
+    logs.configure(service, settings.log_level, settings.log_format)
+    app = Flask(service)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+            "security": [{"bearerAuth": []}],
+        },
+        JSON_SORT_KEYS=False,
+    )
+    ctx = ServiceContext(
+        settings=settings, clock=clock or SystemClock(), verifier=TokenVerifier(settings.auth)
+    )
+    ctx.ready_checks["mongodb"] = lambda: mongo.ping(settings.mongodb_uri)
+    ctx.ready_checks["kafka"] = _KafkaProbe(settings.kafka_bootstrap_servers)
+    app.extensions["dbt"] = ctx
+
+    api = ProblemApi(app)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+
+    _install_request_hooks(app, ctx)
+    _install_operational_routes(app, ctx)
+    _install_error_handlers(app)
+    if on_start:
+        try:
+            on_start(ctx)
+        except ConnectionFailure:
+            # The worker prepares the same indexes; an api must still boot to report not-ready.
+            log.warning("database unreachable at start-up; indexes left to the worker")
+    return app
+
+
+def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
+    service = ctx.settings.service
+
+    @app.before_request
+    def _begin() -> None:
+        g.started = time.perf_counter()
+        cid = correlation.accept_or_new(
+            request.headers.get(REQUEST_ID_HEADER) or request.headers.get("X-Correlation-ID")
+        )
+        g.correlation_token = correlation.set_current(cid)
+        g.request_id = cid
+        if request.path.startswith("/v1/"):
+            g.principal = authenticate(ctx.verifier)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.HTTP_REQUESTS.labels(
+            service, request.method, route, str(response.status_code)
+        ).inc()
+        metrics.HTTP_DURATION.labels(service, request.method, route).observe(elapsed)
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        if route.startswith("/v1/"):
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,  # the template, never the URL with its ids
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "subject": g.principal.subject if g.get("principal") else None,
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def _end(_exc: BaseException | None) -> None:
+        token = g.pop("correlation_token", None)
+        if token is not None:
+            correlation.reset(token)
+
+
+def _install_operational_routes(app: Flask, ctx: ServiceContext) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service=ctx.settings.service)
+
+    @app.get("/readyz")
+    def readyz():
+        failures = {}
+        for name, check in ctx.ready_checks.items():
+            try:
+                check()
+            except Exception as exc:
+                failures[name] = type(exc).__name__
+        if failures:
+            problem = Problem(
+                503,
+                "Service Unavailable",
+                "Not ready: " + ", ".join(f"{k} unreachable ({v})" for k, v in failures.items()),
+                type_=PROBLEM_TYPE_BASE + "not-ready",
+                extra={"checks": {name: name not in failures for name in ctx.ready_checks}},
+            )
+            return problem.to_response(instance="/readyz")
+        return jsonify(status="ready", checks={name: True for name in ctx.ready_checks})
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        payload, content_type = metrics.exposition()
+        return Response(payload, mimetype=content_type.split(";")[0], content_type=content_type)
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(problem: Problem):
+        return problem.to_response(instance=request.path)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # HTTPException has its own, more specific handler (ProblemApi); this is the rest.
+        log.exception("unhandled error", extra={"route": str(request.url_rule)})
+        return Problem(
+            500,
+            "Internal Server Error",
+            "Something went wrong on our side; the request id identifies it.",
+        ).to_response(instance=request.path)
+
+
+def json_body() -> Any:
+    return request.get_json(silent=True)

@@ -1,0 +1,170 @@
+"""The worker process every service runs: outbox relay, event consumer, timers, health/metrics.
+
+Scales by partitions, not by HTTP load. SIGTERM (or Ctrl-C) stops every loop: the consumer
+finishes the record in hand, commits and leaves its group; the relay finishes its batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from pymongo.database import Database
+
+from dbt_shared import logs, metrics, mongo
+from dbt_shared.auth import ServiceTokens
+from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.config import Settings, env_int
+from dbt_shared.contracts import ALL_TOPICS
+from dbt_shared.events.consumer import ConsumerRunner, Handler
+from dbt_shared.events.outbox import OutboxRelay
+from dbt_shared.events.publisher import EventPublisher
+from dbt_shared.events.topics import ensure_topics, with_dead_letters
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    service_tokens: ServiceTokens
+    stop: threading.Event
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A job run every ``interval_s`` seconds (reminders, SLA checks, delivery dispatch)."""
+
+    name: str
+    interval_s: float
+    run: Callable[[WorkerContext], None]
+
+
+def run_worker(
+    service: str,
+    *,
+    handlers: dict[str, Handler],
+    outbox_collections: list[str],
+    timers: list[Timer] | None = None,
+    prepare: Callable[[WorkerContext], None] | None = None,
+    clock: Clock | None = None,
+) -> None:
+    settings = Settings.from_env(service)
+    logs.configure(service, settings.log_level, settings.log_format)
+    stop = threading.Event()
+    ctx = WorkerContext(
+        settings=settings,
+        db=mongo.database(settings.mongodb_uri, settings.mongodb_database),
+        clock=clock or SystemClock(),
+        service_tokens=ServiceTokens(settings.auth, service),
+        stop=stop,
+    )
+
+    def _on_signal(signum, _frame):
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    ensure_topics(
+        settings.kafka_bootstrap_servers,
+        with_dead_letters(ALL_TOPICS),
+        replication_factor=env_int("KAFKA_REPLICATION_FACTOR", 1),
+    )
+    if prepare:
+        prepare(ctx)
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, service)
+    relay = OutboxRelay(ctx.db, outbox_collections, publisher, service)
+    consumer = ConsumerRunner(
+        service=service,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        db=ctx.db,
+        clock=ctx.clock,
+        handlers=handlers,
+        publisher=publisher,
+        max_attempts=env_int("CONSUMER_MAX_ATTEMPTS", 5),
+    )
+
+    loops: dict[str, Callable[[], None]] = {
+        "relay": lambda: relay.run(stop),
+        "consumer": consumer.run,
+    }
+    for timer in timers or []:
+        loops[f"timer:{timer.name}"] = _timer_loop(timer, ctx)
+    threads = {
+        name: threading.Thread(target=_guarded(name, fn, stop), name=name, daemon=True)
+        for name, fn in loops.items()
+    }
+    for thread in threads.values():
+        thread.start()
+    server = _serve_health_and_metrics(settings.worker_metrics_port, threads)
+    log.info("worker started", extra={"loops": sorted(threads)})
+
+    stop.wait()
+    consumer.stop()
+    for thread in threads.values():
+        thread.join(timeout=20)
+    server.shutdown()
+    publisher.close()
+    log.info("worker stopped")
+    sys.exit(0)
+
+
+def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:
+    def loop() -> None:
+        while not ctx.stop.is_set():
+            try:
+                timer.run(ctx)
+            except Exception:
+                log.exception("timer failed", extra={"timer": timer.name})
+            ctx.stop.wait(timer.interval_s)
+
+    return loop
+
+
+def _guarded(name: str, fn: Callable[[], None], stop: threading.Event) -> Callable[[], None]:
+    """A loop that dies takes the process down, so the supervisor restarts it."""
+
+    def run() -> None:
+        try:
+            fn()
+        except Exception:
+            log.exception("worker loop crashed", extra={"loop": name})
+            stop.set()
+
+    return run
+
+
+def _serve_health_and_metrics(port: int, threads: dict[str, threading.Thread]):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/healthz":
+                dead = [name for name, t in threads.items() if not t.is_alive()]
+                status = 503 if dead else 200
+                body = b'{"status":"ok"}' if not dead else b'{"status":"loop stopped"}'
+                content_type = "application/json"
+            elif self.path == "/metrics":
+                status = 200
+                body, content_type = metrics.exposition()
+            else:
+                status, body, content_type = 404, b"", "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104 - probes and scrapes
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+    return server
