@@ -54,7 +54,7 @@ def test_a_type_without_version_cannot_be_registered():
         x = fields.String()
 
     catalog = Catalog()
-    with pytest.raises(ValueError, match="svc.noun.verb.vN"):
+    with pytest.raises(ValueError, match=r"svc\.noun\.verb\.vN"):
         catalog.register(EventType("intake.thing.happened", Topic("t"), Empty, ""))
 
 
@@ -66,3 +66,21 @@ def test_each_topic_has_a_dead_letter_twin_in_the_strimzi_resources():
     rendered = strimzi_yaml(topics)
     assert rendered.count("kind: KafkaTopic") == len(topics)
     assert "topicName: dbt.intake.events.dlq" in rendered
+
+
+def test_the_event_catalog_doc_is_up_to_date():
+    from pathlib import Path
+
+    from dbt_shared.events.catalog_doc import render
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "events.md"
+    assert doc.read_text() == render(), "run `make docs` to regenerate docs/events.md"
+
+
+def test_the_strimzi_topics_in_deploy_match_the_declarations_in_code():
+    from pathlib import Path
+
+    committed = Path(__file__).resolve().parents[2] / "deploy/k8s/base/kafka/topics.yaml"
+    assert committed.read_text() == strimzi_yaml(with_dead_letters(ALL_TOPICS)), (
+        "run `make docs` to regenerate deploy/k8s/base/kafka/topics.yaml"
+    )

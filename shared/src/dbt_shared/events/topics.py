@@ -84,7 +84,7 @@ def strimzi_yaml(topics: list[Topic], cluster: str = "dbt-kafka", replicas: int 
     for topic in topics:
         config = "\n".join(f'    {k}: "{v}"' for k, v in sorted(topic.config().items()))
         docs.append(
-            "apiVersion: kafka.strimzi.io/v1beta2\n"
+            "apiVersion: kafka.strimzi.io/v1\n"
             "kind: KafkaTopic\n"
             "metadata:\n"
             f"  name: {topic.name.replace('.', '-')}\n"
