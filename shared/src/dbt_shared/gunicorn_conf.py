@@ -12,6 +12,8 @@ graceful_timeout = 20
 keepalive = 5
 # A read-only root filesystem in Kubernetes: heartbeat files go to the writable temp dir.
 worker_tmp_dir = os.environ.get("GUNICORN_TMP_DIR", tempfile.gettempdir())
+# Eight masters on one machine (and a read-only root in Kubernetes): no shared control socket.
+control_socket_disable = True
 accesslog = None  # the app logs each request itself, as JSON, with the route template only
 errorlog = "-"
 

@@ -102,7 +102,7 @@ class _KafkaProbe:
                 bootstrap_servers=self.bootstrap_servers,
                 client_id="dbt-readiness",
                 request_timeout_ms=2_000,
-                api_version_auto_timeout_ms=2_000,
+                bootstrap_timeout_ms=2_000,
             )
             try:
                 admin.describe_cluster()

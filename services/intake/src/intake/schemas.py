@@ -73,7 +73,8 @@ class ReferralIn(Schema):
 class Client(Schema):
     given_name = fields.String()
     family_name = fields.String()
-    date_of_birth = fields.Date()
+    # Stored as the ISO date string it was given (BSON has no date-only type).
+    date_of_birth = fields.String(metadata={"format": "date", "example": "1994-03-17"})
     email = fields.Email()
     phone = fields.String()
 

@@ -1,0 +1,95 @@
+# DBT clinic platform - local workflow. `make help` lists the targets.
+#
+# Everything the project needs is installed by `make setup`: uv (if missing), the Python
+# workspace (.venv), and - via `python -m devstack setup` - FerretDB and Mailpit built from the
+# Go module proxy, the Kafka broker jars from Maven Central, and a dev JWT key pair, all under
+# the git-ignored .local/.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+export UV_PYTHON_DOWNLOADS := never
+export CI
+
+UV_VERSION := 0.13.9
+# uv on PATH, else the pip-installed module.
+UV = $$(command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
+PY := .venv/bin/python
+PYTEST := .venv/bin/pytest
+PYTEST_ARGS ?=
+PROFILE ?= dev
+
+# pytest exits 5 when no test was collected (e.g. `-m e2e` before any e2e test exists);
+# that is not a failure of the target.
+define pytest
+	@rc=0; $(PYTEST) $(1) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected for '$(1)'"; rc=0; fi; \
+	exit $$rc
+endef
+
+.PHONY: help venv setup run up down status test test-unit test-integration test-e2e \
+	lint fmt token docs clean
+
+help: ## Show this help
+	@echo "Targets:"
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: PYTEST_ARGS='...' for the test targets; ROLE, SITES, SUB for token;"
+	@echo "           PROFILE=dev|test for up/down/status (default dev)."
+
+venv: ## Install uv if missing and sync the Python workspace into .venv (uv.lock, frozen)
+	@if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then \
+		echo "installing uv $(UV_VERSION)"; \
+		python3 -m pip install --quiet 'uv==$(UV_VERSION)'; \
+	fi
+	@$(UV) sync --frozen
+
+setup: venv ## venv + build FerretDB, Mailpit, Kafka jars and dev JWT keys into .local/ (cached)
+	@$(PY) -m devstack setup
+
+run: setup ## Run the whole platform (dev ports) in the foreground; Ctrl-C stops it
+	@$(PY) -m devstack run
+
+up: setup ## Start the whole platform (dev ports) in the background
+	@$(PY) -m devstack up --profile $(PROFILE)
+
+down: setup ## Stop what `make up` started
+	@$(PY) -m devstack down --profile $(PROFILE)
+
+status: venv ## Show what `make up` started
+	@$(PY) -m devstack status --profile $(PROFILE) || true
+
+test: setup ## Run all tests (the suites start the test-profile stack themselves)
+	$(call pytest,)
+
+test-unit: venv ## Unit tests only (no broker, no database)
+	$(call pytest,-m "not integration and not e2e")
+
+test-integration: setup ## Integration tests (real Kafka and FerretDB, test ports)
+	$(call pytest,-m integration)
+
+test-e2e: setup ## End-to-end tests (real service processes, test ports)
+	$(call pytest,-m e2e)
+
+lint: venv ## ruff check + ruff format --check
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+fmt: venv ## ruff format + ruff check --fix
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+token: venv ## Print a dev JWT: make token ROLE=operator[,coach] SITES=a,b [SUB=someone]
+	@if [ -z "$(ROLE)" ]; then echo "usage: make token ROLE=operator[,coach] SITES=a,b [SUB=...]" >&2; exit 2; fi
+	@$(PY) -m devstack token --role "$(ROLE)" --sites "$(SITES)" $(if $(SUB),--sub "$(SUB)",)
+
+docs: venv ## Regenerate docs/events.md and the Strimzi KafkaTopics from the contracts in code
+	$(PY) -m dbt_shared.events.catalog_doc > docs/events.md
+	$(PY) -m dbt_shared.events.topics --strimzi > deploy/k8s/base/kafka/topics.yaml
+
+clean: ## Stop a leftover test stack, remove .local/test and .venv
+	@if [ -x $(PY) ]; then $(PY) -m devstack down --profile test --timeout 5 >/dev/null 2>&1 || true; fi
+	rm -rf .local/test .venv

@@ -1,0 +1,241 @@
+"""``python -m devstack setup``: builds FerretDB and Mailpit from the Go module proxy, fetches the
+Kafka broker jars from Maven Central and makes the dev JWT key pair.
+
+Every step is skipped when its output exists and the hash of its inputs (committed go.mod/go.sum/
+pom.xml, the toolchain version, the build command) matches the stamp under ``.local/stamps/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+from .errors import StackError
+from .tokens import ensure_jwt_keys
+
+FERRETDB_VERSION = "v1.24.2"
+MAILPIT_VERSION = "v1.33.1"
+FERRETDB_BUILD_TAGS = "ferretdb_no_postgresql"
+
+
+@dataclass
+class Step:
+    name: str
+    inputs: Sequence[Path]
+    output: Path
+    build: Callable[[], None]
+    extra: Callable[[], str] = lambda: ""
+
+
+def _require(tool: str, hint: str) -> str:
+    found = shutil.which(tool)
+    if not found:
+        raise StackError(f"`{tool}` not found on PATH: {hint}")
+    return found
+
+
+def _run(cmd: Sequence[str], *, cwd: Path | None = None, env: dict | None = None) -> None:
+    result = subprocess.run(
+        list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    if result.returncode != 0:
+        tail = "\n".join(result.stdout.strip().splitlines()[-40:])
+        raise StackError(f"command failed ({result.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+def _go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "GOTOOLCHAIN": "local",  # never download a toolchain
+            "GOFLAGS": "-mod=readonly -buildvcs=false",  # build exactly the committed go.sum
+            "CGO_ENABLED": "0",  # both use the pure-Go SQLite (modernc.org/sqlite)
+        }
+    )
+    return env
+
+
+def _go_version() -> str:
+    go = _require("go", "install Go >= 1.26 (Mailpit v1.33 requires it)")
+    out = subprocess.run(
+        [go, "env", "GOVERSION", "GOOS", "GOARCH"],
+        env=_go_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip().replace("\n", " ")
+
+
+def _build_ferretdb() -> None:
+    go = _require("go", "install Go >= 1.24")
+    paths.BIN_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = paths.FERRETDB_BIN.with_name(".ferretdb.tmp")
+    _run(
+        [
+            go,
+            "build",
+            "-trimpath",
+            "-tags",
+            FERRETDB_BUILD_TAGS,
+            "-ldflags",
+            "-s -w",
+            "-o",
+            str(tmp),
+            ".",
+        ],
+        cwd=paths.FERRETDB_SRC,
+        env=_go_env(),
+    )
+    os.replace(tmp, paths.FERRETDB_BIN)
+
+
+def _build_mailpit() -> None:
+    go = _require("go", "install Go >= 1.26")
+    paths.BIN_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = paths.MAILPIT_BIN.with_name(".mailpit.tmp")
+    _run(
+        [
+            go,
+            "build",
+            "-trimpath",
+            "-ldflags",
+            f"-s -w -X github.com/axllent/mailpit/config.Version={MAILPIT_VERSION}",
+            "-o",
+            str(tmp),
+            "github.com/axllent/mailpit",
+        ],
+        cwd=paths.MAILPIT_SRC,
+        env=_go_env(),
+    )
+    os.replace(tmp, paths.MAILPIT_BIN)
+
+
+def _build_kafka() -> None:
+    mvn = _require("mvn", "install Maven 3.8+ (and a JDK 17+)")
+    _require("java", "install a JDK 17+")
+    paths.KAFKA_HOME.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".libs-", dir=paths.KAFKA_HOME))
+    try:
+        _run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-Dstyle.color=never",
+                "-f",
+                str(paths.KAFKA_SRC / "pom.xml"),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp}",
+            ]
+        )
+        if not any(tmp.glob("kafka_2.13-*.jar")):
+            raise StackError(f"maven produced no kafka_2.13 jar in {tmp}")
+        if paths.KAFKA_LIBS.exists():
+            shutil.rmtree(paths.KAFKA_LIBS)
+        os.replace(tmp, paths.KAFKA_LIBS)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    # Formatted storage templates belong to the old jars.
+    shutil.rmtree(paths.KAFKA_FORMATTED, ignore_errors=True)
+
+
+def steps() -> list[Step]:
+    return [
+        Step(
+            "ferretdb",
+            [paths.FERRETDB_SRC / n for n in ("go.mod", "go.sum", "main.go")],
+            paths.FERRETDB_BIN,
+            _build_ferretdb,
+            lambda: f"{_go_version()} tags={FERRETDB_BUILD_TAGS}",
+        ),
+        Step(
+            "mailpit",
+            [paths.MAILPIT_SRC / n for n in ("go.mod", "go.sum", "tools.go")],
+            paths.MAILPIT_BIN,
+            _build_mailpit,
+            lambda: f"{_go_version()} version={MAILPIT_VERSION}",
+        ),
+        Step("kafka", [paths.KAFKA_SRC / "pom.xml"], paths.KAFKA_LIBS, _build_kafka),
+    ]
+
+
+def _fingerprint(step: Step) -> str:
+    digest = hashlib.sha256()
+    for path in step.inputs:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(step.extra().encode())
+    return digest.hexdigest()
+
+
+def _stamp_file(step: Step) -> Path:
+    return paths.STAMP_DIR / f"{step.name}.json"
+
+
+def is_current(step: Step) -> bool:
+    stamp = _stamp_file(step)
+    if not step.output.exists() or not stamp.is_file():
+        return False
+    try:
+        recorded = json.loads(stamp.read_text())["fingerprint"]
+    except (ValueError, KeyError):
+        return False
+    return recorded == _fingerprint(step)
+
+
+def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print) -> None:
+    """Run every build step that is out of date (all of them with ``force``)."""
+    started = time.monotonic()
+    paths.LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    paths.STAMP_DIR.mkdir(parents=True, exist_ok=True)
+
+    if ensure_jwt_keys():
+        echo(f"[setup] jwt-keys: created {paths.JWT_PRIVATE_KEY.parent}/jwt-dev-*.pem")
+    else:
+        echo("[setup] jwt-keys: present")
+
+    for step in steps():
+        if only and step.name not in only:
+            continue
+        if not force and is_current(step):
+            echo(f"[setup] {step.name}: up to date")
+            continue
+        echo(f"[setup] {step.name}: building -> {step.output.relative_to(paths.ROOT)} ...")
+        t0 = time.monotonic()
+        step.build()
+        _stamp_file(step).write_text(
+            json.dumps(
+                {
+                    "fingerprint": _fingerprint(step),
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "seconds": round(time.monotonic() - t0, 1),
+                }
+            )
+            + "\n"
+        )
+        echo(f"[setup] {step.name}: built in {time.monotonic() - t0:.1f}s")
+    echo(f"[setup] done in {time.monotonic() - started:.1f}s")
+
+
+def missing_artifacts() -> list[str]:
+    """Build outputs that the stack needs and that do not exist yet."""
+    missing = []
+    if not paths.FERRETDB_BIN.is_file():
+        missing.append(str(paths.FERRETDB_BIN))
+    if not paths.MAILPIT_BIN.is_file():
+        missing.append(str(paths.MAILPIT_BIN))
+    if not any(paths.KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+        missing.append(str(paths.KAFKA_LIBS))
+    if not paths.JWT_PUBLIC_KEY.is_file():
+        missing.append(str(paths.JWT_PUBLIC_KEY))
+    return missing

@@ -1,0 +1,64 @@
+"""Where things live: the repository root, ``.local/`` and the committed build inputs."""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
+_MARKER = Path("deploy") / "local" / "pyproject.toml"
+
+
+def _find_root() -> Path:
+    env = os.environ.get("DEVSTACK_ROOT")
+    if env:
+        return Path(env).resolve()
+    # Editable install (uv workspace): this file is <root>/deploy/local/src/devstack/paths.py.
+    for parent in Path(__file__).resolve().parents:
+        if (parent / _MARKER).is_file():
+            return parent
+    for parent in (Path.cwd(), *Path.cwd().parents):
+        if (parent / _MARKER).is_file():
+            return parent
+    return Path.cwd()
+
+
+ROOT: Path = _find_root()
+DEPLOY_DIR: Path = ROOT / "deploy" / "local"
+LOCAL_DIR: Path = ROOT / ".local"
+BIN_DIR: Path = LOCAL_DIR / "bin"
+SECRETS_DIR: Path = LOCAL_DIR / "secrets"
+STAMP_DIR: Path = LOCAL_DIR / "stamps"
+
+FERRETDB_SRC: Path = DEPLOY_DIR / "ferretdb"
+MAILPIT_SRC: Path = DEPLOY_DIR / "mailpit"
+KAFKA_SRC: Path = DEPLOY_DIR / "kafka"
+
+FERRETDB_BIN: Path = BIN_DIR / "ferretdb"
+MAILPIT_BIN: Path = BIN_DIR / "mailpit"
+KAFKA_HOME: Path = LOCAL_DIR / "kafka"
+KAFKA_LIBS: Path = KAFKA_HOME / "libs"
+KAFKA_FORMATTED: Path = KAFKA_HOME / "formatted"
+KAFKA_PROPERTIES_TEMPLATE: Path = KAFKA_SRC / "server.properties.template"
+KAFKA_LOG4J_CONFIG: Path = KAFKA_SRC / "log4j2.properties"
+
+JWT_PRIVATE_KEY: Path = SECRETS_DIR / "jwt-dev-private.pem"
+JWT_PUBLIC_KEY: Path = SECRETS_DIR / "jwt-dev-public.pem"
+
+
+def venv_bin(name: str) -> Path:
+    """An executable of the repository's virtualenv (``.venv/bin/<name>``).
+
+    Falls back to the scripts directory of the running interpreter when the repo has no
+    ``.venv`` (e.g. ``UV_PROJECT_ENVIRONMENT`` points elsewhere).
+    """
+    candidate = ROOT / ".venv" / "bin" / name
+    if candidate.exists():
+        return candidate
+    scripts = Path(sysconfig.get_path("scripts"))
+    if (scripts / name).exists():
+        return scripts / name
+    if name == "python":
+        return Path(sys.executable)
+    return candidate

@@ -1,0 +1,212 @@
+"""Port profiles: ``dev`` (kept data, default ports) and ``test`` (shifted ports, wiped data)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+
+HOST = "127.0.0.1"
+
+#: Service names, in start order.
+SERVICES: tuple[str, ...] = ("intake", "skills-group", "coaching", "notifications")
+#: Infrastructure process names, in start order.
+INFRASTRUCTURE: tuple[str, ...] = ("kafka", "ferretdb", "mailpit")
+#: Process kinds of a service.
+KINDS: tuple[str, ...] = ("api", "worker")
+
+
+def module_name(service: str) -> str:
+    """Python package of a service: ``skills-group`` -> ``skills_group``."""
+    check_service(service)
+    return service.replace("-", "_")
+
+
+def check_service(service: str) -> None:
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
+
+
+def _env_var_prefix(service: str) -> str:
+    return service.replace("-", "_").upper()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Ports and directories of one local stack.
+
+    Use :meth:`dev` or :meth:`test`; they never share a port or a directory, so the test
+    suite can run while a dev stack is up.
+    """
+
+    name: str
+    kafka_port: int
+    kafka_controller_port: int
+    mongodb_port: int
+    smtp_port: int
+    mailpit_http_port: int
+    api_ports: tuple[int, ...]  # in SERVICES order
+    worker_metrics_ports: tuple[int, ...]  # in SERVICES order
+    #: Wipe the data directory every time the stack starts.
+    ephemeral: bool
+    root: Path = field(default=paths.ROOT)
+
+    # -- constructors ----------------------------------------------------------------------
+
+    @classmethod
+    def dev(cls) -> Profile:
+        return cls(
+            name="dev",
+            kafka_port=9092,
+            kafka_controller_port=9093,
+            mongodb_port=27017,
+            smtp_port=1025,
+            mailpit_http_port=8025,
+            api_ports=(8001, 8002, 8003, 8004),
+            worker_metrics_ports=(9101, 9102, 9103, 9104),
+            ephemeral=False,
+        )
+
+    @classmethod
+    def test(cls) -> Profile:
+        return cls(
+            name="test",
+            kafka_port=19092,
+            kafka_controller_port=19093,
+            mongodb_port=37017,
+            smtp_port=11025,
+            mailpit_http_port=18025,
+            api_ports=(18001, 18002, 18003, 18004),
+            worker_metrics_ports=(19101, 19102, 19103, 19104),
+            ephemeral=True,
+        )
+
+    @classmethod
+    def named(cls, name: str) -> Profile:
+        if name == "dev":
+            return cls.dev()
+        if name == "test":
+            return cls.test()
+        raise ValueError(f"unknown profile {name!r}; expected 'dev' or 'test'")
+
+    # -- addresses -------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{HOST}:{self.kafka_port}"
+
+    @property
+    def kafka_controller(self) -> str:
+        return f"{HOST}:{self.kafka_controller_port}"
+
+    @property
+    def mongodb_uri(self) -> str:
+        return f"mongodb://{HOST}:{self.mongodb_port}/"
+
+    @property
+    def smtp_host(self) -> str:
+        return HOST
+
+    @property
+    def mailpit_url(self) -> str:
+        return f"http://{HOST}:{self.mailpit_http_port}"
+
+    def api_port(self, service: str) -> int:
+        check_service(service)
+        return self.api_ports[SERVICES.index(service)]
+
+    def api_url(self, service: str) -> str:
+        return f"http://{HOST}:{self.api_port(service)}"
+
+    def worker_metrics_port(self, service: str) -> int:
+        check_service(service)
+        return self.worker_metrics_ports[SERVICES.index(service)]
+
+    def worker_metrics_url(self, service: str) -> str:
+        return f"http://{HOST}:{self.worker_metrics_port(service)}/metrics"
+
+    def ports(self) -> dict[str, int]:
+        """Every port of the profile, keyed by what listens there."""
+        result = {
+            "kafka": self.kafka_port,
+            "kafka-controller": self.kafka_controller_port,
+            "ferretdb": self.mongodb_port,
+            "mailpit-smtp": self.smtp_port,
+            "mailpit-http": self.mailpit_http_port,
+        }
+        for service in SERVICES:
+            result[f"{service}-api"] = self.api_port(service)
+            result[f"{service}-worker"] = self.worker_metrics_port(service)
+        return result
+
+    # -- directories -----------------------------------------------------------------------
+
+    @property
+    def local_dir(self) -> Path:
+        return self.root / ".local"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.local_dir / self.name
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files of the processes started by this profile's stacks."""
+        return self.data_dir / "run"
+
+    @property
+    def metrics_root(self) -> Path:
+        return self.data_dir / "metrics"
+
+    def metrics_dir(self, service: str) -> Path:
+        check_service(service)
+        return self.metrics_root / service
+
+    def log_file(self, process_name: str) -> Path:
+        return self.log_dir / f"{process_name}.log"
+
+    @property
+    def jwt_public_key_file(self) -> Path:
+        return self.local_dir / "secrets" / paths.JWT_PUBLIC_KEY.name
+
+    @property
+    def jwt_private_key_file(self) -> Path:
+        return self.local_dir / "secrets" / paths.JWT_PRIVATE_KEY.name
+
+    # -- service environment ---------------------------------------------------------------
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """Environment of a service's processes (api and worker): ``os.environ`` plus the stack's
+        addresses. Creates the service's ``PROMETHEUS_MULTIPROC_DIR``."""
+        check_service(service)
+        metrics_dir = self.metrics_dir(service)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update(
+            {
+                "SERVICE_NAME": service,
+                "MONGODB_URI": self.mongodb_uri,
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+                "AUTH_PUBLIC_KEY_FILE": str(self.jwt_public_key_file),
+                "AUTH_SIGNING_KEY_FILE": str(self.jwt_private_key_file),
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                "SMTP_HOST": self.smtp_host,
+                "SMTP_PORT": str(self.smtp_port),
+                "WORKER_METRICS_PORT": str(self.worker_metrics_port(service)),
+                "LOG_FORMAT": "json",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for other in SERVICES:
+            env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
+        return env

@@ -1,0 +1,508 @@
+"""Start, watch and stop the local stack: Kafka (KRaft), FerretDB, Mailpit and the services."""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import hashlib
+import os
+import shutil
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import build, paths, ready
+from .errors import StackError
+from .process import ManagedProcess
+from .profile import HOST, INFRASTRUCTURE, KINDS, SERVICES, Profile, check_service, module_name
+
+INFRA_STOP_TIMEOUT = 20.0
+SERVICE_STOP_TIMEOUT = 10.0
+KAFKA_JVM_OPTS = (
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+UseG1GC",
+    "-XX:TieredStopAtLevel=1",  # C1 only: faster start-up, plenty for a local broker
+    "-Djava.awt.headless=true",
+)
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").is_file():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if not found:
+        raise StackError("`java` not found: install a JDK 17+ (Kafka runs on the JVM)")
+    return found
+
+
+def _new_cluster_id() -> str:
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def process_key(service: str, kind: str) -> str:
+    return f"{service}-{kind}"
+
+
+class Stack:
+    """Processes of one :class:`Profile`, started and stopped together.
+
+    ``Stack(Profile.test())`` wipes ``.local/test/`` when its infrastructure starts; the dev
+    profile keeps its data. Unless ``detached`` (used by ``python -m devstack up``), every child
+    gets SIGTERM when the Python thread that started it exits, and :meth:`stop_all` runs at
+    interpreter exit, so a crashed test run leaves no broker behind.
+    """
+
+    def __init__(
+        self,
+        profile: Profile | None = None,
+        *,
+        detached: bool = False,
+        die_with_parent: bool | None = None,
+    ) -> None:
+        self.profile = profile or Profile.dev()
+        self.detached = detached
+        self.die_with_parent = (not detached) if die_with_parent is None else die_with_parent
+        self.processes: dict[str, ManagedProcess] = {}
+        self._lock = threading.RLock()
+        if not detached:
+            atexit.register(self._at_exit)
+
+    @classmethod
+    def attach(cls, profile: Profile) -> Stack:
+        """A stack holding the live processes recorded in ``profile.run_dir`` (e.g. by ``up``)."""
+        stack = cls(profile, detached=True)
+        for pid_file in sorted(profile.run_dir.glob("*.pid")):
+            proc = ManagedProcess.from_pid_file(pid_file)
+            if proc is not None:
+                stack.processes[proc.name] = proc
+        return stack
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop_all()
+
+    def __repr__(self) -> str:
+        return f"<Stack {self.profile.name} {sorted(self.running())}>"
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def process(self, name: str, kind: str | None = None) -> ManagedProcess | None:
+        """``process("kafka")`` or ``process("intake", "api")``."""
+        return self.processes.get(process_key(name, kind) if kind else name)
+
+    def running(self) -> list[str]:
+        return [name for name, proc in self.processes.items() if proc.is_running()]
+
+    def _is_running(self, key: str) -> bool:
+        proc = self.processes.get(key)
+        return proc is not None and proc.is_running()
+
+    def address(self, key: str) -> str:
+        p = self.profile
+        if key == "kafka":
+            return p.kafka_bootstrap
+        if key == "ferretdb":
+            return p.mongodb_uri
+        if key == "mailpit":
+            return f"smtp {HOST}:{p.smtp_port}, {p.mailpit_url}"
+        service, _, kind = key.rpartition("-")
+        if kind == "api":
+            return p.api_url(service)
+        if kind == "worker":
+            return p.worker_metrics_url(service)
+        return ""
+
+    def table(self) -> str:
+        """What runs where, as a text table."""
+        rows = [("process", "pid", "state", "address", "log")]
+        order = [*INFRASTRUCTURE] + [process_key(s, k) for k in KINDS for s in SERVICES]
+        keys = [k for k in order if k in self.processes] + sorted(
+            k for k in self.processes if k not in order
+        )
+        for key in keys:
+            proc = self.processes[key]
+            state = "running" if proc.is_running() else proc.describe_exit()
+            log = os.path.relpath(proc.log_file, paths.ROOT) if proc.log_file else ""
+            rows.append((key, str(proc.pid), state, self.address(key), log))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(line.rstrip() for line in lines)
+
+    # -- infrastructure --------------------------------------------------------------------
+
+    def start_infrastructure(self, timeout: float = 120.0) -> None:
+        """Start Kafka, FerretDB and Mailpit (those not running yet) and wait until each answers.
+
+        When nothing of this stack is running, the profile's data is prepared first: the test
+        profile's data directory is wiped, the metrics directories of both profiles too.
+        """
+        with self._lock:
+            to_start = [name for name in INFRASTRUCTURE if not self._is_running(name)]
+            if not to_start:
+                return
+            missing = build.missing_artifacts()
+            if missing:
+                raise StackError(
+                    "the local stack is not built (missing: "
+                    + ", ".join(missing)
+                    + "); run `make setup` (python -m devstack setup)"
+                )
+            if not self.running():
+                self._prepare()
+            self.profile.log_dir.mkdir(parents=True, exist_ok=True)
+            self.profile.metrics_root.mkdir(parents=True, exist_ok=True)
+            ports = {
+                "kafka": [self.profile.kafka_port, self.profile.kafka_controller_port],
+                "ferretdb": [self.profile.mongodb_port],
+                "mailpit": [self.profile.smtp_port, self.profile.mailpit_http_port],
+            }
+            for name in to_start:
+                self._check_ports_free(name, ports[name])
+
+            deadline = time.monotonic() + timeout
+            spawned: list[tuple[ManagedProcess, Callable[[], bool]]] = []
+            try:
+                for name in to_start:
+                    proc, probe = getattr(self, f"_spawn_{name}")()
+                    spawned.append((proc, probe))
+                for proc, probe in spawned:
+                    self._await(proc, probe, deadline)
+            except BaseException:
+                for proc, _ in spawned:
+                    proc.kill()
+                raise
+
+    def _prepare(self) -> None:
+        p = self.profile
+        self._clear_stale_processes()
+        if p.ephemeral:
+            shutil.rmtree(p.data_dir, ignore_errors=True)
+        else:
+            shutil.rmtree(p.metrics_root, ignore_errors=True)
+        for directory in (p.data_dir, p.log_dir, p.run_dir, p.metrics_root):
+            directory.mkdir(parents=True, exist_ok=True)
+
+    def _clear_stale_processes(self) -> None:
+        """Processes of an earlier stack of the same profile that are still alive."""
+        stale = Stack.attach(self.profile)
+        mine = {proc.pid for proc in self.processes.values()}
+        leftovers = [proc for proc in stale.processes.values() if proc.pid not in mine]
+        if not leftovers:
+            return
+        names = ", ".join(f"{proc.name} (pid {proc.pid})" for proc in leftovers)
+        if not self.profile.ephemeral:
+            raise StackError(
+                f"the {self.profile.name} stack is already running: {names}; "
+                "stop it first (`make down` / python -m devstack down)"
+            )
+        print(f"devstack: killing leftovers of an earlier test stack: {names}", file=sys.stderr)
+        for proc in leftovers:
+            proc.kill()
+
+    def _check_ports_free(self, name: str, ports: Iterable[int]) -> None:
+        for port in ports:
+            if ready.port_open(HOST, port):
+                raise StackError(
+                    f"cannot start {name}: {HOST}:{port} is already in use (another "
+                    f"{self.profile.name} stack, or another program, listens there)",
+                    process=name,
+                )
+
+    def _spawn(
+        self,
+        name: str,
+        cmd: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        stop_timeout: float,
+    ) -> ManagedProcess:
+        proc = ManagedProcess.spawn(
+            name,
+            cmd,
+            log_file=self.profile.log_file(name),
+            pid_file=self.profile.run_dir / f"{name}.pid",
+            env=env,
+            cwd=paths.ROOT,
+            die_with_parent=self.die_with_parent,
+            stop_timeout=stop_timeout,
+        )
+        self.processes[name] = proc
+        return proc
+
+    def _spawn_kafka(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        p = self.profile
+        props = self._ensure_kafka_storage()
+        cmd = [
+            _java(),
+            *KAFKA_JVM_OPTS,
+            f"-Dlog4j2.configurationFile={paths.KAFKA_LOG4J_CONFIG}",
+            f"-Dkafka.logs.file={p.log_file('kafka')}",
+            f"-Dkafka.logs.dir={p.log_dir}",
+            "-cp",
+            f"{paths.KAFKA_LIBS}/*",
+            "kafka.Kafka",
+            str(props),
+        ]
+        proc = self._spawn("kafka", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
+        return proc, lambda: ready.kafka_ready(p.kafka_bootstrap)
+
+    def _spawn_ferretdb(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        p = self.profile
+        cmd = [
+            str(paths.FERRETDB_BIN),
+            "--listen-addr",
+            f"{HOST}:{p.mongodb_port}",
+            "--data-dir",
+            str(p.data_dir / "ferretdb"),
+        ]
+        proc = self._spawn("ferretdb", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
+        return proc, lambda: ready.mongodb_ready(p.mongodb_uri)
+
+    def _spawn_mailpit(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        p = self.profile
+        db_dir = p.data_dir / "mailpit"
+        db_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            str(paths.MAILPIT_BIN),
+            "--smtp",
+            f"{HOST}:{p.smtp_port}",
+            "--listen",
+            f"{HOST}:{p.mailpit_http_port}",
+            "--database",
+            str(db_dir / "mailpit.db"),
+            "--smtp-auth-accept-any",
+            "--smtp-auth-allow-insecure",
+            "--smtp-disable-rdns",
+            "--disable-version-check",
+            "--block-remote-css-and-fonts",
+            "--max",
+            "10000",
+        ]
+        proc = self._spawn("mailpit", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
+        return proc, lambda: ready.mailpit_ready(p.mailpit_url)
+
+    def _render_kafka_properties(self, log_dirs: Path) -> str:
+        template = string.Template(paths.KAFKA_PROPERTIES_TEMPLATE.read_text())
+        return template.substitute(
+            broker_port=self.profile.kafka_port,
+            controller_port=self.profile.kafka_controller_port,
+            log_dirs=str(log_dirs),
+        )
+
+    def _ensure_kafka_storage(self) -> Path:
+        """Write server.properties; format the KRaft storage unless it already is.
+
+        Formatting runs a JVM (a few seconds), so a formatted copy per profile and
+        configuration is kept under ``.local/kafka/formatted/`` and copied into the (wiped)
+        test data directory on the next start.
+        """
+        kafka_dir = self.profile.data_dir / "kafka"
+        log_dirs = kafka_dir / "data"
+        props_file = kafka_dir / "server.properties"
+        kafka_dir.mkdir(parents=True, exist_ok=True)
+        props_file.write_text(self._render_kafka_properties(log_dirs))
+        if (log_dirs / "meta.properties").is_file():
+            return props_file
+
+        placeholder = Path("/__devstack_log_dirs__")
+        digest = hashlib.sha256(self._render_kafka_properties(placeholder).encode())
+        for jar in sorted(paths.KAFKA_LIBS.glob("kafka*.jar")):
+            digest.update(jar.name.encode())
+        formatted = paths.KAFKA_FORMATTED / f"{self.profile.name}-{digest.hexdigest()[:16]}"
+        if not (formatted / "meta.properties").is_file():
+            self._format_kafka_storage(formatted)
+        shutil.rmtree(log_dirs, ignore_errors=True)
+        shutil.copytree(formatted, log_dirs)
+        return props_file
+
+    def _format_kafka_storage(self, target: Path) -> None:
+        paths.KAFKA_FORMATTED.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".format-", dir=paths.KAFKA_FORMATTED))
+        try:
+            props = work / "server.properties"
+            props.write_text(self._render_kafka_properties(work / "data"))
+            log = self.profile.log_file("kafka-format")
+            log.parent.mkdir(parents=True, exist_ok=True)
+            cmd = [
+                _java(),
+                "-Xmx256m",
+                "-XX:TieredStopAtLevel=1",
+                f"-Dlog4j2.configurationFile={paths.KAFKA_LOG4J_CONFIG}",
+                f"-Dkafka.logs.file={log}",
+                "-cp",
+                f"{paths.KAFKA_LIBS}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                _new_cluster_id(),
+                "-c",
+                str(props),
+            ]
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            if result.returncode != 0 or not (work / "data" / "meta.properties").is_file():
+                raise StackError(
+                    f"formatting the Kafka storage failed ({result.returncode}):\n"
+                    f"{result.stdout}{result.stderr}",
+                    process="kafka",
+                )
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(work / "data", target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    # -- services --------------------------------------------------------------------------
+
+    def service_command(self, service: str, kind: str) -> list[str]:
+        module = module_name(service)
+        if kind == "api":
+            return [
+                str(paths.venv_bin("gunicorn")),
+                "--config",
+                "python:dbt_shared.gunicorn_conf",
+                "--bind",
+                f"{HOST}:{self.profile.api_port(service)}",
+                "--workers",
+                "2",
+                f"{module}.app:create_app()",
+            ]
+        if kind == "worker":
+            return [str(paths.venv_bin("python")), "-m", f"{module}.worker"]
+        raise ValueError(f"unknown process kind {kind!r}; expected 'api' or 'worker'")
+
+    def _service_probe(self, service: str, kind: str) -> Callable[[], bool]:
+        if kind == "api":
+            url = f"{self.profile.api_url(service)}/healthz"
+            return lambda: ready.http_ok(url)
+        url = self.profile.worker_metrics_url(service)
+        return lambda: ready.http_answers(url)
+
+    def _spawn_service(self, service: str, kind: str) -> ManagedProcess:
+        check_service(service)
+        key = process_key(service, kind)
+        port = (
+            self.profile.api_port(service)
+            if kind == "api"
+            else self.profile.worker_metrics_port(service)
+        )
+        cmd = self.service_command(service, kind)
+        self.profile.log_dir.mkdir(parents=True, exist_ok=True)
+        self.profile.run_dir.mkdir(parents=True, exist_ok=True)
+        self._check_ports_free(key, [port])
+        return self._spawn(
+            key, cmd, env=self.profile.service_env(service), stop_timeout=SERVICE_STOP_TIMEOUT
+        )
+
+    def start_service(self, service: str, kind: str = "api", timeout: float = 60.0):
+        """Start one service process (``kind`` is ``api`` or ``worker``) and wait until it is
+        ready: the api answers ``GET /healthz`` with 200, the worker's metrics port answers.
+        Returns the running handle (the same one if it is already running)."""
+        check_service(service)
+        if kind not in KINDS:
+            raise ValueError(f"unknown process kind {kind!r}; expected 'api' or 'worker'")
+        with self._lock:
+            key = process_key(service, kind)
+            existing = self.processes.get(key)
+            if existing is not None and existing.is_running():
+                return existing
+            proc = self._spawn_service(service, kind)
+            try:
+                self._await(proc, self._service_probe(service, kind), time.monotonic() + timeout)
+            except BaseException:
+                proc.kill()
+                raise
+            return proc
+
+    def start_all(self, timeout: float = 120.0, service_timeout: float = 90.0) -> None:
+        """Infrastructure, then the four apis and four workers (started together, then awaited).
+
+        On failure, what this call started is stopped again (processes that were already
+        running stay up) and :class:`StackError` is raised.
+        """
+        with self._lock:
+            already = {key for key, proc in self.processes.items() if proc.is_running()}
+            try:
+                self.start_infrastructure(timeout=timeout)
+                pending = []
+                for kind in KINDS:
+                    for service in SERVICES:
+                        if not self._is_running(process_key(service, kind)):
+                            proc = self._spawn_service(service, kind)
+                            pending.append((proc, self._service_probe(service, kind)))
+                deadline = time.monotonic() + service_timeout
+                for proc, probe in pending:
+                    self._await(proc, probe, deadline)
+            except BaseException:
+                self._stop_keys([key for key in self.processes if key not in already], 5.0)
+                raise
+
+    # -- waiting and stopping --------------------------------------------------------------
+
+    def _await(self, proc: ManagedProcess, probe: Callable[[], bool], deadline: float) -> None:
+        last_error: BaseException | None = None
+        started = time.monotonic()
+        while True:
+            if not proc.is_running():
+                raise StackError(
+                    f"{proc.name} {proc.describe_exit()} before it was ready "
+                    f"(log: {proc.log_file})\n--- last lines of {proc.log_file.name} ---\n"
+                    f"{proc.log_tail()}",
+                    process=proc.name,
+                    log_file=proc.log_file,
+                )
+            try:
+                if probe():
+                    proc.ready_after = time.monotonic() - started
+                    return
+            except Exception as exc:
+                last_error = exc
+            if time.monotonic() >= deadline:
+                hint = f" (last probe error: {last_error!r})" if last_error else ""
+                raise StackError(
+                    f"{proc.name} was not ready in time{hint} (log: {proc.log_file})\n"
+                    f"--- last lines of {proc.log_file.name} ---\n{proc.log_tail()}",
+                    process=proc.name,
+                    log_file=proc.log_file,
+                )
+            time.sleep(0.2)
+
+    def stop_all(self, timeout: float | None = None) -> dict[str, int | None]:
+        """Stop every process this stack started (or adopted): services first, then the
+        infrastructure. Each group gets SIGTERM, then SIGKILL after ``timeout`` seconds (default
+        10 s for services, 20 s for the infrastructure). Returns the exit codes."""
+        return self._stop_keys(list(self.processes), timeout)
+
+    def _stop_keys(self, keys: list[str], timeout: float | None) -> dict[str, int | None]:
+        with self._lock:
+            codes: dict[str, int | None] = {}
+            services = [k for k in keys if k in self.processes and k not in INFRASTRUCTURE]
+            infra = [k for k in INFRASTRUCTURE if k in keys and k in self.processes]
+            for group, default in ((services, SERVICE_STOP_TIMEOUT), (infra, INFRA_STOP_TIMEOUT)):
+                procs = [self.processes[k] for k in group]
+                for proc in procs:
+                    proc.terminate()
+                deadline = time.monotonic() + (default if timeout is None else timeout)
+                for proc in procs:
+                    codes[proc.name] = proc.finish_stop(deadline)
+                    self.processes.pop(proc.name, None)
+            return codes
+
+    def _at_exit(self) -> None:
+        if self.processes:
+            self.stop_all(timeout=5.0)

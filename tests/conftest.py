@@ -1,0 +1,100 @@
+"""Fixtures for every test level.
+
+Unit tests (``tests/unit``) need nothing. Integration and end-to-end tests need the real Kafka
+broker and MongoDB-protocol server: explicit ``KAFKA_BOOTSTRAP_SERVERS`` / ``MONGODB_URI`` win;
+else Testcontainers when a Docker engine answers; else the project's own local stack (test
+profile ports, so a running dev stack is left alone). Missing infrastructure is an error, never
+a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from pymongo import MongoClient
+
+from devstack import Profile, Stack, mint_token
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = str(item.fspath)
+        if "/tests/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+        elif "/tests/e2e/" in path:
+            item.add_marker(pytest.mark.e2e)
+    # Tests that stop shared infrastructure run last, so nothing else sees it down.
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
+@dataclass
+class Infrastructure:
+    profile: Profile
+    stack: Stack
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.profile.kafka_bootstrap
+
+    @property
+    def mongodb_uri(self) -> str:
+        return self.profile.mongodb_uri
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infrastructure]:
+    profile = Profile.test()
+    stack = Stack(profile)
+    # No try/skip here: if the stack cannot start, every test that needs it errors.
+    stack.start_infrastructure(timeout=180)
+    try:
+        yield Infrastructure(profile=profile, stack=stack)
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture(scope="session")
+def platform(infra: Infrastructure) -> Infrastructure:
+    """The whole platform: infrastructure plus the four apis and four workers."""
+    infra.stack.start_all(timeout=180, service_timeout=120)
+    return infra
+
+
+@pytest.fixture(scope="session")
+def mongo(infra: Infrastructure) -> Iterator[MongoClient]:
+    client = MongoClient(infra.mongodb_uri, tz_aware=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fresh_db(mongo: MongoClient):
+    """A database of its own for one in-process test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield mongo[name]
+    mongo.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+class Tokens:
+    def operator(self) -> str:
+        return mint_token(["operator"], [], "op-test")
+
+    def coordinator(self, *sites: str, sub: str = "coord-test") -> str:
+        return mint_token(["coordinator"], list(sites), sub)
+
+    def role(self, role: str, *sites: str, sub: str = "someone") -> str:
+        return mint_token([role], list(sites), sub)
+
+
+@pytest.fixture(scope="session")
+def tokens() -> Tokens:
+    return Tokens()

@@ -1,0 +1,235 @@
+"""The event backbone against the real broker and database, in-process.
+
+Outbox relay crashes, duplicate deliveries, poison events and handler failures: what a clinic
+would see as a lost or doubled notification if any of it were wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from kafka import TopicPartition
+
+from dbt_shared.clock import SystemClock
+from dbt_shared.contracts import ALL_TOPICS, intake
+from dbt_shared.events.consumer import ConsumerRunner
+from dbt_shared.events.envelope import Event, new_event
+from dbt_shared.events.outbox import (
+    PENDING_FIELD,
+    OutboxRelay,
+    new_document_with_events,
+    update_with_events,
+)
+from dbt_shared.events.publisher import EventPublisher
+from dbt_shared.events.topics import ensure_topics, with_dead_letters
+from notifications import store as notification_store
+from notifications.handlers import HANDLERS as NOTIFICATION_HANDLERS
+from support import committed_offset, header, read_topic, wait_until
+
+CLOCK = SystemClock()
+TOPIC = intake.TOPIC.name
+DLQ = TOPIC + ".dlq"
+
+
+@pytest.fixture(scope="module")
+def topics(infra):
+    ensure_topics(infra.kafka_bootstrap, with_dead_letters(ALL_TOPICS))
+
+
+@pytest.fixture
+def publisher(infra, topics):
+    pub = EventPublisher(infra.kafka_bootstrap, "test")
+    yield pub
+    pub.close()
+
+
+def referral_event(site_id: str, referral_id: str | None = None) -> Event:
+    referral_id = referral_id or str(uuid.uuid4())
+    return new_event(
+        "intake",
+        intake.REFERRAL_RECEIVED,
+        key=referral_id,
+        subject=f"referrals/{referral_id}",
+        data={
+            "referral_id": referral_id,
+            "site_id": site_id,
+            "program": "adult",
+            "received_at": datetime.now(UTC).isoformat(),
+        },
+        clock=CLOCK,
+    )
+
+
+class RunningConsumer:
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+        self.thread = threading.Thread(target=runner.run, daemon=True)
+
+    def __enter__(self) -> ConsumerRunner:
+        self.thread.start()
+        return self.runner
+
+    def __exit__(self, *exc) -> None:
+        self.runner.stop()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "consumer did not stop on request"
+
+
+def consumer(infra, db, publisher, handlers, group: str, **kwargs) -> RunningConsumer:
+    return RunningConsumer(
+        ConsumerRunner(
+            service="test",
+            bootstrap_servers=infra.kafka_bootstrap,
+            db=db,
+            clock=CLOCK,
+            handlers=handlers,
+            publisher=publisher,
+            group_id=group,
+            **kwargs,
+        )
+    )
+
+
+def dead_letters_of(infra, group: str) -> list:
+    return [
+        r
+        for r in read_topic(infra.kafka_bootstrap, DLQ)
+        if header(r, "dlq_consumer_group") == group
+    ]
+
+
+def records_of(infra, event_id: str, topic: str = TOPIC) -> list:
+    return [r for r in read_topic(infra.kafka_bootstrap, topic) if header(r, "ce_id") == event_id]
+
+
+def test_outbox_relay_publishes_pending_events_in_order_and_clears_them(infra, fresh_db, publisher):
+    site_id = str(uuid.uuid4())
+    referral_id = str(uuid.uuid4())  # one aggregate: one key, one partition, one order
+    first, second = referral_event(site_id, referral_id), referral_event(site_id, referral_id)
+    fresh_db.things.insert_one(new_document_with_events({"_id": "doc-1"}, [first]))
+    fresh_db.things.update_one(
+        {"_id": "doc-1"}, update_with_events({"$set": {"touched": True}}, [second])
+    )
+    relay = OutboxRelay(fresh_db, ["things"], publisher, "test")
+    assert relay.backlog() == 1
+
+    assert relay.relay_once() == 2
+    assert relay.relay_once() == 0
+    stored = fresh_db.things.find_one({"_id": "doc-1"})
+    assert stored["_outbox"] == [] and stored[PENDING_FIELD] is False
+    assert stored["touched"] is True
+
+    on_topic = [
+        r
+        for r in read_topic(infra.kafka_bootstrap, TOPIC)
+        if header(r, "ce_id") in (first.id, second.id)
+    ]
+    assert [header(r, "ce_id") for r in on_topic] == [first.id, second.id]
+    assert {r.key for r in on_topic} == {first.key.encode(), second.key.encode()} or len(
+        on_topic
+    ) == 2
+
+
+def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(
+    infra, fresh_db, publisher
+):
+    site_id = str(uuid.uuid4())
+    event = referral_event(site_id)
+    fresh_db.referrals.insert_one(new_document_with_events({"_id": event.key}, [event]))
+
+    class CrashingPublisher:
+        """The broker takes the event, then the process dies before the outbox is cleared."""
+
+        def publish(self, events):
+            publisher.publish(events)
+            raise SystemExit("killed after publish")
+
+    with pytest.raises(SystemExit):
+        OutboxRelay(fresh_db, ["referrals"], CrashingPublisher(), "test").relay_once()
+    assert OutboxRelay(fresh_db, ["referrals"], publisher, "test").relay_once() == 1
+
+    copies = records_of(infra, event.id)
+    assert len(copies) == 2, "the event is on the topic twice: at-least-once publishing"
+
+    group = f"test-dedup-{uuid.uuid4().hex[:8]}"
+    notification_store.ensure_indexes(fresh_db)
+    with consumer(infra, fresh_db, publisher, NOTIFICATION_HANDLERS, group):
+        tp = TopicPartition(TOPIC, copies[1].partition)
+        wait_until(
+            lambda: committed_offset(infra.kafka_bootstrap, group, tp) > copies[1].offset,
+            timeout=60,
+            what="the consumer to get past the second copy",
+        )
+    assert fresh_db[notification_store.INBOX].count_documents({"referral_id": event.key}) == 1
+    assert fresh_db[notification_store.DELIVERIES].count_documents({"site_id": site_id}) == 1
+
+
+def test_poison_and_failing_events_go_to_the_dead_letter_topic_and_the_consumer_moves_on(
+    infra, fresh_db, publisher
+):
+    site_id = str(uuid.uuid4())
+    group = f"test-dlq-{uuid.uuid4().hex[:8]}"
+    calls: list[str] = []
+
+    def fragile_handler(event, data, ctx):
+        if data["site_id"] == site_id:
+            calls.append(event.id)
+            raise ValueError("handler cannot cope")
+
+    # 1. data that breaks the contract (no site_id)
+    bad = referral_event(site_id)
+    key, value, headers = bad.to_kafka()
+    value = value.replace(b'"site_id"', b'"nothing"')
+    publisher.send_raw(TOPIC, key, value, headers)
+    # 2. not a CloudEvent at all
+    publisher.send_raw(TOPIC, b"junk", b"\x00\x01garbage", [("origin", group.encode())])
+    # 3. a valid event whose handler keeps failing
+    failing = new_event(
+        "intake",
+        intake.SITE_REGISTERED,
+        key=site_id,
+        subject=f"sites/{site_id}",
+        data={
+            "site_id": site_id,
+            "timezone": "UTC",
+            "registered_at": datetime.now(UTC).isoformat(),
+        },
+        clock=CLOCK,
+    )
+    publisher.publish([failing])
+    # 4. and after them, a good one that must still be handled
+    good = referral_event(str(uuid.uuid4()))
+    publisher.publish([good])
+
+    handlers = {
+        intake.SITE_REGISTERED: fragile_handler,
+        intake.REFERRAL_RECEIVED: NOTIFICATION_HANDLERS[intake.REFERRAL_RECEIVED],
+    }
+    with consumer(
+        infra, fresh_db, publisher, handlers, group, max_attempts=3, backoff_initial_s=0.05
+    ):
+        wait_until(
+            lambda: fresh_db[notification_store.INBOX].count_documents({"referral_id": good.key}),
+            timeout=60,
+            what="the good event beside the poison ones to be handled",
+        )
+        dead = wait_until(
+            lambda: len(mine := dead_letters_of(infra, group)) >= 3 and mine,
+            timeout=60,
+            what="three dead letters",
+        )
+
+    by_type = {header(r, "dlq_error_type"): r for r in dead}
+    assert set(by_type) == {"EventSchemaError", "EnvelopeError", "ValueError"}
+    schema_error = by_type["EventSchemaError"]
+    assert "site_id" in header(schema_error, "dlq_error")
+    assert header(schema_error, "ce_id") == bad.id, "the original record travels unchanged"
+    assert header(schema_error, "dlq_original_topic") == TOPIC
+    assert by_type["EnvelopeError"].value == b"\x00\x01garbage"
+    failed = by_type["ValueError"]
+    assert header(failed, "dlq_attempts") == "3"
+    assert "handler cannot cope" in header(failed, "dlq_error")
+    assert calls == [failing.id] * 3, "retried exactly max_attempts times"

@@ -1,0 +1,135 @@
+"""Crash and restart of real worker processes; readiness when the database goes away."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pymongo import MongoClient
+
+from dbt_shared.clock import SystemClock
+from dbt_shared.contracts import intake
+from dbt_shared.events.envelope import new_event
+from dbt_shared.events.publisher import EventPublisher
+from support import Api, header, read_topic, wait_until
+
+
+def test_worker_killed_before_publishing_delivers_the_event_exactly_once_after_restart(
+    platform, tokens
+):
+    stack, profile = platform.stack, platform.profile
+    stack.process("intake", "worker").kill()  # SIGKILL: no chance to flush anything
+
+    operator = Api(profile.api_url("intake"), tokens.operator())
+    created = operator.post(
+        "/v1/sites",
+        json={
+            "name": "Crash Test Site",
+            "timezone": "Europe/Berlin",
+            "intake_email": "crash@example.org",
+        },
+    )
+    assert created.status_code == 201, created.text
+    site_id = created.json()["id"]
+
+    intake_db = MongoClient(profile.mongodb_uri)["dbt_intake"]
+    stored = intake_db.sites.find_one({"_id": site_id})
+    assert stored["_outbox_pending"] is True, "state written, event recorded, not yet published"
+    assert not [
+        r
+        for r in read_topic(platform.kafka_bootstrap, intake.TOPIC.name)
+        if header(r, "ce_subject") == f"sites/{site_id}"
+    ]
+
+    stack.start_service("intake", "worker")
+    wait_until(
+        lambda: intake_db.sites.find_one({"_id": site_id})["_outbox_pending"] is False,
+        timeout=30,
+        what="the restarted relay to publish the pending event",
+    )
+    published = [
+        r
+        for r in read_topic(platform.kafka_bootstrap, intake.TOPIC.name)
+        if header(r, "ce_subject") == f"sites/{site_id}"
+    ]
+    assert len(published) == 1
+    assert header(published[0], "ce_type") == intake.SITE_REGISTERED
+    # and the consumers downstream learn of it
+    notifications = Api(profile.api_url("notifications"), tokens.operator())
+    wait_until(
+        lambda: (
+            site_id in [s["id"] for s in notifications.get("/v1/sites?limit=200").json()["items"]]
+        ),
+        timeout=30,
+        what="notifications to learn of the site",
+    )
+
+
+def test_consumer_killed_mid_stream_resumes_without_loss_or_duplicates(platform, tokens):
+    stack, profile = platform.stack, platform.profile
+    site_id = str(uuid.uuid4())
+    events = []
+    for _ in range(40):
+        referral_id = str(uuid.uuid4())
+        events.append(
+            new_event(
+                "intake",
+                intake.REFERRAL_RECEIVED,
+                key=referral_id,
+                subject=f"referrals/{referral_id}",
+                data={
+                    "referral_id": referral_id,
+                    "site_id": site_id,
+                    "program": "adolescent",
+                    "received_at": datetime.now(UTC).isoformat(),
+                },
+                clock=SystemClock(),
+            )
+        )
+    publisher = EventPublisher(profile.kafka_bootstrap, "test")
+    publisher.publish(events)
+    publisher.close()
+
+    inbox = MongoClient(profile.mongodb_uri)["dbt_notifications"].inbox_items
+    wait_until(
+        lambda: inbox.count_documents({"site_id": site_id}) >= 3,
+        timeout=30,
+        what="the notifications worker to start on the batch",
+    )
+    stack.process("notifications", "worker").kill()
+    seen_at_kill = inbox.count_documents({"site_id": site_id})
+
+    stack.start_service("notifications", "worker")
+    wait_until(
+        lambda: inbox.count_documents({"site_id": site_id}) == 40,
+        timeout=60,
+        what="every event to be handled after the restart",
+    )
+    referral_ids = [d["referral_id"] for d in inbox.find({"site_id": site_id})]
+    assert sorted(referral_ids) == sorted(e.key for e in events)
+    assert seen_at_kill <= 40
+
+
+@pytest.mark.disruptive
+def test_readiness_turns_503_when_the_database_stops_and_recovers(platform):
+    stack, profile = platform.stack, platform.profile
+    api = Api(profile.api_url("skills-group"))
+    assert api.get("/readyz").status_code == 200
+
+    stack.process("ferretdb").stop()
+    try:
+
+        def not_ready():
+            response = api.get("/readyz")
+            return [response] if response.status_code == 503 else None
+
+        (response,) = wait_until(not_ready, timeout=20, what="/readyz to report the database gone")
+        body = response.json()
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert body["status"] == 503
+        assert body["checks"] == {"mongodb": False, "kafka": True}
+        assert api.get("/healthz").status_code == 200, "liveness does not depend on the database"
+    finally:
+        stack.start_infrastructure()
+    wait_until(lambda: api.get("/readyz").status_code == 200, timeout=30, what="recovery")
