@@ -9,6 +9,8 @@ a skip.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,14 +29,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
         elif "/tests/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
-    # Tests that stop shared infrastructure run last, so nothing else sees it down.
-    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
 
 
 @dataclass
 class Infrastructure:
     profile: Profile
     stack: Stack
+    origin: str  # "environment", "testcontainers" or "local stack"
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -45,16 +46,54 @@ class Infrastructure:
         return self.profile.mongodb_uri
 
 
+def _docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _external_endpoints() -> Iterator[tuple[str | None, str | None, str]]:
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    mongodb = os.environ.get("MONGODB_URI")
+    if kafka or mongodb:
+        yield kafka, mongodb, "environment"
+        return
+    if _docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.mongodb import MongoDbContainer
+
+        with (
+            KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka_container,
+            MongoDbContainer("mongo:7") as mongo_container,
+        ):
+            yield (
+                kafka_container.get_bootstrap_server(),
+                mongo_container.get_connection_url(),
+                "testcontainers",
+            )
+        return
+    yield None, None, "local stack"
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infrastructure]:
-    profile = Profile.test()
-    stack = Stack(profile)
-    # No try/skip here: if the stack cannot start, every test that needs it errors.
-    stack.start_infrastructure(timeout=180)
-    try:
-        yield Infrastructure(profile=profile, stack=stack)
-    finally:
-        stack.stop_all()
+    with _external_endpoints() as (kafka, mongodb, origin):
+        profile = dataclasses.replace(
+            Profile.test(), external_kafka=kafka, external_mongodb=mongodb
+        )
+        stack = Stack(profile)
+        # No skip anywhere: when the infrastructure cannot be had, every test needing it errors.
+        stack.start_infrastructure(timeout=180)
+        try:
+            MongoClient(profile.mongodb_uri, serverSelectionTimeoutMS=10_000).admin.command("ping")
+            yield Infrastructure(profile=profile, stack=stack, origin=origin)
+        finally:
+            stack.stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from datetime import UTC, datetime
 
-import pytest
+import requests
 from pymongo import MongoClient
 
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import intake
 from dbt_shared.events.envelope import new_event
 from dbt_shared.events.publisher import EventPublisher
+from devstack.paths import FERRETDB_BIN
+from devstack.ready import port_open
 from support import Api, header, read_topic, wait_until
 
 
@@ -111,25 +114,56 @@ def test_consumer_killed_mid_stream_resumes_without_loss_or_duplicates(platform,
     assert seen_at_kill <= 40
 
 
-@pytest.mark.disruptive
-def test_readiness_turns_503_when_the_database_stops_and_recovers(platform):
+def test_readiness_turns_503_when_the_database_stops_and_recovers(platform, tmp_path):
+    """An api of its own on a database of its own, so stopping that database disturbs no test."""
     stack, profile = platform.stack, platform.profile
-    api = Api(profile.api_url("skills-group"))
-    assert api.get("/readyz").status_code == 200
+    mongo_port, api_port = free_port(), free_port()
+    database_cmd = [
+        str(FERRETDB_BIN),
+        "--listen-addr",
+        f"127.0.0.1:{mongo_port}",
+        "--data-dir",
+        str(tmp_path / "db"),
+    ]
+    database = stack.start_process(
+        "readiness-db", database_cmd, probe=lambda: port_open("127.0.0.1", mongo_port)
+    )
+    env = {
+        **profile.service_env("skills-group"),
+        "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_port}/",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    (tmp_path / "metrics").mkdir()
+    api_url = f"http://127.0.0.1:{api_port}"
+    stack.start_process(
+        "readiness-api",
+        stack.service_command("skills-group", "api", port=api_port),
+        env=env,
+        probe=lambda: requests.get(api_url + "/healthz", timeout=1).ok,
+    )
+    api = Api(api_url)
+    wait_until(lambda: api.get("/readyz").status_code == 200, timeout=20, what="ready")
 
-    stack.process("ferretdb").stop()
-    try:
+    database.stop()
 
-        def not_ready():
-            response = api.get("/readyz")
-            return [response] if response.status_code == 503 else None
+    def not_ready():
+        response = api.get("/readyz")
+        return [response] if response.status_code == 503 else None
 
-        (response,) = wait_until(not_ready, timeout=20, what="/readyz to report the database gone")
-        body = response.json()
-        assert response.headers["Content-Type"].startswith("application/problem+json")
-        assert body["status"] == 503
-        assert body["checks"] == {"mongodb": False, "kafka": True}
-        assert api.get("/healthz").status_code == 200, "liveness does not depend on the database"
-    finally:
-        stack.start_infrastructure()
+    (response,) = wait_until(not_ready, timeout=20, what="/readyz to report the database gone")
+    body = response.json()
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert body["status"] == 503
+    assert body["checks"] == {"mongodb": False, "kafka": True}
+    assert api.get("/healthz").status_code == 200, "liveness does not depend on the database"
+
+    stack.start_process(
+        "readiness-db", database_cmd, probe=lambda: port_open("127.0.0.1", mongo_port)
+    )
     wait_until(lambda: api.get("/readyz").status_code == 200, timeout=30, what="recovery")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

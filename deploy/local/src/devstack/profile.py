@@ -52,6 +52,9 @@ class Profile:
     #: Wipe the data directory every time the stack starts.
     ephemeral: bool
     root: Path = field(default=paths.ROOT)
+    #: Infrastructure run elsewhere (explicit env, Testcontainers): used instead of starting it.
+    external_kafka: str | None = None
+    external_mongodb: str | None = None
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -99,7 +102,7 @@ class Profile:
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{HOST}:{self.kafka_port}"
+        return self.external_kafka or f"{HOST}:{self.kafka_port}"
 
     @property
     def kafka_controller(self) -> str:
@@ -107,7 +110,13 @@ class Profile:
 
     @property
     def mongodb_uri(self) -> str:
-        return f"mongodb://{HOST}:{self.mongodb_port}/"
+        return self.external_mongodb or f"mongodb://{HOST}:{self.mongodb_port}/"
+
+    def is_external(self, part: str) -> bool:
+        """Whether ``kafka`` or ``ferretdb`` is provided from outside rather than started here."""
+        return (part == "kafka" and bool(self.external_kafka)) or (
+            part == "ferretdb" and bool(self.external_mongodb)
+        )
 
     @property
     def smtp_host(self) -> str:

@@ -153,7 +153,11 @@ class Stack:
         profile's data directory is wiped, the metrics directories of both profiles too.
         """
         with self._lock:
-            to_start = [name for name in INFRASTRUCTURE if not self._is_running(name)]
+            to_start = [
+                name
+                for name in INFRASTRUCTURE
+                if not self._is_running(name) and not self.profile.is_external(name)
+            ]
             if not to_start:
                 return
             missing = build.missing_artifacts()
@@ -369,7 +373,8 @@ class Stack:
 
     # -- services --------------------------------------------------------------------------
 
-    def service_command(self, service: str, kind: str) -> list[str]:
+    def service_command(self, service: str, kind: str, port: int | None = None) -> list[str]:
+        """The command line of a service process; ``port`` overrides the api's profile port."""
         module = module_name(service)
         if kind == "api":
             return [
@@ -377,7 +382,7 @@ class Stack:
                 "--config",
                 "python:dbt_shared.gunicorn_conf",
                 "--bind",
-                f"{HOST}:{self.profile.api_port(service)}",
+                f"{HOST}:{port or self.profile.api_port(service)}",
                 "--workers",
                 "2",
                 f"{module}.app:create_app()",
@@ -424,6 +429,25 @@ class Stack:
             proc = self._spawn_service(service, kind)
             try:
                 self._await(proc, self._service_probe(service, kind), time.monotonic() + timeout)
+            except BaseException:
+                proc.kill()
+                raise
+            return proc
+
+    def start_process(
+        self,
+        name: str,
+        cmd: list[str],
+        *,
+        probe: Callable[[], bool],
+        env: dict[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> ManagedProcess:
+        """Start an extra process (a test's private database, say), wait for ``probe``."""
+        with self._lock:
+            proc = self._spawn(name, cmd, env=env, stop_timeout=SERVICE_STOP_TIMEOUT)
+            try:
+                self._await(proc, probe, time.monotonic() + timeout)
             except BaseException:
                 proc.kill()
                 raise
