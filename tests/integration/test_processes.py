@@ -38,7 +38,9 @@ def test_worker_killed_before_publishing_delivers_the_event_exactly_once_after_r
 
     intake_db = MongoClient(profile.mongodb_uri)["dbt_intake"]
     stored = intake_db.sites.find_one({"_id": site_id})
-    assert stored["_outbox_pending"] is True, "state written, event recorded, not yet published"
+    (event_id,) = [entry["id"] for entry in stored["_outbox"]]
+    published_marks = intake_db.outbox_published
+    assert published_marks.count_documents({"_id": event_id}) == 0, "recorded, not published"
     assert not [
         r
         for r in read_topic(platform.kafka_bootstrap, intake.TOPIC.name)
@@ -47,7 +49,7 @@ def test_worker_killed_before_publishing_delivers_the_event_exactly_once_after_r
 
     stack.start_service("intake", "worker")
     wait_until(
-        lambda: intake_db.sites.find_one({"_id": site_id})["_outbox_pending"] is False,
+        lambda: published_marks.count_documents({"_id": event_id}) == 1,
         timeout=30,
         what="the restarted relay to publish the pending event",
     )

@@ -82,7 +82,7 @@ def run_worker(
     if prepare:
         prepare(ctx)
     publisher = EventPublisher(settings.kafka_bootstrap_servers, service)
-    relay = OutboxRelay(ctx.db, outbox_collections, publisher, service)
+    relay = OutboxRelay(ctx.db, outbox_collections, publisher, service, clock=ctx.clock)
     consumer = ConsumerRunner(
         service=service,
         bootstrap_servers=settings.kafka_bootstrap_servers,

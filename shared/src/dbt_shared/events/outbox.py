@@ -3,36 +3,55 @@
 An event is stored inside the very document whose change caused it, in the same single-document
 write (``insert_one`` of a new document, or ``update_one`` with ``$push``), so the state change and
 the event are recorded together or not at all: FerretDB and a lone MongoDB have no
-multi-document transactions. The relay (in the worker) publishes pending events in order and then
-removes exactly those entries. A crash after the publish and before the removal publishes the
-event again; consumers drop the repeat by ``source`` + ``id``.
+multi-document transactions.
+
+The relay (in the worker) never writes those documents. FerretDB v1 applies an update as
+read-then-write without a lock, so a relay clearing events from a document could silently undo
+a concurrent change by the api. Instead the relay scans documents whose ``_outbox_at`` is recent
+(from its checkpoint, minus a look-back for writers whose clocks or commits lag), publishes the
+events not yet marked in ``outbox_published`` (unique ``_id`` = event id), in order, and then marks
+them. A crash between publish and mark publishes the event again; consumers drop the repeat by
+``source`` + ``id``. Published entries stay in the document as its event history; they are hidden
+from API responses by ``public()``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from dbt_shared import metrics
+from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "_outbox"
-PENDING_FIELD = "_outbox_pending"
+RECORDED_AT_FIELD = "_outbox_at"
+PUBLISHED_COLLECTION = "outbox_published"
+CHECKPOINT_COLLECTION = "outbox_checkpoints"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _latest(events: list[Event]) -> datetime:
+    return max(e.time for e in events)
 
 
 def new_document_with_events(document: dict[str, Any], events: list[Event]) -> dict[str, Any]:
     """A document to insert, carrying its events."""
+    if not events:
+        return dict(document)
     return {
         **document,
         OUTBOX_FIELD: [e.to_document() for e in events],
-        PENDING_FIELD: bool(events),
+        RECORDED_AT_FIELD: _latest(events),
     }
 
 
@@ -42,23 +61,23 @@ def update_with_events(update: dict[str, Any], events: list[Event]) -> dict[str,
         return update
     merged = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": [e.to_document() for e in events]}
-    merged.setdefault("$set", {})[PENDING_FIELD] = True
+    merged.setdefault("$set", {})[RECORDED_AT_FIELD] = _latest(events)
     return merged
 
 
 def ensure_indexes(collection: Collection) -> None:
-    collection.create_index(PENDING_FIELD, name="outbox_pending")
+    collection.create_index(RECORDED_AT_FIELD, name="outbox_recorded_at")
 
 
 def public(document: dict[str, Any] | None) -> dict[str, Any] | None:
     """The document without its outbox bookkeeping."""
     if document is None:
         return None
-    return {k: v for k, v in document.items() if k not in (OUTBOX_FIELD, PENDING_FIELD)}
+    return {k: v for k, v in document.items() if k not in (OUTBOX_FIELD, RECORDED_AT_FIELD)}
 
 
 class OutboxRelay:
-    """Publishes the pending events of the given collections, oldest documents first."""
+    """Publishes the unpublished events of the given collections, in the order recorded."""
 
     def __init__(
         self,
@@ -66,50 +85,105 @@ class OutboxRelay:
         collections: list[str],
         publisher: EventPublisher,
         service: str,
-        batch_size: int = 100,
+        *,
+        clock: Clock | None = None,
+        batch_size: int = 200,
+        look_back: timedelta = timedelta(seconds=30),
+        keep_marks_for: timedelta = timedelta(days=7),
     ) -> None:
         self.db = db
         self.collections = collections
         self.publisher = publisher
         self.service = service
+        self.clock = clock or SystemClock()
         self.batch_size = batch_size
+        self.look_back = look_back
+        self.keep_marks_for = keep_marks_for
+        self.backlog = 0
 
-    def backlog(self) -> int:
-        return sum(
-            self.db[name].count_documents({PENDING_FIELD: True}) for name in self.collections
+    def _checkpoint(self, name: str) -> datetime:
+        state = self.db[CHECKPOINT_COLLECTION].find_one({"_id": name})
+        moment = state["scanned_to"] if state else EPOCH
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def _advance_checkpoint(self, name: str, moment: datetime) -> None:
+        self.db[CHECKPOINT_COLLECTION].update_one(
+            {"_id": name}, {"$max": {"scanned_to": moment}}, upsert=True
         )
 
     def relay_once(self) -> int:
-        """Publish one batch from every collection; return how many events went out."""
+        """One pass over every collection; returns how many events went out."""
         sent = 0
+        unpublished = 0
         for name in self.collections:
-            collection = self.db[name]
-            pending = collection.find(
-                {PENDING_FIELD: True}, {OUTBOX_FIELD: 1}, sort=[("_id", 1)], limit=self.batch_size
-            )
-            for document in pending:
-                entries = document.get(OUTBOX_FIELD) or []
-                if entries:
-                    self.publisher.publish([Event.from_document(e) for e in entries])
-                    # Remove exactly what was published: a concurrent write may have appended more.
-                    collection.update_one(
-                        {"_id": document["_id"]}, {"$pullAll": {OUTBOX_FIELD: entries}}
-                    )
-                    sent += len(entries)
-                # Clear the flag only if nothing new arrived meanwhile.
-                collection.update_one(
-                    {"_id": document["_id"], OUTBOX_FIELD: {"$size": 0}},
-                    {"$set": {PENDING_FIELD: False}},
-                )
+            collection_sent, collection_unpublished = self._relay_collection(name)
+            sent += collection_sent
+            unpublished += collection_unpublished
+        self.backlog = unpublished - sent
         return sent
 
+    def _relay_collection(self, name: str) -> tuple[int, int]:
+        since = self._checkpoint(name) - self.look_back
+        documents = list(
+            self.db[name].find(
+                {RECORDED_AT_FIELD: {"$gte": since}},
+                {OUTBOX_FIELD: 1, RECORDED_AT_FIELD: 1},
+                sort=[(RECORDED_AT_FIELD, 1), ("_id", 1)],
+                limit=self.batch_size,
+            )
+        )
+        if not documents:
+            return 0, 0
+        entries = [e for doc in documents for e in doc.get(OUTBOX_FIELD) or []]
+        marked = {
+            m["_id"]
+            for m in self.db[PUBLISHED_COLLECTION].find(
+                {"_id": {"$in": [e["id"] for e in entries]}}, {"_id": 1}
+            )
+        }
+        sent = 0
+        unpublished = sum(1 for e in entries if e["id"] not in marked)
+        for doc in documents:
+            pending = [e for e in doc.get(OUTBOX_FIELD) or [] if e["id"] not in marked]
+            if pending:
+                self.publisher.publish([Event.from_document(e) for e in pending])
+                self._mark([e["id"] for e in pending])
+                sent += len(pending)
+        if len(documents) < self.batch_size:
+            self._advance_checkpoint(name, self.clock.now())
+        else:
+            last = documents[-1][RECORDED_AT_FIELD]
+            self._advance_checkpoint(name, last if last.tzinfo else last.replace(tzinfo=UTC))
+        return sent, unpublished
+
+    def _mark(self, event_ids: list[str]) -> None:
+        now = self.clock.now()
+        try:
+            self.db[PUBLISHED_COLLECTION].insert_many(
+                [{"_id": event_id, "published_at": now} for event_id in event_ids], ordered=False
+            )
+        except BulkWriteError as exc:  # marked by an earlier, interrupted pass
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
+
+    def forget_old_marks(self) -> None:
+        """Marks older than the look-back window are never consulted again."""
+        cutoff = self.clock.now() - self.keep_marks_for
+        self.db[PUBLISHED_COLLECTION].delete_many({"published_at": {"$lt": cutoff}})
+
     def run(self, stop: threading.Event, idle_interval_s: float = 0.2) -> None:
+        self.db[PUBLISHED_COLLECTION].create_index("published_at", name="published_at")
+        passes = 0
         while not stop.is_set():
             try:
                 sent = self.relay_once()
-                metrics.OUTBOX_BACKLOG.labels(self.service).set(self.backlog())
+                metrics.OUTBOX_BACKLOG.labels(self.service).set(self.backlog)
+                passes += 1
+                if passes % 3000 == 0:
+                    self.forget_old_marks()
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
+                metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.backlog, 1))
                 stop.wait(2)
                 continue
             if not sent:
