@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import StackError
-from .tokens import ensure_jwt_keys
+from .tokens import ensure_field_key, ensure_jwt_keys
 
 FERRETDB_VERSION = "v1.24.2"
 MAILPIT_VERSION = "v1.33.1"
@@ -203,6 +203,8 @@ def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print)
         echo(f"[setup] jwt-keys: created {paths.JWT_PRIVATE_KEY.parent}/jwt-dev-*.pem")
     else:
         echo("[setup] jwt-keys: present")
+    if ensure_field_key():
+        echo(f"[setup] field-key: created {paths.FIELD_KEY}")
 
     for step in steps():
         if only and step.name not in only:

@@ -45,6 +45,7 @@ KAFKA_LOG4J_CONFIG: Path = KAFKA_SRC / "log4j2.properties"
 
 JWT_PRIVATE_KEY: Path = SECRETS_DIR / "jwt-dev-private.pem"
 JWT_PUBLIC_KEY: Path = SECRETS_DIR / "jwt-dev-public.pem"
+FIELD_KEY: Path = SECRETS_DIR / "field-encryption-dev.key"
 
 
 def venv_bin(name: str) -> Path:

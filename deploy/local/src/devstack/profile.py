@@ -216,6 +216,8 @@ class Profile:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if service == "intake" and paths.FIELD_KEY.is_file():  # only intake holds client PHI
+            env["FIELD_ENCRYPTION_KEY"] = paths.FIELD_KEY.read_text().strip()
         for other in SERVICES:
             env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
         return env

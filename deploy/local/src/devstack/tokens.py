@@ -40,6 +40,17 @@ def ensure_jwt_keys(
     return True
 
 
+def ensure_field_key(key_file: Path = paths.FIELD_KEY) -> bool:
+    """Create intake's dev field-encryption key (32 random bytes, base64) unless it exists."""
+    if key_file.is_file():
+        return False
+    import base64
+
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(key_file, base64.b64encode(os.urandom(32)), 0o600)
+    return True
+
+
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

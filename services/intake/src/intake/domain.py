@@ -1,4 +1,4 @@
-"""Intake's rules, free of Flask, Kafka and MongoDB."""
+"""Intake's small validation rules (time zones, birth dates), free of Flask, Kafka, MongoDB."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 PROGRAMS = ("adult", "adolescent")
-
-
-class ReferralStatus:
-    RECEIVED = "received"
 
 
 def is_known_timezone(name: str) -> bool:

@@ -1,4 +1,4 @@
-"""The events intake records (contracts in ``dbt_shared.contracts.intake``)."""
+"""The events intake records (contracts in ``dbt_shared.contracts.intake``): ids and codes only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,17 @@ from dbt_shared.contracts import intake as contract
 from dbt_shared.events.envelope import Event, new_event
 
 SERVICE = "intake"
+
+
+def _referral_event(type_: str, referral: dict[str, Any], data: dict[str, Any], clock: Clock):
+    return new_event(
+        SERVICE,
+        type_,
+        key=referral["_id"],
+        subject=f"referrals/{referral['_id']}",
+        data={"referral_id": referral["_id"], "site_id": referral["site_id"], **data},
+        clock=clock,
+    )
 
 
 def site_registered(site: dict[str, Any], clock: Clock) -> Event:
@@ -26,17 +37,105 @@ def site_registered(site: dict[str, Any], clock: Clock) -> Event:
     )
 
 
-def referral_received(referral: dict[str, Any], clock: Clock) -> Event:
+def program_configured(program: dict[str, Any], clock: Clock) -> Event:
+    settings = {k: v for k, v in program["settings"].items() if k != "cycle_weeks"}
     return new_event(
         SERVICE,
-        contract.REFERRAL_RECEIVED,
-        key=referral["_id"],
-        subject=f"referrals/{referral['_id']}",
+        contract.PROGRAM_CONFIGURED,
+        key=program["_id"],
+        subject=f"programs/{program['_id']}",
         data={
-            "referral_id": referral["_id"],
-            "site_id": referral["site_id"],
-            "program": referral["program"],
-            "received_at": referral["received_at"].isoformat(),
+            "program_id": program["_id"],
+            "site_id": program["site_id"],
+            "kind": program["kind"],
+            "settings": settings,
+            "configured_at": clock.now().isoformat(),
         },
         clock=clock,
+    )
+
+
+def clinician_registered(clinician: dict[str, Any], clock: Clock) -> Event:
+    return new_event(
+        SERVICE,
+        contract.CLINICIAN_REGISTERED,
+        key=clinician["_id"],
+        subject=f"clinicians/{clinician['_id']}",
+        data={
+            "clinician_id": clinician["_id"],
+            "site_id": clinician["site_id"],
+            "subject": clinician["subject"],
+            "roles": clinician["roles"],
+            "registered_at": clinician["created_at"].isoformat(),
+        },
+        clock=clock,
+    )
+
+
+def referral_received(referral: dict[str, Any], clock: Clock) -> Event:
+    return _referral_event(
+        contract.REFERRAL_RECEIVED,
+        referral,
+        {"program": referral["program"], "received_at": referral["received_at"].isoformat()},
+        clock,
+    )
+
+
+def screening_completed(referral: dict[str, Any], screening_id: str, clock: Clock) -> Event:
+    return _referral_event(
+        contract.SCREENING_COMPLETED,
+        referral,
+        {"screening_id": screening_id, "completed_at": clock.now().isoformat()},
+        clock,
+    )
+
+
+def risk_flagged(referral: dict[str, Any], screening_id: str, clock: Clock) -> Event:
+    return _referral_event(
+        contract.RISK_FLAGGED,
+        referral,
+        {"screening_id": screening_id, "level": "high", "flagged_at": clock.now().isoformat()},
+        clock,
+    )
+
+
+def therapist_assigned(referral: dict[str, Any], assignment: dict[str, Any], clock: Clock):
+    return _referral_event(
+        contract.THERAPIST_ASSIGNED,
+        referral,
+        {
+            "therapist_id": assignment["clinician_id"],
+            "method": assignment["method"],
+            "assigned_at": assignment["assigned_at"].isoformat(),
+        },
+        clock,
+    )
+
+
+def client_admitted(referral: dict[str, Any], admission: dict[str, Any], clock: Clock) -> Event:
+    return _referral_event(
+        contract.CLIENT_ADMITTED,
+        referral,
+        {
+            "client_id": referral["_id"],
+            "program_id": admission["program_id"],
+            "program": referral["program"],
+            "therapist_id": referral["therapist"]["clinician_id"],
+            "availability": admission["availability"],
+            "admitted_at": admission["admitted_at"].isoformat(),
+        },
+        clock,
+    )
+
+
+def referral_withdrawn(referral: dict[str, Any], withdrawal: dict[str, Any], clock: Clock):
+    return _referral_event(
+        contract.REFERRAL_WITHDRAWN,
+        referral,
+        {
+            "reason": withdrawal["reason"],
+            "from_status": withdrawal["from_status"],
+            "withdrawn_at": withdrawal["withdrawn_at"].isoformat(),
+        },
+        clock,
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from dbt_shared.auth import require_roles, require_site
-from dbt_shared.pagination import page
+from dbt_shared.problems import Problem
 from dbt_shared.web import context
 from notifications import store
 from notifications.schemas import InboxArgs, InboxPage
@@ -20,12 +25,40 @@ class Inbox(MethodView):
     @inbox.arguments(InboxArgs, location="query")
     @inbox.response(200, InboxPage)
     def get(self, args):
-        """The site's inbox, oldest first (coordinators of the site)."""
+        """The site's inbox (coordinators of the site): urgent items first, then the rest.
+
+        Within each priority the oldest item comes first. ``next_cursor`` continues in the same
+        order; a cursor this API did not give out answers 422.
+        """
         require_site(args["site_id"], "site")
-        items, cursor = page(
-            context().db[store.INBOX],
-            {"site_id": args["site_id"]},
-            limit=args["limit"],
-            cursor=args["cursor"],
+        after = decode_inbox_cursor(args["cursor"]) if args["cursor"] else None
+        items, last = store.inbox_page(
+            context().db, args["site_id"], limit=args["limit"], after=after
         )
-        return {"items": items, "next_cursor": cursor}
+        return {"items": items, "next_cursor": encode_inbox_cursor(last) if last else None}
+
+
+# The inbox cursor: opaque base64 of the last item's place in ``store.INBOX_ORDER``.
+def encode_inbox_cursor(position: store.InboxPosition) -> str:
+    created_at = position.created_at
+    if created_at.tzinfo is None:  # BSON dates are UTC
+        created_at = created_at.replace(tzinfo=UTC)
+    raw = {"rank": position.priority_rank, "at": created_at.isoformat(), "after": position.id}
+    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+
+def decode_inbox_cursor(cursor: str) -> store.InboxPosition:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = json.loads(base64.urlsafe_b64decode(padded))
+        rank, at, after = raw["rank"], datetime.fromisoformat(raw["at"]), raw["after"]
+        if type(rank) is not int or not isinstance(after, str) or at.tzinfo is None:
+            raise ValueError("cursor fields of the wrong type")
+        return store.InboxPosition(rank, at, after)
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "The cursor is not one this API gave out.",
+            errors=[{"field": "cursor", "location": "query", "message": "Invalid cursor."}],
+        ) from exc

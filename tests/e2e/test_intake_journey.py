@@ -1,0 +1,431 @@
+"""Intake from referral to admission, across the real processes.
+
+A coordinator screens, decides, orients, commits, matches and admits a client; a high-risk
+screening at 03:00 site time reaches the clinical lead by email within seconds; bad requests are
+refused precisely and change nothing; nothing readable about the client sits in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, available_timezones
+
+import pytest
+import requests
+from pymongo import MongoClient
+
+from dbt_shared.contracts import intake as contract
+from support import Api, header, read_topic, wait_until
+
+LOW_RISK = {
+    "cssrs": [False] * 6,
+    "phq9": [1, 1, 1, 1, 0, 1, 0, 0, 0],
+    "gad7": [1, 1, 0, 0, 1, 0, 0],
+    "ders16_total": 40,
+    "bsl23_mean": 0.8,
+}
+HIGH_RISK = {**LOW_RISK, "cssrs": [True, True, True, True, False, False], "phq9": [2] * 8 + [1]}
+
+
+def client_details(tag: str) -> dict:
+    return {
+        "given_name": f"Given{tag}",
+        "family_name": f"Family{tag}",
+        "date_of_birth": "1990-02-03",
+        "email": f"client.{tag}@example.org",
+        "phone": phone_of(tag),
+        "preferred_channel": "sms",
+        "language": "es",
+    }
+
+
+def phone_of(tag: str) -> str:
+    return f"+1 312 555 {int(tag, 16) % 10000:04d}"
+
+
+def zone_where_it_is(hour: int) -> str:
+    """An IANA zone whose local time is now within ``hour``: a real 03:00 without faked clocks."""
+    now = datetime.now(UTC)
+    for name in sorted(available_timezones()):
+        if "/" in name and now.astimezone(ZoneInfo(name)).hour == hour:
+            return name
+    raise AssertionError(f"no time zone is at {hour}:00 now")
+
+
+@pytest.fixture(scope="module")
+def clinic(platform, tokens):
+    profile = platform.profile
+    operator = Api(profile.api_url("intake"), tokens.operator())
+    tag = uuid.uuid4().hex[:6]
+    lead_email = f"lead-{tag}@clinic.example.org"
+    site = operator.post(
+        "/v1/sites",
+        json={
+            "name": f"Night Site {tag}",
+            "timezone": zone_where_it_is(3),
+            "intake_email": f"intake-{tag}@clinic.example.org",
+            "clinical_lead": {"name": "Dr. Lead", "email": lead_email, "phone": "+1 312 555 0100"},
+        },
+    )
+    assert site.status_code == 201, site.text
+    site_id = site.json()["id"]
+    adult = operator.post(f"/v1/sites/{site_id}/programs", json={"kind": "adult"})
+    assert adult.status_code == 201, adult.text
+    therapists = {}
+    for name, languages, limit in (("en-only", ["en"], 10), ("bilingual", ["en", "es"], 10)):
+        created = operator.post(
+            f"/v1/sites/{site_id}/clinicians",
+            json={
+                "subject": f"idp|{name}-{tag}",
+                "display_name": f"Therapist {name}",
+                "roles": ["therapist"],
+                "programs": ["adult"],
+                "languages": languages,
+                "caseload_limit": limit,
+            },
+        )
+        assert created.status_code == 201, created.text
+        therapists[name] = created.json()["id"]
+    return {
+        "profile": profile,
+        "site_id": site_id,
+        "site_zone": site.json()["timezone"],
+        "lead_email": lead_email,
+        "program": adult.json(),
+        "therapists": therapists,
+        "coordinator": Api(profile.api_url("intake"), tokens.coordinator(site_id)),
+        "operator": operator,
+    }
+
+
+def new_referral(clinic, tag: str | None = None) -> dict:
+    tag = tag or uuid.uuid4().hex[:6]
+    response = clinic["coordinator"].post(
+        "/v1/referrals",
+        json={
+            "site_id": clinic["site_id"],
+            "program": "adult",
+            "source": "self",
+            "consent_to_contact": True,
+            "client": client_details(tag),
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_programs_default_to_standard_dbt_and_settings_can_change(clinic, tokens):
+    settings = clinic["program"]["settings"]
+    assert settings["consecutive_miss_limit"] == 4
+    assert settings["late_minutes_count_as_absence"] == 15
+    assert settings["twenty_four_hour_rule"] is True
+    assert settings["group_capacity"] == 8
+    assert settings["curriculum"] == "M2 DT6 M2 ER6 M2 IE6"
+    assert settings["cycle_weeks"] == 24
+    operator = clinic["operator"]
+    teen = operator.post(f"/v1/sites/{clinic['site_id']}/programs", json={"kind": "adolescent"})
+    assert teen.status_code == 201
+    assert teen.json()["settings"]["twenty_four_hour_rule"] is False
+    assert "WMP" in teen.json()["settings"]["curriculum"]
+    changed = operator.request(
+        "PATCH",
+        f"/v1/sites/{clinic['site_id']}/programs/{teen.json()['id']}",
+        json={"settings": {"group_capacity": 6}},
+    )
+    assert changed.status_code == 200
+    assert changed.json()["settings"]["group_capacity"] == 6
+    assert changed.json()["settings"]["twenty_four_hour_rule"] is False
+    bad = operator.request(
+        "PATCH",
+        f"/v1/sites/{clinic['site_id']}/programs/{teen.json()['id']}",
+        json={"settings": {"group_capacity": 0}},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "settings.group_capacity"
+    coordinator_try = clinic["coordinator"].post(
+        f"/v1/sites/{clinic['site_id']}/programs", json={"kind": "adult"}
+    )
+    assert coordinator_try.status_code == 403
+
+
+def test_a_referral_goes_from_receipt_to_admission(clinic, tokens):
+    coordinator = clinic["coordinator"]
+    referral = new_referral(clinic)
+    rid = referral["id"]
+    assert referral["status"] == "received"
+
+    screened = coordinator.post(f"/v1/referrals/{rid}/screenings", json=LOW_RISK)
+    assert screened.status_code == 201, screened.text
+    result = screened.json()
+    assert result["phq9_total"] == 5 and result["phq9_band"] == "mild"
+    assert result["gad7_total"] == 3 and result["gad7_band"] == "minimal"
+    assert result["risk_level"] == "low" and result["safety_resources"] == []
+    assert result["referral_status"] == "screening"
+
+    early = coordinator.post(
+        f"/v1/referrals/{rid}/admission",
+        json={"availability": [{"weekday": "tue", "start": "17:00", "end": "21:00"}]},
+    )
+    assert early.status_code == 409
+    assert early.json()["current_status"] == "screening"
+
+    decided = coordinator.post(
+        f"/v1/referrals/{rid}/eligibility",
+        json={"decision": "eligible", "reason": "meets criteria"},
+    )
+    assert decided.json()["status"] == "eligible"
+    assert coordinator.post(f"/v1/referrals/{rid}/orientation").json()["status"] == "orientation"
+
+    incomplete = coordinator.post(
+        f"/v1/referrals/{rid}/commitment",
+        json={
+            "orientation_sessions": 2,
+            "all_modes": True,
+            "four_miss_rule": False,
+            "consent_to_treatment": True,
+        },
+    )
+    assert incomplete.status_code == 409
+    assert incomplete.json()["missing"] == ["four_miss_rule"]
+    committed = coordinator.post(
+        f"/v1/referrals/{rid}/commitment",
+        json={
+            "orientation_sessions": 2,
+            "all_modes": True,
+            "four_miss_rule": True,
+            "consent_to_treatment": True,
+        },
+    )
+    assert committed.json()["status"] == "committed"
+
+    blocked = coordinator.post(
+        f"/v1/referrals/{rid}/admission",
+        json={"availability": [{"weekday": "tue", "start": "17:00", "end": "21:00"}]},
+    )
+    assert blocked.status_code == 409
+    assert "no therapist is assigned" in blocked.json()["reasons"]
+
+    matched = coordinator.post(f"/v1/referrals/{rid}/therapist", json={})
+    assert matched.status_code == 200, matched.text
+    therapist = matched.json()["therapist"]
+    assert therapist["clinician_id"] == clinic["therapists"]["bilingual"], "client speaks es"
+    assert therapist["method"] == "matched"
+    assert any("es" in reason for reason in therapist["reasons"])
+
+    admitted = coordinator.post(
+        f"/v1/referrals/{rid}/admission",
+        json={
+            "availability": [
+                {"weekday": "tue", "start": "17:00", "end": "21:00"},
+                {"weekday": "thu", "start": "18:00", "end": "20:30"},
+            ]
+        },
+    )
+    assert admitted.status_code == 200, admitted.text
+    assert admitted.json()["status"] == "admitted"
+    assert [h["status"] for h in admitted.json()["history"]] == [
+        "received",
+        "screening",
+        "eligible",
+        "orientation",
+        "committed",
+        "admitted",
+    ]
+
+    too_late = coordinator.post(f"/v1/referrals/{rid}/withdrawal", json={"reason": "other"})
+    assert too_late.status_code == 409
+
+    def admitted_event():
+        for record in read_topic(clinic["profile"].kafka_bootstrap, contract.TOPIC.name):
+            if (
+                header(record, "ce_type") == contract.CLIENT_ADMITTED
+                and header(record, "ce_subject") == f"referrals/{rid}"
+            ):
+                return record
+        return None
+
+    record = wait_until(admitted_event, timeout=20, what="intake.client.admitted.v1 on Kafka")
+    data = json.loads(record.value)
+    assert data["client_id"] == rid and data["therapist_id"] == therapist["clinician_id"]
+    assert data["program_id"] == clinic["program"]["id"]
+    assert set(data) == {
+        "client_id",
+        "referral_id",
+        "site_id",
+        "program_id",
+        "program",
+        "therapist_id",
+        "availability",
+        "admitted_at",
+    }
+
+
+def test_bad_requests_are_refused_precisely_and_change_nothing(clinic):
+    coordinator = clinic["coordinator"]
+    referral = new_referral(clinic)
+    rid = referral["id"]
+    referrals = MongoClient(clinic["profile"].mongodb_uri)["dbt_intake"].referrals
+    before = referrals.find_one({"_id": rid})
+
+    short = coordinator.post(f"/v1/referrals/{rid}/screenings", json={**LOW_RISK, "phq9": [1] * 8})
+    assert short.status_code == 422
+    assert [e["field"] for e in short.json()["errors"]] == ["phq9"]
+    out_of_range = coordinator.post(
+        f"/v1/referrals/{rid}/screenings", json={**LOW_RISK, "gad7": [0, 0, 0, 4, 0, 0, 0]}
+    )
+    assert out_of_range.status_code == 422
+    assert out_of_range.json()["errors"][0]["field"].startswith("gad7")
+    skip_ahead = coordinator.post(f"/v1/referrals/{rid}/orientation")
+    assert skip_ahead.status_code == 409
+    assert skip_ahead.headers["Content-Type"].startswith("application/problem+json")
+    bad_decision = coordinator.post(
+        f"/v1/referrals/{rid}/eligibility", json={"decision": "maybe", "reason": "x"}
+    )
+    assert bad_decision.status_code == 422
+    bad_times = coordinator.post(
+        f"/v1/referrals/{rid}/admission",
+        json={"availability": [{"weekday": "tue", "start": "21:00", "end": "17:00"}]},
+    )
+    assert bad_times.status_code == 422
+    assert (
+        bad_times.json()["errors"][0]["field"] == "availability[0].end"
+        or "availability" in (bad_times.json()["errors"][0]["field"])
+    )
+    after = referrals.find_one({"_id": rid})
+    assert after == before
+
+
+def test_high_risk_at_three_in_the_morning_alerts_the_clinical_lead_at_once(clinic):
+    local = datetime.now(UTC).astimezone(ZoneInfo(clinic["site_zone"]))
+    assert local.hour in (3, 4), "the site is in the small hours right now"
+    referral = new_referral(clinic)
+    screened = clinic["coordinator"].post(
+        f"/v1/referrals/{referral['id']}/screenings", json=HIGH_RISK
+    )
+    assert screened.status_code == 201
+    result = screened.json()
+    assert result["risk_level"] == "high" and result["needs_immediate_response"] is True
+    assert result["phq9_self_harm_thoughts"] is True
+    assert any("988" in r["contact"] for r in result["safety_resources"])
+
+    mailpit = clinic["profile"].mailpit_url
+
+    def lead_email():
+        for message in requests.get(f"{mailpit}/api/v1/messages", timeout=5).json()["messages"]:
+            if any(to["Address"] == clinic["lead_email"] for to in message["To"]):
+                return message
+        return None
+
+    message = wait_until(lead_email, timeout=15, what="the clinical lead's alert email")
+    full = requests.get(f"{mailpit}/api/v1/message/{message['ID']}", timeout=5).json()
+    assert full["Subject"].startswith("URGENT")
+    assert referral["id"] in full["Text"] and "988" in full["Text"]
+    assert referral["client"]["family_name"] not in full["Text"]
+
+    inbox = Api(clinic["profile"].api_url("notifications"), clinic["coordinator"].token)
+    first = inbox.get(f"/v1/inbox?site_id={clinic['site_id']}").json()["items"][0]
+    assert first["priority"] == "urgent" and first["referral_id"] == referral["id"]
+
+
+def test_another_sites_coordinator_sees_nothing(clinic, tokens):
+    referral = new_referral(clinic)
+    stranger = Api(clinic["profile"].api_url("intake"), tokens.coordinator(str(uuid.uuid4())))
+    assert stranger.get(f"/v1/referrals/{referral['id']}").status_code == 404
+    assert (
+        stranger.post(f"/v1/referrals/{referral['id']}/screenings", json=LOW_RISK).status_code
+        == 404
+    )
+    listed = stranger.get("/v1/referrals").json()["items"]
+    assert referral["id"] not in [r["id"] for r in listed]
+    assert stranger.get(f"/v1/waitlist?site_id={clinic['site_id']}").status_code == 404
+    assert stranger.get(f"/v1/sites/{clinic['site_id']}").status_code == 404
+
+
+def test_waitlist_lists_who_waits_where_oldest_first(clinic):
+    first, second = new_referral(clinic), new_referral(clinic)
+    clinic["coordinator"].post(f"/v1/referrals/{second['id']}/screenings", json=LOW_RISK)
+    waitlist = (
+        clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}&limit=200").json()
+    )
+    ids = [e["referral_id"] for e in waitlist["items"]]
+    assert ids.index(first["id"]) < ids.index(second["id"])
+    stages = {e["referral_id"]: e["stage"] for e in waitlist["items"]}
+    assert stages[first["id"]] == "received" and stages[second["id"]] == "screening"
+    assert all(e["waiting_days"] == 0 for e in waitlist["items"])
+    counts = {s["stage"]: s["count"] for s in waitlist["stages"]}
+    assert counts["received"] >= 1 and counts["screening"] >= 1
+    assert "client" not in waitlist["items"][0]
+
+
+def test_lists_filter_and_paginate(clinic):
+    for _ in range(3):
+        new_referral(clinic)
+    coordinator = clinic["coordinator"]
+    first_page = coordinator.get(
+        f"/v1/referrals?site_id={clinic['site_id']}&status=received&limit=2"
+    ).json()
+    assert len(first_page["items"]) == 2 and first_page["next_cursor"]
+    assert all(item["status"] == "received" for item in first_page["items"])
+    second_page = coordinator.get(
+        f"/v1/referrals?site_id={clinic['site_id']}&status=received&limit=2"
+        f"&cursor={first_page['next_cursor']}"
+    ).json()
+    assert not {i["id"] for i in first_page["items"]} & {i["id"] for i in second_page["items"]}
+    assert coordinator.get("/v1/referrals?cursor=nonsense").status_code == 422
+
+
+def test_contact_channels_are_for_services_only(clinic, tokens):
+    referral = new_referral(clinic, tag="c0ffee")
+    path = f"/v1/clients/{referral['id']}/contact"
+    assert clinic["coordinator"].get(path).status_code == 403
+    service = Api(
+        clinic["profile"].api_url("intake"), tokens.role("service", sub="service:notifications")
+    )
+    contact = service.get(path).json()
+    assert contact["channels"] == {"email": "client.c0ffee@example.org", "sms": phone_of("c0ffee")}
+    assert contact["preferred_channel"] == "sms" and contact["language"] == "es"
+    assert contact["timezone"] == clinic["site_zone"]
+
+
+def test_the_database_holds_no_plain_text_client_data(clinic):
+    referral = new_referral(clinic, tag="beef42")
+    clinic["coordinator"].post(f"/v1/referrals/{referral['id']}/screenings", json=LOW_RISK)
+    stored = MongoClient(clinic["profile"].mongodb_uri)["dbt_intake"].referrals.find_one(
+        {"_id": referral["id"]}
+    )
+    dump = json.dumps(stored, default=str)
+    for secret in (
+        "Givenbeef42",
+        "Familybeef42",
+        "client.beef42@example.org",
+        "555 beef",
+        "1990-02-03",
+    ):
+        assert secret not in dump
+    assert stored["client"]["email"].startswith("enc:v1:")
+    assert '"phq9": [1' not in dump, "screening answers are sealed too"
+
+
+def test_every_access_to_a_client_leaves_one_audit_record(clinic, tokens):
+    referral = new_referral(clinic)
+    rid = referral["id"]
+    coordinator = clinic["coordinator"]
+    coordinator.get(f"/v1/referrals/{rid}")
+    coordinator.get(f"/v1/referrals/{rid}")
+    coordinator.post(f"/v1/referrals/{rid}/screenings", json=LOW_RISK)
+    coordinator.request(
+        "PATCH", f"/v1/referrals/{rid}", json={"client": {"phone": "+1 312 555 0111"}}
+    )
+    trail = clinic["operator"].get(f"/v1/audit?object_id={rid}&limit=200").json()["items"]
+    assert [r["action"] for r in trail] == [
+        "referral.create",
+        "referral.read",
+        "referral.read",
+        "referral.record_screening",
+        "referral.update_contact",
+    ]
+    assert all(r["actor"] == "coord-test" and r["site_id"] == clinic["site_id"] for r in trail)
+    assert all(r["request_id"] for r in trail)
+    assert clinic["coordinator"].get("/v1/audit").status_code == 403
