@@ -144,6 +144,17 @@ def test_programs_default_to_standard_dbt_and_settings_can_change(clinic, tokens
     )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "settings.group_capacity"
+    for service in ("skills-group", "coaching", "notifications"):
+        known = Api(clinic["profile"].api_url(service), clinic["coordinator"].token)
+
+        def learned(known=known):
+            items = known.get(f"/v1/sites/{clinic['site_id']}/programs").json()["items"]
+            by_kind = {p["kind"]: p["settings"] for p in items}
+            return by_kind.get("adolescent", {}).get("group_capacity") == 6 and by_kind
+
+        by_kind = wait_until(learned, timeout=20, what=f"{service} to learn the program settings")
+        assert by_kind["adult"]["consecutive_miss_limit"] == 4
+        assert by_kind["adolescent"]["twenty_four_hour_rule"] is False
     coordinator_try = clinic["coordinator"].post(
         f"/v1/sites/{clinic['site_id']}/programs", json={"kind": "adult"}
     )
@@ -297,13 +308,46 @@ def test_bad_requests_are_refused_precisely_and_change_nothing(clinic):
     assert after == before
 
 
-def test_high_risk_at_three_in_the_morning_alerts_the_clinical_lead_at_once(clinic):
-    local = datetime.now(UTC).astimezone(ZoneInfo(clinic["site_zone"]))
-    assert local.hour in (3, 4), "the site is in the small hours right now"
-    referral = new_referral(clinic)
-    screened = clinic["coordinator"].post(
-        f"/v1/referrals/{referral['id']}/screenings", json=HIGH_RISK
-    )
+@pytest.mark.parametrize("site_hour", [3, 12], ids=["03:00", "noon"])
+def test_high_risk_alerts_the_clinical_lead_at_once_whatever_the_hour(clinic, tokens, site_hour):
+    if site_hour == 3:
+        site_id, lead_email, coordinator = (
+            clinic["site_id"],
+            clinic["lead_email"],
+            clinic["coordinator"],
+        )
+    else:
+        tag = uuid.uuid4().hex[:6]
+        lead_email = f"lead-{tag}@noon.example.org"
+        site = (
+            clinic["operator"]
+            .post(
+                "/v1/sites",
+                json={
+                    "name": f"Noon Site {tag}",
+                    "timezone": zone_where_it_is(site_hour),
+                    "intake_email": f"intake-{tag}@noon.example.org",
+                    "clinical_lead": {"name": "Dr. Noon", "email": lead_email},
+                },
+            )
+            .json()
+        )
+        site_id = site["id"]
+        coordinator = Api(clinic["profile"].api_url("intake"), tokens.coordinator(site_id))
+    zone = clinic["operator"].get(f"/v1/sites/{site_id}").json()["timezone"]
+    assert datetime.now(UTC).astimezone(ZoneInfo(zone)).hour in (site_hour, site_hour + 1)
+
+    referral = coordinator.post(
+        "/v1/referrals",
+        json={
+            "site_id": site_id,
+            "program": "adult",
+            "source": "self",
+            "consent_to_contact": True,
+            "client": client_details(uuid.uuid4().hex[:6]),
+        },
+    ).json()
+    screened = coordinator.post(f"/v1/referrals/{referral['id']}/screenings", json=HIGH_RISK)
     assert screened.status_code == 201
     result = screened.json()
     assert result["risk_level"] == "high" and result["needs_immediate_response"] is True
@@ -312,21 +356,27 @@ def test_high_risk_at_three_in_the_morning_alerts_the_clinical_lead_at_once(clin
 
     mailpit = clinic["profile"].mailpit_url
 
-    def lead_email():
+    def lead_email_arrived():
         for message in requests.get(f"{mailpit}/api/v1/messages", timeout=5).json()["messages"]:
-            if any(to["Address"] == clinic["lead_email"] for to in message["To"]):
+            if any(to["Address"] == lead_email for to in message["To"]):
                 return message
         return None
 
-    message = wait_until(lead_email, timeout=15, what="the clinical lead's alert email")
+    message = wait_until(lead_email_arrived, timeout=15, what="the clinical lead's alert email")
     full = requests.get(f"{mailpit}/api/v1/message/{message['ID']}", timeout=5).json()
     assert full["Subject"].startswith("URGENT")
     assert referral["id"] in full["Text"] and "988" in full["Text"]
     assert referral["client"]["family_name"] not in full["Text"]
 
-    inbox = Api(clinic["profile"].api_url("notifications"), clinic["coordinator"].token)
-    first = inbox.get(f"/v1/inbox?site_id={clinic['site_id']}").json()["items"][0]
+    inbox = Api(clinic["profile"].api_url("notifications"), coordinator.token)
+    first = wait_until(
+        lambda: inbox.get(f"/v1/inbox?site_id={site_id}").json()["items"][0],
+        timeout=15,
+        what="the inbox",
+    )
     assert first["priority"] == "urgent" and first["referral_id"] == referral["id"]
+    metrics_text = requests.get(clinic["profile"].api_url("intake") + "/metrics", timeout=5).text
+    assert 'dbt_intake_screenings_total{risk_level="high"}' in metrics_text
 
 
 def test_another_sites_coordinator_sees_nothing(clinic, tokens):
@@ -429,3 +479,40 @@ def test_every_access_to_a_client_leaves_one_audit_record(clinic, tokens):
     assert all(r["actor"] == "coord-test" and r["site_id"] == clinic["site_id"] for r in trail)
     assert all(r["request_id"] for r in trail)
     assert clinic["coordinator"].get("/v1/audit").status_code == 403
+
+
+def test_the_openapi_document_describes_every_endpoint_with_examples(platform):
+    spec = Api(platform.profile.api_url("intake")).get("/openapi.json").json()
+    expected = {
+        ("/v1/sites", "post"),
+        ("/v1/sites/{site_id}/programs", "post"),
+        ("/v1/sites/{site_id}/programs/{program_id}", "patch"),
+        ("/v1/sites/{site_id}/clinicians", "post"),
+        ("/v1/referrals", "post"),
+        ("/v1/referrals", "get"),
+        ("/v1/referrals/{referral_id}", "patch"),
+        ("/v1/referrals/{referral_id}/screenings", "post"),
+        ("/v1/referrals/{referral_id}/eligibility", "post"),
+        ("/v1/referrals/{referral_id}/orientation", "post"),
+        ("/v1/referrals/{referral_id}/commitment", "post"),
+        ("/v1/referrals/{referral_id}/therapist", "post"),
+        ("/v1/referrals/{referral_id}/admission", "post"),
+        ("/v1/referrals/{referral_id}/withdrawal", "post"),
+        ("/v1/waitlist", "get"),
+        ("/v1/clients/{client_id}/contact", "get"),
+        ("/v1/audit", "get"),
+    }
+    verbs = {"get", "post", "patch", "put", "delete"}
+    documented = {(p, m) for p, ops in spec["paths"].items() for m in ops if m in verbs}
+    assert expected <= documented
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if method not in verbs:
+                continue
+            assert op.get("summary"), f"{method} {path} has no summary"
+            assert "default" in op["responses"], f"{method} {path} documents no problem response"
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                assert "example" in body, f"{method} {path} has no request example"
+    problem = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
+    assert "application/problem+json" in problem

@@ -1,7 +1,9 @@
-"""The read model of sites that every consuming service keeps from intake's site events.
+"""The read model of sites and their programs that every consuming service keeps.
 
-Sites are organisation data (no PHI); intake owns them. Consumers keep only id and time zone,
-which is what their rules need (calendars, quiet hours); details are fetched from intake's API.
+Built from intake's ``site.registered`` and ``program.configured`` events. Sites and programs
+are organisation data (no PHI); intake owns them. Consumers keep the time zone (calendars, quiet
+hours) and the program settings (miss limit, capacity, curriculum, coaching rules); contact
+details are fetched from intake's API when needed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from dbt_shared.auth import scope_query
+from dbt_shared.auth import require_site, scope_query
 from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
@@ -20,6 +22,7 @@ from dbt_shared.pagination import PageArgs, page
 from dbt_shared.web import context
 
 COLLECTION = "sites"
+PROGRAMS_COLLECTION = "programs"
 
 
 def on_site_registered(event: Event, data: dict[str, Any], ctx: HandlerContext) -> None:
@@ -34,7 +37,32 @@ def on_site_registered(event: Event, data: dict[str, Any], ctx: HandlerContext) 
     )
 
 
-HANDLERS: dict[str, Handler] = {intake.SITE_REGISTERED: on_site_registered}
+def on_program_configured(event: Event, data: dict[str, Any], ctx: HandlerContext) -> None:
+    # One program's events share its key, so they arrive in order: the last one wins.
+    ctx.db[PROGRAMS_COLLECTION].update_one(
+        {"_id": data["program_id"]},
+        {
+            "$set": {
+                "site_id": data["site_id"],
+                "kind": data["kind"],
+                "settings": data["settings"],
+                "configured_at": data["configured_at"],
+            }
+        },
+        upsert=True,
+    )
+
+
+def program_settings(db, site_id: str, kind: str) -> dict[str, Any] | None:
+    """The settings of a site's program as last configured, or ``None`` if not known yet."""
+    program = db[PROGRAMS_COLLECTION].find_one({"site_id": site_id, "kind": kind})
+    return program["settings"] if program else None
+
+
+HANDLERS: dict[str, Handler] = {
+    intake.SITE_REGISTERED: on_site_registered,
+    intake.PROGRAM_CONFIGURED: on_program_configured,
+}
 
 
 class KnownSite(Schema):
@@ -43,6 +71,19 @@ class KnownSite(Schema):
     )
     timezone = fields.String(metadata={"example": "America/Chicago"})
     registered_at = fields.DateTime()
+
+
+class KnownProgram(Schema):
+    id = fields.String(attribute="_id")
+    site_id = fields.String()
+    kind = fields.String(metadata={"example": "adult"})
+    settings = fields.Dict(metadata={"example": {"consecutive_miss_limit": 4}})
+    configured_at = fields.DateTime()
+
+
+class KnownProgramPage(Schema):
+    items = fields.List(fields.Nested(KnownProgram))
+    next_cursor = fields.String(allow_none=True)
 
 
 class KnownSitePage(Schema):
@@ -69,5 +110,14 @@ def blueprint() -> Blueprint:
                 cursor=args["cursor"],
             )
             return {"items": items, "next_cursor": cursor}
+
+    @blp.route("/<site_id>/programs")
+    class KnownPrograms(MethodView):
+        @blp.response(200, KnownProgramPage)
+        def get(self, site_id):
+            """The site's programs and their settings, as this service last learned them."""
+            require_site(site_id, "site")
+            items = list(context().db[PROGRAMS_COLLECTION].find({"site_id": site_id}))
+            return {"items": items, "next_cursor": None}
 
     return blp

@@ -7,6 +7,7 @@ at ``/openapi.json`` with Swagger UI at ``/docs`` (flask-smorest).
 
 from __future__ import annotations
 
+import http
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
+from flask_smorest.utils import prepare_response
+from marshmallow import Schema, fields
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
@@ -24,7 +27,7 @@ from dbt_shared import correlation, logs, metrics, mongo
 from dbt_shared.auth import ServiceTokens, TokenVerifier, authenticate
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings
-from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, field_errors
+from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,38 @@ def context() -> ServiceContext:
     return current_app.extensions["dbt"]
 
 
+class FieldError(Schema):
+    field = fields.String(allow_none=True, metadata={"example": "client.email"})
+    location = fields.String(metadata={"example": "json"})
+    message = fields.String(metadata={"example": "Not a valid email address."})
+
+
+class ProblemDetails(Schema):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type = fields.String(metadata={"example": "https://dbt-platform.example/problems/not-found"})
+    title = fields.String(metadata={"example": "Not Found"})
+    status = fields.Integer(metadata={"example": 404})
+    detail = fields.String()
+    instance = fields.String(metadata={"example": "/v1/referrals/01a2"})
+    errors = fields.List(fields.Nested(FieldError))
+
+
 class ProblemApi(Api):
-    """flask-smorest's Api answering every HTTP error with a problem body."""
+    """flask-smorest's Api answering (and documenting) every HTTP error as a problem body."""
+
+    ERROR_SCHEMA = ProblemDetails
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
