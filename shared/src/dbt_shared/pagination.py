@@ -20,21 +20,40 @@ class PageArgs(Schema):
     )
 
 
+def encode_position(position: dict[str, Any]) -> str:
+    """An opaque cursor for the place where a page ended (JSON, base64url)."""
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def invalid_cursor() -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        "The cursor is not one this API gave out.",
+        errors=[{"field": "cursor", "location": "query", "message": "Invalid cursor."}],
+    )
+
+
+def decode_position(cursor: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise invalid_cursor() from exc
+    if not isinstance(position, dict):
+        raise invalid_cursor()
+    return position
+
+
 def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
+    return encode_position({"after": last_id})
 
 
 def decode_cursor(cursor: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return str(json.loads(base64.urlsafe_b64decode(padded))["after"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "The cursor is not one this API gave out.",
-            errors=[{"field": "cursor", "location": "query", "message": "Invalid cursor."}],
-        ) from exc
+    after = decode_position(cursor).get("after")
+    if not isinstance(after, str):
+        raise invalid_cursor()
+    return after
 
 
 def page(

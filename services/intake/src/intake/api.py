@@ -23,7 +23,7 @@ from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
 from dbt_shared.idempotency import idempotent, insert_or_get, resource_id
 from dbt_shared.pagination import page
-from dbt_shared.problems import Problem, conflict, not_found
+from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, conflict, not_found
 from dbt_shared.web import context
 from intake import events, matching, metrics, pipeline, programs, screening, store
 from intake.protection import FieldCipher
@@ -93,6 +93,11 @@ def _unprocessable(field: str, message: str) -> Problem:
         "The request has invalid fields; see errors.",
         errors=[{"field": field, "location": "json", "message": message}],
     )
+
+
+def _refusal(kind: str, detail: str, **extra: Any) -> Problem:
+    """409: the request is well-formed, but the referral's state does not allow it."""
+    return Problem(409, "Conflict", detail, type_=PROBLEM_TYPE_BASE + kind, extra=extra)
 
 
 def _audit(action: str, object_type: str, object_id: str, site_id: str) -> None:
@@ -344,12 +349,11 @@ def _advance(
     try:
         new_status = pipeline.transition(referral["status"], action, **(facts or {}))
     except pipeline.IllegalTransition as exc:
-        raise Problem(
-            409,
-            "Conflict",
+        raise _refusal(
+            "illegal-transition",
             str(exc),
-            type_="https://dbt-platform.example/problems/illegal-transition",
-            extra={"current_status": referral["status"], "action": action},
+            current_status=referral["status"],
+            action=action,
         ) from exc
     now = ctx.clock.now()
     update: dict[str, Any] = {"$set": {**changes, "status": new_status, "updated_at": now}}
@@ -640,12 +644,10 @@ class CommitmentRecord(MethodView):
                 facts=dict(body),
             )
         except pipeline.CommitmentIncomplete as exc:
-            raise Problem(
-                409,
-                "Conflict",
+            raise _refusal(
+                "commitment-incomplete",
                 "The commitment is incomplete: " + ", ".join(exc.missing) + ".",
-                type_="https://dbt-platform.example/problems/commitment-incomplete",
-                extra={"missing": list(exc.missing)},
+                missing=list(exc.missing),
             ) from exc
         return _view(stored)
 
@@ -701,12 +703,10 @@ class TherapistMatch(MethodView):
             )
             if result is None:
                 reasons = matching.explain_no_match(candidates, referral["program"], language)
-                raise Problem(
-                    409,
-                    "Conflict",
+                raise _refusal(
+                    "no-therapist-available",
                     "No therapist can take this client: " + "; ".join(reasons) + ".",
-                    type_="https://dbt-platform.example/problems/no-therapist-available",
-                    extra={"reasons": reasons},
+                    reasons=reasons,
                 )
             method, reasons, clinician_id = "matched", list(result.reasons), result.clinician_id
         assignment = {
@@ -760,12 +760,10 @@ class AdmissionRecord(MethodView):
                 },
             )
         except pipeline.AdmissionBlocked as exc:
-            raise Problem(
-                409,
-                "Conflict",
+            raise _refusal(
+                "admission-blocked",
                 "The client cannot be admitted yet: " + "; ".join(exc.reasons) + ".",
-                type_="https://dbt-platform.example/problems/admission-blocked",
-                extra={"reasons": list(exc.reasons)},
+                reasons=list(exc.reasons),
             ) from exc
         metrics.ADMISSIONS.labels(referral["program"]).inc()
         waited = now - referral["received_at"]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from dbt_shared.auth import require_roles, require_site
-from dbt_shared.problems import Problem
+from dbt_shared.pagination import decode_position, encode_position, invalid_cursor
 from dbt_shared.web import context
 from notifications import store
 from notifications.schemas import InboxArgs, InboxPage
@@ -43,22 +40,17 @@ def encode_inbox_cursor(position: store.InboxPosition) -> str:
     created_at = position.created_at
     if created_at.tzinfo is None:  # BSON dates are UTC
         created_at = created_at.replace(tzinfo=UTC)
-    raw = {"rank": position.priority_rank, "at": created_at.isoformat(), "after": position.id}
-    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    return encode_position(
+        {"rank": position.priority_rank, "at": created_at.isoformat(), "after": position.id}
+    )
 
 
 def decode_inbox_cursor(cursor: str) -> store.InboxPosition:
+    raw = decode_position(cursor)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded))
         rank, at, after = raw["rank"], datetime.fromisoformat(raw["at"]), raw["after"]
-        if type(rank) is not int or not isinstance(after, str) or at.tzinfo is None:
-            raise ValueError("cursor fields of the wrong type")
-        return store.InboxPosition(rank, at, after)
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "The cursor is not one this API gave out.",
-            errors=[{"field": "cursor", "location": "query", "message": "Invalid cursor."}],
-        ) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise invalid_cursor() from exc
+    if type(rank) is not int or not isinstance(after, str) or at.tzinfo is None:
+        raise invalid_cursor()
+    return store.InboxPosition(rank, at, after)
