@@ -82,8 +82,8 @@ fmt: venv ## ruff format + ruff check --fix
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-token: venv ## Print a dev JWT: make token ROLE=operator[,coach] SITES=a,b [SUB=someone]
-	@if [ -z "$(ROLE)" ]; then echo "usage: make token ROLE=operator[,coach] SITES=a,b [SUB=...]" >&2; exit 2; fi
+token: venv ## Print a dev JWT: make token ROLE=coordinator[,therapist] SITES=a,b [SUB=someone]
+	@if [ -z "$(ROLE)" ]; then echo "usage: make token ROLE=coordinator[,therapist] SITES=a,b [SUB=...]" >&2; exit 2; fi
 	@$(PY) -m devstack token --role "$(ROLE)" --sites "$(SITES)" $(if $(SUB),--sub "$(SUB)",)
 
 docs: venv ## Regenerate docs/events.md and the Strimzi KafkaTopics from the contracts in code

@@ -74,6 +74,7 @@ def flow(platform, tokens):
         "site_key": key,
         "site_response": site.json(),
         "referral": referral.json(),
+        "referral_request_id": referral.headers["X-Request-ID"],
         "started": time.monotonic(),
     }
 
@@ -333,6 +334,14 @@ def test_events_on_kafka_are_cloudevents_without_client_details(flow):
             )
             assert CATALOG.knows(header(record, "ce_type"))
             seen_types.add(header(record, "ce_type"))
+    delivery_events = [
+        r
+        for r in read_topic(profile.kafka_bootstrap, "dbt.notifications.events")
+        if header(r, "ce_correlationid") == flow["referral_request_id"]
+    ]
+    assert [header(r, "ce_type") for r in delivery_events] == ["notifications.delivery.sent.v1"], (
+        "the email's outcome is traced to the request that recorded the referral"
+    )
     assert {
         "intake.site.registered.v1",
         "intake.referral.received.v1",

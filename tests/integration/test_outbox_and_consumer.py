@@ -6,9 +6,10 @@ would see as a lost or doubled notification if any of it were wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import TopicPartition
@@ -25,6 +26,7 @@ from dbt_shared.events.outbox import (
 )
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
+from dbt_shared.worker import WorkerContext, housekeeping
 from notifications import store as notification_store
 from notifications.handlers import HANDLERS as NOTIFICATION_HANDLERS
 from support import committed_offset, header, read_topic, wait_until
@@ -135,6 +137,25 @@ def test_outbox_relay_publishes_each_event_once_in_order_without_touching_the_do
     assert [r.key for r in on_topic] == [referral_id.encode()] * 2
 
 
+def test_an_aggregate_recording_a_new_event_does_not_republish_its_old_ones(
+    infra, fresh_db, publisher
+):
+    referral_id = str(uuid.uuid4())
+    old = dataclasses.replace(
+        referral_event("site", referral_id), time=datetime.now(UTC) - timedelta(days=10)
+    )
+    fresh_db.things.insert_one(new_document_with_events({"_id": referral_id}, [old]))
+    relay = OutboxRelay(fresh_db, ["things"], publisher, "test")
+    assert relay.relay_once() == 1
+    fresh_db[PUBLISHED_COLLECTION].delete_many({})  # marks forgotten after their retention
+
+    new = referral_event("site", referral_id)
+    fresh_db.things.update_one({"_id": referral_id}, update_with_events({}, [new]))
+    assert relay.relay_once() == 1
+    assert len(records_of(infra, old.id)) == 1
+    assert len(records_of(infra, new.id)) == 1
+
+
 def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(
     infra, fresh_db, publisher
 ):
@@ -235,3 +256,26 @@ def test_poison_and_failing_events_go_to_the_dead_letter_topic_and_the_consumer_
     assert header(failed, "dlq_attempts") == "3"
     assert "handler cannot cope" in header(failed, "dlq_error")
     assert calls == [failing.id] * 3, "retried exactly max_attempts times"
+
+
+def test_housekeeping_forgets_old_dedup_records_and_idempotency_keys_but_not_recent_ones(
+    fresh_db,
+):
+    now = datetime.now(UTC)
+    fresh_db.processed_events.insert_many(
+        [
+            {"_id": "old", "processed_at": now - timedelta(days=30)},
+            {"_id": "new", "processed_at": now},
+        ]
+    )
+    fresh_db.idempotency_keys.insert_many(
+        [{"_id": "old", "created_at": now - timedelta(days=3)}, {"_id": "new", "created_at": now}]
+    )
+    fresh_db.audit_log.insert_one({"_id": "kept", "at": now - timedelta(days=4000)})
+    ctx = WorkerContext(
+        settings=None, db=fresh_db, clock=SystemClock(), service_tokens=None, stop=threading.Event()
+    )
+    housekeeping(ctx)
+    assert [d["_id"] for d in fresh_db.processed_events.find()] == ["new"]
+    assert [d["_id"] for d in fresh_db.idempotency_keys.find()] == ["new"]
+    assert fresh_db.audit_log.count_documents({}) == 1, "the audit trail is never pruned here"

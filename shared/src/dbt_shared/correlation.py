@@ -8,6 +8,8 @@ import re
 import uuid
 from collections.abc import Iterator
 
+REQUEST_ID_HEADER = "X-Request-ID"  # carries the correlation id over HTTP, in and out
+
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "dbt_correlation_id", default=None
 )

@@ -1,7 +1,8 @@
 """Prometheus metrics every service exposes, named once here.
 
 One ``dbt_`` prefix, base units, ``_total`` counters, and only bounded labels: service, route
-template, method, status, event type, outcome, topic. Never a client, referral or site id.
+template, method, status, event type, outcome, topic, and (for per-site gauges) the site id,
+of which an organisation has a few dozen. Never a client, referral or delivery id.
 Under gunicorn (and between a service's api and worker locally) the values live in
 ``PROMETHEUS_MULTIPROC_DIR`` and are summed at scrape time.
 """

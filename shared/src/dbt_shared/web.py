@@ -31,7 +31,7 @@ from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_HEADER = correlation.REQUEST_ID_HEADER
 
 
 @dataclass

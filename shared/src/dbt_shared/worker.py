@@ -12,16 +12,17 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pymongo.database import Database
 
-from dbt_shared import logs, metrics, mongo
+from dbt_shared import idempotency, logs, metrics, mongo
 from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.contracts import ALL_TOPICS
-from dbt_shared.events.consumer import ConsumerRunner, Handler
+from dbt_shared.events.consumer import PROCESSED_COLLECTION, ConsumerRunner, Handler
 from dbt_shared.events.outbox import OutboxRelay
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
@@ -97,7 +98,7 @@ def run_worker(
         "relay": lambda: relay.run(stop),
         "consumer": consumer.run,
     }
-    for timer in timers or []:
+    for timer in [*(timers or []), Timer("housekeeping", 3600, housekeeping)]:
         loops[f"timer:{timer.name}"] = _timer_loop(timer, ctx)
     threads = {
         name: threading.Thread(target=_guarded(name, fn, stop), name=name, daemon=True)
@@ -116,6 +117,21 @@ def run_worker(
     publisher.close()
     log.info("worker stopped")
     sys.exit(0)
+
+
+def housekeeping(ctx: WorkerContext) -> None:
+    """Forget what is no longer needed: dedup records older than any redelivery can be (Kafka
+    keeps events 7 days) and idempotency keys older than any client retry. The audit log is
+    never pruned here: it is kept for as long as the clinic's records policy says."""
+    now = ctx.clock.now()
+    processed_days = env_int("PROCESSED_EVENTS_RETENTION_DAYS", 14)
+    ctx.db[PROCESSED_COLLECTION].delete_many(
+        {"processed_at": {"$lt": now - timedelta(days=processed_days)}}
+    )
+    key_hours = env_int("IDEMPOTENCY_KEYS_RETENTION_HOURS", 48)
+    ctx.db[idempotency.COLLECTION].delete_many(
+        {"created_at": {"$lt": now - timedelta(hours=key_hours)}}
+    )
 
 
 def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:

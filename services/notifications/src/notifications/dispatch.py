@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from pymongo import ReturnDocument
 
-from dbt_shared import site_directory
+from dbt_shared import correlation, site_directory
 from dbt_shared.config import env, env_int
 from dbt_shared.events import outbox
 from dbt_shared.worker import WorkerContext
@@ -122,7 +122,8 @@ def dispatch_due(
             log.info("delivery held for quiet hours", extra={"delivery_id": delivery["_id"]})
             continue
         attempted += 1
-        _attempt(ctx, smtp, _policy_for(policies, delivery), delivery)
+        with correlation.bound(delivery.get("correlation_id")):
+            _attempt(ctx, smtp, _policy_for(policies, delivery), delivery)
     return attempted
 
 
@@ -247,7 +248,10 @@ def _site(ctx: WorkerContext, site_id: str) -> dict[str, Any]:
     """Intake's site (intake email, clinical lead), asked at send time as this service."""
     response = requests.get(
         f"{ctx.settings.service_url('intake')}/v1/sites/{site_id}",
-        headers={"Authorization": f"Bearer {ctx.service_tokens.token()}"},
+        headers={
+            "Authorization": f"Bearer {ctx.service_tokens.token()}",
+            correlation.REQUEST_ID_HEADER: correlation.current() or "",
+        },
         timeout=10,
     )
     if response.status_code == 404:

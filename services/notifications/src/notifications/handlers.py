@@ -80,6 +80,9 @@ def _pending_email(
         "next_attempt_at": now,
         "created_at": now,
         "cause_event_id": event.id,
+        # The chain that caused it, so the send, the call to intake and the outcome event
+        # can be traced back to the request that started it.
+        "correlation_id": event.correlation_id,
     }
 
 

@@ -40,6 +40,10 @@ CHECKPOINT_COLLECTION = "outbox_checkpoints"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # BSON dates are UTC
+
+
 def _latest(events: list[Event]) -> datetime:
     return max(e.time for e in events)
 
@@ -103,8 +107,7 @@ class OutboxRelay:
 
     def _checkpoint(self, name: str) -> datetime:
         state = self.db[CHECKPOINT_COLLECTION].find_one({"_id": name})
-        moment = state["scanned_to"] if state else EPOCH
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return _aware(state["scanned_to"]) if state else EPOCH
 
     def _advance_checkpoint(self, name: str, moment: datetime) -> None:
         self.db[CHECKPOINT_COLLECTION].update_one(
@@ -134,7 +137,13 @@ class OutboxRelay:
         )
         if not documents:
             return 0, 0
-        entries = [e for doc in documents for e in doc.get(OUTBOX_FIELD) or []]
+
+        # Only entries recorded inside the window: older ones were published (their marks may
+        # since have been forgotten) even if their document has just recorded a new event.
+        def recent(doc: dict[str, Any]) -> list[dict[str, Any]]:
+            return [e for e in doc.get(OUTBOX_FIELD) or [] if _aware(e["time"]) >= since]
+
+        entries = [e for doc in documents for e in recent(doc)]
         marked = {
             m["_id"]
             for m in self.db[PUBLISHED_COLLECTION].find(
@@ -144,7 +153,7 @@ class OutboxRelay:
         sent = 0
         unpublished = sum(1 for e in entries if e["id"] not in marked)
         for doc in documents:
-            pending = [e for e in doc.get(OUTBOX_FIELD) or [] if e["id"] not in marked]
+            pending = [e for e in recent(doc) if e["id"] not in marked]
             if pending:
                 self.publisher.publish([Event.from_document(e) for e in pending])
                 self._mark([e["id"] for e in pending])
@@ -152,8 +161,7 @@ class OutboxRelay:
         if len(documents) < self.batch_size:
             self._advance_checkpoint(name, self.clock.now())
         else:
-            last = documents[-1][RECORDED_AT_FIELD]
-            self._advance_checkpoint(name, last if last.tzinfo else last.replace(tzinfo=UTC))
+            self._advance_checkpoint(name, _aware(documents[-1][RECORDED_AT_FIELD]))
         return sent, unpublished
 
     def _mark(self, event_ids: list[str]) -> None:
@@ -167,7 +175,8 @@ class OutboxRelay:
                 raise
 
     def forget_old_marks(self) -> None:
-        """Marks older than the look-back window are never consulted again."""
+        """Marks far older than the look-back window are never consulted again: only entries
+        recorded inside the window are candidates for publishing."""
         cutoff = self.clock.now() - self.keep_marks_for
         self.db[PUBLISHED_COLLECTION].delete_many({"published_at": {"$lt": cutoff}})
 
