@@ -440,22 +440,42 @@ def test_contact_channels_are_for_services_only(clinic, tokens):
 
 
 def test_the_database_holds_no_plain_text_client_data(clinic):
-    referral = new_referral(clinic, tag="beef42")
-    clinic["coordinator"].post(f"/v1/referrals/{referral['id']}/screenings", json=LOW_RISK)
-    stored = MongoClient(clinic["profile"].mongodb_uri)["dbt_intake"].referrals.find_one(
-        {"_id": referral["id"]}
+    referral = (
+        clinic["coordinator"]
+        .post(
+            "/v1/referrals",
+            json={
+                "site_id": clinic["site_id"],
+                "program": "adult",
+                "source": "self",
+                "consent_to_contact": True,
+                "client": client_details("beef42"),
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        .json()
     )
-    dump = json.dumps(stored, default=str)
-    for secret in (
+    rid = referral["id"]
+    clinic["coordinator"].post(f"/v1/referrals/{rid}/screenings", json=LOW_RISK)
+    clinic["coordinator"].post(
+        f"/v1/referrals/{rid}/eligibility", json={"decision": "eligible", "reason": "Quietbeef42"}
+    )
+    intake_db = MongoClient(clinic["profile"].mongodb_uri)["dbt_intake"]
+    secrets = (
         "Givenbeef42",
         "Familybeef42",
         "client.beef42@example.org",
-        "555 beef",
+        phone_of("beef42"),
         "1990-02-03",
-    ):
-        assert secret not in dump
+        "Quietbeef42",
+    )
+    for name in intake_db.list_collection_names():
+        dump = json.dumps(list(intake_db[name].find()), default=str)
+        for secret in secrets:
+            assert secret not in dump, f"{secret} readable in intake's {name} collection"
+    stored = intake_db.referrals.find_one({"_id": rid})
     assert stored["client"]["email"].startswith("enc:v1:")
-    assert '"phq9": [1' not in dump, "screening answers are sealed too"
+    assert stored["screenings"][0]["answers"].startswith("enc:v1:"), "answers are sealed too"
 
 
 def test_every_access_to_a_client_leaves_one_audit_record(clinic, tokens):

@@ -11,9 +11,9 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
@@ -71,7 +71,8 @@ def idempotent(view: Callable) -> Callable:
         if record["fingerprint"] != fingerprint:
             raise _invalid_key("This Idempotency-Key was used with a different request body.")
         if record["state"] == "done":
-            replay = Response(record["body"], status=record["status"], mimetype="application/json")
+            body = _sealer().open(record["body"], record_id=record_id)
+            replay = Response(body, status=record["status"], mimetype="application/json")
             for name, value in record.get("headers", {}).items():
                 replay.headers[name] = value
             replay.headers[REPLAYED_HEADER] = "true"
@@ -85,7 +86,9 @@ def idempotent(view: Callable) -> Callable:
                     "$set": {
                         "state": "done",
                         "status": response.status_code,
-                        "body": response.get_data(as_text=True),
+                        "body": _sealer().seal(
+                            response.get_data(as_text=True), record_id=record_id
+                        ),
                         "headers": {
                             k: v for k, v in response.headers.items() if k in ("Location",)
                         },
@@ -97,6 +100,30 @@ def idempotent(view: Callable) -> Callable:
         return response
 
     return wrapper
+
+
+class ResponseSealer(Protocol):
+    """Protects a stored first response at rest (it may hold client data)."""
+
+    def seal(self, text: str, *, record_id: str) -> str: ...
+
+    def open(self, token: str, *, record_id: str) -> str: ...
+
+
+class _Plain:
+    def seal(self, text: str, *, record_id: str) -> str:
+        return text
+
+    def open(self, token: str, *, record_id: str) -> str:
+        return token
+
+
+SEALER_EXTENSION = "dbt.idempotency.sealer"
+
+
+def _sealer() -> ResponseSealer:
+    """A service whose responses carry PHI registers a sealer under ``SEALER_EXTENSION``."""
+    return current_app.extensions.get(SEALER_EXTENSION) or _Plain()
 
 
 def resource_id() -> str:

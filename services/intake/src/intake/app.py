@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from dbt_shared import idempotency
 from dbt_shared.web import create_service_app
 from intake import api, store
-from intake.protection import FieldCipher
+from intake.protection import FieldCipher, StoredResponseSealer
 
 
 def create_app() -> Flask:
@@ -23,4 +24,5 @@ def create_app() -> Flask:
         on_start=lambda ctx: store.ensure_indexes(ctx.db),
     )
     app.extensions["intake.cipher"] = cipher
+    app.extensions[idempotency.SEALER_EXTENSION] = StoredResponseSealer(cipher)
     return app

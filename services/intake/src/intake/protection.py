@@ -102,3 +102,16 @@ class FieldCipher:
 
     def decrypt_json(self, token: str, *, record_id: str, field: str) -> Any:
         return json.loads(self.decrypt(token, record_id=record_id, field=field))
+
+
+class StoredResponseSealer:
+    """Seals the first responses kept for ``Idempotency-Key`` replays: they hold client data."""
+
+    def __init__(self, cipher: FieldCipher) -> None:
+        self.cipher = cipher
+
+    def seal(self, text: str, *, record_id: str) -> str:
+        return self.cipher.encrypt(text, record_id=record_id, field="idempotency.body")
+
+    def open(self, token: str, *, record_id: str) -> str:
+        return self.cipher.decrypt(token, record_id=record_id, field="idempotency.body")
