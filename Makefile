@@ -30,7 +30,7 @@ define pytest
 endef
 
 .PHONY: help venv setup run up down status test test-unit test-integration test-e2e \
-	lint fmt token docs clean
+	lint fmt token docs bench clean
 
 help: ## Show this help
 	@echo "Targets:"
@@ -85,6 +85,9 @@ fmt: venv ## ruff format + ruff check --fix
 token: venv ## Print a dev JWT: make token ROLE=coordinator[,therapist] SITES=a,b [SUB=someone]
 	@if [ -z "$(ROLE)" ]; then echo "usage: make token ROLE=coordinator[,therapist] SITES=a,b [SUB=...]" >&2; exit 2; fi
 	@$(PY) -m devstack token --role "$(ROLE)" --sites "$(SITES)" $(if $(SUB),--sub "$(SUB)",)
+
+bench: setup ## Print first-flow latency figures (referral -> inbox, -> mailbox) on the test stack
+	$(PY) tests/bench/first_flow.py $(or $(N),30)
 
 docs: venv ## Regenerate docs/events.md and the Strimzi KafkaTopics from the contracts in code
 	$(PY) -m dbt_shared.events.catalog_doc > docs/events.md
