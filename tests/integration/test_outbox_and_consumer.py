@@ -156,6 +156,35 @@ def test_an_aggregate_recording_a_new_event_does_not_republish_its_old_ones(
     assert len(records_of(infra, new.id)) == 1
 
 
+def test_a_backlog_larger_than_a_page_is_worked_off_and_nothing_is_skipped(
+    infra, fresh_db, publisher
+):
+    """Kafka was down for an hour: every event recorded meanwhile goes out once it is back,
+    including the first event of a referral that recorded another one since."""
+    now = datetime.now(UTC)
+    at = lambda minutes_ago: now - timedelta(minutes=minutes_ago)  # noqa: E731
+    first = dataclasses.replace(referral_event("site"), time=at(50))
+    fresh_db.things.insert_one(new_document_with_events({"_id": first.key}, [first]))
+    others = [dataclasses.replace(referral_event("site"), time=at(40)) for _ in range(11)]
+    for event in others:
+        fresh_db.things.insert_one(new_document_with_events({"_id": event.key}, [event]))
+    later = dataclasses.replace(referral_event("site", first.key), time=now)
+    fresh_db.things.update_one({"_id": first.key}, update_with_events({}, [later]))
+
+    class KafkaDown:
+        def publish(self, events):
+            raise ConnectionError("broker unreachable")
+
+    with pytest.raises(ConnectionError):
+        OutboxRelay(fresh_db, ["things"], KafkaDown(), "test", batch_size=5).relay_once()
+
+    relay = OutboxRelay(fresh_db, ["things"], publisher, "test", batch_size=5)
+    assert relay.relay_once() == 13
+    assert relay.relay_once() == 0
+    for event in (first, later, *others):
+        assert len(records_of(infra, event.id)) == 1, event.id
+
+
 def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(
     infra, fresh_db, publisher
 ):

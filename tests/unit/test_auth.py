@@ -107,3 +107,21 @@ def test_unknown_roles_in_a_token_grant_nothing(verifier):
         jwt.encode(claims(roles=["superuser", "therapist"]), PRIVATE, algorithm="RS256")
     )
     assert principal.roles == frozenset({"therapist"})
+
+
+def test_a_list_filtered_to_one_site_stays_on_that_site_for_multi_site_staff():
+    from flask import Flask, g
+
+    from dbt_shared.auth import scope_query
+
+    with Flask("t").test_request_context():
+        g.principal = Principal("co", frozenset({"coordinator"}), frozenset({"a", "b"}))
+        assert scope_query({"site_id": "a", "status": "received"}) == {
+            "$and": [{"site_id": "a", "status": "received"}, {"site_id": {"$in": ["a", "b"]}}]
+        }
+        assert scope_query({"status": "received"}) == {
+            "status": "received",
+            "site_id": {"$in": ["a", "b"]},
+        }
+        g.principal = Principal("op", frozenset({"operator"}), frozenset())
+        assert scope_query({"site_id": "a"}) == {"site_id": "a"}

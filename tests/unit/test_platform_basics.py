@@ -39,3 +39,18 @@ def test_nested_validation_messages_name_the_field_at_fault():
         "message": "Not a valid email address.",
     } in flat
     assert {"field": "program", "location": "json", "message": "Must be one of: adult."} in flat
+    listed = field_errors({"availability": {0: {"end": ["Use 24-hour HH:MM."]}}})
+    assert listed == [
+        {"field": "availability[0].end", "location": "json", "message": "Use 24-hour HH:MM."}
+    ]
+
+
+def test_only_opaque_request_ids_are_taken_from_callers():
+    from dbt_shared.correlation import accept_or_new
+
+    kept = "4bf92f35-77b3-4da6-a3ce-929d0e0e4736"
+    assert accept_or_new(kept) == kept
+    assert accept_or_new("4bf92f3577b34da6a3ce929d0e0e4736") == "4bf92f3577b34da6a3ce929d0e0e4736"
+    for smuggled in ("Marisol.Quintanilla-Brookes.1991-07-04", "MRN:00412345", "", None):
+        replaced = accept_or_new(smuggled)
+        assert replaced != smuggled and uuid.UUID(replaced)

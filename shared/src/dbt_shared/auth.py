@@ -131,11 +131,12 @@ def require_site(site_id: str, what: str = "site") -> None:
 
 
 def scope_query(query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
-    """Limit a list query to the caller's sites."""
+    """Limit a list query to the caller's sites (keeping any narrower site filter it has)."""
     sites = current_principal().site_filter()
     if sites is None:
         return query
-    return {**query, site_field: {"$in": sorted(sites)}}
+    scope = {site_field: {"$in": sorted(sites)}}
+    return {"$and": [query, scope]} if site_field in query else {**query, **scope}
 
 
 class ServiceTokens:

@@ -14,9 +14,11 @@ _current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "dbt_correlation_id", default=None
 )
 
-# Only ids that look like ids are taken from outside; anything else is replaced, so a caller
-# cannot smuggle text (or PHI) into our logs and events through this header.
-_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+# Only opaque ids are taken from outside (a UUID, or a 32-hex W3C trace id); anything else is
+# replaced, so a caller cannot carry names or record numbers into our logs, audit and events.
+_ACCEPTABLE = re.compile(
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{32})$"
+)
 
 
 def current() -> str | None:

@@ -76,9 +76,20 @@ def idempotent(view: Callable) -> Callable:
             for name, value in record.get("headers", {}).items():
                 replay.headers[name] = value
             replay.headers[REPLAYED_HEADER] = "true"
+            on_replay = current_app.extensions.get(REPLAY_HOOK_EXTENSION)
+            if on_replay:  # e.g. intake audits that the client's details were shown again
+                on_replay(request.path, record["resource_id"])
             return replay
         g.reserved_resource_id = record["resource_id"]
-        response = view(*args, **kwargs)
+        try:
+            response = view(*args, **kwargs)
+        except Problem as refused:
+            # Refused (4xx): nothing was created, so the caller may fix the body and retry with
+            # the same key. A server error keeps the reservation: the retry reuses the same
+            # resource id, so a resource created before the failure is not created twice.
+            if 400 <= refused.status < 500:
+                keys.delete_one({"_id": record_id, "state": "processing"})
+            raise
         if 200 <= response.status_code < 300:
             keys.update_one(
                 {"_id": record_id},
@@ -119,6 +130,9 @@ class _Plain:
 
 
 SEALER_EXTENSION = "dbt.idempotency.sealer"
+REPLAY_HOOK_EXTENSION = "dbt.idempotency.on_replay"
+"""A service may register ``on_replay(path, resource_id)``, called when a stored answer is
+replayed (for example to audit that client data was shown again)."""
 
 
 def _sealer() -> ResponseSealer:

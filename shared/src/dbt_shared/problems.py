@@ -61,7 +61,10 @@ def field_errors(messages: Any, location: str = "json", prefix: str = "") -> lis
     flat: list[dict[str, Any]] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int):  # an item of a list
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             flat.extend(field_errors(value, location, path))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:

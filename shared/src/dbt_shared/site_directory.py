@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from dbt_shared.auth import require_site, scope_query
+from dbt_shared.auth import require_roles, require_site, scope_query
 from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
@@ -22,6 +22,7 @@ from dbt_shared.pagination import PageArgs, page
 from dbt_shared.web import context
 
 COLLECTION = "sites"
+STAFF_AND_SERVICES = ("operator", "coordinator", "therapist", "facilitator", "service")
 PROGRAMS_COLLECTION = "programs"
 
 
@@ -99,6 +100,7 @@ def blueprint() -> Blueprint:
 
     @blp.route("")
     class KnownSites(MethodView):
+        @require_roles(*STAFF_AND_SERVICES)
         @blp.arguments(PageArgs, location="query")
         @blp.response(200, KnownSitePage)
         def get(self, args):
@@ -113,6 +115,7 @@ def blueprint() -> Blueprint:
 
     @blp.route("/<site_id>/programs")
     class KnownPrograms(MethodView):
+        @require_roles(*STAFF_AND_SERVICES)
         @blp.response(200, KnownProgramPage)
         def get(self, site_id):
             """The site's programs and their settings, as this service last learned them."""

@@ -22,11 +22,12 @@ from marshmallow import Schema, fields
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dbt_shared import correlation, logs, metrics, mongo
 from dbt_shared.auth import ServiceTokens, TokenVerifier, authenticate
 from dbt_shared.clock import Clock, SystemClock
-from dbt_shared.config import Settings
+from dbt_shared.config import Settings, env_int
 from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,9 @@ def create_service_app(
     ctx.ready_checks["kafka"] = _KafkaProbe(settings.kafka_bootstrap_servers)
     app.extensions["dbt"] = ctx
 
+    hops = env_int("TRUSTED_PROXY_HOPS", 0)
+    if hops:  # behind an ingress: the client's address (for the audit trail) is X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     api = ProblemApi(app)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

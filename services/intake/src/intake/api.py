@@ -16,6 +16,7 @@ from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles, require_site, scope_query
@@ -68,6 +69,19 @@ clients = Blueprint("clients", __name__, url_prefix="/v1/clients", description="
 oversight = Blueprint("oversight", __name__, url_prefix="/v1", description="Waitlist and audit")
 
 STAFF = ("coordinator", "operator")
+# Pipeline actions a client of this API can take (each has its endpoint below).
+ACTIONS_WITH_ENDPOINTS = frozenset(
+    {
+        "record_screening",
+        "decide_eligibility",
+        "start_orientation",
+        "assign_therapist",
+        "record_commitment",
+        "admit",
+        "withdraw",
+    }
+)
+SITE_READERS = ("operator", "coordinator", "therapist", "facilitator", "service")
 CLIENT_SECRET_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone")
 IDEMPOTENCY_DOC = {
     "parameters": [
@@ -112,6 +126,14 @@ def _audit(action: str, object_type: str, object_id: str, site_id: str) -> None:
     )
 
 
+def audit_replay(path: str, resource_id: str) -> None:
+    """An ``Idempotency-Key`` replay of a created referral shows the client again: audit it."""
+    if path == "/v1/referrals":
+        referral = context().db[store.REFERRALS].find_one({"_id": resource_id}, {"site_id": 1})
+        if referral:
+            _audit("referral.create_replayed", "referral", resource_id, referral["site_id"])
+
+
 # == sites ====================================================================================
 @sites.route("")
 class Sites(MethodView):
@@ -137,6 +159,7 @@ class Sites(MethodView):
         location = url_for("sites.SiteById", site_id=site["_id"])
         return outbox.public(stored), 201, {"Location": location}
 
+    @require_roles(*SITE_READERS)
     @sites.arguments(PageArgs, location="query")
     @sites.response(200, SitePage)
     def get(self, args):
@@ -161,6 +184,7 @@ def _site(site_id: str) -> dict[str, Any]:
 
 @sites.route("/<site_id>")
 class SiteById(MethodView):
+    @require_roles(*SITE_READERS)
     @sites.response(200, Site)
     def get(self, site_id):
         """A site, for operators, services and the site's own staff."""
@@ -278,7 +302,12 @@ class SiteClinicians(MethodView):
             {"site_id": site_id, "subject": body["subject"]}, limit=1
         ):
             raise conflict("A clinician with this subject is already registered at the site.")
-        stored, _ = insert_or_get(ctx.db[store.CLINICIANS], document)
+        try:
+            stored, _ = insert_or_get(ctx.db[store.CLINICIANS], document)
+        except DuplicateKeyError as exc:  # registered by someone else at the same moment
+            raise conflict(
+                "A clinician with this subject is already registered at the site."
+            ) from exc
         return {**outbox.public(stored), "caseload": 0}, 201
 
     @require_roles("operator", "coordinator", "therapist", "facilitator")
@@ -306,7 +335,9 @@ def _view(referral: dict[str, Any]) -> dict[str, Any]:
     rid = referral["_id"]
     view = dict(outbox.public(referral))
     view["client"] = _client_plain(referral)
-    view["allowed_actions"] = pipeline.allowed_actions(referral["status"])
+    view["allowed_actions"] = [
+        a for a in pipeline.allowed_actions(referral["status"]) if a in ACTIONS_WITH_ENDPOINTS
+    ]
     view["screenings"] = [
         {k: v for k, v in s.items() if k != "answers"} for s in referral.get("screenings", [])
     ]
@@ -323,10 +354,31 @@ def _view(referral: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def _own_clients_only() -> list[str] | None:
+    """For a therapist (without a coordinator's or operator's role): the clinician ids that are
+    theirs, since minimum necessary limits them to the clients assigned to them. ``None`` for
+    staff who may see every referral of their sites."""
+    principal = current_principal()
+    if principal.has_role("coordinator", "operator", "service"):
+        return None
+    return [
+        c["_id"]
+        for c in context()
+        .db[store.CLINICIANS]
+        .find(
+            {"subject": principal.subject, "site_id": {"$in": sorted(principal.sites)}},
+            {"_id": 1},
+        )
+    ]
+
+
 def _referral(referral_id: str) -> dict[str, Any]:
-    """The referral, if the caller may act on its site; otherwise 404."""
+    """The referral, if the caller may act on it; otherwise 404 (its existence not disclosed)."""
     referral = context().db[store.REFERRALS].find_one({"_id": referral_id})
     if referral is None or not current_principal().can_act_on_site(referral["site_id"]):
+        raise not_found("referral")
+    own = _own_clients_only()
+    if own is not None and (referral.get("therapist") or {}).get("clinician_id") not in own:
         raise not_found("referral")
     return referral
 
@@ -342,10 +394,13 @@ def _advance(
 ) -> dict[str, Any]:
     """Apply one pipeline step: the rule decides, then one atomic write records state + events.
 
-    The write only lands if the referral is still in the status the rule saw, so two
-    coordinators acting at once cannot both move it.
+    The write only lands if the referral is still the revision the rule saw (``_rev``), so two
+    coordinators acting at once cannot both change it, and an event never describes a state
+    that another write has meanwhile replaced. The audit record is written first: an attempt
+    that fails afterwards is still on the trail.
     """
     ctx = context()
+    _audit(f"referral.{action}", "referral", referral["_id"], referral["site_id"])
     try:
         new_status = pipeline.transition(referral["status"], action, **(facts or {}))
     except pipeline.IllegalTransition as exc:
@@ -356,20 +411,22 @@ def _advance(
             action=action,
         ) from exc
     now = ctx.clock.now()
-    update: dict[str, Any] = {"$set": {**changes, "status": new_status, "updated_at": now}}
+    update: dict[str, Any] = {
+        "$set": {**changes, "status": new_status, "updated_at": now},
+        "$inc": {"_rev": 1},
+    }
     pushes = dict(append or {})
     if new_status != referral["status"]:
         pushes["history"] = {"status": new_status, "at": now, "by": current_principal().subject}
     if pushes:
         update["$push"] = pushes
     stored = ctx.db[store.REFERRALS].find_one_and_update(
-        {"_id": referral["_id"], "status": referral["status"]},
+        {"_id": referral["_id"], "_rev": referral.get("_rev", 0)},
         outbox.update_with_events(update, emit()),  # built only once the rule said yes
         return_document=ReturnDocument.AFTER,
     )
     if stored is None:
         raise conflict("The referral changed meanwhile; reload it and try again.")
-    _audit(f"referral.{action}", "referral", referral["_id"], referral["site_id"])
     return stored
 
 
@@ -413,6 +470,7 @@ class Referrals(MethodView):
             "source": body["source"],
             "consent_to_contact": True,
             "status": pipeline.RECEIVED,
+            "_rev": 0,
             "received_at": now,
             "received_by": current_principal().subject,
             "client": cipher().seal(
@@ -450,6 +508,9 @@ class Referrals(MethodView):
         for name in ("status", "program"):
             if args.get(name):
                 query[name] = args[name]
+        own = _own_clients_only()
+        if own is not None:
+            query["therapist.clinician_id"] = {"$in": own}
         items, cursor = page(
             context().db[store.REFERRALS],
             scope_query(query),
@@ -492,7 +553,8 @@ class ReferralById(MethodView):
             {"_id": referral_id},
             {
                 "$set": {f"client.{k}": v for k, v in sealed.items()}
-                | {"updated_at": ctx.clock.now()}
+                | {"updated_at": ctx.clock.now()},
+                "$inc": {"_rev": 1},
             },
             return_document=ReturnDocument.AFTER,
         )
@@ -513,6 +575,8 @@ class Screenings(MethodView):
             "bsl23_mean": 1.2,
         },
     )
+    @referrals.doc(**IDEMPOTENCY_DOC)
+    @idempotent
     @referrals.response(201, ScreeningResult)
     def post(self, body, referral_id):
         """Record screening answers; the service scores them and flags risk.
@@ -644,10 +708,21 @@ class CommitmentRecord(MethodView):
                 facts=dict(body),
             )
         except pipeline.CommitmentIncomplete as exc:
-            raise _refusal(
-                "commitment-incomplete",
+            # The referral may commit; the body does not yet say what commitment needs.
+            raise Problem(
+                422,
+                "Unprocessable Content",
                 "The commitment is incomplete: " + ", ".join(exc.missing) + ".",
-                missing=list(exc.missing),
+                type_=PROBLEM_TYPE_BASE + "commitment-incomplete",
+                errors=[
+                    {
+                        "field": name,
+                        "location": "json",
+                        "message": "Needed before admission: "
+                        + pipeline.AGREEMENTS.get(name, "at least one orientation session held"),
+                    }
+                    for name in exc.missing
+                ],
             ) from exc
         return _view(stored)
 
@@ -850,7 +925,9 @@ class WaitlistView(MethodView):
             item["waiting_days"] = pipeline.waiting_days(item["received_at"], now)
         counts = {
             row["status"]: row["count"]
-            for row in store.waitlist_counts(ctx.db, list(pipeline.WAITING_STAGES), args["site_id"])
+            for row in store.waitlist_counts(
+                ctx.db, list(pipeline.WAITING_STAGES), args["site_id"], args.get("program")
+            )
         }
         _audit("waitlist.read", "waitlist", args["site_id"], args["site_id"])
         return {

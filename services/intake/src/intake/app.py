@@ -25,4 +25,5 @@ def create_app() -> Flask:
     )
     app.extensions["intake.cipher"] = cipher
     app.extensions[idempotency.SEALER_EXTENSION] = StoredResponseSealer(cipher)
+    app.extensions[idempotency.REPLAY_HOOK_EXTENSION] = api.audit_replay
     return app

@@ -42,12 +42,14 @@ def program_for(db: Database, site_id: str, kind: str) -> dict[str, Any] | None:
 
 
 def waitlist_counts(
-    db: Database, statuses: list[str], site_id: str | None = None
+    db: Database, statuses: list[str], site_id: str | None = None, program: str | None = None
 ) -> list[dict[str, Any]]:
     """``[{"site_id", "status", "count"}]`` for referrals waiting in ``statuses``."""
     match: dict[str, Any] = {"status": {"$in": statuses}}
     if site_id:
         match["site_id"] = site_id
+    if program:
+        match["program"] = program
     rows = db[REFERRALS].aggregate(
         [
             {"$match": match},

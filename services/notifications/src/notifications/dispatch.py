@@ -27,7 +27,7 @@ from dbt_shared import correlation, site_directory
 from dbt_shared.config import env, env_int
 from dbt_shared.events import outbox
 from dbt_shared.worker import WorkerContext
-from notifications import events, store
+from notifications import events, metrics, store
 from notifications.domain import (
     DeliveryStatus,
     EmailMessage,
@@ -173,6 +173,7 @@ def _attempt(ctx: WorkerContext, smtp: SmtpSettings, policy: RetryPolicy, delive
             delivery, sent=True, attempts=attempts, error=None, clock=ctx.clock
         )
         log.info("delivery sent", extra=log_extra)
+        metrics.DELIVERIES.labels(delivery["purpose"], delivery["channel"], "sent").inc()
     else:
         retry_at = None if permanent else policy.next_attempt_at(attempts, now)
         if retry_at is not None:
@@ -188,6 +189,7 @@ def _attempt(ctx: WorkerContext, smtp: SmtpSettings, policy: RetryPolicy, delive
                 },
             )
             log.warning("delivery failed; will retry", extra={**log_extra, "error": error})
+            metrics.DELIVERIES.labels(delivery["purpose"], delivery["channel"], "retrying").inc()
             return
         update = {
             "$set": {
@@ -202,6 +204,7 @@ def _attempt(ctx: WorkerContext, smtp: SmtpSettings, policy: RetryPolicy, delive
             delivery, sent=False, attempts=attempts, error=error, clock=ctx.clock
         )
         log.error("delivery failed for good", extra={**log_extra, "error": error})
+        metrics.DELIVERIES.labels(delivery["purpose"], delivery["channel"], "failed").inc()
     ctx.db[store.DELIVERIES].update_one(
         {"_id": delivery["_id"]}, outbox.update_with_events(update, [ev])
     )

@@ -4,8 +4,7 @@ when a message may go out, and the retry schedule.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -160,13 +159,15 @@ def may_send_now(
 # -- retries -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
+    """``max_attempts=None`` never gives up: safety alerts keep trying until they are sent."""
+
+    max_attempts: int | None = 6
     first_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(minutes=10)
 
     def next_attempt_at(self, attempts_made: int, now: datetime) -> datetime | None:
         """When to retry after ``attempts_made`` failures; ``None`` when it is time to give up."""
-        if attempts_made >= self.max_attempts:
+        if self.max_attempts is not None and attempts_made >= self.max_attempts:
             return None
         return now + self.delay(attempts_made)
 
@@ -179,24 +180,20 @@ class RetryPolicy:
             delay *= 2
         return min(delay, self.max_delay)
 
-    def gives_up_after(self) -> timedelta:
-        """How long failures are retried before the delivery fails for good."""
+    def gives_up_after(self) -> timedelta | None:
+        """How long failures are retried before the delivery fails for good (``None``: never)."""
+        if self.max_attempts is None:
+            return None
         return sum((self.delay(n) for n in range(1, self.max_attempts)), timedelta())
 
 
-# Urgent deliveries retry sooner and, at the 30 s cap, keep trying for about eight minutes:
-# a safety alert must never give up before a routine one would.
+# Urgent deliveries retry sooner and never give up: an alert about a client at risk is retried
+# every 30 s until the mail relay and intake answer again (ops see it on the retry metric).
 URGENT_RETRY = RetryPolicy(
-    max_attempts=20, first_delay=timedelta(seconds=2), max_delay=timedelta(seconds=30)
+    max_attempts=None, first_delay=timedelta(seconds=2), max_delay=timedelta(seconds=30)
 )
 
 
 def retry_policies(normal: RetryPolicy) -> dict[str, RetryPolicy]:
-    """One retry schedule per priority, given the normal one (configured by the worker).
-
-    The urgent schedule gets extra attempts at its cap when the normal one would outlast it.
-    """
-    shortfall = normal.gives_up_after() - URGENT_RETRY.gives_up_after()
-    extra = max(0, math.ceil(shortfall / URGENT_RETRY.max_delay))
-    urgent = replace(URGENT_RETRY, max_attempts=URGENT_RETRY.max_attempts + extra)
-    return {Priority.URGENT: urgent, Priority.NORMAL: normal}
+    """One retry schedule per priority, given the normal one (configured by the worker)."""
+    return {Priority.URGENT: URGENT_RETRY, Priority.NORMAL: normal}

@@ -115,9 +115,8 @@ class OutboxRelay:
         )
 
     def relay_once(self) -> int:
-        """One pass over every collection; returns how many events went out."""
-        sent = 0
-        unpublished = 0
+        """One full pass over every collection; returns how many events went out."""
+        sent = unpublished = 0
         for name in self.collections:
             collection_sent, collection_unpublished = self._relay_collection(name)
             sent += collection_sent
@@ -126,43 +125,70 @@ class OutboxRelay:
         return sent
 
     def _relay_collection(self, name: str) -> tuple[int, int]:
+        """Page through the whole window (fixed for this pass), then move the checkpoint.
+
+        The checkpoint only advances to the moment the pass began, and only once every page was
+        handled, so a backlog larger than a page is worked off rather than skipped.
+        """
+        pass_began = self.clock.now()
         since = self._checkpoint(name) - self.look_back
-        documents = list(
-            self.db[name].find(
-                {RECORDED_AT_FIELD: {"$gte": since}},
-                {OUTBOX_FIELD: 1, RECORDED_AT_FIELD: 1},
-                sort=[(RECORDED_AT_FIELD, 1), ("_id", 1)],
-                limit=self.batch_size,
-            )
-        )
-        if not documents:
-            return 0, 0
 
         # Only entries recorded inside the window: older ones were published (their marks may
         # since have been forgotten) even if their document has just recorded a new event.
         def recent(doc: dict[str, Any]) -> list[dict[str, Any]]:
             return [e for e in doc.get(OUTBOX_FIELD) or [] if _aware(e["time"]) >= since]
 
-        entries = [e for doc in documents for e in recent(doc)]
-        marked = {
-            m["_id"]
-            for m in self.db[PUBLISHED_COLLECTION].find(
-                {"_id": {"$in": [e["id"] for e in entries]}}, {"_id": 1}
+        sent = unpublished = 0
+        window: dict[str, Any] = {RECORDED_AT_FIELD: {"$gte": since}}
+        query = window
+        while True:
+            documents = list(
+                self.db[name].find(
+                    query,
+                    {OUTBOX_FIELD: 1, RECORDED_AT_FIELD: 1},
+                    sort=[(RECORDED_AT_FIELD, 1), ("_id", 1)],
+                    limit=self.batch_size,
+                )
             )
-        }
-        sent = 0
-        unpublished = sum(1 for e in entries if e["id"] not in marked)
-        for doc in documents:
-            pending = [e for e in recent(doc) if e["id"] not in marked]
-            if pending:
-                self.publisher.publish([Event.from_document(e) for e in pending])
-                self._mark([e["id"] for e in pending])
-                sent += len(pending)
-        if len(documents) < self.batch_size:
-            self._advance_checkpoint(name, self.clock.now())
-        else:
-            self._advance_checkpoint(name, _aware(documents[-1][RECORDED_AT_FIELD]))
+            entries = [e for doc in documents for e in recent(doc)]
+            marked = {
+                m["_id"]
+                for m in self.db[PUBLISHED_COLLECTION].find(
+                    {"_id": {"$in": [e["id"] for e in entries]}}, {"_id": 1}
+                )
+            }
+            unpublished += sum(1 for e in entries if e["id"] not in marked)
+            for doc in documents:
+                pending = [e for e in recent(doc) if e["id"] not in marked]
+                if pending:
+                    self.publisher.publish([Event.from_document(e) for e in pending])
+                    self._mark([e["id"] for e in pending])
+                    sent += len(pending)
+            if len(documents) < self.batch_size:
+                break
+            last_at, last_id = documents[-1][RECORDED_AT_FIELD], documents[-1]["_id"]
+            query = {
+                "$and": [
+                    window,
+                    {
+                        "$or": [
+                            {RECORDED_AT_FIELD: {"$gt": last_at}},
+                            {RECORDED_AT_FIELD: last_at, "_id": {"$gt": last_id}},
+                        ]
+                    },
+                ]
+            }
+        self._advance_checkpoint(name, pass_began)
         return sent, unpublished
+
+    def pending_upper_bound(self) -> int:
+        """Documents inside the current windows: what may still wait when a pass fails."""
+        return sum(
+            self.db[name].count_documents(
+                {RECORDED_AT_FIELD: {"$gte": self._checkpoint(name) - self.look_back}}
+            )
+            for name in self.collections
+        )
 
     def _mark(self, event_ids: list[str]) -> None:
         now = self.clock.now()
@@ -192,7 +218,11 @@ class OutboxRelay:
                     self.forget_old_marks()
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
-                metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.backlog, 1))
+                try:
+                    waiting = self.pending_upper_bound()
+                except Exception:  # the database itself may be what failed
+                    waiting = self.backlog
+                metrics.OUTBOX_BACKLOG.labels(self.service).set(max(waiting, 1))
                 stop.wait(2)
                 continue
             if not sent:
