@@ -91,5 +91,29 @@ class Api:
         return self.request("POST", path, **kwargs)
 
 
+def referral_event(site_id: str, referral_id: str | None = None, program: str = "adult"):
+    """An ``intake.referral.received.v1`` event as intake would record it."""
+    from datetime import UTC, datetime
+
+    from dbt_shared.clock import SystemClock
+    from dbt_shared.contracts import intake
+    from dbt_shared.events.envelope import new_event
+
+    referral_id = referral_id or str(uuid.uuid4())
+    return new_event(
+        "intake",
+        intake.REFERRAL_RECEIVED,
+        key=referral_id,
+        subject=f"referrals/{referral_id}",
+        data={
+            "referral_id": referral_id,
+            "site_id": site_id,
+            "program": program,
+            "received_at": datetime.now(UTC).isoformat(),
+        },
+        clock=SystemClock(),
+    )
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

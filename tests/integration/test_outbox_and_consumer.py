@@ -17,7 +17,7 @@ from kafka import TopicPartition
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import ALL_TOPICS, intake
 from dbt_shared.events.consumer import ConsumerRunner
-from dbt_shared.events.envelope import Event, new_event
+from dbt_shared.events.envelope import new_event
 from dbt_shared.events.outbox import (
     PUBLISHED_COLLECTION,
     OutboxRelay,
@@ -29,7 +29,7 @@ from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.worker import WorkerContext, housekeeping
 from notifications import store as notification_store
 from notifications.handlers import HANDLERS as NOTIFICATION_HANDLERS
-from support import committed_offset, header, read_topic, wait_until
+from support import committed_offset, header, read_topic, referral_event, wait_until
 
 CLOCK = SystemClock()
 TOPIC = intake.TOPIC.name
@@ -46,23 +46,6 @@ def publisher(infra, topics):
     pub = EventPublisher(infra.kafka_bootstrap, "test")
     yield pub
     pub.close()
-
-
-def referral_event(site_id: str, referral_id: str | None = None) -> Event:
-    referral_id = referral_id or str(uuid.uuid4())
-    return new_event(
-        "intake",
-        intake.REFERRAL_RECEIVED,
-        key=referral_id,
-        subject=f"referrals/{referral_id}",
-        data={
-            "referral_id": referral_id,
-            "site_id": site_id,
-            "program": "adult",
-            "received_at": datetime.now(UTC).isoformat(),
-        },
-        clock=CLOCK,
-    )
 
 
 class RunningConsumer:

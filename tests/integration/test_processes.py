@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import socket
 import uuid
-from datetime import UTC, datetime
 
 import requests
 from pymongo import MongoClient
 
-from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import intake
-from dbt_shared.events.envelope import new_event
 from dbt_shared.events.publisher import EventPublisher
 from devstack.paths import FERRETDB_BIN
 from devstack.ready import port_open
-from support import Api, header, read_topic, wait_until
+from support import Api, header, read_topic, referral_event, wait_until
 
 
 def test_worker_killed_before_publishing_delivers_the_event_exactly_once_after_restart(
@@ -74,24 +71,7 @@ def test_worker_killed_before_publishing_delivers_the_event_exactly_once_after_r
 def test_consumer_killed_mid_stream_resumes_without_loss_or_duplicates(platform, tokens):
     stack, profile = platform.stack, platform.profile
     site_id = str(uuid.uuid4())
-    events = []
-    for _ in range(40):
-        referral_id = str(uuid.uuid4())
-        events.append(
-            new_event(
-                "intake",
-                intake.REFERRAL_RECEIVED,
-                key=referral_id,
-                subject=f"referrals/{referral_id}",
-                data={
-                    "referral_id": referral_id,
-                    "site_id": site_id,
-                    "program": "adolescent",
-                    "received_at": datetime.now(UTC).isoformat(),
-                },
-                clock=SystemClock(),
-            )
-        )
+    events = [referral_event(site_id, program="adolescent") for _ in range(40)]
     publisher = EventPublisher(profile.kafka_bootstrap, "test")
     publisher.publish(events)
     publisher.close()
