@@ -113,7 +113,3 @@ def referral_event(site_id: str, referral_id: str | None = None, program: str = 
         },
         clock=SystemClock(),
     )
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -12,7 +12,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, not_found
 log = logging.getLogger(__name__)
 
 ROLES = ("operator", "coordinator", "therapist", "facilitator", "client", "service")
+# Everyone but clients: who may read organisation data such as sites and programs.
+STAFF_AND_SERVICES = ("operator", "coordinator", "therapist", "facilitator", "service")
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,3 @@ class ServiceTokens:
             "no way to obtain a service token: set AUTH_TOKEN_URL with SERVICE_CLIENT_ID and "
             "SERVICE_CLIENT_SECRET, or AUTH_SIGNING_KEY_FILE in development"
         )
-
-
-def roles_listed(roles: Iterable[str]) -> str:
-    return ", ".join(sorted(roles))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -155,7 +154,3 @@ def insert_or_get(collection: Collection, document: dict[str, Any]) -> tuple[dic
         if existing is None:  # pragma: no cover - duplicate on another unique index
             raise
         return existing, False
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

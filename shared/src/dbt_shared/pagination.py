@@ -13,6 +13,15 @@ from pymongo.collection import Collection
 from dbt_shared.problems import Problem
 
 
+class Page(Schema):
+    """Base of every list response: ``{"items": [...], "next_cursor": ...}``."""
+
+    next_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "pass as cursor for the next page; null at the end"},
+    )
+
+
 class PageArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(

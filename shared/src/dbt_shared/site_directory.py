@@ -14,15 +14,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from dbt_shared.auth import require_roles, require_site, scope_query
+from dbt_shared.auth import STAFF_AND_SERVICES, require_roles, require_site, scope_query
 from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
-from dbt_shared.pagination import PageArgs, page
+from dbt_shared.pagination import Page, PageArgs, page
 from dbt_shared.web import context
 
 COLLECTION = "sites"
-STAFF_AND_SERVICES = ("operator", "coordinator", "therapist", "facilitator", "service")
 PROGRAMS_COLLECTION = "programs"
 
 
@@ -54,12 +53,6 @@ def on_program_configured(event: Event, data: dict[str, Any], ctx: HandlerContex
     )
 
 
-def program_settings(db, site_id: str, kind: str) -> dict[str, Any] | None:
-    """The settings of a site's program as last configured, or ``None`` if not known yet."""
-    program = db[PROGRAMS_COLLECTION].find_one({"site_id": site_id, "kind": kind})
-    return program["settings"] if program else None
-
-
 HANDLERS: dict[str, Handler] = {
     intake.SITE_REGISTERED: on_site_registered,
     intake.PROGRAM_CONFIGURED: on_program_configured,
@@ -82,14 +75,12 @@ class KnownProgram(Schema):
     configured_at = fields.DateTime()
 
 
-class KnownProgramPage(Schema):
+class KnownProgramPage(Page):
     items = fields.List(fields.Nested(KnownProgram))
-    next_cursor = fields.String(allow_none=True)
 
 
-class KnownSitePage(Schema):
+class KnownSitePage(Page):
     items = fields.List(fields.Nested(KnownSite))
-    next_cursor = fields.String(allow_none=True)
 
 
 def blueprint() -> Blueprint:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
@@ -112,6 +113,13 @@ class ProblemApi(Api):
         return problem.to_response(instance=request.path)
 
 
+def _schema_name(schema: Any) -> str:
+    """OpenAPI component names: the class name, ``Partial`` in front of a partial instance
+    (a PATCH body reusing its POST schema), instead of apispec's numbered duplicates."""
+    name = resolver(schema)
+    return f"Partial{name}" if getattr(schema, "partial", False) else name
+
+
 class _KafkaProbe:
     """Answers whether a Kafka broker responds to a metadata request; caches for a moment."""
 
@@ -188,7 +196,10 @@ def create_service_app(
     hops = env_int("TRUSTED_PROXY_HOPS", 0)
     if hops:  # behind an ingress: the client's address (for the audit trail) is X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    api = ProblemApi(app)
+    api = ProblemApi(
+        app,
+        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)},
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
 
@@ -291,7 +302,3 @@ def _install_error_handlers(app: Flask) -> None:
             "Internal Server Error",
             "Something went wrong on our side; the request id identifies it.",
         ).to_response(instance=request.path)
-
-
-def json_body() -> Any:
-    return request.get_json(silent=True)

@@ -76,48 +76,34 @@ def _go_version() -> str:
     return out.stdout.strip().replace("\n", " ")
 
 
-def _build_ferretdb() -> None:
-    go = _require("go", "install Go >= 1.24")
+def _go_build(output: Path, package: str, *, src: Path, min_go: str, flags: list[str]) -> None:
+    """``go build`` one binary of a module of ours into ``output``, atomically."""
+    go = _require("go", f"install Go >= {min_go}")
     paths.BIN_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = paths.FERRETDB_BIN.with_name(".ferretdb.tmp")
-    _run(
-        [
-            go,
-            "build",
-            "-trimpath",
-            "-tags",
-            FERRETDB_BUILD_TAGS,
-            "-ldflags",
-            "-s -w",
-            "-o",
-            str(tmp),
-            ".",
-        ],
-        cwd=paths.FERRETDB_SRC,
-        env=_go_env(),
+    tmp = output.with_name(f".{output.name}.tmp")
+    _run([go, "build", "-trimpath", *flags, "-o", str(tmp), package], cwd=src, env=_go_env())
+    os.replace(tmp, output)
+
+
+def _build_ferretdb() -> None:
+    _go_build(
+        paths.FERRETDB_BIN,
+        ".",
+        src=paths.FERRETDB_SRC,
+        min_go="1.24",
+        flags=["-tags", FERRETDB_BUILD_TAGS, "-ldflags", "-s -w"],
     )
-    os.replace(tmp, paths.FERRETDB_BIN)
 
 
 def _build_mailpit() -> None:
-    go = _require("go", "install Go >= 1.26")
-    paths.BIN_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = paths.MAILPIT_BIN.with_name(".mailpit.tmp")
-    _run(
-        [
-            go,
-            "build",
-            "-trimpath",
-            "-ldflags",
-            f"-s -w -X github.com/axllent/mailpit/config.Version={MAILPIT_VERSION}",
-            "-o",
-            str(tmp),
-            "github.com/axllent/mailpit",
-        ],
-        cwd=paths.MAILPIT_SRC,
-        env=_go_env(),
+    version_flag = f"-X github.com/axllent/mailpit/config.Version={MAILPIT_VERSION}"
+    _go_build(
+        paths.MAILPIT_BIN,
+        "github.com/axllent/mailpit",
+        src=paths.MAILPIT_SRC,
+        min_go="1.26",
+        flags=["-ldflags", f"-s -w {version_flag}"],
     )
-    os.replace(tmp, paths.MAILPIT_BIN)
 
 
 def _build_kafka() -> None:

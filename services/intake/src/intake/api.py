@@ -19,7 +19,13 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from dbt_shared import audit
-from dbt_shared.auth import current_principal, require_roles, require_site, scope_query
+from dbt_shared.auth import (
+    STAFF_AND_SERVICES,
+    current_principal,
+    require_roles,
+    require_site,
+    scope_query,
+)
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
 from dbt_shared.idempotency import idempotent, insert_or_get, resource_id
@@ -81,7 +87,6 @@ ACTIONS_WITH_ENDPOINTS = frozenset(
         "withdraw",
     }
 )
-SITE_READERS = ("operator", "coordinator", "therapist", "facilitator", "service")
 CLIENT_SECRET_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone")
 IDEMPOTENCY_DOC = {
     "parameters": [
@@ -159,7 +164,7 @@ class Sites(MethodView):
         location = url_for("sites.SiteById", site_id=site["_id"])
         return outbox.public(stored), 201, {"Location": location}
 
-    @require_roles(*SITE_READERS)
+    @require_roles(*STAFF_AND_SERVICES)
     @sites.arguments(PageArgs, location="query")
     @sites.response(200, SitePage)
     def get(self, args):
@@ -184,7 +189,7 @@ def _site(site_id: str) -> dict[str, Any]:
 
 @sites.route("/<site_id>")
 class SiteById(MethodView):
-    @require_roles(*SITE_READERS)
+    @require_roles(*STAFF_AND_SERVICES)
     @sites.response(200, Site)
     def get(self, site_id):
         """A site, for operators, services and the site's own staff."""

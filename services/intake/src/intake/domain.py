@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-PROGRAMS = ("adult", "adolescent")
-
 
 def is_known_timezone(name: str) -> bool:
     if name not in available_timezones():

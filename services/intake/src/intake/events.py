@@ -11,64 +11,74 @@ from dbt_shared.events.envelope import Event, new_event
 SERVICE = "intake"
 
 
-def _referral_event(type_: str, referral: dict[str, Any], data: dict[str, Any], clock: Clock):
+def _aggregate_event(
+    type_: str, collection: str, aggregate_id: str, data: dict[str, Any], clock: Clock
+) -> Event:
+    """Keyed by the aggregate's id (its events stay in order), subject ``<collection>/<id>``."""
     return new_event(
         SERVICE,
         type_,
-        key=referral["_id"],
-        subject=f"referrals/{referral['_id']}",
-        data={"referral_id": referral["_id"], "site_id": referral["site_id"], **data},
+        key=aggregate_id,
+        subject=f"{collection}/{aggregate_id}",
+        data=data,
         clock=clock,
     )
 
 
+def _referral_event(type_: str, referral: dict[str, Any], data: dict[str, Any], clock: Clock):
+    return _aggregate_event(
+        type_,
+        "referrals",
+        referral["_id"],
+        {"referral_id": referral["_id"], "site_id": referral["site_id"], **data},
+        clock,
+    )
+
+
 def site_registered(site: dict[str, Any], clock: Clock) -> Event:
-    return new_event(
-        SERVICE,
+    return _aggregate_event(
         contract.SITE_REGISTERED,
-        key=site["_id"],
-        subject=f"sites/{site['_id']}",
-        data={
+        "sites",
+        site["_id"],
+        {
             "site_id": site["_id"],
             "timezone": site["timezone"],
             "registered_at": site["created_at"].isoformat(),
         },
-        clock=clock,
+        clock,
     )
 
 
 def program_configured(program: dict[str, Any], clock: Clock) -> Event:
     settings = {k: v for k, v in program["settings"].items() if k != "cycle_weeks"}
-    return new_event(
-        SERVICE,
+    return _aggregate_event(
         contract.PROGRAM_CONFIGURED,
-        key=program["_id"],
-        subject=f"programs/{program['_id']}",
-        data={
+        "programs",
+        program["_id"],
+        {
             "program_id": program["_id"],
             "site_id": program["site_id"],
             "kind": program["kind"],
             "settings": settings,
             "configured_at": clock.now().isoformat(),
         },
-        clock=clock,
+        clock,
     )
 
 
 def clinician_registered(clinician: dict[str, Any], clock: Clock) -> Event:
-    return new_event(
-        SERVICE,
+    return _aggregate_event(
         contract.CLINICIAN_REGISTERED,
-        key=clinician["_id"],
-        subject=f"clinicians/{clinician['_id']}",
-        data={
+        "clinicians",
+        clinician["_id"],
+        {
             "clinician_id": clinician["_id"],
             "site_id": clinician["site_id"],
             "subject": clinician["subject"],
             "roles": clinician["roles"],
             "registered_at": clinician["created_at"].isoformat(),
         },
-        clock=clock,
+        clock,
     )
 
 

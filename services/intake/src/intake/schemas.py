@@ -7,6 +7,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from dbt_shared.contracts.intake import PROGRAMS, WEEKDAYS, WITHDRAWAL_REASONS
+from dbt_shared.pagination import Page, PageArgs
 from dbt_shared.web import context
 from intake.domain import is_known_timezone, plausible_birth_date
 
@@ -16,15 +17,6 @@ _PHONE = validate.Regexp(
 )
 _LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Z]{2})?$", error="A language code such as en or es.")
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-
-
-class Page(Schema):
-    next_cursor = fields.String(allow_none=True)
-
-
-class PageArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
 
 
 # -- sites ----------------------------------------------------------------------------------
@@ -172,20 +164,6 @@ class ClientIn(Schema):
             raise ValidationError("Date of birth must be in the past and within 120 years.")
 
 
-class ClientPatch(Schema):
-    """Every field optional and without defaults: only what is sent changes."""
-
-    given_name = fields.String(validate=validate.Length(1, 100))
-    family_name = fields.String(validate=validate.Length(1, 100))
-    date_of_birth = fields.Date()
-    email = fields.Email()
-    phone = fields.String(validate=_PHONE)
-    preferred_channel = fields.String(validate=validate.OneOf(("email", "sms")))
-    language = fields.String(validate=_LANGUAGE)
-
-    _plausible = ClientIn._plausible
-
-
 class ReferralIn(Schema):
     site_id = fields.String(required=True, metadata={"example": _ID})
     program = fields.String(required=True, validate=validate.OneOf(PROGRAMS))
@@ -201,11 +179,17 @@ class ReferralIn(Schema):
     client = fields.Nested(ClientIn, required=True)
 
 
+def _at_least_one_field(value: dict) -> None:
+    if not value:
+        raise ValidationError("Send at least one field to change.")
+
+
 class ReferralPatch(Schema):
     client = fields.Nested(
-        ClientPatch,
+        # Every field optional and without defaults: only what is sent changes.
+        ClientIn(partial=True),
         required=True,
-        validate=validate.Length(min=1, error="Send at least one field to change."),
+        validate=_at_least_one_field,
     )
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
+
+from dbt_shared.pagination import Page, PageArgs
 
 
-class InboxArgs(Schema):
+class InboxArgs(PageArgs):
     site_id = fields.String(required=True, metadata={"description": "the site whose inbox"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(
-        load_default=None, metadata={"description": "next_cursor of the last page"}
-    )
 
 
 class InboxItem(Schema):
@@ -29,6 +27,5 @@ class InboxItem(Schema):
     created_at = fields.DateTime()
 
 
-class InboxPage(Schema):
+class InboxPage(Page):
     items = fields.List(fields.Nested(InboxItem))
-    next_cursor = fields.String(allow_none=True)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, OffsetAndMetadata
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
@@ -239,6 +239,3 @@ def _ids(event: Event) -> dict:
 def _error_text(error: Exception) -> str:
     # Schema errors name fields and rules, not values; keep every error short.
     return str(error)[:1000]
-
-
-__all__ = ["ConsumerRunner", "Handler", "HandlerContext", "TopicPartition"]
