@@ -96,7 +96,7 @@ def referral_event(site_id: str, referral_id: str | None = None, program: str = 
     from datetime import UTC, datetime
 
     from dbt_shared.clock import SystemClock
-    from dbt_shared.contracts import intake
+    from dbt_shared.contracts import CATALOG, intake
     from dbt_shared.events.envelope import new_event
 
     referral_id = referral_id or str(uuid.uuid4())
@@ -112,4 +112,5 @@ def referral_event(site_id: str, referral_id: str | None = None, program: str = 
             "received_at": datetime.now(UTC).isoformat(),
         },
         clock=SystemClock(),
+        catalog=CATALOG,
     )

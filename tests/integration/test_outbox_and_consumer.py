@@ -15,7 +15,7 @@ import pytest
 from kafka import TopicPartition
 
 from dbt_shared.clock import SystemClock
-from dbt_shared.contracts import ALL_TOPICS, intake
+from dbt_shared.contracts import ALL_TOPICS, CATALOG, intake
 from dbt_shared.events.consumer import ConsumerRunner
 from dbt_shared.events.envelope import new_event
 from dbt_shared.events.outbox import (
@@ -43,7 +43,7 @@ def topics(infra):
 
 @pytest.fixture
 def publisher(infra, topics):
-    pub = EventPublisher(infra.kafka_bootstrap, "test")
+    pub = EventPublisher(infra.kafka_bootstrap, "test", CATALOG)
     yield pub
     pub.close()
 
@@ -72,6 +72,7 @@ def consumer(infra, db, publisher, handlers, group: str, **kwargs) -> RunningCon
             clock=CLOCK,
             handlers=handlers,
             publisher=publisher,
+            catalog=CATALOG,
             group_id=group,
             **kwargs,
         )
@@ -233,6 +234,7 @@ def test_poison_and_failing_events_go_to_the_dead_letter_topic_and_the_consumer_
             "registered_at": datetime.now(UTC).isoformat(),
         },
         clock=CLOCK,
+        catalog=CATALOG,
     )
     publisher.publish([failing])
     # 4. and after them, a good one that must still be handled

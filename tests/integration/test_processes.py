@@ -8,7 +8,7 @@ import uuid
 import requests
 from pymongo import MongoClient
 
-from dbt_shared.contracts import intake
+from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.publisher import EventPublisher
 from devstack.paths import FERRETDB_BIN
 from devstack.ready import port_open
@@ -72,7 +72,7 @@ def test_consumer_killed_mid_stream_resumes_without_loss_or_duplicates(platform,
     stack, profile = platform.stack, platform.profile
     site_id = str(uuid.uuid4())
     events = [referral_event(site_id, program="adolescent") for _ in range(40)]
-    publisher = EventPublisher(profile.kafka_bootstrap, "test")
+    publisher = EventPublisher(profile.kafka_bootstrap, "test", CATALOG)
     publisher.publish(events)
     publisher.close()
 

@@ -8,7 +8,7 @@ import pytest
 
 from dbt_shared import correlation
 from dbt_shared.clock import FixedClock
-from dbt_shared.contracts import intake
+from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.catalog import EventSchemaError
 from dbt_shared.events.envelope import EnvelopeError, Event, new_event
 
@@ -28,6 +28,7 @@ def referral_event() -> Event:
             "received_at": "2026-11-25T12:00:00+00:00",
         },
         clock=CLOCK,
+        catalog=CATALOG,
     )
 
 
@@ -76,6 +77,7 @@ def test_publishing_refuses_fields_the_contract_does_not_have():
                 "client_email": "someone@example.org",
             },
             clock=CLOCK,
+            catalog=CATALOG,
         )
     assert "client_email" in err.value.messages
 
@@ -89,6 +91,7 @@ def test_publishing_refuses_a_missing_required_field():
             subject="sites/s",
             data={"site_id": "s", "registered_at": "2026-11-25T12:00:00+00:00"},
             clock=CLOCK,
+            catalog=CATALOG,
         )
     assert "timezone" in err.value.messages
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.matching import Candidate, explain_no_match, match_therapist
+from intake.domain.matching import Candidate, explain_no_match, match_therapist
 
 
 def therapist(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from intake.pipeline import (
+from intake.domain.pipeline import (
     STATUSES,
     TERMINAL,
     WAITING_STAGES,

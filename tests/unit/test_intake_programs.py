@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.programs import (
+from intake.domain.programs import (
     cycle_weeks,
     default_settings,
     module_boundaries,

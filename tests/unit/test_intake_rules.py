@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from intake.domain import is_known_timezone, plausible_birth_date
+from intake.domain.rules import is_known_timezone, plausible_birth_date
 
 
 def test_time_zones_must_be_iana_names():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.screening import (
+from intake.domain.screening import (
     SAFETY_RESOURCES,
     assess,
     bsl23_band,

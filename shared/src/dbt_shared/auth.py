@@ -8,6 +8,7 @@ the organisation; every other role only on the sites in its token.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import threading
@@ -33,9 +34,16 @@ STAFF_AND_SERVICES = ("operator", "coordinator", "therapist", "facilitator", "se
 
 @dataclass(frozen=True)
 class Principal:
+    """Who acts: from a verified token (api), or the service itself (event handlers, timers)."""
+
     subject: str
     roles: frozenset[str]
     sites: frozenset[str]
+    remote_addr: str | None = None
+
+    @classmethod
+    def service(cls, name: str) -> Principal:
+        return cls(subject=f"service:{name}", roles=frozenset({"service"}), sites=frozenset())
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -48,6 +56,14 @@ class Principal:
         if "operator" in self.roles or "service" in self.roles:
             return None
         return self.sites
+
+    def scope(self, query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
+        """Limit a list query to these sites (keeping any narrower site filter it has)."""
+        sites = self.site_filter()
+        if sites is None:
+            return query
+        scope = {site_field: {"$in": sorted(sites)}}
+        return {"$and": [query, scope]} if site_field in query else {**query, **scope}
 
 
 def unauthorized(detail: str) -> Problem:
@@ -100,7 +116,8 @@ def authenticate(verifier: TokenVerifier) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("a bearer token is required")
-    return verifier.verify(token.strip())
+    principal = verifier.verify(token.strip())
+    return dataclasses.replace(principal, remote_addr=request.remote_addr)
 
 
 def current_principal() -> Principal:
@@ -110,20 +127,53 @@ def current_principal() -> Principal:
     return principal
 
 
+ACCESS_RULE_ATTR = "access_roles"
+
+
 def require_roles(*roles: str) -> Callable:
-    """Decorator: the caller must hold one of ``roles``."""
+    """Decorator: the access rule of a view, the roles of which the caller must hold one.
+
+    Access is denied by default: ``create_service_app`` refuses (403) every ``/v1`` operation
+    whose view carries no rule, before the view runs (``enforce_access_rule``). The rule is
+    kept on the function (``functools.wraps`` carries it through flask-smorest's decorators).
+    """
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"an access rule needs known roles, got {roles}")
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            principal = current_principal()
-            if not principal.has_role(*roles):
+            if not current_principal().has_role(*roles):
                 raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
             return view(*args, **kwargs)
 
+        setattr(wrapper, ACCESS_RULE_ATTR, tuple(roles))
         return wrapper
 
     return decorate
+
+
+def access_rule_of(view_function: Callable | None, method: str) -> tuple[str, ...] | None:
+    """The roles allowed to call ``method`` on a Flask view (a MethodView's method or a plain
+    function), or ``None`` when the view has no rule."""
+    if view_function is None:
+        return None
+    view_class = getattr(view_function, "view_class", None)
+    if view_class is not None:
+        name = "get" if method.upper() == "HEAD" else method.lower()
+        view_function = getattr(view_class, name, None)
+        if view_function is None:
+            return None
+    return getattr(view_function, ACCESS_RULE_ATTR, None)
+
+
+def enforce_access_rule(view_function: Callable | None, method: str, principal: Principal) -> None:
+    roles = access_rule_of(view_function, method)
+    if roles is None:
+        raise forbidden("no access rule allows this operation")
+    if not principal.has_role(*roles):
+        raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
 
 
 def require_site(site_id: str, what: str = "site") -> None:
@@ -134,11 +184,7 @@ def require_site(site_id: str, what: str = "site") -> None:
 
 def scope_query(query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
     """Limit a list query to the caller's sites (keeping any narrower site filter it has)."""
-    sites = current_principal().site_filter()
-    if sites is None:
-        return query
-    scope = {site_field: {"$in": sorted(sites)}}
-    return {"$and": [query, scope]} if site_field in query else {**query, **scope}
+    return current_principal().scope(query, site_field)
 
 
 class ServiceTokens:

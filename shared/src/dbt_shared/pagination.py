@@ -1,16 +1,39 @@
-"""Cursor pagination: ``{"items": [...], "next_cursor": ...}`` ordered by time-ordered ``_id``."""
+"""Cursor pagination: ``{"items": [...], "next_cursor": ...}`` ordered by time-ordered ``_id``.
+
+A cursor is the id of the last item of the page before: the next page holds the items whose id
+sorts after it. Any string of the documented pattern is a cursor the API accepts (a
+made-up one just moves the start of the page), so the OpenAPI document states the whole rule.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 from pymongo.collection import Collection
 
+from dbt_shared.http_fields import Pattern
 from dbt_shared.problems import Problem
+
+#: The characters of every id the services give out (UUIDs, ``<site>:<kind>`` program ids).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
+_ID = re.compile(ID_PATTERN)
+
+
+def cursor_field(
+    pattern: str = ID_PATTERN, description: str = "next_cursor of the page before"
+) -> fields.String:
+    """The ``cursor`` query argument of a list: a string of ``pattern``, or absent."""
+    return fields.String(
+        load_default=None,
+        allow_none=False,  # a query string has no null: an absent cursor is the first page
+        validate=Pattern(pattern, error="Not a cursor this API gives out."),
+        metadata={"description": description},
+    )
 
 
 class Page(Schema):
@@ -18,20 +41,14 @@ class Page(Schema):
 
     next_cursor = fields.String(
         allow_none=True,
+        validate=Pattern(ID_PATTERN),  # documents the pattern; dumping never validates
         metadata={"description": "pass as cursor for the next page; null at the end"},
     )
 
 
 class PageArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(
-        load_default=None, metadata={"description": "next_cursor of the last page"}
-    )
-
-
-def encode_position(position: dict[str, Any]) -> str:
-    """An opaque cursor for the place where a page ended (JSON, base64url)."""
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    cursor = cursor_field()
 
 
 def invalid_cursor() -> Problem:
@@ -41,6 +58,27 @@ def invalid_cursor() -> Problem:
         "The cursor is not one this API gave out.",
         errors=[{"field": "cursor", "location": "query", "message": "Invalid cursor."}],
     )
+
+
+def encode_cursor(last_id: str) -> str:
+    """The cursor of a page that ended with the item ``last_id``: the id itself."""
+    return last_id
+
+
+def decode_cursor(cursor: str) -> str:
+    """The id a page starts after (the schema checked the pattern; callers outside HTTP may
+    pass anything, so it is checked again)."""
+    if not isinstance(cursor, str) or not _ID.match(cursor):
+        raise invalid_cursor()
+    return cursor
+
+
+# Positions of more than one key (a list not ordered by ``_id`` alone), as opaque base64url
+# JSON. No pattern can say which such strings decode, so a list using these must declare a
+# cursor format of its own (``cursor_field(pattern=...)``) before its contract is truthful.
+def encode_position(position: dict[str, Any]) -> str:
+    """An opaque cursor for the place where a page ended (JSON, base64url)."""
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
 def decode_position(cursor: str) -> dict[str, Any]:
@@ -54,17 +92,6 @@ def decode_position(cursor: str) -> dict[str, Any]:
     return position
 
 
-def encode_cursor(last_id: str) -> str:
-    return encode_position({"after": last_id})
-
-
-def decode_cursor(cursor: str) -> str:
-    after = decode_position(cursor).get("after")
-    if not isinstance(after, str):
-        raise invalid_cursor()
-    return after
-
-
 def page(
     collection: Collection,
     query: dict[str, Any],
@@ -73,6 +100,8 @@ def page(
     cursor: str | None,
     projection: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ``collection`` (a pymongo collection or a ``DocumentStore``) in ``_id``
+    order, and the cursor of the next (``None`` at the end)."""
     if cursor:
         query = {"$and": [query, {"_id": {"$gt": decode_cursor(cursor)}}]}
     docs = list(collection.find(query, projection, sort=[("_id", 1)], limit=limit + 1))

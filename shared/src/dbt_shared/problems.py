@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
 from flask import Response, json
 
 PROBLEM_TYPE_BASE = "https://dbt-platform.example/problems/"
 CONTENT_TYPE = "application/problem+json"
+
+# One title per status, in RFC 9110's words (Python's http module still says "Entity" for 422).
+TITLES = {status.value: status.phrase for status in http.HTTPStatus}
+TITLES[413] = "Content Too Large"
+TITLES[422] = "Unprocessable Content"
+
+
+def title_for(status: int) -> str:
+    return TITLES.get(status, "Error")
 
 
 class Problem(Exception):
@@ -26,9 +36,9 @@ class Problem(Exception):
     ) -> None:
         super().__init__(detail or title)
         self.status = status
-        self.title = title
+        self.title = title_for(status)  # never the caller's wording: one title per status
         self.detail = detail
-        self.type = type_ or PROBLEM_TYPE_BASE + title.lower().replace(" ", "-")
+        self.type = type_ or PROBLEM_TYPE_BASE + self.title.lower().replace(" ", "-")
         self.errors = errors
         self.headers = headers or {}
         self.extra = extra or {}

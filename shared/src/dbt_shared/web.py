@@ -22,14 +22,15 @@ from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dbt_shared import correlation, logs, metrics, mongo
-from dbt_shared.auth import ServiceTokens, TokenVerifier, authenticate
+from dbt_shared.auth import ServiceTokens, TokenVerifier, authenticate, enforce_access_rule
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
-from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors
+from dbt_shared.errors import DomainError
+from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors, title_for
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,14 @@ def context() -> ServiceContext:
     return current_app.extensions["dbt"]
 
 
+COMPONENTS_EXTENSION = "dbt.components"
+
+
+def components() -> Any:
+    """The service's composition root (its ``bootstrap``), for views to call use cases with."""
+    return current_app.extensions[COMPONENTS_EXTENSION]
+
+
 class FieldError(Schema):
     field = fields.String(allow_none=True, metadata={"example": "client.email"})
     location = fields.String(metadata={"example": "json"})
@@ -65,20 +74,54 @@ class FieldError(Schema):
 
 
 class ProblemDetails(Schema):
-    """RFC 9457 problem details, the body of every error response."""
+    """RFC 9457 problem details, the body of every error response.
 
-    type = fields.String(metadata={"example": "https://dbt-platform.example/problems/not-found"})
-    title = fields.String(metadata={"example": "Not Found"})
-    status = fields.Integer(metadata={"example": 404})
+    A service declares the extension members its domain errors carry (``problem_members`` of
+    ``create_service_app``), so the document describes every member a problem can have.
+    """
+
+    type = fields.String(
+        required=True, metadata={"example": "https://dbt-platform.example/problems/not-found"}
+    )
+    title = fields.String(required=True, metadata={"example": "Not Found"})
+    status = fields.Integer(required=True, metadata={"example": 404})
     detail = fields.String()
     instance = fields.String(metadata={"example": "/v1/referrals/01a2"})
     errors = fields.List(fields.Nested(FieldError))
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.Boolean(),
+        metadata={"description": "readiness: which dependency answered"},
+    )
+
+
+def problem_schema(members: dict[str, fields.Field] | None) -> type[Schema]:
+    """``ProblemDetails`` with a service's extension members declared."""
+    if not members:
+        return ProblemDetails
+    return type("ProblemDetails", (ProblemDetails,), dict(members))
+
+
+def problem_for(error: DomainError) -> Problem:
+    """The one map from a domain error to its problem response."""
+    return Problem(
+        error.status,
+        title_for(error.status),
+        error.detail,
+        type_=PROBLEM_TYPE_BASE + error.problem_kind,
+        errors=getattr(error, "field_errors", None),
+        extra=error.members,
+    )
 
 
 class ProblemApi(Api):
     """flask-smorest's Api answering (and documenting) every HTTP error as a problem body."""
 
-    ERROR_SCHEMA = ProblemDetails
+    ERROR_SCHEMA: type[Schema] = ProblemDetails
+
+    def __init__(self, app: Flask, *, error_schema: type[Schema], **kwargs: Any) -> None:
+        self.ERROR_SCHEMA = error_schema
+        super().__init__(app, **kwargs)
 
     def _register_responses(self):
         for status in http.HTTPStatus:
@@ -98,17 +141,21 @@ class ProblemApi(Api):
             errors = []
             for location, messages in data["messages"].items():
                 errors.extend(field_errors(messages, location))
-        title = error.name
+        status = error.code or 500
+        title = title_for(status)
         detail = data.get("message") or error.description
-        if error.code == 422:
+        if status == 422:
             detail = "The request has invalid fields; see errors."
+        headers = dict(data.get("headers") or {})
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110 section 15.5.6
         problem = Problem(
-            error.code or 500,
+            status,
             title,
             detail,
             type_=PROBLEM_TYPE_BASE + title.lower().replace(" ", "-"),
             errors=errors,
-            headers=data.get("headers"),
+            headers=headers,
         )
         return problem.to_response(instance=request.path)
 
@@ -161,10 +208,13 @@ def create_service_app(
     title: str,
     description: str,
     blueprints: list[Blueprint],
+    components: Any = None,
+    settings: Settings | None = None,
     clock: Clock | None = None,
     on_start: Callable[[ServiceContext], None] | None = None,
+    problem_members: dict[str, fields.Field] | None = None,
 ) -> Flask:
-    settings = Settings.from_env(service)
+    settings = settings or Settings.from_env(service)
     logs.configure(service, settings.log_level, settings.log_format)
     app = Flask(service)
     app.config.update(
@@ -192,12 +242,14 @@ def create_service_app(
     ctx.ready_checks["mongodb"] = lambda: mongo.ping(settings.mongodb_uri)
     ctx.ready_checks["kafka"] = _KafkaProbe(settings.kafka_bootstrap_servers)
     app.extensions["dbt"] = ctx
+    app.extensions[COMPONENTS_EXTENSION] = components
 
     hops = env_int("TRUSTED_PROXY_HOPS", 0)
     if hops:  # behind an ingress: the client's address (for the audit trail) is X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     api = ProblemApi(
         app,
+        error_schema=problem_schema(problem_members),
         spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)},
     )
     for blueprint in blueprints:
@@ -228,6 +280,13 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
         g.request_id = cid
         if request.path.startswith("/v1/"):
             g.principal = authenticate(ctx.verifier)
+            # Deny by default: a matched operation runs only if its view has an access rule
+            # that admits the caller. Unmatched paths and methods answer 404 / 405 as usual.
+            if request.url_rule is not None and not (
+                request.method == "OPTIONS" and request.url_rule.provide_automatic_options
+            ):
+                view = current_app.view_functions.get(request.endpoint or "")
+                enforce_access_rule(view, request.method, g.principal)
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -292,6 +351,10 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(problem: Problem):
         return problem.to_response(instance=request.path)
+
+    @app.errorhandler(DomainError)
+    def _refused(error: DomainError):
+        return problem_for(error).to_response(instance=request.path)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

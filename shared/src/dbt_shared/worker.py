@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,7 +21,7 @@ from dbt_shared import idempotency, logs, metrics, mongo
 from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
-from dbt_shared.contracts import ALL_TOPICS
+from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.consumer import PROCESSED_COLLECTION, ConsumerRunner, Handler
 from dbt_shared.events.outbox import OutboxRelay
 from dbt_shared.events.publisher import EventPublisher
@@ -48,15 +48,26 @@ class Timer:
     run: Callable[[WorkerContext], None]
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What a service's bootstrap gives its worker: event handlers and timers, both calling
+    the service layer."""
+
+    handlers: dict[str, Handler]
+    timers: list[Timer] = field(default_factory=list)
+
+
 def run_worker(
     service: str,
     *,
-    handlers: dict[str, Handler],
+    catalog: Catalog,
     outbox_collections: list[str],
-    timers: list[Timer] | None = None,
+    wire: Callable[[WorkerContext], Wiring],
     prepare: Callable[[WorkerContext], None] | None = None,
     clock: Clock | None = None,
 ) -> None:
+    """Run the worker of ``service``: ``catalog`` holds the event types it publishes and
+    consumes (their topics are created at start), ``wire`` builds its handlers and timers."""
     settings = Settings.from_env(service)
     logs.configure(service, settings.log_level, settings.log_format)
     stop = threading.Event()
@@ -77,20 +88,22 @@ def run_worker(
 
     ensure_topics(
         settings.kafka_bootstrap_servers,
-        with_dead_letters(ALL_TOPICS),
+        with_dead_letters(catalog.topics()),
         replication_factor=env_int("KAFKA_REPLICATION_FACTOR", 1),
     )
     if prepare:
         prepare(ctx)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, service)
+    wiring = wire(ctx)
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
     relay = OutboxRelay(ctx.db, outbox_collections, publisher, service, clock=ctx.clock)
     consumer = ConsumerRunner(
         service=service,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         db=ctx.db,
         clock=ctx.clock,
-        handlers=handlers,
+        handlers=wiring.handlers,
         publisher=publisher,
+        catalog=catalog,
         max_attempts=env_int("CONSUMER_MAX_ATTEMPTS", 5),
     )
 
@@ -98,7 +111,7 @@ def run_worker(
         "relay": lambda: relay.run(stop),
         "consumer": consumer.run,
     }
-    for timer in [*(timers or []), Timer("housekeeping", 3600, housekeeping)]:
+    for timer in [*wiring.timers, Timer("housekeeping", 3600, housekeeping)]:
         loops[f"timer:{timer.name}"] = _timer_loop(timer, ctx)
     threads = {
         name: threading.Thread(target=_guarded(name, fn, stop), name=name, daemon=True)

@@ -6,9 +6,13 @@ from typing import Any
 
 from dbt_shared.clock import Clock
 from dbt_shared.contracts import intake as contract
+from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.envelope import Event, new_event
+from intake.domain import referral as domain
 
 SERVICE = "intake"
+# The event types this service records (validated when recorded and when published).
+CATALOG = Catalog.of(contract)
 
 
 def _aggregate_event(
@@ -22,6 +26,7 @@ def _aggregate_event(
         subject=f"{collection}/{aggregate_id}",
         data=data,
         clock=clock,
+        catalog=CATALOG,
     )
 
 
@@ -149,3 +154,21 @@ def referral_withdrawn(referral: dict[str, Any], withdrawal: dict[str, Any], clo
         },
         clock,
     )
+
+
+def for_referral(referral: dict[str, Any], event: domain.DomainEvent, clock: Clock) -> Event:
+    """The integration event for a domain event of ``referral`` (its state after the step)."""
+    match event:
+        case domain.ReferralReceived():
+            return referral_received(referral, clock)
+        case domain.ScreeningCompleted(screening_id=screening_id):
+            return screening_completed(referral, screening_id, clock)
+        case domain.RiskFlagged(screening_id=screening_id):
+            return risk_flagged(referral, screening_id, clock)
+        case domain.TherapistAssigned():
+            return therapist_assigned(referral, referral["therapist"], clock)
+        case domain.ClientAdmitted():
+            return client_admitted(referral, referral["admission"], clock)
+        case domain.ReferralWithdrawn():
+            return referral_withdrawn(referral, referral["withdrawal"], clock)
+    raise TypeError(f"no integration event for {event!r}")

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from dbt_shared.contracts.intake import PROGRAMS, WEEKDAYS, WITHDRAWAL_REASONS
 from dbt_shared.pagination import Page, PageArgs
 from dbt_shared.web import context
-from intake.domain import is_known_timezone, plausible_birth_date
+from intake.domain.rules import is_known_timezone, plausible_birth_date
 
 _ID = "01a214d7-2efe-7325-a9cf-f6c3557e6e63"
 _PHONE = validate.Regexp(

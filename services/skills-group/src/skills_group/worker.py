@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from dbt_shared.worker import run_worker
-from skills_group import store
-from skills_group.handlers import HANDLERS
+from dbt_shared.bootstrap import service_worker
+from dbt_shared.worker import Wiring
+from skills_group import events, handlers, repository, timers
 
 
 def main() -> None:
-    run_worker(
-        "skills-group",
-        handlers=HANDLERS,
-        outbox_collections=store.OUTBOX_COLLECTIONS,
-        prepare=lambda ctx: store.ensure_indexes(ctx.db),
-    )
+    service_worker(events, repository, lambda ctx: Wiring(handlers.HANDLERS, timers.TIMERS))
 
 
 if __name__ == "__main__":

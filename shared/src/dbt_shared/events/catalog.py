@@ -38,8 +38,23 @@ class EventType:
 
 
 class Catalog:
+    """The event types one process works with: those it publishes and those it consumes."""
+
     def __init__(self) -> None:
         self._types: dict[str, EventType] = {}
+
+    @classmethod
+    def of(cls, *contracts: Any) -> Catalog:
+        """A catalog of the ``EVENT_TYPES`` of the given contract modules."""
+        catalog = cls()
+        for contract in contracts:
+            for event_type in contract.EVENT_TYPES:
+                catalog.register(event_type)
+        return catalog
+
+    def topics(self) -> list[Topic]:
+        """Every topic its event types travel on, in name order."""
+        return sorted({t.topic for t in self._types.values()}, key=lambda t: t.name)
 
     def register(self, event_type: EventType) -> EventType:
         if event_type.name in self._types:

@@ -29,8 +29,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from dbt_shared import correlation, metrics
 from dbt_shared.clock import Clock
-from dbt_shared.contracts import CATALOG
-from dbt_shared.events.catalog import EventSchemaError
+from dbt_shared.events.catalog import Catalog, EventSchemaError
 from dbt_shared.events.envelope import EnvelopeError, Event
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import DLQ_SUFFIX
@@ -65,12 +64,14 @@ class ConsumerRunner:
         clock: Clock,
         handlers: dict[str, Handler],
         publisher: EventPublisher,
+        catalog: Catalog,
         max_attempts: int = 5,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 10.0,
         group_id: str | None = None,
     ) -> None:
-        unknown = [name for name in handlers if not CATALOG.knows(name)]
+        self.catalog = catalog
+        unknown = [name for name in handlers if not catalog.knows(name)]
         if unknown:
             raise ValueError(f"handlers for event types not in the catalog: {unknown}")
         self.service = service
@@ -83,7 +84,7 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
-        self.topics = sorted({CATALOG.get(name).topic.name for name in handlers})
+        self.topics = sorted({catalog.get(name).topic.name for name in handlers})
         self._stop = threading.Event()
         self.db[PROCESSED_COLLECTION].create_index("processed_at", name="processed_at")
 
@@ -133,11 +134,11 @@ class ConsumerRunner:
         if event.type not in self.handlers:
             outcome = "skipped_unknown"
             metrics.EVENTS_CONSUMED.labels(
-                self.service, event.type if CATALOG.knows(event.type) else "unknown", outcome
+                self.service, event.type if self.catalog.knows(event.type) else "unknown", outcome
             ).inc()
             return
         try:
-            data = CATALOG.load(event.type, event.data)
+            data = self.catalog.load(event.type, event.data)
         except EventSchemaError as exc:
             self._dead_letter(record, exc, attempts=1, event_type=event.type)
             return

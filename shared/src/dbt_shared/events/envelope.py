@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
@@ -20,6 +20,9 @@ from cloudevents.core.v1.event import CloudEvent
 from dbt_shared import correlation
 from dbt_shared.clock import Clock
 from dbt_shared.ids import new_id
+
+if TYPE_CHECKING:
+    from dbt_shared.events.catalog import Catalog
 
 SOURCE_PREFIX = "/dbt-platform/"
 CORRELATION_EXTENSION = "correlationid"
@@ -140,12 +143,17 @@ def source_of(service: str) -> str:
 
 
 def new_event(
-    service: str, type_: str, *, key: str, subject: str, data: dict[str, Any], clock: Clock
+    service: str,
+    type_: str,
+    *,
+    key: str,
+    subject: str,
+    data: dict[str, Any],
+    clock: Clock,
+    catalog: Catalog,
 ) -> Event:
-    """An event of ``service``, validated by the catalog, with the current correlation id."""
-    from dbt_shared.contracts import CATALOG  # late: contracts import this module
-
-    clean = CATALOG.validate(type_, data)
+    """An event of ``service``, validated by ``catalog``, with the current correlation id."""
+    clean = catalog.validate(type_, data)
     return Event(
         type=type_,
         source=source_of(service),

@@ -7,15 +7,16 @@ import logging
 from kafka import KafkaProducer
 
 from dbt_shared import metrics
-from dbt_shared.contracts import CATALOG
+from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.envelope import Event
 
 log = logging.getLogger(__name__)
 
 
 class EventPublisher:
-    def __init__(self, bootstrap_servers: str, service: str) -> None:
+    def __init__(self, bootstrap_servers: str, service: str, catalog: Catalog) -> None:
         self.service = service
+        self.catalog = catalog
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap_servers,
             client_id=f"dbt-{service}-relay",
@@ -31,8 +32,8 @@ class EventPublisher:
         """Send ``events`` in order and return once the broker has them all (or raise)."""
         futures = []
         for event in events:
-            event_type = CATALOG.get(event.type)
-            CATALOG.validate(event.type, event.data)
+            event_type = self.catalog.get(event.type)
+            self.catalog.validate(event.type, event.data)
             key, value, headers = event.to_kafka()
             futures.append(
                 (

@@ -135,25 +135,42 @@ def _normalised(blocks: list[tuple[str, int]]) -> str:
     return " ".join(f"{code}{weeks}" for code, weeks in blocks)
 
 
+class SettingRejected(ValueError):
+    """A program setting out of its range or shape; ``field`` names it (``settings.<name>``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def settings_with(kind: str, overrides: dict[str, object]) -> ProgramSettings:
     """The program's default settings with the given ones changed, each checked for range."""
     settings = default_settings(kind)
     known = {f.name for f in dataclasses.fields(ProgramSettings)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(f"unknown program setting(s): {', '.join(unknown)}")
+        raise SettingRejected("settings", f"unknown program setting(s): {', '.join(unknown)}")
     changes: dict[str, object] = {}
     for name, value in overrides.items():
         if name in SETTING_RANGES:
             low, high = SETTING_RANGES[name]
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{name} must be a whole number {low}-{high}, got {value!r}")
+                raise SettingRejected(
+                    f"settings.{name}", f"{name} must be a whole number {low}-{high}, got {value!r}"
+                )
             if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+                raise SettingRejected(
+                    f"settings.{name}", f"{name} must be between {low} and {high}, got {value}"
+                )
         elif name in SWITCHES:
             if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false, got {value!r}")
+                raise SettingRejected(
+                    f"settings.{name}", f"{name} must be true or false, got {value!r}"
+                )
         else:  # curriculum
-            value = _normalised(validate_curriculum(value, kind))
+            try:
+                value = _normalised(validate_curriculum(value, kind))
+            except ValueError as exc:
+                raise SettingRejected("settings.curriculum", str(exc)) from exc
         changes[name] = value
     return dataclasses.replace(settings, **changes)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from intake.programs import PROGRAM_KINDS
+from intake.domain.programs import PROGRAM_KINDS
 
 THERAPIST = "therapist"
 

@@ -1,0 +1,126 @@
+"""``/v1/sites``: sites, their programs and their clinicians."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dbt_shared.auth import STAFF_AND_SERVICES, current_principal, require_roles
+from dbt_shared.idempotency import idempotent, resource_id
+from dbt_shared.web import components
+from intake.api.common import IDEMPOTENCY_DOC
+from intake.schemas import (
+    Clinician,
+    ClinicianIn,
+    ClinicianPage,
+    PageArgs,
+    Program,
+    ProgramIn,
+    ProgramPage,
+    ProgramPatch,
+    Site,
+    SiteIn,
+    SitePage,
+)
+from intake.services import organisation
+
+blp = Blueprint(
+    "sites", __name__, url_prefix="/v1/sites", description="Sites, programs, clinicians"
+)
+
+
+@blp.route("")
+class Sites(MethodView):
+    @require_roles("operator")
+    @blp.arguments(
+        SiteIn,
+        example={
+            "name": "Riverside Clinic",
+            "timezone": "America/Chicago",
+            "intake_email": "intake@riverside.example.org",
+            "clinical_lead": {"name": "Dr. Lee", "email": "lead@riverside.example.org"},
+        },
+    )
+    @blp.doc(**IDEMPOTENCY_DOC)
+    @idempotent
+    @blp.response(201, Site)
+    def post(self, body):
+        """Register a site (operators)."""
+        site = organisation.register_site(body, components(), resource_id())
+        return site, 201, {"Location": url_for("sites.SiteById", site_id=site["_id"])}
+
+    @require_roles(*STAFF_AND_SERVICES)
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, SitePage)
+    def get(self, args):
+        """List the sites the caller may act on."""
+        items, cursor = organisation.list_sites(args, components(), current_principal())
+        return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/<site_id>")
+class SiteById(MethodView):
+    @require_roles(*STAFF_AND_SERVICES)
+    @blp.response(200, Site)
+    def get(self, site_id):
+        """A site, for operators, services and the site's own staff."""
+        return organisation.site(site_id, components(), current_principal())
+
+
+@blp.route("/<site_id>/programs")
+class SitePrograms(MethodView):
+    @require_roles("operator")
+    @blp.arguments(ProgramIn, example={"kind": "adult", "settings": {"group_capacity": 9}})
+    @blp.response(201, Program)
+    def post(self, body, site_id):
+        """Create the site's adult or adolescent program; unset settings take DBT defaults."""
+        return organisation.create_program(site_id, body, components(), current_principal()), 201
+
+    @require_roles(*STAFF_AND_SERVICES)
+    @blp.response(200, ProgramPage)
+    def get(self, site_id):
+        """The site's programs with their settings (its staff, operators, services)."""
+        items = organisation.list_programs(site_id, components(), current_principal())
+        return {"items": items, "next_cursor": None}
+
+
+@blp.route("/<site_id>/programs/<program_id>")
+class SiteProgram(MethodView):
+    @require_roles("operator")
+    @blp.arguments(ProgramPatch, example={"settings": {"twenty_four_hour_rule": False}})
+    @blp.response(200, Program)
+    def patch(self, body, site_id, program_id):
+        """Change some settings of a program; the others keep their values."""
+        return organisation.change_program(
+            site_id, program_id, body, components(), current_principal()
+        )
+
+
+@blp.route("/<site_id>/clinicians")
+class SiteClinicians(MethodView):
+    @require_roles("operator")
+    @blp.arguments(
+        ClinicianIn,
+        example={
+            "subject": "auth0|5f1c",
+            "display_name": "Dr. Ana Ortiz",
+            "roles": ["therapist", "facilitator"],
+            "programs": ["adult"],
+            "languages": ["en", "es"],
+            "caseload_limit": 12,
+        },
+    )
+    @blp.response(201, Clinician)
+    def post(self, body, site_id):
+        """Register a clinician at the site."""
+        return organisation.register_clinician(
+            site_id, body, components(), current_principal(), resource_id()
+        ), 201
+
+    @require_roles("operator", "coordinator", "therapist", "facilitator")
+    @blp.response(200, ClinicianPage)
+    def get(self, site_id):
+        """The site's clinicians with their current caseload."""
+        items = organisation.list_clinicians(site_id, components(), current_principal())
+        return {"items": items, "next_cursor": None}

@@ -1,0 +1,41 @@
+"""Intake's composition root: what the api, the worker and the tests run the use cases with.
+
+``bootstrap`` wires the real parts (MongoDB, the field cipher from the environment, the system
+clock); ``in_memory`` wires in-memory repositories and a fresh key for unit and API tests.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pymongo.database import Database
+
+from dbt_shared.clock import Clock, SystemClock
+from intake import repository
+from intake.protection import FieldCipher
+from intake.repository import Repositories
+
+
+@dataclass
+class Components:
+    repositories: Repositories
+    cipher: FieldCipher
+    clock: Clock
+
+
+def bootstrap(db: Database, clock: Clock | None = None) -> Components:
+    clock = clock or SystemClock()
+    return Components(
+        repositories=repository.mongo(db, clock),
+        cipher=FieldCipher.from_env(),  # fail at start-up, not on the first referral
+        clock=clock,
+    )
+
+
+def in_memory(clock: Clock) -> Components:
+    return Components(
+        repositories=repository.in_memory(clock),
+        cipher=FieldCipher(os.urandom(32)),
+        clock=clock,
+    )

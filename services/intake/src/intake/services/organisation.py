@@ -1,0 +1,131 @@
+"""Use cases of the organisation: sites, their programs and their clinicians."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from dbt_shared.auth import Principal
+from dbt_shared.errors import Conflict, Duplicate, InvalidInput, NotFound
+from dbt_shared.events import outbox
+from dbt_shared.pagination import page
+from intake import events
+from intake.bootstrap import Components
+from intake.domain import programs
+from intake.repository import HIDDEN
+from intake.services.access import require_site
+
+ALREADY_REGISTERED = "A clinician with this subject is already registered at the site."
+
+
+# -- sites -------------------------------------------------------------------------------------
+def register_site(body: dict[str, Any], c: Components, new_id: str) -> dict[str, Any]:
+    site = {"_id": new_id, **body, "created_at": c.clock.now()}
+    stored, _ = c.repositories.sites.insert(site, [events.site_registered(site, c.clock)])
+    return outbox.public(stored)
+
+
+def list_sites(args: dict[str, Any], c: Components, principal: Principal):
+    # index: _id (the caller's sites, or every site for operators and services)
+    return page(
+        c.repositories.sites,
+        principal.scope({}, site_field="_id"),
+        limit=args["limit"],
+        cursor=args["cursor"],
+        projection=HIDDEN,
+    )
+
+
+def site(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
+    require_site(principal, site_id)
+    found = c.repositories.site(site_id)
+    if found is None:
+        raise NotFound("site")
+    return found
+
+
+# -- programs ----------------------------------------------------------------------------------
+def _program_state(site_id: str, kind: str, settings: programs.ProgramSettings) -> dict:
+    return {
+        "site_id": site_id,
+        "kind": kind,
+        "settings": {**asdict(settings), "cycle_weeks": programs.cycle_weeks(settings.curriculum)},
+    }
+
+
+def _settings(kind: str, overrides: dict[str, Any]) -> programs.ProgramSettings:
+    try:
+        return programs.settings_with(kind, overrides)
+    except programs.SettingRejected as exc:
+        raise InvalidInput.field(exc.field, str(exc)) from exc
+
+
+def create_program(site_id: str, body: dict[str, Any], c: Components, principal: Principal):
+    site(site_id, c, principal)
+    settings = _settings(body["kind"], body["settings"])
+    now = c.clock.now()
+    program = {
+        "_id": f"{site_id}:{body['kind']}",
+        **_program_state(site_id, body["kind"], settings),
+        "created_at": now,
+        "updated_at": now,
+    }
+    stored, created = c.repositories.programs.insert(
+        program, [events.program_configured(program, c.clock)]
+    )
+    if not created:
+        raise Conflict(f"The site already has a {body['kind']} program; PATCH its settings.")
+    return outbox.public(stored)
+
+
+def list_programs(site_id: str, c: Components, principal: Principal) -> list[dict[str, Any]]:
+    site(site_id, c, principal)
+    return c.repositories.programs_of(site_id)
+
+
+def change_program(
+    site_id: str, program_id: str, body: dict[str, Any], c: Components, principal: Principal
+):
+    """Change some settings of a program; the others keep their values."""
+    site(site_id, c, principal)
+    current = c.repositories.programs.get(program_id)  # index: _id
+    if current is None or current["site_id"] != site_id:
+        raise NotFound("program")
+    kept = {k: v for k, v in current["settings"].items() if k != "cycle_weeks"}
+    settings = _settings(current["kind"], {**kept, **body["settings"]})
+    changed = {**current, **_program_state(site_id, current["kind"], settings)}
+    changed["updated_at"] = c.clock.now()
+    stored = c.repositories.programs.save(changed, [events.program_configured(changed, c.clock)])
+    return outbox.public(stored)
+
+
+# -- clinicians --------------------------------------------------------------------------------
+def register_clinician(
+    site_id: str, body: dict[str, Any], c: Components, principal: Principal, new_id: str
+) -> dict[str, Any]:
+    site(site_id, c, principal)
+    if c.repositories.subject_registered(site_id, body["subject"]):
+        raise Conflict(ALREADY_REGISTERED)
+    clinician = {
+        "_id": new_id,
+        "site_id": site_id,
+        **body,
+        "active": True,
+        "created_at": c.clock.now(),
+    }
+    try:
+        stored, _ = c.repositories.clinicians.insert(
+            clinician, [events.clinician_registered(clinician, c.clock)]
+        )
+    except Duplicate as exc:  # registered by someone else at the same moment
+        raise Conflict(ALREADY_REGISTERED) from exc
+    return {**outbox.public(stored), "caseload": 0}
+
+
+def list_clinicians(site_id: str, c: Components, principal: Principal) -> list[dict[str, Any]]:
+    """The site's clinicians with their current caseload."""
+    site(site_id, c, principal)
+    return [
+        {**clinician, "caseload": c.repositories.caseload(clinician["_id"])}
+        for clinician in c.repositories.clinicians_of(site_id)
+    ]
