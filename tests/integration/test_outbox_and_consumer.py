@@ -16,24 +16,26 @@ from kafka import TopicPartition
 
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import ALL_TOPICS, CATALOG, intake
+from dbt_shared.documents import MongoDocumentStore
 from dbt_shared.events.consumer import ConsumerRunner
 from dbt_shared.events.envelope import new_event
-from dbt_shared.events.outbox import (
-    PUBLISHED_COLLECTION,
-    OutboxRelay,
-    new_document_with_events,
-    update_with_events,
-)
+from dbt_shared.events.outbox import INTENTS_COLLECTION, OutboxRelay, record_intents
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.worker import WorkerContext, housekeeping
-from notifications import store as notification_store
-from notifications.handlers import HANDLERS as NOTIFICATION_HANDLERS
+from notifications import bootstrap as notification_bootstrap
+from notifications import handlers as notification_handlers
+from notifications import repository as notification_store
 from support import committed_offset, header, read_topic, referral_event, wait_until
 
 CLOCK = SystemClock()
 TOPIC = intake.TOPIC.name
 DLQ = TOPIC + ".dlq"
+
+
+def notification_handlers_on(db) -> dict:
+    """Notifications' real handlers, recording into ``db`` (nothing is sent in these tests)."""
+    return notification_handlers.handlers(notification_bootstrap.bootstrap(None, db, CLOCK))
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +99,9 @@ def test_outbox_relay_publishes_each_event_once_in_order_without_touching_the_do
     site_id = str(uuid.uuid4())
     referral_id = str(uuid.uuid4())  # one aggregate: one key, one partition, one order
     first, second = referral_event(site_id, referral_id), referral_event(site_id, referral_id)
-    fresh_db.things.insert_one(new_document_with_events({"_id": "doc-1"}, [first]))
-    fresh_db.things.update_one(
-        {"_id": "doc-1"}, update_with_events({"$set": {"touched": True}}, [second])
-    )
+    things = MongoDocumentStore(fresh_db.things)
+    things.insert({"_id": "doc-1"}, [first])
+    things.save({**things.get("doc-1"), "touched": True}, [second])
     before = fresh_db.things.find_one({"_id": "doc-1"})
     relay = OutboxRelay(fresh_db, ["things"], publisher, "test")
 
@@ -108,9 +109,7 @@ def test_outbox_relay_publishes_each_event_once_in_order_without_touching_the_do
     assert relay.relay_once() == 0, "published events are not sent again"
     assert relay.backlog == 0
     assert fresh_db.things.find_one({"_id": "doc-1"}) == before, "the relay never rewrites state"
-    assert (
-        fresh_db[PUBLISHED_COLLECTION].count_documents({"_id": {"$in": [first.id, second.id]}}) == 2
-    )
+    assert fresh_db[INTENTS_COLLECTION].count_documents({}) == 0, "sent intents are deleted"
 
     on_topic = [
         r
@@ -128,13 +127,13 @@ def test_an_aggregate_recording_a_new_event_does_not_republish_its_old_ones(
     old = dataclasses.replace(
         referral_event("site", referral_id), time=datetime.now(UTC) - timedelta(days=10)
     )
-    fresh_db.things.insert_one(new_document_with_events({"_id": referral_id}, [old]))
+    things = MongoDocumentStore(fresh_db.things)
+    things.insert({"_id": referral_id}, [old])
     relay = OutboxRelay(fresh_db, ["things"], publisher, "test")
     assert relay.relay_once() == 1
-    fresh_db[PUBLISHED_COLLECTION].delete_many({})  # marks forgotten after their retention
 
     new = referral_event("site", referral_id)
-    fresh_db.things.update_one({"_id": referral_id}, update_with_events({}, [new]))
+    things.save(things.get(referral_id), [new])
     assert relay.relay_once() == 1
     assert len(records_of(infra, old.id)) == 1
     assert len(records_of(infra, new.id)) == 1
@@ -147,13 +146,14 @@ def test_a_backlog_larger_than_a_page_is_worked_off_and_nothing_is_skipped(
     including the first event of a referral that recorded another one since."""
     now = datetime.now(UTC)
     at = lambda minutes_ago: now - timedelta(minutes=minutes_ago)  # noqa: E731
+    things = MongoDocumentStore(fresh_db.things)
     first = dataclasses.replace(referral_event("site"), time=at(50))
-    fresh_db.things.insert_one(new_document_with_events({"_id": first.key}, [first]))
+    things.insert({"_id": first.key}, [first])
     others = [dataclasses.replace(referral_event("site"), time=at(40)) for _ in range(11)]
     for event in others:
-        fresh_db.things.insert_one(new_document_with_events({"_id": event.key}, [event]))
+        things.insert({"_id": event.key}, [event])
     later = dataclasses.replace(referral_event("site", first.key), time=now)
-    fresh_db.things.update_one({"_id": first.key}, update_with_events({}, [later]))
+    things.save(things.get(first.key), [later])
 
     class KafkaDown:
         def publish(self, events):
@@ -169,12 +169,30 @@ def test_a_backlog_larger_than_a_page_is_worked_off_and_nothing_is_skipped(
         assert len(records_of(infra, event.id)) == 1, event.id
 
 
+def test_an_intent_whose_write_never_happened_is_dropped_after_the_grace_period(
+    infra, fresh_db, publisher
+):
+    """The process died between recording the intent and the state write: nothing to send."""
+    written = referral_event("site")
+    never = referral_event("site")
+    MongoDocumentStore(fresh_db.things).insert({"_id": written.key}, [written])
+    record_intents(fresh_db, "things", never.key, [never], CLOCK)
+
+    relay = OutboxRelay(fresh_db, ["things"], publisher, "test")
+    assert relay.relay_once() == 1, "the written event goes out"
+    assert relay.backlog == 1, "the other may still be under way"
+    patient = OutboxRelay(fresh_db, ["things"], publisher, "test", grace=timedelta(0))
+    assert patient.relay_once() == 0
+    assert fresh_db[INTENTS_COLLECTION].count_documents({}) == 0, "the orphan intent is dropped"
+    assert records_of(infra, never.id) == []
+
+
 def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(
     infra, fresh_db, publisher
 ):
     site_id = str(uuid.uuid4())
     event = referral_event(site_id)
-    fresh_db.referrals.insert_one(new_document_with_events({"_id": event.key}, [event]))
+    MongoDocumentStore(fresh_db.referrals).insert({"_id": event.key}, [event])
 
     class CrashingPublisher:
         """The broker takes the event, then the process dies before the outbox is cleared."""
@@ -192,7 +210,7 @@ def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(
 
     group = f"test-dedup-{uuid.uuid4().hex[:8]}"
     notification_store.ensure_indexes(fresh_db)
-    with consumer(infra, fresh_db, publisher, NOTIFICATION_HANDLERS, group):
+    with consumer(infra, fresh_db, publisher, notification_handlers_on(fresh_db), group):
         tp = TopicPartition(TOPIC, copies[1].partition)
         wait_until(
             lambda: committed_offset(infra.kafka_bootstrap, group, tp) > copies[1].offset,
@@ -243,7 +261,7 @@ def test_poison_and_failing_events_go_to_the_dead_letter_topic_and_the_consumer_
 
     handlers = {
         intake.SITE_REGISTERED: fragile_handler,
-        intake.REFERRAL_RECEIVED: NOTIFICATION_HANDLERS[intake.REFERRAL_RECEIVED],
+        intake.REFERRAL_RECEIVED: notification_handlers_on(fresh_db)[intake.REFERRAL_RECEIVED],
     }
     with consumer(
         infra, fresh_db, publisher, handlers, group, max_attempts=3, backoff_initial_s=0.05

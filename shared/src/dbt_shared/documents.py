@@ -14,21 +14,27 @@ Every service's ``repository.py`` builds its repositories on a ``DocumentStore``
 from __future__ import annotations
 
 import copy
+import os
 import threading
+import time
+import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from dbt_shared.clock import SystemClock
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
 
 REVISION = "_rev"
 _BOOKKEEPING = (REVISION, outbox.OUTBOX_FIELD, outbox.RECORDED_AT_FIELD)
+_SYSTEM_CLOCK = SystemClock()
 
 Sort = list[tuple[str, int]]
 
@@ -65,6 +71,67 @@ def state_of(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "_id" and k not in _BOOKKEEPING}
 
 
+LOCKS_COLLECTION = "document_locks"
+LOCK_LEASE = timedelta(seconds=10)
+LOCK_WAIT_S = 5.0
+
+_lock_needed: dict[int, bool] = {}
+
+
+def needs_write_lock(db: Database) -> bool:
+    """Whether a guarded update is not compare-and-set on this server.
+
+    FerretDB v1 applies an update as read-then-write without a lock, so two writers guarded by
+    the same revision can both "succeed" and one write is lost. MongoDB applies a filtered
+    update atomically per document. ``MONGODB_WRITE_GUARD`` (``lock`` or ``revision``) overrides
+    what the server's ``buildInfo`` says.
+    """
+    setting = os.environ.get("MONGODB_WRITE_GUARD", "auto").lower()
+    if setting in ("lock", "revision"):
+        return setting == "lock"
+    key = id(db.client)
+    if key not in _lock_needed:
+        _lock_needed[key] = "ferretdbVersion" in db.client.admin.command("buildInfo")
+    return _lock_needed[key]
+
+
+class DocumentLock:
+    """A short-lease lock on one document: an ``insert_one`` of its id, atomic on every server.
+
+    Held only around a read-modify-write; a holder that dies leaves a lease that others take
+    over once it has run out.
+    """
+
+    def __init__(self, db: Database, name: str, lease: timedelta = LOCK_LEASE) -> None:
+        self.locks = db[LOCKS_COLLECTION]
+        self.name = name
+        self.lease = lease
+        self.owner = uuid.uuid4().hex
+
+    def __enter__(self) -> DocumentLock:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        pause = 0.002
+        while True:
+            now = datetime.now(UTC)
+            try:
+                self.locks.insert_one(
+                    {"_id": self.name, "owner": self.owner, "expires_at": now + self.lease}
+                )
+                return self
+            except DuplicateKeyError:
+                held = self.locks.find_one({"_id": self.name})  # index: _id
+                if held and _aware(held["expires_at"]) <= now:  # its holder died
+                    self.locks.delete_one({"_id": self.name, "owner": held["owner"]})
+                    continue
+            if time.monotonic() > deadline:
+                raise StaleWrite("object (busy)")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def __exit__(self, *_exc: object) -> None:
+        self.locks.delete_one({"_id": self.name, "owner": self.owner})
+
+
 class MongoDocumentStore:
     def __init__(self, collection: Collection, what: str = "object") -> None:
         self.collection = collection
@@ -84,25 +151,64 @@ class MongoDocumentStore:
         )
 
     def insert(self, document, events=()):
-        stored = outbox.new_document_with_events({**document, REVISION: 0}, list(events))
+        events = list(events)
+        stored = outbox.new_document_with_events({**document, REVISION: 0}, events)
+        intents = self._intend(document["_id"], events)
         try:
             self.collection.insert_one(stored)
-            return stored, True
         except DuplicateKeyError:
+            outbox.forget_intents(self.collection.database, intents)
             existing = self.collection.find_one({"_id": document["_id"]})
             if existing is None:  # a duplicate on another unique index
                 raise Duplicate(self.what) from None
             return existing, False
+        outbox.hand_off(self.collection.database, events)
+        return stored, True
+
+    def _intend(self, document_id: str, events: list[Event]) -> list[str]:
+        return outbox.record_intents(
+            self.collection.database, self.collection.name, document_id, events, _SYSTEM_CLOCK
+        )
 
     def save(self, document, events=()):
-        revision = document.get(REVISION, 0)
-        fields = state_of(document)
-        update: dict[str, Any] = {"$set": fields, "$inc": {REVISION: 1}}
+        events = list(events)
+        intents = self._intend(document["_id"], events)
+        try:
+            stored = self._save(document, events)
+        except StaleWrite:
+            outbox.forget_intents(self.collection.database, intents)
+            raise
+        outbox.hand_off(self.collection.database, events)
+        return stored
+
+    def _save(self, document, events):
+        if not needs_write_lock(self.collection.database):
+            return self._guarded_update(document, events)
+        name = f"{self.collection.name}/{document['_id']}"
+        with DocumentLock(self.collection.database, name):
+            # Under the lock no other saver reads or writes this document, so reading its
+            # revision and writing the change are one step for every other writer.
+            current = self.collection.find_one({"_id": document["_id"]}, {REVISION: 1})
+            if current is None or current.get(REVISION) != document.get(REVISION):
+                raise StaleWrite(self.what)
+            update: dict[str, Any] = {"$set": state_of(document), "$inc": {REVISION: 1}}
+            self.collection.update_one(
+                {"_id": document["_id"]}, outbox.update_with_events(update, events)
+            )
+            stored = self.collection.find_one({"_id": document["_id"]})
+            if stored is None:
+                raise StaleWrite(self.what)
+            return stored
+
+    def _guarded_update(self, document, events):
+        """MongoDB applies a filtered update atomically: the revision in the filter is the
+        compare of compare-and-set."""
+        # A document stored before revisions were kept has none: it is at "no revision".
+        revision = document.get(REVISION, {"$exists": False})
+        update: dict[str, Any] = {"$set": state_of(document), "$inc": {REVISION: 1}}
         stored = self.collection.find_one_and_update(
-            {"_id": document["_id"], REVISION: revision}
-            if revision
-            else {"_id": document["_id"], REVISION: {"$in": [0, None]}},
-            outbox.update_with_events(update, list(events)),
+            {"_id": document["_id"], REVISION: revision},  # index: _id
+            outbox.update_with_events(update, events),
             return_document=ReturnDocument.AFTER,
         )
         if stored is None:
@@ -181,13 +287,14 @@ def matches(document: dict[str, Any], query: dict[str, Any]) -> bool:
 def _project(document: dict[str, Any], projection: dict[str, Any] | None) -> dict[str, Any]:
     if not projection:
         return document
-    included = {k for k, v in projection.items() if v and k != "_id"}
-    if included:
-        kept = {k: document[k] for k in included if k in document}
+    if any(v for k, v in projection.items() if k != "_id"):  # an inclusion projection
+        kept = {k: document[k] for k, v in projection.items() if v and k in document}
         if projection.get("_id", 1):
             kept["_id"] = document["_id"]
         return kept
-    return {k: v for k, v in document.items() if k not in projection}
+    if projection.get("_id", 1) and len(projection) == 1:  # {"_id": 1}
+        return {"_id": document["_id"]}
+    return {k: v for k, v in document.items() if projection.get(k, 1)}
 
 
 def _sort_key(sort: Sort):

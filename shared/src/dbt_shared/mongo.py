@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from pymongo import MongoClient
+from pymongo import MongoClient, uri_parser
 from pymongo.database import Database
 
 _clients: dict[str, MongoClient] = {}
@@ -14,10 +14,12 @@ _lock = threading.Lock()
 def client(uri: str) -> MongoClient:
     with _lock:
         if uri not in _clients:
+            # Defaults for what the URI does not set itself (a test may ask for less).
+            options = {"serverSelectionTimeoutMS": 5_000, "connectTimeoutMS": 3_000}
+            given = {k.lower() for k in uri_parser.parse_uri(uri)["options"]}
             _clients[uri] = MongoClient(
                 uri,
-                serverSelectionTimeoutMS=5_000,
-                connectTimeoutMS=3_000,
+                **{k: v for k, v in options.items() if k.lower() not in given},
                 tz_aware=True,
                 uuidRepresentation="standard",
             )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from apispec.ext.marshmallow import MarshmallowPlugin, resolver
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter, resolver
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
@@ -30,6 +30,9 @@ from dbt_shared.auth import ServiceTokens, TokenVerifier, authenticate, enforce_
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.errors import DomainError
+from dbt_shared.events import outbox
+from dbt_shared.events.catalog import Catalog
+from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors, title_for
 
 log = logging.getLogger(__name__)
@@ -167,6 +170,21 @@ def _schema_name(schema: Any) -> str:
     return f"Partial{name}" if getattr(schema, "partial", False) else name
 
 
+class _Converter(OpenAPIConverter):
+    """apispec's converter, plus what fields cannot say about a whole schema: a schema's
+    ``Meta.json_schema`` (say, an ``if``/``then`` rule between two of its fields, which its
+    ``@validates_schema`` enforces) is merged into its component."""
+
+    def schema2jsonschema(self, schema):
+        jsonschema = super().schema2jsonschema(schema)
+        jsonschema.update(getattr(getattr(schema, "Meta", None), "json_schema", None) or {})
+        return jsonschema
+
+
+class _Plugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
 class _KafkaProbe:
     """Answers whether a Kafka broker responds to a metadata request; caches for a moment."""
 
@@ -213,7 +231,10 @@ def create_service_app(
     clock: Clock | None = None,
     on_start: Callable[[ServiceContext], None] | None = None,
     problem_members: dict[str, fields.Field] | None = None,
+    catalog: Catalog | None = None,
 ) -> Flask:
+    """The api of ``service``. With ``catalog`` (the event types it records), events recorded
+    by a request are handed to the broker right after the write (``outbox.hand_off``)."""
     settings = settings or Settings.from_env(service)
     logs.configure(service, settings.log_level, settings.log_format)
     app = Flask(service)
@@ -242,6 +263,10 @@ def create_service_app(
     ctx.ready_checks["mongodb"] = lambda: mongo.ping(settings.mongodb_uri)
     ctx.ready_checks["kafka"] = _KafkaProbe(settings.kafka_bootstrap_servers)
     app.extensions["dbt"] = ctx
+    if catalog is not None:
+        outbox.configure_hand_off(
+            lambda: EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
+        )
     app.extensions[COMPONENTS_EXTENSION] = components
 
     hops = env_int("TRUSTED_PROXY_HOPS", 0)
@@ -250,7 +275,7 @@ def create_service_app(
     api = ProblemApi(
         app,
         error_schema=problem_schema(problem_members),
-        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)},
+        spec_kwargs={"marshmallow_plugin": _Plugin(schema_name_resolver=_schema_name)},
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

@@ -6,6 +6,7 @@ finishes the record in hand, commits and leaves its group; the relay finishes it
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -21,6 +22,7 @@ from dbt_shared import idempotency, logs, metrics, mongo
 from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
+from dbt_shared.events import outbox
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.consumer import PROCESSED_COLLECTION, ConsumerRunner, Handler
 from dbt_shared.events.outbox import OutboxRelay
@@ -41,11 +43,16 @@ class WorkerContext:
 
 @dataclass(frozen=True)
 class Timer:
-    """A job run every ``interval_s`` seconds (reminders, SLA checks, delivery dispatch)."""
+    """A job run every ``interval_s`` seconds (reminders, SLA checks, delivery dispatch).
+
+    A job that answers ``False`` found nothing to do: the next run waits twice as long, up to
+    ``idle_max_s``, so a platform at rest does next to nothing; any other answer resets it.
+    """
 
     name: str
     interval_s: float
-    run: Callable[[WorkerContext], None]
+    run: Callable[[WorkerContext], bool | None]
+    idle_max_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ def run_worker(
         prepare(ctx)
     wiring = wire(ctx)
     publisher = EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
+    outbox.configure_hand_off(lambda: publisher)
     relay = OutboxRelay(ctx.db, outbox_collections, publisher, service, clock=ctx.clock)
     consumer = ConsumerRunner(
         service=service,
@@ -119,7 +127,16 @@ def run_worker(
     }
     for thread in threads.values():
         thread.start()
-    server = _serve_health_and_metrics(settings.worker_metrics_port, threads)
+
+    def failing_loops() -> set[str]:
+        failing = set(FAILING)
+        if not consumer.healthy:
+            failing.add("consumer")
+        if not relay.healthy:
+            failing.add("relay")
+        return failing
+
+    server = _serve_health_and_metrics(settings.worker_metrics_port, threads, failing_loops)
     log.info("worker started", extra={"loops": sorted(threads)})
 
     stop.wait()
@@ -149,36 +166,62 @@ def housekeeping(ctx: WorkerContext) -> None:
 
 def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:
     def loop() -> None:
+        interval = timer.interval_s
         while not ctx.stop.is_set():
             try:
-                timer.run(ctx)
+                did = timer.run(ctx)
+                FAILING.discard(f"timer:{timer.name}")
             except Exception:
+                FAILING.add(f"timer:{timer.name}")
                 log.exception("timer failed", extra={"timer": timer.name})
-            ctx.stop.wait(timer.interval_s)
+                did = None
+            if did is False and timer.idle_max_s:
+                interval = min(interval * 2, timer.idle_max_s)
+            else:
+                interval = timer.interval_s
+            ctx.stop.wait(interval)
 
     return loop
 
 
+# Loops that failed last time they ran (a broker or database outage): readiness reports them.
+FAILING: set[str] = set()
+
+
 def _guarded(name: str, fn: Callable[[], None], stop: threading.Event) -> Callable[[], None]:
-    """A loop that dies takes the process down, so the supervisor restarts it."""
+    """A loop that fails is started again with backoff: an outage never ends it."""
 
     def run() -> None:
-        try:
-            fn()
-        except Exception:
-            log.exception("worker loop crashed", extra={"loop": name})
-            stop.set()
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                fn()
+                return
+            except Exception:
+                FAILING.add(name)
+                log.exception("worker loop failed; starting it again", extra={"loop": name})
+                stop.wait(delay)
+                delay = min(delay * 2, 30.0)
 
     return run
 
 
-def _serve_health_and_metrics(port: int, threads: dict[str, threading.Thread]):
+def _serve_health_and_metrics(
+    port: int, threads: dict[str, threading.Thread], failing_loops: Callable[[], set[str]]
+):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path == "/healthz":
                 dead = [name for name, t in threads.items() if not t.is_alive()]
                 status = 503 if dead else 200
                 body = b'{"status":"ok"}' if not dead else b'{"status":"loop stopped"}'
+                content_type = "application/json"
+            elif self.path == "/readyz":
+                failing = sorted(failing_loops())
+                status = 503 if failing else 200
+                body = json.dumps(
+                    {"status": "not ready" if failing else "ready", "failing": failing}
+                ).encode()
                 content_type = "application/json"
             elif self.path == "/metrics":
                 status = 200

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from coaching import store
-from dbt_shared import site_directory
-from dbt_shared.web import create_service_app
+from coaching import api, events, repository
+from coaching.bootstrap import Components, bootstrap
+from dbt_shared.bootstrap import service_app
 
 
-def create_app() -> Flask:
-    return create_service_app(
-        "coaching",
-        title="DBT Platform - Coaching",
-        description=(
-            "Phone coaching: on-call rotas, coaching requests, diary cards and alliance check-ins."
-        ),
-        blueprints=[site_directory.blueprint()],
-        on_start=lambda ctx: store.ensure_indexes(ctx.db),
-    )
+def create_app(components: Components | None = None) -> Flask:
+    """The api on ``components``: the processes' own unless a test passes ``in_memory(clock)``."""
+    return service_app(events, api, repository, components or bootstrap())

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from coaching import store
-from coaching.handlers import HANDLERS
-from dbt_shared.contracts import coaching, intake
-from dbt_shared.events.catalog import Catalog
-from dbt_shared.worker import Wiring, run_worker
+from coaching import events, handlers, repository, timers
+from coaching.bootstrap import bootstrap
+from dbt_shared.bootstrap import service_worker
 
 
 def main() -> None:
-    run_worker(
-        "coaching",
-        catalog=Catalog.of(intake, coaching),
-        wire=lambda ctx: Wiring(HANDLERS),
-        outbox_collections=store.OUTBOX_COLLECTIONS,
-        prepare=lambda ctx: store.ensure_indexes(ctx.db),
-    )
+    service_worker(events, repository, handlers, timers, components=lambda ctx: bootstrap())
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ from marshmallow import fields
 
 from dbt_shared import idempotency
 from dbt_shared.auth import current_principal
-from dbt_shared.web import create_service_app
-from intake import api, bootstrap, repository
+from dbt_shared.bootstrap import service_app
+from intake import api, events, repository
+from intake.bootstrap import Components, bootstrap
 from intake.protection import StoredResponseSealer
 from intake.services import referrals
 
@@ -20,22 +21,11 @@ PROBLEM_MEMBERS = {
 }
 
 
-def create_app(components: bootstrap.Components | None = None) -> Flask:
-    app = create_service_app(
-        "intake",
-        title="DBT Platform - Intake",
-        description=(
-            "Sites, programs and clinicians; referrals from receipt through screening, "
-            "eligibility, commitment and therapist matching to admission; client contact "
-            "details (the only holder of client PHI, encrypted at rest); the audit trail."
-        ),
-        blueprints=api.BLUEPRINTS,
-        components=components,
-        problem_members=PROBLEM_MEMBERS,
-        on_start=None if components else lambda ctx: repository.ensure_indexes(ctx.db),
-    )
-    wired = components or bootstrap.bootstrap(app.extensions["dbt"].db)
-    app.extensions["dbt.components"] = wired
+def create_app(components: Components | None = None) -> Flask:
+    """The api on ``components``: the processes' own unless a test passes ``in_memory(clock)``."""
+    wired = components or bootstrap()
+    app = service_app(events, api, repository, wired, problem_members=PROBLEM_MEMBERS)
+    # Stored first responses hold client data: sealed at rest, and a replay is audited.
     app.extensions[idempotency.SEALER_EXTENSION] = StoredResponseSealer(wired.cipher)
     app.extensions[idempotency.REPLAY_HOOK_EXTENSION] = lambda path, resource_id: (
         referrals.replayed(resource_id, wired, current_principal())

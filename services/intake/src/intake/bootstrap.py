@@ -11,8 +11,11 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
+from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.config import Settings
 from intake import repository
+from intake.events import SERVICE
 from intake.protection import FieldCipher
 from intake.repository import Repositories
 
@@ -24,7 +27,11 @@ class Components:
     clock: Clock
 
 
-def bootstrap(db: Database, clock: Clock | None = None) -> Components:
+def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
+    """For the processes: MongoDB (the worker passes its own), the cipher, the system clock."""
+    if db is None:
+        settings = Settings.from_env(SERVICE)
+        db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
     clock = clock or SystemClock()
     return Components(
         repositories=repository.mongo(db, clock),
@@ -34,6 +41,7 @@ def bootstrap(db: Database, clock: Clock | None = None) -> Components:
 
 
 def in_memory(clock: Clock) -> Components:
+    """For unit and API tests: in-memory repositories, a fresh key, the given clock."""
     return Components(
         repositories=repository.in_memory(clock),
         cipher=FieldCipher(os.urandom(32)),

@@ -104,8 +104,7 @@ class Repositories:
 
 
 def ensure_indexes(db: Database) -> None:
-    for name in OUTBOX_COLLECTIONS:
-        outbox.ensure_indexes(db[name])
+    outbox.ensure_indexes(db)
     db[REFERRALS].create_index([("site_id", 1), ("status", 1), ("_id", 1)], name="site_status")
     db[REFERRALS].create_index("therapist.clinician_id", name="therapist")
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)

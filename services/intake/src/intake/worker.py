@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from dbt_shared.contracts import intake
-from dbt_shared.events.catalog import Catalog
-from dbt_shared.worker import Wiring, WorkerContext, run_worker
-from intake import bootstrap, handlers, repository, timers
-
-
-def wire(ctx: WorkerContext) -> Wiring:
-    components = bootstrap.bootstrap(ctx.db, ctx.clock)
-    return Wiring(handlers.handlers(components), timers.timers(components))
+from dbt_shared.bootstrap import service_worker
+from intake import events, handlers, repository, timers
+from intake.bootstrap import bootstrap
 
 
 def main() -> None:
-    run_worker(
-        "intake",
-        catalog=Catalog.of(intake),
-        outbox_collections=repository.OUTBOX_COLLECTIONS,
-        wire=wire,
-        prepare=lambda ctx: repository.ensure_indexes(ctx.db),
+    service_worker(
+        events, repository, handlers, timers, components=lambda ctx: bootstrap(ctx.db, ctx.clock)
     )
 
 

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from dbt_shared import site_directory
-from dbt_shared.web import create_service_app
-from skills_group import store
+from dbt_shared.bootstrap import service_app
+from skills_group import api, events, repository
+from skills_group.bootstrap import Components, bootstrap
 
 
-def create_app() -> Flask:
-    return create_service_app(
-        "skills-group",
-        title="DBT Platform - Skills Group",
-        description=(
-            "Skills groups: curricula, groups, calendars, enrollments, waitlist and attendance."
-        ),
-        blueprints=[site_directory.blueprint()],
-        on_start=lambda ctx: store.ensure_indexes(ctx.db),
-    )
+def create_app(components: Components | None = None) -> Flask:
+    """The api on ``components``: the processes' own unless a test passes ``in_memory(clock)``."""
+    return service_app(events, api, repository, components or bootstrap())

@@ -1,8 +1,13 @@
-"""The events the skills-group service consumes: for now, intake's sites (for their time zones)."""
+"""The events the skills-group service consumes: for now, intake's sites (for their time zones)
+and programs (for their settings), into the site directory's read model."""
 
 from __future__ import annotations
 
 from dbt_shared import site_directory
 from dbt_shared.events.consumer import Handler
+from skills_group.bootstrap import Components
 
-HANDLERS: dict[str, Handler] = {**site_directory.HANDLERS}
+
+def handlers(_components: Components) -> dict[str, Handler]:
+    """Event type -> handler: only the site directory's, which keep its read model themselves."""
+    return {**site_directory.HANDLERS}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dbt_shared.bootstrap import service_worker
-from dbt_shared.worker import Wiring
 from skills_group import events, handlers, repository, timers
+from skills_group.bootstrap import bootstrap
 
 
 def main() -> None:
-    service_worker(events, repository, lambda ctx: Wiring(handlers.HANDLERS, timers.TIMERS))
+    service_worker(events, repository, handlers, timers, components=lambda ctx: bootstrap())
 
 
 if __name__ == "__main__":

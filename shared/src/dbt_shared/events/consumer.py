@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, OffsetAndMetadata
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConnectionFailure
 
 from dbt_shared import correlation, metrics
 from dbt_shared.clock import Clock
@@ -69,6 +69,7 @@ class ConsumerRunner:
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 10.0,
         group_id: str | None = None,
+        max_poll_records: int = 500,
     ) -> None:
         self.catalog = catalog
         unknown = [name for name in handlers if not catalog.knows(name)]
@@ -85,6 +86,8 @@ class ConsumerRunner:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.topics = sorted({catalog.get(name).topic.name for name in handlers})
+        self.max_poll_records = max_poll_records
+        self.healthy = True  # false while the broker cannot be reached (worker readiness)
         self._stop = threading.Event()
         self.db[PROCESSED_COLLECTION].create_index("processed_at", name="processed_at")
 
@@ -97,55 +100,88 @@ class ConsumerRunner:
             log.info("no event handlers; consumer idle")
             self._stop.wait()
             return
+        delay = self.backoff_initial_s
+        while not self._stop.is_set():
+            try:
+                self._consume()
+                return
+            except _Stopping:
+                return
+            except Exception:
+                # A broker restart or outage (a timed-out commit, no broker, a lost group):
+                # never the end of the loop. Nothing is lost: uncommitted records come again,
+                # and their effects are stored once (dedup records, derived ids).
+                self.healthy = False
+                log.exception("consumer failed; reconnecting", extra={"group": self.group_id})
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+
+    def _consume(self) -> None:
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
             client_id=f"{self.group_id}-consumer",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=50,
+            max_poll_records=self.max_poll_records,
             session_timeout_ms=15_000,
             heartbeat_interval_ms=3_000,
         )
-        consumer.subscribe(self.topics)
-        log.info("consumer started", extra={"group": self.group_id, "topics": self.topics})
         try:
+            consumer.subscribe(self.topics)
+            log.info("consumer started", extra={"group": self.group_id, "topics": self.topics})
             while not self._stop.is_set():
-                batches = consumer.poll(timeout_ms=500)
+                batches = consumer.poll(timeout_ms=1000)
+                self.healthy = True
                 for tp, records in batches.items():
-                    for record in records:
-                        try:
-                            self.process(record)
-                        except _Stopping:
-                            return
-                        consumer.commit({tp: OffsetAndMetadata(record.offset + 1, None, -1)})
+                    self._process_batch(consumer, tp, records)
         finally:
-            consumer.close(autocommit=False)
+            with contextlib.suppress(Exception):
+                consumer.close(autocommit=False)
             log.info("consumer closed", extra={"group": self.group_id})
 
+    def _process_batch(self, consumer: KafkaConsumer, tp, records: list) -> None:
+        """One poll's records of one partition: effects one by one (in order), then the dedup
+        records in one write, then one offset commit: effects before offsets, always."""
+        handled: list[Event] = []
+        last = None
+        try:
+            for record in records:
+                event = self.process(record, mark=False)
+                if event is not None:
+                    handled.append(event)
+                last = record
+        finally:
+            if handled:
+                self._with_db_retry(lambda: self._mark_processed_many(handled))
+            if last is not None:
+                consumer.commit({tp: OffsetAndMetadata(last.offset + 1, None, -1)})
+
     # -- one record ------------------------------------------------------------------------------
-    def process(self, record) -> None:
-        """Handle one Kafka record fully: effect stored, or dead-lettered, or skipped."""
+    def process(self, record, *, mark: bool = True) -> Event | None:
+        """Handle one Kafka record: effect stored, or dead-lettered, or skipped. Answers the
+        handled event (to be marked processed by the caller when ``mark`` is false)."""
         try:
             event = Event.from_kafka(record.key, record.value, record.headers)
         except EnvelopeError as exc:
             self._dead_letter(record, exc, attempts=1, event_type="invalid")
-            return
+            return None
         if event.type not in self.handlers:
             outcome = "skipped_unknown"
             metrics.EVENTS_CONSUMED.labels(
                 self.service, event.type if self.catalog.knows(event.type) else "unknown", outcome
             ).inc()
-            return
+            return None
         try:
             data = self.catalog.load(event.type, event.data)
         except EventSchemaError as exc:
             self._dead_letter(record, exc, attempts=1, event_type=event.type)
-            return
+            return None
         processed = self.db[PROCESSED_COLLECTION]
-        if self._with_db_retry(lambda: processed.find_one({"_id": event.dedup_key})):
+        # index: _id (one equality lookup per record; FerretDB pushes equality down)
+        if self._with_db_retry(lambda: processed.find_one({"_id": event.dedup_key}, {"_id": 1})):
             metrics.EVENTS_CONSUMED.labels(self.service, event.type, "duplicate").inc()
-            return
+            return None
         started = time.perf_counter()
         with correlation.bound(event.correlation_id):
             error = self._handle_with_retries(event, data)
@@ -154,9 +190,11 @@ class ConsumerRunner:
         )
         if error is not None:
             self._dead_letter(record, error, attempts=self.max_attempts, event_type=event.type)
-            return
-        self._with_db_retry(lambda: self._mark_processed(event))
+            return None
+        if mark:
+            self._with_db_retry(lambda: self._mark_processed_many([event]))
         metrics.EVENTS_CONSUMED.labels(self.service, event.type, "handled").inc()
+        return event
 
     def _handle_with_retries(self, event: Event, data: dict) -> Exception | None:
         handler = self.handlers[event.type]
@@ -184,15 +222,16 @@ class ConsumerRunner:
                 self._stop.wait(min(delay, self.backoff_max_s))
                 delay = min(delay * 2, self.backoff_max_s)
 
-    def _mark_processed(self, event: Event) -> None:
-        with contextlib.suppress(DuplicateKeyError):
-            self.db[PROCESSED_COLLECTION].insert_one(
-                {
-                    "_id": event.dedup_key,
-                    "type": event.type,
-                    "processed_at": self.ctx.clock.now(),
-                }
-            )
+    def _mark_processed_many(self, events: list[Event]) -> None:
+        now = self.ctx.clock.now()
+        marks = {
+            e.dedup_key: {"_id": e.dedup_key, "type": e.type, "processed_at": now} for e in events
+        }
+        try:
+            self.db[PROCESSED_COLLECTION].insert_many(list(marks.values()), ordered=False)
+        except BulkWriteError as exc:  # marked before (a redelivery after a crash)
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
 
     def _with_db_retry(self, operation):
         delay = self.backoff_initial_s

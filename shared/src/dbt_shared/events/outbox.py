@@ -1,51 +1,56 @@
-"""The transactional outbox without transactions.
+"""The transactional outbox without transactions: intents, the document as commit record, and
+an immediate hand-off.
 
-An event is stored inside the very document whose change caused it, in the same single-document
-write (``insert_one`` of a new document, or ``update_one`` with ``$push``), so the state change and
-the event are recorded together or not at all: FerretDB and a lone MongoDB have no
-multi-document transactions.
+FerretDB and a lone MongoDB have no multi-document transactions, so an event cannot be written
+atomically with a state change *and* into a queue. Instead (``dbt_shared.documents`` does this
+for every save):
 
-The relay (in the worker) never writes those documents. FerretDB v1 applies an update as
-read-then-write without a lock, so a relay clearing events from a document could silently undo
-a concurrent change by the api. Instead the relay scans documents whose ``_outbox_at`` is recent
-(from its checkpoint, minus a look-back for writers whose clocks or commits lag), publishes the
-events not yet marked in ``outbox_published`` (unique ``_id`` = event id), in order, and then marks
-them. A crash between publish and mark publishes the event again; consumers drop the repeat by
-``source`` + ``id``. Published entries stay in the document as its event history; they are hidden
-from API responses by ``public()``.
+1. **intent**: before the state write, one small document per event goes into
+   ``outbox_intents`` (``_id`` = event id, the collection and document it belongs to, the event);
+2. **commit record**: the state write itself carries the events (``_outbox`` in the document, one
+   single-document write), so the state change and its events land together or not at all;
+3. **hand-off**: right after the write succeeds the process gives the events to the broker
+   (``hand_off``) and deletes their intents once the broker has acknowledged them;
+4. **relay** (in the worker): sweeps what the hand-off missed. It reads only the intents, the
+   work in flight, never the state collections: an intent whose document holds its event is
+   published and deleted; an intent whose document does not hold it after a grace period
+   belongs to a write that never happened, and is dropped.
+
+A crash between publish and delete publishes the event again; consumers drop the repeat by
+``source`` + ``id``. The relay never writes state documents (FerretDB v1 applies an update as
+read-then-write, so a relay clearing events could undo a concurrent change).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
 from dbt_shared import metrics
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.events.envelope import Event
-from dbt_shared.events.publisher import EventPublisher
 
 log = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "_outbox"
 RECORDED_AT_FIELD = "_outbox_at"
-PUBLISHED_COLLECTION = "outbox_published"
-CHECKPOINT_COLLECTION = "outbox_checkpoints"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+INTENTS_COLLECTION = "outbox_intents"
+# How many events a document keeps as its recent history (the commit records the relay checks).
+KEEP_IN_DOCUMENT = 50
+
+
+class Publisher(Protocol):
+    def publish(self, events: list[Event], timeout_s: float = 30) -> None: ...
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # BSON dates are UTC
-
-
-def _latest(events: list[Event]) -> datetime:
-    return max(e.time for e in events)
 
 
 def new_document_with_events(document: dict[str, Any], events: list[Event]) -> dict[str, Any]:
@@ -55,7 +60,7 @@ def new_document_with_events(document: dict[str, Any], events: list[Event]) -> d
     return {
         **document,
         OUTBOX_FIELD: [e.to_document() for e in events],
-        RECORDED_AT_FIELD: _latest(events),
+        RECORDED_AT_FIELD: max(e.time for e in events),
     }
 
 
@@ -64,13 +69,12 @@ def update_with_events(update: dict[str, Any], events: list[Event]) -> dict[str,
     if not events:
         return update
     merged = {op: dict(fields) for op, fields in update.items()}
-    merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": [e.to_document() for e in events]}
-    merged.setdefault("$set", {})[RECORDED_AT_FIELD] = _latest(events)
+    merged.setdefault("$push", {})[OUTBOX_FIELD] = {
+        "$each": [e.to_document() for e in events],
+        "$slice": -KEEP_IN_DOCUMENT,
+    }
+    merged.setdefault("$set", {})[RECORDED_AT_FIELD] = max(e.time for e in events)
     return merged
-
-
-def ensure_indexes(collection: Collection) -> None:
-    collection.create_index(RECORDED_AT_FIELD, name="outbox_recorded_at")
 
 
 def public(document: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -80,150 +84,200 @@ def public(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in document.items() if k not in (OUTBOX_FIELD, RECORDED_AT_FIELD)}
 
 
+def ensure_indexes(db: Database) -> None:
+    # The relay's sweep: oldest intents first (a small collection: only what is in flight).
+    db[INTENTS_COLLECTION].create_index([("created_at", 1), ("_id", 1)], name="created_at")
+
+
+def record_intents(
+    db: Database, collection: str, document_id: str, events: Iterable[Event], clock: Clock
+) -> list[str]:
+    """Step 1: say, before the state write, which events it will carry."""
+    now = clock.now()
+    intents = [
+        {
+            "_id": event.id,
+            "collection": collection,
+            "document_id": document_id,
+            "event": event.to_document(),
+            "created_at": now,
+        }
+        for event in events
+    ]
+    if intents:
+        db[INTENTS_COLLECTION].insert_many(intents, ordered=False)
+    return [i["_id"] for i in intents]
+
+
+class _HandOff:
+    """Step 3, off the request path: a thread of this process hands recorded events to the
+    broker and deletes their intents. Bounded: when it cannot keep up, the relay sends."""
+
+    def __init__(self, publisher_factory: Callable[[], Publisher], timeout_s: float) -> None:
+        self.publisher_factory = publisher_factory
+        self.timeout_s = timeout_s
+        self.queue: queue.Queue[tuple[Database, list[Event]]] = queue.Queue(maxsize=10_000)
+        self._publisher: Publisher | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, db: Database, events: list[Event]) -> bool:
+        with self._lock:  # started lazily: after gunicorn forks, in the process that uses it
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="hand-off", daemon=True)
+                self._thread.start()
+        try:
+            self.queue.put_nowait((db, events))
+        except queue.Full:
+            return False
+        return True
+
+    def _run(self) -> None:
+        while True:
+            db, events = self.queue.get()
+            try:
+                if self._publisher is None:
+                    self._publisher = self.publisher_factory()
+                self._publisher.publish(events, timeout_s=self.timeout_s)
+                forget_intents(db, [e.id for e in events])
+            except Exception:
+                log.warning("hand-off to the broker failed; the relay will send", exc_info=True)
+
+
+_hand_off: _HandOff | None = None
+
+
+def configure_hand_off(
+    publisher_factory: Callable[[], Publisher] | None, timeout_s: float = 10.0
+) -> None:
+    """Let this process hand its events to the broker right after each write (``None``: the
+    relay alone sends them, as in unit tests)."""
+    global _hand_off
+    _hand_off = _HandOff(publisher_factory, timeout_s) if publisher_factory else None
+
+
+def hand_off(db: Database, events: list[Event]) -> bool:
+    """Queue the events of a successful write for the broker. Never raises, never waits."""
+    if _hand_off is None or not events:
+        return False
+    return _hand_off.submit(db, events)
+
+
+def forget_intents(db: Database, event_ids: list[str]) -> None:
+    """A write that failed before it happened leaves its intents: drop them at once."""
+    if event_ids:
+        db[INTENTS_COLLECTION].delete_many({"_id": {"$in": event_ids}})
+
+
 class OutboxRelay:
-    """Publishes the unpublished events of the given collections, in the order recorded."""
+    """Step 4: publishes intents whose write happened, in the order recorded."""
 
     def __init__(
         self,
         db: Database,
         collections: list[str],
-        publisher: EventPublisher,
+        publisher: Publisher,
         service: str,
         *,
         clock: Clock | None = None,
         batch_size: int = 200,
-        look_back: timedelta = timedelta(seconds=30),
-        keep_marks_for: timedelta = timedelta(days=7),
+        grace: timedelta = timedelta(seconds=60),
     ) -> None:
         self.db = db
-        self.collections = collections
+        self.collections = set(collections)
         self.publisher = publisher
         self.service = service
         self.clock = clock or SystemClock()
         self.batch_size = batch_size
-        self.look_back = look_back
-        self.keep_marks_for = keep_marks_for
+        self.grace = grace
         self.backlog = 0
-
-    def _checkpoint(self, name: str) -> datetime:
-        state = self.db[CHECKPOINT_COLLECTION].find_one({"_id": name})
-        return _aware(state["scanned_to"]) if state else EPOCH
-
-    def _advance_checkpoint(self, name: str, moment: datetime) -> None:
-        self.db[CHECKPOINT_COLLECTION].update_one(
-            {"_id": name}, {"$max": {"scanned_to": moment}}, upsert=True
-        )
+        self.healthy = True  # false while a sweep fails (worker readiness)
 
     def relay_once(self) -> int:
-        """One full pass over every collection; returns how many events went out."""
-        sent = unpublished = 0
-        for name in self.collections:
-            collection_sent, collection_unpublished = self._relay_collection(name)
-            sent += collection_sent
-            unpublished += collection_unpublished
-        self.backlog = unpublished - sent
+        """Sweep every intent once; returns how many events went out."""
+        sent = 0
+        after: tuple[datetime, str] | None = None
+        waiting = 0
+        while True:
+            query: dict[str, Any] = {}
+            if after is not None:
+                at, last_id = after
+                query = {
+                    "$or": [
+                        {"created_at": {"$gt": at}},
+                        {"created_at": at, "_id": {"$gt": last_id}},
+                    ]
+                }
+            # index: created_at (created_at, _id); the collection holds only what is in flight
+            intents = list(
+                self.db[INTENTS_COLLECTION].find(
+                    query, sort=[("created_at", 1), ("_id", 1)], limit=self.batch_size
+                )
+            )
+            if not intents:
+                break
+            batch_sent, batch_waiting = self._relay(intents)
+            sent += batch_sent
+            waiting += batch_waiting
+            if len(intents) < self.batch_size:
+                break
+            after = (intents[-1]["created_at"], intents[-1]["_id"])
+        self.backlog = waiting
         return sent
 
-    def _relay_collection(self, name: str) -> tuple[int, int]:
-        """Page through the whole window (fixed for this pass), then move the checkpoint.
-
-        The checkpoint only advances to the moment the pass began, and only once every page was
-        handled, so a backlog larger than a page is worked off rather than skipped.
-        """
-        pass_began = self.clock.now()
-        since = self._checkpoint(name) - self.look_back
-
-        # Only entries recorded inside the window: older ones were published (their marks may
-        # since have been forgotten) even if their document has just recorded a new event.
-        def recent(doc: dict[str, Any]) -> list[dict[str, Any]]:
-            return [e for e in doc.get(OUTBOX_FIELD) or [] if _aware(e["time"]) >= since]
-
-        sent = unpublished = 0
-        window: dict[str, Any] = {RECORDED_AT_FIELD: {"$gte": since}}
-        query = window
-        while True:
-            documents = list(
-                self.db[name].find(
-                    query,
-                    {OUTBOX_FIELD: 1, RECORDED_AT_FIELD: 1},
-                    sort=[(RECORDED_AT_FIELD, 1), ("_id", 1)],
-                    limit=self.batch_size,
-                )
-            )
-            entries = [e for doc in documents for e in recent(doc)]
-            marked = {
-                m["_id"]
-                for m in self.db[PUBLISHED_COLLECTION].find(
-                    {"_id": {"$in": [e["id"] for e in entries]}}, {"_id": 1}
-                )
-            }
-            unpublished += sum(1 for e in entries if e["id"] not in marked)
-            for doc in documents:
-                pending = [e for e in recent(doc) if e["id"] not in marked]
-                if pending:
-                    self.publisher.publish([Event.from_document(e) for e in pending])
-                    self._mark([e["id"] for e in pending])
-                    sent += len(pending)
-            if len(documents) < self.batch_size:
-                break
-            last_at, last_id = documents[-1][RECORDED_AT_FIELD], documents[-1]["_id"]
-            query = {
-                "$and": [
-                    window,
-                    {
-                        "$or": [
-                            {RECORDED_AT_FIELD: {"$gt": last_at}},
-                            {RECORDED_AT_FIELD: last_at, "_id": {"$gt": last_id}},
-                        ]
-                    },
-                ]
-            }
-        self._advance_checkpoint(name, pass_began)
-        return sent, unpublished
-
-    def pending_upper_bound(self) -> int:
-        """Documents inside the current windows: what may still wait when a pass fails."""
-        return sum(
-            self.db[name].count_documents(
-                {RECORDED_AT_FIELD: {"$gte": self._checkpoint(name) - self.look_back}}
-            )
-            for name in self.collections
-        )
-
-    def _mark(self, event_ids: list[str]) -> None:
+    def _relay(self, intents: list[dict[str, Any]]) -> tuple[int, int]:
         now = self.clock.now()
-        try:
-            self.db[PUBLISHED_COLLECTION].insert_many(
-                [{"_id": event_id, "published_at": now} for event_id in event_ids], ordered=False
-            )
-        except BulkWriteError as exc:  # marked by an earlier, interrupted pass
-            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
-                raise
+        recorded: dict[tuple[str, str], set[str]] = {}
+        ready: list[dict[str, Any]] = []
+        dropped: list[str] = []
+        held: set[tuple[str, str]] = set()  # an aggregate waits behind its unwritten intent
+        waiting = 0
+        for intent in intents:
+            key = (intent["collection"], intent["document_id"])
+            if key not in recorded:
+                # index: _id; the document is the commit record of its events
+                document = self.db[intent["collection"]].find_one(
+                    {"_id": intent["document_id"]}, {OUTBOX_FIELD: 1}
+                )
+                recorded[key] = {e["id"] for e in (document or {}).get(OUTBOX_FIELD) or []}
+            if intent["_id"] in recorded[key] and key not in held:
+                ready.append(intent)
+            elif intent["_id"] in recorded[key]:
+                waiting += 1
+            elif now - _aware(intent["created_at"]) > self.grace:
+                dropped.append(intent["_id"])  # its write never happened
+            else:
+                held.add(key)  # the write may still be under way: keep the order
+                waiting += 1
+        if ready:
+            self.publisher.publish([Event.from_document(i["event"]) for i in ready])
+            forget_intents(self.db, [i["_id"] for i in ready])
+        if dropped:
+            log.info("dropped intents of writes that never happened", extra={"count": len(dropped)})
+            forget_intents(self.db, dropped)
+        return len(ready), waiting
 
-    def forget_old_marks(self) -> None:
-        """Marks far older than the look-back window are never consulted again: only entries
-        recorded inside the window are candidates for publishing."""
-        cutoff = self.clock.now() - self.keep_marks_for
-        self.db[PUBLISHED_COLLECTION].delete_many({"published_at": {"$lt": cutoff}})
+    def pending(self) -> int:
+        """Intents not yet published: the backlog, also while the broker is down."""
+        return self.db[INTENTS_COLLECTION].count_documents({})
 
-    def run(self, stop: threading.Event, idle_interval_s: float = 0.2) -> None:
-        self.db[PUBLISHED_COLLECTION].create_index("published_at", name="published_at")
-        passes = 0
+    def run(self, stop: threading.Event, idle_interval_s: float = 0.5, max_idle_s: float = 5.0):
+        """Sweep until stopped; at rest the interval backs off to ``max_idle_s``."""
+        ensure_indexes(self.db)
+        interval = idle_interval_s
         while not stop.is_set():
             try:
                 sent = self.relay_once()
+                self.healthy = True
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(self.backlog)
-                passes += 1
-                if passes % 3000 == 0:
-                    self.forget_old_marks()
             except Exception:
+                self.healthy = False
                 log.exception("outbox relay pass failed; retrying")
                 try:
-                    waiting = self.pending_upper_bound()
+                    metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.pending(), 1))
                 except Exception:  # the database itself may be what failed
-                    waiting = self.backlog
-                metrics.OUTBOX_BACKLOG.labels(self.service).set(max(waiting, 1))
+                    metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.backlog, 1))
                 stop.wait(2)
                 continue
-            if not sent:
-                stop.wait(idle_interval_s)
+            interval = idle_interval_s if sent or self.backlog else min(interval * 2, max_idle_s)
+            stop.wait(interval)

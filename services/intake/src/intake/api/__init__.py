@@ -9,4 +9,10 @@ from __future__ import annotations
 
 from intake.api import oversight, referral_steps, referrals, sites
 
+TITLE = "DBT Platform - Intake"
+DESCRIPTION = (
+    "Sites, programs and clinicians; referrals from receipt through screening, eligibility, "
+    "commitment and therapist matching to admission; client contact details (the only holder "
+    "of client PHI, encrypted at rest); the audit trail."
+)
 BLUEPRINTS = [sites.blp, referrals.blp, referral_steps.blp, oversight.blp]

@@ -1,0 +1,16 @@
+"""Coaching's HTTP api: the ``/v1`` resources it serves and its OpenAPI title.
+
+Today only the sites and programs it has learned from intake (``dbt_shared.site_directory``:
+``GET /v1/sites``, ``GET /v1/sites/{site_id}/programs``). Each resource of its own gets a module
+here, ``api/<resource>.py``, with its blueprint added to ``BLUEPRINTS``.
+"""
+
+from __future__ import annotations
+
+from dbt_shared import site_directory
+
+TITLE = "DBT Platform - Coaching"
+DESCRIPTION = (
+    "Phone coaching: on-call rotas, coaching requests, diary cards and alliance check-ins."
+)
+BLUEPRINTS = [site_directory.blueprint()]

@@ -1,0 +1,5 @@
+"""Skills Group's own Prometheus metrics (the shared ones, RED per route and the consumer's, come
+from ``dbt_shared.metrics``).
+
+None yet.
+"""

@@ -1,0 +1,121 @@
+"""The part of a service's composition root that is the same in every service.
+
+A service's ``bootstrap.py`` builds its components (``bootstrap()`` for the processes,
+``in_memory(clock)`` for unit tests); its ``app.py`` and ``worker.py`` hand those and the modules
+the service shape names (``docs/service-shape.md``) to ``service_app`` and ``service_worker``,
+so each is a few lines. Each module declares its part once:
+
+- ``events``: ``SERVICE`` (the service's name) and ``CATALOG`` (the event types it publishes and
+  consumes; their topics are created when the worker starts);
+- ``api``: ``TITLE`` and ``DESCRIPTION`` (of the OpenAPI document) and ``BLUEPRINTS`` (the
+  ``/v1`` resources);
+- ``repository``: ``OUTBOX_COLLECTIONS`` (the collections whose documents carry pending events
+  for the relay) and ``ensure_indexes(db)`` (run by both processes at start);
+- ``handlers``: ``handlers(components)``, event type -> handler, each calling the service layer;
+- ``timers``: ``timers(components)``, the periodic jobs, each calling the service layer.
+
+Nothing here knows a particular service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from flask import Flask
+from flask_smorest import Blueprint
+from marshmallow import fields
+from pymongo.database import Database
+
+from dbt_shared.clock import Clock
+from dbt_shared.events.catalog import Catalog
+from dbt_shared.events.consumer import Handler
+from dbt_shared.web import create_service_app
+from dbt_shared.worker import Timer, Wiring, WorkerContext, run_worker
+
+
+class EventsModule(Protocol):
+    SERVICE: str
+    CATALOG: Catalog
+
+
+class ApiPackage(Protocol):
+    TITLE: str
+    DESCRIPTION: str
+    BLUEPRINTS: list[Blueprint]
+
+
+class RepositoryModule(Protocol):
+    OUTBOX_COLLECTIONS: list[str]
+
+    def ensure_indexes(self, db: Database) -> None: ...
+
+
+class HandlersModule(Protocol):
+    def handlers(self, components: Any) -> dict[str, Handler]: ...
+
+
+class TimersModule(Protocol):
+    def timers(self, components: Any) -> list[Timer]: ...
+
+
+class WithClock(Protocol):
+    @property
+    def clock(self) -> Clock: ...
+
+
+@dataclass(frozen=True)
+class Components:
+    """The components of a service whose use cases need nothing but the clock: one with no
+    aggregate of its own yet. A service with aggregates defines its own ``Components`` in its
+    ``bootstrap.py`` (its repositories, audit log, clients... and a ``clock``)."""
+
+    clock: Clock
+
+
+def service_app(
+    events: EventsModule,
+    api: ApiPackage,
+    repository: RepositoryModule,
+    components: WithClock,
+    *,
+    problem_members: dict[str, fields.Field] | None = None,
+) -> Flask:
+    """The api of ``events.SERVICE``: its blueprints on ``components`` (views reach them with
+    ``dbt_shared.web.components()``), on the components' clock, its indexes made at start."""
+    return create_service_app(
+        events.SERVICE,
+        title=api.TITLE,
+        description=api.DESCRIPTION,
+        blueprints=api.BLUEPRINTS,
+        components=components,
+        clock=components.clock,
+        on_start=lambda ctx: repository.ensure_indexes(ctx.db),
+        problem_members=problem_members,
+        catalog=events.CATALOG,
+    )
+
+
+def service_worker(
+    events: EventsModule,
+    repository: RepositoryModule,
+    handlers: HandlersModule,
+    timers: TimersModule,
+    components: Callable[[WorkerContext], Any],
+) -> None:
+    """Run the worker of ``events.SERVICE``: the relay of its outbox collections, the consumer of
+    its handlers and its timers, both on the ``components`` built for the worker's context; its
+    indexes made at start."""
+
+    def wire(ctx: WorkerContext) -> Wiring:
+        built = components(ctx)
+        return Wiring(handlers.handlers(built), timers.timers(built))
+
+    run_worker(
+        events.SERVICE,
+        catalog=events.CATALOG,
+        outbox_collections=repository.OUTBOX_COLLECTIONS,
+        wire=wire,
+        prepare=lambda ctx: repository.ensure_indexes(ctx.db),
+    )
