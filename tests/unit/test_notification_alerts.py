@@ -12,27 +12,25 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from dbt_shared.clock import FixedClock
-from dbt_shared.contracts import intake
+from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.envelope import new_event
 from dbt_shared.pagination import encode_cursor
 from dbt_shared.problems import Problem
-from notifications import dispatch, store
-from notifications.api import decode_inbox_cursor, encode_inbox_cursor
-from notifications.domain import (
+from notifications import repository
+from notifications.domain import quiet_hours
+from notifications.domain.deliveries import claim_order
+from notifications.domain.messages import (
+    EMAIL_TEMPLATES,
     EMERGENCY_ROUTE,
-    NoRecipient,
-    Priority,
-    Purpose,
-    QuietHours,
-    RecipientKind,
-    RetryPolicy,
-    may_send_now,
     referral_received_email,
-    resolve_recipient,
-    retry_policies,
     risk_flagged_email,
 )
-from notifications.handlers import referral_notice, risk_alert
+from notifications.domain.notices import referral_notice, risk_alert
+from notifications.domain.purposes import Priority, Purpose
+from notifications.domain.quiet_hours import QuietHours, may_send_now
+from notifications.domain.recipients import NoRecipient, RecipientKind, resolve_recipient
+from notifications.domain.retries import RetryPolicy, retry_policies
+from notifications.services import decode_inbox_cursor, encode_inbox_cursor
 
 NIGHT = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 SMS_QUIET = QuietHours(start=time(21, 0), end=time(8, 0))
@@ -74,10 +72,8 @@ def test_risk_email_carries_the_reference_and_the_emergency_route_and_nothing_ab
 
 
 def test_each_purpose_has_its_own_email_text():
-    assert dispatch.EMAIL_TEMPLATES[Purpose.RISK_FLAGGED]("r-1") == risk_flagged_email("r-1")
-    assert dispatch.EMAIL_TEMPLATES[Purpose.REFERRAL_RECEIVED]("r-1") == (
-        referral_received_email("r-1")
-    )
+    assert EMAIL_TEMPLATES[Purpose.RISK_FLAGGED]("r-1") == risk_flagged_email("r-1")
+    assert EMAIL_TEMPLATES[Purpose.REFERRAL_RECEIVED]("r-1") == (referral_received_email("r-1"))
     assert EMERGENCY_ROUTE not in referral_received_email("r-1").body
 
 
@@ -102,7 +98,7 @@ def test_quiet_hours_end_the_next_morning():
 
 
 def test_email_has_no_quiet_hours_yet():
-    assert dispatch.QUIET_HOURS["email"] is None
+    assert quiet_hours.QUIET_HOURS["email"] is None
 
 
 # -- retries -------------------------------------------------------------------------------------
@@ -184,7 +180,7 @@ def test_the_dispatcher_claims_urgent_deliveries_before_older_normal_ones():
         {"_id": "referral", "priority_rank": 1, "next_attempt_at": NIGHT - timedelta(minutes=1)},
         {"_id": "earlier-alert", "priority_rank": 0, "next_attempt_at": NIGHT - timedelta(1)},
     ]
-    order = [doc["_id"] for doc in _sorted(due, dispatch.claim_order())]
+    order = [doc["_id"] for doc in _sorted(due, claim_order())]
     assert order == ["earlier-alert", "alert", "old-referral", "referral"]
 
 
@@ -197,6 +193,7 @@ def _event(type_: str, data: dict):
         subject=f"referrals/{data['referral_id']}",
         data=data,
         clock=FixedClock(NIGHT),
+        catalog=CATALOG,
     )
 
 
@@ -262,7 +259,7 @@ def test_referral_items_rank_after_alerts():
 
 # -- urgent first: the inbox ---------------------------------------------------------------------
 def _matches(doc: dict, query: dict) -> bool:
-    """Evaluate the few query forms ``store.inbox_after`` builds ($or, $gt, equality)."""
+    """Evaluate the few query forms ``repository.inbox_after`` builds ($or, $gt, equality)."""
     for field, condition in query.items():
         if field == "$or":
             if not any(_matches(doc, sub) for sub in condition):
@@ -290,7 +287,7 @@ def _inbox(count: int) -> list[dict]:
 
 
 def test_the_inbox_lists_urgent_items_first_then_the_rest_each_oldest_first():
-    items = _sorted(_inbox(12), store.INBOX_ORDER)
+    items = _sorted(_inbox(12), repository.INBOX_ORDER)
     ranks = [item["priority_rank"] for item in items]
     assert ranks == sorted(ranks)
     for rank in (0, 1):
@@ -300,25 +297,25 @@ def test_the_inbox_lists_urgent_items_first_then_the_rest_each_oldest_first():
 
 @pytest.mark.parametrize("limit", [1, 2, 5, 12, 50])
 def test_inbox_pages_continue_where_the_last_one_ended_with_no_item_lost_or_repeated(limit):
-    everything = _sorted(_inbox(12), store.INBOX_ORDER)
+    everything = _sorted(_inbox(12), repository.INBOX_ORDER)
     seen: list[dict] = []
     cursor = None
     for _ in range(20):
         after = decode_inbox_cursor(cursor) if cursor else None
         remaining = [
-            i for i in everything if after is None or _matches(i, store.inbox_after(after))
+            i for i in everything if after is None or _matches(i, repository.inbox_after(after))
         ]
         page = remaining[:limit]
         seen += page
         more = len(remaining) > limit
-        cursor = encode_inbox_cursor(store.InboxPosition.of(page[-1])) if more else None
+        cursor = encode_inbox_cursor(repository.InboxPosition.of(page[-1])) if more else None
         if cursor is None:
             break
     assert [i["_id"] for i in seen] == [i["_id"] for i in everything]
 
 
 def test_the_inbox_cursor_round_trips_and_stays_opaque():
-    position = store.InboxPosition(0, NIGHT + timedelta(milliseconds=7), "item-1")
+    position = repository.InboxPosition(0, NIGHT + timedelta(milliseconds=7), "item-1")
     cursor = encode_inbox_cursor(position)
     assert decode_inbox_cursor(cursor) == position
     assert "item-1" not in cursor and "=" not in cursor

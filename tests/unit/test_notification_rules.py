@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from notifications.domain import RetryPolicy, referral_received_email
+from notifications.domain.messages import referral_received_email
+from notifications.domain.retries import RetryPolicy
 
 
 def test_referral_email_is_generic_and_carries_only_the_reference():

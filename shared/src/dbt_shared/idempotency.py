@@ -18,6 +18,7 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from dbt_shared.auth import current_principal
+from dbt_shared.errors import DomainError
 from dbt_shared.ids import new_id
 from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
 from dbt_shared.web import context
@@ -82,7 +83,7 @@ def idempotent(view: Callable) -> Callable:
         g.reserved_resource_id = record["resource_id"]
         try:
             response = view(*args, **kwargs)
-        except Problem as refused:
+        except (Problem, DomainError) as refused:
             # Refused (4xx): nothing was created, so the caller may fix the body and retry with
             # the same key. A server error keeps the reservation: the retry reuses the same
             # resource id, so a resource created before the failure is not created twice.

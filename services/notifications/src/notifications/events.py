@@ -1,14 +1,20 @@
-"""The events notifications records (contracts in ``dbt_shared.contracts.notifications``)."""
+"""The events notifications records (contracts in ``dbt_shared.contracts.notifications``) and
+the catalog of those it works with (intake's, which it consumes, too)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dbt_shared.clock import Clock
+from dbt_shared.contracts import intake
 from dbt_shared.contracts import notifications as contract
+from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.envelope import Event, new_event
 
 SERVICE = "notifications"
+# The event types it publishes (validated when recorded and when published) and consumes; their
+# topics are created when the worker starts.
+CATALOG = Catalog.of(intake, contract)
 
 
 def delivery_outcome(
@@ -31,4 +37,5 @@ def delivery_outcome(
             "error": error,
         },
         clock=clock,
+        catalog=CATALOG,
     )

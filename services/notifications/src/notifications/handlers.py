@@ -1,160 +1,32 @@
-"""The events notifications consumes, and what each one leaves behind.
+"""The events notifications consumes, and the use case each one runs (``services``).
 
-Every write is keyed on the event (``derived_id``), so a redelivered event changes nothing.
+Every write is keyed on the event, so a redelivered event changes nothing. The site directory
+(time zones, programs) is kept by ``dbt_shared.site_directory``'s own handlers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from datetime import datetime
 from typing import Any
-
-from pymongo.errors import DuplicateKeyError
 
 from dbt_shared import site_directory
 from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
-from notifications import store
-from notifications.domain import (
-    DeliveryStatus,
-    Priority,
-    Purpose,
-    RecipientKind,
-    priority_rank,
-)
-
-_NAMESPACE = uuid.UUID("4f6c2b1e-9d1a-4c55-8a53-0b7a6f1d2e90")
+from notifications import services
+from notifications.bootstrap import Components
 
 
-def derived_id(event: Event, purpose: str) -> str:
-    """The id of what ``event`` causes for ``purpose``: the same on every redelivery."""
-    return str(uuid.uuid5(_NAMESPACE, f"{event.dedup_key}/{purpose}"))
+def handlers(components: Components) -> dict[str, Handler]:
+    """The worker's handlers, calling the use cases on ``components``."""
 
+    def on_referral_received(event: Event, data: dict[str, Any], _ctx: HandlerContext) -> None:
+        services.on_referral_received(event, data, components)
 
-def _insert_once(collection, document: dict[str, Any]) -> None:
-    # A duplicate key means an earlier delivery of the same event already did it.
-    with contextlib.suppress(DuplicateKeyError):
-        collection.insert_one(document)
+    def on_risk_flagged(event: Event, data: dict[str, Any], _ctx: HandlerContext) -> None:
+        services.on_risk_flagged(event, data, components)
 
-
-def _inbox_item(
-    event: Event, *, site_id: str, kind: str, priority: str, now: datetime, **details: Any
-) -> dict[str, Any]:
     return {
-        "_id": derived_id(event, "inbox"),
-        "site_id": site_id,
-        "kind": kind,
-        "priority": priority,
-        "priority_rank": priority_rank(priority),
-        **details,
-        "status": "open",
-        "created_at": now,
-        "cause_event_id": event.id,
+        **site_directory.HANDLERS,
+        intake.REFERRAL_RECEIVED: on_referral_received,
+        intake.RISK_FLAGGED: on_risk_flagged,
     }
-
-
-def _pending_email(
-    event: Event,
-    *,
-    site_id: str,
-    purpose: str,
-    recipient_kind: str,
-    subject_ref: str,
-    priority: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """A delivery due now; its address is asked of intake only when it is sent."""
-    return {
-        "_id": derived_id(event, f"email:{recipient_kind}"),
-        "site_id": site_id,
-        "channel": "email",
-        "purpose": purpose,
-        "recipient_kind": recipient_kind,
-        "subject_ref": subject_ref,
-        "priority": priority,
-        "priority_rank": priority_rank(priority),
-        "status": DeliveryStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "cause_event_id": event.id,
-        # The chain that caused it, so the send, the call to intake and the outcome event
-        # can be traced back to the request that started it.
-        "correlation_id": event.correlation_id,
-    }
-
-
-def referral_notice(
-    event: Event, data: dict[str, Any], now: datetime
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A new referral: a normal inbox item and an email to the site's intake address."""
-    item = _inbox_item(
-        event,
-        site_id=data["site_id"],
-        kind="referral_received",
-        priority=Priority.NORMAL,
-        now=now,
-        referral_id=data["referral_id"],
-        program=data["program"],
-    )
-    email = _pending_email(
-        event,
-        site_id=data["site_id"],
-        purpose=Purpose.REFERRAL_RECEIVED,
-        recipient_kind=RecipientKind.SITE_INTAKE,
-        subject_ref=data["referral_id"],
-        priority=Priority.NORMAL,
-        now=now,
-    )
-    return item, email
-
-
-def risk_alert(
-    event: Event, data: dict[str, Any], now: datetime
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """High risk at screening: an urgent inbox item and an email to the site's clinical lead.
-
-    The email is due at once and no quiet hour holds it (``domain.may_send_now``). Ids only: the
-    screening itself stays in intake.
-    """
-    item = _inbox_item(
-        event,
-        site_id=data["site_id"],
-        kind="risk_flagged",
-        priority=Priority.URGENT,
-        now=now,
-        referral_id=data["referral_id"],
-        screening_id=data["screening_id"],
-    )
-    email = _pending_email(
-        event,
-        site_id=data["site_id"],
-        purpose=Purpose.RISK_FLAGGED,
-        recipient_kind=RecipientKind.SITE_CLINICAL_LEAD,
-        subject_ref=data["referral_id"],
-        priority=Priority.URGENT,
-        now=now,
-    )
-    return item, email
-
-
-def on_referral_received(event: Event, data: dict[str, Any], ctx: HandlerContext) -> None:
-    _store(ctx, *referral_notice(event, data, ctx.clock.now()))
-
-
-def on_risk_flagged(event: Event, data: dict[str, Any], ctx: HandlerContext) -> None:
-    _store(ctx, *risk_alert(event, data, ctx.clock.now()))
-
-
-def _store(ctx: HandlerContext, item: dict[str, Any], delivery: dict[str, Any]) -> None:
-    _insert_once(ctx.db[store.INBOX], item)
-    _insert_once(ctx.db[store.DELIVERIES], delivery)
-
-
-HANDLERS: dict[str, Handler] = {
-    **site_directory.HANDLERS,
-    intake.REFERRAL_RECEIVED: on_referral_received,
-    intake.RISK_FLAGGED: on_risk_flagged,
-}

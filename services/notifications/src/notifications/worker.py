@@ -6,22 +6,20 @@ own delivery events.
 
 from __future__ import annotations
 
-from dbt_shared.config import env_int
-from dbt_shared.worker import Timer, run_worker
-from notifications import dispatch, store
-from notifications.domain import RetryPolicy
-from notifications.handlers import HANDLERS
+from dbt_shared.bootstrap import service_worker
+from notifications import events, handlers, repository, timers
+from notifications.bootstrap import bootstrap
 
 
 def main() -> None:
-    smtp = dispatch.SmtpSettings.from_env()
-    policy = RetryPolicy(max_attempts=env_int("DELIVERY_MAX_ATTEMPTS", 6))
-    run_worker(
-        "notifications",
-        handlers=HANDLERS,
-        outbox_collections=store.OUTBOX_COLLECTIONS,
-        timers=[Timer("deliveries", 0.5, lambda ctx: dispatch.dispatch_due(ctx, smtp, policy))],
-        prepare=lambda ctx: store.ensure_indexes(ctx.db),
+    service_worker(
+        events,
+        repository,
+        handlers,
+        timers,
+        components=lambda ctx: bootstrap(
+            ctx.settings, ctx.db, ctx.clock, service_tokens=ctx.service_tokens
+        ),
     )
 
 

@@ -147,8 +147,8 @@ def correct_contact(referral_id: str, body: dict[str, Any], c: Components, princ
     if "date_of_birth" in changes:
         changes["date_of_birth"] = changes["date_of_birth"].isoformat()
     sealed = c.cipher.seal(changes, CLIENT_SECRET_FIELDS, record_id=referral_id, prefix="client")
-    referral.correct_contact(sealed, now=c.clock.now())
     _audit(c, principal, "update_contact", referral)
+    referral.correct_contact(sealed, now=c.clock.now())
     return view(c, _save(c, referral))
 
 

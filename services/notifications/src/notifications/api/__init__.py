@@ -1,0 +1,15 @@
+"""Notifications' HTTP api: the ``/v1`` resources it serves and its OpenAPI title.
+
+One module per resource: ``inbox`` (a site's inbox). The sites and programs it has learned from
+intake (``GET /v1/sites``, ``GET /v1/sites/{site_id}/programs``) are
+``dbt_shared.site_directory``'s.
+"""
+
+from __future__ import annotations
+
+from dbt_shared import site_directory
+from notifications.api import inbox
+
+TITLE = "DBT Platform - Notifications"
+DESCRIPTION = "Site inboxes, channel preferences, reminders and the delivery audit."
+BLUEPRINTS = [inbox.blp, site_directory.blueprint()]

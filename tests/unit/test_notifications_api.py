@@ -1,0 +1,97 @@
+"""``GET /v1/inbox`` through Flask's test client on the in-memory wiring, with real tokens.
+
+A site's coordinators read its inbox; another site's coordinator learns nothing of it (404), a
+token with no role is refused (403), and a bad query names the field at fault (422).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dbt_shared.contracts import CATALOG, intake
+from dbt_shared.events.envelope import new_event
+from notifications import bootstrap, services
+from notifications.app import create_app
+
+SITE = "site-1"
+
+
+@pytest.fixture
+def notifications(clock):
+    return bootstrap.in_memory(clock)
+
+
+@pytest.fixture
+def client(api_env, notifications):
+    return create_app(notifications).test_client()
+
+
+def referral_received(components, referral_id: str) -> None:
+    event = new_event(
+        "intake",
+        intake.REFERRAL_RECEIVED,
+        key=referral_id,
+        subject=f"referrals/{referral_id}",
+        data={
+            "referral_id": referral_id,
+            "site_id": SITE,
+            "program": "adult",
+            "received_at": components.clock.now().isoformat(),
+        },
+        clock=components.clock,
+        catalog=CATALOG,
+    )
+    services.on_referral_received(event, CATALOG.load(event.type, event.data), components)
+
+
+def test_a_coordinator_of_the_site_reads_its_inbox_page_by_page(client, notifications, auth):
+    referral_received(notifications, "ref-1")
+    referral_received(notifications, "ref-2")
+    coordinator = auth("coordinator", SITE)
+
+    first = client.get(f"/v1/inbox?site_id={SITE}&limit=1", headers=coordinator)
+    assert first.status_code == 200, first.json
+    [item] = first.json["items"]
+    assert item["kind"] == "referral_received" and item["priority"] == "normal"
+    assert set(item) == {
+        "id",
+        "site_id",
+        "kind",
+        "priority",
+        "referral_id",
+        "program",
+        "status",
+        "created_at",
+    }
+    cursor = first.json["next_cursor"]
+    second = client.get(f"/v1/inbox?site_id={SITE}&limit=1&cursor={cursor}", headers=coordinator)
+    assert second.status_code == 200
+    assert second.json["next_cursor"] is None
+    assert {item["referral_id"], second.json["items"][0]["referral_id"]} == {"ref-1", "ref-2"}
+
+
+def test_another_sites_coordinator_gets_404(client, notifications, auth):
+    referral_received(notifications, "ref-1")
+    response = client.get(f"/v1/inbox?site_id={SITE}", headers=auth("coordinator", "site-2"))
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert "ref-1" not in response.get_data(as_text=True)
+
+
+def test_a_token_with_no_role_gets_403(client, auth):
+    assert client.get(f"/v1/inbox?site_id={SITE}", headers=auth([], SITE)).status_code == 403
+
+
+def test_a_therapist_of_the_site_gets_403(client, auth):
+    response = client.get(f"/v1/inbox?site_id={SITE}", headers=auth("therapist", SITE))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("", "site_id"), (f"site_id={SITE}&limit=0", "limit"), (f"site_id={SITE}&cursor=x", "cursor")],
+)
+def test_a_bad_query_is_a_422_naming_the_field(client, auth, query, field):
+    response = client.get(f"/v1/inbox?{query}", headers=auth("coordinator", SITE))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json["errors"]] == [field]
