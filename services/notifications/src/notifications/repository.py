@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -20,9 +20,11 @@ from pymongo.database import Database
 from dbt_shared import site_directory
 from dbt_shared.documents import (
     REVISION,
+    DocumentLock,
     DocumentStore,
     InMemoryDocumentStore,
     MongoDocumentStore,
+    needs_write_lock,
 )
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
@@ -30,6 +32,9 @@ from notifications.domain.deliveries import DeliveryStatus, claim_order
 
 INBOX = "inbox_items"
 DELIVERIES = "deliveries"
+
+QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
+ORPHAN_GRACE = timedelta(minutes=2)
 
 OUTBOX_COLLECTIONS = [DELIVERIES]
 
@@ -44,6 +49,11 @@ def ensure_indexes(db: Database) -> None:
     db[DELIVERIES].create_index(
         [("status", 1), ("priority_rank", 1), ("next_attempt_at", 1)], name="due_by_priority"
     )
+    db[QUEUE].create_index([("priority_rank", 1), ("next_attempt_at", 1)], name="due")
+    # Deliveries recorded before the queue existed join it (index due_by_priority: status).
+    queue = MongoDeliveries(db[DELIVERIES])
+    for delivery in db[DELIVERIES].find({"status": DeliveryStatus.PENDING}):
+        queue._enqueue(delivery)
 
 
 # -- the inbox -----------------------------------------------------------------------------------
@@ -130,20 +140,86 @@ class Deliveries:
 
 
 class MongoDeliveries(Deliveries):
+    """Deliveries, with a queue that holds only the pending ones (``delivery_queue``).
+
+    The timer reads the queue, never the deliveries, so a year of sent messages does not slow
+    the next one. A queue entry is written before its delivery (like an outbox intent): an
+    entry whose delivery never got written, or is settled already, is dropped when claimed.
+    """
+
     def __init__(self, collection: Collection) -> None:
         super().__init__(MongoDocumentStore(collection, "delivery"))
         self.collection = collection
+        self.queue = collection.database[QUEUE]
+
+    def add(self, delivery: dict[str, Any]) -> bool:
+        self._enqueue(delivery)
+        return super().add(delivery)
+
+    def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
+        stored = super().save(delivery, events)
+        if stored["status"] == DeliveryStatus.PENDING:
+            self._enqueue(stored)
+        else:
+            self.queue.delete_one({"_id": stored["_id"]})  # index: _id
+        return stored
+
+    def _enqueue(self, delivery: dict[str, Any]) -> None:
+        self.queue.update_one(
+            {"_id": delivery["_id"]},  # index: _id
+            {
+                "$set": {
+                    "priority_rank": delivery["priority_rank"],
+                    "next_attempt_at": delivery["next_attempt_at"],
+                    "queued_at": delivery.get("created_at"),
+                }
+            },
+            upsert=True,
+        )
 
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
-        # Index ``due_by_priority`` (status, priority_rank, next_attempt_at): only pending work,
-        # in claim order. One atomic find-and-modify, so an alert arriving mid-batch goes next;
-        # the revision moves on, so a write decided before the claim loses.
-        return self.collection.find_one_and_update(
-            _due(now),
-            {"$set": {"next_attempt_at": now + lease}, "$inc": {REVISION: 1}},
-            sort=claim_order(),
-            return_document=ReturnDocument.AFTER,
-        )
+        while True:
+            # Index ``due`` (priority_rank, next_attempt_at) on the queue: pending work only,
+            # urgent first, so an alert arriving mid-batch goes next.
+            entry = self._claim_entry(now, lease)
+            if entry is None:
+                return None
+            delivery = self.collection.find_one({"_id": entry["_id"]})  # index: _id
+            if delivery is not None and delivery["status"] == DeliveryStatus.PENDING:
+                # The revision moves on, so a write decided before the claim loses.
+                return self.collection.find_one_and_update(
+                    {"_id": delivery["_id"]},
+                    {"$set": {"next_attempt_at": now + lease}, "$inc": {REVISION: 1}},
+                    return_document=ReturnDocument.AFTER,
+                )
+            if delivery is None and now - _aware(entry.get("queued_at") or now) < ORPHAN_GRACE:
+                continue  # its delivery may still be being written: the lease brings it back
+            self.queue.delete_one({"_id": entry["_id"]})  # settled, or never written
+
+    def _claim_entry(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        due = {"next_attempt_at": {"$lte": now}}
+        if not needs_write_lock(self.queue.database):
+            return self.queue.find_one_and_update(
+                due,
+                {"$set": {"next_attempt_at": now + lease}},
+                sort=claim_order(),
+                return_document=ReturnDocument.AFTER,
+            )
+        for entry in self.queue.find(due, sort=claim_order(), limit=5):
+            # FerretDB's find-and-modify is not atomic: claim under the entry's lock.
+            with DocumentLock(self.queue.database, f"{QUEUE}/{entry['_id']}"):
+                current = self.queue.find_one({"_id": entry["_id"]})
+                if current is None or _aware(current["next_attempt_at"]) > now:
+                    continue  # claimed by another worker meanwhile
+                self.queue.update_one(
+                    {"_id": entry["_id"]}, {"$set": {"next_attempt_at": now + lease}}
+                )
+                return current
+        return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class InMemoryDeliveries(Deliveries):
