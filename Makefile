@@ -29,7 +29,7 @@ define pytest
 	exit $$rc
 endef
 
-.PHONY: help venv setup run up down status test test-unit test-integration test-e2e \
+.PHONY: help venv setup run up down status test test-unit test-integration test-e2e test-contract \
 	lint fmt token docs bench clean
 
 help: ## Show this help
@@ -66,13 +66,16 @@ test: setup ## Run all tests (the suites start the test-profile stack themselves
 	$(call pytest,)
 
 test-unit: venv ## Unit tests only (no broker, no database)
-	$(call pytest,-m "not integration and not e2e")
+	$(call pytest,-m "not integration and not e2e and not contract")
 
 test-integration: setup ## Integration tests (real Kafka and FerretDB, test ports)
 	$(call pytest,-m integration)
 
 test-e2e: setup ## End-to-end tests (real service processes, test ports)
 	$(call pytest,-m e2e)
+
+test-contract: setup ## Contract tests: schemathesis, all checks, against every api (test ports)
+	$(call pytest,tests/contract)
 
 lint: venv ## ruff check + ruff format --check
 	.venv/bin/ruff check .

@@ -29,6 +29,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
         elif "/tests/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+        elif "/tests/contract/" in path:
+            item.add_marker(pytest.mark.contract)
+    # The contract tests go last: the thousands of requests they make (sites, referrals, mail to
+    # the mail catcher) must not crowd what an end-to-end test waits for on the same stack.
+    items.sort(key=lambda item: "/tests/contract/" in str(item.fspath))
 
 
 @dataclass

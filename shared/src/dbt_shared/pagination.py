@@ -108,3 +108,8 @@ def page(
     more = len(docs) > limit
     docs = docs[:limit]
     return docs, (encode_cursor(docs[-1]["_id"]) if more and docs else None)
+
+
+def page_of(item: type[Schema]) -> type[Schema]:
+    """The list response of ``item``: ``<Item>Page`` with ``items`` and ``next_cursor``."""
+    return Page.from_dict({"items": fields.List(fields.Nested(item))}, name=f"{item.__name__}Page")

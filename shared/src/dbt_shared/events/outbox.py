@@ -142,6 +142,8 @@ class _HandOff:
                 forget_intents(db, [e.id for e in events])
             except Exception:
                 log.warning("hand-off to the broker failed; the relay will send", exc_info=True)
+            finally:
+                self.queue.task_done()
 
 
 _hand_off: _HandOff | None = None
@@ -161,6 +163,12 @@ def hand_off(db: Database, events: list[Event]) -> bool:
     if _hand_off is None or not events:
         return False
     return _hand_off.submit(db, events)
+
+
+def flush_hand_off() -> None:
+    """Wait until every queued hand-off was tried (a batch job before it exits)."""
+    if _hand_off is not None:
+        _hand_off.queue.join()
 
 
 def forget_intents(db: Database, event_ids: list[str]) -> None:

@@ -1,0 +1,55 @@
+"""Schemathesis hooks: the client's side of two rules JSON Schema cannot state.
+
+Loaded by ``schemathesis.toml`` (``hooks``), so a run by hand behaves as the contract test.
+They only change well-formed (positive) requests, into requests a careful client would send; a
+request meant to be malformed goes out as generated, so the server must still refuse it.
+
+- ``Idempotency-Key``: a client sends a new key with each new request (and the same key only to
+  retry the same request). Drawn keys repeat across different bodies, which the server rightly
+  answers 422; each well-formed key is made unique instead.
+- An availability window ends after it starts (``Availability`` says so in its description):
+  a well-formed window drawn the other way round is turned around.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import schemathesis
+
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]\Z")
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    if isinstance(key, str) and 1 <= len(key) <= 255 and key.isprintable():
+        headers["Idempotency-Key"] = f"contract-{uuid.uuid4()}"
+    if case.path.endswith("/admission") and isinstance(case.body, dict):
+        windows = case.body.get("availability")
+        for window in windows if isinstance(windows, list) else []:
+            if isinstance(window, dict):
+                _put_in_order(window)
+
+
+def _put_in_order(window: dict) -> None:
+    start, end = window.get("start"), window.get("end")
+    if not (isinstance(start, str) and isinstance(end, str)):
+        return
+    if not (_HHMM.match(start) and _HHMM.match(end)) or start < end:
+        return
+    if start == end:  # widen by a minute, towards whichever side has room
+        if end != "23:59":
+            end = _plus_minute(end)
+        else:
+            start = "23:58"
+    window["start"], window["end"] = min(start, end), max(start, end)
+
+
+def _plus_minute(hhmm: str) -> str:
+    minutes = int(hhmm[:2]) * 60 + int(hhmm[3:]) + 1
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
