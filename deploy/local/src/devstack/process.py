@@ -2,7 +2,9 @@
 
 Every process is started in a new session, so it is the leader of its own process group: signals
 go to the whole group (gunicorn master and workers alike), and a Ctrl-C in the terminal reaches
-only the devstack process, which then stops the children in order.
+only the devstack process, which then stops the children in order. A process can ask for another
+stop signal sent to the leader alone: PostgreSQL's postmaster gets SIGINT ("fast shutdown":
+SIGTERM would wait for every client to disconnect) and then stops its own children.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ except OSError:  # pragma: no cover - non-Linux
     _LIBC = None
 
 
-def _die_with_parent(parent_pid: int):
-    def preexec() -> None:  # runs in the child between fork and exec
+def _die_with_parent(parent_pid: int, sig: int = signal.SIGTERM):
+    def preexec() -> None:  # runs in the child between fork and exec (after any user switch)
         if _LIBC is not None:
-            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            _LIBC.prctl(_PR_SET_PDEATHSIG, sig)
         if os.getppid() != parent_pid:  # parent already gone
             os._exit(1)
 
@@ -86,6 +88,8 @@ class ManagedProcess:
         log_offset: int = 0,
         start_time: str | None = None,
         stop_timeout: float = 10.0,
+        stop_signal: int = signal.SIGTERM,
+        stop_group: bool = True,
     ) -> None:
         self.name = name
         self._pid = pid
@@ -96,6 +100,9 @@ class ManagedProcess:
         self._start_time = start_time
         self._returncode: int | None = None
         self.stop_timeout = stop_timeout
+        #: Sent by :meth:`terminate`: to the whole group, or (``stop_group=False``) the leader.
+        self.stop_signal = stop_signal
+        self.stop_group = stop_group
         #: Seconds from the first readiness probe until the process answered (set by Stack).
         self.ready_after: float | None = None
 
@@ -113,7 +120,12 @@ class ManagedProcess:
         cwd: Path | None = None,
         die_with_parent: bool = True,
         stop_timeout: float = 10.0,
+        stop_signal: int = signal.SIGTERM,
+        stop_group: bool = True,
+        user: tuple[int, int] | None = None,
     ) -> ManagedProcess:
+        """Start ``cmd`` in a new session, output appended to ``log_file``. ``user`` is a
+        ``(uid, gid)`` to run as (without supplementary groups)."""
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(log_file, "ab") as log:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -129,7 +141,10 @@ class ManagedProcess:
                 cwd=cwd,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_die_with_parent(os.getpid()) if die_with_parent else None,
+                preexec_fn=_die_with_parent(os.getpid(), stop_signal) if die_with_parent else None,
+                user=user[0] if user else None,
+                group=user[1] if user else None,
+                extra_groups=[] if user else None,
             )
         proc = cls(
             name,
@@ -140,6 +155,8 @@ class ManagedProcess:
             log_offset=offset,
             start_time=_proc_start_time(popen.pid),
             stop_timeout=stop_timeout,
+            stop_signal=stop_signal,
+            stop_group=stop_group,
         )
         proc._write_pid_file(cmd)
         return proc
@@ -164,12 +181,15 @@ class ManagedProcess:
             pid_file=pid_file,
             start_time=recorded,
             stop_timeout=float(info.get("stop_timeout", 10.0)),
+            stop_signal=int(info.get("stop_signal", signal.SIGTERM)),
+            stop_group=bool(info.get("stop_group", True)),
         )
 
     def _write_pid_file(self, cmd: Sequence[str]) -> None:
         if self.pid_file is None:
             return
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.with_suffix(".stopped").unlink(missing_ok=True)
         self.pid_file.write_text(
             json.dumps(
                 {
@@ -178,6 +198,8 @@ class ManagedProcess:
                     "start_time": self._start_time,
                     "log_file": str(self.log_file),
                     "stop_timeout": self.stop_timeout,
+                    "stop_signal": int(self.stop_signal),
+                    "stop_group": self.stop_group,
                     "cmd": list(cmd),
                 },
                 indent=1,
@@ -229,9 +251,13 @@ class ManagedProcess:
 
     # -- control ---------------------------------------------------------------------------
 
-    def send_signal(self, sig: int) -> None:
-        """Signal the process group (the process and its children)."""
+    def send_signal(self, sig: int, *, group: bool = True) -> None:
+        """Signal the process group (the process and its children), or the process alone."""
         if not self.is_running():
+            return
+        if not group:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, sig)
             return
         try:
             os.killpg(self._pid, sig)
@@ -261,7 +287,7 @@ class ManagedProcess:
         """SIGKILL the process group and wait for the exit."""
         self.send_signal(signal.SIGKILL)
         self.wait(10)
-        self._reap_group()
+        self.reap_group()
         return self._returncode
 
     def stop(self, timeout: float | None = None) -> int | None:
@@ -271,17 +297,33 @@ class ManagedProcess:
         return self.finish_stop(time.monotonic() + (timeout or self.stop_timeout))
 
     def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
+        """Send the stop signal. With a pid file, first leave a ``<name>.stopped`` mark beside
+        it, so a supervisor knows this exit was asked for and does not restart the process."""
+        if self.pid_file is not None and self.is_running():
+            with contextlib.suppress(OSError):
+                self.pid_file.with_suffix(".stopped").write_text(json.dumps({"pid": self._pid}))
+        self.send_signal(self.stop_signal, group=self.stop_group)
+
+    @property
+    def stopped_on_purpose(self) -> bool:
+        """Whether :meth:`terminate` (``stop``), from any process, ended this run."""
+        if self.pid_file is None:
+            return False
+        try:
+            info = json.loads(self.pid_file.with_suffix(".stopped").read_text())
+        except (OSError, ValueError):
+            return False
+        return info.get("pid") == self._pid
 
     def finish_stop(self, deadline: float) -> int | None:
         """Second half of :meth:`stop`: wait until ``deadline`` (monotonic), then SIGKILL."""
         if not self.wait(max(0.0, deadline - time.monotonic())):
             self.send_signal(signal.SIGKILL)
             self.wait(10)
-        self._reap_group()
+        self.reap_group()
         return self._returncode
 
-    def _reap_group(self) -> None:
+    def reap_group(self) -> None:
         # Leftover members of the group (e.g. gunicorn workers whose master died) get SIGKILL.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._pid, signal.SIGKILL)

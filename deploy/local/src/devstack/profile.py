@@ -1,4 +1,9 @@
-"""Port profiles: ``dev`` (kept data, default ports) and ``test`` (shifted ports, wiped data)."""
+"""Port profiles: ``dev`` (kept data, default ports) and ``test`` (shifted ports, wiped data).
+
+``DEVSTACK_PORT_OFFSET`` (an integer, default 0) is added to every port of the test profile, so
+that two test stacks can run side by side on one machine (two checkouts, or two runs in one
+checkout: a non-zero offset also gets a data directory of its own, ``.local/test-<offset>/``).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,9 @@ HOST = "127.0.0.1"
 
 #: Service names, in start order.
 SERVICES: tuple[str, ...] = ("intake", "skills-group", "coaching", "notifications")
-#: Infrastructure process names, in start order.
-INFRASTRUCTURE: tuple[str, ...] = ("kafka", "ferretdb", "mailpit")
+#: Infrastructure process names, in start order (PostgreSQL before FerretDB, which stores its
+#: data there).
+INFRASTRUCTURE: tuple[str, ...] = ("kafka", "postgres", "ferretdb", "mailpit")
 #: Process kinds of a service.
 KINDS: tuple[str, ...] = ("api", "worker")
 
@@ -22,6 +28,28 @@ def module_name(service: str) -> str:
     """Python package of a service: ``skills-group`` -> ``skills_group``."""
     check_service(service)
     return service.replace("-", "_")
+
+
+#: The PostgreSQL database that holds FerretDB's data (one schema per MongoDB database).
+FERRETDB_DATABASE = "ferretdb"
+
+#: Environment variable: added to every port of the test profile.
+PORT_OFFSET_ENV = "DEVSTACK_PORT_OFFSET"
+_MAX_PORT = 65535
+
+
+def port_offset_from_env() -> int:
+    """``DEVSTACK_PORT_OFFSET`` as an integer (0 when unset or empty)."""
+    raw = os.environ.get(PORT_OFFSET_ENV, "").strip()
+    if not raw:
+        return 0
+    try:
+        offset = int(raw)
+    except ValueError:
+        raise ValueError(f"{PORT_OFFSET_ENV} must be an integer, got {raw!r}") from None
+    if offset < 0:
+        raise ValueError(f"{PORT_OFFSET_ENV} must not be negative, got {offset}")
+    return offset
 
 
 def check_service(service: str) -> None:
@@ -45,6 +73,8 @@ class Profile:
     kafka_port: int
     kafka_controller_port: int
     mongodb_port: int
+    #: FerretDB's PostgreSQL; only FerretDB (and tests) connect to it.
+    postgres_port: int
     smtp_port: int
     mailpit_http_port: int
     api_ports: tuple[int, ...]  # in SERVICES order
@@ -55,6 +85,8 @@ class Profile:
     #: Infrastructure run elsewhere (explicit env, Testcontainers): used instead of starting it.
     external_kafka: str | None = None
     external_mongodb: str | None = None
+    #: What ``DEVSTACK_PORT_OFFSET`` added to the ports (test profile only).
+    port_offset: int = 0
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -65,6 +97,7 @@ class Profile:
             kafka_port=9092,
             kafka_controller_port=9093,
             mongodb_port=27017,
+            postgres_port=5433,
             smtp_port=1025,
             mailpit_http_port=8025,
             api_ports=(8001, 8002, 8003, 8004),
@@ -73,18 +106,31 @@ class Profile:
         )
 
     @classmethod
-    def test(cls) -> Profile:
-        return cls(
+    def test(cls, port_offset: int | None = None) -> Profile:
+        """The test profile; ``port_offset`` (default: ``DEVSTACK_PORT_OFFSET``) is added to
+        every port."""
+        offset = port_offset_from_env() if port_offset is None else port_offset
+        if offset < 0:
+            raise ValueError(f"the port offset must not be negative, got {offset}")
+        profile = cls(
             name="test",
-            kafka_port=19092,
-            kafka_controller_port=19093,
-            mongodb_port=37017,
-            smtp_port=11025,
-            mailpit_http_port=18025,
-            api_ports=(18001, 18002, 18003, 18004),
-            worker_metrics_ports=(19101, 19102, 19103, 19104),
+            kafka_port=19092 + offset,
+            kafka_controller_port=19093 + offset,
+            mongodb_port=37017 + offset,
+            postgres_port=15433 + offset,
+            smtp_port=11025 + offset,
+            mailpit_http_port=18025 + offset,
+            api_ports=tuple(port + offset for port in (18001, 18002, 18003, 18004)),
+            worker_metrics_ports=tuple(port + offset for port in (19101, 19102, 19103, 19104)),
             ephemeral=True,
+            port_offset=offset,
         )
+        highest = max(profile.ports().values())
+        if highest > _MAX_PORT:
+            raise ValueError(
+                f"port offset {offset} is too large: the test profile would need port {highest}"
+            )
+        return profile
 
     @classmethod
     def named(cls, name: str) -> Profile:
@@ -112,10 +158,19 @@ class Profile:
     def mongodb_uri(self) -> str:
         return self.external_mongodb or f"mongodb://{HOST}:{self.mongodb_port}/"
 
+    @property
+    def postgres_url(self) -> str:
+        """FerretDB's PostgreSQL database (the server trusts loopback connections)."""
+        return self.postgres_database_url(FERRETDB_DATABASE)
+
+    def postgres_database_url(self, database: str) -> str:
+        return f"postgres://postgres@{HOST}:{self.postgres_port}/{database}"
+
     def is_external(self, part: str) -> bool:
-        """Whether ``kafka`` or ``ferretdb`` is provided from outside rather than started here."""
+        """Whether ``kafka`` or ``ferretdb`` (and with it ``postgres``) is provided from
+        outside rather than started here."""
         return (part == "kafka" and bool(self.external_kafka)) or (
-            part == "ferretdb" and bool(self.external_mongodb)
+            part in ("ferretdb", "postgres") and bool(self.external_mongodb)
         )
 
     @property
@@ -146,6 +201,7 @@ class Profile:
             "kafka": self.kafka_port,
             "kafka-controller": self.kafka_controller_port,
             "ferretdb": self.mongodb_port,
+            "postgres": self.postgres_port,
             "mailpit-smtp": self.smtp_port,
             "mailpit-http": self.mailpit_http_port,
         }
@@ -162,7 +218,9 @@ class Profile:
 
     @property
     def data_dir(self) -> Path:
-        return self.local_dir / self.name
+        """``.local/<name>/``; ``.local/test-<offset>/`` for a test profile with a port offset."""
+        suffix = f"-{self.port_offset}" if self.port_offset else ""
+        return self.local_dir / f"{self.name}{suffix}"
 
     @property
     def log_dir(self) -> Path:

@@ -1,4 +1,5 @@
-"""Start, watch and stop the local stack: Kafka (KRaft), FerretDB, Mailpit and the services."""
+"""Start, watch and stop the local stack: Kafka (KRaft), PostgreSQL, FerretDB, Mailpit and the
+services."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import base64
 import hashlib
 import os
 import shutil
+import signal
 import string
 import subprocess
 import sys
@@ -17,13 +19,25 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import build, paths, ready
+from . import build, paths, postgres, ready
 from .errors import StackError
 from .process import ManagedProcess
-from .profile import HOST, INFRASTRUCTURE, KINDS, SERVICES, Profile, check_service, module_name
+from .profile import (
+    FERRETDB_DATABASE,
+    HOST,
+    INFRASTRUCTURE,
+    KINDS,
+    SERVICES,
+    Profile,
+    check_service,
+    module_name,
+)
+from .supervisor import describe, read_state, stop_supervisor
 
 INFRA_STOP_TIMEOUT = 20.0
 SERVICE_STOP_TIMEOUT = 10.0
+#: Stopped after the rest of the infrastructure: FerretDB writes to it until it stops.
+STOPPED_LAST = ("postgres",)
 KAFKA_JVM_OPTS = (
     "-Xms256m",
     "-Xmx512m",
@@ -57,10 +71,11 @@ def process_key(service: str, kind: str) -> str:
 class Stack:
     """Processes of one :class:`Profile`, started and stopped together.
 
-    ``Stack(Profile.test())`` wipes ``.local/test/`` when its infrastructure starts; the dev
-    profile keeps its data. Unless ``detached`` (used by ``python -m devstack up``), every child
-    gets SIGTERM when the Python thread that started it exits, and :meth:`stop_all` runs at
-    interpreter exit, so a crashed test run leaves no broker behind.
+    ``Stack(Profile.test())`` wipes ``.local/test/`` (``.local/test-<offset>/``) when its
+    infrastructure starts from nothing; the dev profile keeps its data. Unless ``detached``
+    (used by ``python -m devstack up``), every child gets its stop signal when the Python thread
+    that started it exits, and :meth:`stop_all` runs at interpreter exit, so a crashed test run
+    leaves no broker behind.
     """
 
     def __init__(
@@ -116,6 +131,8 @@ class Stack:
             return p.kafka_bootstrap
         if key == "ferretdb":
             return p.mongodb_uri
+        if key == "postgres":
+            return p.postgres_url
         if key == "mailpit":
             return f"smtp {HOST}:{p.smtp_port}, {p.mailpit_url}"
         service, _, kind = key.rpartition("-")
@@ -125,18 +142,27 @@ class Stack:
             return p.worker_metrics_url(service)
         return ""
 
-    def table(self) -> str:
-        """What runs where, as a text table."""
-        rows = [("process", "pid", "state", "address", "log")]
+    def table(self, supervision: dict[str, dict] | None = None) -> str:
+        """What runs where, as a text table. ``supervision`` (the supervisor's state, see
+        :mod:`devstack.supervisor`) adds restart counts and the processes waiting for one."""
+        supervision = supervision or {}
+        rows = [("process", "pid", "state", "restarts", "address", "log")]
         order = [*INFRASTRUCTURE] + [process_key(s, k) for k in KINDS for s in SERVICES]
-        keys = [k for k in order if k in self.processes] + sorted(
-            k for k in self.processes if k not in order
-        )
+        known = set(self.processes) | set(supervision)
+        keys = [k for k in order if k in known] + sorted(k for k in known if k not in order)
         for key in keys:
-            proc = self.processes[key]
-            state = "running" if proc.is_running() else proc.describe_exit()
-            log = os.path.relpath(proc.log_file, paths.ROOT) if proc.log_file else ""
-            rows.append((key, str(proc.pid), state, self.address(key), log))
+            proc = self.processes.get(key)
+            waiting, restarts = describe(supervision.get(key))
+            if proc is not None and proc.is_running():
+                # "restarting": alive, but not yet answering its readiness probe
+                pid, state = str(proc.pid), "restarting" if waiting == "restarting" else "running"
+            elif proc is not None:
+                pid, state = str(proc.pid), waiting or proc.describe_exit()
+            else:
+                pid, state = "-", waiting or "not running"
+            log_file = proc.log_file if proc is not None else self.profile.log_file(key)
+            log = os.path.relpath(log_file, paths.ROOT)
+            rows.append((key, pid, state, restarts, self.address(key), log))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = [
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
@@ -147,16 +173,22 @@ class Stack:
     # -- infrastructure --------------------------------------------------------------------
 
     def start_infrastructure(self, timeout: float = 120.0) -> None:
-        """Start Kafka, FerretDB and Mailpit (those not running yet) and wait until each answers.
+        """Start Kafka, PostgreSQL, FerretDB and Mailpit (those not running yet) and wait until
+        each answers.
 
         When nothing of this stack is running, the profile's data is prepared first: the test
         profile's data directory is wiped, the metrics directories of both profiles too.
         """
+        self._start_infrastructure(list(INFRASTRUCTURE), timeout=timeout, prepare=True)
+
+    def _start_infrastructure(self, names: list[str], *, timeout: float, prepare: bool) -> None:
         with self._lock:
             to_start = [
                 name
                 for name in INFRASTRUCTURE
-                if not self._is_running(name) and not self.profile.is_external(name)
+                if name in names
+                and not self._is_running(name)
+                and not self.profile.is_external(name)
             ]
             if not to_start:
                 return
@@ -167,12 +199,14 @@ class Stack:
                     + ", ".join(missing)
                     + "); run `make setup` (python -m devstack setup)"
                 )
-            if not self.running():
+            if prepare and not self.running():
                 self._prepare()
             self.profile.log_dir.mkdir(parents=True, exist_ok=True)
+            self.profile.run_dir.mkdir(parents=True, exist_ok=True)
             self.profile.metrics_root.mkdir(parents=True, exist_ok=True)
             ports = {
                 "kafka": [self.profile.kafka_port, self.profile.kafka_controller_port],
+                "postgres": [self.profile.postgres_port],
                 "ferretdb": [self.profile.mongodb_port],
                 "mailpit": [self.profile.smtp_port, self.profile.mailpit_http_port],
             }
@@ -183,12 +217,18 @@ class Stack:
             spawned: list[tuple[ManagedProcess, Callable[[], bool]]] = []
             try:
                 for name in to_start:
+                    if name == "ferretdb":
+                        # FerretDB needs its PostgreSQL database: wait for the server first.
+                        for proc, probe in spawned:
+                            if proc.name == "postgres":
+                                self._await(proc, probe, deadline)
+                        self._ensure_ferretdb_database()
                     proc, probe = getattr(self, f"_spawn_{name}")()
                     spawned.append((proc, probe))
                 for proc, probe in spawned:
                     self._await(proc, probe, deadline)
             except BaseException:
-                for proc, _ in spawned:
+                for proc, _ in reversed(spawned):
                     proc.kill()
                 raise
 
@@ -204,6 +244,10 @@ class Stack:
 
     def _clear_stale_processes(self) -> None:
         """Processes of an earlier stack of the same profile that are still alive."""
+        if self.profile.ephemeral and read_state(self.profile) is not None:
+            # A `make up PROFILE=test` supervisor would restart what is killed below.
+            print("devstack: stopping the supervisor of an earlier test stack", file=sys.stderr)
+            stop_supervisor(self.profile)
         stale = Stack.attach(self.profile)
         mine = {proc.pid for proc in self.processes.values()}
         leftovers = [proc for proc in stale.processes.values() if proc.pid not in mine]
@@ -235,6 +279,7 @@ class Stack:
         *,
         env: dict[str, str] | None = None,
         stop_timeout: float,
+        **options,
     ) -> ManagedProcess:
         proc = ManagedProcess.spawn(
             name,
@@ -245,6 +290,7 @@ class Stack:
             cwd=paths.ROOT,
             die_with_parent=self.die_with_parent,
             stop_timeout=stop_timeout,
+            **options,
         )
         self.processes[name] = proc
         return proc
@@ -266,16 +312,65 @@ class Stack:
         proc = self._spawn("kafka", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
         return proc, lambda: ready.kafka_ready(p.kafka_bootstrap)
 
-    def _spawn_ferretdb(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+    @property
+    def postgres_data_dir(self) -> Path:
+        return self.profile.data_dir / "postgres"
+
+    def _spawn_postgres(self) -> tuple[ManagedProcess, Callable[[], bool]]:
         p = self.profile
-        cmd = [
+        postgres.prepare_data_dir(self.postgres_data_dir)
+        cmd = postgres.server_command(
+            self.postgres_data_dir, HOST, p.postgres_port, durable=not p.ephemeral
+        )
+        user = postgres.run_as()
+        proc = self._spawn(
+            "postgres",
+            cmd,
+            stop_timeout=INFRA_STOP_TIMEOUT,
+            stop_signal=signal.SIGINT,  # fast shutdown; SIGTERM waits for clients to leave
+            stop_group=False,  # the postmaster stops its own children
+            user=(user.uid, user.gid) if user else None,
+        )
+        return proc, lambda: postgres.is_ready(HOST, p.postgres_port)
+
+    def ensure_postgres_database(self, name: str, timeout: float = 60.0) -> str:
+        """Create a database on the stack's PostgreSQL (started if it is not running, also when
+        MongoDB comes from outside) unless it exists; returns ``name``. For a private FerretDB:
+        see :meth:`ferretdb_command`."""
+        if not self._is_running("postgres"):
+            with self._lock:
+                self.profile.run_dir.mkdir(parents=True, exist_ok=True)
+                self.profile.log_dir.mkdir(parents=True, exist_ok=True)
+                self._check_ports_free("postgres", [self.profile.postgres_port])
+                proc, probe = self._spawn_postgres()
+                try:
+                    self._await(proc, probe, time.monotonic() + timeout)
+                except BaseException:
+                    proc.kill()
+                    raise
+        postgres.ensure_database(HOST, self.profile.postgres_port, name)
+        return name
+
+    def _ensure_ferretdb_database(self) -> None:
+        postgres.ensure_database(HOST, self.profile.postgres_port, FERRETDB_DATABASE)
+
+    def ferretdb_command(
+        self, port: int | None = None, database: str = FERRETDB_DATABASE
+    ) -> list[str]:
+        """FerretDB's command line: on ``port`` (default: the profile's MongoDB port), storing
+        into PostgreSQL database ``database`` of this stack. A test's own FerretDB uses
+        ``ferretdb_command(free_port, stack.ensure_postgres_database("mine"))``."""
+        return [
             str(paths.FERRETDB_BIN),
             "--listen-addr",
-            f"{HOST}:{p.mongodb_port}",
-            "--data-dir",
-            str(p.data_dir / "ferretdb"),
+            f"{HOST}:{port or self.profile.mongodb_port}",
+            "--postgresql-url",
+            self.profile.postgres_database_url(database),
         ]
-        proc = self._spawn("ferretdb", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
+
+    def _spawn_ferretdb(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        p = self.profile
+        proc = self._spawn("ferretdb", self.ferretdb_command(), stop_timeout=INFRA_STOP_TIMEOUT)
         return proc, lambda: ready.mongodb_ready(p.mongodb_uri)
 
     def _spawn_mailpit(self) -> tuple[ManagedProcess, Callable[[], bool]]:
@@ -453,6 +548,20 @@ class Stack:
                 raise
             return proc
 
+    def restart(self, key: str, timeout: float = 120.0) -> ManagedProcess:
+        """Start one process of the stack again after it died (the supervisor's restart):
+        an infrastructure part (its data is kept, never wiped) or ``<service>-<kind>``."""
+        old = self.processes.get(key)
+        if old is not None:
+            if old.is_running():
+                return old
+            old.reap_group()  # e.g. gunicorn workers of a dead master still holding the port
+        if key in INFRASTRUCTURE:
+            self._start_infrastructure([key], timeout=timeout, prepare=False)
+            return self.processes[key]
+        service, _, kind = key.rpartition("-")
+        return self.start_service(service, kind, timeout=timeout)
+
     def start_all(self, timeout: float = 120.0, service_timeout: float = 90.0) -> None:
         """Infrastructure, then the four apis and four workers (started together, then awaited).
 
@@ -507,17 +616,24 @@ class Stack:
             time.sleep(0.2)
 
     def stop_all(self, timeout: float | None = None) -> dict[str, int | None]:
-        """Stop every process this stack started (or adopted): services first, then the
-        infrastructure. Each group gets SIGTERM, then SIGKILL after ``timeout`` seconds (default
-        10 s for services, 20 s for the infrastructure). Returns the exit codes."""
+        """Stop every process this stack started (or adopted): services (and extra processes)
+        first, then the infrastructure, PostgreSQL last. Each group gets its stop signal
+        (SIGTERM; SIGINT for PostgreSQL), then SIGKILL after ``timeout`` seconds (default 10 s
+        for services, 20 s for the infrastructure). Returns the exit codes."""
         return self._stop_keys(list(self.processes), timeout)
 
     def _stop_keys(self, keys: list[str], timeout: float | None) -> dict[str, int | None]:
         with self._lock:
             codes: dict[str, int | None] = {}
             services = [k for k in keys if k in self.processes and k not in INFRASTRUCTURE]
-            infra = [k for k in INFRASTRUCTURE if k in keys and k in self.processes]
-            for group, default in ((services, SERVICE_STOP_TIMEOUT), (infra, INFRA_STOP_TIMEOUT)):
+            present = [k for k in INFRASTRUCTURE if k in keys and k in self.processes]
+            infra = [k for k in present if k not in STOPPED_LAST]
+            last = [k for k in present if k in STOPPED_LAST]
+            for group, default in (
+                (services, SERVICE_STOP_TIMEOUT),
+                (infra, INFRA_STOP_TIMEOUT),
+                (last, INFRA_STOP_TIMEOUT),
+            ):
                 procs = [self.processes[k] for k in group]
                 for proc in procs:
                     proc.terminate()
