@@ -18,6 +18,8 @@ import uuid
 
 import schemathesis
 
+from dbt_shared.idempotency import KEY_FORMAT
+
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]\Z")
 
 
@@ -27,7 +29,7 @@ def before_call(context, case, kwargs):
         return
     headers = case.headers or {}
     key = headers.get("Idempotency-Key")
-    if isinstance(key, str) and 1 <= len(key) <= 255 and key.isprintable():
+    if isinstance(key, str) and KEY_FORMAT.match(key):
         headers["Idempotency-Key"] = f"contract-{uuid.uuid4()}"
     if case.path.endswith("/admission") and isinstance(case.body, dict):
         windows = case.body.get("availability")

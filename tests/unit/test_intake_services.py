@@ -283,7 +283,6 @@ def test_a_changed_setting_leaves_the_others_as_they_were(components):
         ("late_minutes_count_as_absence", -1),
         ("twenty_four_hour_rule", "yes"),
         ("curriculum", "DT6 ER6"),  # no mindfulness block: nowhere to join
-        ("curriculum", "M2 WMP4"),  # walking the middle path is for adolescents
     ],
 )
 def test_a_setting_out_of_range_is_refused_naming_it(components, name, value):
@@ -303,6 +302,24 @@ def test_a_setting_out_of_range_is_refused_naming_it(components, name, value):
     assert [e["field"] for e in refused_change.value.field_errors] == [f"settings.{name}"]
     (kept,) = organisation.list_programs("site-1", components, OPERATOR)
     assert kept["settings"]["group_capacity"] == 8 and kept["settings"]["cycle_weeks"] == 24
+
+
+def test_a_module_the_program_does_not_teach_is_refused(components):
+    """Walking the Middle Path is for adolescents: a new adult program with it is bad input; a
+    change that adds it to a stored adult program conflicts with that program (409)."""
+    organisation.register_site(site_body(), components, "site-1")
+    adult_with_wmp = {"kind": "adult", "settings": {"curriculum": "M2 WMP4"}}
+    with pytest.raises(InvalidInput) as refused_create:
+        organisation.create_program("site-1", adult_with_wmp, components, OPERATOR)
+    assert [e["field"] for e in refused_create.value.field_errors] == ["settings.curriculum"]
+
+    organisation.create_program("site-1", {"kind": "adult", "settings": {}}, components, OPERATOR)
+    with pytest.raises(Conflict, match="adolescent programs only"):
+        organisation.change_program(
+            "site-1", "site-1:adult", {"settings": {"curriculum": "M2 WMP4"}}, components, OPERATOR
+        )
+    (kept,) = organisation.list_programs("site-1", components, OPERATOR)
+    assert kept["settings"]["curriculum"] == "M2 DT6 M2 ER6 M2 IE6"
 
 
 def test_a_second_program_of_the_same_kind_is_a_conflict(components):

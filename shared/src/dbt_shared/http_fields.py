@@ -169,3 +169,34 @@ def when(field: str, values: Sequence[str], then: dict[str, Any]) -> dict[str, A
         "if": {"properties": {field: {"enum": list(values)}}, "required": [field]},
         "then": rule,
     }
+
+
+#: Any text but U+0000: PostgreSQL (under the embedded FerretDB) cannot store it in a document,
+#: and no clinic's text needs it.
+TEXT_PATTERN = "^[^\\u0000]*$"
+#: The characters of every id the services give out (UUIDs, ``<site>:<kind>`` program ids).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
+
+
+class _Patterned(fields.String):
+    pattern = ""
+    error = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        given = kwargs.pop("validate", None)
+        validators = [] if given is None else list(given) if isinstance(given, list) else [given]
+        super().__init__(validate=[*validators, Pattern(self.pattern, error=self.error)], **kwargs)
+
+
+class Text(_Patterned):
+    """Free text (names, reasons, notes): any characters but U+0000."""
+
+    pattern = TEXT_PATTERN
+    error = "Text may not contain the NUL character."
+
+
+class Id(_Patterned):
+    """The id of another resource (``ID_PATTERN``)."""
+
+    pattern = ID_PATTERN
+    error = "Not an id this platform gives out."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -24,6 +25,9 @@ from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
 from dbt_shared.web import context
 
 HEADER = "Idempotency-Key"
+#: Visible ASCII, 1-255 characters, spaces only inside (RFC 9110 field values are trimmed).
+KEY_PATTERN = r"^[!-~](?:[ -~]{0,253}[!-~])?$"
+KEY_FORMAT = re.compile(KEY_PATTERN)
 COLLECTION = "idempotency_keys"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -46,8 +50,10 @@ def idempotent(view: Callable) -> Callable:
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
-        if not (1 <= len(key) <= 255) or not key.isprintable():
-            raise _invalid_key("Idempotency-Key must be 1-255 printable characters.")
+        if not KEY_FORMAT.match(key):
+            raise _invalid_key(
+                "Idempotency-Key must be 1-255 visible ASCII characters (spaces inside only)."
+            )
         ctx = context()
         principal = current_principal()
         record_id = hashlib.sha256(
@@ -155,3 +161,18 @@ def insert_or_get(collection: Collection, document: dict[str, Any]) -> tuple[dic
         if existing is None:  # pragma: no cover - duplicate on another unique index
             raise
         return existing, False
+
+
+#: The OpenAPI parameter every creating POST that takes the header documents.
+IDEMPOTENCY_DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "schema": {"type": "string", "pattern": KEY_PATTERN, "maxLength": 255},
+            "description": "Retrying with the same key returns the first result; the same key "
+            "with a different body answers 422.",
+        }
+    ]
+}

@@ -1,8 +1,8 @@
 """Cursor pagination: ``{"items": [...], "next_cursor": ...}`` ordered by time-ordered ``_id``.
 
-A cursor is the id of the last item of the page before: the next page holds the items whose id
-sorts after it. Any string of the documented pattern is a cursor the API accepts (a
-made-up one just moves the start of the page), so the OpenAPI document states the whole rule.
+A cursor is the id (hex-encoded) of the last item of the page before: the next page holds the
+items whose id sorts after it. Any string of the documented pattern is a cursor the API accepts
+(a made-up one just moves the start of the page), so the OpenAPI document states the whole rule.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from pymongo.collection import Collection
 from dbt_shared.http_fields import Pattern
 from dbt_shared.problems import Problem
 
-#: The characters of every id the services give out (UUIDs, ``<site>:<kind>`` program ids).
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
-_ID = re.compile(ID_PATTERN)
+#: The cursor of a list in ``_id`` order: the last item's id in hex. Opaque to a client, and
+#: every string of the pattern decodes to some id (a made-up one just moves the page start),
+#: so the pattern in the document is the whole rule.
+CURSOR_PATTERN = r"^(?:[0-9a-f]{2}){1,200}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def cursor_field(
-    pattern: str = ID_PATTERN, description: str = "next_cursor of the page before"
+    pattern: str = CURSOR_PATTERN, description: str = "next_cursor of the page before"
 ) -> fields.String:
     """The ``cursor`` query argument of a list: a string of ``pattern``, or absent."""
     return fields.String(
@@ -41,7 +43,7 @@ class Page(Schema):
 
     next_cursor = fields.String(
         allow_none=True,
-        validate=Pattern(ID_PATTERN),  # documents the pattern; dumping never validates
+        validate=Pattern(CURSOR_PATTERN),  # documents the pattern; dumping never validates
         metadata={"description": "pass as cursor for the next page; null at the end"},
     )
 
@@ -61,16 +63,16 @@ def invalid_cursor() -> Problem:
 
 
 def encode_cursor(last_id: str) -> str:
-    """The cursor of a page that ended with the item ``last_id``: the id itself."""
-    return last_id
+    """The cursor of a page that ended with the item ``last_id``."""
+    return last_id.encode("latin-1").hex()
 
 
 def decode_cursor(cursor: str) -> str:
     """The id a page starts after (the schema checked the pattern; callers outside HTTP may
     pass anything, so it is checked again)."""
-    if not isinstance(cursor, str) or not _ID.match(cursor):
+    if not isinstance(cursor, str) or not _CURSOR.match(cursor):
         raise invalid_cursor()
-    return cursor
+    return bytes.fromhex(cursor).decode("latin-1")
 
 
 # Positions of more than one key (a list not ordered by ``_id`` alone), as opaque base64url

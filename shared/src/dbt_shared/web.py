@@ -304,6 +304,8 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
         g.correlation_token = correlation.set_current(cid)
         g.request_id = cid
         if request.path.startswith("/v1/"):
+            if "\x00" in request.path:  # no id holds NUL: nothing there (and nothing stored)
+                raise Problem(404, "Not Found", "No such resource.")
             g.principal = authenticate(ctx.verifier)
             # Deny by default: a matched operation runs only if its view has an access rule
             # that admits the caller. Unmatched paths and methods answer 404 / 405 as usual.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from dbt_shared.pagination import Page, PageArgs
+from dbt_shared.http_fields import Id, Pattern
+from dbt_shared.pagination import Page, PageArgs, cursor_field
+from notifications.services import INBOX_CURSOR
 
 
 class InboxArgs(PageArgs):
-    site_id = fields.String(required=True, metadata={"description": "the site whose inbox"})
+    site_id = Id(required=True, metadata={"description": "the site whose inbox"})
+    cursor = cursor_field(pattern=INBOX_CURSOR)
 
 
 class InboxItem(Schema):
@@ -29,3 +32,8 @@ class InboxItem(Schema):
 
 class InboxPage(Page):
     items = fields.List(fields.Nested(InboxItem))
+    next_cursor = fields.String(
+        allow_none=True,
+        validate=Pattern(INBOX_CURSOR),  # documents the pattern; dumping never validates
+        metadata={"description": "pass as cursor for the next page; null at the end"},
+    )

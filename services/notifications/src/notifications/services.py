@@ -12,6 +12,7 @@ hours.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from dbt_shared import correlation
 from dbt_shared.auth import Principal
 from dbt_shared.errors import NotFound, StaleWrite
 from dbt_shared.events.envelope import Event
-from dbt_shared.pagination import decode_position, encode_position, invalid_cursor
+from dbt_shared.pagination import invalid_cursor
 from notifications import events, metrics
 from notifications.adapters import Email
 from notifications.bootstrap import Components
@@ -88,25 +89,28 @@ def list_inbox(query: ListInbox, components: Components, principal: Principal) -
     return InboxPage(items, encode_inbox_cursor(last) if last else None)
 
 
-# The inbox cursor: opaque base64 of the last item's place in ``repository.INBOX_ORDER``.
+# The inbox cursor: the last item's place in ``repository.INBOX_ORDER``, as hex: two digits of
+# priority rank, eleven of creation time in Unix milliseconds, then the item's id. Opaque to a
+# client, and every string of ``INBOX_CURSOR`` is a place (a made-up one moves the page start),
+# so the pattern in the document is the whole rule.
+INBOX_CURSOR = r"^[0-9a-f]{13}(?:[0-9a-f]{2}){1,200}$"
+_INBOX_CURSOR = re.compile(INBOX_CURSOR)
+
+
 def encode_inbox_cursor(position: InboxPosition) -> str:
     created_at = position.created_at
     if created_at.tzinfo is None:  # BSON dates are UTC
         created_at = created_at.replace(tzinfo=UTC)
-    return encode_position(
-        {"rank": position.priority_rank, "at": created_at.isoformat(), "after": position.id}
-    )
+    millis = round(created_at.timestamp() * 1000)
+    return f"{position.priority_rank:02x}{millis:011x}{position.id.encode('latin-1').hex()}"
 
 
 def decode_inbox_cursor(cursor: str) -> InboxPosition:
-    raw = decode_position(cursor)
-    try:
-        rank, at, after = raw["rank"], datetime.fromisoformat(raw["at"]), raw["after"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise invalid_cursor() from exc
-    if type(rank) is not int or not isinstance(after, str) or at.tzinfo is None:
+    if not isinstance(cursor, str) or not _INBOX_CURSOR.match(cursor):
         raise invalid_cursor()
-    return InboxPosition(rank, at, after)
+    rank, millis = int(cursor[:2], 16), int(cursor[2:13], 16)
+    at = datetime.fromtimestamp(millis / 1000, UTC)
+    return InboxPosition(rank, at, bytes.fromhex(cursor[13:]).decode("latin-1"))
 
 
 # -- sending what is due -------------------------------------------------------------------------

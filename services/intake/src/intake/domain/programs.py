@@ -93,6 +93,10 @@ def parse_curriculum(text: str) -> list[tuple[str, int]]:
     return blocks
 
 
+class ModuleNotInProgram(ValueError):
+    """A module the program's kind does not teach (Walking the Middle Path in adult DBT)."""
+
+
 def validate_curriculum(text: str, kind: str) -> list[tuple[str, int]]:
     """Parse a curriculum and check it suits the program; returns the blocks."""
     _check_kind(kind)
@@ -100,7 +104,7 @@ def validate_curriculum(text: str, kind: str) -> list[tuple[str, int]]:
     if kind != "adolescent":
         for code, _weeks in blocks:
             if code in ADOLESCENT_ONLY_MODULES:
-                raise ValueError(
+                raise ModuleNotInProgram(
                     f"{code} ({MODULES[code]}) is taught in adolescent programs only, "
                     f"not in a {kind} program"
                 )
@@ -136,11 +140,13 @@ def _normalised(blocks: list[tuple[str, int]]) -> str:
 
 
 class SettingRejected(ValueError):
-    """A program setting out of its range or shape; ``field`` names it (``settings.<name>``)."""
+    """A program setting out of its range or shape; ``field`` names it (``settings.<name>``).
+    ``for_kind`` is true when the value is refused only because of the program's kind."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, for_kind: bool = False) -> None:
         super().__init__(message)
         self.field = field
+        self.for_kind = for_kind
 
 
 def settings_with(kind: str, overrides: dict[str, object]) -> ProgramSettings:
@@ -171,6 +177,8 @@ def settings_with(kind: str, overrides: dict[str, object]) -> ProgramSettings:
             try:
                 value = _normalised(validate_curriculum(value, kind))
             except ValueError as exc:
-                raise SettingRejected("settings.curriculum", str(exc)) from exc
+                raise SettingRejected(
+                    "settings.curriculum", str(exc), for_kind=isinstance(exc, ModuleNotInProgram)
+                ) from exc
         changes[name] = value
     return dataclasses.replace(settings, **changes)

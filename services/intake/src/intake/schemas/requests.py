@@ -75,13 +75,13 @@ BIRTH_DATES = http_fields.date_between(date(_TODAY.year - 120, 1, 1), _TODAY)
 
 # -- sites ----------------------------------------------------------------------------------
 class ContactPerson(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 120))
+    name = http_fields.Text(required=True, validate=validate.Length(1, 120))
     email = fields.Email(required=True)
     phone = fields.String(load_default=None, allow_none=True, validate=_PHONE)
 
 
 class SiteIn(Schema):
-    name = fields.String(
+    name = http_fields.Text(
         required=True, validate=validate.Length(1, 120), metadata={"example": "Riverside Clinic"}
     )
     timezone = fields.String(
@@ -143,8 +143,8 @@ class ProgramPatch(Schema):
 
 # -- clinicians -----------------------------------------------------------------------------
 class ClinicianIn(Schema):
-    subject = fields.String(required=True, validate=validate.Length(1, 200))  # the IdP's sub
-    display_name = fields.String(required=True, validate=validate.Length(1, 120))
+    subject = http_fields.Text(required=True, validate=validate.Length(1, 200))  # the IdP's sub
+    display_name = http_fields.Text(required=True, validate=validate.Length(1, 120))
     roles = fields.List(
         fields.String(validate=validate.OneOf(CLINICIAN_ROLES)),
         required=True,
@@ -166,8 +166,8 @@ def _plausible(born: date) -> None:
 
 
 class ClientIn(Schema):
-    given_name = fields.String(required=True, validate=validate.Length(1, 100))
-    family_name = fields.String(required=True, validate=validate.Length(1, 100))
+    given_name = http_fields.Text(required=True, validate=validate.Length(1, 100))
+    family_name = http_fields.Text(required=True, validate=validate.Length(1, 100))
     date_of_birth = IsoDate(required=True, validate=_plausible, metadata={"pattern": BIRTH_DATES})
     email = fields.Email(required=True, metadata={"example": "client@example.org"})
     phone = fields.String(required=True, validate=_PHONE, metadata={"example": "+1 312 555 0100"})
@@ -176,9 +176,9 @@ class ClientIn(Schema):
 
 
 class ReferralIn(Schema):
-    site_id = fields.String(required=True, metadata={"example": EXAMPLE_ID})
+    site_id = http_fields.Id(required=True, metadata={"example": EXAMPLE_ID})
     program = fields.String(required=True, validate=validate.OneOf(PROGRAMS))
-    source = fields.String(required=True, validate=validate.Length(1, 200))  # self, GP...
+    source = http_fields.Text(required=True, validate=validate.Length(1, 200))  # self, GP...
     consent_to_contact = StrictBoolean(
         required=True,
         validate=validate.Equal(True, error="The client's consent to be contacted is required."),
@@ -213,7 +213,7 @@ class Availability(Schema):
 
 
 class ReferralListArgs(PageArgs):
-    site_id = fields.String()
+    site_id = http_fields.Id()
     status = fields.String(validate=validate.OneOf(pipeline.STATUSES))
     program = fields.String(validate=validate.OneOf(PROGRAMS))
 
@@ -236,7 +236,7 @@ class ScreeningIn(Schema):
 
 class EligibilityIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(pipeline.ELIGIBILITY_DECISIONS))
-    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+    reason = http_fields.Text(required=True, validate=validate.Length(1, 2000))
 
 
 def _agreed(name: str) -> StrictBoolean:
@@ -257,8 +257,8 @@ class CommitmentIn(Schema):
 
 
 class TherapistIn(Schema):
-    clinician_id = fields.String(load_default=None, allow_none=True)  # to choose by hand
-    preferred_clinician_id = fields.String(load_default=None, allow_none=True)
+    clinician_id = http_fields.Id(load_default=None, allow_none=True)  # to choose by hand
+    preferred_clinician_id = http_fields.Id(load_default=None, allow_none=True)
     language = fields.String(load_default=None, allow_none=True, validate=_LANGUAGE)
 
 
@@ -272,18 +272,18 @@ class AdmissionIn(Schema):
 
 class WithdrawalIn(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(WITHDRAWAL_REASONS))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    note = http_fields.Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 # -- waitlist, contact, audit ---------------------------------------------------------------
 class WaitlistArgs(PageArgs):
-    site_id = fields.String(required=True)
+    site_id = http_fields.Id(required=True)
     program = fields.String(validate=validate.OneOf(PROGRAMS))
 
 
 class AuditArgs(PageArgs):
-    site_id = fields.String()
-    object_type = fields.String()
-    object_id = fields.String()
-    actor = fields.String()
-    action = fields.String()
+    site_id = http_fields.Id()
+    object_type = http_fields.Text(validate=validate.Length(1, 100))
+    object_id = http_fields.Text(validate=validate.Length(1, 200))
+    actor = http_fields.Text(validate=validate.Length(1, 200))
+    action = http_fields.Text(validate=validate.Length(1, 100))

@@ -92,7 +92,12 @@ def change_program(
     if current is None or current["site_id"] != site_id:
         raise NotFound("program")
     kept = {k: v for k, v in current["settings"].items() if k != "cycle_weeks"}
-    settings = _settings(current["kind"], {**kept, **body["settings"]})
+    try:
+        settings = programs.settings_with(current["kind"], {**kept, **body["settings"]})
+    except programs.SettingRejected as exc:
+        if exc.for_kind:  # refused because of the stored program's kind, not the body's shape
+            raise Conflict(str(exc)) from exc
+        raise InvalidInput.field(exc.field, str(exc)) from exc
     changed = {**current, **_program_state(site_id, current["kind"], settings)}
     changed["updated_at"] = c.clock.now()
     stored = c.repositories.programs.save(changed, [events.program_configured(changed, c.clock)])
