@@ -22,12 +22,13 @@ import jwt
 import requests
 from flask import g, request
 
+from dbt_shared import vocabulary
 from dbt_shared.config import AuthSettings
 from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, not_found
 
 log = logging.getLogger(__name__)
 
-ROLES = ("operator", "coordinator", "therapist", "facilitator", "client", "service")
+ROLES = vocabulary.ROLES
 # Everyone but clients: who may read organisation data such as sites and programs.
 STAFF_AND_SERVICES = ("operator", "coordinator", "therapist", "facilitator", "service")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from dbt_shared import vocabulary
 from dbt_shared.events.catalog import EventType
 from dbt_shared.events.topics import Topic
 
@@ -22,16 +23,9 @@ THERAPIST_ASSIGNED = "intake.therapist.assigned.v1"
 CLIENT_ADMITTED = "intake.client.admitted.v1"
 REFERRAL_WITHDRAWN = "intake.referral.withdrawn.v1"
 
-PROGRAMS = ("adult", "adolescent")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WITHDRAWAL_REASONS = (
-    "client_declined",
-    "not_reachable",
-    "referred_elsewhere",
-    "not_eligible",
-    "moved_away",
-    "other",
-)
+PROGRAMS = vocabulary.PROGRAM_KINDS
+WEEKDAYS = vocabulary.WEEKDAYS
+WITHDRAWAL_REASONS = vocabulary.WITHDRAWAL_REASONS
 
 
 class SiteRegisteredV1(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from dbt_shared import vocabulary
 from dbt_shared.events.catalog import EventType
 from dbt_shared.events.topics import Topic
 
@@ -12,7 +13,7 @@ TOPIC = Topic("dbt.notifications.events")
 DELIVERY_SENT = "notifications.delivery.sent.v1"
 DELIVERY_FAILED = "notifications.delivery.failed.v1"
 
-CHANNELS = ("email", "sms", "inbox")
+CHANNELS = vocabulary.CHANNELS
 
 
 class DeliveryOutcomeV1(Schema):

@@ -13,8 +13,10 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from dbt_shared import vocabulary
+
 # The kinds of program a site can run.
-PROGRAM_KINDS = ("adult", "adolescent")
+PROGRAM_KINDS = vocabulary.PROGRAM_KINDS
 
 MODULES = {
     "M": "mindfulness",

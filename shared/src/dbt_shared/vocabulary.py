@@ -1,0 +1,24 @@
+"""The platform's value sets, defined once: the contracts, the domains and the HTTP schemas of
+every service import them from here. Plain tuples, no imports, so a domain may use them and stay
+free of any framework.
+"""
+
+from __future__ import annotations
+
+#: The kinds of DBT program a site runs.
+PROGRAM_KINDS = ("adult", "adolescent")
+#: Days of the week, as schedules and availability name them.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: How a referral leaves the path before admission.
+WITHDRAWAL_REASONS = (
+    "client_declined",
+    "not_reachable",
+    "referred_elsewhere",
+    "not_eligible",
+    "moved_away",
+    "other",
+)
+#: The channels a message can take.
+CHANNELS = ("email", "sms", "inbox")
+#: The roles a token can carry.
+ROLES = ("operator", "coordinator", "therapist", "facilitator", "client", "service")
