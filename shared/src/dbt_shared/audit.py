@@ -103,5 +103,10 @@ class InMemoryAuditLog(_Recording):
 
 
 def ensure_indexes(db: Database) -> None:
-    db[AUDIT_COLLECTION].create_index([("object_type", 1), ("object_id", 1)], name="object")
-    db[AUDIT_COLLECTION].create_index("at", name="at")
+    """The trail is read oldest first (``_id``), filtered by equality on one of these."""
+    trail = db[AUDIT_COLLECTION]
+    trail.create_index([("object_type", 1), ("object_id", 1)], name="object")
+    trail.create_index("at", name="at")
+    trail.create_index([("site_id", 1), ("_id", 1)], name="site")
+    trail.create_index([("actor", 1), ("_id", 1)], name="actor")
+    trail.create_index([("action", 1), ("_id", 1)], name="action")

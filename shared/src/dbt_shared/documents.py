@@ -144,11 +144,12 @@ class MongoDocumentStore:
         return list(self.collection.find(query, projection, sort=sort, limit=limit))
 
     def count(self, query, limit=0):
-        return (
-            self.collection.count_documents(query, limit=limit)
-            if limit
-            else (self.collection.count_documents(query))
-        )
+        # The ``count`` command, not ``count_documents`` (an aggregation): FerretDB pushes the
+        # command's filter down, the aggregation's ``$match`` not always.
+        command: dict[str, Any] = {"query": query}
+        if limit:
+            command["limit"] = limit
+        return int(self.collection.database.command("count", self.collection.name, **command)["n"])
 
     def insert(self, document, events=()):
         events = list(events)
@@ -192,12 +193,19 @@ class MongoDocumentStore:
             if current is None or current.get(REVISION) != document.get(REVISION):
                 raise StaleWrite(self.what)
             update: dict[str, Any] = {"$set": state_of(document), "$inc": {REVISION: 1}}
-            self.collection.update_one(
+            written = self.collection.update_one(
                 {"_id": document["_id"]}, outbox.update_with_events(update, events)
             )
-            stored = self.collection.find_one({"_id": document["_id"]})
-            if stored is None:
+            if written.matched_count != 1:
                 raise StaleWrite(self.what)
+            # What the document now is, without reading it again (under the lock, it is ours).
+            stored = {**document, REVISION: current.get(REVISION, 0) + 1}
+            if events:
+                stored[outbox.OUTBOX_FIELD] = [
+                    *document.get(outbox.OUTBOX_FIELD, []),
+                    *(e.to_document() for e in events),
+                ][-outbox.KEEP_IN_DOCUMENT :]
+                stored[outbox.RECORDED_AT_FIELD] = max(e.time for e in events)
             return stored
 
     def _guarded_update(self, document, events):

@@ -115,3 +115,27 @@ def page(
 def page_of(item: type[Schema]) -> type[Schema]:
     """The list response of ``item``: ``<Item>Page`` with ``items`` and ``next_cursor``."""
     return Page.from_dict({"items": fields.List(fields.Nested(item))}, name=f"{item.__name__}Page")
+
+
+def page_union(
+    collection: Collection,
+    queries: list[dict[str, Any]],
+    *,
+    limit: int,
+    cursor: str | None,
+    projection: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page, in ``_id`` order, of the documents any of ``queries`` matches: each query is an
+    indexed equality plus sort plus limit of its own, merged here, instead of one ``$in`` (which
+    FerretDB cannot push down, so it would read every document the collection ever held)."""
+    after = decode_cursor(cursor) if cursor else None
+    merged: dict[Any, dict[str, Any]] = {}
+    for query in queries:
+        if after is not None:
+            query = {"$and": [query, {"_id": {"$gt": after}}]}
+        for doc in collection.find(query, projection, sort=[("_id", 1)], limit=limit + 1):
+            merged[doc["_id"]] = doc
+    ordered = [merged[key] for key in sorted(merged)]
+    more = len(ordered) > limit
+    ordered = ordered[:limit]
+    return ordered, (encode_cursor(ordered[-1]["_id"]) if more and ordered else None)

@@ -562,6 +562,13 @@ class Stack:
         service, _, kind = key.rpartition("-")
         return self.start_service(service, kind, timeout=timeout)
 
+    def twin_indexes(self) -> int:
+        """GIN twins of FerretDB's indexes in PostgreSQL (``postgres.twin_indexes``), when this
+        stack runs the database itself."""
+        if self.profile.is_external("ferretdb") or not self._is_running("postgres"):
+            return 0
+        return postgres.twin_indexes(HOST, self.profile.postgres_port, FERRETDB_DATABASE)
+
     def start_all(self, timeout: float = 120.0, service_timeout: float = 90.0) -> None:
         """Infrastructure, then the four apis and four workers (started together, then awaited).
 
@@ -581,6 +588,7 @@ class Stack:
                 deadline = time.monotonic() + service_timeout
                 for proc, probe in pending:
                     self._await(proc, probe, deadline)
+                self.twin_indexes()  # the services have made their indexes by now
             except BaseException:
                 self._stop_keys([key for key in self.processes if key not in already], 5.0)
                 raise

@@ -35,6 +35,7 @@ BACKOFF_MAX = 30.0
 #: A restarted process that has stayed up this long gets the first delay again next time.
 STABLE_AFTER = 60.0
 POLL_INTERVAL = 0.5
+TWIN_EVERY = 60  # rounds: every 30 s, one catalog query
 RESTART_TIMEOUT = 120.0
 
 
@@ -133,8 +134,15 @@ class Supervisor:
     def run_forever(self) -> None:
         """Check every half second until interrupted (KeyboardInterrupt or :class:`Stopped`)."""
         self.save()
+        rounds = 0
         while True:
             self.check()
+            rounds += 1
+            if rounds % TWIN_EVERY == 0:  # collections a service made since get indexed too
+                try:
+                    self.stack.twin_indexes()
+                except Exception as exc:  # the database may be restarting: next time
+                    self.echo(f"{_now()} devstack: index twins not made: {exc}")
             time.sleep(POLL_INTERVAL)
 
     def check(self) -> None:

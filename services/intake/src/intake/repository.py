@@ -27,9 +27,6 @@ REFERRALS = "referrals"
 # Collections whose documents carry pending events for the outbox relay.
 OUTBOX_COLLECTIONS = [SITES, PROGRAMS, CLINICIANS, REFERRALS]
 
-# Statuses in which an assigned therapist carries the client on their caseload.
-CASELOAD_STATUSES = ("eligible", "orientation", "committed", "admitted")
-
 HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
 LIST_PROJECTION = {"client": 0, "screenings": 0, **HIDDEN}
 
@@ -55,13 +52,8 @@ class Repositories:
         return Referral(self.referrals.save(referral.state, events))
 
     def caseload(self, clinician_id: str) -> int:
-        # index: therapist (therapist.clinician_id), then status on the few documents it finds
-        return sum(
-            self.referrals.count(
-                {"therapist.clinician_id": clinician_id, "status": status}, limit=0
-            )
-            for status in CASELOAD_STATUSES
-        )
+        # index: caseload (therapist_id, on_caseload): the clients a therapist carries now
+        return self.referrals.count({"therapist_id": clinician_id, "on_caseload": True})
 
     def waiting_count(self, site_id: str, status: str, program: str | None = None) -> int:
         # index: site_status (site_id, status, _id)
@@ -106,7 +98,8 @@ class Repositories:
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
     db[REFERRALS].create_index([("site_id", 1), ("status", 1), ("_id", 1)], name="site_status")
-    db[REFERRALS].create_index("therapist.clinician_id", name="therapist")
+    db[REFERRALS].create_index([("therapist_id", 1), ("_id", 1)], name="therapist_list")
+    db[REFERRALS].create_index([("therapist_id", 1), ("on_caseload", 1)], name="caseload")
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)
     db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject", unique=True)
     audit.ensure_indexes(db)

@@ -40,6 +40,9 @@ TERMINAL = frozenset({ADMITTED, WITHDRAWN, NOT_ELIGIBLE})
 
 ELIGIBILITY_DECISIONS = (ELIGIBLE, NOT_ELIGIBLE, NEEDS_REVIEW)
 
+# Statuses in which an assigned therapist carries the client on their caseload.
+CASELOAD_STATUSES = frozenset({ELIGIBLE, ORIENTATION, COMMITTED, ADMITTED})
+
 # What the client agrees to before commitment, with the words a coordinator reads.
 AGREEMENTS = {
     "all_modes": "commitment to all four modes of treatment",

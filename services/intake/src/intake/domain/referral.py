@@ -160,6 +160,15 @@ class Referral:
             self.state.setdefault("history", []).append({"status": new_status, "at": now, "by": by})
         self.state["status"] = new_status
         self.state["updated_at"] = now
+        self._note_caseload()
+
+    def _note_caseload(self) -> None:
+        # Kept on the referral so a therapist's caseload is one indexed equality query
+        # (therapist_id, on_caseload), whatever the history holds.
+        self.state["therapist_id"] = self.therapist_id
+        self.state["on_caseload"] = (
+            self.therapist_id is not None and self.status in pipeline.CASELOAD_STATUSES
+        )
 
     def record_screening(
         self, summary: dict[str, Any], *, needs_immediate_response: bool, by: str, now: datetime
@@ -187,6 +196,7 @@ class Referral:
     def assign_therapist(self, assignment: dict[str, Any], *, by: str, now: datetime) -> None:
         self._advance("assign_therapist", by, now)
         self.state["therapist"] = assignment
+        self._note_caseload()
         self.events.append(TherapistAssigned())
 
     def admit(self, admission: dict[str, Any], *, by: str, now: datetime) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from dbt_shared.auth import Principal
 from dbt_shared.errors import NotFound
-from dbt_shared.pagination import page
+from dbt_shared.pagination import page, page_union
 from intake.bootstrap import Components
 from intake.domain import pipeline
 from intake.services.access import require_site
@@ -44,12 +44,11 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[
     """Who is waiting at which stage and for how many days, oldest first."""
     site_id = args["site_id"]
     require_site(principal, site_id)
-    query: dict[str, Any] = {"site_id": site_id, "status": {"$in": list(pipeline.WAITING_STAGES)}}
-    if args.get("program"):
-        query["program"] = args["program"]
-    items, cursor = page(
+    program = {"program": args["program"]} if args.get("program") else {}
+    # index: site_status (site_id, status, _id), one equality query per waiting stage
+    items, cursor = page_union(
         c.repositories.referrals,
-        query,
+        [{"site_id": site_id, "status": stage, **program} for stage in pipeline.WAITING_STAGES],
         limit=args["limit"],
         cursor=args["cursor"],
         projection={"program": 1, "status": 1, "received_at": 1},

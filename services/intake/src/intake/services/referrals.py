@@ -14,7 +14,7 @@ from typing import Any
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, InvalidInput
 from dbt_shared.events import outbox
-from dbt_shared.pagination import page
+from dbt_shared.pagination import page_union
 from intake import events, metrics
 from intake.bootstrap import Components
 from intake.domain import matching, screening
@@ -112,19 +112,23 @@ def read(referral_id: str, c: Components, principal: Principal) -> dict[str, Any
 def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
     """Referrals of the caller's sites, oldest first; filter by site, status, program."""
     query: dict[str, Any] = {}
-    if args.get("site_id"):
-        require_site(principal, args["site_id"])
-        query["site_id"] = args["site_id"]
-    for name in ("status", "program"):
+    for name in ("site_id", "status", "program"):
         if args.get(name):
             query[name] = args[name]
+    if args.get("site_id"):
+        require_site(principal, args["site_id"])
     own = own_clinician_ids(c, principal)
-    if own is not None:
-        query["therapist.clinician_id"] = {"$in": own}
-    # index: site_status (site_id, status, _id) for a site's list; therapist for a therapist's
-    items, cursor = page(
+    if own is not None:  # a therapist: one query per clinician record of theirs
+        queries = [{**query, "therapist_id": clinician_id} for clinician_id in own]
+    elif "site_id" in query or principal.site_filter() is None:
+        queries = [query]
+    else:  # staff of several sites: one query per site
+        queries = [{**query, "site_id": site_id} for site_id in sorted(principal.sites)]
+    # index: site_status (site_id, status, _id) for a site's list; therapist_list for a
+    # therapist's; each query is equality + sort + limit, merged in _id order
+    items, cursor = page_union(
         c.repositories.referrals,
-        principal.scope(query),
+        [q for q in queries if "site_id" not in q or principal.can_act_on_site(q["site_id"])],
         limit=args["limit"],
         cursor=args["cursor"],
         projection=LIST_PROJECTION,
