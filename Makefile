@@ -30,7 +30,7 @@ define pytest
 endef
 
 .PHONY: help venv setup run up down status test test-unit test-integration test-e2e test-contract \
-	lint fmt token docs bench clean
+	lint fmt token docs bench seed chaos clean
 
 help: ## Show this help
 	@echo "Targets:"
@@ -92,6 +92,12 @@ token: venv ## Print a dev JWT: make token ROLE=coordinator[,therapist] SITES=a,
 
 bench: setup ## Print first-flow latency figures (referral -> inbox, -> mailbox) on the test stack
 	$(PY) tests/bench/first_flow.py $(or $(N),30)
+
+chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referrals: 0 lost, 0 doubled
+	$(PY) tests/bench/chaos.py $(or $(N),1000)
+
+seed: setup ## Fill the running stack (PROFILE=dev) with a clinic-year: 20 sites, 20,000 referrals
+	$(PY) tests/bench/seed.py --profile $(PROFILE) $(if $(REFERRALS),--referrals $(REFERRALS),)
 
 docs: venv ## Regenerate docs/events.md and the Strimzi KafkaTopics from the contracts in code
 	$(PY) -m dbt_shared.events.catalog_doc > docs/events.md

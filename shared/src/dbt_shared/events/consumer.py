@@ -88,6 +88,7 @@ class ConsumerRunner:
         self.topics = sorted({catalog.get(name).topic.name for name in handlers})
         self.max_poll_records = max_poll_records
         self.healthy = True  # false while the broker cannot be reached (worker readiness)
+        self._in_batch: set[str] = set()
         self._stop = threading.Event()
         self.db[PROCESSED_COLLECTION].create_index("processed_at", name="processed_at")
 
@@ -145,13 +146,16 @@ class ConsumerRunner:
         records in one write, then one offset commit: effects before offsets, always."""
         handled: list[Event] = []
         last = None
+        self._in_batch.clear()
         try:
             for record in records:
                 event = self.process(record, mark=False)
                 if event is not None:
                     handled.append(event)
+                    self._in_batch.add(event.dedup_key)
                 last = record
         finally:
+            self._in_batch.clear()
             if handled:
                 self._with_db_retry(lambda: self._mark_processed_many(handled))
             if last is not None:
@@ -178,8 +182,11 @@ class ConsumerRunner:
             self._dead_letter(record, exc, attempts=1, event_type=event.type)
             return None
         processed = self.db[PROCESSED_COLLECTION]
-        # index: _id (one equality lookup per record; FerretDB pushes equality down)
-        if self._with_db_retry(lambda: processed.find_one({"_id": event.dedup_key}, {"_id": 1})):
+        # index: _id (one equality lookup per record; FerretDB pushes equality down). A repeat
+        # inside the batch in hand is not marked yet: the batch remembers what it handled.
+        if event.dedup_key in self._in_batch or self._with_db_retry(
+            lambda: processed.find_one({"_id": event.dedup_key}, {"_id": 1})
+        ):
             metrics.EVENTS_CONSUMED.labels(self.service, event.type, "duplicate").inc()
             return None
         started = time.perf_counter()

@@ -190,6 +190,7 @@ class OutboxRelay:
         clock: Clock | None = None,
         batch_size: int = 200,
         grace: timedelta = timedelta(seconds=60),
+        hand_off_time: timedelta = timedelta(seconds=5),
     ) -> None:
         self.db = db
         self.collections = set(collections)
@@ -198,6 +199,9 @@ class OutboxRelay:
         self.clock = clock or SystemClock()
         self.batch_size = batch_size
         self.grace = grace
+        # The process that wrote an event hands it off itself within moments: the sweep leaves
+        # younger intents to it rather than publish everything twice.
+        self.hand_off_time = hand_off_time
         self.backlog = 0
         self.healthy = True  # false while a sweep fails (worker readiness)
 
@@ -242,6 +246,10 @@ class OutboxRelay:
         waiting = 0
         for intent in intents:
             key = (intent["collection"], intent["document_id"])
+            if now - _aware(intent["created_at"]) < self.hand_off_time:
+                held.add(key)  # being handed off right now, most likely
+                waiting += 1
+                continue
             if key not in recorded:
                 # index: _id; the document is the commit record of its events
                 document = self.db[intent["collection"]].find_one(

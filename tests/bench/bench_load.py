@@ -1,0 +1,138 @@
+"""Load for ``make bench``: open-loop schedules, closed-loop clients, HTTP calls, percentiles.
+
+Open loop: call ``i`` is due at ``start + i / rate`` whether or not earlier calls have been
+answered (a thread pool sends them), and its latency counts from when it was due, so a slow
+server cannot hide its queue by slowing the client down. Closed loop: ``clients`` threads, each
+sending its next call as soon as the last one is answered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One call: when it was due (wall clock), how long until answered, what it answered."""
+
+    due_at: float  # time.time() of the moment it was due (open loop) or sent (closed loop)
+    seconds: float
+    result: Any  # the call's answer, or the exception it raised
+    ok: bool
+
+
+class Http:
+    """Requests with a bearer token, one keep-alive session per thread."""
+
+    def __init__(self, token: str) -> None:
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self._local = threading.local()
+
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self.headers)
+        return session
+
+    def get(self, url: str) -> requests.Response:
+        return self.session().get(url, timeout=30)
+
+    def post(self, url: str, body: dict[str, Any]) -> requests.Response:
+        return self.session().post(url, json=body, timeout=30)
+
+    def created(self, url: str, body: dict[str, Any]) -> str:
+        """POST that must answer 201; the new resource's id."""
+        response = self.post(url, body)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST {url} answered {response.status_code}: {response.text[:300]}")
+        return response.json()["id"]
+
+    def ok(self, url: str) -> bool:
+        return self.get(url).status_code == 200
+
+
+def referral_body(site_id: str) -> dict[str, Any]:
+    """A referral as a coordinator would record it; a made-up client."""
+    n = uuid.uuid4().hex[:10]
+    return {
+        "site_id": site_id,
+        "program": "adult",
+        "source": "bench",
+        "consent_to_contact": True,
+        "client": {
+            "given_name": "Bench",
+            "family_name": f"Client{n}",
+            "date_of_birth": "1990-01-01",
+            "email": f"c{n}@bench.example.org",
+            "phone": "+1 312 555 0100",
+        },
+    }
+
+
+def _timed(call: Callable[[int], Any], i: int, due_wall: float, due_mono: float) -> Outcome:
+    try:
+        result, ok = call(i), True
+    except Exception as exc:  # an error is a figure too: counted, not raised
+        result, ok = exc, False
+    if ok and result is False:
+        ok = False
+    return Outcome(due_wall, time.perf_counter() - due_mono, result, ok)
+
+
+def open_loop(
+    call: Callable[[int], Any], rate: float, seconds: float, workers: int = 32
+) -> list[Outcome]:
+    """``call(i)`` at ``rate`` per second for ``seconds``; a call answering ``False`` or raising
+    counts as failed."""
+    count = max(1, round(rate * seconds))
+    futures = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        start_mono, start_wall = time.perf_counter() + 0.05, time.time() + 0.05
+        for i in range(count):
+            offset = i / rate
+            pause = start_mono + offset - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            futures.append(pool.submit(_timed, call, i, start_wall + offset, start_mono + offset))
+    return [f.result() for f in futures]
+
+
+def closed_loop(call: Callable[[int], Any], total: int, clients: int) -> list[Outcome]:
+    """``total`` calls from ``clients`` threads, each waiting for its answer before the next."""
+    numbers = itertools.count()
+    lock = threading.Lock()
+    outcomes: list[Outcome] = []
+
+    def client() -> None:
+        while True:
+            with lock:
+                i = next(numbers)
+            if i >= total:
+                return
+            outcome = _timed(call, i, time.time(), time.perf_counter())
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

@@ -1,0 +1,374 @@
+"""Chaos run: referrals under load while the relay, a consumer, an api, the broker and the
+database are each SIGKILLed and restarted; then every referral must reach the site's inbox
+exactly once, and its email the mailbox.
+
+Run with ``make chaos`` (``N=1000`` referrals by default). It starts a fresh test-profile stack
+(``DEVSTACK_PORT_OFFSET`` shifts its ports), creates a site with an intake address, and posts
+referrals from a few client threads. A request that fails with a connection error or a 5xx is
+sent again with the same ``Idempotency-Key``, so a retried request is the same referral; a
+referral counts as accepted once it answered 201. Meanwhile, spread over the load, one process
+after another gets SIGKILL and is started again straight away, as the supervisor would:
+
+- ``relay``: the intake worker (its outbox relay);
+- ``consumer``: the notifications worker (intake's events -> inbox items and deliveries);
+- ``api``: the intake api (gunicorn master and workers);
+- ``broker``: Kafka;
+- ``database``: FerretDB and the PostgreSQL that stores its data.
+
+Then it waits until every accepted referral has exactly one inbox item in notifications'
+database and an email in Mailpit, and prints what arrived and how long after the last kill.
+It exits non-zero if an inbox item is missing or duplicated, or if not everything had arrived
+within 2 minutes of the last kill. Email is at-least-once by design: a second copy of an email
+is reported, not failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import requests
+from pymongo import MongoClient
+
+from devstack import INFRASTRUCTURE, Profile, Stack, mint_token
+from devstack.supervisor import BACKOFF_FIRST
+
+#: What is killed, in this order, and the stack processes that make it up.
+KILLS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("relay", ("intake-worker",)),
+    ("consumer", ("notifications-worker",)),
+    ("api", ("intake-api",)),
+    ("broker", ("kafka",)),
+    ("database", ("postgres", "ferretdb")),
+)
+#: Everything must have arrived this long after the last kill (the issue's target).
+ARRIVAL_LIMIT_S = 120.0
+#: Inbox items and emails are counted again this long after everything arrived, so that a
+#: late duplicate (a redelivery after the last restart) is counted too.
+SETTLE_S = 15.0
+RETRY_PAUSE_S = 0.5
+REFERENCE = re.compile(r"Reference:\s*(\S+)")
+
+
+# -- the load ------------------------------------------------------------------------------------
+@dataclass
+class Load:
+    """Client threads posting ``total`` referrals to intake; each retried until accepted."""
+
+    url: str
+    headers: dict[str, str]
+    site_id: str
+    total: int
+    threads: int
+    rate: float  # referrals per second, all threads together (a backlog goes out at once)
+    give_up_at: float  # monotonic: stop retrying after this
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    accepted: dict[int, str] = field(default_factory=dict)  # request number -> referral id
+    refused: dict[int, str] = field(default_factory=dict)  # request number -> status and text
+    retries: int = 0
+    failures: collections.Counter = field(default_factory=collections.Counter)
+    _next: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _workers: list[threading.Thread] = field(default_factory=list)
+    _started: float = 0.0
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        for n in range(self.threads):
+            thread = threading.Thread(target=self._work, name=f"load-{n}", daemon=True)
+            thread.start()
+            self._workers.append(thread)
+
+    def join(self) -> None:
+        for thread in self._workers:
+            thread.join()
+
+    @property
+    def done(self) -> bool:
+        return not any(t.is_alive() for t in self._workers)
+
+    @property
+    def settled(self) -> int:
+        """Requests answered for good (accepted or refused)."""
+        with self._lock:
+            return len(self.accepted) + len(self.refused)
+
+    def _work(self) -> None:
+        session = requests.Session()
+        while True:
+            with self._lock:
+                n, self._next = self._next, self._next + 1
+            if n >= self.total:
+                return
+            # Paced, so that the load lasts through every kill (the schedule, not a wait).
+            time.sleep(max(0.0, self._started + n / self.rate - time.monotonic()))
+            self._send(session, n)
+
+    def _send(self, session: requests.Session, n: int) -> None:
+        body = {
+            "site_id": self.site_id,
+            "program": "adult",
+            "source": "chaos",
+            "consent_to_contact": True,
+            "client": {
+                "given_name": "Chaos",
+                "family_name": f"Client{n}",
+                "date_of_birth": "1990-01-01",
+                "email": f"c{n}@example.org",
+                "phone": "+1 312 555 0100",
+            },
+        }
+        headers = {**self.headers, "Idempotency-Key": f"chaos-{self.run_id}-{n}"}
+        while time.monotonic() < self.give_up_at:
+            try:
+                response = session.post(self.url, json=body, headers=headers, timeout=15)
+            except requests.RequestException as exc:  # the api (or its host) is down
+                self._failed(type(exc).__name__)
+                continue
+            if response.status_code == 201:
+                with self._lock:
+                    self.accepted[n] = response.json()["id"]
+                return
+            if response.status_code >= 500 or response.status_code == 429:
+                self._failed(str(response.status_code))
+                continue
+            with self._lock:
+                self.refused[n] = f"{response.status_code} {response.text[:200]}"
+            return
+        with self._lock:
+            self.refused[n] = "not accepted before the load's time limit"
+
+    def _failed(self, why: str) -> None:
+        with self._lock:
+            self.retries += 1
+            self.failures[why] += 1
+        time.sleep(RETRY_PAUSE_S)
+
+
+# -- the kills -----------------------------------------------------------------------------------
+def kill_and_restart(stack: Stack, keys: tuple[str, ...]) -> float:
+    """SIGKILL every process of ``keys`` at once, then start them again as the supervisor
+    would (after its first backoff delay; the infrastructure in start order). Returns the
+    monotonic time of the kill."""
+    killed_at = time.monotonic()
+    for key in keys:
+        proc = stack.processes.get(key)
+        if proc is None or not proc.is_running():
+            raise SystemExit(f"chaos: {key} is not running, cannot kill it")
+        proc.kill()
+    time.sleep(BACKOFF_FIRST)
+    order = [k for k in INFRASTRUCTURE if k in keys] + [k for k in keys if k not in INFRASTRUCTURE]
+    for key in order:
+        stack.restart(key, timeout=180)
+    return killed_at
+
+
+def run_kills(stack: Stack, load: Load, gap_s: float) -> float:
+    """Kill each part in turn, spread over the load (kill i once i/(n+1) of the referrals are
+    settled, and at least ``gap_s`` after the previous restart). Returns the last kill's time."""
+    last_kill = 0.0
+    ready_at = time.monotonic()
+    for i, (name, keys) in enumerate(KILLS):
+        due = load.total * (i + 1) // (len(KILLS) + 1)
+        while (load.settled < due and not load.done) or time.monotonic() < ready_at + gap_s:
+            time.sleep(0.2)
+        at = load.settled
+        last_kill = kill_and_restart(stack, keys)
+        ready_at = time.monotonic()
+        print(
+            f"  killed {name:9s} ({', '.join(keys)}) at {at:5d} settled; "
+            f"running again {ready_at - last_kill:5.1f} s later",
+            flush=True,
+        )
+    return last_kill
+
+
+# -- what arrived --------------------------------------------------------------------------------
+@dataclass
+class Arrivals:
+    inbox: collections.Counter  # referral id -> inbox items
+    emails: collections.Counter  # referral id -> emails to the site's intake address
+
+    def missing(self, wanted: set[str]) -> tuple[int, int]:
+        return (
+            sum(1 for r in wanted if self.inbox[r] == 0),
+            sum(1 for r in wanted if self.emails[r] == 0),
+        )
+
+    def duplicated(self, wanted: set[str]) -> tuple[int, int]:
+        return (
+            sum(1 for r in wanted if self.inbox[r] > 1),
+            sum(1 for r in wanted if self.emails[r] > 1),
+        )
+
+    def complete(self, wanted: set[str]) -> bool:
+        return self.missing(wanted) == (0, 0) and self.duplicated(wanted)[0] == 0
+
+
+def count_arrivals(mongo: MongoClient, mailpit_url: str, site_id: str, address: str) -> Arrivals:
+    # The site is new: its items are this run's. (Index site_by_priority: equality on site_id.)
+    items = mongo["dbt_notifications"].inbox_items.find({"site_id": site_id}, {"referral_id": 1})
+    inbox = collections.Counter(item.get("referral_id") for item in items)
+    emails: collections.Counter = collections.Counter()
+    start, limit = 0, 500
+    while True:
+        page = requests.get(
+            f"{mailpit_url}/api/v1/messages", params={"start": start, "limit": limit}, timeout=10
+        ).json()
+        messages = page.get("messages") or []
+        for message in messages:
+            if any(to.get("Address") == address for to in message.get("To") or []):
+                found = REFERENCE.search(message.get("Snippet", ""))
+                emails[found.group(1) if found else None] += 1
+        start += len(messages)
+        if not messages or start >= page.get("messages_count", page.get("total", 0)):
+            return Arrivals(inbox, emails)
+
+
+def wait_for_arrivals(
+    count, wanted: set[str], last_kill: float, wait_s: float
+) -> tuple[Arrivals, float | None]:
+    """Poll until everything arrived or ``wait_s`` after the last kill; answers the last
+    count and the seconds from the last kill until everything had arrived (None: never)."""
+    arrivals = None
+    while True:
+        try:
+            arrivals = count()
+        except Exception as exc:  # the database may still be catching up
+            print(f"  (count failed: {type(exc).__name__}: {exc})", flush=True)
+        now = time.monotonic()
+        if arrivals is not None and arrivals.complete(wanted):
+            return arrivals, now - last_kill
+        if now - last_kill > wait_s:
+            if arrivals is None:
+                raise SystemExit("chaos: could not count what arrived")
+            return arrivals, None
+        time.sleep(1.0)
+
+
+def stuck_work(mongo: MongoClient) -> str:
+    """What is still in flight (for a failed run's report): the intents intake has not
+    published, notifications' queued deliveries, and the deliveries by status."""
+    intake, notifications = mongo["dbt_intake"], mongo["dbt_notifications"]
+    intents = intake.outbox_intents.count_documents({})
+    queued = notifications.delivery_queue.count_documents({})
+    statuses = collections.Counter(d.get("status") for d in notifications.deliveries.find({}))
+    return f"intake intents {intents}, delivery queue {queued}, deliveries {dict(statuses)}"
+
+
+# -- the run -------------------------------------------------------------------------------------
+def create_site(intake_url: str) -> tuple[str, str]:
+    operator = {"Authorization": f"Bearer {mint_token(['operator'], [], 'chaos-op')}"}
+    address = f"chaos-{uuid.uuid4().hex[:6]}@example.org"
+    response = requests.post(
+        f"{intake_url}/v1/sites",
+        json={"name": "Chaos", "timezone": "UTC", "intake_email": address},
+        headers=operator,
+        timeout=15,
+    )
+    response.raise_for_status()
+    return response.json()["id"], address
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("count", nargs="?", type=int, default=1000, help="referrals to post")
+    parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--rate", type=float, default=10.0, help="referrals/s (default 10)")
+    parser.add_argument("--gap", type=float, default=5.0, help="seconds between kills")
+    parser.add_argument("--wait", type=float, default=300.0, help="seconds to wait after")
+    parser.add_argument("--load-limit", type=float, default=900.0, help="cap on the load (s)")
+    args = parser.parse_args(argv)
+
+    profile = Profile.test()
+    stack = Stack(profile)
+    print(f"chaos: starting a test stack (ports +{profile.port_offset}, {profile.data_dir})")
+    stack.start_all(timeout=180, service_timeout=180)
+    try:
+        intake_url = profile.api_url("intake")
+        site_id, address = create_site(intake_url)
+        coordinator = mint_token(["coordinator"], [site_id], "chaos")
+        load = Load(
+            url=f"{intake_url}/v1/referrals",
+            headers={"Authorization": f"Bearer {coordinator}"},
+            site_id=site_id,
+            total=args.count,
+            threads=args.threads,
+            rate=args.rate,
+            give_up_at=time.monotonic() + args.load_limit,
+        )
+        print(
+            f"chaos: {args.count} referrals, {args.rate:g}/s from {args.threads} threads; "
+            "kills under load:"
+        )
+        started = time.monotonic()
+        load.start()
+        last_kill = run_kills(stack, load, args.gap)
+        load.join()
+        load_s = time.monotonic() - started
+        print(f"chaos: load done in {load_s:.1f} s; waiting for the inbox and the mailbox")
+
+        wanted = set(load.accepted.values())
+        mongo = MongoClient(profile.mongodb_uri, serverSelectionTimeoutMS=10_000)
+
+        def count() -> Arrivals:
+            return count_arrivals(mongo, profile.mailpit_url, site_id, address)
+
+        arrivals, arrived_after = wait_for_arrivals(count, wanted, last_kill, args.wait)
+        if arrived_after is not None:
+            time.sleep(SETTLE_S)
+            arrivals = count()
+        stored = mongo["dbt_intake"].referrals.count_documents({"site_id": site_id})
+        return report(load, wanted, arrivals, arrived_after, stored, load_s, mongo)
+    finally:
+        stack.stop_all()
+
+
+def report(load, wanted, arrivals, arrived_after, stored, load_s, mongo) -> int:
+    inbox_missing, email_missing = arrivals.missing(wanted)
+    inbox_dup, email_dup = arrivals.duplicated(wanted)
+    unknown = sum(n for r, n in arrivals.inbox.items() if r not in wanted)
+    emails = sum(arrivals.emails.values())
+    failures = ", ".join(f"{why} {n}" for why, n in load.failures.most_common()) or "none"
+    print()
+    print(f"referrals accepted       {len(load.accepted)} of {load.total} in {load_s:.0f} s")
+    print(f"  retried requests       {load.retries} ({failures})")
+    print(f"  refused                {len(load.refused)}")
+    print(f"  stored by intake       {stored}")
+    print(f"inbox items missing      {inbox_missing}")
+    print(f"inbox items duplicated   {inbox_dup}")
+    print(f"inbox items unasked-for  {unknown}")
+    print(f"emails sent              {emails}")
+    print(f"  missing                {email_missing}")
+    print(f"  duplicated             {email_dup} (email is at-least-once by design)")
+    if arrived_after is None:
+        print("everything arrived       not within the wait after the last kill")
+    else:
+        print(f"everything arrived       {arrived_after:.1f} s after the last kill")
+    for n, why in sorted(load.refused.items())[:5]:
+        print(f"  refused request {n}: {why}")
+    problems = []
+    if len(load.accepted) < load.total:
+        problems.append(f"{load.total - len(load.accepted)} referrals not accepted")
+    if inbox_missing or inbox_dup:
+        problems.append(f"{inbox_missing} inbox items missing, {inbox_dup} duplicated")
+    if arrived_after is None or arrived_after > ARRIVAL_LIMIT_S:
+        problems.append(f"not everything arrived within {ARRIVAL_LIMIT_S:.0f} s of the last kill")
+    if problems:
+        for referral_id in sorted(r for r in wanted if arrivals.inbox[r] != 1)[:5]:
+            print(f"  referral {referral_id}: {arrivals.inbox[referral_id]} inbox items")
+        print(f"  in flight: {stuck_work(mongo)}")
+        print("FAIL: " + "; ".join(problems))
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
