@@ -90,11 +90,11 @@ token: venv ## Print a dev JWT: make token ROLE=coordinator[,therapist] SITES=a,
 	@if [ -z "$(ROLE)" ]; then echo "usage: make token ROLE=coordinator[,therapist] SITES=a,b [SUB=...]" >&2; exit 2; fi
 	@$(PY) -m devstack token --role "$(ROLE)" --sites "$(SITES)" $(if $(SUB),--sub "$(SUB)",)
 
-bench: setup ## Print first-flow latency figures (referral -> inbox, -> mailbox) on the test stack
-	$(PY) tests/bench/first_flow.py $(or $(N),30)
+bench: setup ## Platform figures beside their targets, empty then seeded (SEED=20000; BENCH_*: tests/bench/platform.py)
+	$(if $(SEED),BENCH_SEED=$(SEED) )$(PY) -m tests.bench.platform
 
 chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referrals: 0 lost, 0 doubled
-	$(PY) tests/bench/chaos.py $(or $(N),1000)
+	$(PY) -P tests/bench/chaos.py $(or $(N),1000)
 
 seed: setup ## Fill the running stack (PROFILE=dev) with a clinic-year: 20 sites, 20,000 referrals
 	$(PY) tests/bench/seed.py --profile $(PROFILE) $(if $(REFERRALS),--referrals $(REFERRALS),)

@@ -79,9 +79,7 @@ def _consumer_lag(admin: KafkaAdminClient, consumer: KafkaConsumer) -> int:
         except Exception:  # a group that has not committed yet
             continue
         topics = {tp.topic for tp in committed}
-        tps = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
+        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
         ends = consumer.end_offsets(tps) if tps else {}
         for tp, end in ends.items():
             done = committed.get(tp)
@@ -169,9 +167,6 @@ def cpu(stack: Stack, seconds: float) -> dict[str, float]:
     after = _snapshot()
     elapsed = time.monotonic() - started
     return {
-        name: 100.0
-        * (_tree_ticks(pid, after) - _tree_ticks(pid, before))
-        / TICKS
-        / elapsed
+        name: 100.0 * (_tree_ticks(pid, after) - _tree_ticks(pid, before)) / TICKS / elapsed
         for name, pid in roots.items()
     }

@@ -2,7 +2,9 @@
 database are each SIGKILLed and restarted; then every referral must reach the site's inbox
 exactly once, and its email the mailbox.
 
-Run with ``make chaos`` (``N=1000`` referrals by default). It starts a fresh test-profile stack
+Run with ``make chaos`` (``N=1000`` referrals by default), which runs
+``python -P tests/bench/chaos.py``: ``-P`` keeps this folder off ``sys.path``, where
+``platform.py`` would stand in for the standard library's. It starts a fresh test-profile stack
 (``DEVSTACK_PORT_OFFSET`` shifts its ports), creates a site with an intake address, and posts
 referrals from a few client threads. A request that fails with a connection error or a 5xx is
 sent again with the same ``Idempotency-Key``, so a retried request is the same referral; a
@@ -17,9 +19,9 @@ after another gets SIGKILL and is started again straight away, as the supervisor
 
 Then it waits until every accepted referral has exactly one inbox item in notifications'
 database and an email in Mailpit, and prints what arrived and how long after the last kill.
-It exits non-zero if an inbox item is missing or duplicated, or if not everything had arrived
-within 2 minutes of the last kill. Email is at-least-once by design: a second copy of an email
-is reported, not failed.
+It exits non-zero if an inbox item is missing or duplicated, if intake lost a referral it had
+accepted, or if not everything had arrived within 2 minutes of the last kill. Email is
+at-least-once by design: a second copy of an email is reported, not failed.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ REFERENCE = re.compile(r"Reference:\s*(\S+)")
 # -- the load ------------------------------------------------------------------------------------
 @dataclass
 class Load:
-    """Client threads posting ``total`` referrals to intake; each retried until accepted."""
+    """Client threads posting referrals to intake, each retried until accepted: at least
+    ``total``, and on until ``finish`` is set (so that every kill happens under load)."""
 
     url: str
     headers: dict[str, str]
@@ -77,6 +80,7 @@ class Load:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _workers: list[threading.Thread] = field(default_factory=list)
     _started: float = 0.0
+    finish: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         self._started = time.monotonic()
@@ -90,12 +94,8 @@ class Load:
             thread.join()
 
     @property
-    def done(self) -> bool:
-        return not any(t.is_alive() for t in self._workers)
-
-    @property
     def settled(self) -> int:
-        """Requests answered for good (accepted or refused)."""
+        """Referrals answered for good (accepted or refused); once joined, all that were sent."""
         with self._lock:
             return len(self.accepted) + len(self.refused)
 
@@ -104,7 +104,7 @@ class Load:
         while True:
             with self._lock:
                 n, self._next = self._next, self._next + 1
-            if n >= self.total:
+            if n >= self.total and self.finish.is_set():
                 return
             # Paced, so that the load lasts through every kill (the schedule, not a wait).
             time.sleep(max(0.0, self._started + n / self.rate - time.monotonic()))
@@ -171,12 +171,13 @@ def kill_and_restart(stack: Stack, keys: tuple[str, ...]) -> float:
 
 def run_kills(stack: Stack, load: Load, gap_s: float) -> float:
     """Kill each part in turn, spread over the load (kill i once i/(n+1) of the referrals are
-    settled, and at least ``gap_s`` after the previous restart). Returns the last kill's time."""
+    settled, and at least ``gap_s`` after the previous restart); the load goes on for ``gap_s``
+    after the last restart. Returns the last kill's time."""
     last_kill = 0.0
     ready_at = time.monotonic()
     for i, (name, keys) in enumerate(KILLS):
         due = load.total * (i + 1) // (len(KILLS) + 1)
-        while (load.settled < due and not load.done) or time.monotonic() < ready_at + gap_s:
+        while load.settled < due or time.monotonic() < ready_at + gap_s:
             time.sleep(0.2)
         at = load.settled
         last_kill = kill_and_restart(stack, keys)
@@ -186,6 +187,8 @@ def run_kills(stack: Stack, load: Load, gap_s: float) -> float:
             f"running again {ready_at - last_kill:5.1f} s later",
             flush=True,
         )
+    time.sleep(gap_s)
+    load.finish.set()
     return last_kill
 
 
@@ -282,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--rate", type=float, default=10.0, help="referrals/s (default 10)")
     parser.add_argument("--gap", type=float, default=5.0, help="seconds between kills")
-    parser.add_argument("--wait", type=float, default=300.0, help="seconds to wait after")
+    parser.add_argument("--wait", type=float, default=300.0, help="wait after the last kill (s)")
     parser.add_argument("--load-limit", type=float, default=900.0, help="cap on the load (s)")
     args = parser.parse_args(argv)
 
@@ -324,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         if arrived_after is not None:
             time.sleep(SETTLE_S)
             arrivals = count()
-        stored = mongo["dbt_intake"].referrals.count_documents({"site_id": site_id})
+        # index site_status (site_id, status, _id): equality on the site
+        referrals = mongo["dbt_intake"].referrals.find({"site_id": site_id}, {"_id": 1})
+        stored = {r["_id"] for r in referrals}
         return report(load, wanted, arrivals, arrived_after, stored, load_s, mongo)
     finally:
         stack.stop_all()
@@ -337,10 +342,11 @@ def report(load, wanted, arrivals, arrived_after, stored, load_s, mongo) -> int:
     emails = sum(arrivals.emails.values())
     failures = ", ".join(f"{why} {n}" for why, n in load.failures.most_common()) or "none"
     print()
-    print(f"referrals accepted       {len(load.accepted)} of {load.total} in {load_s:.0f} s")
+    print(f"referrals accepted       {len(load.accepted)} of {load.settled} in {load_s:.0f} s")
     print(f"  retried requests       {load.retries} ({failures})")
     print(f"  refused                {len(load.refused)}")
-    print(f"  stored by intake       {stored}")
+    print(f"  stored by intake       {len(stored)}")
+    print(f"  accepted, then lost    {len(wanted - stored)} (answered 201, gone from intake)")
     print(f"inbox items missing      {inbox_missing}")
     print(f"inbox items duplicated   {inbox_dup}")
     print(f"inbox items unasked-for  {unknown}")
@@ -354,8 +360,10 @@ def report(load, wanted, arrivals, arrived_after, stored, load_s, mongo) -> int:
     for n, why in sorted(load.refused.items())[:5]:
         print(f"  refused request {n}: {why}")
     problems = []
-    if len(load.accepted) < load.total:
-        problems.append(f"{load.total - len(load.accepted)} referrals not accepted")
+    if load.refused or len(load.accepted) < load.total:
+        problems.append(f"{load.settled - len(load.accepted)} referrals not accepted")
+    if wanted - stored:
+        problems.append(f"{len(wanted - stored)} accepted referrals lost by intake")
     if inbox_missing or inbox_dup:
         problems.append(f"{inbox_missing} inbox items missing, {inbox_dup} duplicated")
     if arrived_after is None or arrived_after > ARRIVAL_LIMIT_S:
@@ -363,6 +371,8 @@ def report(load, wanted, arrivals, arrived_after, stored, load_s, mongo) -> int:
     if problems:
         for referral_id in sorted(r for r in wanted if arrivals.inbox[r] != 1)[:5]:
             print(f"  referral {referral_id}: {arrivals.inbox[referral_id]} inbox items")
+        for referral_id in sorted(wanted - stored)[:5]:
+            print(f"  referral {referral_id}: accepted, not in intake's database")
         print(f"  in flight: {stuck_work(mongo)}")
         print("FAIL: " + "; ".join(problems))
         return 1

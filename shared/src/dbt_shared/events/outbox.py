@@ -134,16 +134,28 @@ class _HandOff:
 
     def _run(self) -> None:
         while True:
-            db, events = self.queue.get()
+            batch = [self.queue.get()]
+            while len(batch) < 100:  # what queued meanwhile goes in the same round trip
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
                 if self._publisher is None:
                     self._publisher = self.publisher_factory()
-                self._publisher.publish(events, timeout_s=self.timeout_s)
-                forget_intents(db, [e.id for e in events])
+                self._publisher.publish(
+                    [e for _db, events in batch for e in events], timeout_s=self.timeout_s
+                )
+                by_database: dict[int, tuple[Database, list[str]]] = {}
+                for db, events in batch:
+                    by_database.setdefault(id(db), (db, []))[1].extend(e.id for e in events)
+                for db, event_ids in by_database.values():
+                    forget_intents(db, event_ids)
             except Exception:
                 log.warning("hand-off to the broker failed; the relay will send", exc_info=True)
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
 
 
 _hand_off: _HandOff | None = None

@@ -1,0 +1,110 @@
+"""The printout of ``make bench``: one row per figure, the empty and the seeded column, the
+seeded/empty factor and the target. A figure that misses its target is marked ``!``; so is a
+seeded figure more than twice as bad as the empty one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from devstack import INFRASTRUCTURE, SERVICES
+
+#: Every list endpoint of every service, ``{site}`` the measured site.
+LISTS: tuple[tuple[str, str], ...] = (
+    ("intake", "/v1/referrals?site_id={site}"),
+    ("intake", "/v1/sites"),
+    ("intake", "/v1/waitlist?site_id={site}"),
+    ("intake", "/v1/audit"),
+    ("intake", "/v1/sites/{site}/clinicians"),
+    ("intake", "/v1/sites/{site}/programs"),
+    ("notifications", "/v1/inbox?site_id={site}"),
+    ("skills-group", "/v1/sites"),
+    ("skills-group", "/v1/sites/{site}/programs"),
+    ("coaching", "/v1/sites"),
+    ("coaching", "/v1/sites/{site}/programs"),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    unit: str
+    higher_is_better: bool | None = None  # None: a reference figure, no factor of its own
+    target: float | None = None
+
+    def meets(self, value: float) -> bool:
+        if self.target is None or self.higher_is_better is None:
+            return True
+        return value >= self.target if self.higher_is_better else value <= self.target
+
+    def factor(self, empty: float, seeded: float) -> float | None:
+        """How many times worse the seeded figure is (below 1: better)."""
+        if self.higher_is_better is None:
+            return None
+        worse, better = (empty, seeded) if self.higher_is_better else (seeded, empty)
+        return worse / better if better > 0 else None
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        sign = ">=" if self.higher_is_better else "<="
+        return f"{sign} {self.target:g} {self.unit}"
+
+
+def rows(cfg) -> list[Row]:
+    result = [
+        Row("raw", "raw producer ceiling (1 KB, acks=all)", "/s"),
+        Row("e2e_rate", f"referral->inbox, closed loop ({cfg.clients} clients)", "/s", True, 150),
+        Row("api_rate", "  POST /v1/referrals rate, same load", "/s", True),
+        Row("lat_p50", f"referral->inbox p50 at {cfg.rate:g}/s open loop", "ms", False, 100),
+        Row("lat_p99", f"referral->inbox p99 at {cfg.rate:g}/s open loop", "ms", False, 500),
+        Row("post_p50", "  POST /v1/referrals p50, same load", "ms", False),
+        Row("post_p99", "  POST /v1/referrals p99, same load", "ms", False),
+        Row("catchup", f"consumer catch-up, {cfg.backlog} events", "/s", True, 500),
+        Row("catchup_all", "  the same, from the worker's start", "/s", True),
+        Row("catchup_start", "  worker start -> first item", "s", False),
+    ]
+    for service, path in LISTS:
+        shown = path.replace("{site}", "{id}")
+        result.append(Row(f"list:{service}:{path}", f"p99 {service} {shown}", "ms", False, 50))
+    processes = [*INFRASTRUCTURE, *(f"{s}-{k}" for k in ("api", "worker") for s in SERVICES)]
+    for process in processes:
+        result.append(Row(f"cpu:{process}", f"CPU at rest: {process}", "%", False, 5))
+    result.append(Row("cpu:total", "CPU at rest: all processes", "%", False))
+    return result
+
+
+def _value(row: Row, value: float | None) -> str:
+    if value is None:
+        return "-"
+    digits = 2 if row.unit == "%" else 1 if row.unit in ("ms", "s") else 0
+    mark = " " if row.meets(value) else "!"
+    return f"{value:,.{digits}f} {row.unit}{mark}"
+
+
+def print_table(cfg, results: dict[str, dict[str, float | None]], notes: list[str]) -> None:
+    empty, seeded = results.get("empty", {}), results.get("seeded", {})
+    print()
+    print(
+        f"platform bench: {cfg.seed} referrals seeded over {cfg.sites} sites; "
+        f"CPU in % of one core over {cfg.cpu_s:g} s; list endpoints at {cfg.list_rate:g}/s "
+        f"for {cfg.list_s:g} s each (operator token); the client runs on the same machine"
+    )
+    header = f"{'figure':52s} {'empty':>14s} {'seeded':>14s} {'seeded/empty':>13s}  target"
+    print(header)
+    print("-" * len(header))
+    for row in rows(cfg):
+        a, b = empty.get(row.key), seeded.get(row.key)
+        if a is None and b is None and row.key.startswith("cpu:"):
+            continue
+        factor = row.factor(a, b) if a is not None and b is not None else None
+        ratio = "" if factor is None else f"{factor:.2f}x worse" if factor >= 1 else "better"
+        if factor is not None and factor > 2:
+            ratio += "!"
+        print(
+            f"{row.label:52s} {_value(row, a):>14s} {_value(row, b):>14s} {ratio:>13s}"
+            f"  {row.target_text()}"
+        )
+    print("! misses its target, or seeded is more than 2x worse than empty")
+    for note in notes:
+        print(f"note: {note}")
