@@ -1,6 +1,6 @@
 """The printout of ``make bench``: one row per figure, the empty and the seeded column, the
-seeded/empty factor and the target. A figure that misses its target is marked ``!``; so is a
-seeded figure more than twice as bad as the empty one."""
+ratio seeded/empty and the target. A figure that misses its target is marked ``!``; so is a
+ratio where the seeded figure is more than twice as bad as the empty one."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class Row:
     key: str
     label: str
     unit: str
-    higher_is_better: bool | None = None  # None: a reference figure, no factor of its own
+    higher_is_better: bool | None = None  # None: a reference figure, no target, no ratio mark
     target: float | None = None
 
     def meets(self, value: float) -> bool:
@@ -37,12 +37,11 @@ class Row:
             return True
         return value >= self.target if self.higher_is_better else value <= self.target
 
-    def factor(self, empty: float, seeded: float) -> float | None:
-        """How many times worse the seeded figure is (below 1: better)."""
+    def worse(self, empty: float, seeded: float) -> bool:
+        """Whether the seeded figure is more than twice as bad as the empty one."""
         if self.higher_is_better is None:
-            return None
-        worse, better = (empty, seeded) if self.higher_is_better else (seeded, empty)
-        return worse / better if better > 0 else None
+            return False
+        return empty > 2 * seeded if self.higher_is_better else seeded > 2 * empty
 
     def target_text(self) -> str:
         if self.target is None:
@@ -82,14 +81,17 @@ def _value(row: Row, value: float | None) -> str:
     return f"{value:,.{digits}f} {row.unit}{mark}"
 
 
-def print_table(cfg, results: dict[str, dict[str, float | None]], notes: list[str]) -> None:
+def print_table(
+    cfg, results: dict[str, dict[str, float | None]], notes: list[str], context: str
+) -> None:
     empty, seeded = results.get("empty", {}), results.get("seeded", {})
     print()
     print(
-        f"platform bench: {cfg.seed} referrals seeded over {cfg.sites} sites; "
-        f"CPU in % of one core over {cfg.cpu_s:g} s; list endpoints at {cfg.list_rate:g}/s "
-        f"for {cfg.list_s:g} s each (operator token); the client runs on the same machine"
+        f"platform bench: {cfg.seed} referrals seeded over {cfg.sites} sites; CPU in % of one "
+        f"core over {cfg.cpu_s:g} s; list endpoints at {cfg.list_rate:g}/s for {cfg.list_s:g} s "
+        "each (operator token)"
     )
+    print(context)
     header = f"{'figure':52s} {'empty':>14s} {'seeded':>14s} {'seeded/empty':>13s}  target"
     print(header)
     print("-" * len(header))
@@ -97,10 +99,9 @@ def print_table(cfg, results: dict[str, dict[str, float | None]], notes: list[st
         a, b = empty.get(row.key), seeded.get(row.key)
         if a is None and b is None and row.key.startswith("cpu:"):
             continue
-        factor = row.factor(a, b) if a is not None and b is not None else None
-        ratio = "" if factor is None else f"{factor:.2f}x worse" if factor >= 1 else "better"
-        if factor is not None and factor > 2:
-            ratio += "!"
+        ratio = ""
+        if a is not None and b is not None and a > 0:
+            ratio = f"{b / a:.2f}" + ("!" if row.worse(a, b) else " ")
         print(
             f"{row.label:52s} {_value(row, a):>14s} {_value(row, b):>14s} {ratio:>13s}"
             f"  {row.target_text()}"

@@ -21,7 +21,8 @@ variables (``make bench SEED=2000`` sets ``BENCH_SEED``): BENCH_SEED (referrals 
 20000; 0 skips the seeded phase), BENCH_SITES (20), BENCH_SEED_PROCESSES (3), BENCH_RAW
 (records, 20000), BENCH_CLOSED (referrals, 1000), BENCH_CLIENTS (16), BENCH_RATE (referrals/s,
 20), BENCH_OPEN_S (30), BENCH_BACKLOG (events, 10000), BENCH_LIST_RATE (requests/s, 50),
-BENCH_LIST_S (per endpoint, 10), BENCH_QUIET_S (20), BENCH_CPU_S (30), BENCH_SETTLE_MAX (s, 900).
+BENCH_LIST_S (per endpoint, 10), BENCH_QUIET_S (20), BENCH_CPU_S (30), BENCH_SETTLE_MAX (s, 900),
+BENCH_SEED_SETTLE_MAX (s, 3600: the wait for the workers after seeding).
 ``DEVSTACK_PORT_OFFSET`` moves the stack (ports and data directory) away from other test stacks.
 """
 
@@ -62,6 +63,7 @@ class Config:
     quiet_s: float = 20.0
     cpu_s: float = 30.0
     settle_max: float = 900.0
+    seed_settle_max: float = 3600.0
 
     @classmethod
     def from_env(cls) -> Config:
@@ -90,8 +92,8 @@ class Bench:
         self.operator = Http(mint_token(["operator"], [], "bench-operator", ttl_seconds=14_400))
         self.notes: list[str] = []
 
-    def settle(self, phase: str, what: str) -> None:
-        waited, left = self.quiet.settle(self.cfg.settle_max)
+    def settle(self, phase: str, what: str, max_s: float | None = None) -> None:
+        waited, left = self.quiet.settle(self.cfg.settle_max if max_s is None else max_s)
         say(f"  settled after {what} in {waited:.0f} s" + (f" (still: {left})" if left else ""))
         if left:
             self.notes.append(f"{phase}: not quiet {waited:.0f} s after {what}: {left}")
@@ -199,14 +201,16 @@ class Bench:
         if worker is not None:
             worker.stop()
         events = [referral_event(site) for _ in range(self.cfg.backlog)]
-        publisher = EventPublisher(self.profile.kafka_bootstrap, "bench", CATALOG)
         try:
-            for start in range(0, len(events), 500):
-                publisher.publish(events[start : start + 500])
-        finally:
-            publisher.close()
-        since, restarted = _since(), time.time()
-        self.stack.start_service("notifications", "worker", timeout=120)
+            publisher = EventPublisher(self.profile.kafka_bootstrap, "bench", CATALOG)
+            try:
+                for start in range(0, len(events), 500):
+                    publisher.publish(events[start : start + 500])
+            finally:
+                publisher.close()
+        finally:  # the worker comes back whatever happened
+            since, restarted = _since(), time.time()
+            self.stack.start_service("notifications", "worker", timeout=120)
         stored = probe.inbox_times(
             self.mongo, site, since, len(events), timeout=max(120.0, len(events) / 20)
         )
@@ -264,25 +268,33 @@ def main() -> None:
             f"a test stack runs in {profile.data_dir} ({', '.join(sorted(running))}); starting "
             "another would stop it. Set DEVSTACK_PORT_OFFSET to a free offset, e.g. 20000."
         )
+    began, load = time.monotonic(), os.getloadavg()
     say(f"bench: {cfg}")
     say(f"starting the test stack (port offset {profile.port_offset}, {profile.data_dir})")
     stack = Stack(profile)
     stack.start_all(timeout=180, service_timeout=120)
-    bench = Bench(cfg, stack)
     results: dict[str, dict[str, float | None]] = {}
+    bench = None
     try:
+        bench = Bench(cfg, stack)
         results["empty"] = bench.phase("empty", bench.new_site())
         if cfg.seed > 0:
             say(f"seeding {cfg.seed} referrals over {cfg.sites} sites")
             started = time.monotonic()
             made = seed("test", cfg.sites, cfg.seed, "bench", cfg.seed_processes)
             say(f"  seeded {made} in {time.monotonic() - started:.0f} s")
-            bench.settle("seeded", "seeding")
+            bench.settle("seeded", "seeding", cfg.seed_settle_max)
             site = bench.seeded_site() or bench.new_site()
             results["seeded"] = bench.phase("seeded", site)
-        print_table(cfg, results, bench.notes)
+        context = (
+            f"{os.cpu_count()} cores; load average {load[0]:.1f} at the start, "
+            f"{os.getloadavg()[0]:.1f} at the end; {(time.monotonic() - began) / 60:.0f} min; "
+            "the bench's own clients run on the same cores"
+        )
+        print_table(cfg, results, bench.notes, context)
     finally:
-        bench.close()
+        if bench is not None:
+            bench.close()
         stack.stop_all()
 
 

@@ -127,6 +127,8 @@ class ConsumerRunner:
             max_poll_records=self.max_poll_records,
             session_timeout_ms=15_000,
             heartbeat_interval_ms=3_000,
+            # Back within seconds of a broker restart (kafka-python waits up to 30 s otherwise).
+            reconnect_backoff_max_ms=2_000,
         )
         try:
             consumer.subscribe(self.topics)

@@ -26,6 +26,7 @@ class EventPublisher:
             linger_ms=5,
             request_timeout_ms=15_000,
             max_block_ms=15_000,
+            reconnect_backoff_max_ms=2_000,
         )
 
     def publish(self, events: list[Event], timeout_s: float = 30) -> None:
