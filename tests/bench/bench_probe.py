@@ -55,19 +55,25 @@ def raw_ceiling(bootstrap: str, topic: str, records: int) -> float:
 
 # -- the inbox ---------------------------------------------------------------------------------
 def inbox_times(
-    mongo: MongoClient, site_id: str, since: datetime, expected: int, timeout: float
+    mongo: MongoClient, site_id: str, since: datetime, referrals: set[str], timeout: float
 ) -> dict[str, float]:
     """``referral_id -> created_at`` (Unix seconds) of the site's inbox items made since
-    ``since``, once ``expected`` of them exist (or at the deadline, with what there is)."""
+    ``since`` for ``referrals``, once every one of them is stored (or at the deadline, with
+    those that are)."""
     items = mongo[INBOX[0]][INBOX[1]]
     query = {"site_id": site_id, "created_at": {"$gte": since}}
     deadline = time.monotonic() + timeout
-    while items.count_documents(query) < expected and time.monotonic() < deadline:
+    while True:
+        # Count first (cheap), read the items only when there may be all of them.
+        if items.count_documents(query) >= len(referrals) or time.monotonic() >= deadline:
+            stored = {
+                doc["referral_id"]: doc["created_at"].timestamp()
+                for doc in items.find(query, {"referral_id": 1, "created_at": 1})
+                if doc.get("referral_id") in referrals
+            }
+            if len(stored) >= len(referrals) or time.monotonic() >= deadline:
+                return stored
         time.sleep(0.5)
-    return {
-        doc["referral_id"]: doc["created_at"].timestamp()
-        for doc in items.find(query, {"referral_id": 1, "created_at": 1})
-    }
 
 
 # -- quiet -------------------------------------------------------------------------------------

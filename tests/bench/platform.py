@@ -91,12 +91,16 @@ class Bench:
         self.quiet = probe.Quiet(self.profile.kafka_bootstrap, self.mongo)
         self.operator = Http(mint_token(["operator"], [], "bench-operator", ttl_seconds=14_400))
         self.notes: list[str] = []
+        self.current = ""  # the phase being measured
 
-    def settle(self, phase: str, what: str, max_s: float | None = None) -> None:
+    def note(self, text: str) -> None:
+        self.notes.append(f"{self.current}: {text}"[:300])
+
+    def settle(self, what: str, max_s: float | None = None) -> None:
         waited, left = self.quiet.settle(self.cfg.settle_max if max_s is None else max_s)
         say(f"  settled after {what} in {waited:.0f} s" + (f" (still: {left})" if left else ""))
         if left:
-            self.notes.append(f"{phase}: not quiet {waited:.0f} s after {what}: {left}")
+            self.note(f"not quiet {waited:.0f} s after {what}: {left}")
 
     # -- sites -------------------------------------------------------------------------------
     def new_site(self) -> str:
@@ -133,6 +137,7 @@ class Bench:
     # -- one phase ---------------------------------------------------------------------------
     def phase(self, name: str, site: str) -> dict[str, float | None]:
         fig: dict[str, float | None] = {}
+        self.current = name
         coordinator = Http(mint_token(["coordinator"], [site], "bench-coord", ttl_seconds=14_400))
         referrals = f"{self.profile.api_url('intake')}/v1/referrals"
 
@@ -155,10 +160,10 @@ class Bench:
             except StackError:
                 raise
             except Exception as exc:  # a figure missing, not the run
-                self.notes.append(f"{name}: {label} failed: {exc!r}"[:300])
+                self.note(f"{label} failed: {exc!r}")
                 say(f"  failed: {exc!r}"[:300])
             if label not in ("raw producer ceiling", "CPU at rest"):
-                self.settle(name, label)
+                self.settle(label)
         return fig
 
     def raw(self, phase: str, fig: dict) -> None:
@@ -168,14 +173,14 @@ class Bench:
 
     def warm_up(self, site: str, send) -> None:
         since = _since()
-        ids = [send(i) for i in range(10)]
-        probe.inbox_times(self.mongo, site, since, len(ids), timeout=60)
+        ids = {send(i) for i in range(10)}
+        probe.inbox_times(self.mongo, site, since, ids, timeout=60)
 
     def latency(self, site: str, send, fig: dict) -> None:
         since = _since()
         outcomes = open_loop(send, self.cfg.rate, self.cfg.open_s)
         sent = {o.result: o.due_at for o in outcomes if o.ok}
-        stored = probe.inbox_times(self.mongo, site, since, len(sent), timeout=120)
+        stored = probe.inbox_times(self.mongo, site, since, set(sent), timeout=120)
         seconds = [stored[r] - at for r, at in sent.items() if r in stored]
         fig["lat_p50"], fig["lat_p99"] = (_ms(percentile(seconds, q)) for q in (0.5, 0.99))
         api = [o.seconds for o in outcomes if o.ok]
@@ -187,7 +192,7 @@ class Bench:
         outcomes = closed_loop(send, self.cfg.closed, self.cfg.clients)
         sent = {o.result: o.due_at for o in outcomes if o.ok}
         stored = probe.inbox_times(
-            self.mongo, site, since, len(sent), timeout=max(120.0, self.cfg.closed / 10)
+            self.mongo, site, since, set(sent), timeout=max(120.0, self.cfg.closed / 10)
         )
         first = min(o.due_at for o in outcomes)
         answered = max(o.due_at + o.seconds for o in outcomes)
@@ -211,18 +216,17 @@ class Bench:
         finally:  # the worker comes back whatever happened
             since, restarted = _since(), time.time()
             self.stack.start_service("notifications", "worker", timeout=120)
+        wanted = {e.data["referral_id"] for e in events}
         stored = probe.inbox_times(
-            self.mongo, site, since, len(events), timeout=max(120.0, len(events) / 20)
+            self.mongo, site, since, wanted, timeout=max(120.0, len(events) / 20)
         )
-        times = sorted(
-            stored[e.data["referral_id"]] for e in events if e.data["referral_id"] in stored
-        )
+        times = sorted(stored.values())
         if len(times) > 1:
             fig["catchup"] = (len(times) - 1) / (times[-1] - times[0])
             fig["catchup_all"] = len(times) / (times[-1] - restarted)
             fig["catchup_start"] = times[0] - restarted
         if len(times) < len(events):
-            self.notes.append(f"catch-up: {len(events) - len(times)} of {len(events)} not stored")
+            self.note(f"catch-up: {len(events) - len(times)} of {len(events)} not stored")
 
     def lists(self, site: str, fig: dict) -> None:
         for service, path in LISTS:
@@ -231,10 +235,14 @@ class Bench:
                 lambda _i, u=url: self.operator.ok(u), self.cfg.list_rate, self.cfg.list_s
             )
             good = [o.seconds for o in outcomes if o.ok]
-            fig[f"list:{service}:{path}"] = _ms(percentile(good, 0.99))
-            if len(good) < len(outcomes):
-                self.notes.append(
-                    f"GET {service} {path}: {len(outcomes) - len(good)} of {len(outcomes)} failed"
+            p99 = fig[f"list:{service}:{path}"] = _ms(percentile(good, 0.99))
+            failed = len(outcomes) - len(good)
+            if failed or (p99 or 0) > 50:
+                span = max(o.due_at + o.seconds for o in outcomes) - outcomes[0].due_at
+                self.note(
+                    f"GET {service} {path}: p50 {_ms(percentile(good, 0.5)) or 0:.0f} ms, "
+                    f"{len(good) / span:.0f} answered/s of {self.cfg.list_rate:g}/s, "
+                    f"{failed} failed"
                 )
 
     def at_rest(self, fig: dict) -> None:
@@ -248,7 +256,7 @@ class Bench:
         failed = len(outcomes) - len(sent)
         lost = sum(1 for r in sent if r not in stored)
         if failed or lost:
-            self.notes.append(f"{what}: {failed} POSTs failed, {lost} without an inbox item")
+            self.note(f"{what}: {failed} POSTs failed, {lost} without an inbox item")
 
     def close(self) -> None:
         self.quiet.close()
@@ -283,7 +291,8 @@ def main() -> None:
             started = time.monotonic()
             made = seed("test", cfg.sites, cfg.seed, "bench", cfg.seed_processes)
             say(f"  seeded {made} in {time.monotonic() - started:.0f} s")
-            bench.settle("seeded", "seeding", cfg.seed_settle_max)
+            bench.current = "seeded"
+            bench.settle("seeding", cfg.seed_settle_max)
             site = bench.seeded_site() or bench.new_site()
             results["seeded"] = bench.phase("seeded", site)
         context = (
