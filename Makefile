@@ -90,8 +90,8 @@ token: venv ## Print a dev JWT: make token ROLE=coordinator[,therapist] SITES=a,
 	@if [ -z "$(ROLE)" ]; then echo "usage: make token ROLE=coordinator[,therapist] SITES=a,b [SUB=...]" >&2; exit 2; fi
 	@$(PY) -m devstack token --role "$(ROLE)" --sites "$(SITES)" $(if $(SUB),--sub "$(SUB)",)
 
-bench: setup ## Platform figures beside their targets, empty then seeded (SEED=20000; BENCH_*: tests/bench/platform.py)
-	$(if $(SEED),BENCH_SEED=$(SEED) )$(PY) -m tests.bench.platform
+bench: setup ## Platform figures beside their targets, empty then seeded (SEED=20000; BENCH_*: tests/bench/bench_platform.py)
+	$(if $(SEED),BENCH_SEED=$(SEED) )$(PY) -m tests.bench.bench_platform
 
 chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referrals: 0 lost, 0 doubled
 	$(PY) -P tests/bench/chaos.py $(or $(N),1000)

@@ -15,8 +15,8 @@ Per phase, each measurement after the platform has caught up with the last one:
 - p99 of every list endpoint at an open-loop rate, with an operator's token;
 - CPU of every process of the stack (its whole process tree) at rest.
 
-Figures only; nothing is asserted. Run it as a module (``python -m tests.bench.platform``: run
-by path, the file would stand in for the standard library's ``platform``). Knobs, environment
+Figures only; nothing is asserted. Run it from the checkout as a module, ``python -m
+tests.bench.bench_platform`` (it imports ``tests.support`` and its neighbours). Knobs, environment
 variables (``make bench SEED=2000`` sets ``BENCH_SEED``): BENCH_SEED (referrals seeded,
 20000; 0 skips the seeded phase), BENCH_SITES (20), BENCH_SEED_PROCESSES (3), BENCH_RAW
 (records, 20000), BENCH_CLOSED (referrals, 1000), BENCH_CLIENTS (16), BENCH_RATE (referrals/s,
