@@ -209,7 +209,9 @@ def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(
             raise SystemExit("killed after publish")
 
     with pytest.raises(SystemExit):
-        OutboxRelay(fresh_db, ["referrals"], CrashingPublisher(), "test").relay_once()
+        OutboxRelay(
+            fresh_db, ["referrals"], CrashingPublisher(), "test", **AS_IF_NO_HAND_OFF
+        ).relay_once()
     assert (
         OutboxRelay(fresh_db, ["referrals"], publisher, "test", **AS_IF_NO_HAND_OFF).relay_once()
         == 1
