@@ -24,7 +24,8 @@ from flask import g, request
 
 from dbt_shared import vocabulary
 from dbt_shared.config import AuthSettings
-from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, not_found
+from dbt_shared.errors import NotFound
+from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ class Principal:
         if "operator" in self.roles or "service" in self.roles:
             return None
         return self.sites
+
+    def require_site(self, site_id: str, what: str = "site") -> None:
+        """Another site's object answers 404: its existence is not disclosed."""
+        if not self.can_act_on_site(site_id):
+            raise NotFound(what)
 
     def scope(self, query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
         """Limit a list query to these sites (keeping any narrower site filter it has)."""
@@ -178,9 +184,8 @@ def enforce_access_rule(view_function: Callable | None, method: str, principal: 
 
 
 def require_site(site_id: str, what: str = "site") -> None:
-    """Another site's object answers 404: its existence is not disclosed."""
-    if not current_principal().can_act_on_site(site_id):
-        raise not_found(what)
+    """``Principal.require_site`` for the caller of the request in hand."""
+    current_principal().require_site(site_id, what)
 
 
 def scope_query(query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:

@@ -205,7 +205,6 @@ class MongoDocumentStore:
                     *document.get(outbox.OUTBOX_FIELD, []),
                     *(e.to_document() for e in events),
                 ][-outbox.KEEP_IN_DOCUMENT :]
-                stored[outbox.RECORDED_AT_FIELD] = max(e.time for e in events)
             return stored
 
     def _guarded_update(self, document, events):
@@ -380,7 +379,6 @@ class InMemoryDocumentStore:
                     *current.get(outbox.OUTBOX_FIELD, []),
                     *(e.to_document() for e in events),
                 ]
-                stored[outbox.RECORDED_AT_FIELD] = max(e.time for e in events)
             self.documents[document["_id"]] = stored
             self.events.extend(events)
             return copy.deepcopy(stored)

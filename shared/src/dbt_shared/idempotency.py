@@ -2,7 +2,8 @@
 
 The first request under a key reserves it, together with the id its resource will get. If that
 request dies half-way, the retry reuses the reserved id, so the resource is still created only
-once (``insert_or_get``). A key reused with a different body is refused with 422.
+once (``DocumentStore.insert`` answers the stored one). A key reused with a different body is
+refused with 422.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from flask import Response, current_app, g, request
 from pymongo import ReturnDocument
-from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
 
 from dbt_shared.auth import current_principal
 from dbt_shared.errors import DomainError
@@ -149,18 +148,6 @@ def _sealer() -> ResponseSealer:
 def resource_id() -> str:
     """The id for the resource this request creates (stable across retries of one key)."""
     return g.pop("reserved_resource_id", None) or new_id()
-
-
-def insert_or_get(collection: Collection, document: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Insert ``document``; if its ``_id`` exists (a retried request), return the stored one."""
-    try:
-        collection.insert_one(document)
-        return document, True
-    except DuplicateKeyError:
-        existing = collection.find_one({"_id": document["_id"]})
-        if existing is None:  # pragma: no cover - duplicate on another unique index
-            raise
-        return existing, False
 
 
 #: The OpenAPI parameter every creating POST that takes the header documents.

@@ -7,9 +7,6 @@ items whose id sorts after it. Any string of the documented pattern is a cursor 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from typing import Any
 
@@ -73,25 +70,6 @@ def decode_cursor(cursor: str) -> str:
     if not isinstance(cursor, str) or not _CURSOR.match(cursor):
         raise invalid_cursor()
     return bytes.fromhex(cursor).decode("latin-1")
-
-
-# Positions of more than one key (a list not ordered by ``_id`` alone), as opaque base64url
-# JSON. No pattern can say which such strings decode, so a list using these must declare a
-# cursor format of its own (``cursor_field(pattern=...)``) before its contract is truthful.
-def encode_position(position: dict[str, Any]) -> str:
-    """An opaque cursor for the place where a page ended (JSON, base64url)."""
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
-
-
-def decode_position(cursor: str) -> dict[str, Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise invalid_cursor() from exc
-    if not isinstance(position, dict):
-        raise invalid_cursor()
-    return position
 
 
 def page(

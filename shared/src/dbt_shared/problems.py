@@ -58,14 +58,6 @@ class Problem(Exception):
         return response
 
 
-def not_found(what: str = "resource") -> Problem:
-    return Problem(404, "Not Found", f"No such {what}.", type_=PROBLEM_TYPE_BASE + "not-found")
-
-
-def conflict(detail: str) -> Problem:
-    return Problem(409, "Conflict", detail, type_=PROBLEM_TYPE_BASE + "conflict")
-
-
 def field_errors(messages: Any, location: str = "json", prefix: str = "") -> list[dict[str, Any]]:
     """Flatten marshmallow's nested error messages into ``[{field, location, message}]``."""
     flat: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ sites held in a dict). The api (``app``) and the worker (``worker``) go through 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pymongo.database import Database
@@ -40,7 +40,6 @@ class Components:
     """One retry schedule per priority (``retries.retry_policies``)."""
     quiet_hours: Mapping[str, QuietHours | None]
     """Each channel's local quiet hours (``quiet_hours.QUIET_HOURS``)."""
-    ensure_indexes: Callable[[], None]
 
 
 def bootstrap(
@@ -67,7 +66,6 @@ def bootstrap(
             RetryPolicy(max_attempts=env_int("DELIVERY_MAX_ATTEMPTS", 6))
         ),
         quiet_hours=QUIET_HOURS,
-        ensure_indexes=lambda: repository.ensure_indexes(db),
     )
 
 
@@ -86,5 +84,4 @@ def in_memory(
         sender=InMemorySender(),
         retry_policies=retry_policies(normal_retry or RetryPolicy()),
         quiet_hours=QUIET_HOURS if quiet_hours is None else quiet_hours,
-        ensure_indexes=lambda: None,
     )

@@ -39,7 +39,7 @@ from dbt_shared.events.envelope import Event
 log = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "_outbox"
-RECORDED_AT_FIELD = "_outbox_at"
+RECORDED_AT_FIELD = "_outbox_at"  # written by the earlier relay design; hidden, never read
 INTENTS_COLLECTION = "outbox_intents"
 # How many events a document keeps as its recent history (the commit records the relay checks).
 KEEP_IN_DOCUMENT = 50
@@ -57,11 +57,7 @@ def new_document_with_events(document: dict[str, Any], events: list[Event]) -> d
     """A document to insert, carrying its events."""
     if not events:
         return dict(document)
-    return {
-        **document,
-        OUTBOX_FIELD: [e.to_document() for e in events],
-        RECORDED_AT_FIELD: max(e.time for e in events),
-    }
+    return {**document, OUTBOX_FIELD: [e.to_document() for e in events]}
 
 
 def update_with_events(update: dict[str, Any], events: list[Event]) -> dict[str, Any]:
@@ -73,7 +69,6 @@ def update_with_events(update: dict[str, Any], events: list[Event]) -> dict[str,
         "$each": [e.to_document() for e in events],
         "$slice": -KEEP_IN_DOCUMENT,
     }
-    merged.setdefault("$set", {})[RECORDED_AT_FIELD] = max(e.time for e in events)
     return merged
 
 

@@ -8,12 +8,6 @@ from intake.bootstrap import Components
 from intake.domain.referral import Referral
 
 
-def require_site(principal: Principal, site_id: str, what: str = "site") -> None:
-    """Another site's object answers 404: its existence is not disclosed."""
-    if not principal.can_act_on_site(site_id):
-        raise NotFound(what)
-
-
 def own_clinician_ids(c: Components, principal: Principal) -> list[str] | None:
     """For a therapist without a coordinator's or operator's role: their own clinician ids, as
     they see only the clients assigned to them. ``None`` for staff who see every referral of

@@ -13,7 +13,6 @@ from intake import events
 from intake.bootstrap import Components
 from intake.domain import programs
 from intake.repository import HIDDEN
-from intake.services.access import require_site
 
 ALREADY_REGISTERED = "A clinician with this subject is already registered at the site."
 
@@ -37,7 +36,7 @@ def list_sites(args: dict[str, Any], c: Components, principal: Principal):
 
 
 def site(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    require_site(principal, site_id)
+    principal.require_site(site_id)
     found = c.repositories.site(site_id)
     if found is None:
         raise NotFound("site")

@@ -9,7 +9,6 @@ from dbt_shared.errors import NotFound
 from dbt_shared.pagination import page, page_union
 from intake.bootstrap import Components
 from intake.domain import pipeline
-from intake.services.access import require_site
 from intake.services.referrals import client_details
 
 AUDIT_FILTERS = ("site_id", "object_type", "object_id", "actor", "action")
@@ -43,7 +42,7 @@ def contact_for(client_id: str, c: Components, principal: Principal) -> dict[str
 def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[str, Any]:
     """Who is waiting at which stage and for how many days, oldest first."""
     site_id = args["site_id"]
-    require_site(principal, site_id)
+    principal.require_site(site_id)
     program = {"program": args["program"]} if args.get("program") else {}
     # index: site_status (site_id, status, _id), one equality query per waiting stage
     items, cursor = page_union(

@@ -20,7 +20,7 @@ from intake.bootstrap import Components
 from intake.domain import matching, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
 from intake.repository import LIST_PROJECTION
-from intake.services.access import own_clinician_ids, require_site, visible_referral
+from intake.services.access import own_clinician_ids, visible_referral
 
 CLIENT_SECRET_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone")
 
@@ -73,7 +73,7 @@ def _save(c: Components, referral: Referral) -> Referral:
 # -- receipt, reading, listing -----------------------------------------------------------------
 def receive(body: dict[str, Any], c: Components, principal: Principal, new_id: str):
     """Record a referral for a site; answers the staff's view and whether it is new."""
-    require_site(principal, body["site_id"])
+    principal.require_site(body["site_id"])
     if c.repositories.site(body["site_id"]) is None:
         raise InvalidInput.field("site_id", "Unknown site.")
     client = {**body["client"], "date_of_birth": body["client"]["date_of_birth"].isoformat()}
@@ -116,7 +116,7 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
         if args.get(name):
             query[name] = args[name]
     if args.get("site_id"):
-        require_site(principal, args["site_id"])
+        principal.require_site(args["site_id"])
     own = own_clinician_ids(c, principal)
     if own is not None:  # a therapist: one query per clinician record of theirs
         queries = [{**query, "therapist_id": clinician_id} for clinician_id in own]
