@@ -897,6 +897,22 @@ def test_the_waitlist_counts_each_stage_and_the_days_waited(clinic, clock):
     assert "waitlist.read" in clinic.c.repositories.audit.actions()
 
 
+def test_a_tally_left_off_by_a_killed_process_is_exact_after_the_recount(clinic):
+    waiting = [clinic.receive() for _ in range(3)]
+    clinic.eligible(waiting[0])
+    clinic.assign(waiting[0])
+    tallies = clinic.c.repositories.tallies
+    # as if a process died between a row's write and its tallies' adjustment
+    tallies.adjust(f"waitlist:{clinic.site_id}:adult", {"received": 5})
+    tallies.adjust(f"caseload:{clinic.bilingual}", {"n": -1})
+
+    oversight.reconcile_tallies(clinic.c)
+
+    counts = clinic.c.repositories.waiting_counts(clinic.site_id)
+    assert counts == {stage: 0 for stage in WAITING_STAGES} | {"received": 2, "eligible": 1}
+    assert clinic.c.repositories.caseload(clinic.bilingual) == 1
+
+
 def test_the_waitlist_comes_in_pages(clinic):
     waiting = [clinic.receive() for _ in range(3)]
 

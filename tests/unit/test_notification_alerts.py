@@ -14,10 +14,10 @@ import pytest
 from dbt_shared.clock import FixedClock
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.envelope import new_event
-from dbt_shared.pagination import encode_cursor
+from dbt_shared.ids import new_id
 from dbt_shared.problems import Problem
 from notifications import repository
-from notifications.domain import quiet_hours
+from notifications.domain import notices, quiet_hours
 from notifications.domain.deliveries import claim_order
 from notifications.domain.messages import (
     EMAIL_TEMPLATES,
@@ -30,7 +30,6 @@ from notifications.domain.purposes import Priority, Purpose
 from notifications.domain.quiet_hours import QuietHours, may_send_now
 from notifications.domain.recipients import NoRecipient, RecipientKind, resolve_recipient
 from notifications.domain.retries import RetryPolicy, retry_policies
-from notifications.services import decode_inbox_cursor, encode_inbox_cursor
 
 NIGHT = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 SMS_QUIET = QuietHours(start=time(21, 0), end=time(8, 0))
@@ -272,67 +271,49 @@ def _matches(doc: dict, query: dict) -> bool:
     return True
 
 
-def _inbox(count: int) -> list[dict]:
+def _inbox(repositories, count: int) -> list[dict]:
     items = []
     for n in range(count):
-        items.append(
-            {
-                "_id": str(uuid.uuid4()),  # like derived ids: not time-ordered
-                "priority_rank": 0 if n % 3 == 0 else 1,
-                # Pairs share a millisecond, so the id must break the tie.
-                "created_at": NIGHT + timedelta(milliseconds=n // 2),
-            }
-        )
+        item = {
+            "_id": f"{n:04d}-{uuid.uuid4()}",  # like ordered ids: in the order events happened
+            "site_id": "site-1",
+            "priority_rank": 0 if n % 3 == 0 else 1,
+            "created_at": NIGHT + timedelta(milliseconds=n),
+        }
+        repositories.inbox.add(item)
+        items.append(item)
     return items
 
 
-def test_the_inbox_lists_urgent_items_first_then_the_rest_each_oldest_first():
-    items = _sorted(_inbox(12), repository.INBOX_ORDER)
-    ranks = [item["priority_rank"] for item in items]
-    assert ranks == sorted(ranks)
-    for rank in (0, 1):
-        times = [item["created_at"] for item in items if item["priority_rank"] == rank]
-        assert times == sorted(times)
-
-
 @pytest.mark.parametrize("limit", [1, 2, 5, 12, 50])
-def test_inbox_pages_continue_where_the_last_one_ended_with_no_item_lost_or_repeated(limit):
-    everything = _sorted(_inbox(12), repository.INBOX_ORDER)
-    seen: list[dict] = []
+def test_the_inbox_lists_urgent_items_first_then_the_rest_each_oldest_first(limit):
+    repositories = repository.in_memory()
+    items = _inbox(repositories, 150)
+    expected = [i["_id"] for rank in (0, 1) for i in items if i["priority_rank"] == rank]
+    seen: list[str] = []
     cursor = None
-    for _ in range(20):
-        after = decode_inbox_cursor(cursor) if cursor else None
-        remaining = [
-            i for i in everything if after is None or _matches(i, repository.inbox_after(after))
-        ]
-        page = remaining[:limit]
-        seen += page
-        more = len(remaining) > limit
-        cursor = encode_inbox_cursor(repository.InboxPosition.of(page[-1])) if more else None
+    while True:
+        page, cursor = repositories.inbox.page("site-1", limit=limit, cursor=cursor)
+        seen += [i["_id"] for i in page]
         if cursor is None:
             break
-    assert [i["_id"] for i in seen] == [i["_id"] for i in everything]
+    assert seen == expected
 
 
-def test_the_inbox_cursor_round_trips_and_stays_opaque():
-    position = repository.InboxPosition(0, NIGHT + timedelta(milliseconds=7), "item-1")
-    cursor = encode_inbox_cursor(position)
-    assert decode_inbox_cursor(cursor) == position
-    assert "item-1" not in cursor and "=" not in cursor
+def test_an_inbox_item_id_is_the_same_on_redelivery_and_sorts_by_event_time():
+    class Ev:
+        def __init__(self, id):
+            self.id, self.dedup_key, self.correlation_id = id, f"intake/{id}", None
+
+    early, late = Ev(str(new_id())), Ev(str(new_id()))
+    assert notices.ordered_id(early, "inbox") == notices.ordered_id(early, "inbox")
+    assert notices.ordered_id(early, "inbox") < notices.ordered_id(late, "inbox")
 
 
-@pytest.mark.parametrize(
-    "cursor",
-    [
-        "%%%not-a-cursor",
-        encode_cursor("item-1"),  # a plain _id cursor from another list
-        "eyJyYW5rIjogIjAiLCAiYXQiOiAieCIsICJhZnRlciI6ICJ5In0",  # wrong types
-        "W10",  # []
-    ],
-)
+@pytest.mark.parametrize("cursor", ["%%%not-a-cursor", "abc", "zz"])
 def test_a_cursor_the_inbox_did_not_give_out_is_a_422_problem(cursor):
     with pytest.raises(Problem) as bad:
-        decode_inbox_cursor(cursor)
+        repository.in_memory().inbox.page("site-1", limit=5, cursor=cursor)
     assert bad.value.status == 422
     assert bad.value.errors == [
         {"field": "cursor", "location": "query", "message": "Invalid cursor."}

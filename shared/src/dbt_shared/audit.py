@@ -11,13 +11,26 @@ from typing import Any, Protocol
 
 from pymongo.database import Database
 
-from dbt_shared import correlation
+from dbt_shared import correlation, listing, pagination
 from dbt_shared.auth import Principal
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
 from dbt_shared.ids import new_id
 
 AUDIT_COLLECTION = "audit_log"
+#: The filters of the trail, each an equality on the record.
+FILTERS = ("site_id", "object_type", "object_id", "actor", "action")
+ALL = "audit:all"
+BACKFILLED = "audit:backfilled"
+
+
+def site_key(site_id: str) -> str:
+    return f"audit:site:{site_id}"
+
+
+def lanes_of(document: dict[str, Any]) -> dict[str, str]:
+    """The lists an audit record is in: the whole trail and its site's trail."""
+    return {"bucket": ALL, "site_bucket": site_key(document["site_id"])}
 
 
 def entry(
@@ -45,6 +58,7 @@ def entry(
 
 class AuditLog(Protocol):
     trail: DocumentStore
+    sequences: listing.Sequences
 
     def record(
         self,
@@ -59,6 +73,8 @@ class AuditLog(Protocol):
 
 class _Recording:
     clock: Clock
+    trail: DocumentStore
+    sequences: listing.Sequences
 
     def record(self, principal, *, action, object_type, object_id, site_id):
         document = entry(
@@ -69,8 +85,27 @@ class _Recording:
             object_id=object_id,
             site_id=site_id,
         )
+        listing.place(document, self.sequences, lanes_of(document))
         self._keep(document)
         return document
+
+    def page(
+        self, filters: dict[str, Any], *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the trail, oldest first, filtered by equality on ``FILTERS``.
+
+        One object's records: index ``object``, a plain equality page (an object has few). Else
+        the site's trail (``site_bucket``, index ``site_trail``) or the whole trail (``bucket``,
+        index ``trail``) in buckets, the other filters applied within each bucket.
+        """
+        query = {name: filters[name] for name in FILTERS if filters.get(name)}
+        if "object_id" in query:
+            return pagination.page(self.trail, query, limit=limit, cursor=cursor)
+        if "site_id" in query:
+            lane = listing.Lane(query, site_key(query["site_id"]), "site_bucket")
+        else:
+            lane = listing.Lane(query, ALL, "bucket")
+        return listing.page(self.trail, [lane], self.sequences, limit=limit, cursor=cursor)
 
     def _keep(self, document: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -80,6 +115,7 @@ class MongoAuditLog(_Recording):
     def __init__(self, db: Database, clock: Clock) -> None:
         self.collection = db[AUDIT_COLLECTION]
         self.trail = MongoDocumentStore(self.collection, "audit record")  # for reading it
+        self.sequences = listing.MongoSequences(db)
         self.clock = clock
 
     def _keep(self, document):
@@ -90,6 +126,7 @@ class InMemoryAuditLog(_Recording):
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.trail = InMemoryDocumentStore("audit record")
+        self.sequences = listing.InMemorySequences()
 
     def _keep(self, document):
         self.trail.documents[document["_id"]] = document
@@ -103,10 +140,13 @@ class InMemoryAuditLog(_Recording):
 
 
 def ensure_indexes(db: Database) -> None:
-    """The trail is read oldest first (``_id``), filtered by equality on one of these."""
+    """The trail is read oldest first in buckets (``AuditLog.page``); one object's records by
+    equality. Records stored before the buckets get theirs once, in ``_id`` order."""
     trail = db[AUDIT_COLLECTION]
     trail.create_index([("object_type", 1), ("object_id", 1)], name="object")
-    trail.create_index("at", name="at")
-    trail.create_index([("site_id", 1), ("_id", 1)], name="site")
-    trail.create_index([("actor", 1), ("_id", 1)], name="actor")
-    trail.create_index([("action", 1), ("_id", 1)], name="action")
+    trail.create_index([("bucket", 1), ("_id", 1)], name="trail")
+    trail.create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_trail")
+    for old in ("at", "site", "actor", "action"):
+        if old in trail.index_information():
+            trail.drop_index(old)
+    listing.backfill_in_background(trail, listing.MongoSequences(db), lanes_of, marker=BACKFILLED)

@@ -12,23 +12,92 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit
+from dbt_shared import audit, listing
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
-from dbt_shared.clock import Clock
+from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
+from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
+from intake.domain import pipeline
 from intake.domain.referral import Referral
 
 SITES = "sites"
 PROGRAMS = "programs"
 CLINICIANS = "clinicians"
 REFERRALS = "referrals"
+# The list rows of referrals: what a list shows, a tenth of a referral's size, so that a page
+# (and a count) decodes little on any server. Written after each write of the referral.
+REFERRAL_ROWS = "referral_rows"
+ROWS_BACKFILLED = "referral_rows:backfilled"
 
 # Collections whose documents carry pending events for the outbox relay.
 OUTBOX_COLLECTIONS = [SITES, PROGRAMS, CLINICIANS, REFERRALS]
 
 HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
-LIST_PROJECTION = {"client": 0, "screenings": 0, **HIDDEN}
+
+
+def site_list(site_id: str) -> str:
+    """The sequence key of a site's referral list (bucket field ``site_bucket``)."""
+    return f"referrals:site:{site_id}"
+
+
+def waitlist_head(site_id: str) -> str:
+    """Where a site's waitlist starts: referrals leave it from the front."""
+    return f"waitlist:site:{site_id}"
+
+
+def waiting_tally(site_id: str, program: str) -> str:
+    """The tally of a site's program's waitlist: one count per waiting stage."""
+    return f"waitlist:{site_id}:{program}"
+
+
+def caseload_tally(clinician_id: str) -> str:
+    """The tally of a therapist's caseload: ``n`` clients carried now."""
+    return f"caseload:{clinician_id}"
+
+
+def tally_changes(before: dict[str, Any] | None, after: dict[str, Any]):
+    """The tally adjustments a row's change makes: (key, deltas, tags) for each tally."""
+    changes: list[tuple[str, dict[str, int], dict[str, Any]]] = []
+    for row, sign in ((before, -1), (after, 1)):
+        if row is None:
+            continue
+        if row.get("waiting"):
+            key = waiting_tally(row["site_id"], row["program"])
+            tags = {"site_id": row["site_id"], "program": row["program"], "kind": "waitlist"}
+            changes.append((key, {row["status"]: sign}, tags))
+        if row.get("on_caseload"):
+            key = caseload_tally(row["therapist_id"])
+            changes.append((key, {"n": sign}, {"kind": "caseload"}))
+    merged: dict[str, tuple[dict[str, int], dict[str, Any]]] = {}
+    for key, deltas, tags in changes:
+        into, _ = merged.setdefault(key, ({}, tags))
+        for field, n in deltas.items():
+            into[field] = into.get(field, 0) + n
+    return [(k, {f: n for f, n in d.items() if n}, t) for k, (d, t) in merged.items()]
+
+
+def lanes_of(state: dict[str, Any]) -> dict[str, str]:
+    return {"site_bucket": site_list(state["site_id"])}
+
+
+def row_of(state: dict[str, Any]) -> dict[str, Any]:
+    """A referral's list row: no client details, nothing but what lists show and filter on."""
+    referral = Referral(state)
+    therapist_id = referral.therapist_id
+    return {
+        "_id": referral.id,
+        "site_id": referral.site_id,
+        "site_bucket": state["site_bucket"],
+        "program": referral.program,
+        "status": referral.status,
+        "source": state.get("source"),
+        "received_at": state.get("received_at"),
+        "therapist": {"clinician_id": therapist_id} if therapist_id else None,
+        "therapist_id": therapist_id,
+        "on_caseload": therapist_id is not None and referral.status in pipeline.CASELOAD_STATUSES,
+        "waiting": referral.status in pipeline.WAITING_STAGES,
+    }
 
 
 @dataclass
@@ -37,6 +106,9 @@ class Repositories:
     programs: DocumentStore
     clinicians: DocumentStore
     referrals: DocumentStore
+    rows: listing.MongoRows | listing.InMemoryRows
+    sequences: listing.Sequences
+    tallies: Tallies
     audit: AuditLog
 
     # -- referrals -----------------------------------------------------------------------------
@@ -45,22 +117,68 @@ class Repositories:
         return Referral(state) if state is not None else None
 
     def add_referral(self, referral: Referral, events: list) -> tuple[Referral, bool]:
+        listing.place(referral.state, self.sequences, lanes_of(referral.state))
         stored, created = self.referrals.insert(referral.state, events)
+        self._put_row(stored)
         return Referral(stored), created
 
     def save_referral(self, referral: Referral, events: list) -> Referral:
-        return Referral(self.referrals.save(referral.state, events))
+        stored = self.referrals.save(referral.state, events)
+        self._put_row(stored)
+        return Referral(stored)
+
+    def _put_row(self, state: dict[str, Any]) -> None:
+        row = row_of(state)
+        before = self.rows.put(row)  # index: _id
+        for key, deltas, tags in tally_changes(before, row):
+            self.tallies.adjust(key, deltas, **tags)  # index: _id
 
     def caseload(self, clinician_id: str) -> int:
-        # index: caseload (therapist_id, on_caseload): the clients a therapist carries now
-        return self.referrals.count({"therapist_id": clinician_id, "on_caseload": True})
+        return int(self.tallies.get(caseload_tally(clinician_id)).get("n", 0))  # index: _id
 
     def waiting_count(self, site_id: str, status: str, program: str | None = None) -> int:
-        # index: site_status (site_id, status, _id)
-        query: dict[str, Any] = {"site_id": site_id, "status": status}
         if program:
-            query["program"] = program
-        return self.referrals.count(query)
+            return int(self.tallies.get(waiting_tally(site_id, program)).get(status, 0))
+        # tallies index: site_kind (site_id, kind): one tally per program of the site
+        found = self.tallies.find({"site_id": site_id, "kind": "waitlist"})
+        return sum(int(t.get(status, 0)) for t in found)
+
+    def waiting_counts(self, site_id: str, program: str | None = None) -> dict[str, int]:
+        """Per waiting stage, how many wait (one or a few ``_id`` reads, not a count)."""
+        if program:
+            found = [self.tallies.get(waiting_tally(site_id, program))]
+        else:
+            found = self.tallies.find({"site_id": site_id, "kind": "waitlist"})
+        return {s: sum(int(t.get(s, 0)) for t in found) for s in pipeline.WAITING_STAGES}
+
+    def reconcile_tallies(self, site_id: str) -> None:
+        """Recount a site's waitlist and its therapists' caseloads from the rows (the slow
+        timer): a tally a killed process left off by one is exact again."""
+        for program in self.programs_of(site_id):
+            kind = program["kind"]
+
+            def count_waiting(kind: str = kind) -> dict[str, int]:
+                # rows index: site_status (site_id, status), per waiting stage
+                return {
+                    stage: self.rows.count({"site_id": site_id, "status": stage, "program": kind})
+                    for stage in pipeline.WAITING_STAGES
+                }
+
+            self.tallies.reconcile(
+                waiting_tally(site_id, kind),
+                count_waiting,
+                site_id=site_id,
+                program=kind,
+                kind="waitlist",
+            )
+        for clinician in self.clinicians_of(site_id):
+            cid = clinician["_id"]
+
+            def count_caseload(cid: str = cid) -> dict[str, int]:
+                # rows index: caseload (therapist_id, on_caseload)
+                return {"n": self.rows.count({"therapist_id": cid, "on_caseload": True})}
+
+            self.tallies.reconcile(caseload_tally(cid), count_caseload, kind="caseload")
 
     # -- programs and clinicians ---------------------------------------------------------------
     def program(self, site_id: str, kind: str) -> dict[str, Any] | None:
@@ -97,9 +215,22 @@ class Repositories:
 
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
-    db[REFERRALS].create_index([("site_id", 1), ("status", 1), ("_id", 1)], name="site_status")
-    db[REFERRALS].create_index([("therapist_id", 1), ("_id", 1)], name="therapist_list")
-    db[REFERRALS].create_index([("therapist_id", 1), ("on_caseload", 1)], name="caseload")
+    rows = db[REFERRAL_ROWS]
+    rows.create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_list")
+    rows.create_index([("site_id", 1), ("status", 1)], name="site_status")
+    rows.create_index([("therapist_id", 1), ("_id", 1)], name="therapist_list")
+    rows.create_index([("therapist_id", 1), ("on_caseload", 1)], name="caseload")
+    db["tallies"].create_index([("site_id", 1), ("kind", 1)], name="site_kind")
+    for old in ("site_status", "therapist_list", "caseload"):  # now on the rows
+        if old in db[REFERRALS].index_information():
+            db[REFERRALS].drop_index(old)
+    listing.backfill_in_background(
+        db[REFERRALS],
+        listing.MongoSequences(db),
+        lanes_of,
+        marker=ROWS_BACKFILLED,
+        then=mongo(db, SystemClock())._put_row,  # the row and its tallies
+    )
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)
     db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject", unique=True)
     audit.ensure_indexes(db)
@@ -111,6 +242,9 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         programs=MongoDocumentStore(db[PROGRAMS], "program"),
         clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
         referrals=MongoDocumentStore(db[REFERRALS], "referral"),
+        rows=listing.MongoRows(db[REFERRAL_ROWS]),
+        sequences=listing.MongoSequences(db),
+        tallies=MongoTallies(db),
         audit=MongoAuditLog(db, clock),
     )
 
@@ -121,5 +255,8 @@ def in_memory(clock: Clock) -> Repositories:
         programs=InMemoryDocumentStore("program", unique=[("site_id", "kind")]),
         clinicians=InMemoryDocumentStore("clinician", unique=[("site_id", "subject")]),
         referrals=InMemoryDocumentStore("referral"),
+        rows=listing.InMemoryRows(),
+        sequences=listing.InMemorySequences(),
+        tallies=InMemoryTallies(),
         audit=InMemoryAuditLog(clock),
     )

@@ -1,4 +1,5 @@
-"""Intake's periodic jobs: the waitlist gauges (per site and stage) for the dashboards."""
+"""Intake's periodic jobs: the waitlist gauges (per site and stage) for the dashboards, and the
+hourly recount of the tallies behind the waitlist's and caseloads' numbers."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from intake import metrics
 from intake.bootstrap import Components
 from intake.services import oversight
 
-# A waitlist changes over days: recounting it every 5 minutes keeps the dashboards current
-# and the platform at rest (each recount is a count per site and stage, by equality).
+# The gauges read the tallies (an ``_id`` read per site and program): every 5 minutes keeps
+# the dashboards current. The recount reads what waits and what therapists carry (pending
+# work, not history): hourly bounds how long a tally a killed process left off stays off.
 WAITLIST_GAUGES_INTERVAL_S = 300
+TALLY_RECOUNT_INTERVAL_S = 3600
 
 
 def timers(components: Components) -> list[Timer]:
@@ -17,4 +20,10 @@ def timers(components: Components) -> list[Timer]:
         for (site_id, stage), count in oversight.waitlist_sizes(components).items():
             metrics.WAITLIST.labels(site_id, stage).set(count)
 
-    return [Timer("waitlist-gauges", WAITLIST_GAUGES_INTERVAL_S, publish_waitlist_sizes)]
+    def recount_tallies(_ctx: WorkerContext) -> None:
+        oversight.reconcile_tallies(components)
+
+    return [
+        Timer("waitlist-gauges", WAITLIST_GAUGES_INTERVAL_S, publish_waitlist_sizes),
+        Timer("tally-recount", TALLY_RECOUNT_INTERVAL_S, recount_tallies),
+    ]

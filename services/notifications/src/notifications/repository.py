@@ -17,7 +17,7 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from dbt_shared import site_directory
+from dbt_shared import listing, site_directory
 from dbt_shared.documents import (
     REVISION,
     DocumentLock,
@@ -29,6 +29,7 @@ from dbt_shared.documents import (
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
 from notifications.domain.deliveries import DeliveryStatus, claim_order
+from notifications.domain.purposes import PRIORITY_RANKS
 
 INBOX = "inbox_items"
 DELIVERIES = "deliveries"
@@ -38,14 +39,22 @@ ORPHAN_GRACE = timedelta(minutes=2)
 
 OUTBOX_COLLECTIONS = [DELIVERIES]
 
-# A site's inbox: urgent items first, then the rest; within each, oldest first. Inbox ids are
-# derived from events (not time-ordered), so ``created_at`` orders by age and ``_id`` breaks ties.
-INBOX_ORDER = [("priority_rank", 1), ("created_at", 1), ("_id", 1)]
+INBOX_BACKFILLED = "inbox:backfilled"
 
 
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
-    db[INBOX].create_index([("site_id", 1), *INBOX_ORDER], name="site_by_priority")
+    db[INBOX].create_index(
+        [("site_id", 1), ("priority_rank", 1), ("bucket", 1), ("_id", 1)], name="site_inbox"
+    )
+    if "site_by_priority" in db[INBOX].index_information():
+        db[INBOX].drop_index("site_by_priority")
+    listing.backfill_in_background(
+        db[INBOX],
+        listing.MongoSequences(db),
+        lambda item: {"bucket": inbox_key(item["site_id"], item["priority_rank"])},
+        marker=INBOX_BACKFILLED,
+    )
     db[DELIVERIES].create_index(
         [("status", 1), ("priority_rank", 1), ("next_attempt_at", 1)], name="due_by_priority"
     )
@@ -57,57 +66,41 @@ def ensure_indexes(db: Database) -> None:
 
 
 # -- the inbox -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InboxPosition:
-    """Where a page of a site's inbox ended, in ``INBOX_ORDER``."""
-
-    priority_rank: int
-    created_at: datetime
-    id: str
-
-    @classmethod
-    def of(cls, item: dict[str, Any]) -> InboxPosition:
-        return cls(item["priority_rank"], item["created_at"], item["_id"])
-
-
-def inbox_after(position: InboxPosition) -> dict[str, Any]:
-    """The query for the items that come after ``position`` in ``INBOX_ORDER``."""
-    rank, at = position.priority_rank, position.created_at
-    return {
-        "$or": [
-            {"priority_rank": {"$gt": rank}},
-            {"priority_rank": rank, "created_at": {"$gt": at}},
-            {"priority_rank": rank, "created_at": at, "_id": {"$gt": position.id}},
-        ]
-    }
+def inbox_key(site_id: str, rank: int) -> str:
+    """The sequence of one priority of a site's inbox (bucket field ``bucket``)."""
+    return f"inbox:site:{site_id}:rank:{rank}"
 
 
 class InboxItems:
-    """The sites' inboxes, on any ``DocumentStore``."""
+    """The sites' inboxes, on any ``DocumentStore``: one bucketed list per site and priority
+    (``dbt_shared.listing``), urgent first, each oldest first."""
 
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, sequences: listing.Sequences) -> None:
         self.store = store
+        self.sequences = sequences
 
     def add(self, item: dict[str, Any]) -> bool:
         """Store a new item; ``False`` if an earlier delivery of its event already did."""
+        lanes = {"bucket": inbox_key(item["site_id"], item["priority_rank"])}
+        listing.place(item, self.sequences, lanes)  # a redelivery takes a number in vain
         _stored, created = self.store.insert(item)
         return created
 
     def page(
-        self, site_id: str, *, limit: int, after: InboxPosition | None
-    ) -> tuple[list[dict[str, Any]], InboxPosition | None]:
-        """One page of a site's inbox, and the position to continue from (``None`` at the end).
+        self, site_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a site's inbox and the cursor of the next (``None`` at the end).
 
-        Index ``site_by_priority`` (site_id, priority_rank, created_at, _id): equality on the
-        site, the keyset bounds and the sort all within it; one page read.
+        Index ``site_inbox`` (site_id, priority_rank, bucket, _id): one equality query per
+        bucket, a page reads one or two buckets, whatever the inbox has held.
         """
-        query: dict[str, Any] = {"site_id": site_id}
-        if after is not None:
-            query = {"$and": [query, inbox_after(after)]}
-        docs = self.store.find(query, sort=INBOX_ORDER, limit=limit + 1)
-        more = len(docs) > limit
-        docs = docs[:limit]
-        return docs, (InboxPosition.of(docs[-1]) if more and docs else None)
+        lanes = [
+            listing.Lane(
+                {"site_id": site_id, "priority_rank": rank}, inbox_key(site_id, rank), "bucket"
+            )
+            for rank in sorted(PRIORITY_RANKS.values())
+        ]
+        return listing.page(self.store, lanes, self.sequences, limit=limit, cursor=cursor)
 
 
 # -- deliveries ----------------------------------------------------------------------------------
@@ -268,7 +261,7 @@ class Repositories:
 
 def mongo(db: Database) -> Repositories:
     return Repositories(
-        inbox=InboxItems(MongoDocumentStore(db[INBOX], "inbox item")),
+        inbox=InboxItems(MongoDocumentStore(db[INBOX], "inbox item"), listing.MongoSequences(db)),
         deliveries=MongoDeliveries(db[DELIVERIES]),
         site_zones=MongoSiteTimeZones(db),
     )
@@ -276,7 +269,7 @@ def mongo(db: Database) -> Repositories:
 
 def in_memory() -> Repositories:
     return Repositories(
-        inbox=InboxItems(InMemoryDocumentStore("inbox item")),
+        inbox=InboxItems(InMemoryDocumentStore("inbox item"), listing.InMemorySequences()),
         deliveries=InMemoryDeliveries(),
         site_zones=InMemorySiteTimeZones(),
     )

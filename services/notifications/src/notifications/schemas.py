@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from dbt_shared.http_fields import Id, Pattern
+from dbt_shared.http_fields import Id
 from dbt_shared.pagination import Page, PageArgs, cursor_field
-from notifications.services import INBOX_CURSOR
 
 
 class InboxArgs(PageArgs):
     site_id = Id(required=True, metadata={"description": "the site whose inbox"})
-    cursor = cursor_field(pattern=INBOX_CURSOR)
+    cursor = cursor_field()
 
 
 class InboxItem(Schema):
@@ -32,8 +31,3 @@ class InboxItem(Schema):
 
 class InboxPage(Page):
     items = fields.List(fields.Nested(InboxItem))
-    next_cursor = fields.String(
-        allow_none=True,
-        validate=Pattern(INBOX_CURSOR),  # documents the pattern; dumping never validates
-        metadata={"description": "pass as cursor for the next page; null at the end"},
-    )

@@ -12,18 +12,16 @@ hours.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dbt_shared import correlation
 from dbt_shared.auth import Principal
 from dbt_shared.errors import NotFound, StaleWrite
 from dbt_shared.events.envelope import Event
-from dbt_shared.pagination import invalid_cursor
 from notifications import events, metrics
 from notifications.adapters import Email
 from notifications.bootstrap import Components
@@ -39,7 +37,6 @@ from notifications.domain.notices import Notice, referral_notice, risk_alert
 from notifications.domain.purposes import Priority
 from notifications.domain.quiet_hours import held_until, site_zone
 from notifications.domain.recipients import NoRecipient, Recipient, resolve_recipient
-from notifications.repository import InboxPosition
 
 log = logging.getLogger(__name__)
 
@@ -84,33 +81,10 @@ def list_inbox(query: ListInbox, components: Components, principal: Principal) -
     """
     if not principal.can_act_on_site(query.site_id):
         raise NotFound("site")
-    after = decode_inbox_cursor(query.cursor) if query.cursor else None
-    items, last = components.repositories.inbox.page(query.site_id, limit=query.limit, after=after)
-    return InboxPage(items, encode_inbox_cursor(last) if last else None)
-
-
-# The inbox cursor: the last item's place in ``repository.INBOX_ORDER``, as hex: two digits of
-# priority rank, eleven of creation time in Unix milliseconds, then the item's id. Opaque to a
-# client, and every string of ``INBOX_CURSOR`` is a place (a made-up one moves the page start),
-# so the pattern in the document is the whole rule.
-INBOX_CURSOR = r"^[0-9a-f]{13}(?:[0-9a-f]{2}){1,200}$"
-_INBOX_CURSOR = re.compile(INBOX_CURSOR)
-
-
-def encode_inbox_cursor(position: InboxPosition) -> str:
-    created_at = position.created_at
-    if created_at.tzinfo is None:  # BSON dates are UTC
-        created_at = created_at.replace(tzinfo=UTC)
-    millis = round(created_at.timestamp() * 1000)
-    return f"{position.priority_rank:02x}{millis:011x}{position.id.encode('latin-1').hex()}"
-
-
-def decode_inbox_cursor(cursor: str) -> InboxPosition:
-    if not isinstance(cursor, str) or not _INBOX_CURSOR.match(cursor):
-        raise invalid_cursor()
-    rank, millis = int(cursor[:2], 16), int(cursor[2:13], 16)
-    at = datetime.fromtimestamp(millis / 1000, UTC)
-    return InboxPosition(rank, at, bytes.fromhex(cursor[13:]).decode("latin-1"))
+    items, cursor = components.repositories.inbox.page(
+        query.site_id, limit=query.limit, cursor=query.cursor
+    )
+    return InboxPage(items, cursor)
 
 
 # -- sending what is due -------------------------------------------------------------------------

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.errors import NotFound
-from dbt_shared.pagination import page, page_union
 from intake.bootstrap import Components
 from intake.domain import pipeline
+from intake.repository import site_list, waitlist_head
 from intake.services.referrals import client_details
-
-AUDIT_FILTERS = ("site_id", "object_type", "object_id", "actor", "action")
 
 
 def contact_for(client_id: str, c: Components, principal: Principal) -> dict[str, Any]:
@@ -44,21 +43,26 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[
     site_id = args["site_id"]
     principal.require_site(site_id)
     program = {"program": args["program"]} if args.get("program") else {}
-    # index: site_status (site_id, status, _id), one equality query per waiting stage
-    items, cursor = page_union(
-        c.repositories.referrals,
-        [{"site_id": site_id, "status": stage, **program} for stage in pipeline.WAITING_STAGES],
+    # rows index: site_list (site_id, site_bucket, _id), from the waitlist's head: referrals
+    # leave the waitlist from the front, so the buckets before the head hold none
+    lane = listing.Lane(
+        {"site_id": site_id, "waiting": True, **program},
+        site_list(site_id),
+        "site_bucket",
+        head_key=waitlist_head(site_id),
+    )
+    items, cursor = listing.page(
+        c.repositories.rows,
+        [lane],
+        c.repositories.sequences,
         limit=args["limit"],
         cursor=args["cursor"],
-        projection={"program": 1, "status": 1, "received_at": 1},
     )
     now = c.clock.now()
     for item in items:
         item["waiting_days"] = pipeline.waiting_days(item["received_at"], now)
-    stages = [
-        {"stage": stage, "count": c.repositories.waiting_count(site_id, stage, args.get("program"))}
-        for stage in pipeline.WAITING_STAGES
-    ]
+    counts = c.repositories.waiting_counts(site_id, args.get("program"))
+    stages = [{"stage": stage, "count": counts[stage]} for stage in pipeline.WAITING_STAGES]
     c.repositories.audit.record(
         principal,
         action="waitlist.read",
@@ -71,14 +75,19 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[
 
 def waitlist_sizes(c: Components) -> dict[tuple[str, str], int]:
     """Waitlist size per site and stage, every stage of every known site (zeros included)."""
-    return {
-        (site_id, stage): c.repositories.waiting_count(site_id, stage)
-        for site_id in c.repositories.site_ids()
-        for stage in pipeline.WAITING_STAGES
-    }
+    sizes = {}
+    for site_id in c.repositories.site_ids():
+        counts = c.repositories.waiting_counts(site_id)
+        sizes.update({(site_id, stage): counts[stage] for stage in pipeline.WAITING_STAGES})
+    return sizes
+
+
+def reconcile_tallies(c: Components) -> None:
+    """Recount every site's waitlist stages and caseloads (the hourly timer)."""
+    for site_id in c.repositories.site_ids():
+        c.repositories.reconcile_tallies(site_id)
 
 
 def audit_trail(args: dict[str, Any], c: Components) -> tuple[list[dict[str, Any]], str | None]:
     """The audit trail of access to client data, oldest first, with filters (operators)."""
-    query = {name: args[name] for name in AUDIT_FILTERS if args.get(name)}
-    return page(c.repositories.audit.trail, query, limit=args["limit"], cursor=args["cursor"])
+    return c.repositories.audit.page(args, limit=args["limit"], cursor=args["cursor"])

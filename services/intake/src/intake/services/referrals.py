@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, InvalidInput
 from dbt_shared.events import outbox
@@ -19,7 +20,7 @@ from intake import events, metrics
 from intake.bootstrap import Components
 from intake.domain import matching, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
-from intake.repository import LIST_PROJECTION
+from intake.repository import site_list
 from intake.services.access import own_clinician_ids, visible_referral
 
 CLIENT_SECRET_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone")
@@ -110,7 +111,8 @@ def read(referral_id: str, c: Components, principal: Principal) -> dict[str, Any
 
 
 def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
-    """Referrals of the caller's sites, oldest first; filter by site, status, program."""
+    """Referrals of the caller's sites, oldest first (site by site); filter by site, status,
+    program."""
     query: dict[str, Any] = {}
     for name in ("site_id", "status", "program"):
         if args.get(name):
@@ -119,20 +121,34 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
         principal.require_site(args["site_id"])
     own = own_clinician_ids(c, principal)
     if own is not None:  # a therapist: one query per clinician record of theirs
-        queries = [{**query, "therapist_id": clinician_id} for clinician_id in own]
-    elif "site_id" in query or principal.site_filter() is None:
-        queries = [query]
-    else:  # staff of several sites: one query per site
-        queries = [{**query, "site_id": site_id} for site_id in sorted(principal.sites)]
-    # index: site_status (site_id, status, _id) for a site's list; therapist_list for a
-    # therapist's; each query is equality + sort + limit, merged in _id order
-    items, cursor = page_union(
-        c.repositories.referrals,
-        [q for q in queries if "site_id" not in q or principal.can_act_on_site(q["site_id"])],
-        limit=args["limit"],
-        cursor=args["cursor"],
-        projection=LIST_PROJECTION,
-    )
+        # rows index: therapist_list (therapist_id, _id): the therapist's own referrals
+        items, cursor = page_union(
+            c.repositories.rows,
+            [{**query, "therapist_id": clinician_id} for clinician_id in own],
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+    else:
+        if "site_id" in query:
+            sites = [query["site_id"]]
+        elif principal.site_filter() is None:  # every site
+            sites = c.repositories.site_ids()
+        else:
+            sites = sorted(principal.sites)
+        # rows index: site_list (site_id, site_bucket, _id): a site's list in buckets, the
+        # status and program filters applied within each bucket; several sites one by one
+        lanes = [
+            listing.Lane({**query, "site_id": site_id}, site_list(site_id), "site_bucket")
+            for site_id in sites
+            if principal.can_act_on_site(site_id)
+        ]
+        items, cursor = listing.page(
+            c.repositories.rows,
+            lanes,
+            c.repositories.sequences,
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
     scope = args.get("site_id") or "*"
     c.repositories.audit.record(
         principal,

@@ -1,7 +1,7 @@
 """What an intake event leaves behind: an inbox item for the site and a pending delivery.
 
-Both are keyed on the event (``derived_id``), so a redelivered event names the same records and
-storing them again changes nothing. Ids only: the client's details stay in intake.
+Both are keyed on the event (``derived_id``, ``ordered_id``), so a redelivered event names the
+same records and storing them again changes nothing. Ids only: the client's details stay in intake.
 """
 
 from __future__ import annotations
@@ -38,11 +38,17 @@ def derived_id(event: Cause, purpose: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{event.dedup_key}/{purpose}"))
 
 
+def ordered_id(event: Cause, purpose: str) -> str:
+    """``derived_id`` led by the event id's time and sequence (the first 64 bits of a UUIDv7):
+    the same on every redelivery, and in the order the events happened (the inbox's order)."""
+    return event.id[:19] + derived_id(event, purpose)[19:]
+
+
 def _inbox_item(
     event: Cause, *, site_id: str, kind: str, priority: str, now: datetime, **details: Any
 ) -> dict[str, Any]:
     return {
-        "_id": derived_id(event, "inbox"),
+        "_id": ordered_id(event, "inbox"),
         "site_id": site_id,
         "kind": kind,
         "priority": priority,

@@ -1,0 +1,308 @@
+"""Lists whose pages cost what one page shows, on MongoDB 7 and on FerretDB alike.
+
+A plain ``find(equality).sort(_id).limit(n)`` is one index range on MongoDB, but FerretDB v1
+pushes neither sort nor limit down when a filter is present: it reads, decodes and sorts every
+document the equality matches (a site's whole history) for every page. So a listed document
+also carries a **bucket number** per list it appears in: its place in that list's sequence,
+divided by ``BUCKET_SIZE``. A page is then a walk over buckets, oldest first: one equality query
+per bucket (``{...lane, field: bucket}``, sorted by ``_id``, limited), which reads at most one
+bucket's documents on any server. A page of 50 touches one or two buckets.
+
+- ``Sequences`` hands out the numbers: one counter document per list key (``list_counters``),
+  advanced with ``$inc``. Where the server loses an increment under concurrency (FerretDB does
+  not make a read-modify-write atomic), two documents share a number: their bucket holds one
+  more, and nothing else changes. A retried insert takes a number in vain: one fewer.
+- A **lane** is one list walk: an equality query, the key of its sequence and the field that
+  holds the bucket. A list over several lanes (a caller's sites, an inbox's priorities) reads
+  them one after the other: the cursor names the lane, the bucket and the last id.
+- A list that loses items from its front (a waitlist) keeps a **head**: the lowest bucket that
+  may still hold a member. A walk that finds buckets at the front empty moves it up (``$max``);
+  new members always take new numbers, so a head never passes a member.
+- A filter inside a lane (a status) walks the lane's buckets until the page is full: its cost is
+  the buckets of that lane, a sixty-fourth of its documents, and still no sort of the history.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pymongo import ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from dbt_shared.pagination import decode_cursor, encode_cursor
+
+log = logging.getLogger(__name__)
+
+BUCKET_SIZE = 64
+COUNTERS = "list_counters"
+BACKFILL_LEASE = timedelta(minutes=10)
+
+
+def bucket_of(number: int) -> int:
+    return number // BUCKET_SIZE
+
+
+class Sequences(Protocol):
+    def take(self, key: str) -> int:
+        """The next number of ``key``'s sequence (0, 1, ...)."""
+        ...
+
+    def top(self, key: str) -> int:
+        """The highest number taken in ``key``'s sequence; -1 when none."""
+        ...
+
+    def head(self, key: str) -> int:
+        """The lowest bucket of ``key``'s list that may hold a member (0 unless moved)."""
+        ...
+
+    def advance_head(self, key: str, bucket: int) -> None: ...
+
+
+class MongoSequences:
+    def __init__(self, db: Database) -> None:
+        self.counters = db[COUNTERS]
+
+    def take(self, key: str) -> int:
+        for _attempt in range(3):
+            try:
+                counter = self.counters.find_one_and_update(
+                    {"_id": key},  # index: _id
+                    {"$inc": {"taken": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                return int(counter["taken"]) - 1
+            except DuplicateKeyError:  # two first takers raced on the upsert: count again
+                continue
+        raise RuntimeError(f"list counter {key!r}: upsert kept clashing")
+
+    def top(self, key: str) -> int:
+        counter = self.counters.find_one({"_id": key}, {"taken": 1})  # index: _id
+        return int(counter["taken"]) - 1 if counter else -1
+
+    def head(self, key: str) -> int:
+        counter = self.counters.find_one({"_id": key}, {"head": 1})  # index: _id
+        return int(counter.get("head", 0)) if counter else 0
+
+    def advance_head(self, key: str, bucket: int) -> None:
+        self.counters.update_one({"_id": key}, {"$max": {"head": bucket}}, upsert=True)
+
+
+class InMemorySequences:
+    def __init__(self) -> None:
+        self.taken: dict[str, int] = {}
+        self.heads: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> int:
+        with self._lock:
+            self.taken[key] = self.taken.get(key, 0) + 1
+            return self.taken[key] - 1
+
+    def top(self, key: str) -> int:
+        return self.taken.get(key, 0) - 1
+
+    def head(self, key: str) -> int:
+        return self.heads.get(key, 0)
+
+    def advance_head(self, key: str, bucket: int) -> None:
+        with self._lock:
+            self.heads[key] = max(self.heads.get(key, 0), bucket)
+
+
+def place(document: dict[str, Any], sequences: Sequences, lanes: dict[str, str]) -> None:
+    """Give a new ``document`` its bucket in each list: ``lanes`` maps field -> sequence key.
+    A field already set (a retried write of the same document) keeps its bucket."""
+    for field, key in lanes.items():
+        if field not in document:
+            document[field] = bucket_of(sequences.take(key))
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One walk of a list: documents matching ``query``, in the buckets of sequence ``key``
+    that ``field`` holds. ``head_key`` names a head to start from (lists that lose members)."""
+
+    query: dict[str, Any]
+    key: str
+    field: str
+    head_key: str | None = None
+
+
+class Finder(Protocol):
+    def find(
+        self,
+        query: dict[str, Any],
+        projection: dict[str, Any] | None = None,
+        sort: list[tuple[str, int]] | None = None,
+        limit: int = 0,
+    ) -> list[dict[str, Any]]: ...
+
+
+def _position(cursor: str | None) -> tuple[int, int | None, str | None]:
+    """(lane, bucket, last id) of a cursor. Any string of the cursor pattern is a place in the
+    list: one this module did not write starts at the first lane after that id."""
+    if not cursor:
+        return 0, None, None
+    text = decode_cursor(cursor)
+    lane, _, rest = text.partition(".")
+    bucket, _, last_id = rest.partition(".")
+    if lane.isdigit() and bucket.isdigit() and last_id and len(lane) < 4 and len(bucket) < 12:
+        return int(lane), int(bucket), last_id
+    return 0, None, text
+
+
+def page(
+    store: Finder,
+    lanes: Sequence[Lane],
+    sequences: Sequences,
+    *,
+    limit: int,
+    cursor: str | None,
+    projection: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the list the ``lanes`` make, lane by lane, each oldest first (bucket, then
+    ``_id``), and the cursor of the next page (``None`` at the end)."""
+    start_lane, start_bucket, after = _position(cursor)
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    wanted = limit + 1
+    for index in range(start_lane, len(lanes)):
+        lane = lanes[index]
+        top = bucket_of(sequences.top(lane.key))
+        head = sequences.head(lane.head_key) if lane.head_key else 0
+        continuing = index == start_lane and (start_bucket is not None or after is not None)
+        first = max(head, start_bucket if continuing and start_bucket is not None else 0)
+        in_lane = 0
+        for bucket in range(first, top + 1):
+            query = {**lane.query, lane.field: bucket}
+            if continuing and after is not None and (start_bucket is None or bucket == first):
+                query["_id"] = {"$gt": after}
+            docs = store.find(query, projection, sort=[("_id", 1)], limit=wanted - len(found))
+            if lane.head_key and not continuing and not in_lane and not docs and bucket == head:
+                head += 1  # an empty bucket at the very front: the head may pass it
+            in_lane += len(docs)
+            found.extend((index, bucket, doc) for doc in docs)
+            if len(found) >= wanted:
+                break
+        # The newest two buckets are always walked: a member whose row is still being written
+        # holds a number there, and the head must not pass it.
+        if lane.head_key and min(head, top - 1) > sequences.head(lane.head_key):
+            sequences.advance_head(lane.head_key, min(head, top - 1))
+        if len(found) >= wanted:
+            break
+    more = len(found) > limit
+    found = found[:limit]
+    if not (more and found):
+        return [doc for _, _, doc in found], None
+    lane_index, bucket, last = found[-1]
+    return [doc for _, _, doc in found], encode_cursor(f"{lane_index}.{bucket}.{last['_id']}")
+
+
+def backfill(
+    collection,
+    sequences: Sequences,
+    lanes_of: Callable[[dict[str, Any]], dict[str, str]],
+    *,
+    marker: str,
+    then: Callable[[dict[str, Any]], None] | None = None,
+) -> int | None:
+    """Once per database (``marker`` in ``list_counters``): give the documents stored before
+    their lists existed a bucket in each (in ``_id`` order), and pass each to ``then`` (which
+    writes its list row). One pass over the collection, at the first start of a version that
+    lists it; answers how many documents it placed (``None``: another process is at it)."""
+    counters = collection.database[COUNTERS]
+    if counters.find_one({"_id": marker}) is not None:  # index: _id
+        return None
+    # One process does it (the others start at once, their lists complete when it is done); a
+    # claim older than its lease is a process that died mid-way, and the next start takes over.
+    claim, now = f"{marker}:claim", datetime.now(UTC)
+    try:
+        counters.insert_one({"_id": claim, "at": now})
+    except DuplicateKeyError:
+        taken = counters.find_one_and_update(
+            {"_id": claim, "at": {"$lt": now - BACKFILL_LEASE}}, {"$set": {"at": now}}
+        )
+        if taken is None:
+            return None
+    placed = 0
+    for document in collection.find({}, sort=[("_id", 1)]):
+        missing = {f: k for f, k in lanes_of(document).items() if f not in document}
+        if missing:
+            buckets = {f: bucket_of(sequences.take(k)) for f, k in missing.items()}
+            collection.update_one({"_id": document["_id"]}, {"$set": buckets})
+            document.update(buckets)
+            placed += 1
+        if then is not None:
+            then(document)
+    counters.update_one({"_id": marker}, {"$set": {"placed": placed}}, upsert=True)
+    counters.delete_one({"_id": claim})
+    return placed
+
+
+# -- slim rows -----------------------------------------------------------------------------------
+class MongoRows:
+    """The list rows of a collection (a few fields of each document), kept beside it."""
+
+    def __init__(self, collection) -> None:
+        self.collection = collection
+
+    def put(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """Write ``row``; answers the row it replaced (``None`` for a new one)."""
+        try:
+            return self.collection.find_one_and_replace(  # index: _id
+                {"_id": row["_id"]}, row, upsert=True, return_document=ReturnDocument.BEFORE
+            )
+        except DuplicateKeyError:  # another writer's upsert made it first: replace that one
+            return self.collection.find_one_and_replace(
+                {"_id": row["_id"]}, row, return_document=ReturnDocument.BEFORE
+            )
+
+    def find(self, query, projection=None, sort=None, limit=0):
+        return list(self.collection.find(query, projection, sort=sort, limit=limit))
+
+    def count(self, query: dict[str, Any]) -> int:
+        # the ``count`` command: FerretDB pushes its filter down
+        return int(
+            self.collection.database.command("count", self.collection.name, query=query)["n"]
+        )
+
+
+class InMemoryRows:
+    def __init__(self) -> None:
+        from dbt_shared.documents import InMemoryDocumentStore
+
+        self.store = InMemoryDocumentStore("row")
+
+    def put(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        before = self.store.documents.get(row["_id"])
+        self.store.documents[row["_id"]] = dict(row)
+        return before
+
+    def find(self, query, projection=None, sort=None, limit=0):
+        return self.store.find(query, projection, sort, limit)
+
+    def count(self, query: dict[str, Any]) -> int:
+        return self.store.count(query)
+
+
+def backfill_in_background(collection, sequences: Sequences, lanes_of, **options: Any) -> None:
+    """``backfill`` on a thread of its own, so that a first start on a large history is ready
+    at once (its lists fill in while it runs). Nothing to do costs one ``_id`` read."""
+    if collection.database[COUNTERS].find_one({"_id": options["marker"]}) is not None:
+        return
+
+    def run() -> None:
+        try:
+            placed = backfill(collection, sequences, lanes_of, **options)
+            if placed is not None:
+                log.info("list backfill %s: placed %d documents", options["marker"], placed)
+        except Exception:  # the next start tries again (the claim's lease runs out)
+            log.exception("list backfill %s failed", options["marker"])
+
+    threading.Thread(target=run, name=f"backfill {options['marker']}", daemon=True).start()

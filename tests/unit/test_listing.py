@@ -1,0 +1,115 @@
+"""Bucketed lists (``dbt_shared.listing``): every member once, in order, page by page, each page
+reading only the buckets it shows."""
+
+from __future__ import annotations
+
+from dbt_shared import listing
+from dbt_shared.documents import InMemoryDocumentStore
+from dbt_shared.pagination import encode_cursor
+
+
+class CountingStore(InMemoryDocumentStore):
+    def __init__(self) -> None:
+        super().__init__("row")
+        self.queries: list[dict] = []
+
+    def find(self, query, projection=None, sort=None, limit=0):
+        self.queries.append(query)
+        return super().find(query, projection, sort, limit)
+
+
+def fill(store, sequences, site: str, n: int, **fields) -> list[str]:
+    ids = []
+    for i in range(n):
+        doc = {"_id": f"{site}-{i:05d}", "site_id": site, **fields}
+        listing.place(doc, sequences, {"bucket": f"site:{site}"})
+        store.documents[doc["_id"]] = doc
+        ids.append(doc["_id"])
+    return ids
+
+
+def walk(store, lanes, sequences, limit: int) -> list[str]:
+    seen, cursor = [], None
+    while True:
+        items, cursor = listing.page(store, lanes, sequences, limit=limit, cursor=cursor)
+        seen.extend(item["_id"] for item in items)
+        if cursor is None:
+            return seen
+
+
+def test_pages_walk_every_member_once_in_order_across_buckets_and_lanes():
+    store, sequences = CountingStore(), listing.InMemorySequences()
+    a = fill(store, sequences, "a", 150)
+    b = fill(store, sequences, "b", 70)
+    lanes = [listing.Lane({"site_id": s}, f"site:{s}", "bucket") for s in ("a", "b")]
+
+    assert walk(store, lanes, sequences, limit=50) == a + b
+
+
+def test_a_first_page_reads_one_bucket_however_long_the_history():
+    store, sequences = CountingStore(), listing.InMemorySequences()
+    fill(store, sequences, "a", 5000)
+    lane = listing.Lane({"site_id": "a"}, "site:a", "bucket")
+
+    items, cursor = listing.page(store, [lane], sequences, limit=50, cursor=None)
+
+    assert len(items) == 50 and cursor is not None
+    assert store.queries == [{"site_id": "a", "bucket": 0}]
+
+
+def test_a_filter_inside_a_lane_walks_buckets_until_the_page_is_full():
+    store, sequences = CountingStore(), listing.InMemorySequences()
+    for i in range(300):
+        doc = {"_id": f"r{i:04d}", "site_id": "a", "status": "open" if i % 10 == 0 else "x"}
+        listing.place(doc, sequences, {"bucket": "site:a"})
+        store.documents[doc["_id"]] = doc
+    lane = listing.Lane({"site_id": "a", "status": "open"}, "site:a", "bucket")
+
+    assert walk(store, [lane], sequences, limit=7) == [f"r{i:04d}" for i in range(0, 300, 10)]
+
+
+def test_a_made_up_cursor_is_a_place_in_the_list():
+    store, sequences = CountingStore(), listing.InMemorySequences()
+    ids = fill(store, sequences, "a", 100)
+    lane = listing.Lane({"site_id": "a"}, "site:a", "bucket")
+
+    items, _ = listing.page(store, [lane], sequences, limit=10, cursor=encode_cursor("a-00089"))
+
+    assert [i["_id"] for i in items] == ids[90:]
+    assert listing.page(store, [lane], sequences, limit=10, cursor="ff")[0] == []
+
+
+def test_the_head_passes_emptied_buckets_and_never_a_member():
+    store, sequences = CountingStore(), listing.InMemorySequences()
+    ids = fill(store, sequences, "a", 64 * 5, waiting=True)
+    for doc_id in ids[: 64 * 3 + 10]:  # the oldest leave the waitlist
+        store.documents[doc_id]["waiting"] = False
+    lane = listing.Lane({"site_id": "a", "waiting": True}, "site:a", "bucket", head_key="w:a")
+
+    assert walk(store, [lane], sequences, limit=20) == ids[64 * 3 + 10 :]
+    assert sequences.head("w:a") == 3  # buckets 0-2 are empty; bucket 3 still has members
+    store.queries.clear()
+    items, _ = listing.page(store, [lane], sequences, limit=20, cursor=None)
+    assert items[0]["_id"] == ids[64 * 3 + 10]
+    assert store.queries[0]["bucket"] == 3
+
+
+def test_the_head_keeps_the_newest_two_buckets_even_when_empty():
+    store, sequences = CountingStore(), listing.InMemorySequences()
+    ids = fill(store, sequences, "a", 64 * 2, waiting=False)
+    lane = listing.Lane({"site_id": "a", "waiting": True}, "site:a", "bucket", head_key="w:a")
+
+    assert listing.page(store, [lane], sequences, limit=20, cursor=None)[0] == []
+    assert sequences.head("w:a") == 0
+    store.documents[ids[5]]["waiting"] = True  # a row written late still shows
+    assert [i["_id"] for i in listing.page(store, [lane], sequences, limit=5, cursor=None)[0]] == [
+        ids[5]
+    ]
+
+
+def test_a_retried_placement_keeps_its_bucket():
+    sequences = listing.InMemorySequences()
+    doc = {"_id": "x"}
+    listing.place(doc, sequences, {"bucket": "k"})
+    listing.place(doc, sequences, {"bucket": "k"})
+    assert doc["bucket"] == 0 and sequences.top("k") == 0
