@@ -17,7 +17,7 @@ from kafka import TopicPartition
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import ALL_TOPICS, CATALOG, intake
 from dbt_shared.documents import MongoDocumentStore
-from dbt_shared.events.consumer import ConsumerRunner
+from dbt_shared.events.consumer import ConsumerRunner, batched
 from dbt_shared.events.envelope import new_event
 from dbt_shared.events.outbox import INTENTS_COLLECTION, OutboxRelay, record_intents
 from dbt_shared.events.publisher import EventPublisher
@@ -300,6 +300,45 @@ def test_poison_and_failing_events_go_to_the_dead_letter_topic_and_the_consumer_
     assert header(failed, "dlq_attempts") == "3"
     assert "handler cannot cope" in header(failed, "dlq_error")
     assert calls == [failing.id] * 3, "retried exactly max_attempts times"
+
+
+def test_a_batch_that_keeps_failing_is_taken_one_by_one_and_only_its_culprit_is_dead_lettered(
+    infra, fresh_db, publisher
+):
+    group = f"test-batch-{uuid.uuid4().hex[:8]}"
+    culprit_site = str(uuid.uuid4())
+    good = [referral_event(str(uuid.uuid4())) for _ in range(6)]
+    culprit = referral_event(culprit_site)
+    publisher.publish([*good[:3], culprit, *good[3:]])
+    stored: list[str] = []
+    calls: list[int] = []
+
+    def record_all(batch, _ctx):
+        calls.append(len(batch))
+        if any(data["site_id"] == culprit_site for _, data in batch):
+            raise ValueError("one record of the batch cannot be handled")
+        stored.extend(event.id for event, _ in batch)
+
+    handlers = {intake.REFERRAL_RECEIVED: batched(record_all)}
+    with consumer(
+        infra, fresh_db, publisher, handlers, group, max_attempts=2, backoff_initial_s=0.05
+    ):
+        # (the topic also holds earlier tests' records: this group handles those too)
+        def culprits():
+            return [r for r in dead_letters_of(infra, group) if header(r, "ce_id") == culprit.id]
+
+        wait_until(
+            lambda: {e.id for e in good} <= set(stored) and culprits(),
+            timeout=60,
+            what="the good records handled and the culprit dead-lettered",
+        )
+
+    [dead] = culprits()
+    assert header(dead, "dlq_error_type") == "ValueError"
+    assert [stored.count(e.id) for e in good] == [1] * len(good), "each good record once"
+    assert culprit.id not in stored
+    marks = fresh_db["processed_events"]
+    assert all(marks.find_one({"_id": e.dedup_key}) for e in good), "marked as processed"
 
 
 def test_housekeeping_forgets_old_dedup_records_and_idempotency_keys_but_not_recent_ones(

@@ -41,7 +41,7 @@ def referral_received(components, referral_id: str) -> None:
         clock=components.clock,
         catalog=CATALOG,
     )
-    services.on_referral_received(event, CATALOG.load(event.type, event.data), components)
+    services.on_referrals_received([(event, CATALOG.load(event.type, event.data))], components)
 
 
 def test_a_coordinator_of_the_site_reads_its_inbox_page_by_page(client, notifications, auth):

@@ -66,7 +66,7 @@ def referral_received(components, referral_id: str = "ref-1", site_id: str = SIT
         },
         components.clock,
     )
-    services.on_referral_received(event, CATALOG.load(event.type, event.data), components)
+    services.on_referrals_received([(event, CATALOG.load(event.type, event.data))], components)
     return event
 
 
@@ -82,7 +82,7 @@ def risk_flagged(components, referral_id: str = "ref-9", site_id: str = SITE) ->
         },
         components.clock,
     )
-    services.on_risk_flagged(event, CATALOG.load(event.type, event.data), components)
+    services.on_risks_flagged([(event, CATALOG.load(event.type, event.data))], components)
     return event
 
 
@@ -103,9 +103,9 @@ def test_a_referral_leaves_one_inbox_item_and_one_pending_email_even_when_redeli
     notifications,
 ):
     event = referral_received(notifications)
-    services.on_referral_received(
-        event, CATALOG.load(event.type, event.data), notifications
-    )  # the same event again
+    services.on_referrals_received(
+        [(event, CATALOG.load(event.type, event.data))] * 2, notifications
+    )  # the same event again, twice in one batch
 
     items = inbox(notifications).items
     assert [(i["kind"], i["referral_id"], i["priority"]) for i in items] == [

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dbt_shared.clock import SystemClock
 from dbt_shared.errors import Duplicate, StaleWrite
@@ -63,6 +63,11 @@ class DocumentStore(Protocol):
     def save(self, document: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
         """Write a changed document with its events, if it is still at the revision it was
         read at; raise ``StaleWrite`` otherwise. Answers the stored document."""
+        ...
+
+    def insert_many(self, documents: list[dict[str, Any]]) -> set[str]:
+        """Store new documents (no events) in one write; an ``_id`` stored before is left as
+        it is. Answers the ids stored now."""
         ...
 
 
@@ -165,6 +170,20 @@ class MongoDocumentStore:
             return existing, False
         outbox.hand_off(self.collection.database, events)
         return stored, True
+
+    def insert_many(self, documents):
+        if not documents:
+            return set()
+        stored = [{**document, REVISION: 0} for document in documents]
+        created = {document["_id"] for document in stored}
+        try:
+            self.collection.insert_many(stored, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(err.get("code") != 11000 for err in errors):
+                raise
+            created -= {stored[err["index"]]["_id"] for err in errors}
+        return created
 
     def _intend(self, document_id: str, events: list[Event]) -> list[str]:
         return outbox.record_intents(
@@ -361,6 +380,9 @@ class InMemoryDocumentStore:
             self.documents[document["_id"]] = copy.deepcopy(stored)
             self.events.extend(events)
             return copy.deepcopy(stored), True
+
+    def insert_many(self, documents):
+        return {d["_id"] for d in documents if self.insert(d)[1]}
 
     def save(self, document, events=()):
         with self._lock:

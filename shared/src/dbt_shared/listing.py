@@ -53,6 +53,10 @@ class Sequences(Protocol):
         """The next number of ``key``'s sequence (0, 1, ...)."""
         ...
 
+    def take_many(self, key: str, count: int) -> int:
+        """``count`` consecutive numbers of ``key``'s sequence; answers the first."""
+        ...
+
     def top(self, key: str) -> int:
         """The highest number taken in ``key``'s sequence; -1 when none."""
         ...
@@ -69,15 +73,18 @@ class MongoSequences:
         self.counters = db[COUNTERS]
 
     def take(self, key: str) -> int:
+        return self.take_many(key, 1)
+
+    def take_many(self, key: str, count: int) -> int:
         for _attempt in range(3):
             try:
                 counter = self.counters.find_one_and_update(
                     {"_id": key},  # index: _id
-                    {"$inc": {"taken": 1}},
+                    {"$inc": {"taken": count}},
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
-                return int(counter["taken"]) - 1
+                return int(counter["taken"]) - count
             except DuplicateKeyError:  # two first takers raced on the upsert: count again
                 continue
         raise RuntimeError(f"list counter {key!r}: upsert kept clashing")
@@ -101,9 +108,12 @@ class InMemorySequences:
         self._lock = threading.Lock()
 
     def take(self, key: str) -> int:
+        return self.take_many(key, 1)
+
+    def take_many(self, key: str, count: int) -> int:
         with self._lock:
-            self.taken[key] = self.taken.get(key, 0) + 1
-            return self.taken[key] - 1
+            self.taken[key] = self.taken.get(key, 0) + count
+            return self.taken[key] - count
 
     def top(self, key: str) -> int:
         return self.taken.get(key, 0) - 1
@@ -122,6 +132,24 @@ def place(document: dict[str, Any], sequences: Sequences, lanes: dict[str, str])
     for field, key in lanes.items():
         if field not in document:
             document[field] = bucket_of(sequences.take(key))
+
+
+def place_many(
+    documents: Sequence[dict[str, Any]],
+    sequences: Sequences,
+    lanes_of: Callable[[dict[str, Any]], dict[str, str]],
+) -> None:
+    """``place`` for a batch, in order: one ``take_many`` per sequence key, not one per
+    document."""
+    wanted: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    for document in documents:
+        for field, key in lanes_of(document).items():
+            if field not in document:
+                wanted.setdefault(key, []).append((document, field))
+    for key, places in wanted.items():
+        first = sequences.take_many(key, len(places))
+        for offset, (document, field) in enumerate(places):
+            document[field] = bucket_of(first + offset)
 
 
 @dataclass(frozen=True)

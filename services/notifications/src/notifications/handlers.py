@@ -6,12 +6,9 @@ Every write is keyed on the event, so a redelivered event changes nothing. The s
 
 from __future__ import annotations
 
-from typing import Any
-
 from dbt_shared import site_directory
 from dbt_shared.contracts import intake
-from dbt_shared.events.consumer import Handler, HandlerContext
-from dbt_shared.events.envelope import Event
+from dbt_shared.events.consumer import Handler, HandlerContext, batched
 from notifications import services
 from notifications.bootstrap import Components
 
@@ -19,14 +16,15 @@ from notifications.bootstrap import Components
 def handlers(components: Components) -> dict[str, Handler]:
     """The worker's handlers, calling the use cases on ``components``."""
 
-    def on_referral_received(event: Event, data: dict[str, Any], _ctx: HandlerContext) -> None:
-        services.on_referral_received(event, data, components)
+    def on_referrals_received(batch: services.Batch, _ctx: HandlerContext) -> None:
+        services.on_referrals_received(batch, components)
 
-    def on_risk_flagged(event: Event, data: dict[str, Any], _ctx: HandlerContext) -> None:
-        services.on_risk_flagged(event, data, components)
+    def on_risks_flagged(batch: services.Batch, _ctx: HandlerContext) -> None:
+        services.on_risks_flagged(batch, components)
 
+    # A poll's run of these comes as one batch: a few bulk writes, not a few writes each.
     return {
         **site_directory.HANDLERS,
-        intake.REFERRAL_RECEIVED: on_referral_received,
-        intake.RISK_FLAGGED: on_risk_flagged,
+        intake.REFERRAL_RECEIVED: batched(on_referrals_received),
+        intake.RISK_FLAGGED: batched(on_risks_flagged),
     }

@@ -16,6 +16,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from dbt_shared import listing, site_directory
 from dbt_shared.documents import (
@@ -71,6 +72,10 @@ def inbox_key(site_id: str, rank: int) -> str:
     return f"inbox:site:{site_id}:rank:{rank}"
 
 
+def _inbox_lanes(item: dict[str, Any]) -> dict[str, str]:
+    return {"bucket": inbox_key(item["site_id"], item["priority_rank"])}
+
+
 class InboxItems:
     """The sites' inboxes, on any ``DocumentStore``: one bucketed list per site and priority
     (``dbt_shared.listing``), urgent first, each oldest first."""
@@ -81,10 +86,17 @@ class InboxItems:
 
     def add(self, item: dict[str, Any]) -> bool:
         """Store a new item; ``False`` if an earlier delivery of its event already did."""
-        lanes = {"bucket": inbox_key(item["site_id"], item["priority_rank"])}
-        listing.place(item, self.sequences, lanes)  # a redelivery takes a number in vain
+        listing.place(
+            item, self.sequences, _inbox_lanes(item)
+        )  # a redelivery takes a number in vain
         _stored, created = self.store.insert(item)
         return created
+
+    def add_many(self, items: list[dict[str, Any]]) -> set[str]:
+        """``add`` for a batch: one ``take_many`` per site and priority, one bulk insert;
+        answers the ids stored now (an item stored before is left as it is)."""
+        listing.place_many(items, self.sequences, _inbox_lanes)
+        return self.store.insert_many(items)
 
     def page(
         self, site_id: str, *, limit: int, cursor: str | None
@@ -119,6 +131,10 @@ class Deliveries:
         _stored, created = self.store.insert(delivery)
         return created
 
+    def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
+        """``add`` for a batch; answers the ids stored now."""
+        return {d["_id"] for d in deliveries if self.add(d)}
+
     def get(self, delivery_id: str) -> dict[str, Any] | None:
         return self.store.get(delivery_id)
 
@@ -148,6 +164,27 @@ class MongoDeliveries(Deliveries):
     def add(self, delivery: dict[str, Any]) -> bool:
         self._enqueue(delivery)
         return super().add(delivery)
+
+    def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
+        """Queue entries first (as ``add`` does), then the deliveries: two bulk writes. An entry
+        or a delivery stored before (a redelivered event) is left as it is."""
+        if not deliveries:
+            return set()
+        entries = [
+            {
+                "_id": d["_id"],
+                "priority_rank": d["priority_rank"],
+                "next_attempt_at": d["next_attempt_at"],
+                "queued_at": d.get("created_at"),
+            }
+            for d in deliveries
+        ]
+        try:
+            self.queue.insert_many(entries, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+        return self.store.insert_many(deliveries)
 
     def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
         stored = super().save(delivery, events)

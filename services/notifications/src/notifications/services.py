@@ -42,21 +42,28 @@ log = logging.getLogger(__name__)
 
 
 # -- what intake's events leave behind -----------------------------------------------------------
-def on_referral_received(event: Event, data: dict[str, Any], components: Components) -> None:
-    """A new referral: a normal inbox item and an email to the site's intake address."""
-    _record(components, referral_notice(event, data, components.clock.now()))
+Batch = list[tuple[Event, dict[str, Any]]]
 
 
-def on_risk_flagged(event: Event, data: dict[str, Any], components: Components) -> None:
-    """High risk at screening: an urgent inbox item and an email to the clinical lead, due now."""
-    _record(components, risk_alert(event, data, components.clock.now()))
+def on_referrals_received(batch: Batch, components: Components) -> None:
+    """New referrals: for each, a normal inbox item and an email to the site's intake
+    address."""
+    now = components.clock.now()
+    _record(components, [referral_notice(event, data, now) for event, data in batch])
 
 
-def _record(components: Components, notice: Notice) -> None:
+def on_risks_flagged(batch: Batch, components: Components) -> None:
+    """High risk at screening: for each, an urgent inbox item and an email to the clinical lead,
+    due now."""
+    now = components.clock.now()
+    _record(components, [risk_alert(event, data, now) for event, data in batch])
+
+
+def _record(components: Components, notices: list[Notice]) -> None:
     # Both are keyed on the event: a redelivered event finds them stored and adds nothing.
-    item, delivery = notice
-    components.repositories.inbox.add(item)
-    components.repositories.deliveries.add(delivery)
+    # Items first, then deliveries, each one bulk write for the whole batch.
+    components.repositories.inbox.add_many([item for item, _ in notices])
+    components.repositories.deliveries.add_many([delivery for _, delivery in notices])
 
 
 # -- a site's inbox ------------------------------------------------------------------------------

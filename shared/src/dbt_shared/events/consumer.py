@@ -8,6 +8,9 @@ For every record:
 4. run the handler; it must key what it writes on ``event.dedup_key`` (or make it otherwise
    idempotent) so that a crash between its effect and step 5 cannot cause a second effect;
 5. record the event as processed, then commit the offset.
+Per poll and partition, the dedup records are one ``insert_many`` and the commit is one. A
+handler made with ``batched`` takes a run of records of its type in one call (step 3 is then
+its keyed writes' job), so a backlog costs a few bulk writes per poll, not a few per record.
 A failing handler is retried with exponential backoff; after the last attempt the record goes to
 the dead-letter topic with the error in its headers. A lost database connection is not the
 event's fault: it is retried until the database is back, never dead-lettered.
@@ -48,6 +51,26 @@ class HandlerContext:
 
 Handler = Callable[[Event, dict, HandlerContext], None]
 """``handler(event, data, ctx)``: ``data`` is the validated, deserialised event data."""
+
+BatchHandler = Callable[[list[tuple[Event, dict]], HandlerContext], None]
+"""``batch([(event, data), ...], ctx)``: a run of one poll's records of one type at once."""
+
+
+def batched(batch: BatchHandler) -> Handler:
+    """A handler that also takes a poll's records of its type in one call (``batch``), so
+    that their effects are a few bulk writes instead of a few writes each.
+
+    Its effects must be keyed on each event (``dedup_key``-derived ids, written with
+    ``insert_many(ordered=False)`` that ignores duplicates): the consumer does not look each
+    record up in ``processed_events`` first, so a record handled before (a redelivery after a
+    crash) is written again and must change nothing.
+    """
+
+    def one(event: Event, data: dict, ctx: HandlerContext) -> None:
+        batch([(event, data)], ctx)
+
+    one.batch = batch  # type: ignore[attr-defined]
+    return one
 
 
 class _Stopping(Exception):
@@ -144,18 +167,30 @@ class ConsumerRunner:
             log.info("consumer closed", extra={"group": self.group_id})
 
     def _process_batch(self, consumer: KafkaConsumer, tp, records: list) -> None:
-        """One poll's records of one partition: effects one by one (in order), then the dedup
-        records in one write, then one offset commit: effects before offsets, always."""
+        """One poll's records of one partition, in order: effects first (a run of records whose
+        handlers take batches in one call per type), then the dedup records in one write, then
+        one offset commit: effects before offsets, always."""
         handled: list[Event] = []
+        pending: list[tuple[object, Event, dict]] = []  # a run of batch-capable records
         last = None
         self._in_batch.clear()
         try:
             for record in records:
-                event = self.process(record, mark=False)
-                if event is not None:
-                    handled.append(event)
-                    self._in_batch.add(event.dedup_key)
+                parsed = self._parse(record)
+                if parsed is not None:
+                    event, data = parsed
+                    if event.dedup_key in self._in_batch:  # a repeat inside this poll
+                        metrics.EVENTS_CONSUMED.labels(self.service, event.type, "duplicate").inc()
+                    elif getattr(self.handlers[event.type], "batch", None) is not None:
+                        pending.append((record, event, data))
+                        self._in_batch.add(event.dedup_key)
+                    else:
+                        handled += self._flush(pending)
+                        if self._handle_one(record, event, data):
+                            handled.append(event)
+                            self._in_batch.add(event.dedup_key)
                 last = record
+            handled += self._flush(pending)
         finally:
             self._in_batch.clear()
             if handled:
@@ -163,10 +198,39 @@ class ConsumerRunner:
             if last is not None:
                 consumer.commit({tp: OffsetAndMetadata(last.offset + 1, None, -1)})
 
+    def _flush(self, pending: list[tuple[object, Event, dict]]) -> list[Event]:
+        """Run the pending batch-capable records, one call per event type; answers the events
+        handled. A batch that keeps failing is taken record by record, so that only the record
+        at fault is dead-lettered."""
+        handled: list[Event] = []
+        by_type: dict[str, list[tuple[object, Event, dict]]] = {}
+        for item in pending:
+            by_type.setdefault(item[1].type, []).append(item)
+        pending.clear()
+        for event_type, items in by_type.items():
+            batch = self.handlers[event_type].batch  # type: ignore[attr-defined]
+            started = time.perf_counter()
+            error = self._retrying(
+                lambda items=items, batch=batch: batch([(e, d) for _, e, d in items], self.ctx),
+                items[0][1],
+            )
+            if error is None:
+                metrics.HANDLER_DURATION.labels(self.service, event_type).observe(
+                    (time.perf_counter() - started) / len(items)
+                )
+                metrics.EVENTS_CONSUMED.labels(self.service, event_type, "handled").inc(len(items))
+                handled += [event for _, event, _ in items]
+                continue
+            log.warning("batch failed; one record at a time", extra={"event_type": event_type})
+            for record, event, data in items:
+                if self._run_one(record, event, data):
+                    handled.append(event)
+        return handled
+
     # -- one record ------------------------------------------------------------------------------
-    def process(self, record, *, mark: bool = True) -> Event | None:
-        """Handle one Kafka record: effect stored, or dead-lettered, or skipped. Answers the
-        handled event (to be marked processed by the caller when ``mark`` is false)."""
+    def _parse(self, record) -> tuple[Event, dict] | None:
+        """The record's event and validated data; ``None`` when it was dead-lettered (it can
+        never succeed) or has no handler here (skipped, counted)."""
         try:
             event = Event.from_kafka(record.key, record.value, record.headers)
         except EnvelopeError as exc:
@@ -183,6 +247,23 @@ class ConsumerRunner:
         except EventSchemaError as exc:
             self._dead_letter(record, exc, attempts=1, event_type=event.type)
             return None
+        return event, data
+
+    def process(self, record, *, mark: bool = True) -> Event | None:
+        """Handle one Kafka record: effect stored, or dead-lettered, or skipped. Answers the
+        handled event (to be marked processed by the caller when ``mark`` is false)."""
+        parsed = self._parse(record)
+        if parsed is None:
+            return None
+        event, data = parsed
+        if not self._handle_one(record, event, data):
+            return None
+        if mark:
+            self._with_db_retry(lambda: self._mark_processed_many([event]))
+        return event
+
+    def _handle_one(self, record, event: Event, data: dict) -> bool:
+        """Look the event up in the dedup records, then handle it; ``True`` if handled now."""
         processed = self.db[PROCESSED_COLLECTION]
         # index: _id (one equality lookup per record; FerretDB pushes equality down). A repeat
         # inside the batch in hand is not marked yet: the batch remembers what it handled.
@@ -190,7 +271,10 @@ class ConsumerRunner:
             lambda: processed.find_one({"_id": event.dedup_key}, {"_id": 1})
         ):
             metrics.EVENTS_CONSUMED.labels(self.service, event.type, "duplicate").inc()
-            return None
+            return False
+        return self._run_one(record, event, data)
+
+    def _run_one(self, record, event: Event, data: dict) -> bool:
         started = time.perf_counter()
         with correlation.bound(event.correlation_id):
             error = self._handle_with_retries(event, data)
@@ -199,21 +283,24 @@ class ConsumerRunner:
         )
         if error is not None:
             self._dead_letter(record, error, attempts=self.max_attempts, event_type=event.type)
-            return None
-        if mark:
-            self._with_db_retry(lambda: self._mark_processed_many([event]))
+            return False
         metrics.EVENTS_CONSUMED.labels(self.service, event.type, "handled").inc()
-        return event
+        return True
 
     def _handle_with_retries(self, event: Event, data: dict) -> Exception | None:
         handler = self.handlers[event.type]
+        return self._retrying(lambda: handler(event, data, self.ctx), event)
+
+    def _retrying(self, run: Callable[[], None], event: Event) -> Exception | None:
+        """Run ``run`` until it succeeds (``None``) or has failed ``max_attempts`` times (the
+        last error). A lost database is waited out and never counts as an attempt."""
         attempt = 0
         delay = self.backoff_initial_s
         while True:
             if self._stop.is_set() and attempt > 0:
                 raise _Stopping  # leave the offset uncommitted: redelivered after restart
             try:
-                handler(event, data, self.ctx)
+                run()
                 return None
             except ConnectionFailure:
                 log.warning("database unreachable while handling; waiting", extra=_ids(event))
