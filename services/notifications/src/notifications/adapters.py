@@ -8,8 +8,10 @@ unknown site into ``PermanentFailure``; anything else is a bug and propagates.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage as MimeMessage
 from typing import Any, Protocol
@@ -66,8 +68,28 @@ class SmtpSettings:
 
 
 class SmtpSender:
+    """Sends over one SMTP connection kept open between messages (a backlog of deliveries
+    does not open a connection each); a connection the server has closed is opened again."""
+
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self._client: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = self.settings
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=10)
+        if smtp.starttls:
+            client.starttls()
+        if smtp.username and smtp.password:
+            client.login(smtp.username, smtp.password)
+        return client
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError):
+                self._client.close()
+        self._client = None
 
     def send(self, email: Email) -> None:
         smtp = self.settings
@@ -80,15 +102,19 @@ class SmtpSender:
             message["Importance"] = "high"
             message["X-Priority"] = "1"
         message.set_content(email.body)
-        try:
-            with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as client:
-                if smtp.starttls:
-                    client.starttls()
-                if smtp.username and smtp.password:
-                    client.login(smtp.username, smtp.password)
-                client.send_message(message)
-        except OSError as exc:  # socket errors and every SMTPException
-            raise TransientFailure(type(exc).__name__) from exc
+        with self._lock:
+            try:
+                if self._client is not None:
+                    try:
+                        self._client.send_message(message)
+                        return
+                    except smtplib.SMTPServerDisconnected:  # closed while idle: nothing sent
+                        self._drop()
+                self._client = self._connect()
+                self._client.send_message(message)
+            except OSError as exc:  # socket errors and every SMTPException
+                self._drop()
+                raise TransientFailure(type(exc).__name__) from exc
 
 
 # -- intake's site API ---------------------------------------------------------------------------
@@ -99,13 +125,17 @@ class IntakeSites:
     def __init__(self, settings: Settings | None, tokens: ServiceTokens | None) -> None:
         self.settings = settings
         self.tokens = tokens
+        self._local = threading.local()  # one keep-alive session per thread
 
     def site(self, site_id: str) -> dict[str, Any]:
         if self.settings is None or self.tokens is None:
             raise ConfigError("no intake address or service credentials configured")
         base_url = self.settings.service_url("intake")
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
         try:
-            response = requests.get(
+            response = session.get(
                 f"{base_url}/v1/sites/{site_id}",
                 headers={
                     "Authorization": f"Bearer {self.tokens.token()}",

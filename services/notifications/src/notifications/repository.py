@@ -37,6 +37,7 @@ DELIVERIES = "deliveries"
 
 QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
 ORPHAN_GRACE = timedelta(minutes=2)
+CANDIDATES = 50  # due entries one queue read yields on FerretDB
 
 OUTBOX_COLLECTIONS = [DELIVERIES]
 
@@ -160,6 +161,7 @@ class MongoDeliveries(Deliveries):
         super().__init__(MongoDocumentStore(collection, "delivery"))
         self.collection = collection
         self.queue = collection.database[QUEUE]
+        self._candidates: list[dict[str, Any]] = []  # due entries read, not yet claimed
 
     def add(self, delivery: dict[str, Any]) -> bool:
         self._enqueue(delivery)
@@ -235,7 +237,17 @@ class MongoDeliveries(Deliveries):
                 sort=claim_order(),
                 return_document=ReturnDocument.AFTER,
             )
-        for entry in self.queue.find(due, sort=claim_order(), limit=5):
+        # FerretDB: the sorted read of the due entries decodes the whole queue (it pushes no
+        # range, sort or limit down), so one read yields the next CANDIDATES claims; an urgent
+        # entry that fell due meanwhile (equality on its rank: only urgent entries decoded)
+        # still goes first.
+        urgent = list(self.queue.find({"priority_rank": 0, **due}, sort=claim_order(), limit=1))
+        if urgent and all(c["_id"] != urgent[0]["_id"] for c in self._candidates[:1]):
+            self._candidates.insert(0, urgent[0])
+        if not self._candidates:
+            self._candidates = list(self.queue.find(due, sort=claim_order(), limit=CANDIDATES))
+        while self._candidates:
+            entry = self._candidates.pop(0)
             # FerretDB's find-and-modify is not atomic: claim under the entry's lock.
             with DocumentLock(self.queue.database, f"{QUEUE}/{entry['_id']}"):
                 current = self.queue.find_one({"_id": entry["_id"]})
