@@ -1,21 +1,56 @@
 """Skills Group's composition root: what its processes and unit tests are built on.
 
-No aggregate yet, so its components are the shared ones (the clock). With its first use case it
-defines its own ``Components`` here: the repositories of curricula, groups, enrollments and
-attendance (``repository.py``) on the settings' database, or on in-memory stores for tests.
+``bootstrap`` wires MongoDB and the system clock; ``in_memory`` wires in-memory repositories
+and the given clock for unit and API tests. ``locks`` serialises placements per group (so a
+group's capacity is never exceeded by two placements at once): a lock document on the server,
+a thread lock in memory.
 """
 
 from __future__ import annotations
 
-from dbt_shared.bootstrap import Components
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from pymongo.database import Database
+
+from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.config import Settings
+from dbt_shared.documents import DocumentLock
+from skills_group import repository
+from skills_group.events import SERVICE
+from skills_group.repository import Repositories
 
 
-def bootstrap() -> Components:
-    """The components of the api and worker processes."""
-    return Components(clock=SystemClock())
+@dataclass
+class Components:
+    repositories: Repositories
+    clock: Clock
+    locks: Callable[[str], AbstractContextManager]
+
+
+def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
+    """For the processes: MongoDB (the worker passes its own) and the system clock."""
+    if db is None:
+        settings = Settings.from_env(SERVICE)
+        db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
+    clock = clock or SystemClock()
+    return Components(
+        repositories=repository.mongo(db, clock),
+        clock=clock,
+        locks=lambda name: DocumentLock(db, name),
+    )
 
 
 def in_memory(clock: Clock) -> Components:
-    """The components of unit tests: the given (fixed) clock."""
-    return Components(clock=clock)
+    """For unit and API tests: in-memory repositories and the given clock."""
+    held: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def lock(name: str) -> threading.Lock:
+        with guard:
+            return held.setdefault(name, threading.Lock())
+
+    return Components(repositories=repository.in_memory(clock), clock=clock, locks=lock)

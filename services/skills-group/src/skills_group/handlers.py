@@ -1,13 +1,29 @@
-"""The events the skills-group service consumes: for now, intake's sites (for their time zones)
-and programs (for their settings), into the site directory's read model."""
+"""The events skills-group consumes, and the use case each one runs (``services``): intake's
+sites and programs (the site directory's handlers), clinicians (who facilitates, by subject),
+and admitted clients (rolling admission). Each is keyed on its id: a redelivery changes nothing.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dbt_shared import site_directory
-from dbt_shared.events.consumer import Handler
+from dbt_shared.contracts import intake
+from dbt_shared.events.consumer import Handler, HandlerContext
+from dbt_shared.events.envelope import Event
+from skills_group import services
 from skills_group.bootstrap import Components
 
 
-def handlers(_components: Components) -> dict[str, Handler]:
-    """Event type -> handler: only the site directory's, which keep its read model themselves."""
-    return {**site_directory.HANDLERS}
+def handlers(components: Components) -> dict[str, Handler]:
+    def on_clinician_registered(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
+        services.on_clinician_registered(data, components)
+
+    def on_client_admitted(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
+        services.on_client_admitted(data, components)
+
+    return {
+        **site_directory.HANDLERS,
+        intake.CLINICIAN_REGISTERED: on_clinician_registered,
+        intake.CLIENT_ADMITTED: on_client_admitted,
+    }

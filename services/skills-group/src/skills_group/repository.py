@@ -1,17 +1,157 @@
-"""Skills Group's storage: its collections, their indexes, the collections the relay reads.
+"""Skills Group's storage: groups, their sessions, closures, enrollments, attendance, the
+admitted clients it places, and the read models of sites, programs and clinicians.
 
-No aggregate yet, so no repository: the only collections are the site directory's read model
-(``sites``, ``programs``) and the consumer's dedup records, both kept by shared code. The
-repositories of its aggregates join here, built on ``dbt_shared.documents``.
+Built on ``dbt_shared.documents`` (MongoDB in the processes, in memory in unit tests). Every
+query names its index; none reads more than one group's calendar, one site's day, one group's
+members or what waits: nothing that grows with the history of the clinic.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from pymongo.database import Database
 
-# Collections whose documents carry pending events for the outbox relay (none yet).
-OUTBOX_COLLECTIONS: list[str] = []
+from dbt_shared import audit, site_directory
+from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
+from dbt_shared.clock import Clock
+from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
+from dbt_shared.events import outbox
+
+GROUPS = "groups"
+SESSIONS = "sessions"
+CLOSURES = "closures"
+ENROLLMENTS = "enrollments"
+ATTENDANCE = "attendance"
+CLIENTS = "clients"  # admitted clients: where they stand with placement
+CLINICIANS = "clinicians"  # read model of intake's clinicians (site, subject, roles)
+FEEDS = "calendar_feeds"
+
+# Collections whose documents carry pending events for the outbox relay.
+OUTBOX_COLLECTIONS = [GROUPS, SESSIONS, ENROLLMENTS, CLIENTS]
+
+HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
+
+ACTIVE = "active"
+WAITING = "waiting"
+
+
+@dataclass
+class Repositories:
+    groups: DocumentStore
+    sessions: DocumentStore
+    closures: DocumentStore
+    enrollments: DocumentStore
+    attendance: DocumentStore
+    clients: DocumentStore
+    clinicians: DocumentStore
+    sites: DocumentStore
+    programs: DocumentStore
+    feeds: DocumentStore
+    audit: AuditLog
+
+    def groups_of(self, site_id: str, program_id: str | None = None) -> list[dict[str, Any]]:
+        # index: site_program (site_id, program_id): a site's few groups
+        query: dict[str, Any] = {"site_id": site_id}
+        if program_id:
+            query["program_id"] = program_id
+        return self.groups.find(query, HIDDEN, sort=[("_id", 1)])
+
+    def calendar(self, group_id: str) -> list[dict[str, Any]]:
+        # index: group_calendar (group_id, index): one group's sessions, some hundreds at most
+        return self.sessions.find({"group_id": group_id}, HIDDEN, sort=[("index", 1)])
+
+    def sessions_on(self, site_id: str, day: str) -> list[dict[str, Any]]:
+        # index: site_day (site_id, date): a site's sessions of one day, for conflicts
+        return self.sessions.find({"site_id": site_id, "date": day}, HIDDEN)
+
+    def closures_of(self, site_id: str) -> list[dict[str, Any]]:
+        # index: site_closures (site_id): a site's closure days, tens a year
+        return self.closures.find({"site_id": site_id}, sort=[("date", 1)])
+
+    def members(self, group_id: str) -> list[dict[str, Any]]:
+        # index: group_status (group_id, status): who holds a seat now
+        return self.enrollments.find({"group_id": group_id, "status": ACTIVE}, HIDDEN)
+
+    def enrollments_of(self, group_id: str) -> list[dict[str, Any]]:
+        # index: group_status: a group's enrollments, every status (a group's size over time)
+        return self.enrollments.find({"group_id": group_id}, HIDDEN, sort=[("_id", 1)])
+
+    def client_enrollments(self, client_id: str) -> list[dict[str, Any]]:
+        # index: client (client_id): one client's enrollments
+        return self.enrollments.find({"client_id": client_id}, HIDDEN, sort=[("_id", 1)])
+
+    def waiting(self, site_id: str, program_id: str | None = None) -> list[dict[str, Any]]:
+        # index: site_waiting (site_id, status, admitted_at): what waits now, oldest first
+        query: dict[str, Any] = {"site_id": site_id, "status": WAITING}
+        if program_id:
+            query["program_id"] = program_id
+        return self.clients.find(query, HIDDEN, sort=[("admitted_at", 1), ("_id", 1)])
+
+    def records_of_session(self, session_id: str) -> list[dict[str, Any]]:
+        # index: session (session_id)
+        return self.attendance.find({"session_id": session_id})
+
+    def records_of_enrollment(self, enrollment_id: str) -> list[dict[str, Any]]:
+        # index: enrollment (enrollment_id, index): one membership's records, in session order
+        return self.attendance.find({"enrollment_id": enrollment_id}, sort=[("index", 1)])
+
+    def clinician(self, clinician_id: str) -> dict[str, Any] | None:
+        return self.clinicians.get(clinician_id)  # index: _id
+
+    def program(self, program_id: str) -> dict[str, Any] | None:
+        return self.programs.get(program_id)  # index: _id
+
+    def site(self, site_id: str) -> dict[str, Any] | None:
+        return self.sites.get(site_id)  # index: _id
 
 
 def ensure_indexes(db: Database) -> None:
-    """Nothing to index yet beyond the site directory's primary key."""
+    outbox.ensure_indexes(db)
+    db[GROUPS].create_index([("site_id", 1), ("program_id", 1)], name="site_program")
+    db[SESSIONS].create_index([("group_id", 1), ("index", 1)], name="group_calendar")
+    db[SESSIONS].create_index([("site_id", 1), ("date", 1)], name="site_day")
+    db[CLOSURES].create_index("site_id", name="site_closures")
+    db[ENROLLMENTS].create_index([("group_id", 1), ("status", 1)], name="group_status")
+    db[ENROLLMENTS].create_index("client_id", name="client")
+    db[ENROLLMENTS].create_index("status", name="status")  # the active ones, for graduation
+    db[ATTENDANCE].create_index("session_id", name="session")
+    db[ATTENDANCE].create_index([("enrollment_id", 1), ("index", 1)], name="enrollment")
+    db[CLIENTS].create_index(
+        [("site_id", 1), ("status", 1), ("admitted_at", 1)], name="site_waiting"
+    )
+    db[FEEDS].create_index("secret_hash", name="secret", unique=True)
+    audit.ensure_indexes(db)
+
+
+def mongo(db: Database, clock: Clock) -> Repositories:
+    return Repositories(
+        groups=MongoDocumentStore(db[GROUPS], "group"),
+        sessions=MongoDocumentStore(db[SESSIONS], "session"),
+        closures=MongoDocumentStore(db[CLOSURES], "closure"),
+        enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
+        attendance=MongoDocumentStore(db[ATTENDANCE], "attendance record"),
+        clients=MongoDocumentStore(db[CLIENTS], "client"),
+        clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
+        sites=MongoDocumentStore(db[site_directory.COLLECTION], "site"),
+        programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
+        feeds=MongoDocumentStore(db[FEEDS], "calendar feed"),
+        audit=MongoAuditLog(db, clock),
+    )
+
+
+def in_memory(clock: Clock) -> Repositories:
+    return Repositories(
+        groups=InMemoryDocumentStore("group"),
+        sessions=InMemoryDocumentStore("session"),
+        closures=InMemoryDocumentStore("closure"),
+        enrollments=InMemoryDocumentStore("enrollment"),
+        attendance=InMemoryDocumentStore("attendance record"),
+        clients=InMemoryDocumentStore("client"),
+        clinicians=InMemoryDocumentStore("clinician"),
+        sites=InMemoryDocumentStore("site"),
+        programs=InMemoryDocumentStore("program"),
+        feeds=InMemoryDocumentStore("calendar feed", unique=[("secret_hash",)]),
+        audit=InMemoryAuditLog(clock),
+    )

@@ -1,6 +1,152 @@
 """Skills Group's HTTP schemas (Marshmallow): request validation, responses and the OpenAPI
-document of its own resources.
+document of its own resources. Value sets come from the domain, never retyped."""
 
-None yet: the site directory's schemas are shared's (``dbt_shared.site_directory``). Value sets
-(statuses, kinds) are imported from the domain or the event contracts, never retyped.
-"""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from dbt_shared.http_fields import Id, IsoDate, JsonInteger, Pattern, Text, response_schema
+from skills_group.domain import attendance, calendar
+
+_HHMM = Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
+
+
+class GroupIn(Schema):
+    site_id = Id(required=True)
+    program_id = Id(required=True)
+    name = Text(required=True, validate=validate.Length(min=1, max=120))
+    weekday = fields.String(required=True, validate=validate.OneOf(calendar.WEEKDAYS))
+    start_time = fields.String(required=True, validate=_HHMM, metadata={"example": "18:00"})
+    duration_minutes = JsonInteger(required=True, validate=validate.Range(min=30, max=240))
+    room = Text(required=True, validate=validate.Length(min=1, max=80))
+    facilitator_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=2))
+    starts_on = IsoDate(required=True)
+    cycles = JsonInteger(load_default=2, validate=validate.Range(min=1, max=4))
+    capacity = JsonInteger(load_default=None, validate=validate.Range(min=1, max=20))
+
+
+class GroupPatch(Schema):
+    room = Text(validate=validate.Length(min=1, max=80))
+    facilitator_ids = fields.List(Id(), validate=validate.Length(min=1, max=2))
+    capacity = JsonInteger(validate=validate.Range(min=1, max=20))
+
+    class Meta:
+        json_schema = {"minProperties": 1}
+
+
+class GroupArgs(Schema):
+    site_id = Id(required=True)
+    program_id = Id()
+
+
+class SessionArgs(Schema):
+    from_ = IsoDate(data_key="from")
+    to = IsoDate()
+
+
+Session = response_schema(
+    "Session",
+    "group_id site_id date local_start module room status",
+    id=fields.String(attribute="_id"),
+    cycle=fields.Integer(),
+    index=fields.Integer(),
+    starts_at=fields.DateTime(),
+    duration_minutes=fields.Integer(),
+    module_week=fields.Integer(),
+    is_entry_point=fields.Boolean(),
+    facilitator_ids=fields.List(fields.String()),
+    sequence=fields.Integer(),
+)
+
+Group = response_schema(
+    "Group",
+    "site_id program_id name weekday start_time room starts_on curriculum",
+    id=fields.String(attribute="_id"),
+    duration_minutes=fields.Integer(),
+    facilitator_ids=fields.List(fields.String()),
+    co_leader_missing=fields.Boolean(),
+    cycles=fields.Integer(),
+    capacity=fields.Integer(),
+    sessions=fields.List(fields.Nested(Session)),
+)
+
+
+class SessionPatch(Schema):
+    starts_at = fields.AwareDateTime(metadata={"description": "the new start, with its offset"})
+    room = Text(validate=validate.Length(min=1, max=80))
+
+    class Meta:
+        json_schema = {"minProperties": 1}
+
+
+class Cancellation(Schema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ClosureIn(Schema):
+    date = IsoDate(required=True)
+    reason = Text(required=True, validate=validate.Length(min=1, max=200))
+
+
+Closure = response_schema("Closure", "site_id date reason", sessions_changed=fields.Integer())
+
+
+class EnrollmentIn(Schema):
+    client_id = Id(required=True)
+    from_session_id = Id(load_default=None, allow_none=True)
+
+
+Enrollment = response_schema(
+    "Enrollment",
+    "client_id group_id site_id program_id first_session_id status placed_by",
+    id=fields.String(attribute="_id"),
+    first_index=fields.Integer(),
+    until_index=fields.Integer(),
+    enrolled_at=fields.DateTime(),
+)
+
+WaitlistEntry = response_schema(
+    "SkillsWaitlistEntry", "client_id program_id reason", waiting_since=fields.DateTime()
+)
+
+
+class WaitlistArgs(Schema):
+    site_id = Id(required=True)
+    program_id = Id()
+
+
+class AttendanceRecordIn(Schema):
+    client_id = Id(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(attendance.STATUSES))
+    minutes_late = JsonInteger(load_default=None, validate=validate.Range(min=0, max=600))
+    reason = Text(load_default=None, validate=validate.Length(max=200))
+
+
+class AttendanceIn(Schema):
+    records = fields.List(
+        fields.Nested(AttendanceRecordIn), required=True, validate=validate.Length(min=1, max=30)
+    )
+
+
+AttendanceRecord = response_schema(
+    "AttendanceRecord",
+    "client_id status reason",
+    minutes_late=fields.Integer(allow_none=True),
+)
+SessionAttendance = response_schema(
+    "SessionAttendance", "session_id", records=fields.List(fields.Nested(AttendanceRecord))
+)
+RosterEntry = response_schema("RosterEntry", "client_id enrollment_id status")
+ClientSession = response_schema(
+    "ClientSession",
+    "session_id group_id status reason",
+    minutes_late=fields.Integer(allow_none=True),
+    counts_as_miss=fields.Boolean(),
+)
+ClientAttendance = response_schema(
+    "ClientAttendance",
+    "client_id",
+    sessions=fields.List(fields.Nested(ClientSession)),
+    consecutive_misses=fields.Integer(),
+    attendance_rate=fields.Float(allow_none=True),
+)

@@ -1,13 +1,18 @@
-"""Skills Group's periodic jobs, run by its worker, each calling the service layer.
-
-None yet (session reminders and the close of a module's attendance will be timers).
-"""
+"""Skills Group's periodic jobs, run by its worker, each calling the service layer."""
 
 from __future__ import annotations
 
-from dbt_shared.worker import Timer
+from dbt_shared.worker import Timer, WorkerContext
+from skills_group import services
 from skills_group.bootstrap import Components
 
+# A member graduates once their last session has started: hourly is soon enough, and the job
+# reads only the enrollments that hold a seat now.
+GRADUATION_INTERVAL_S = 3600
 
-def timers(_components: Components) -> list[Timer]:
-    return []
+
+def timers(components: Components) -> list[Timer]:
+    def graduate(_ctx: WorkerContext) -> bool:
+        return services.graduate_due(components) > 0
+
+    return [Timer("graduation", GRADUATION_INTERVAL_S, graduate)]

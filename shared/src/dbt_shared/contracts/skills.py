@@ -1,10 +1,138 @@
-"""Events skills-group publishes on ``dbt.skills.events`` (key: the group or client id)."""
+"""Events skills-group publishes on ``dbt.skills.events`` (key: the group or client id).
+
+Ids and codes only: no names, no attendance reasons in free text.
+"""
 
 from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
 
 from dbt_shared.events.catalog import EventType
 from dbt_shared.events.topics import Topic
 
 TOPIC = Topic("dbt.skills.events")
 
-EVENT_TYPES: list[EventType] = []
+ENROLLMENT_CREATED = "skills.enrollment.created.v1"
+CLIENT_WAITLISTED = "skills.client.waitlisted.v1"
+CLIENT_GRADUATED = "skills.client.graduated.v1"
+ATTENDANCE_AT_RISK = "skills.client.attendance_at_risk.v1"
+CLIENT_DISCHARGED = "skills.client.discharged.v1"
+SESSION_RESCHEDULED = "skills.session.rescheduled.v1"
+SESSION_CANCELLED = "skills.session.cancelled.v1"
+
+DISCHARGE_REASONS = ("consecutive_misses", "withdrawn")
+MODULES = ("M", "DT", "ER", "IE", "WMP")
+
+
+class EnrollmentCreatedV1(Schema):
+    enrollment_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    program_id = fields.String(required=True)
+    first_session_id = fields.String(required=True)
+    first_session_starts_at = fields.DateTime(required=True)
+    placed_by = fields.String(required=True, validate=validate.OneOf(("rolling_admission", "hand")))
+    enrolled_at = fields.DateTime(required=True)
+
+
+class ClientWaitlistedV1(Schema):
+    client_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    program_id = fields.String(required=True)
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(("no_group_fits_availability", "no_free_seat", "no_group")),
+    )
+    waitlisted_at = fields.DateTime(required=True)
+
+
+class ClientGraduatedV1(Schema):
+    enrollment_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    graduated_at = fields.DateTime(required=True)
+
+
+class AttendanceAtRiskV1(Schema):
+    enrollment_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True, load_default=None)
+    consecutive_misses = fields.Integer(required=True)
+    miss_limit = fields.Integer(required=True)
+    session_id = fields.String(required=True, metadata={"description": "the session missed"})
+    flagged_at = fields.DateTime(required=True)
+
+
+class ClientDischargedV1(Schema):
+    enrollment_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True, load_default=None)
+    reason = fields.String(required=True, validate=validate.OneOf(DISCHARGE_REASONS))
+    discharged_at = fields.DateTime(required=True)
+
+
+class SessionChangedV1(Schema):
+    session_id = fields.String(required=True)
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    starts_at = fields.DateTime(required=True, metadata={"description": "UTC, as now planned"})
+    previous_starts_at = fields.DateTime(allow_none=True, load_default=None)
+    room = fields.String(allow_none=True, load_default=None)
+    module = fields.String(required=True, validate=validate.OneOf(MODULES))
+    sequence = fields.Integer(required=True)
+    reason = fields.String(
+        required=True, validate=validate.OneOf(("closure", "reschedule", "cancellation"))
+    )
+    changed_at = fields.DateTime(required=True)
+
+
+EVENT_TYPES = [
+    EventType(
+        ENROLLMENT_CREATED,
+        TOPIC,
+        EnrollmentCreatedV1,
+        "A client was placed in a group, from an entry point (the start of a mindfulness block).",
+    ),
+    EventType(
+        CLIENT_WAITLISTED,
+        TOPIC,
+        ClientWaitlistedV1,
+        "An admitted client waits for a seat in a group that fits (reason as a code).",
+    ),
+    EventType(
+        CLIENT_GRADUATED,
+        TOPIC,
+        ClientGraduatedV1,
+        "A member completed their passes through the curriculum; the seat is free.",
+    ),
+    EventType(
+        ATTENDANCE_AT_RISK,
+        TOPIC,
+        AttendanceAtRiskV1,
+        "One consecutive miss below the program's limit: reach out before the next session.",
+    ),
+    EventType(
+        CLIENT_DISCHARGED,
+        TOPIC,
+        ClientDischargedV1,
+        "A membership ended early (the miss limit reached, or withdrawal); the seat is free.",
+    ),
+    EventType(
+        SESSION_RESCHEDULED,
+        TOPIC,
+        SessionChangedV1,
+        "A session moved (a closure shifted it, or it was rescheduled by hand).",
+    ),
+    EventType(
+        SESSION_CANCELLED,
+        TOPIC,
+        SessionChangedV1,
+        "A session will not take place (a closure under the skip policy, or cancelled).",
+    ),
+]

@@ -1,14 +1,15 @@
 """Skills Group's HTTP api: the ``/v1`` resources it serves and its OpenAPI title.
 
-Today only the sites and programs it has learned from intake (``dbt_shared.site_directory``:
-``GET /v1/sites``, ``GET /v1/sites/{site_id}/programs``). Each resource of its own gets a module
-here, ``api/<resource>.py``, with its blueprint added to ``BLUEPRINTS``.
+The sites and programs it has learned from intake (``dbt_shared.site_directory``), groups and
+their calendars (``groups``), single sessions and their attendance (``sessions``), and members,
+the waitlist and closures (``members``).
 """
 
 from __future__ import annotations
 
 from dbt_shared import site_directory
+from skills_group.api import groups, members, sessions
 
 TITLE = "DBT Platform - Skills Group"
 DESCRIPTION = "Skills groups: curricula, groups, calendars, enrollments, waitlist and attendance."
-BLUEPRINTS = [site_directory.blueprint()]
+BLUEPRINTS = [site_directory.blueprint(), groups.blp, sessions.blp, members.blp]

@@ -1,0 +1,99 @@
+"""``/v1/groups``: groups, their calendars and their members."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.web import components
+from skills_group import services
+from skills_group.schemas import (
+    Enrollment,
+    EnrollmentIn,
+    Group,
+    GroupArgs,
+    GroupIn,
+    GroupPatch,
+    Session,
+    SessionArgs,
+)
+
+blp = Blueprint("groups", __name__, url_prefix="/v1/groups", description="Groups and calendars")
+STAFF = ("operator", "coordinator", "facilitator")
+
+
+@blp.route("")
+class Groups(MethodView):
+    @require_roles("operator", "coordinator", "facilitator")
+    @blp.arguments(
+        GroupIn,
+        example={
+            "site_id": "<site id>",
+            "program_id": "<site id>:adult",
+            "name": "Tuesday evening",
+            "weekday": "tue",
+            "start_time": "18:00",
+            "duration_minutes": 150,
+            "room": "Room 2",
+            "facilitator_ids": ["<clinician id>", "<clinician id>"],
+            "starts_on": "2027-01-05",
+            "cycles": 2,
+        },
+    )
+    @blp.response(201, Group)
+    def post(self, body):
+        """Schedule a group: its calendar follows the program's curriculum (409 on a clash of
+        room or facilitator, naming the session)."""
+        return services.create_group(body, components(), current_principal()), 201
+
+    @require_roles(*STAFF)
+    @blp.arguments(GroupArgs, location="query")
+    @blp.response(200, Group(many=True))
+    def get(self, args):
+        """The groups of a site (and program)."""
+        return services.list_groups(args, components(), current_principal())
+
+
+@blp.route("/<group_id>")
+class GroupById(MethodView):
+    @require_roles(*STAFF)
+    @blp.response(200, Group)
+    def get(self, group_id):
+        """A group, with its first sessions."""
+        return services.get_group(group_id, components(), current_principal())
+
+    @require_roles(*STAFF)
+    @blp.arguments(GroupPatch)
+    @blp.response(200, Group)
+    def patch(self, body, group_id):
+        """Change the room, the facilitators or the capacity; sessions to come follow."""
+        return services.change_group(group_id, body, components(), current_principal())
+
+
+@blp.route("/<group_id>/sessions")
+class GroupSessions(MethodView):
+    @require_roles(*STAFF)
+    @blp.arguments(SessionArgs, location="query")
+    @blp.response(200, Session(many=True))
+    def get(self, args, group_id):
+        """The group's sessions, between ``from`` and ``to`` (local dates) if given."""
+        query = {"from": args.get("from_"), "to": args.get("to")}
+        return services.list_sessions(group_id, query, components(), current_principal())
+
+
+@blp.route("/<group_id>/enrollments")
+class GroupEnrollments(MethodView):
+    @require_roles("operator", "coordinator")
+    @blp.arguments(EnrollmentIn)
+    @blp.response(201, Enrollment)
+    def post(self, body, group_id):
+        """Place an admitted client by hand at the next entry point, or at ``from_session_id``
+        (an entry point, earlier ones included); 409 when the group is full there."""
+        return services.enroll_by_hand(group_id, body, components(), current_principal()), 201
+
+    @require_roles(*STAFF)
+    @blp.response(200, Enrollment(many=True))
+    def get(self, group_id):
+        """The group's enrollments, every status."""
+        return services.list_enrollments(group_id, components(), current_principal())

@@ -1,0 +1,61 @@
+"""``/v1/sessions``: one occurrence of a group: reschedule, cancel, roster, attendance."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.web import components
+from skills_group import services
+from skills_group.schemas import (
+    AttendanceIn,
+    Cancellation,
+    RosterEntry,
+    Session,
+    SessionAttendance,
+    SessionPatch,
+)
+
+blp = Blueprint("sessions", __name__, url_prefix="/v1/sessions", description="Sessions")
+STAFF = ("operator", "coordinator", "facilitator")
+
+
+@blp.route("/<session_id>")
+class SessionById(MethodView):
+    @require_roles(*STAFF)
+    @blp.arguments(SessionPatch)
+    @blp.response(200, Session)
+    def patch(self, body, session_id):
+        """Reschedule one occurrence (its sequence rises; 409 on a clash)."""
+        return services.reschedule_session(session_id, body, components(), current_principal())
+
+
+@blp.route("/<session_id>/cancellation")
+class SessionCancellation(MethodView):
+    @require_roles(*STAFF)
+    @blp.arguments(Cancellation)
+    @blp.response(200, Session)
+    def post(self, body, session_id):
+        """Cancel one occurrence."""
+        return services.cancel_session(session_id, body, components(), current_principal())
+
+
+@blp.route("/<session_id>/roster")
+class SessionRoster(MethodView):
+    @require_roles(*STAFF)
+    @blp.response(200, RosterEntry(many=True))
+    def get(self, session_id):
+        """Who is expected at the session, and what is recorded so far."""
+        return services.roster(session_id, components(), current_principal())
+
+
+@blp.route("/<session_id>/attendance")
+class SessionAttendanceView(MethodView):
+    @require_roles(*STAFF)
+    @blp.arguments(AttendanceIn)
+    @blp.response(200, SessionAttendance)
+    def put(self, body, session_id):
+        """Record attendance at a session that has started (the group's facilitators,
+        coordinators, operators); a replaced record recomputes the four-miss rule."""
+        return services.record_attendance(session_id, body, components(), current_principal())

@@ -1,0 +1,236 @@
+"""Use cases of rolling admission: placement, the waitlist, hand placement, graduation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dbt_shared.auth import Principal
+from dbt_shared.errors import Conflict, Forbidden, InvalidInput
+from dbt_shared.ids import new_id
+from skills_group import events
+from skills_group.bootstrap import Components
+from skills_group.domain import calendar, placement
+from skills_group.repository import ACTIVE, WAITING
+from skills_group.services.common import (
+    COORDINATING,
+    ENROLLED,
+    GRADUATED,
+    _audit,
+    _aware,
+    _group,
+    _reconcile,
+    _started,
+)
+
+
+# -- rolling admission ---------------------------------------------------------------------------
+def on_client_admitted(data: dict[str, Any], c: Components) -> None:
+    """An admitted client: placed at the next entry point with a seat that fits, or waiting."""
+    if c.repositories.clients.get(data["client_id"]) is not None:
+        return  # a redelivered event
+    client = {
+        "_id": data["client_id"],
+        "site_id": data["site_id"],
+        "program_id": data["program_id"],
+        "therapist_id": data["therapist_id"],
+        "availability": data["availability"],
+        "admitted_at": data["admitted_at"],
+        "status": WAITING,
+    }
+    c.repositories.clients.insert(client)
+    _place_or_wait(c, c.repositories.clients.get(client["_id"]))
+
+
+def _span(group: dict[str, Any]) -> int:
+    return len(calendar.curriculum_weeks(group["curriculum"])) * group["member_cycles"]
+
+
+def _seats(c: Components, group_id: str) -> list[placement.Seat]:
+    return [
+        placement.Seat(e["first_index"], e["until_index"]) for e in c.repositories.members(group_id)
+    ]
+
+
+def _candidate(c: Components, group: dict[str, Any], now: datetime, first: dict | None = None):
+    """The group's next entry point from ``now`` (or ``first``) with a seat."""
+    seats = _seats(c, group["_id"])
+    for session in c.repositories.calendar(group["_id"]):
+        if not session["is_entry_point"] or session["status"] == calendar.CANCELLED:
+            continue
+        if first is not None and session["index"] < first["index"]:
+            continue
+        if first is None and _started(session, now):
+            continue
+        until = session["index"] + _span(group)
+        if placement.free_from(seats, group["capacity"], session["index"], until):
+            return placement.Candidate(
+                group["_id"],
+                session["_id"],
+                session["index"],
+                _aware(session["starts_at"]),
+                placement.occupancy(seats, session["index"]),
+            )
+        if first is not None:
+            return None  # that entry point, and no other
+    return None
+
+
+def _place_or_wait(c: Components, client: dict[str, Any]) -> dict[str, Any] | None:
+    now = c.clock.now()
+    groups = c.repositories.groups_of(client["site_id"], client["program_id"])
+    fitting = [
+        g
+        for g in groups
+        if placement.fits(
+            client["availability"], g["weekday"], g["start_time"], g["duration_minutes"]
+        )
+    ]
+    for _attempt in range(5):
+        chosen = placement.choose(
+            x for x in (_candidate(c, g, now) for g in fitting) if x is not None
+        )
+        if chosen is None:
+            break
+        enrollment = _enroll(c, client, chosen, "rolling_admission")
+        if enrollment is not None:
+            return enrollment
+    reason = (
+        "no_group"
+        if not groups
+        else ("no_group_fits_availability" if not fitting else "no_free_seat")
+    )
+    if client.get("waitlist_reason") != reason:
+        client.update(
+            status=WAITING, waitlist_reason=reason, waiting_since=client.get("waiting_since") or now
+        )
+        c.repositories.clients.save(client, [events.client_waitlisted(client, reason, c.clock)])
+    return None
+
+
+def _enroll(c: Components, client: dict[str, Any], chosen: placement.Candidate, by: str):
+    """Take the seat under the group's lock (re-checked there: capacity is never exceeded);
+    ``None`` when another placement took it first."""
+    group = c.repositories.groups.get(chosen.group_id)
+    with c.locks(f"placement/{chosen.group_id}"):
+        seats = _seats(c, chosen.group_id)
+        until = chosen.index + _span(group)
+        if not placement.free_from(seats, group["capacity"], chosen.index, until):
+            return None
+        _extend_calendar(c, group, until)
+        enrollment = {
+            "_id": new_id(),
+            "client_id": client["_id"],
+            "group_id": group["_id"],
+            "site_id": group["site_id"],
+            "program_id": group["program_id"],
+            "therapist_id": client.get("therapist_id"),
+            "first_index": chosen.index,
+            "until_index": until,
+            "first_session_id": chosen.session_id,
+            "status": ACTIVE,
+            "placed_by": by,
+            "enrolled_at": c.clock.now(),
+            "at_risk_flagged": [],
+            "counted_from": chosen.index,
+        }
+        c.repositories.enrollments.insert(
+            enrollment, [events.enrollment_created(enrollment, chosen.starts_at, c.clock)]
+        )
+    client.update(status=ENROLLED, enrollment_id=enrollment["_id"], waitlist_reason=None)
+    c.repositories.clients.save(client)
+    return enrollment
+
+
+def _extend_calendar(c: Components, group: dict[str, Any], until: int) -> None:
+    """A member placed late in the calendar still gets every session of their passes: the
+    group's calendar grows by whole cycles."""
+    weeks = len(calendar.curriculum_weeks(group["curriculum"]))
+    if until <= weeks * group["cycles"]:
+        return
+    group["cycles"] = -(-until // weeks)
+    group.update(c.repositories.groups.save(group))
+    _reconcile(c, group, "reschedule")
+
+
+def promote_waiting(c: Components, site_id: str, program_id: str) -> int:
+    """A seat freed or a group added: the waiting clients, longest-waiting first, are placed
+    where they fit. Answers how many were placed."""
+    placed = 0
+    for client in c.repositories.waiting(site_id, program_id):
+        if _place_or_wait(c, client) is not None:
+            placed += 1
+    return placed
+
+
+def enroll_by_hand(group_id: str, body: dict[str, Any], c: Components, principal: Principal):
+    group = _group(c, group_id, principal)
+    if not principal.has_role(*COORDINATING):
+        raise Forbidden("Coordinators place clients by hand.")
+    client = c.repositories.clients.get(body["client_id"])
+    if client is None or client["site_id"] != group["site_id"]:
+        raise InvalidInput.field("client_id", "No admitted client of this site has this id.")
+    if client["status"] == ENROLLED:
+        raise Conflict("The client is enrolled in a group already.")
+    first = None
+    if body.get("from_session_id"):
+        first = c.repositories.sessions.get(body["from_session_id"])
+        if first is None or first["group_id"] != group_id or not first["is_entry_point"]:
+            raise InvalidInput.field("from_session_id", "Not an entry point of this group.")
+    chosen = _candidate(c, group, c.clock.now(), first)
+    enrollment = _enroll(c, client, chosen, "hand") if chosen else None
+    if enrollment is None:
+        raise Conflict("The group is full at that entry point.", kind="group-full")
+    _audit(c, principal, "enrollment.create", "enrollment", enrollment["_id"], group["site_id"])
+    return enrollment
+
+
+def list_enrollments(group_id: str, c: Components, principal: Principal):
+    group = _group(c, group_id, principal)
+    _audit(c, principal, "enrollment.list", "group", group_id, group["site_id"])
+    return c.repositories.enrollments_of(group_id)
+
+
+def waitlist(args: dict[str, Any], c: Components, principal: Principal):
+    site_id = args["site_id"]
+    principal.require_site(site_id)
+    _audit(c, principal, "waitlist.read", "waitlist", site_id, site_id)
+    return [
+        {
+            "client_id": w["_id"],
+            "program_id": w["program_id"],
+            "waiting_since": w.get("waiting_since"),
+            "reason": w.get("waitlist_reason"),
+        }
+        for w in c.repositories.waiting(site_id, args.get("program_id"))
+    ]
+
+
+# -- graduation (the timer) ----------------------------------------------------------------------
+def graduate_due(c: Components) -> int:
+    """Members whose last session has started have completed their passes: graduated, the
+    seat free. Reads the active enrollments only (who holds a seat now)."""
+    now = c.clock.now()
+    done = 0
+    for enrollment in c.repositories.enrollments.find({"status": ACTIVE}):  # index: status
+        last = c.repositories.sessions.get(
+            calendar.session_id(enrollment["group_id"], enrollment["until_index"] - 1)
+        )
+        if last is None or not _started(last, now):
+            continue
+        enrollment.update(status=GRADUATED, ended_at=now)
+        c.repositories.enrollments.save(enrollment, [events.graduated(enrollment, c.clock)])
+        promote_waiting(c, enrollment["site_id"], enrollment["program_id"])
+        done += 1
+    return done
+
+
+def on_clinician_registered(data: dict[str, Any], c: Components) -> None:
+    clinician = {
+        "_id": data["clinician_id"],
+        "site_id": data["site_id"],
+        "subject": data["subject"],
+        "roles": data.get("roles") or [],
+    }
+    if c.repositories.clinicians.get(clinician["_id"]) is None:
+        c.repositories.clinicians.insert(clinician)

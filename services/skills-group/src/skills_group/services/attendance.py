@@ -1,0 +1,185 @@
+"""Use cases of attendance: the roster, records and the four-miss rule, reinstatement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbt_shared.auth import Principal
+from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dbt_shared.events.envelope import Event
+from skills_group import events
+from skills_group.bootstrap import Components
+from skills_group.domain import attendance, calendar, placement
+from skills_group.repository import ACTIVE
+from skills_group.services.admission import _seats, promote_waiting
+from skills_group.services.common import (
+    COORDINATING,
+    DISCHARGED,
+    _audit,
+    _group,
+    _may_run,
+    _session,
+    _settings,
+    _started,
+)
+
+
+# -- attendance ----------------------------------------------------------------------------------
+def _expected(c: Components, session: dict[str, Any]) -> list[dict[str, Any]]:
+    """The enrollments that hold a seat at this session (active, or ended after it)."""
+    return [
+        e
+        for e in c.repositories.enrollments_of(session["group_id"])
+        if e["first_index"] <= session["index"] < e["until_index"]
+    ]
+
+
+def roster(session_id: str, c: Components, principal: Principal):
+    session = _session(c, session_id, principal)
+    group = _group(c, session["group_id"], principal)
+    _may_run(c, group, principal)
+    _audit(c, principal, "roster.read", "session", session_id, session["site_id"])
+    records = {r["client_id"]: r for r in c.repositories.records_of_session(session_id)}
+    return [
+        {
+            "client_id": e["client_id"],
+            "enrollment_id": e["_id"],
+            "status": (records.get(e["client_id"]) or {}).get("status"),
+        }
+        for e in _expected(c, session)
+    ]
+
+
+def record_attendance(session_id: str, body: dict[str, Any], c: Components, principal: Principal):
+    session = _session(c, session_id, principal)
+    group = _group(c, session["group_id"], principal)
+    _may_run(c, group, principal)
+    if session["status"] == calendar.CANCELLED:
+        raise Conflict("The session was cancelled.")
+    if not _started(session, c.clock.now()):
+        raise Conflict("The session has not started yet.", kind="session-not-started")
+    expected = {e["client_id"]: e for e in _expected(c, session)}
+    for n, record in enumerate(body["records"]):
+        if record["client_id"] not in expected:
+            raise InvalidInput.field(f"records[{n}].client_id", "Not a member at this session.")
+    for record in body["records"]:
+        enrollment = expected[record["client_id"]]
+        doc = {
+            "_id": f"{session_id}:{record['client_id']}",
+            "session_id": session_id,
+            "client_id": record["client_id"],
+            "enrollment_id": enrollment["_id"],
+            "group_id": group["_id"],
+            "index": session["index"],
+            "status": record["status"],
+            "minutes_late": record.get("minutes_late"),
+            "reason": record.get("reason"),
+            "recorded_by": principal.subject,
+            "recorded_at": c.clock.now(),
+        }
+        existing = c.repositories.attendance.get(doc["_id"])
+        if existing is None:
+            c.repositories.attendance.insert(doc)
+        else:
+            c.repositories.attendance.save({**doc, "_rev": existing.get("_rev", 0)})
+        _audit(c, principal, "attendance.record", "attendance", doc["_id"], group["site_id"])
+    freed = False
+    for client_id in {r["client_id"] for r in body["records"]}:
+        freed |= _apply_rule(c, expected[client_id], group)
+    if freed:
+        promote_waiting(c, group["site_id"], group["program_id"])
+    return {"session_id": session_id, "records": c.repositories.records_of_session(session_id)}
+
+
+def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]) -> bool:
+    """Recompute the member's misses; raise at-risk once per run, discharge at the limit.
+    Answers whether a seat was freed."""
+    rules = attendance.Rules.of(_settings(c, group))
+    records = [
+        (r["session_id"], r)
+        for r in c.repositories.records_of_enrollment(enrollment["_id"])
+        if r["index"] >= enrollment.get("counted_from", enrollment["first_index"])
+    ]
+    outcome = attendance.evaluate(records, rules)
+    raised: list[Event] = []
+    flagged = list(enrollment.get("at_risk_flagged", []))
+    for session_id in outcome.at_risk_at:
+        if session_id not in flagged:
+            flagged.append(session_id)
+            raised.append(
+                events.at_risk(
+                    enrollment, rules.miss_limit - 1, rules.miss_limit, session_id, c.clock
+                )
+            )
+    enrollment["at_risk_flagged"] = flagged
+    freed = False
+    if outcome.discharged_at and enrollment["status"] == ACTIVE:
+        at = next(r for s, r in records if s == outcome.discharged_at)
+        enrollment.update(
+            status=DISCHARGED,
+            discharge_reason="consecutive_misses",
+            planned_until_index=enrollment["until_index"],
+            until_index=at["index"] + 1,
+            ended_at=c.clock.now(),
+        )
+        raised.append(events.discharged(enrollment, "consecutive_misses", c.clock))
+        freed = True
+    if raised:
+        enrollment.update(c.repositories.enrollments.save(enrollment, raised))
+    return freed
+
+
+def reinstate(enrollment_id: str, c: Components, principal: Principal):
+    enrollment = c.repositories.enrollments.get(enrollment_id)
+    if enrollment is None or not principal.can_act_on_site(enrollment["site_id"]):
+        raise NotFound("enrollment")
+    if not principal.has_role(*COORDINATING):
+        raise Forbidden("Coordinators reinstate.")
+    if (
+        enrollment["status"] != DISCHARGED
+        or enrollment.get("discharge_reason") != "consecutive_misses"
+    ):
+        raise Conflict("Only a membership ended by the miss limit can be reinstated.")
+    group = c.repositories.groups.get(enrollment["group_id"])
+    with c.locks(f"placement/{group['_id']}"):
+        seats = _seats(c, group["_id"])
+        start, until = enrollment["until_index"], enrollment["planned_until_index"]
+        if not placement.free_from(seats, group["capacity"], start, until):
+            raise Conflict("The group is full again.", kind="group-full")
+        enrollment.update(status=ACTIVE, until_index=until, counted_from=start, at_risk_flagged=[])
+        stored = c.repositories.enrollments.save(enrollment)
+    _audit(c, principal, "enrollment.reinstate", "enrollment", enrollment_id, enrollment["site_id"])
+    return stored
+
+
+def client_attendance(client_id: str, c: Components, principal: Principal):
+    enrollments = c.repositories.client_enrollments(client_id)
+    visible = [e for e in enrollments if principal.can_act_on_site(e["site_id"])]
+    if not visible and not (principal.has_role("client") and principal.subject == client_id):
+        raise NotFound("client")
+    sessions, miss_run, rate = [], 0, None
+    for e in visible or enrollments:
+        group = c.repositories.groups.get(e["group_id"])
+        rules = attendance.Rules.of(_settings(c, group))
+        records = c.repositories.records_of_enrollment(e["_id"])
+        outcome = attendance.evaluate([(r["session_id"], r) for r in records], rules)
+        miss_run, rate = outcome.consecutive_misses, outcome.attendance_rate
+        for r in records:
+            sessions.append(
+                {
+                    "session_id": r["session_id"],
+                    "group_id": r["group_id"],
+                    "status": r["status"],
+                    "minutes_late": r.get("minutes_late"),
+                    "reason": r.get("reason"),
+                    "counts_as_miss": attendance.is_miss(r, rules),
+                }
+            )
+    site = (visible or enrollments or [{"site_id": "*"}])[-1]["site_id"]
+    _audit(c, principal, "attendance.read", "client", client_id, site)
+    return {
+        "client_id": client_id,
+        "sessions": sessions,
+        "consecutive_misses": miss_run,
+        "attendance_rate": rate,
+    }
