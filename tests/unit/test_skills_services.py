@@ -101,7 +101,7 @@ def test_a_group_gets_its_calendar_with_entry_points_and_the_programs_capacity(c
     assert first["starts_at"] == datetime(2027, 1, 6, 0, 0, tzinfo=UTC)  # 18:00 CST
     sessions = services.list_sessions(group["_id"], {}, c, COORDINATOR)
     assert len(sessions) == 24
-    march = [s for s in sessions if s["date"] == "2027-03-16"][0]
+    march = next(s for s in sessions if s["date"] == "2027-03-16")
     assert march["starts_at"] == datetime(2027, 3, 16, 23, 0, tzinfo=UTC)  # 18:00 CDT
 
 
