@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import icalendar
 import pytest
 
 from dbt_shared.auth import Principal
@@ -216,3 +217,39 @@ def test_another_sites_staff_see_nothing(c):
         services.list_enrollments(group["_id"], c, STRANGER)
     with pytest.raises(NotFound):
         services.client_attendance("c1", c, STRANGER)
+
+
+def test_a_calendar_feed_is_valid_ics_shows_changes_and_no_client_data(c):
+    group = services.create_group(group_body(), c, COORDINATOR)
+    admit(c, "client-secret-name")
+    feed = services.create_feed({"group_id": group["_id"]}, c, COORDINATOR)
+    first = services.list_sessions(group["_id"], {}, c, COORDINATOR)[0]
+    services.cancel_session(first["_id"], {"reason": "Snow"}, c, COORDINATOR)
+
+    ics = services.feed_calendar(feed["secret"], c)
+
+    cal = icalendar.Calendar.from_ical(ics)
+    assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["America/Chicago"]
+    vevents = cal.walk("VEVENT")
+    assert len(vevents) == 24
+    cancelled = next(e for e in vevents if str(e["UID"]).startswith(first["_id"]))
+    assert str(cancelled["STATUS"]) == "CANCELLED" and int(cancelled["SEQUENCE"]) == 1
+    assert cancelled.decoded("DTSTART").hour == 18  # local wall time, in the site's zone
+    assert "Mindfulness, week 1" in str(cancelled["SUMMARY"])
+    assert str(cancelled["LOCATION"]) == "Room 2"
+    assert b"client" not in ics.lower()
+    assert feed["secret"] not in str(c.repositories.feeds.documents)
+
+    services.revoke_feed(feed["id"], c, COORDINATOR)
+    with pytest.raises(NotFound):
+        services.feed_calendar(feed["secret"], c)
+
+
+def test_a_facilitators_feed_holds_the_sessions_of_their_groups(c):
+    services.create_group(group_body(), c, COORDINATOR)
+    services.create_group(
+        group_body(name="Zed's", facilitator_ids=["zed"], room="Room 9"), c, COORDINATOR
+    )
+    feed = services.create_feed({"clinician_id": "zed"}, c, FACILITATOR)
+    cal = icalendar.Calendar.from_ical(services.feed_calendar(feed["secret"], c))
+    assert {str(e["SUMMARY"]).split(":")[0] for e in cal.walk("VEVENT")} == {"Zed's"}

@@ -278,7 +278,10 @@ def create_service_app(
         spec_kwargs={"marshmallow_plugin": _Plugin(schema_name_resolver=_schema_name)},
     )
     for blueprint in blueprints:
-        api.register_blueprint(blueprint)
+        if isinstance(blueprint, Blueprint):
+            api.register_blueprint(blueprint)  # documented, under /v1
+        else:  # a plain Flask blueprint: routes outside the API document (a calendar feed)
+            app.register_blueprint(blueprint)
 
     _install_request_hooks(app, ctx)
     _install_operational_routes(app, ctx)

@@ -150,3 +150,14 @@ ClientAttendance = response_schema(
     consecutive_misses=fields.Integer(),
     attendance_rate=fields.Float(allow_none=True),
 )
+
+
+class FeedIn(Schema):
+    group_id = Id()
+    clinician_id = Id()
+
+    class Meta:
+        json_schema = {"minProperties": 1, "maxProperties": 1}
+
+
+Feed = response_schema("CalendarFeed", "id url group_id clinician_id")

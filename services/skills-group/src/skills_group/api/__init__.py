@@ -8,8 +8,15 @@ the waitlist and closures (``members``).
 from __future__ import annotations
 
 from dbt_shared import site_directory
-from skills_group.api import groups, members, sessions
+from skills_group.api import feeds, groups, members, sessions
 
 TITLE = "DBT Platform - Skills Group"
 DESCRIPTION = "Skills groups: curricula, groups, calendars, enrollments, waitlist and attendance."
-BLUEPRINTS = [site_directory.blueprint(), groups.blp, sessions.blp, members.blp]
+BLUEPRINTS = [
+    site_directory.blueprint(),
+    groups.blp,
+    sessions.blp,
+    members.blp,
+    feeds.blp,
+    feeds.calendar,
+]

@@ -32,14 +32,17 @@ from skills_group.services.calendars import (
     list_sessions,
     reschedule_session,
 )
+from skills_group.services.feeds import create_feed, feed_calendar, revoke_feed
 
 __all__ = [
     "add_closure",
     "cancel_session",
     "change_group",
     "client_attendance",
+    "create_feed",
     "create_group",
     "enroll_by_hand",
+    "feed_calendar",
     "get_group",
     "graduate_due",
     "list_enrollments",
@@ -51,6 +54,7 @@ __all__ = [
     "record_attendance",
     "reinstate",
     "reschedule_session",
+    "revoke_feed",
     "roster",
     "waitlist",
 ]

@@ -1,0 +1,55 @@
+"""Calendar feeds: ``/v1/calendar-feeds`` to make and revoke them, ``/calendar/<secret>.ics``
+to read one (no token: calendar apps cannot send one; the secret is the credential)."""
+
+from __future__ import annotations
+
+from flask import Blueprint as FlaskBlueprint
+from flask import Response, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.errors import NotFound
+from dbt_shared.web import components
+from skills_group import services
+from skills_group.schemas import Feed, FeedIn
+
+blp = Blueprint(
+    "calendar_feeds", __name__, url_prefix="/v1/calendar-feeds", description="Calendar feeds"
+)
+STAFF = ("operator", "coordinator", "facilitator", "therapist")
+
+
+@blp.route("")
+class Feeds(MethodView):
+    @require_roles(*STAFF)
+    @blp.arguments(FeedIn, example={"group_id": "<group id>"})
+    @blp.response(201, Feed)
+    def post(self, body):
+        """A secret, revocable feed URL of a group's sessions or a clinician's."""
+        feed = services.create_feed(body, components(), current_principal())
+        url = url_for("calendar.feed", secret=feed.pop("secret"), _external=True)
+        return {**feed, "url": url}, 201
+
+
+@blp.route("/<feed_id>")
+class FeedById(MethodView):
+    @require_roles(*STAFF)
+    @blp.response(204)
+    def delete(self, feed_id):
+        """Revoke a feed: its URL answers 404 from now on."""
+        services.revoke_feed(feed_id, components(), current_principal())
+
+
+calendar = FlaskBlueprint("calendar", __name__)
+
+
+@calendar.get("/calendar/<secret>.ics")
+def feed(secret: str) -> Response:
+    try:
+        body = services.feed_calendar(secret, components())
+    except NotFound:
+        return Response("No such calendar.\n", status=404, mimetype="text/plain")
+    return Response(
+        body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"}
+    )

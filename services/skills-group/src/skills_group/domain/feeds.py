@@ -1,0 +1,66 @@
+"""Calendar feeds (RFC 5545): a group's or a facilitator's sessions for calendar apps.
+
+One VEVENT per session with a stable UID (the session id), ``SEQUENCE`` raised on every change,
+``STATUS:CANCELLED`` for cancelled sessions, module and week in the summary, the room as the
+location, local times with the site's VTIMEZONE. Nothing about clients: no names, no counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+MODULE_NAMES = {
+    "M": "Mindfulness",
+    "DT": "Distress Tolerance",
+    "ER": "Emotion Regulation",
+    "IE": "Interpersonal Effectiveness",
+    "WMP": "Walking the Middle Path",
+}
+PRODID = "-//DBT Platform//Skills groups//EN"
+
+
+def secret_hash(secret: str) -> str:
+    """What is stored of a feed's secret: its SHA-256 (the URL is the only copy of it)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def render(
+    name: str,
+    zone: str,
+    groups: dict[str, dict[str, Any]],
+    sessions: list[dict[str, Any]],
+    now: datetime,
+) -> bytes:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", zone)
+    tz = ZoneInfo(zone)
+    for session in sessions:
+        group = groups[session["group_id"]]
+        start = _aware(session["starts_at"]).astimezone(tz)
+        event = icalendar.Event()
+        event.add("uid", f"{session['_id']}@dbt-platform")
+        event.add("dtstamp", now.astimezone(UTC))
+        event.add("dtstart", start)
+        event.add("dtend", start + timedelta(minutes=session["duration_minutes"]))
+        module = MODULE_NAMES.get(session["module"], session["module"])
+        event.add("summary", f"{group['name']}: {module}, week {session['module_week']}")
+        if session.get("room"):
+            event.add("location", session["room"])
+        event.add("sequence", session["sequence"])
+        event.add("status", "CANCELLED" if session["status"] == "cancelled" else "CONFIRMED")
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
