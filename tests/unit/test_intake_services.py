@@ -237,6 +237,7 @@ def test_a_new_program_takes_the_standard_dbt_settings(components):
         "coaching_ack_target_minutes": 15,
         "group_capacity": 8,
         "curriculum": "M2 DT6 M2 ER6 M2 IE6",
+        "closure_policy": "shift",
         "cycle_weeks": 24,
     }
     assert teen["settings"]["twenty_four_hour_rule"] is False
@@ -283,6 +284,7 @@ def test_a_changed_setting_leaves_the_others_as_they_were(components):
         ("late_minutes_count_as_absence", -1),
         ("twenty_four_hour_rule", "yes"),
         ("curriculum", "DT6 ER6"),  # no mindfulness block: nowhere to join
+        ("closure_policy", "sometimes"),
     ],
 )
 def test_a_setting_out_of_range_is_refused_naming_it(components, name, value):

@@ -42,6 +42,11 @@ class ProgramSettingsV1(Schema):
     coaching_ack_target_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
     group_capacity = fields.Integer(required=True, validate=validate.Range(min=1))
     curriculum = fields.String(required=True, metadata={"example": "M2 DT6 M2 ER6 M2 IE6"})
+    closure_policy = fields.String(
+        load_default="shift",
+        validate=validate.OneOf(("shift", "skip")),
+        metadata={"description": "a site closure shifts the calendar by a week, or skips"},
+    )
 
 
 class ProgramConfiguredV1(Schema):

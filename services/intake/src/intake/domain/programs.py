@@ -42,6 +42,9 @@ SETTING_RANGES = {
     "group_capacity": (1, 20),
 }
 SWITCHES = ("prenotified_absences_count", "twenty_four_hour_rule")
+# Settings that take one of a few values. ``closure_policy``: a site closure shifts the day's
+# session and every later one by a week (the standard, no curriculum week lost), or skips it.
+CHOICES = {"closure_policy": ("shift", "skip")}
 
 _BLOCK = re.compile(r"([A-Za-z]+)(-?\d+)?")
 
@@ -57,6 +60,7 @@ class ProgramSettings:
     coaching_ack_target_minutes: int = 15
     group_capacity: int = 8
     curriculum: str = ADULT_CURRICULUM
+    closure_policy: str = "shift"
 
 
 def _check_kind(kind: str) -> None:
@@ -174,6 +178,11 @@ def settings_with(kind: str, overrides: dict[str, object]) -> ProgramSettings:
             if not isinstance(value, bool):
                 raise SettingRejected(
                     f"settings.{name}", f"{name} must be true or false, got {value!r}"
+                )
+        elif name in CHOICES:
+            if value not in CHOICES[name]:
+                raise SettingRejected(
+                    f"settings.{name}", f"{name} is one of {', '.join(CHOICES[name])}"
                 )
         else:  # curriculum
             try:

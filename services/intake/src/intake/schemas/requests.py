@@ -103,6 +103,7 @@ ProgramSettingsIn = Schema.from_dict(
     {
         **{n: JsonInteger(validate=validate.Range(*r)) for n, r in programs.SETTING_RANGES.items()},
         **{name: StrictBoolean() for name in programs.SWITCHES},
+        **{n: fields.String(validate=validate.OneOf(v)) for n, v in programs.CHOICES.items()},
         "curriculum": fields.String(
             validate=[validate.Length(max=200), Pattern(CURRICULUM, error="Not a curriculum.")],
             metadata={
@@ -157,6 +158,10 @@ class ClinicianIn(Schema):
         fields.String(validate=_LANGUAGE), load_default=lambda: ["en"], validate=validate.Length(1)
     )
     caseload_limit = JsonInteger(load_default=10, validate=validate.Range(0, 100))
+    # Work contact for notifications (coaching pages, attendance alerts): read by the service
+    # role at send time, never put in an event.
+    email = fields.Email(load_default=None, allow_none=True, metadata={"example": "ana@clinic.org"})
+    phone = fields.String(load_default=None, allow_none=True, validate=_PHONE)
 
 
 # -- referrals ------------------------------------------------------------------------------

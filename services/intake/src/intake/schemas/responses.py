@@ -40,7 +40,7 @@ SitePage = page_of(Site)
 
 ProgramSettings = _record(
     "ProgramSettings",
-    "curriculum",
+    "curriculum closure_policy",
     **{n: _int() for n in (*programs.SETTING_RANGES, "cycle_weeks")},
     **{name: _bool() for name in programs.SWITCHES},
 )
@@ -61,7 +61,7 @@ ProgramPage = page_of(Program)
 
 Clinician = _record(
     "Clinician",
-    "site_id subject display_name",
+    "site_id subject display_name email phone",
     id=_id(),
     roles=_strings(),
     programs=_strings(),
