@@ -51,3 +51,47 @@ def test_concurrent_guarded_saves_keep_every_success(fresh_db):
     assert stored["count"] == len(successes), f"{len(successes)} reported, {stored['count']} kept"
     assert sorted(stored["by"]) == sorted(successes)
     assert conflicts, "eight writers on one document should have met at least once"
+
+
+def _adjust_many(uri: str, db_name: str, times: int) -> None:
+    from pymongo import MongoClient
+
+    from dbt_shared.tallies import MongoTallies
+
+    client = MongoClient(uri)
+    tallies = MongoTallies(client[db_name])
+
+    def thread() -> None:
+        for _ in range(times):
+            tallies.adjust("waitlist:site-1:adult", {"received": 1}, site_id="site-1")
+
+    threads = [threading.Thread(target=thread) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    client.close()
+
+
+def test_concurrent_tally_adjustments_from_several_processes_lose_nothing(fresh_db, infra):
+    import multiprocessing
+
+    from dbt_shared.tallies import MongoTallies
+
+    tallies = MongoTallies(fresh_db)
+    uri = infra.mongodb_uri
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_adjust_many, args=(uri, fresh_db.name, ROUNDS)) for _ in range(4)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert all(w.exitcode == 0 for w in workers)
+    assert tallies.get("waitlist:site-1:adult")["received"] == 4 * 3 * ROUNDS
+
+    # the recount folds every process's document into one, exact
+    tallies.reconcile("waitlist:site-1:adult", lambda: {"received": 7}, site_id="site-1")
+    assert tallies.get("waitlist:site-1:adult")["received"] == 7
+    assert fresh_db["tallies"].count_documents({"key": "waitlist:site-1:adult"}) == 1

@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing
+from dbt_shared import audit, listing, tallies
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
@@ -220,7 +220,7 @@ def ensure_indexes(db: Database) -> None:
     rows.create_index([("site_id", 1), ("status", 1)], name="site_status")
     rows.create_index([("therapist_id", 1), ("_id", 1)], name="therapist_list")
     rows.create_index([("therapist_id", 1), ("on_caseload", 1)], name="caseload")
-    db["tallies"].create_index([("site_id", 1), ("kind", 1)], name="site_kind")
+    tallies.ensure_indexes(db)
     for old in ("site_status", "therapist_list", "caseload"):  # now on the rows
         if old in db[REFERRALS].index_information():
             db[REFERRALS].drop_index(old)

@@ -1,0 +1,98 @@
+"""The operator's view across sites: per site and program, groups, seats, fill at the next
+entry point, the waitlist, members at risk, attendance over the last four weeks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from dbt_shared.auth import Principal
+from skills_group import metrics
+from skills_group.bootstrap import Components
+from skills_group.domain import attendance, placement
+from skills_group.services.admission import _seats
+from skills_group.services.common import _audit, _aware, _settings, _started
+
+WINDOW = timedelta(weeks=4)
+
+
+def _sites(c: Components, principal: Principal) -> list[str]:
+    known = [s["_id"] for s in c.repositories.sites.find({}, {"_id": 1}, sort=[("_id", 1)])]
+    return [s for s in known if principal.can_act_on_site(s)]
+
+
+def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
+    """One row per program of the site that has groups or waiting clients."""
+    now = c.clock.now()
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(program_id: str) -> dict[str, Any]:
+        return rows.setdefault(
+            program_id,
+            {
+                "site_id": site_id,
+                "program_id": program_id,
+                "groups": 0,
+                "seats": 0,
+                "taken_at_next_entry": 0,
+                "fill_ratio": None,
+                "waitlist": 0,
+                "longest_wait_days": None,
+                "at_risk": 0,
+                "attended": 0,
+                "recorded": 0,
+                "attendance_rate_4w": None,
+            },
+        )
+
+    for group in c.repositories.groups_of(site_id):
+        r = row(group["program_id"])
+        r["groups"] += 1
+        r["seats"] += group["capacity"]
+        sessions = c.repositories.calendar(group["_id"])
+        upcoming = [s for s in sessions if s["is_entry_point"] and not _started(s, now)]
+        if upcoming:
+            r["taken_at_next_entry"] += placement.occupancy(
+                _seats(c, group["_id"]), upcoming[0]["index"]
+            )
+        members = c.repositories.members(group["_id"])
+        r["at_risk"] += sum(1 for e in members if e.get("at_risk"))
+        rules = attendance.Rules.of(_settings(c, group))
+        for session in sessions:
+            at = _aware(session["starts_at"])
+            if now - WINDOW <= at <= now:
+                for record in c.repositories.records_of_session(session["_id"]):
+                    r["recorded"] += 1
+                    r["attended"] += 0 if attendance.is_miss(record, rules) else 1
+    for client in c.repositories.waiting(site_id):
+        r = row(client["program_id"])
+        r["waitlist"] += 1
+        since = client.get("waiting_since")
+        if since is not None:
+            days = (now - _aware(since)).days
+            r["longest_wait_days"] = max(r["longest_wait_days"] or 0, days)
+    for r in rows.values():
+        r["fill_ratio"] = round(r["taken_at_next_entry"] / r["seats"], 3) if r["seats"] else None
+        r["attendance_rate_4w"] = round(r["attended"] / r["recorded"], 3) if r["recorded"] else None
+    return list(rows.values())
+
+
+def overview(c: Components, principal: Principal) -> list[dict[str, Any]]:
+    """Operators: every site; coordinators: theirs."""
+    figures = [row for site_id in _sites(c, principal) for row in site_figures(c, site_id)]
+    _audit(c, principal, "overview.read", "overview", "*", "*")
+    return figures
+
+
+def publish_gauges(c: Components) -> None:
+    """The overview's figures as gauges (the worker's timer): the same numbers, site labels."""
+    for site_id in [s["_id"] for s in c.repositories.sites.find({}, {"_id": 1})]:
+        for r in site_figures(c, site_id):
+            labels = (r["site_id"], r["program_id"])
+            metrics.GROUPS.labels(*labels).set(r["groups"])
+            metrics.SEATS.labels(*labels).set(r["seats"])
+            metrics.FILL_RATIO.labels(*labels).set(r["fill_ratio"] or 0)
+            metrics.WAITLIST.labels(*labels).set(r["waitlist"])
+            metrics.LONGEST_WAIT_DAYS.labels(*labels).set(r["longest_wait_days"] or 0)
+            metrics.AT_RISK.labels(*labels).set(r["at_risk"])
+            metrics.ATTENDANCE_RATE.labels(*labels).set(r["attendance_rate_4w"] or 0)
