@@ -253,3 +253,28 @@ def test_a_facilitators_feed_holds_the_sessions_of_their_groups(c):
     feed = services.create_feed({"clinician_id": "zed"}, c, FACILITATOR)
     cal = icalendar.Calendar.from_ical(services.feed_calendar(feed["secret"], c))
     assert {str(e["SUMMARY"]).split(":")[0] for e in cal.walk("VEVENT")} == {"Zed's"}
+
+
+def test_the_overview_counts_seats_fill_waitlist_and_risk_per_site_and_program(c, clock):
+    group = services.create_group(group_body(), c, COORDINATOR)
+    for client_id in ("c1", "c2", "c3"):
+        admit(c, client_id)
+    for week in range(3):
+        session = services.list_sessions(group["_id"], {}, c, COORDINATOR)[week]
+        clock._now = session["starts_at"] + timedelta(minutes=5)
+        services.record_attendance(
+            session["_id"],
+            {
+                "records": [
+                    {"client_id": "c1", "status": "absent"},
+                    {"client_id": "c2", "status": "present"},
+                ]
+            },
+            c,
+            FACILITATOR,
+        )
+    [row] = services.overview(c, COORDINATOR)
+    assert (row["site_id"], row["program_id"], row["groups"], row["seats"]) == (SITE, PROGRAM, 1, 2)
+    assert row["waitlist"] == 1 and row["at_risk"] == 1
+    assert row["attendance_rate_4w"] == 0.5
+    assert services.overview(c, STRANGER) == []

@@ -161,3 +161,17 @@ class FeedIn(Schema):
 
 
 Feed = response_schema("CalendarFeed", "id url group_id clinician_id")
+
+
+OverviewRow = response_schema(
+    "OverviewRow",
+    "site_id program_id",
+    groups=fields.Integer(),
+    seats=fields.Integer(),
+    taken_at_next_entry=fields.Integer(),
+    fill_ratio=fields.Float(allow_none=True),
+    waitlist=fields.Integer(),
+    longest_wait_days=fields.Integer(allow_none=True),
+    at_risk=fields.Integer(),
+    attendance_rate_4w=fields.Float(allow_none=True),
+)

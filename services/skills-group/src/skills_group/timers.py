@@ -9,10 +9,18 @@ from skills_group.bootstrap import Components
 # A member graduates once their last session has started: hourly is soon enough, and the job
 # reads only the enrollments that hold a seat now.
 GRADUATION_INTERVAL_S = 3600
+# The overview's figures as gauges for the dashboards: they change over days.
+GAUGES_INTERVAL_S = 300
 
 
 def timers(components: Components) -> list[Timer]:
     def graduate(_ctx: WorkerContext) -> bool:
         return services.graduate_due(components) > 0
 
-    return [Timer("graduation", GRADUATION_INTERVAL_S, graduate)]
+    def gauges(_ctx: WorkerContext) -> None:
+        services.publish_gauges(components)
+
+    return [
+        Timer("graduation", GRADUATION_INTERVAL_S, graduate),
+        Timer("overview-gauges", GAUGES_INTERVAL_S, gauges),
+    ]

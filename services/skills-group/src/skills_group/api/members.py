@@ -13,6 +13,7 @@ from skills_group.schemas import (
     Closure,
     ClosureIn,
     Enrollment,
+    OverviewRow,
     WaitlistArgs,
     WaitlistEntry,
 )
@@ -59,3 +60,14 @@ class SiteClosures(MethodView):
         """A day the site is closed: sessions that day are skipped, or shift a week with every
         later one (the program's ``closure_policy``)."""
         return services.add_closure(site_id, body, components(), current_principal()), 201
+
+
+@blp.route("/overview")
+class Overview(MethodView):
+    @require_roles("operator", "coordinator")
+    @blp.response(200, OverviewRow(many=True))
+    def get(self):
+        """Per site and program: groups, seats, fill at the next entry point, the waitlist and
+        its longest wait, members at risk, attendance over 4 weeks (operators: every site;
+        coordinators: theirs)."""
+        return services.overview(components(), current_principal())

@@ -33,6 +33,7 @@ from skills_group.services.calendars import (
     reschedule_session,
 )
 from skills_group.services.feeds import create_feed, feed_calendar, revoke_feed
+from skills_group.services.overview import overview, publish_gauges
 
 __all__ = [
     "add_closure",
@@ -50,7 +51,9 @@ __all__ = [
     "list_sessions",
     "on_client_admitted",
     "on_clinician_registered",
+    "overview",
     "promote_waiting",
+    "publish_gauges",
     "record_attendance",
     "reinstate",
     "reschedule_session",

@@ -112,6 +112,9 @@ def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]
                 )
             )
     enrollment["at_risk_flagged"] = flagged
+    at_risk = outcome.discharged_at is None and outcome.consecutive_misses >= rules.miss_limit - 1
+    changed = bool(raised) or enrollment.get("at_risk", False) != at_risk
+    enrollment["at_risk"] = at_risk
     freed = False
     if outcome.discharged_at and enrollment["status"] == ACTIVE:
         at = next(r for s, r in records if s == outcome.discharged_at)
@@ -124,7 +127,7 @@ def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]
         )
         raised.append(events.discharged(enrollment, "consecutive_misses", c.clock))
         freed = True
-    if raised:
+    if changed or raised:
         enrollment.update(c.repositories.enrollments.save(enrollment, raised))
     return freed
 
