@@ -61,7 +61,9 @@ ProgramPage = page_of(Program)
 
 Clinician = _record(
     "Clinician",
-    "site_id subject display_name email phone",
+    "site_id subject display_name",
+    email=fields.String(allow_none=True, metadata={"description": "work email, for alerts"}),
+    phone=fields.String(allow_none=True, metadata={"description": "work phone, for pages"}),
     id=_id(),
     roles=_strings(),
     programs=_strings(),
