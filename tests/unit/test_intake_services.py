@@ -238,6 +238,7 @@ def test_a_new_program_takes_the_standard_dbt_settings(components):
         "group_capacity": 8,
         "curriculum": "M2 DT6 M2 ER6 M2 IE6",
         "closure_policy": "shift",
+        "placement_horizon_weeks": 12,
         "cycle_weeks": 24,
     }
     assert teen["settings"]["twenty_four_hour_rule"] is False

@@ -35,6 +35,7 @@ HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
 
 ACTIVE = "active"
 WAITING = "waiting"
+PLACING = "placing"  # admitted, placement not decided yet
 
 
 @dataclass

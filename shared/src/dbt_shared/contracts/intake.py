@@ -42,6 +42,7 @@ class ProgramSettingsV1(Schema):
     coaching_ack_target_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
     group_capacity = fields.Integer(required=True, validate=validate.Range(min=1))
     curriculum = fields.String(required=True, metadata={"example": "M2 DT6 M2 ER6 M2 IE6"})
+    placement_horizon_weeks = fields.Integer(load_default=12, validate=validate.Range(min=1))
     closure_policy = fields.String(
         load_default="shift",
         validate=validate.OneOf(("shift", "skip")),

@@ -40,6 +40,8 @@ SETTING_RANGES = {
     "late_minutes_count_as_absence": (0, 120),
     "coaching_ack_target_minutes": (1, 1440),
     "group_capacity": (1, 20),
+    # how far ahead rolling admission looks for a seat before a client waits instead
+    "placement_horizon_weeks": (1, 52),
 }
 SWITCHES = ("prenotified_absences_count", "twenty_four_hour_rule")
 # Settings that take one of a few values. ``closure_policy``: a site closure shifts the day's
@@ -61,6 +63,7 @@ class ProgramSettings:
     group_capacity: int = 8
     curriculum: str = ADULT_CURRICULUM
     closure_policy: str = "shift"
+    placement_horizon_weeks: int = 12
 
 
 def _check_kind(kind: str) -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dbt_shared.auth import Principal
-from dbt_shared.errors import Conflict, Forbidden, InvalidInput
+from dbt_shared.errors import Conflict, Forbidden, InvalidInput, StaleWrite
 from dbt_shared.ids import new_id
 from skills_group import events
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar, placement
-from skills_group.repository import ACTIVE, WAITING
+from skills_group.repository import ACTIVE, PLACING, WAITING
 from skills_group.services.common import (
     COORDINATING,
     ENROLLED,
@@ -20,14 +20,21 @@ from skills_group.services.common import (
     _aware,
     _group,
     _reconcile,
+    _settings,
     _started,
 )
+
+PLACEMENT_HORIZON_WEEKS = 12
 
 
 # -- rolling admission ---------------------------------------------------------------------------
 def on_client_admitted(data: dict[str, Any], c: Components) -> None:
-    """An admitted client: placed at the next entry point with a seat that fits, or waiting."""
-    if c.repositories.clients.get(data["client_id"]) is not None:
+    """An admitted client: placed at the next entry point with a seat that fits, or waiting.
+    Stored first as ``placing``: a redelivery after a crash mid-way places them then."""
+    existing = c.repositories.clients.get(data["client_id"])
+    if existing is not None:
+        if existing["status"] == PLACING:
+            _place_or_wait(c, existing)
         return  # a redelivered event
     client = {
         "_id": data["client_id"],
@@ -36,7 +43,7 @@ def on_client_admitted(data: dict[str, Any], c: Components) -> None:
         "therapist_id": data["therapist_id"],
         "availability": data["availability"],
         "admitted_at": data["admitted_at"],
-        "status": WAITING,
+        "status": PLACING,
     }
     c.repositories.clients.insert(client)
     _place_or_wait(c, c.repositories.clients.get(client["_id"]))
@@ -52,12 +59,29 @@ def _seats(c: Components, group_id: str) -> list[placement.Seat]:
     ]
 
 
-def _candidate(c: Components, group: dict[str, Any], now: datetime, first: dict | None = None):
-    """The group's next entry point from ``now`` (or ``first``) with a seat."""
+def horizon(c: Components, group: dict[str, Any]) -> timedelta:
+    """How far ahead rolling admission looks for a seat (the program's
+    ``placement_horizon_weeks``, 12 by default: the next module boundary or two). A client with
+    no seat that soon waits, and is placed when one frees."""
+    weeks = int(_settings(c, group).get("placement_horizon_weeks", PLACEMENT_HORIZON_WEEKS))
+    return timedelta(weeks=weeks)
+
+
+def _candidate(
+    c: Components,
+    group: dict[str, Any],
+    now: datetime,
+    first: dict | None = None,
+    within: timedelta | None = None,
+):
+    """The group's next entry point from ``now`` (or ``first``) with a seat, starting
+    ``within`` that time if given."""
     seats = _seats(c, group["_id"])
     for session in c.repositories.calendar(group["_id"]):
         if not session["is_entry_point"] or session["status"] == calendar.CANCELLED:
             continue
+        if within is not None and _aware(session["starts_at"]) > now + within:
+            return None
         if first is not None and session["index"] < first["index"]:
             continue
         if first is None and _started(session, now):
@@ -88,7 +112,9 @@ def _place_or_wait(c: Components, client: dict[str, Any]) -> dict[str, Any] | No
     ]
     for _attempt in range(5):
         chosen = placement.choose(
-            x for x in (_candidate(c, g, now) for g in fitting) if x is not None
+            x
+            for x in (_candidate(c, g, now, within=horizon(c, g)) for g in fitting)
+            if x is not None
         )
         if chosen is None:
             break
@@ -100,19 +126,42 @@ def _place_or_wait(c: Components, client: dict[str, Any]) -> dict[str, Any] | No
         if not groups
         else ("no_group_fits_availability" if not fitting else "no_free_seat")
     )
-    if client.get("waitlist_reason") != reason:
+    for _attempt in range(5):
+        if client["status"] == ENROLLED:
+            return None  # placed meanwhile (by hand, or a seat freed)
+        if client["status"] == WAITING and client.get("waitlist_reason") == reason:
+            return None
         client.update(
             status=WAITING, waitlist_reason=reason, waiting_since=client.get("waiting_since") or now
         )
-        c.repositories.clients.save(client, [events.client_waitlisted(client, reason, c.clock)])
+        try:
+            c.repositories.clients.save(client, [events.client_waitlisted(client, reason, c.clock)])
+            return None
+        except StaleWrite:  # changed meanwhile: decide again on what it is now
+            client = c.repositories.clients.get(client["_id"])
     return None
+
+
+def _mark_enrolled(c: Components, client_id: str, enrollment_id: str) -> None:
+    for _attempt in range(10):
+        client = c.repositories.clients.get(client_id)
+        client.update(status=ENROLLED, enrollment_id=enrollment_id, waitlist_reason=None)
+        try:
+            c.repositories.clients.save(client)
+            return
+        except StaleWrite:
+            continue
+    raise StaleWrite("client")
 
 
 def _enroll(c: Components, client: dict[str, Any], chosen: placement.Candidate, by: str):
     """Take the seat under the group's lock (re-checked there: capacity is never exceeded);
     ``None`` when another placement took it first."""
     group = c.repositories.groups.get(chosen.group_id)
-    with c.locks(f"placement/{chosen.group_id}"):
+    with c.locks(f"placement/{chosen.group_id}"), c.locks(f"client/{client['_id']}"):
+        # index: client: a client holds one seat at a time, however many placements race
+        if any(e["status"] == ACTIVE for e in c.repositories.client_enrollments(client["_id"])):
+            return None
         seats = _seats(c, chosen.group_id)
         until = chosen.index + _span(group)
         if not placement.free_from(seats, group["capacity"], chosen.index, until):
@@ -137,8 +186,7 @@ def _enroll(c: Components, client: dict[str, Any], chosen: placement.Candidate, 
         c.repositories.enrollments.insert(
             enrollment, [events.enrollment_created(enrollment, chosen.starts_at, c.clock)]
         )
-    client.update(status=ENROLLED, enrollment_id=enrollment["_id"], waitlist_reason=None)
-    c.repositories.clients.save(client)
+    _mark_enrolled(c, client["_id"], enrollment["_id"])
     return enrollment
 
 
