@@ -81,3 +81,13 @@ def test_a_feed_url_needs_no_token_and_answers_404_once_revoked(client, auth, co
     revoked = client.delete(f"/v1/calendar-feeds/{feed['id']}", headers=auth("coordinator", SITE))
     assert revoked.status_code == 204
     assert client.get(path).status_code == 404
+
+
+def test_every_read_of_enrollments_is_in_the_audit_trail(client, auth, components):
+    group = client.post("/v1/groups", json=GROUP, headers=auth("coordinator", SITE)).json
+    admit(components, "client-1")
+    client.get(f"/v1/groups/{group['id']}/enrollments", headers=auth("coordinator", SITE))
+    trail = client.get(f"/v1/audit?site_id={SITE}", headers=auth("operator", []))
+    assert trail.status_code == 200
+    assert "enrollment.list" in [r["action"] for r in trail.json["items"]]
+    assert client.get("/v1/audit", headers=auth("coordinator", SITE)).status_code == 403

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from marshmallow import fields, validate
 from pymongo.database import Database
 
-from dbt_shared import correlation, listing, pagination
+from dbt_shared import correlation, http_fields, listing, pagination
 from dbt_shared.auth import Principal
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
@@ -150,3 +151,24 @@ def ensure_indexes(db: Database) -> None:
         if old in trail.index_information():
             trail.drop_index(old)
     listing.backfill_in_background(trail, listing.MongoSequences(db), lanes_of, marker=BACKFILLED)
+
+
+# -- the trail over HTTP (``GET /v1/audit`` of every service that keeps one) ----------------------
+class AuditArgs(pagination.PageArgs):
+    site_id = http_fields.Id()
+    object_type = http_fields.Text(validate=validate.Length(1, 100))
+    object_id = http_fields.Text(validate=validate.Length(1, 200))
+    actor = http_fields.Text(validate=validate.Length(1, 200))
+    action = http_fields.Text(validate=validate.Length(1, 100))
+
+
+AuditRecord = http_fields.response_schema(
+    "AuditRecord",
+    "actor action object_type object_id site_id",
+    id=fields.String(attribute="_id"),
+    at=fields.DateTime(),
+    roles=fields.List(fields.String()),
+    request_id=fields.String(allow_none=True),
+    remote_addr=fields.String(allow_none=True),
+)
+AuditPage = pagination.page_of(AuditRecord)

@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from dbt_shared import http_fields
+from dbt_shared import audit, http_fields
 from dbt_shared.auth import ROLES
 from dbt_shared.contracts import notifications
 from dbt_shared.contracts.intake import PROGRAMS, WEEKDAYS, WITHDRAWAL_REASONS
@@ -286,9 +286,4 @@ class WaitlistArgs(PageArgs):
     program = fields.String(validate=validate.OneOf(PROGRAMS))
 
 
-class AuditArgs(PageArgs):
-    site_id = http_fields.Id()
-    object_type = http_fields.Text(validate=validate.Length(1, 100))
-    object_id = http_fields.Text(validate=validate.Length(1, 200))
-    actor = http_fields.Text(validate=validate.Length(1, 200))
-    action = http_fields.Text(validate=validate.Length(1, 100))
+AuditArgs = audit.AuditArgs  # the trail's filters, the same in every service

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from dbt_shared import http_fields
+from dbt_shared import audit, http_fields
 from dbt_shared.pagination import Page, page_of
 from intake.domain import pipeline, programs, screening
 from intake.schemas.requests import EXAMPLE_ID, Availability, ContactPerson
@@ -218,15 +218,4 @@ ClientContact = _record(
 )
 
 
-AuditRecord = _record(
-    "AuditRecord",
-    "actor action object_type object_id site_id",
-    id=_id(),
-    at=_at(),
-    roles=_strings(),
-    request_id=fields.String(allow_none=True),
-    remote_addr=fields.String(allow_none=True),
-)
-
-
-AuditPage = page_of(AuditRecord)
+AuditRecord, AuditPage = audit.AuditRecord, audit.AuditPage  # the same in every service

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import components
 from skills_group import services
@@ -71,3 +72,14 @@ class Overview(MethodView):
         its longest wait, members at risk, attendance over 4 weeks (operators: every site;
         coordinators: theirs)."""
         return services.overview(components(), current_principal())
+
+
+@blp.route("/audit")
+class AuditTrail(MethodView):
+    @require_roles("operator")
+    @blp.arguments(audit.AuditArgs, location="query")
+    @blp.response(200, audit.AuditPage)
+    def get(self, args):
+        """Who read or wrote which client's enrollment or attendance, oldest first, filtered."""
+        items, cursor = services.audit_trail(args, components())
+        return {"items": items, "next_cursor": cursor}
