@@ -8,7 +8,7 @@ from typing import Any
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, StaleWrite
 from dbt_shared.ids import new_id
-from skills_group import events
+from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar, placement
 from skills_group.repository import ACTIVE, PLACING, WAITING
@@ -187,6 +187,7 @@ def _enroll(c: Components, client: dict[str, Any], chosen: placement.Candidate, 
             enrollment, [events.enrollment_created(enrollment, chosen.starts_at, c.clock)]
         )
     _mark_enrolled(c, client["_id"], enrollment["_id"])
+    metrics.PLACEMENTS.labels(by).inc()
     return enrollment
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dbt_shared.events.envelope import Event
-from skills_group import events
+from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, calendar, placement
 from skills_group.repository import ACTIVE
@@ -126,6 +126,7 @@ def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]
             ended_at=c.clock.now(),
         )
         raised.append(events.discharged(enrollment, "consecutive_misses", c.clock))
+        metrics.DISCHARGES.labels("consecutive_misses").inc()
         freed = True
     if changed or raised:
         enrollment.update(c.repositories.enrollments.save(enrollment, raised))
