@@ -153,6 +153,15 @@ def test_admitted_clients_are_placed_at_the_next_entry_point_or_wait_for_a_seat(
     )
     assert [(w["client_id"], w["reason"]) for w in waiting] == [(second, "no_free_seat")]
 
+    # a seat frees (the group grows): the longest-waiting client who fits takes it
+    grown = clinic["coordinator"].request(
+        "PATCH", f"/v1/groups/{group['id']}", json={"capacity": 2}
+    )
+    assert grown.status_code == 200, grown.text
+    both = clinic["coordinator"].get(f"/v1/groups/{group['id']}/enrollments").json()
+    assert sorted(e["client_id"] for e in both) == sorted([first, second])
+    assert clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}").json() == []
+
     bootstrap = clinic["profile"].kafka_bootstrap
     created = [
         r
