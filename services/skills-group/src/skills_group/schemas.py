@@ -3,10 +3,19 @@ document of its own resources. Value sets come from the domain, never retyped.""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from dbt_shared.http_fields import Id, IsoDate, JsonInteger, Pattern, Text, response_schema
 from skills_group.domain import attendance, calendar
+
+
+def _some(data: dict, names: tuple[str, ...], most: int | None = None) -> None:
+    given = [n for n in names if n in data]
+    if not given:
+        raise ValidationError(f"Send at least one of {', '.join(names)}.", field_name="_schema")
+    if most is not None and len(given) > most:
+        raise ValidationError(f"Send only one of {', '.join(names)}.", field_name="_schema")
+
 
 _HHMM = Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
 
@@ -32,6 +41,10 @@ class GroupPatch(Schema):
 
     class Meta:
         json_schema = {"minProperties": 1}
+
+    @validates_schema
+    def _one_change(self, data, **_kwargs) -> None:
+        _some(data, ("room", "facilitator_ids", "capacity"))
 
 
 class GroupArgs(Schema):
@@ -77,6 +90,10 @@ class SessionPatch(Schema):
 
     class Meta:
         json_schema = {"minProperties": 1}
+
+    @validates_schema
+    def _one_change(self, data, **_kwargs) -> None:
+        _some(data, ("starts_at", "room"))
 
 
 class Cancellation(Schema):
@@ -136,7 +153,11 @@ AttendanceRecord = response_schema(
 SessionAttendance = response_schema(
     "SessionAttendance", "session_id", records=fields.List(fields.Nested(AttendanceRecord))
 )
-RosterEntry = response_schema("RosterEntry", "client_id enrollment_id status")
+RosterEntry = response_schema(
+    "RosterEntry",
+    "client_id enrollment_id",
+    status=fields.String(allow_none=True, metadata={"description": "null until recorded"}),
+)
 ClientSession = response_schema(
     "ClientSession",
     "session_id group_id status reason",
@@ -158,6 +179,10 @@ class FeedIn(Schema):
 
     class Meta:
         json_schema = {"minProperties": 1, "maxProperties": 1}
+
+    @validates_schema
+    def _one_target(self, data, **_kwargs) -> None:
+        _some(data, ("group_id", "clinician_id"), most=1)
 
 
 Feed = response_schema("CalendarFeed", "id url group_id clinician_id")
