@@ -4,7 +4,7 @@ reading only the buckets it shows."""
 from __future__ import annotations
 
 from dbt_shared import listing
-from dbt_shared.documents import InMemoryDocumentStore
+from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import encode_cursor
 
 

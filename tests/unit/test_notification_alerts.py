@@ -280,7 +280,7 @@ def _inbox(repositories, count: int) -> list[dict]:
             "priority_rank": 0 if n % 3 == 0 else 1,
             "created_at": NIGHT + timedelta(milliseconds=n),
         }
-        repositories.inbox.add(item)
+        repositories.inbox.add_many([item])
         items.append(item)
     return items
 

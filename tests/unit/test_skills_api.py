@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import icalendar
 import pytest
-from test_skills_services import PROGRAM, SITE, admit
+from test_skills_services import PROGRAM, SITE, admit, seeded
 
-from skills_group import bootstrap
 from skills_group.app import create_app
 
 GROUP = {
@@ -25,15 +24,7 @@ GROUP = {
 
 @pytest.fixture
 def components(clock):
-    c = bootstrap.in_memory(clock)
-    r = c.repositories
-    r.sites.insert({"_id": SITE, "timezone": "America/Chicago"})
-    r.programs.insert(
-        {"_id": PROGRAM, "site_id": SITE, "kind": "adult", "settings": {"group_capacity": 8}}
-    )
-    for cid in ("ana", "ben"):
-        r.clinicians.insert({"_id": cid, "site_id": SITE, "subject": f"subject-{cid}"})
-    return c
+    return seeded(clock, capacity=8)
 
 
 @pytest.fixture

@@ -28,15 +28,16 @@ def clock():
     return FixedClock(NOW)
 
 
-@pytest.fixture
-def c(clock):
+def seeded(clock, capacity: int = 2):
+    """In-memory components with the read models intake's events would have left: two sites,
+    the first one's adult program (``capacity`` seats a group) and three facilitators."""
     components = bootstrap.in_memory(clock)
     r = components.repositories
     r.sites.insert({"_id": SITE, "timezone": "America/Chicago"})
     r.sites.insert({"_id": OTHER_SITE, "timezone": "UTC"})
     settings = {
         "curriculum": "M2 DT6 M2 ER6 M2 IE6",
-        "group_capacity": 2,
+        "group_capacity": capacity,
         "consecutive_miss_limit": 4,
         "late_minutes_count_as_absence": 15,
         "prenotified_absences_count": True,
@@ -48,6 +49,11 @@ def c(clock):
             components,
         )
     return components
+
+
+@pytest.fixture
+def c(clock):
+    return seeded(clock)
 
 
 def group_body(**changes) -> dict:

@@ -15,8 +15,9 @@ from pymongo.database import Database
 from dbt_shared import correlation, http_fields, listing, pagination
 from dbt_shared.auth import Principal
 from dbt_shared.clock import Clock
-from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
+from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.ids import new_id
+from dbt_shared.memory_documents import InMemoryDocumentStore
 
 AUDIT_COLLECTION = "audit_log"
 #: The filters of the trail, each an equality on the record.

@@ -6,9 +6,8 @@ Every service's ``repository.py`` builds its repositories on a ``DocumentStore``
   a change and its events in one guarded ``find_one_and_update`` (the filter holds the revision
   the change was decided on, so a concurrent writer's change is never overwritten: the loser
   gets ``StaleWrite``). The events ride in the document (``outbox``) for the relay.
-- ``InMemoryDocumentStore`` (``memory_documents``): the same contract in a dict, for unit tests;
-  it understands the query operators the repositories use (equality, ``$in``, ``$gt``/``$gte``/
-  ``$lt``/``$lte``, ``$ne``, ``$and``, ``$or``, dotted paths) and keeps the events recorded.
+- ``InMemoryDocumentStore`` (``dbt_shared.memory_documents``): the same contract in a dict,
+  for unit tests of the service layer.
 """
 
 from __future__ import annotations
@@ -244,17 +243,3 @@ def _aware(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
-
-
-# The in-memory twin lives in its own module; importable from here as before.
-from dbt_shared.memory_documents import InMemoryDocumentStore, matches  # noqa: E402
-
-__all__ = [
-    "DocumentLock",
-    "DocumentStore",
-    "InMemoryDocumentStore",
-    "MongoDocumentStore",
-    "matches",
-    "needs_write_lock",
-    "state_of",
-]

@@ -35,6 +35,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import decode_cursor, encode_cursor
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ def page(
     for index in range(start_lane, len(lanes)):
         lane = lanes[index]
         top = bucket_of(sequences.top(lane.key))
-        head = sequences.head(lane.head_key) if lane.head_key else 0
+        head = known_head = sequences.head(lane.head_key) if lane.head_key else 0
         continuing = index == start_lane and (start_bucket is not None or after is not None)
         first = max(head, start_bucket if continuing and start_bucket is not None else 0)
         in_lane = 0
@@ -220,7 +221,7 @@ def page(
                 break
         # The newest two buckets are always walked: a member whose row is still being written
         # holds a number there, and the head must not pass it.
-        if lane.head_key and min(head, top - 1) > sequences.head(lane.head_key):
+        if lane.head_key and min(head, top - 1) > known_head:
             sequences.advance_head(lane.head_key, min(head, top - 1))
         if len(found) >= wanted:
             break
@@ -303,8 +304,6 @@ class MongoRows:
 
 class InMemoryRows:
     def __init__(self) -> None:
-        from dbt_shared.documents import InMemoryDocumentStore
-
         self.store = InMemoryDocumentStore("row")
 
     def put(self, row: dict[str, Any]) -> dict[str, Any] | None:

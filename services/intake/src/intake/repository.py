@@ -15,8 +15,9 @@ from pymongo.database import Database
 from dbt_shared import audit, listing, tallies
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock, SystemClock
-from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
+from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
+from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
 from intake.domain import pipeline
 from intake.domain.referral import Referral
@@ -119,15 +120,15 @@ class Repositories:
     def add_referral(self, referral: Referral, events: list) -> tuple[Referral, bool]:
         listing.place(referral.state, self.sequences, lanes_of(referral.state))
         stored, created = self.referrals.insert(referral.state, events)
-        self._put_row(stored)
+        self.put_row(stored)
         return Referral(stored), created
 
     def save_referral(self, referral: Referral, events: list) -> Referral:
         stored = self.referrals.save(referral.state, events)
-        self._put_row(stored)
+        self.put_row(stored)
         return Referral(stored)
 
-    def _put_row(self, state: dict[str, Any]) -> None:
+    def put_row(self, state: dict[str, Any]) -> None:
         row = row_of(state)
         before = self.rows.put(row)  # index: _id
         for key, deltas, tags in tally_changes(before, row):
@@ -135,13 +136,6 @@ class Repositories:
 
     def caseload(self, clinician_id: str) -> int:
         return int(self.tallies.get(caseload_tally(clinician_id)).get("n", 0))  # index: _id
-
-    def waiting_count(self, site_id: str, status: str, program: str | None = None) -> int:
-        if program:
-            return int(self.tallies.get(waiting_tally(site_id, program)).get(status, 0))
-        # tallies index: site_kind (site_id, kind): one tally per program of the site
-        found = self.tallies.find({"site_id": site_id, "kind": "waitlist"})
-        return sum(int(t.get(status, 0)) for t in found)
 
     def waiting_counts(self, site_id: str, program: str | None = None) -> dict[str, int]:
         """Per waiting stage, how many wait (one or a few ``_id`` reads, not a count)."""
@@ -229,7 +223,7 @@ def ensure_indexes(db: Database) -> None:
         listing.MongoSequences(db),
         lanes_of,
         marker=ROWS_BACKFILLED,
-        then=mongo(db, SystemClock())._put_row,  # the row and its tallies
+        then=mongo(db, SystemClock()).put_row,  # the row and its tallies
     )
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)
     db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject", unique=True)

@@ -23,12 +23,12 @@ from dbt_shared.documents import (
     REVISION,
     DocumentLock,
     DocumentStore,
-    InMemoryDocumentStore,
     MongoDocumentStore,
     needs_write_lock,
 )
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
+from dbt_shared.memory_documents import InMemoryDocumentStore
 from notifications.domain.deliveries import DeliveryStatus, claim_order
 from notifications.domain.purposes import PRIORITY_RANKS
 
@@ -85,17 +85,10 @@ class InboxItems:
         self.store = store
         self.sequences = sequences
 
-    def add(self, item: dict[str, Any]) -> bool:
-        """Store a new item; ``False`` if an earlier delivery of its event already did."""
-        listing.place(
-            item, self.sequences, _inbox_lanes(item)
-        )  # a redelivery takes a number in vain
-        _stored, created = self.store.insert(item)
-        return created
-
     def add_many(self, items: list[dict[str, Any]]) -> set[str]:
-        """``add`` for a batch: one ``take_many`` per site and priority, one bulk insert;
-        answers the ids stored now (an item stored before is left as it is)."""
+        """Store new items: one ``take_many`` per site and priority, one bulk insert; answers
+        the ids stored now (an item stored before, by an earlier delivery of its event, is left
+        as it is)."""
         listing.place_many(items, self.sequences, _inbox_lanes)
         return self.store.insert_many(items)
 

@@ -16,8 +16,9 @@ from pymongo.database import Database
 from dbt_shared import audit, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
-from dbt_shared.documents import DocumentStore, InMemoryDocumentStore, MongoDocumentStore
+from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
+from dbt_shared.memory_documents import InMemoryDocumentStore
 
 GROUPS = "groups"
 SESSIONS = "sessions"

@@ -45,15 +45,15 @@ def on_client_admitted(data: dict[str, Any], c: Components) -> None:
         "admitted_at": data["admitted_at"],
         "status": PLACING,
     }
-    c.repositories.clients.insert(client)
-    _place_or_wait(c, c.repositories.clients.get(client["_id"]))
+    stored, _ = c.repositories.clients.insert(client)
+    _place_or_wait(c, stored)
 
 
 def _span(group: dict[str, Any]) -> int:
     return len(calendar.curriculum_weeks(group["curriculum"])) * group["member_cycles"]
 
 
-def _seats(c: Components, group_id: str) -> list[placement.Seat]:
+def seats_of(c: Components, group_id: str) -> list[placement.Seat]:
     return [
         placement.Seat(e["first_index"], e["until_index"]) for e in c.repositories.members(group_id)
     ]
@@ -76,7 +76,7 @@ def _candidate(
 ):
     """The group's next entry point from ``now`` (or ``first``) with a seat, starting
     ``within`` that time if given."""
-    seats = _seats(c, group["_id"])
+    seats = seats_of(c, group["_id"])
     for session in c.repositories.calendar(group["_id"]):
         if not session["is_entry_point"] or session["status"] == calendar.CANCELLED:
             continue
@@ -162,7 +162,7 @@ def _enroll(c: Components, client: dict[str, Any], chosen: placement.Candidate, 
         # index: client: a client holds one seat at a time, however many placements race
         if any(e["status"] == ACTIVE for e in c.repositories.client_enrollments(client["_id"])):
             return None
-        seats = _seats(c, chosen.group_id)
+        seats = seats_of(c, chosen.group_id)
         until = chosen.index + _span(group)
         if not placement.free_from(seats, group["capacity"], chosen.index, until):
             return None

@@ -11,7 +11,7 @@ from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, calendar, placement
 from skills_group.repository import ACTIVE
-from skills_group.services.admission import _seats, promote_waiting
+from skills_group.services.admission import promote_waiting, seats_of
 from skills_group.services.common import (
     COORDINATING,
     DISCHARGED,
@@ -146,7 +146,7 @@ def reinstate(enrollment_id: str, c: Components, principal: Principal):
         raise Conflict("Only a membership ended by the miss limit can be reinstated.")
     group = c.repositories.groups.get(enrollment["group_id"])
     with c.locks(f"placement/{group['_id']}"):
-        seats = _seats(c, group["_id"])
+        seats = seats_of(c, group["_id"])
         start, until = enrollment["until_index"], enrollment["planned_until_index"]
         if not placement.free_from(seats, group["capacity"], start, until):
             raise Conflict("The group is full again.", kind="group-full")

@@ -10,7 +10,7 @@ from dbt_shared.auth import Principal
 from skills_group import metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, placement
-from skills_group.services.admission import _seats
+from skills_group.services.admission import seats_of
 from skills_group.services.common import _audit, _aware, _settings, _started
 
 WINDOW = timedelta(weeks=4)
@@ -53,7 +53,7 @@ def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
         upcoming = [s for s in sessions if s["is_entry_point"] and not _started(s, now)]
         if upcoming:
             r["taken_at_next_entry"] += placement.occupancy(
-                _seats(c, group["_id"]), upcoming[0]["index"]
+                seats_of(c, group["_id"]), upcoming[0]["index"]
             )
         members = c.repositories.members(group["_id"])
         r["at_risk"] += sum(1 for e in members if e.get("at_risk"))
