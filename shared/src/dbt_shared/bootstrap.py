@@ -110,7 +110,11 @@ def service_worker(
 
     def wire(ctx: WorkerContext) -> Wiring:
         built = components(ctx)
-        return Wiring(handlers.handlers(built), timers.timers(built))
+        return Wiring(
+            handlers.handlers(built),
+            timers.timers(built),
+            fetch_wait_ms=getattr(handlers, "FETCH_WAIT_MS", 0),
+        )
 
     run_worker(
         events.SERVICE,

@@ -292,6 +292,14 @@ class MongoRows:
                 {"_id": row["_id"]}, row, return_document=ReturnDocument.BEFORE
             )
 
+    def put_new(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """``put`` for a row that should not exist yet: a plain insert (no read first)."""
+        try:
+            self.collection.insert_one(dict(row))  # index: _id
+            return None
+        except DuplicateKeyError:
+            return self.put(row)
+
     def find(self, query, projection=None, sort=None, limit=0):
         return list(self.collection.find(query, projection, sort=sort, limit=limit))
 
@@ -310,6 +318,8 @@ class InMemoryRows:
         before = self.store.documents.get(row["_id"])
         self.store.documents[row["_id"]] = dict(row)
         return before
+
+    put_new = put
 
     def find(self, query, projection=None, sort=None, limit=0):
         return self.store.find(query, projection, sort, limit)

@@ -62,6 +62,10 @@ class Wiring:
 
     handlers: dict[str, Handler]
     timers: list[Timer] = field(default_factory=list)
+    # How long a fetch may wait to fill up (a service's ``handlers.FETCH_WAIT_MS``): 0 hands
+    # each record over as it comes (latency first); a few hundred ms turn a busy topic of
+    # other services' events into one poll per window instead of one per record.
+    fetch_wait_ms: int = 0
 
 
 def run_worker(
@@ -113,6 +117,7 @@ def run_worker(
         publisher=publisher,
         catalog=catalog,
         max_attempts=env_int("CONSUMER_MAX_ATTEMPTS", 5),
+        fetch_wait_ms=wiring.fetch_wait_ms,
     )
 
     loops: dict[str, Callable[[], None]] = {

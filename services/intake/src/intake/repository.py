@@ -7,7 +7,7 @@ serves it on MongoDB 7; hot paths use equality on indexed fields plus sort plus 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo.database import Database
@@ -111,6 +111,7 @@ class Repositories:
     sequences: listing.Sequences
     tallies: Tallies
     audit: AuditLog
+    known_sites: set[str] = field(default_factory=set)
 
     # -- referrals -----------------------------------------------------------------------------
     def referral(self, referral_id: str) -> Referral | None:
@@ -120,7 +121,7 @@ class Repositories:
     def add_referral(self, referral: Referral, events: list) -> tuple[Referral, bool]:
         listing.place(referral.state, self.sequences, lanes_of(referral.state))
         stored, created = self.referrals.insert(referral.state, events)
-        self.put_row(stored)
+        self.put_row(stored, new=created)
         return Referral(stored), created
 
     def save_referral(self, referral: Referral, events: list) -> Referral:
@@ -128,9 +129,9 @@ class Repositories:
         self.put_row(stored)
         return Referral(stored)
 
-    def put_row(self, state: dict[str, Any]) -> None:
+    def put_row(self, state: dict[str, Any], *, new: bool = False) -> None:
         row = row_of(state)
-        before = self.rows.put(row)  # index: _id
+        before = (self.rows.put_new if new else self.rows.put)(row)  # index: _id
         for key, deltas, tags in tally_changes(before, row):
             self.tallies.adjust(key, deltas, **tags)  # index: _id
 
@@ -202,6 +203,13 @@ class Repositories:
     def site(self, site_id: str) -> dict[str, Any] | None:
         site = self.sites.get(site_id)  # index: _id
         return outbox.public(site) if site else None
+
+    def site_exists(self, site_id: str) -> bool:
+        """Whether the site is registered; sites are never removed, so a yes is remembered
+        (a referral's POST costs no site read)."""
+        if site_id not in self.known_sites and self.site(site_id) is not None:
+            self.known_sites.add(site_id)
+        return site_id in self.known_sites
 
     def site_ids(self) -> list[str]:
         return [s["_id"] for s in self.sites.find({}, {"_id": 1}, sort=[("_id", 1)])]

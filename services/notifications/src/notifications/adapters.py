@@ -12,6 +12,7 @@ import contextlib
 import os
 import smtplib
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage as MimeMessage
 from typing import Any, Protocol
@@ -118,6 +119,9 @@ class SmtpSender:
 
 
 # -- intake's site API ---------------------------------------------------------------------------
+SITE_TTL_S = 60.0
+
+
 class IntakeSites:
     """``GET /v1/sites/{id}`` of intake, as this service (role ``service``), with the request id
     of the chain that caused the delivery."""
@@ -126,8 +130,20 @@ class IntakeSites:
         self.settings = settings
         self.tokens = tokens
         self._local = threading.local()  # one keep-alive session per thread
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def site(self, site_id: str) -> dict[str, Any]:
+        """The site as intake answers it, remembered for ``SITE_TTL_S`` (a burst of deliveries
+        for one site asks once; a changed address is used within a minute)."""
+        now = time.monotonic()
+        cached = self._cache.get(site_id)
+        if cached is not None and cached[0] > now:
+            return dict(cached[1])
+        site = self._fetch(site_id)
+        self._cache[site_id] = (now + SITE_TTL_S, site)
+        return dict(site)
+
+    def _fetch(self, site_id: str) -> dict[str, Any]:
         if self.settings is None or self.tokens is None:
             raise ConfigError("no intake address or service credentials configured")
         base_url = self.settings.service_url("intake")

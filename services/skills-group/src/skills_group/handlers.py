@@ -14,6 +14,10 @@ from dbt_shared.events.envelope import Event
 from skills_group import services
 from skills_group.bootstrap import Components
 
+# What this service consumes (sites, clinicians, admissions) may wait half a second; in
+# return intake's busy topic costs it a poll per half second, not one per referral event.
+FETCH_WAIT_MS = 500
+
 
 def handlers(components: Components) -> dict[str, Handler]:
     def on_clinician_registered(_event: Event, data: dict[str, Any], _ctx: HandlerContext):

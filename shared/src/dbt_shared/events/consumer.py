@@ -3,7 +3,8 @@
 For every record:
 1. parse the CloudEvent and validate its data against the catalog; a malformed record can never
    succeed, so it goes straight to ``<topic>.dlq``;
-2. skip (and count) event types this service has no handler for;
+2. skip (and count) event types this service has no handler for, by the ``ce_type`` header
+   before decoding; the offset past such a run is committed every few seconds, not per poll;
 3. skip an event whose ``source`` + ``id`` is already in ``processed_events`` (unique ``_id``);
 4. run the handler; it must key what it writes on ``event.dedup_key`` (or make it otherwise
    idempotent) so that a crash between its effect and step 5 cannot cause a second effect;
@@ -73,6 +74,11 @@ def batched(batch: BatchHandler) -> Handler:
     return one
 
 
+# How long the offset past a run of records with no handler here may wait to be committed
+# (at most this much is read again after a crash; nothing happens twice: they have no effect).
+SKIPPED_COMMIT_S = 5.0
+
+
 class _Stopping(Exception):
     pass
 
@@ -93,6 +99,7 @@ class ConsumerRunner:
         backoff_max_s: float = 10.0,
         group_id: str | None = None,
         max_poll_records: int = 500,
+        fetch_wait_ms: int = 0,
     ) -> None:
         self.catalog = catalog
         unknown = [name for name in handlers if not catalog.knows(name)]
@@ -110,8 +117,11 @@ class ConsumerRunner:
         self.backoff_max_s = backoff_max_s
         self.topics = sorted({catalog.get(name).topic.name for name in handlers})
         self.max_poll_records = max_poll_records
+        self.fetch_wait_ms = fetch_wait_ms
         self.healthy = True  # false while the broker cannot be reached (worker readiness)
         self._in_batch: set[str] = set()
+        self._skipped_offsets: dict = {}  # partition -> offset past records not ours
+        self._committed_at = time.monotonic()
         self._stop = threading.Event()
         self.db[PROCESSED_COLLECTION].create_index("processed_at", name="processed_at")
 
@@ -141,6 +151,7 @@ class ConsumerRunner:
                 delay = min(delay * 2, self.backoff_max_s)
 
     def _consume(self) -> None:
+        self._skipped_offsets.clear()
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
@@ -148,6 +159,10 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_poll_records,
+            # Latency first: a fetch answers as soon as one record is there, and at rest the
+            # broker holds it a second (fewer wake-ups). With a window: it fills for that long.
+            fetch_min_bytes=1 << 20 if self.fetch_wait_ms else 1,
+            fetch_max_wait_ms=self.fetch_wait_ms or 1000,
             session_timeout_ms=15_000,
             heartbeat_interval_ms=3_000,
             # Back within seconds of a broker restart (kafka-python waits up to 30 s otherwise).
@@ -161,7 +176,14 @@ class ConsumerRunner:
                 self.healthy = True
                 for tp, records in batches.items():
                     self._process_batch(consumer, tp, records)
+                if self._skipped_offsets and (
+                    not batches or time.monotonic() - self._committed_at >= SKIPPED_COMMIT_S
+                ):
+                    self._commit(consumer, {})
         finally:
+            with contextlib.suppress(Exception):
+                if self._skipped_offsets:
+                    self._commit(consumer, {})
             with contextlib.suppress(Exception):
                 consumer.close(autocommit=False)
             log.info("consumer closed", extra={"group": self.group_id})
@@ -196,7 +218,23 @@ class ConsumerRunner:
             if handled:
                 self._with_db_retry(lambda: self._mark_processed_many(handled))
             if last is not None:
-                consumer.commit({tp: OffsetAndMetadata(last.offset + 1, None, -1)})
+                offset = {tp: OffsetAndMetadata(last.offset + 1, None, -1)}
+                if handled:
+                    self._commit(consumer, offset)
+                else:  # nothing here for us: no effect to protect, the commit can wait
+                    self._skipped_offsets.update(offset)
+
+    def _commit(self, consumer: KafkaConsumer, offsets: dict) -> None:
+        """Commit ``offsets`` and those of records skipped since the last commit (a run of
+        other services' events costs one commit every few seconds, not one per poll)."""
+        assigned = consumer.assignment()  # a partition handed to another member is theirs now
+        pending = {
+            tp: o for tp, o in {**self._skipped_offsets, **offsets}.items() if tp in assigned
+        }
+        if pending:
+            consumer.commit(pending)
+        self._skipped_offsets.clear()
+        self._committed_at = time.monotonic()
 
     def _flush(self, pending: list[tuple[object, Event, dict]]) -> list[Event]:
         """Run the pending batch-capable records, one call per event type; answers the events
@@ -231,6 +269,12 @@ class ConsumerRunner:
     def _parse(self, record) -> tuple[Event, dict] | None:
         """The record's event and validated data; ``None`` when it was dead-lettered (it can
         never succeed) or has no handler here (skipped, counted)."""
+        declared = _header(record, "ce_type")
+        if declared is not None and declared not in self.handlers:
+            # Not ours: counted, never decoded (every service reads intake's one topic).
+            known = declared if self.catalog.knows(declared) else "unknown"
+            metrics.EVENTS_CONSUMED.labels(self.service, known, "skipped_unknown").inc()
+            return None
         try:
             event = Event.from_kafka(record.key, record.value, record.headers)
         except EnvelopeError as exc:
@@ -366,6 +410,16 @@ class ConsumerRunner:
                 "error_type": type(error).__name__,
             },
         )
+
+
+def _header(record, name: str) -> str | None:
+    for key, raw in record.headers or ():
+        if key == name and raw is not None:
+            try:
+                return raw.decode()
+            except (AttributeError, UnicodeDecodeError):
+                return None
+    return None
 
 
 def _ids(event: Event) -> dict:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -43,6 +44,8 @@ RECORDED_AT_FIELD = "_outbox_at"  # written by the earlier relay design; hidden,
 INTENTS_COLLECTION = "outbox_intents"
 # How many events a document keeps as its recent history (the commit records the relay checks).
 KEEP_IN_DOCUMENT = 50
+# How often the hand-off deletes the intents of what the broker acknowledged (one delete).
+FORGET_EVERY_S = 0.25
 
 
 class Publisher(Protocol):
@@ -115,6 +118,7 @@ class _HandOff:
         self._publisher: Publisher | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.forgetting = False  # acknowledged events whose intents are still to be deleted
 
     def submit(self, db: Database, events: list[Event]) -> bool:
         with self._lock:  # started lazily: after gunicorn forks, in the process that uses it
@@ -128,29 +132,44 @@ class _HandOff:
         return True
 
     def _run(self) -> None:
+        forget: dict[int, tuple[Database, list[str]]] = {}  # acknowledged, intents to delete
+        forgot_at = time.monotonic()
         while True:
-            batch = [self.queue.get()]
-            while len(batch) < 100:  # what queued meanwhile goes in the same round trip
+            try:
+                batch = [self.queue.get(timeout=FORGET_EVERY_S)]
+            except queue.Empty:
+                batch = []
+            while batch and len(batch) < 100:  # what queued meanwhile goes in the same send
                 try:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
             try:
-                if self._publisher is None:
-                    self._publisher = self.publisher_factory()
-                self._publisher.publish(
-                    [e for _db, events in batch for e in events], timeout_s=self.timeout_s
-                )
-                by_database: dict[int, tuple[Database, list[str]]] = {}
-                for db, events in batch:
-                    by_database.setdefault(id(db), (db, []))[1].extend(e.id for e in events)
-                for db, event_ids in by_database.values():
-                    forget_intents(db, event_ids)
+                if batch:
+                    if self._publisher is None:
+                        self._publisher = self.publisher_factory()
+                    self._publisher.publish(
+                        [e for _db, events in batch for e in events], timeout_s=self.timeout_s
+                    )
+                    for db, events in batch:
+                        forget.setdefault(id(db), (db, []))[1].extend(e.id for e in events)
+                    self.forgetting = True
             except Exception:
                 log.warning("hand-off to the broker failed; the relay will send", exc_info=True)
             finally:
                 for _ in batch:
                     self.queue.task_done()
+            # One delete per database every FORGET_EVERY_S, not one per send: an intent left a
+            # moment longer is younger than the relay's hand-off time, which leaves it alone.
+            if forget and (not batch or time.monotonic() - forgot_at >= FORGET_EVERY_S):
+                try:
+                    for db, event_ids in forget.values():
+                        forget_intents(db, event_ids)
+                except Exception:
+                    log.warning("intents not deleted; the relay will", exc_info=True)
+                forget.clear()
+                forgot_at = time.monotonic()
+                self.forgetting = False
 
 
 _hand_off: _HandOff | None = None
@@ -176,6 +195,9 @@ def flush_hand_off() -> None:
     """Wait until every queued hand-off was tried (a batch job before it exits)."""
     if _hand_off is not None:
         _hand_off.queue.join()
+        deadline = time.monotonic() + 10 * FORGET_EVERY_S
+        while _hand_off.forgetting and time.monotonic() < deadline:
+            time.sleep(FORGET_EVERY_S / 5)
 
 
 def forget_intents(db: Database, event_ids: list[str]) -> None:

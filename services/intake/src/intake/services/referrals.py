@@ -75,7 +75,7 @@ def _save(c: Components, referral: Referral) -> Referral:
 def receive(body: dict[str, Any], c: Components, principal: Principal, new_id: str):
     """Record a referral for a site; answers the staff's view and whether it is new."""
     principal.require_site(body["site_id"])
-    if c.repositories.site(body["site_id"]) is None:
+    if not c.repositories.site_exists(body["site_id"]):
         raise InvalidInput.field("site_id", "Unknown site.")
     client = {**body["client"], "date_of_birth": body["client"]["date_of_birth"].isoformat()}
     referral = Referral.receive(
