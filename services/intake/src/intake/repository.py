@@ -73,8 +73,8 @@ def tally_changes(before: dict[str, Any] | None, after: dict[str, Any]):
     merged: dict[str, tuple[dict[str, int], dict[str, Any]]] = {}
     for key, deltas, tags in changes:
         into, _ = merged.setdefault(key, ({}, tags))
-        for field, n in deltas.items():
-            into[field] = into.get(field, 0) + n
+        for name, n in deltas.items():
+            into[name] = into.get(name, 0) + n
     return [(k, {f: n for f, n in d.items() if n}, t) for k, (d, t) in merged.items()]
 
 
