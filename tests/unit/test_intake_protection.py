@@ -8,7 +8,7 @@ import os
 import pytest
 
 from dbt_shared.config import ConfigError
-from intake.protection import DecryptionError, FieldCipher
+from dbt_shared.protection import DecryptionError, FieldCipher
 
 
 def key() -> bytes:

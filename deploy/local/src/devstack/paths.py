@@ -45,7 +45,12 @@ KAFKA_LOG4J_CONFIG: Path = KAFKA_SRC / "log4j2.properties"
 
 JWT_PRIVATE_KEY: Path = SECRETS_DIR / "jwt-dev-private.pem"
 JWT_PUBLIC_KEY: Path = SECRETS_DIR / "jwt-dev-public.pem"
-FIELD_KEY: Path = SECRETS_DIR / "field-encryption-dev.key"
+FIELD_KEY: Path = SECRETS_DIR / "field-encryption-dev.key"  # intake's
+# The services that store client health data, each with a field-encryption key of its own.
+FIELD_KEYS: dict[str, Path] = {
+    "intake": FIELD_KEY,
+    "coaching": SECRETS_DIR / "field-encryption-coaching-dev.key",
+}
 
 
 def venv_bin(name: str) -> Path:

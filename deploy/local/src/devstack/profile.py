@@ -274,8 +274,13 @@ class Profile:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if service == "intake" and paths.FIELD_KEY.is_file():  # only intake holds client PHI
-            env["FIELD_ENCRYPTION_KEY"] = paths.FIELD_KEY.read_text().strip()
+        key_file = paths.FIELD_KEYS.get(service)  # the services that hold client health data
+        if key_file is not None:
+            if not key_file.is_file():
+                from devstack.tokens import ensure_field_key
+
+                ensure_field_key(key_file)
+            env["FIELD_ENCRYPTION_KEY"] = key_file.read_text().strip()
         for other in SERVICES:
             env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
         return env

@@ -41,7 +41,7 @@ def ensure_jwt_keys(
 
 
 def ensure_field_key(key_file: Path = paths.FIELD_KEY) -> bool:
-    """Create intake's dev field-encryption key (32 random bytes, base64) unless it exists."""
+    """Create a dev field-encryption key (32 random bytes, base64) unless it exists."""
     if key_file.is_file():
         return False
     import base64

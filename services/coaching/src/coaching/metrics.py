@@ -1,5 +1,28 @@
-"""Coaching's own Prometheus metrics (the shared ones, RED per route and the consumer's, come from
-``dbt_shared.metrics``).
+"""Coaching's own Prometheus metrics (the shared ones, RED per route and the consumer's, come
+from ``dbt_shared.metrics``). Labels: codes and site ids, never a client or clinician id."""
 
-None yet.
-"""
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter(
+    "dbt_coaching_requests_total",
+    "Coaching requests, by kind, status at creation and how they were routed",
+    ["kind", "status", "route"],
+)
+RESPONSE_SECONDS = Histogram(
+    "dbt_coaching_response_seconds",
+    "From a coaching request to its acknowledgement or call-back",
+    ["step"],
+    buckets=(60, 300, 600, 900, 1800, 3600, 7200, 14400),
+)
+ESCALATIONS = Counter(
+    "dbt_coaching_escalations_total", "Deadlines passed and escalated", ["deadline", "level"]
+)
+OUTSIDE_HOURS_MINUTES = Counter(
+    "dbt_coaching_outside_business_hours_minutes_total",
+    "Coaching minutes outside business hours (clinician load), per site",
+    ["site_id"],
+)
+DIARY_CARDS = Counter("dbt_coaching_diary_cards_total", "Diary cards submitted", ["outcome"])
+RUPTURES = Counter("dbt_coaching_ruptures_total", "Alliance ruptures flagged", ["site_id"])

@@ -1,18 +1,216 @@
-"""Coaching's storage: its collections, their indexes, the collections the relay reads.
+"""Coaching's storage: each site's coaching hours and rota, overrides and time off, coaching
+requests and their pending deadlines, diary cards, alliance check-ins and ruptures, shared
+goals, coaching contacts (for clinician load), and the read models of sites, programs,
+clinicians and admitted clients.
 
-No aggregate yet, so no repository: the only collections are the site directory's read model
-(``sites``, ``programs``) and the consumer's dedup records, both kept by shared code. The
-repositories of its aggregates (rotas, coaching requests, diary cards) join here, built on
-``dbt_shared.documents``.
+Built on ``dbt_shared.documents`` (MongoDB in the processes, in memory in unit tests). Health
+data (diary content, ratings, goal texts, closure outcomes) is sealed by the field cipher before
+it reaches a document. Every query names its index; the deadline timer reads ``deadlines``,
+which holds only what is pending; nothing reads a collection that grows with history beyond one
+client, one clinician-week or one bucket of a list.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from pymongo.database import Database
 
-# Collections whose documents carry pending events for the outbox relay (none yet).
-OUTBOX_COLLECTIONS: list[str] = []
+from dbt_shared import audit, listing, site_directory
+from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
+from dbt_shared.clock import Clock
+from dbt_shared.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.events import outbox
+from dbt_shared.memory_documents import InMemoryDocumentStore
+
+SETTINGS = "coaching_settings"  # per site: hours, call-back minutes, emergency route, threshold
+ROTAS = "rotas"  # per site: the weekly primary and backup layers
+OVERRIDES = "rota_overrides"
+TIME_OFF = "time_off"
+GAP_REPORTS = "coverage_gaps"  # one per gap reported (the event goes once)
+REQUESTS = "coaching_requests"
+DEADLINES = "request_deadlines"  # pending acknowledgement and call-back deadlines only
+CONTACTS = "coaching_contacts"  # closed requests: who, which week, minutes outside hours
+LOAD_FLAGS = "load_flags"  # one per clinician and week flagged
+DIARY_CARDS = "diary_cards"
+CHECKINS = "alliance_checkins"
+RUPTURES = "ruptures"
+GOALS = "goals"
+CLIENTS = "clients"  # admitted clients: site, therapist, the safety state of their cards
+CLINICIANS = "clinicians"  # read model of intake's clinicians (site, subject, roles)
+
+OUTBOX_COLLECTIONS = [GAP_REPORTS, REQUESTS, LOAD_FLAGS, DIARY_CARDS, RUPTURES]
+
+HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
+ACTIVE_STATUSES = ("open", "acknowledged", "called_back", "held_24_hour_rule")
+
+
+def site_requests(site_id: str) -> str:
+    """The key of a site's list of coaching requests (its sequence)."""
+    return f"coaching_requests:{site_id}"
+
+
+@dataclass
+class Repositories:
+    settings: DocumentStore
+    rotas: DocumentStore
+    overrides: DocumentStore
+    time_off: DocumentStore
+    gaps: DocumentStore
+    requests: DocumentStore
+    deadlines: DocumentStore
+    contacts: DocumentStore
+    load_flags: DocumentStore
+    cards: DocumentStore
+    checkins: DocumentStore
+    ruptures: DocumentStore
+    goals: DocumentStore
+    clients: DocumentStore
+    clinicians: DocumentStore
+    sites: DocumentStore
+    programs: DocumentStore
+    sequences: listing.Sequences
+    audit: AuditLog
+
+    # -- availability --------------------------------------------------------------------------
+    def overrides_of(self, site_id: str) -> list[dict[str, Any]]:
+        # index: site (site_id): a site's overrides (old ones are dropped as they are replaced)
+        return self.overrides.find({"site_id": site_id}, sort=[("created_at", 1), ("_id", 1)])
+
+    def time_off_of_site(self, site_id: str) -> list[dict[str, Any]]:
+        # index: site (site_id): the time off of a site's clinicians
+        return self.time_off.find({"site_id": site_id}, sort=[("_id", 1)])
+
+    # -- requests ------------------------------------------------------------------------------
+    def active_requests(self, site_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        # index: site_active (site_id, active): what is in hand now, a few at a time
+        query: dict[str, Any] = {"site_id": site_id, "active": True}
+        if status:
+            query["status"] = status
+        return self.requests.find(query, HIDDEN, sort=[("created_at", 1), ("_id", 1)])
+
+    def due_deadlines(self, limit: int = 200) -> list[dict[str, Any]]:
+        # index: due (due_at): only pending deadlines are stored, so this reads what is pending
+        return self.deadlines.find({}, sort=[("due_at", 1), ("_id", 1)], limit=limit)
+
+    def contacts_in_week(self, clinician_id: str, week: str) -> list[dict[str, Any]]:
+        # index: clinician_week (clinician_id, week): one clinician's contacts of one week
+        return self.contacts.find({"clinician_id": clinician_id, "week": week})
+
+    # -- diary cards and the relationship ------------------------------------------------------
+    def cards_between(self, client_id: str, first: str, last: str) -> list[dict[str, Any]]:
+        # _id is "<client>:<date>": one _id read per day of the week
+        found = []
+        for day in _days(first, last):
+            card = self.cards.get(f"{client_id}:{day}")
+            if card is not None:
+                found.append(card)
+        return found
+
+    def checkins_of(self, client_id: str) -> list[dict[str, Any]]:
+        # index: client (client_id, at): one client's check-ins, oldest first
+        return self.checkins.find({"client_id": client_id}, HIDDEN, sort=[("at", 1), ("_id", 1)])
+
+    def ruptures_of(self, client_id: str) -> list[dict[str, Any]]:
+        # index: client (client_id): one client's ruptures
+        return self.ruptures.find({"client_id": client_id}, HIDDEN, sort=[("flagged_at", 1)])
+
+    def goals_of(self, client_id: str) -> list[dict[str, Any]]:
+        # index: client (client_id): one client's goals
+        return self.goals.find({"client_id": client_id}, HIDDEN, sort=[("created_at", 1)])
+
+    # -- read models ---------------------------------------------------------------------------
+    def client(self, client_id: str) -> dict[str, Any] | None:
+        return self.clients.get(client_id)  # index: _id
+
+    def clinician(self, clinician_id: str) -> dict[str, Any] | None:
+        return self.clinicians.get(clinician_id)  # index: _id
+
+    def clinicians_of_subject(self, subject: str) -> list[dict[str, Any]]:
+        # index: subject (subject): a person's clinician records (one per site)
+        return self.clinicians.find({"subject": subject})
+
+    def program(self, program_id: str) -> dict[str, Any] | None:
+        return self.programs.get(program_id)  # index: _id
+
+    def site(self, site_id: str) -> dict[str, Any] | None:
+        return self.sites.get(site_id)  # index: _id
+
+    def site_ids(self) -> list[str]:
+        # the site directory: one document per site of the organisation
+        return [s["_id"] for s in self.sites.find({}, {"_id": 1}, sort=[("_id", 1)])]
+
+
+def _days(first: str, last: str) -> list[str]:
+    from datetime import date, timedelta
+
+    day, end = date.fromisoformat(first), date.fromisoformat(last)
+    out = []
+    while day <= end:
+        out.append(day.isoformat())
+        day += timedelta(days=1)
+    return out
 
 
 def ensure_indexes(db: Database) -> None:
-    """Nothing to index yet beyond the site directory's primary key."""
+    outbox.ensure_indexes(db)
+    db[OVERRIDES].create_index("site_id", name="site")
+    db[TIME_OFF].create_index("site_id", name="site")
+    db[REQUESTS].create_index([("site_id", 1), ("active", 1)], name="site_active")
+    db[REQUESTS].create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_list")
+    db[DEADLINES].create_index([("due_at", 1), ("_id", 1)], name="due")
+    db[CONTACTS].create_index([("clinician_id", 1), ("week", 1)], name="clinician_week")
+    db[CHECKINS].create_index([("client_id", 1), ("at", 1)], name="client")
+    db[RUPTURES].create_index("client_id", name="client")
+    db[GOALS].create_index("client_id", name="client")
+    db[CLINICIANS].create_index("subject", name="subject")
+    audit.ensure_indexes(db)
+
+
+def mongo(db: Database, clock: Clock) -> Repositories:
+    return Repositories(
+        settings=MongoDocumentStore(db[SETTINGS], "coaching settings"),
+        rotas=MongoDocumentStore(db[ROTAS], "rota"),
+        overrides=MongoDocumentStore(db[OVERRIDES], "override"),
+        time_off=MongoDocumentStore(db[TIME_OFF], "time off"),
+        gaps=MongoDocumentStore(db[GAP_REPORTS], "coverage gap"),
+        requests=MongoDocumentStore(db[REQUESTS], "coaching request"),
+        deadlines=MongoDocumentStore(db[DEADLINES], "deadline"),
+        contacts=MongoDocumentStore(db[CONTACTS], "coaching contact"),
+        load_flags=MongoDocumentStore(db[LOAD_FLAGS], "load flag"),
+        cards=MongoDocumentStore(db[DIARY_CARDS], "diary card"),
+        checkins=MongoDocumentStore(db[CHECKINS], "check-in"),
+        ruptures=MongoDocumentStore(db[RUPTURES], "rupture"),
+        goals=MongoDocumentStore(db[GOALS], "goal"),
+        clients=MongoDocumentStore(db[CLIENTS], "client"),
+        clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
+        sites=MongoDocumentStore(db[site_directory.COLLECTION], "site"),
+        programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
+        sequences=listing.MongoSequences(db),
+        audit=MongoAuditLog(db, clock),
+    )
+
+
+def in_memory(clock: Clock) -> Repositories:
+    return Repositories(
+        settings=InMemoryDocumentStore("coaching settings"),
+        rotas=InMemoryDocumentStore("rota"),
+        overrides=InMemoryDocumentStore("override"),
+        time_off=InMemoryDocumentStore("time off"),
+        gaps=InMemoryDocumentStore("coverage gap"),
+        requests=InMemoryDocumentStore("coaching request"),
+        deadlines=InMemoryDocumentStore("deadline"),
+        contacts=InMemoryDocumentStore("coaching contact"),
+        load_flags=InMemoryDocumentStore("load flag"),
+        cards=InMemoryDocumentStore("diary card"),
+        checkins=InMemoryDocumentStore("check-in"),
+        ruptures=InMemoryDocumentStore("rupture"),
+        goals=InMemoryDocumentStore("goal"),
+        clients=InMemoryDocumentStore("client"),
+        clinicians=InMemoryDocumentStore("clinician"),
+        sites=InMemoryDocumentStore("site"),
+        programs=InMemoryDocumentStore("program"),
+        sequences=listing.InMemorySequences(),
+        audit=InMemoryAuditLog(clock),
+    )

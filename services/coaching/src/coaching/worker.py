@@ -8,7 +8,9 @@ from dbt_shared.bootstrap import service_worker
 
 
 def main() -> None:
-    service_worker(events, repository, handlers, timers, components=lambda ctx: bootstrap())
+    service_worker(
+        events, repository, handlers, timers, components=lambda ctx: bootstrap(ctx.db, ctx.clock)
+    )
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ from marshmallow import fields
 from dbt_shared import idempotency
 from dbt_shared.auth import current_principal
 from dbt_shared.bootstrap import service_app
+from dbt_shared.protection import StoredResponseSealer
 from intake import api, events, repository
 from intake.bootstrap import Components, bootstrap
-from intake.protection import StoredResponseSealer
 from intake.services import referrals
 
 # The extension members intake's problems carry (see intake.domain.referral).

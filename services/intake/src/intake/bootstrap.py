@@ -14,9 +14,9 @@ from pymongo.database import Database
 from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings
+from dbt_shared.protection import FieldCipher
 from intake import repository
 from intake.events import SERVICE
-from intake.protection import FieldCipher
 from intake.repository import Repositories
 
 

@@ -1,16 +1,17 @@
 """Coaching's HTTP api: the ``/v1`` resources it serves and its OpenAPI title.
 
-Today only the sites and programs it has learned from intake (``dbt_shared.site_directory``:
-``GET /v1/sites``, ``GET /v1/sites/{site_id}/programs``). Each resource of its own gets a module
-here, ``api/<resource>.py``, with its blueprint added to ``BLUEPRINTS``.
+``availability`` (coaching hours, rota, overrides, time off, coverage), ``requests`` (coaching
+requests and their steps), ``clients`` (diary cards, self-harm records, alliance, goals, load,
+audit), and the sites and programs learned from intake (``dbt_shared.site_directory``).
 """
 
 from __future__ import annotations
 
+from coaching.api import availability, clients, requests
 from dbt_shared import site_directory
 
 TITLE = "DBT Platform - Coaching"
 DESCRIPTION = (
     "Phone coaching: on-call rotas, coaching requests, diary cards and alliance check-ins."
 )
-BLUEPRINTS = [site_directory.blueprint()]
+BLUEPRINTS = [availability.blp, requests.blp, clients.blp, site_directory.blueprint()]

@@ -51,7 +51,7 @@ class FieldCipher:
     def from_env(cls) -> FieldCipher:
         raw = os.environ.get("FIELD_ENCRYPTION_KEY")
         if not raw:
-            raise ConfigError("FIELD_ENCRYPTION_KEY is required: intake encrypts client data")
+            raise ConfigError("FIELD_ENCRYPTION_KEY is required: this service encrypts client data")
         old = [
             _decode_key(k) for k in os.environ.get("FIELD_ENCRYPTION_OLD_KEYS", "").split(",") if k
         ]

@@ -1,0 +1,71 @@
+"""Coaching requests: asking (clients), reading, the clinicians' list, acknowledgement,
+call-back, closure."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coaching import services
+from coaching.schemas import ClosureIn, Request, RequestArgs, RequestIn, RequestPage
+from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.web import components
+
+blp = Blueprint("requests", __name__, url_prefix="/v1", description="Coaching requests")
+CLINICIANS = ("operator", "coordinator", "therapist", "facilitator")
+
+
+@blp.route("/coaching-requests")
+class CoachingRequests(MethodView):
+    @require_roles("client")
+    @blp.arguments(RequestIn, example={"kind": "skills"})
+    @blp.response(201, Request)
+    def post(self, body):
+        """Ask for coaching (the client, for themselves). The answer always carries the
+        emergency route; a crisis request reaches the primary and the backup at once."""
+        return services.requests.create(body, components(), current_principal()), 201
+
+    @require_roles(*CLINICIANS)
+    @blp.arguments(RequestArgs, location="query")
+    @blp.response(200, RequestPage)
+    def get(self, args):
+        """A site's requests: those in hand first, then the closed ones."""
+        items, cursor = services.requests.list_requests(args, components(), current_principal())
+        return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/coaching-requests/<request_id>")
+class CoachingRequest(MethodView):
+    @require_roles(*CLINICIANS, "client")
+    @blp.response(200, Request)
+    def get(self, request_id):
+        """The request with its history (the client who asked; the site's clinicians)."""
+        return services.requests.read(request_id, components(), current_principal())
+
+
+@blp.route("/coaching-requests/<request_id>/acknowledgement")
+class Acknowledgement(MethodView):
+    @require_roles(*CLINICIANS)
+    @blp.response(200, Request)
+    def post(self, request_id):
+        """A clinician of the site has the request (stops the acknowledgement deadline)."""
+        return services.requests.acknowledge(request_id, components(), current_principal())
+
+
+@blp.route("/coaching-requests/<request_id>/callback")
+class Callback(MethodView):
+    @require_roles(*CLINICIANS)
+    @blp.response(200, Request)
+    def post(self, request_id):
+        """The client was called back (stops both deadlines)."""
+        return services.requests.call_back(request_id, components(), current_principal())
+
+
+@blp.route("/coaching-requests/<request_id>/closure")
+class Closure(MethodView):
+    @require_roles(*CLINICIANS)
+    @blp.arguments(ClosureIn, example={"outcome": "skills_coached", "duration_minutes": 10})
+    @blp.response(200, Request)
+    def post(self, body, request_id):
+        """The contact ended: outcome and minutes (the clinician's load)."""
+        return services.requests.close(request_id, body, components(), current_principal())

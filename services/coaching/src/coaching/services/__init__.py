@@ -1,0 +1,30 @@
+"""Coaching's use cases, one function each: views, handlers and timers call them.
+
+Availability (``availability``: hours, rota, overrides, time off, coverage and gaps), coaching
+requests (``requests``: routing, the crisis path, the 24-hour rule, deadlines), diary cards
+(``diary``), the relationship (``relationship``: check-ins, ruptures, goals, load) and the read
+models (``directory``). Every access to a client's health data is audited; events carry ids and
+codes only.
+"""
+
+from __future__ import annotations
+
+from coaching.services import (
+    availability,
+    diary,
+    directory,
+    escalation,
+    relationship,
+    requests,
+    safety,
+)
+
+__all__ = [
+    "availability",
+    "diary",
+    "directory",
+    "escalation",
+    "relationship",
+    "requests",
+    "safety",
+]

@@ -1,0 +1,169 @@
+"""What the use cases share: access to a client's data, the read models, settings, audit.
+
+Access is denied unless a rule allows it: a client sees only themselves (token subject = client
+id); a therapist their own clients (their clinician record is the client's therapist); the
+site's coordinators and operators what the use case allows them. Anything else answers 404, so
+another site's or another client's existence is not disclosed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from coaching.bootstrap import Components
+from coaching.domain import rota
+from dbt_shared.auth import Principal
+from dbt_shared.errors import Forbidden, InvalidInput, NotFound
+
+COORDINATING = ("operator", "coordinator")
+STAFF = ("operator", "coordinator", "therapist", "facilitator")
+
+DEFAULT_CALLBACK_MINUTES = 30
+DEFAULT_EMERGENCY_NUMBER = "988"
+DEFAULT_LOAD_THRESHOLD_MINUTES = 120
+DEFAULT_ACK_MINUTES = 15
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def audit(c: Components, principal: Principal, action: str, kind: str, oid: str, site_id: str):
+    c.repositories.audit.record(
+        principal, action=action, object_type=kind, object_id=oid, site_id=site_id
+    )
+
+
+# -- who the caller is ---------------------------------------------------------------------------
+def own_clinicians(c: Components, principal: Principal) -> list[dict[str, Any]]:
+    """The caller's clinician records (one per site they work at); none for other callers."""
+    if not principal.has_role(*STAFF):
+        return []
+    return [
+        x
+        for x in c.repositories.clinicians_of_subject(principal.subject)
+        if principal.can_act_on_site(x["site_id"])
+    ]
+
+
+def acting_clinician(c: Components, principal: Principal, site_id: str) -> dict[str, Any]:
+    """The caller's clinician record at ``site_id``; 403 for a caller who is not one there."""
+    for clinician in own_clinicians(c, principal):
+        if clinician["site_id"] == site_id:
+            return clinician
+    raise Forbidden("Only the site's clinicians may do this.")
+
+
+def is_therapist_of(c: Components, principal: Principal, client: dict[str, Any]) -> bool:
+    therapist = client.get("therapist_id")
+    return bool(therapist) and any(x["_id"] == therapist for x in own_clinicians(c, principal))
+
+
+def client_for(
+    c: Components, client_id: str, principal: Principal, *, coordinators: bool = False
+) -> dict[str, Any]:
+    """The client, if the caller may see their data: the client themselves, their therapist,
+    and (``coordinators``) the site's coordinators and operators. Otherwise 404."""
+    client = c.repositories.client(client_id)
+    if client is None:
+        raise NotFound("client")
+    if principal.has_role("client"):
+        if principal.subject == client_id:
+            return client
+        raise NotFound("client")
+    if is_therapist_of(c, principal, client):
+        return client
+    if (
+        coordinators
+        and principal.has_role(*COORDINATING)
+        and principal.can_act_on_site(client["site_id"])
+    ):
+        return client
+    raise NotFound("client")
+
+
+def the_client(c: Components, principal: Principal) -> dict[str, Any]:
+    """The calling client's own record (role ``client``, subject = client id)."""
+    if not principal.has_role("client"):
+        raise Forbidden("Only a client may do this, for themselves.")
+    client = c.repositories.client(principal.subject)
+    if client is None:
+        raise NotFound("client")
+    return client
+
+
+# -- settings ------------------------------------------------------------------------------------
+def zone_of(c: Components, site_id: str) -> str:
+    site = c.repositories.site(site_id)
+    if site is None:
+        raise InvalidInput.field("site_id", "No such site (yet).")
+    return site["timezone"]
+
+
+def site_settings(c: Components, site_id: str) -> dict[str, Any]:
+    """The site's coaching settings, the standard values where none were published."""
+    stored = c.repositories.settings.get(site_id) or {}
+    return {
+        "hours": stored.get("hours") or [window_doc(w) for w in rota.DEFAULT_HOURS],
+        "callback_minutes": stored.get("callback_minutes", DEFAULT_CALLBACK_MINUTES),
+        "emergency_number": stored.get("emergency_number", DEFAULT_EMERGENCY_NUMBER),
+        "load_threshold_minutes": stored.get(
+            "load_threshold_minutes", DEFAULT_LOAD_THRESHOLD_MINUTES
+        ),
+    }
+
+
+def program_settings(c: Components, client: dict[str, Any]) -> dict[str, Any]:
+    program = c.repositories.program(client.get("program_id") or "") or {}
+    settings = program.get("settings") or {}
+    return {
+        "ack_minutes": int(settings.get("coaching_ack_target_minutes", DEFAULT_ACK_MINUTES)),
+        "twenty_four_hour_rule": bool(settings.get("twenty_four_hour_rule", True)),
+    }
+
+
+def window_doc(w: rota.Window) -> dict[str, Any]:
+    doc = {"weekday": w.weekday, "start": w.start, "end": w.end}
+    if w.clinician_id is not None:
+        doc["clinician_id"] = w.clinician_id
+    return doc
+
+
+def windows(docs: list[dict[str, Any]]) -> list[rota.Window]:
+    return [
+        rota.Window(d["weekday"], d["start"], d["end"], d.get("clinician_id")) for d in docs or []
+    ]
+
+
+def availability(c: Components, site_id: str):
+    """Everything ``rota.coverage`` and ``rota.on_call`` take for a site, after its zone."""
+    settings = site_settings(c, site_id)
+    layers = c.repositories.rotas.get(site_id) or {}
+    overrides = [
+        rota.Override(o["clinician_id"], o["role"], aware(o["from"]), aware(o["to"]))
+        for o in c.repositories.overrides_of(site_id)
+    ]
+    time_off = [
+        rota.TimeOff(t["clinician_id"], aware(t["from"]), aware(t["to"]))
+        for t in c.repositories.time_off_of_site(site_id)
+    ]
+    return (
+        windows(settings["hours"]),
+        windows(layers.get("primary", [])),
+        windows(layers.get("backup", [])),
+        overrides,
+        time_off,
+    )
+
+
+def emergency_route(number: str) -> dict[str, Any]:
+    return {
+        "number": number,
+        "text": (
+            f"If you are in danger or might act on an urge to harm yourself, call {number} "
+            "(or your local emergency number) now. Coaching is not an emergency service."
+        ),
+    }

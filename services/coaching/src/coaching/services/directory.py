@@ -1,0 +1,60 @@
+"""The read models coaching keeps from other services' events: clinicians (site, subject),
+admitted clients and their therapist, skills-group discharges. Keyed on ids: a redelivered
+event changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coaching.bootstrap import Components
+from dbt_shared.errors import StaleWrite
+
+
+def on_clinician_registered(data: dict[str, Any], c: Components) -> None:
+    clinician = {
+        "_id": data["clinician_id"],
+        "site_id": data["site_id"],
+        "subject": data["subject"],
+        "roles": data.get("roles") or [],
+    }
+    if c.repositories.clinicians.get(clinician["_id"]) is None:
+        c.repositories.clinicians.insert(clinician)
+
+
+def on_client_admitted(data: dict[str, Any], c: Components) -> None:
+    client = {
+        "_id": data["client_id"],
+        "site_id": data["site_id"],
+        "program_id": data["program_id"],
+        "therapist_id": data["therapist_id"],
+        "admitted_at": data["admitted_at"],
+    }
+    stored, created = c.repositories.clients.insert(client)
+    if not created and stored.get("therapist_id") != data["therapist_id"]:
+        _change(c, data["client_id"], therapist_id=data["therapist_id"])
+
+
+def on_therapist_assigned(data: dict[str, Any], c: Components) -> None:
+    """A therapist change after admission (before it, ``client.admitted`` carries one)."""
+    if c.repositories.client(data["referral_id"]) is not None:
+        _change(c, data["referral_id"], therapist_id=data["therapist_id"])
+
+
+def on_client_discharged(data: dict[str, Any], c: Components) -> None:
+    """Skills group ended early (the miss limit): kept for the therapist's view; coaching and
+    its crisis path stay open to the client."""
+    if c.repositories.client(data["client_id"]) is not None:
+        _change(c, data["client_id"], group_discharged_at=data["discharged_at"])
+
+
+def _change(c: Components, client_id: str, **values: Any) -> None:
+    for _ in range(5):
+        current = c.repositories.client(client_id)
+        if current is None:
+            return
+        try:
+            c.repositories.clients.save({**current, **values})
+            return
+        except StaleWrite:
+            continue
+    raise StaleWrite("client")
