@@ -90,6 +90,12 @@ class Api:
     def post(self, path: str, **kwargs) -> requests.Response:
         return self.request("POST", path, **kwargs)
 
+    def put(self, path: str, **kwargs) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
+
 
 def referral_event(site_id: str, referral_id: str | None = None, program: str = "adult"):
     """An ``intake.referral.received.v1`` event as intake would record it."""

@@ -197,11 +197,11 @@ def coverage(site_id: str, args: dict[str, Any], c: Components, principal: Princ
 
 
 def check_gaps(c: Components, site_id: str) -> int:
-    """Report each gap of the next 7 days once (``coaching.coverage.gap_detected.v1``);
-    answers how many were new."""
+    """Report each gap of the next 7 days once (``coaching.coverage.gap_detected.v1``), from
+    the moment the site has a rota; answers how many were new."""
     site = c.repositories.site(site_id)
-    if site is None:
-        return 0
+    if site is None or c.repositories.rotas.get(site_id) is None:
+        return 0  # no rota yet: coaching is still being set up, not short-handed
     now = c.clock.now()
     _spans, gaps = rota.coverage(
         site["timezone"], *availability(c, site_id), now, now + GAP_HORIZON
