@@ -14,7 +14,7 @@ from typing import Any
 from coaching.bootstrap import Components
 from coaching.domain import rota
 from dbt_shared.auth import Principal
-from dbt_shared.errors import Forbidden, InvalidInput, NotFound
+from dbt_shared.errors import Forbidden, NotFound
 
 COORDINATING = ("operator", "coordinator")
 STAFF = ("operator", "coordinator", "therapist", "facilitator")
@@ -97,9 +97,10 @@ def the_client(c: Components, principal: Principal) -> dict[str, Any]:
 
 # -- settings ------------------------------------------------------------------------------------
 def zone_of(c: Components, site_id: str) -> str:
+    """The site's time zone; a site coaching has not learned of answers 404."""
     site = c.repositories.site(site_id)
     if site is None:
-        raise InvalidInput.field("site_id", "No such site (yet).")
+        raise NotFound("site")
     return site["timezone"]
 
 
