@@ -10,7 +10,7 @@ import pytest
 
 from coaching import bootstrap
 from coaching.app import create_app
-from coaching.services import directory, escalation
+from coaching.services import availability, directory, escalation
 from dbt_shared.clock import FixedClock
 from dbt_shared.contracts import coaching as contract
 
@@ -317,3 +317,72 @@ def test_a_closed_contact_counts_toward_the_clinicians_load(api, auth, component
 def test_every_read_of_a_diary_summary_is_audited(api, auth, components):
     api.get("/v1/clients/client-1/diary-summary", headers=as_clinician(auth, "tess"))
     assert "diary_card.summary_read" in components.repositories.audit.actions()
+
+
+def test_a_gap_is_reported_once_as_the_hours_go_by(api, auth, components, clock):
+    api.put(
+        f"/v1/sites/{SITE}/rota",
+        json=rota(backup="bea", days=("mon",)),
+        headers=auth("coordinator", SITE),
+    )
+    reported = len(published(components.repositories.gaps.events, contract.COVERAGE_GAP))
+    assert reported > 0
+    for _ in range(5):
+        clock.advance(timedelta(hours=1))
+        availability.check_all_gaps(components)
+    assert len(published(components.repositories.gaps.events, contract.COVERAGE_GAP)) == reported
+
+
+def test_a_deadline_read_by_two_workers_escalates_once(api, auth, components, clock):
+    api.put(f"/v1/sites/{SITE}/rota", json=rota(), headers=auth("coordinator", SITE))
+    api.post("/v1/coaching-requests", json={"kind": "skills"}, headers=as_client(auth))
+    clock.advance(timedelta(minutes=1, seconds=1))
+    stale = components.repositories.due_deadlines()
+    assert escalation.escalate_due(components) == 1
+    # a second worker still holding the list it read before: the deadline has moved on
+    components.repositories.due_deadlines = lambda limit=200: stale
+    assert escalation.escalate_due(components) == 0
+
+
+def test_when_the_backup_has_it_the_escalation_tries_the_primary(api, auth, components, clock):
+    api.put(
+        f"/v1/sites/{SITE}/rota",
+        json=rota(primary="pat", backup="tess"),
+        headers=auth("coordinator", SITE),
+    )
+    request = api.post("/v1/coaching-requests", json={"kind": "skills"}, headers=as_client(auth))
+    assert request.json["routed_to"] == "tess"  # the client's own therapist, the backup tonight
+    clock.advance(timedelta(minutes=1, seconds=1))
+    escalation.escalate_due(components)
+    escalated = published(components.repositories.requests.events, contract.REQUEST_ESCALATED)
+    assert [(e.data["level"], e.data["to"]) for e in escalated] == [(1, "pat")]
+
+
+def test_a_clinician_not_involved_does_not_see_the_request(api, auth):
+    api.put(f"/v1/sites/{SITE}/rota", json=rota(), headers=auth("coordinator", SITE))
+    rid = api.post(
+        "/v1/coaching-requests", json={"kind": "skills"}, headers=as_client(auth, "client-2")
+    ).json["id"]
+    assert (
+        api.get(f"/v1/coaching-requests/{rid}", headers=as_clinician(auth, "pat")).status_code
+        == 200
+    )
+    assert (
+        api.get(f"/v1/coaching-requests/{rid}", headers=as_clinician(auth, "tess")).status_code
+        == 404
+    )
+    listed = api.get(f"/v1/coaching-requests?site_id={SITE}", headers=as_clinician(auth, "tess"))
+    assert listed.status_code == 200 and listed.json["items"] == []
+
+
+def test_a_card_filled_in_days_later_holds_nothing(api, auth, components):
+    card = {
+        "date": "2026-02-27",
+        "urges": [{"target": "self_harm", "rating": 3, "acted": True}],
+        "distress": 5,
+    }
+    assert api.post("/v1/diary-cards", json=card, headers=as_client(auth)).status_code == 201
+    answer = api.post("/v1/coaching-requests", json={"kind": "skills"}, headers=as_client(auth))
+    assert answer.json["status"] == "open"
+    stored = components.repositories.clients.documents["client-1"]
+    assert "self_harm" not in str(stored) and "2026-02-27" not in str(stored)

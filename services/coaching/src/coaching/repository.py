@@ -29,6 +29,7 @@ ROTAS = "rotas"  # per site: the weekly primary and backup layers
 OVERRIDES = "rota_overrides"
 TIME_OFF = "time_off"
 GAP_REPORTS = "coverage_gaps"  # one per gap reported (the event goes once)
+WATCHES = "coverage_watch"  # per site: the gaps reported and not over yet
 REQUESTS = "coaching_requests"
 DEADLINES = "request_deadlines"  # pending acknowledgement and call-back deadlines only
 CONTACTS = "coaching_contacts"  # closed requests: who, which week, minutes outside hours
@@ -43,7 +44,9 @@ CLINICIANS = "clinicians"  # read model of intake's clinicians (site, subject, r
 OUTBOX_COLLECTIONS = [GAP_REPORTS, REQUESTS, LOAD_FLAGS, DIARY_CARDS, RUPTURES]
 
 HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
-ACTIVE_STATUSES = ("open", "acknowledged", "called_back", "held_24_hour_rule")
+# In hand: what a clinician still has to do something about (a held request was answered with
+# the rule and the crisis route; it is listed with ``status=held_24_hour_rule``).
+ACTIVE_STATUSES = ("open", "acknowledged", "called_back")
 
 
 def site_requests(site_id: str) -> str:
@@ -58,6 +61,7 @@ class Repositories:
     overrides: DocumentStore
     time_off: DocumentStore
     gaps: DocumentStore
+    watches: DocumentStore
     requests: DocumentStore
     deadlines: DocumentStore
     contacts: DocumentStore
@@ -75,20 +79,22 @@ class Repositories:
 
     # -- availability --------------------------------------------------------------------------
     def overrides_of(self, site_id: str) -> list[dict[str, Any]]:
-        # index: site (site_id): a site's overrides (old ones are dropped as they are replaced)
+        # index: site (site_id): a site's overrides, current or to come (ended ones are purged)
         return self.overrides.find({"site_id": site_id}, sort=[("created_at", 1), ("_id", 1)])
 
     def time_off_of_site(self, site_id: str) -> list[dict[str, Any]]:
-        # index: site (site_id): the time off of a site's clinicians
+        # index: site (site_id): the time off of a site's clinicians, current or to come
         return self.time_off.find({"site_id": site_id}, sort=[("_id", 1)])
 
     # -- requests ------------------------------------------------------------------------------
-    def active_requests(self, site_id: str, status: str | None = None) -> list[dict[str, Any]]:
+    def active_requests(
+        self, site_id: str, status: str | None = None, limit: int = 200
+    ) -> list[dict[str, Any]]:
         # index: site_active (site_id, active): what is in hand now, a few at a time
         query: dict[str, Any] = {"site_id": site_id, "active": True}
         if status:
             query["status"] = status
-        return self.requests.find(query, HIDDEN, sort=[("created_at", 1), ("_id", 1)])
+        return self.requests.find(query, HIDDEN, sort=[("created_at", 1), ("_id", 1)], limit=limit)
 
     def due_deadlines(self, limit: int = 200) -> list[dict[str, Any]]:
         # index: due (due_at): only pending deadlines are stored, so this reads what is pending
@@ -175,6 +181,7 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         overrides=MongoDocumentStore(db[OVERRIDES], "override"),
         time_off=MongoDocumentStore(db[TIME_OFF], "time off"),
         gaps=MongoDocumentStore(db[GAP_REPORTS], "coverage gap"),
+        watches=MongoDocumentStore(db[WATCHES], "coverage watch"),
         requests=MongoDocumentStore(db[REQUESTS], "coaching request"),
         deadlines=MongoDocumentStore(db[DEADLINES], "deadline"),
         contacts=MongoDocumentStore(db[CONTACTS], "coaching contact"),
@@ -199,6 +206,7 @@ def in_memory(clock: Clock) -> Repositories:
         overrides=InMemoryDocumentStore("override"),
         time_off=InMemoryDocumentStore("time off"),
         gaps=InMemoryDocumentStore("coverage gap"),
+        watches=InMemoryDocumentStore("coverage watch"),
         requests=InMemoryDocumentStore("coaching request"),
         deadlines=InMemoryDocumentStore("deadline"),
         contacts=InMemoryDocumentStore("coaching contact"),

@@ -16,6 +16,7 @@ TOPIC = Topic("dbt.coaching.events")
 
 REQUEST_CREATED = "coaching.request.created.v1"
 REQUEST_ACKNOWLEDGED = "coaching.request.acknowledged.v1"
+REQUEST_CALLED_BACK = "coaching.request.called_back.v1"
 REQUEST_ESCALATED = "coaching.request.escalated.v1"
 REQUEST_CLOSED = "coaching.request.closed.v1"
 COVERAGE_GAP = "coaching.coverage.gap_detected.v1"
@@ -126,6 +127,12 @@ EVENT_TYPES = [
         TOPIC,
         RequestStepV1,
         "A clinician acknowledged a coaching request.",
+    ),
+    EventType(
+        REQUEST_CALLED_BACK,
+        TOPIC,
+        RequestStepV1,
+        "A clinician called the client back (the request is answered).",
     ),
     EventType(
         REQUEST_ESCALATED,

@@ -16,6 +16,7 @@ from coaching.services.common import (
     STAFF,
     acting_clinician,
     availability,
+    aware,
     site_settings,
     window_doc,
     windows,
@@ -137,6 +138,7 @@ def add_override(site_id: str, body: dict[str, Any], c: Components, principal: P
         "created_at": c.clock.now(),
     }
     stored, _ = c.repositories.overrides.insert(override)
+    _purge_ended(c.repositories.overrides, c.repositories.overrides_of(site_id), c.clock.now())
     check_gaps(c, site_id)
     return _public(stored)
 
@@ -158,8 +160,18 @@ def add_time_off(clinician_id: str, body: dict[str, Any], c: Components, princip
         "created_at": c.clock.now(),
     }
     stored, _ = c.repositories.time_off.insert(entry)
-    check_gaps(c, clinician["site_id"])
+    site_id = clinician["site_id"]
+    _purge_ended(c.repositories.time_off, c.repositories.time_off_of_site(site_id), c.clock.now())
+    check_gaps(c, site_id)
     return _public(stored)
+
+
+def _purge_ended(store, docs: list[dict[str, Any]], now: datetime) -> None:
+    """Overrides and time off that are over leave the site's list (which then holds only what
+    is current or to come, and every on-call question reads it)."""
+    for doc in docs:
+        if aware(doc["to"]) <= now:
+            store.delete(doc["_id"])
 
 
 # -- coverage ------------------------------------------------------------------------------------
@@ -198,33 +210,49 @@ def coverage(site_id: str, args: dict[str, Any], c: Components, principal: Princ
 
 def check_gaps(c: Components, site_id: str) -> int:
     """Report each gap of the next 7 days once (``coaching.coverage.gap_detected.v1``), from
-    the moment the site has a rota; answers how many were new."""
+    the moment the site has a rota; answers how many were new.
+
+    The site's watch (``coverage_watch``) keeps the gaps reported and not over yet: a gap that
+    overlaps one of them for the same role was reported already (a gap under way, checked again
+    an hour later, starts later and is the same gap). Coverage is computed a day past the
+    horizon, so that a gap running across it keeps its real end."""
     site = c.repositories.site(site_id)
     if site is None or c.repositories.rotas.get(site_id) is None:
         return 0  # no rota yet: coaching is still being set up, not short-handed
     now = c.clock.now()
-    _spans, gaps = rota.coverage(
-        site["timezone"], *availability(c, site_id), now, now + GAP_HORIZON
-    )
-    new = 0
-    for gap in gaps:
-        # Keyed on the site, the role and where the gap ends: a gap is reported once, however
-        # often the rota is checked (checked while under way, its start is clipped to now, its
-        # end is not).
-        start = gap.start if gap.start > now else now.replace(second=0, microsecond=0)
-        key = f"{site_id}:{gap.missing}:{gap.end.isoformat()}"
-        doc = {
-            "_id": key,
-            "site_id": site_id,
-            "missing": gap.missing,
-            "starts_at": start,
-            "ends_at": gap.end,
-            "detected_at": now,
-        }
-        if c.repositories.gaps.get(key) is not None:  # index: _id
-            continue
-        _, created = c.repositories.gaps.insert(doc, [events.coverage_gap(doc, c.clock)])
-        new += int(created)
+    with c.locks(f"coverage-watch/{site_id}"):
+        _spans, gaps = rota.coverage(
+            site["timezone"],
+            *availability(c, site_id),
+            now,
+            now + GAP_HORIZON + timedelta(days=1),
+        )
+        watch = c.repositories.watches.get(site_id) or {"_id": site_id, "reported": []}
+        reported = [r for r in watch["reported"] if aware(r["end"]) > now]
+        new = 0
+        for gap in gaps:
+            if gap.start >= now + GAP_HORIZON:
+                continue
+            if any(
+                r["missing"] == gap.missing
+                and aware(r["start"]) < gap.end
+                and gap.start < aware(r["end"])
+                for r in reported
+            ):
+                continue
+            doc = {
+                "_id": uuid.uuid4().hex,
+                "site_id": site_id,
+                "missing": gap.missing,
+                "starts_at": gap.start,
+                "ends_at": gap.end,
+                "detected_at": now,
+            }
+            c.repositories.gaps.insert(doc, [events.coverage_gap(doc, c.clock)])
+            reported.append({"missing": gap.missing, "start": gap.start, "end": gap.end})
+            new += 1
+        if new or len(reported) != len(watch["reported"]):
+            _put(c.repositories.watches, {**watch, "reported": reported})
     return new
 
 

@@ -95,6 +95,42 @@ def the_client(c: Components, principal: Principal) -> dict[str, Any]:
     return client
 
 
+# -- a client's safety state (sealed: it is derived from diary content) ---------------------------
+SAFETY_FIELD = "safety"
+
+
+def safety_of(c: Components, client: dict[str, Any]) -> dict[str, Any]:
+    """``suicide_urge_high`` (the last diary card's urge to suicide was 4 or more) and
+    ``self_harm_at`` (when self-harm was last recorded), from the client's sealed state."""
+    token = client.get(SAFETY_FIELD)
+    state = (
+        c.cipher.decrypt_json(token, record_id=client["_id"], field=SAFETY_FIELD) if token else {}
+    )
+    at = state.get("self_harm_at")
+    return {
+        "suicide_urge_high": bool(state.get("suicide_urge_high")),
+        "self_harm_at": datetime.fromisoformat(at) if at else None,
+        "last_card_date": state.get("last_card_date"),
+    }
+
+
+def with_safety(c: Components, client: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The client document with its safety state changed (and sealed again)."""
+    state = {**safety_of(c, client), **changes}
+    at = state["self_harm_at"]
+    plain = {**state, "self_harm_at": at.isoformat() if at else None}
+    sealed = c.cipher.encrypt_json(plain, record_id=client["_id"], field=SAFETY_FIELD)
+    return {**client, SAFETY_FIELD: sealed}
+
+
+def site_today(c: Components, site_id: str):
+    """Today's date in the site's zone (UTC while the site is unknown here)."""
+    from zoneinfo import ZoneInfo
+
+    site = c.repositories.site(site_id)
+    return c.clock.now().astimezone(ZoneInfo(site["timezone"] if site else "UTC")).date()
+
+
 # -- settings ------------------------------------------------------------------------------------
 def zone_of(c: Components, site_id: str) -> str:
     """The site's time zone; a site coaching has not learned of answers 404."""
@@ -108,7 +144,9 @@ def site_settings(c: Components, site_id: str) -> dict[str, Any]:
     """The site's coaching settings, the standard values where none were published."""
     stored = c.repositories.settings.get(site_id) or {}
     return {
-        "hours": stored.get("hours") or [window_doc(w) for w in rota.DEFAULT_HOURS],
+        "hours": stored["hours"]
+        if stored.get("hours") is not None
+        else [window_doc(w) for w in rota.DEFAULT_HOURS],
         "callback_minutes": stored.get("callback_minutes", DEFAULT_CALLBACK_MINUTES),
         "emergency_number": stored.get("emergency_number", DEFAULT_EMERGENCY_NUMBER),
         "load_threshold_minutes": stored.get(

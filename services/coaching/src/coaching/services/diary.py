@@ -5,13 +5,21 @@ starts the 24-hour rule and, like a high urge, raises ``coaching.risk.flagged.v1
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import diary
-from coaching.services.common import audit, client_for, the_client
+from coaching.services.common import (
+    audit,
+    client_for,
+    safety_of,
+    site_today,
+    the_client,
+    with_safety,
+)
 from coaching.services.safety import mark_self_harm
 from dbt_shared.auth import Principal
 from dbt_shared.errors import InvalidInput, StaleWrite
@@ -31,8 +39,8 @@ def _content(body: dict[str, Any]) -> dict[str, Any]:
 def submit(body: dict[str, Any], c: Components, principal: Principal) -> tuple[dict, bool]:
     client = the_client(c, principal)
     day: date = body["date"]
-    today = c.clock.now().date()
-    if day > today + timedelta(days=1):  # a day ahead allowed: the client's zone may be ahead
+    today = site_today(c, client["site_id"])
+    if day > today:
         raise InvalidInput.field("date", "A diary card is for a day that has begun.")
     card_id = f"{client['_id']}:{day.isoformat()}"
     content = _content(body)
@@ -61,23 +69,32 @@ def submit(body: dict[str, Any], c: Components, principal: Principal) -> tuple[d
 def _safety_state(c: Components, client: dict[str, Any], day: date, content: dict) -> None:
     card = {"date": day, **content}
     if diary.self_harm_acted(card):
-        mark_self_harm(c, client, c.clock.now())
+        # The rule's clock starts when the self-harm happened, at the latest the end of the
+        # card's day: a card filled in days later holds nothing.
+        end_of_day = datetime.combine(day + timedelta(days=1), time(0), tzinfo=_zone(c, client))
+        mark_self_harm(c, client, min(c.clock.now(), end_of_day.astimezone(UTC)))
     for _ in range(5):
         current = c.repositories.client(client["_id"]) or client
-        last = current.get("last_card_date")
+        last = safety_of(c, current)["last_card_date"]
         if last and last > day.isoformat():
             return  # an older day's card does not speak for today
         try:
             c.repositories.clients.save(
-                {
-                    **current,
-                    "last_card_date": day.isoformat(),
-                    "suicide_urge_high": diary.suicide_urge_high(card),
-                }
+                with_safety(
+                    c,
+                    current,
+                    last_card_date=day.isoformat(),
+                    suicide_urge_high=diary.suicide_urge_high(card),
+                )
             )
             return
         except StaleWrite:
             continue
+
+
+def _zone(c: Components, client: dict[str, Any]) -> ZoneInfo:
+    site = c.repositories.site(client["site_id"])
+    return ZoneInfo(site["timezone"] if site else "UTC")
 
 
 def _open(c: Components, card: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +113,7 @@ def _view(c: Components, card: dict[str, Any]) -> dict[str, Any]:
 
 def summary(client_id: str, args: dict[str, Any], c: Components, principal: Principal):
     client = client_for(c, client_id, principal)  # the client and their therapist only
-    week = args.get("week") or _this_week(c)
+    week = args.get("week") or _this_week(c, client["site_id"])
     try:
         first, last = diary.parse_week(week)
     except ValueError as exc:
@@ -109,8 +126,8 @@ def summary(client_id: str, args: dict[str, Any], c: Components, principal: Prin
     return {"client_id": client_id, **diary.summary(cards, week)}
 
 
-def _this_week(c: Components) -> str:
-    year, week, _ = c.clock.now().date().isocalendar()
+def _this_week(c: Components, site_id: str) -> str:
+    year, week, _ = site_today(c, site_id).isocalendar()
     return f"{year}-W{week:02d}"
 
 

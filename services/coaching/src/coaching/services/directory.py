@@ -29,9 +29,9 @@ def on_client_admitted(data: dict[str, Any], c: Components) -> None:
         "therapist_id": data["therapist_id"],
         "admitted_at": data["admitted_at"],
     }
-    stored, created = c.repositories.clients.insert(client)
-    if not created and stored.get("therapist_id") != data["therapist_id"]:
-        _change(c, data["client_id"], therapist_id=data["therapist_id"])
+    # A redelivered admission finds the client and changes nothing (a later change of
+    # therapist comes as ``therapist.assigned``).
+    c.repositories.clients.insert(client)
 
 
 def on_therapist_assigned(data: dict[str, Any], c: Components) -> None:

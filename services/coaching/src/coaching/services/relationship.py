@@ -101,12 +101,12 @@ def repair(rupture_id: str, body: dict[str, Any], c: Components, principal: Prin
     client = client_for(c, rupture["client_id"], principal, coordinators=True)
     if principal.has_role("client"):
         raise Forbidden("The therapist records that a rupture was discussed.")
+    audit(c, principal, "rupture.repair", "rupture", rupture_id, client["site_id"])
     if rupture["status"] == "repaired":
         return _rupture_view(rupture)
     rupture.update(status="repaired", repaired_at=c.clock.now(), repaired_by=principal.subject)
     if body.get("note"):
         rupture["note"] = c.cipher.encrypt(body["note"], record_id=rupture_id, field="note")
-    audit(c, principal, "rupture.repair", "rupture", rupture_id, client["site_id"])
     return _rupture_view(c.repositories.ruptures.save(rupture))
 
 

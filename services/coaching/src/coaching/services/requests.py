@@ -36,6 +36,7 @@ from coaching.services.common import (
     emergency_route,
     own_clinicians,
     program_settings,
+    safety_of,
     site_settings,
     the_client,
     zone_of,
@@ -64,11 +65,14 @@ def _history(request: dict[str, Any], what: str, by: str | None, now: datetime, 
 
 
 def _deadline(c: Components, request: dict[str, Any], kind: str, due: datetime) -> None:
+    # Written before the request: a request is never without its deadline (a deadline whose
+    # request never got written is dropped when it falls due).
     c.repositories.deadlines.insert(
         {
             "_id": f"{request['_id']}:{kind}",
             "request_id": request["_id"],
             "kind": kind,
+            "level": 1,
             "due_at": due,
         }
     )
@@ -78,14 +82,18 @@ def _deadline(c: Components, request: dict[str, Any], kind: str, due: datetime) 
 def create(body: dict[str, Any], c: Components, principal: Principal) -> dict[str, Any]:
     client = the_client(c, principal)
     site_id = client["site_id"]
-    zone_of(c, site_id)
     now = c.clock.now()
     settings = site_settings(c, site_id)
     rules = program_settings(c, client)
-    primary, backup, _within = rota.on_call(zone_of(c, site_id), *availability(c, site_id), now)
+    try:
+        zone = zone_of(c, site_id)
+        primary, backup, _within = rota.on_call(zone, *availability(c, site_id), now)
+    except NotFound:  # the site not learned yet: nobody on call, the lead is reached
+        primary = backup = None
     therapist = client.get("therapist_id")
-    crisis = body["kind"] == "crisis" or bool(client.get("suicide_urge_high"))
-    self_harm_at = aware(client.get("self_harm_at"))
+    safety = safety_of(c, client)
+    crisis = body["kind"] == "crisis" or safety["suicide_urge_high"]
+    self_harm_at = safety["self_harm_at"]
     held = (
         not crisis
         and rules["twenty_four_hour_rule"]
@@ -148,11 +156,11 @@ def create(body: dict[str, Any], c: Components, principal: Principal) -> dict[st
     _history(request, "created", principal.subject, now, notified=list(request["notified"]))
     listing.place(request, c.repositories.sequences, {"site_bucket": site_requests(site_id)})
     audit(c, principal, "coaching_request.create", "coaching_request", request["_id"], site_id)
-    stored, _ = c.repositories.requests.insert(request, [events.request_created(request, c.clock)])
     if request["acknowledge_by"] is not None:
-        _deadline(c, stored, ACK, request["acknowledge_by"])
+        _deadline(c, request, ACK, request["acknowledge_by"])
     if request["call_back_by"] is not None:
-        _deadline(c, stored, CALLBACK, request["call_back_by"])
+        _deadline(c, request, CALLBACK, request["call_back_by"])
+    stored, _ = c.repositories.requests.insert(request, [events.request_created(request, c.clock)])
     metrics.REQUESTS.labels(request["kind"], request["status"], request["reason"]).inc()
     return view(stored)
 
@@ -199,11 +207,21 @@ def _visible(c: Components, request_id: str, principal: Principal) -> dict[str, 
     if principal.has_role("client"):
         if request["client_id"] != principal.subject:
             raise NotFound("coaching request")
-    elif not principal.can_act_on_site(request["site_id"]) or not (
-        principal.has_role(*COORDINATING) or own_clinicians(c, principal)
-    ):
+    elif not principal.can_act_on_site(request["site_id"]) or not _involved(c, principal, request):
         raise NotFound("coaching request")
     return request
+
+
+def _involved(c: Components, principal: Principal, request: dict[str, Any]) -> bool:
+    """Staff who may see a request: the site's coordinators, the client's therapist and the
+    clinicians it was routed or escalated to."""
+    if principal.has_role(*COORDINATING):
+        return True
+    mine = {x["_id"] for x in own_clinicians(c, principal)}
+    if mine & set(request.get("notified") or []) or request.get("routed_to") in mine:
+        return True
+    client = c.repositories.client(request["client_id"]) or {}
+    return client.get("therapist_id") in mine
 
 
 def read(request_id: str, c: Components, principal: Principal) -> dict[str, Any]:
@@ -221,22 +239,26 @@ def list_requests(args: dict[str, Any], c: Components, principal: Principal):
         acting_clinician(c, principal, site_id)
     status = args.get("status")
     items: list[dict[str, Any]] = []
-    if not args.get("cursor") and status != "closed":
-        items = c.repositories.active_requests(site_id, status)  # index: site_active
+    if not args.get("cursor") and status in (None, *ACTIVE_STATUSES):
+        items = c.repositories.active_requests(site_id, status, args["limit"])  # site_active
     cursor = None
-    if status in (None, "closed") and len(items) < args["limit"]:
-        # index: site_list (site_id, site_bucket, _id): the site's requests in buckets
+    walked = status if status in ("closed", HELD) else "closed" if status is None else None
+    if walked and len(items) < args["limit"]:
+        # index: site_list (site_id, site_bucket, _id): the site's requests in buckets, the
+        # status filter applied within each bucket
         lane = listing.Lane(
-            {"site_id": site_id, "status": "closed"}, site_requests(site_id), "site_bucket"
+            {"site_id": site_id, "status": walked}, site_requests(site_id), "site_bucket"
         )
-        closed, cursor = listing.page(
+        more, cursor = listing.page(
             c.repositories.requests,
             [lane],
             c.repositories.sequences,
             limit=args["limit"] - len(items),
             cursor=args.get("cursor"),
         )
-        items += closed
+        items += more
+    if not principal.has_role(*COORDINATING):  # a clinician: the requests they are part of
+        items = [r for r in items if _involved(c, principal, r)]
     audit(c, principal, "coaching_request.list", "coaching_request_list", site_id, site_id)
     return [view(r) for r in items[: args["limit"]]], cursor
 
@@ -285,7 +307,7 @@ def call_back(request_id: str, c: Components, principal: Principal) -> dict[str,
             request.update(acknowledged_at=now, acknowledged_by=by)
         request.update(status="called_back", called_back_at=now, called_back_by=by)
         _history(request, "called_back", by, now)
-        return "call_back", contract.REQUEST_ACKNOWLEDGED
+        return "call_back", contract.REQUEST_CALLED_BACK
 
     stored = _step(c, request_id, principal, change)
     for kind in (ACK, CALLBACK):
@@ -324,12 +346,15 @@ def _record_contact(c: Components, request: dict[str, Any]) -> None:
     """A closed request is a coaching contact of the clinician who closed it: their weekly
     minutes outside business hours, and a load flag past the site's threshold."""
     zone = zone_of(c, request["site_id"])
-    started = aware(request.get("called_back_at") or request.get("acknowledged_at"))
-    started = started or aware(request["closed_at"])
     minutes = int(request["duration_minutes"])
+    started = aware(request.get("called_back_at") or request.get("acknowledged_at"))
+    started = started or aware(request["closed_at"]) - timedelta(minutes=minutes)
     outside = relationship.minutes_outside_business_hours(started, minutes, zone)
     week = relationship.iso_week(started.astimezone(ZoneInfo(zone)).date())
-    clinician_id = request["closed_by"]
+    # The clinician who made the call carries its load (not whoever tidied up the closure).
+    clinician_id = (
+        request.get("called_back_by") or request.get("acknowledged_by") or request["closed_by"]
+    )
     c.repositories.contacts.insert(
         {
             "_id": request["_id"],

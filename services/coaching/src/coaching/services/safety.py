@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coaching.bootstrap import Components
-from coaching.services.common import audit, aware, client_for
+from coaching.services.common import audit, client_for, safety_of, with_safety
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, InvalidInput, StaleWrite
 
@@ -30,11 +30,11 @@ def record_self_harm(client_id: str, body: dict[str, Any], c: Components, princi
 def mark_self_harm(c: Components, client: dict[str, Any], at: datetime) -> None:
     for _ in range(5):
         current = c.repositories.client(client["_id"]) or client
-        latest = aware(current.get("self_harm_at"))
+        latest = safety_of(c, current)["self_harm_at"]
         if latest is not None and latest >= at:
             return
         try:
-            c.repositories.clients.save({**current, "self_harm_at": at})
+            c.repositories.clients.save(with_safety(c, current, self_harm_at=at))
             return
         except StaleWrite:
             continue
