@@ -19,7 +19,7 @@ HOST = "127.0.0.1"
 SERVICES: tuple[str, ...] = ("intake", "skills-group", "coaching", "notifications")
 #: Infrastructure process names, in start order (PostgreSQL before FerretDB, which stores its
 #: data there).
-INFRASTRUCTURE: tuple[str, ...] = ("kafka", "postgres", "ferretdb", "mailpit")
+INFRASTRUCTURE: tuple[str, ...] = ("kafka", "postgres", "ferretdb", "mailpit", "sms-sink")
 #: Process kinds of a service.
 KINDS: tuple[str, ...] = ("api", "worker")
 
@@ -32,6 +32,14 @@ def module_name(service: str) -> str:
 
 #: The PostgreSQL database that holds FerretDB's data (one schema per MongoDB database).
 FERRETDB_DATABASE = "ferretdb"
+
+#: Fixed development credentials of the SMS sink (``devstack.sms_sink``, Twilio's Messages API):
+#: an Account SID ("AC" + 32 hex digits) and an Auth Token (32 hex digits). Not secrets: the sink
+#: only listens on 127.0.0.1 and sends nothing anywhere.
+SMS_ACCOUNT_SID = "ACdb7de500000000000000000000000000"
+SMS_AUTH_TOKEN = "5e11d0c5000000000000000000000000"
+#: Sender number the notifications service uses locally (Twilio's test "From" number).
+SMS_FROM = "+15005550006"
 
 #: Environment variable: added to every port of the test profile.
 PORT_OFFSET_ENV = "DEVSTACK_PORT_OFFSET"
@@ -77,6 +85,8 @@ class Profile:
     postgres_port: int
     smtp_port: int
     mailpit_http_port: int
+    #: The SMS sink (Twilio-compatible Messages API and ``/api/messages``).
+    sms_port: int
     api_ports: tuple[int, ...]  # in SERVICES order
     worker_metrics_ports: tuple[int, ...]  # in SERVICES order
     #: Wipe the data directory every time the stack starts.
@@ -100,6 +110,7 @@ class Profile:
             postgres_port=5433,
             smtp_port=1025,
             mailpit_http_port=8025,
+            sms_port=8030,
             api_ports=(8001, 8002, 8003, 8004),
             worker_metrics_ports=(9101, 9102, 9103, 9104),
             ephemeral=False,
@@ -120,6 +131,7 @@ class Profile:
             postgres_port=15433 + offset,
             smtp_port=11025 + offset,
             mailpit_http_port=18025 + offset,
+            sms_port=18030 + offset,
             api_ports=tuple(port + offset for port in (18001, 18002, 18003, 18004)),
             worker_metrics_ports=tuple(port + offset for port in (19101, 19102, 19103, 19104)),
             ephemeral=True,
@@ -181,6 +193,11 @@ class Profile:
     def mailpit_url(self) -> str:
         return f"http://{HOST}:{self.mailpit_http_port}"
 
+    @property
+    def sms_url(self) -> str:
+        """The SMS sink: ``/2010-04-01/Accounts/{sid}/Messages.json``, ``/api/messages``."""
+        return f"http://{HOST}:{self.sms_port}"
+
     def api_port(self, service: str) -> int:
         check_service(service)
         return self.api_ports[SERVICES.index(service)]
@@ -204,6 +221,7 @@ class Profile:
             "postgres": self.postgres_port,
             "mailpit-smtp": self.smtp_port,
             "mailpit-http": self.mailpit_http_port,
+            "sms-sink": self.sms_port,
         }
         for service in SERVICES:
             result[f"{service}-api"] = self.api_port(service)
@@ -281,6 +299,15 @@ class Profile:
 
                 ensure_field_key(key_file)
             env["FIELD_ENCRYPTION_KEY"] = key_file.read_text().strip()
+        if service == "notifications":
+            env.update(
+                {
+                    "SMS_BASE_URL": self.sms_url,
+                    "SMS_ACCOUNT_SID": SMS_ACCOUNT_SID,
+                    "SMS_AUTH_TOKEN": SMS_AUTH_TOKEN,
+                    "SMS_FROM": SMS_FROM,
+                }
+            )
         for other in SERVICES:
             env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
         return env

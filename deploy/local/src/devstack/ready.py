@@ -80,3 +80,7 @@ def mongodb_ready(uri: str) -> bool:
 
 def mailpit_ready(url: str) -> bool:
     return http_ok(f"{url}/livez") or http_ok(f"{url}/api/v1/info")
+
+
+def sms_sink_ready(url: str) -> bool:
+    return http_ok(f"{url}/healthz")

@@ -1,5 +1,5 @@
-"""Start, watch and stop the local stack: Kafka (KRaft), PostgreSQL, FerretDB, Mailpit and the
-services."""
+"""Start, watch and stop the local stack: Kafka (KRaft), PostgreSQL, FerretDB, Mailpit, the SMS
+sink and the services."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ from .profile import (
     INFRASTRUCTURE,
     KINDS,
     SERVICES,
+    SMS_ACCOUNT_SID,
+    SMS_AUTH_TOKEN,
     Profile,
     check_service,
     module_name,
@@ -135,6 +137,8 @@ class Stack:
             return p.postgres_url
         if key == "mailpit":
             return f"smtp {HOST}:{p.smtp_port}, {p.mailpit_url}"
+        if key == "sms-sink":
+            return f"sms {p.sms_url}"
         service, _, kind = key.rpartition("-")
         if kind == "api":
             return p.api_url(service)
@@ -173,8 +177,8 @@ class Stack:
     # -- infrastructure --------------------------------------------------------------------
 
     def start_infrastructure(self, timeout: float = 120.0) -> None:
-        """Start Kafka, PostgreSQL, FerretDB and Mailpit (those not running yet) and wait until
-        each answers.
+        """Start Kafka, PostgreSQL, FerretDB, Mailpit and the SMS sink (those not running yet)
+        and wait until each answers.
 
         When nothing of this stack is running, the profile's data is prepared first: the test
         profile's data directory is wiped, the metrics directories of both profiles too.
@@ -209,6 +213,7 @@ class Stack:
                 "postgres": [self.profile.postgres_port],
                 "ferretdb": [self.profile.mongodb_port],
                 "mailpit": [self.profile.smtp_port, self.profile.mailpit_http_port],
+                "sms-sink": [self.profile.sms_port],
             }
             for name in to_start:
                 self._check_ports_free(name, ports[name])
@@ -223,7 +228,7 @@ class Stack:
                             if proc.name == "postgres":
                                 self._await(proc, probe, deadline)
                         self._ensure_ferretdb_database()
-                    proc, probe = getattr(self, f"_spawn_{name}")()
+                    proc, probe = getattr(self, f"_spawn_{name.replace('-', '_')}")()
                     spawned.append((proc, probe))
                 for proc, probe in spawned:
                     self._await(proc, probe, deadline)
@@ -395,6 +400,27 @@ class Stack:
         ]
         proc = self._spawn("mailpit", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
         return proc, lambda: ready.mailpit_ready(p.mailpit_url)
+
+    def _spawn_sms_sink(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        """The SMS sink (:mod:`devstack.sms_sink`): nothing to build, this interpreter runs it."""
+        p = self.profile
+        store = p.data_dir / "sms-sink" / "messages.jsonl"
+        store.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable,
+            "-m",
+            "devstack.sms_sink",
+            "--listen",
+            f"{HOST}:{p.sms_port}",
+            "--account-sid",
+            SMS_ACCOUNT_SID,
+            "--auth-token",
+            SMS_AUTH_TOKEN,
+            "--store",
+            str(store),
+        ]
+        proc = self._spawn("sms-sink", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
+        return proc, lambda: ready.sms_sink_ready(p.sms_url)
 
     def _render_kafka_properties(self, log_dirs: Path) -> str:
         template = string.Template(paths.KAFKA_PROPERTIES_TEMPLATE.read_text())

@@ -1,4 +1,4 @@
-"""Client contact at send time (``/v1/clients``), the waitlist and the audit trail."""
+"""Client and clinician contact at send time, the waitlist and the audit trail."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from flask_smorest import Blueprint
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import components
-from intake.schemas import AuditArgs, AuditPage, ClientContact, Waitlist, WaitlistArgs
+from intake.schemas import (
+    AuditArgs,
+    AuditPage,
+    ClientContact,
+    ClinicianContact,
+    Waitlist,
+    WaitlistArgs,
+)
 from intake.services import oversight
 
 blp = Blueprint("oversight", __name__, url_prefix="/v1", description="Contact, waitlist, audit")
@@ -22,6 +29,16 @@ class ContactChannels(MethodView):
 
         For the ``service`` role only; the client id is the referral id."""
         return oversight.contact_for(client_id, components(), current_principal())
+
+
+@blp.route("/clinicians/<clinician_id>/contact")
+class ClinicianContactChannels(MethodView):
+    @require_roles("service")
+    @blp.response(200, ClinicianContact)
+    def get(self, clinician_id):
+        """A clinician's work email and phone and the site's time zone, at send time (the
+        ``service`` role only)."""
+        return oversight.clinician_contact_for(clinician_id, components(), current_principal())
 
 
 @blp.route("/waitlist")

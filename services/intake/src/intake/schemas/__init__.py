@@ -33,6 +33,7 @@ from intake.schemas.responses import (
     Client,
     ClientContact,
     Clinician,
+    ClinicianContact,
     ClinicianPage,
     Commitment,
     Eligibility,
@@ -57,7 +58,8 @@ from intake.schemas.responses import (
 
 __all__ = [
     "Admission", "AdmissionIn", "AuditArgs", "AuditPage", "AuditRecord", "Availability",
-    "Client", "ClientContact", "ClientIn", "Clinician", "ClinicianIn", "ClinicianPage",
+    "Client", "ClientContact", "ClientIn", "Clinician", "ClinicianContact", "ClinicianIn",
+    "ClinicianPage",
     "Commitment", "CommitmentIn", "ContactPerson", "Eligibility", "EligibilityIn", "PageArgs",
     "Program", "ProgramIn", "ProgramPage", "ProgramPatch", "ProgramSettings",
     "ProgramSettingsIn", "Referral", "ReferralIn", "ReferralListArgs", "ReferralPage",

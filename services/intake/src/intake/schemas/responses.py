@@ -209,6 +209,13 @@ Waitlist = _record(
 )
 
 
+ClinicianContact = _record(
+    "ClinicianContact",
+    "clinician_id site_id timezone",
+    channels=fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"example": {"sms": "+13125550199"}}
+    ),
+)
 ClientContact = _record(
     "ClientContact",
     "client_id site_id preferred_channel language timezone",

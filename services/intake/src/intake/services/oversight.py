@@ -38,6 +38,24 @@ def contact_for(client_id: str, c: Components, principal: Principal) -> dict[str
     }
 
 
+def clinician_contact_for(clinician_id: str, c: Components, principal: Principal) -> dict[str, Any]:
+    """A clinician's work channels at send time (``service`` role): email and phone as intake
+    holds them (either may be missing), and the site's time zone."""
+    clinician = c.repositories.clinicians.get(clinician_id)  # index: _id
+    if clinician is None:
+        raise NotFound("clinician")
+    site = c.repositories.site(clinician["site_id"])
+    channels = {
+        k: v for k, v in (("email", clinician.get("email")), ("sms", clinician.get("phone"))) if v
+    }
+    return {
+        "clinician_id": clinician_id,
+        "site_id": clinician["site_id"],
+        "channels": channels,
+        "timezone": site["timezone"] if site else "UTC",
+    }
+
+
 def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[str, Any]:
     """Who is waiting at which stage and for how many days, oldest first."""
     site_id = args["site_id"]
