@@ -13,6 +13,12 @@ from dbt_shared.pagination import Page, PageArgs
 
 _HHMM = Pattern(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", error="Use 24-hour HH:MM.")
 _LABEL = Pattern(r"^[a-z][a-z0-9_]{0,39}$", error="Lower-case letters, digits and _.")
+
+
+def _maybe() -> fields.String:
+    return fields.String(allow_none=True)
+
+
 OUTCOMES = ("skills_coached", "crisis_supported", "emergency_route_taken", "no_answer", "other")
 
 
@@ -94,7 +100,8 @@ Coverage = response_schema(
         fields.Nested(
             response_schema(
                 "CoverageSpan",
-                "primary backup",
+                primary=_maybe(),
+                backup=_maybe(),
                 start=fields.DateTime(),
                 end=fields.DateTime(),
             )
@@ -128,14 +135,18 @@ class RequestArgs(PageArgs):
 EmergencyRoute = response_schema("EmergencyRoute", "number text")
 HistoryEntry = response_schema(
     "RequestHistoryEntry",
-    "what by outcome to",
+    "what",
+    by=_maybe(),
+    outcome=_maybe(),
+    to=_maybe(),
     at=fields.DateTime(),
     level=fields.Integer(),
     notified=fields.List(fields.String()),
 )
 Request = response_schema(
     "CoachingRequest",
-    "id client_id site_id kind status routed_to reason explanation outcome",
+    "id client_id site_id kind status reason explanation outcome",
+    routed_to=_maybe(),
     emergency_route=fields.Nested(EmergencyRoute),
     crisis=fields.Boolean(),
     notified=fields.List(fields.String()),
@@ -219,7 +230,8 @@ class WeekArgs(Schema):
 
 DiarySummary = response_schema(
     "DiarySummary",
-    "client_id week from to distress_trend",
+    "client_id week from to",
+    distress_trend=_maybe(),
     days_filled=fields.Integer(),
     emotions=fields.Dict(keys=fields.String(), values=fields.Float()),
     urges=fields.Dict(keys=fields.String(), values=fields.Dict()),
@@ -240,7 +252,8 @@ class CheckinIn(Schema):
 
 Checkin = response_schema(
     "AllianceCheckin",
-    "id client_id session_kind rupture_id",
+    "id client_id session_kind",
+    rupture_id=_maybe(),
     at=fields.DateTime(),
     total=fields.Integer(),
 )
@@ -252,7 +265,8 @@ class RepairIn(Schema):
 
 Rupture = response_schema(
     "Rupture",
-    "id client_id checkin_id status repaired_by",
+    "id client_id checkin_id status",
+    repaired_by=_maybe(),
     reasons=fields.List(fields.String()),
     flagged_at=fields.DateTime(),
     repaired_at=fields.DateTime(),
@@ -298,7 +312,10 @@ class GoalPatch(Schema):
 
 Goal = response_schema(
     "Goal",
-    "id client_id title why note status target_date",
+    "id client_id title status",
+    why=_maybe(),
+    note=_maybe(),
+    target_date=_maybe(),
     progress=fields.Integer(),
     created_at=fields.DateTime(),
     history=fields.List(
