@@ -161,6 +161,28 @@ def require_roles(*roles: str) -> Callable:
     return decorate
 
 
+SIGNED_ATTR = "_dbt_signed_request"
+
+
+def signed_request(view: Callable) -> Callable:
+    """The access rule of a provider's webhook (an SMS provider's inbound messages): no bearer
+    token, the view itself checks the request's signature and refuses anything unsigned."""
+    setattr(view, SIGNED_ATTR, True)
+    return view
+
+
+def _method_of(view_function: Callable | None, method: str) -> Callable | None:
+    view_class = getattr(view_function, "view_class", None)
+    if view_class is not None:
+        name = "get" if method.upper() == "HEAD" else method.lower()
+        return getattr(view_class, name, None)
+    return view_function
+
+
+def is_signed_request(view_function: Callable | None, method: str) -> bool:
+    return bool(getattr(_method_of(view_function, method), SIGNED_ATTR, False))
+
+
 def access_rule_of(view_function: Callable | None, method: str) -> tuple[str, ...] | None:
     """The roles allowed to call ``method`` on a Flask view (a MethodView's method or a plain
     function), or ``None`` when the view has no rule."""

@@ -26,7 +26,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dbt_shared import correlation, logs, metrics, mongo
-from dbt_shared.auth import ServiceTokens, TokenVerifier, authenticate, enforce_access_rule
+from dbt_shared.auth import (
+    ServiceTokens,
+    TokenVerifier,
+    authenticate,
+    enforce_access_rule,
+    is_signed_request,
+)
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.errors import DomainError
@@ -309,6 +315,9 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
         if request.path.startswith("/v1/"):
             if "\x00" in request.path:  # no id holds NUL: nothing there (and nothing stored)
                 raise Problem(404, "Not Found", "No such resource.")
+            view = current_app.view_functions.get(request.endpoint or "")
+            if request.url_rule is not None and is_signed_request(view, request.method):
+                return  # a provider's webhook: its view checks the request's signature
             g.principal = authenticate(ctx.verifier)
             # Deny by default: a matched operation runs only if its view has an access rule
             # that admits the caller. Unmatched paths and methods answer 404 / 405 as usual.

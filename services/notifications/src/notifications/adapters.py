@@ -40,9 +40,29 @@ class EmailSender(Protocol):
     def send(self, email: Email) -> None: ...
 
 
+@dataclass(frozen=True)
+class Sms:
+    """One text message: a generic body (``domain.texts``), the number intake's."""
+
+    to: str
+    body: str
+    delivery_id: str
+
+
+class SmsSender(Protocol):
+    def send(self, sms: Sms) -> str:
+        """Send ``sms``; answers the provider's status (``queued``...)."""
+        ...
+
+
 class SiteContacts(Protocol):
     def site(self, site_id: str) -> dict[str, Any]:
         """Intake's site (intake email, clinical lead) as intake answers it now."""
+        ...
+
+    def person(self, kind: str, person_id: str) -> dict[str, Any]:
+        """A client's or a clinician's channels as intake answers them now
+        (``{"channels": {"email": ..., "sms": ...}, "timezone", ...}``)."""
         ...
 
 
@@ -118,6 +138,68 @@ class SmtpSender:
                 raise TransientFailure(type(exc).__name__) from exc
 
 
+# -- SMS (a Twilio-compatible REST API) -----------------------------------------------------------
+@dataclass(frozen=True)
+class SmsSettings:
+    base_url: str
+    account_sid: str
+    auth_token: str
+    sender: str
+
+    @classmethod
+    def from_env(cls) -> SmsSettings | None:
+        """``SMS_BASE_URL``, ``SMS_ACCOUNT_SID``, ``SMS_AUTH_TOKEN``, ``SMS_FROM``; ``None``
+        when no provider is configured (SMS deliveries then fail for good, named so)."""
+        sid, token = os.environ.get("SMS_ACCOUNT_SID"), os.environ.get("SMS_AUTH_TOKEN")
+        if not sid or not token:
+            return None
+        return cls(
+            base_url=env("SMS_BASE_URL", "https://api.twilio.com").rstrip("/"),
+            account_sid=sid,
+            auth_token=token,
+            sender=env("SMS_FROM", "+15005550006"),
+        )
+
+
+class TwilioSms:
+    """``POST /2010-04-01/Accounts/{sid}/Messages.json`` (form-encoded, basic auth) over one
+    keep-alive session. A 4xx other than 429 is the message's fault (a bad number): permanent;
+    anything else may pass on a retry."""
+
+    def __init__(self, settings: SmsSettings | None) -> None:
+        self.settings = settings
+        self._session = requests.Session()
+        self._lock = threading.Lock()
+
+    def send(self, sms: Sms) -> str:
+        if self.settings is None:
+            raise PermanentFailure("no SMS provider configured")
+        s = self.settings
+        try:
+            with self._lock:
+                response = self._session.post(
+                    f"{s.base_url}/2010-04-01/Accounts/{s.account_sid}/Messages.json",
+                    data={"To": sms.to, "From": s.sender, "Body": sms.body},
+                    auth=(s.account_sid, s.auth_token),
+                    timeout=10,
+                )
+        except OSError as exc:
+            raise TransientFailure(type(exc).__name__) from exc
+        if response.status_code in (200, 201):
+            return str(response.json().get("status") or "queued")
+        code = _provider_code(response)
+        if 400 <= response.status_code < 500 and response.status_code != 429:
+            raise PermanentFailure(f"provider refused ({response.status_code}, code {code})")
+        raise TransientFailure(f"provider answered {response.status_code}")
+
+
+def _provider_code(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("code"))
+    except ValueError:
+        return "none"
+
+
 # -- intake's site API ---------------------------------------------------------------------------
 SITE_TTL_S = 60.0
 
@@ -143,7 +225,15 @@ class IntakeSites:
         self._cache[site_id] = (now + SITE_TTL_S, site)
         return dict(site)
 
+    def person(self, kind: str, person_id: str) -> dict[str, Any]:
+        """``GET /v1/clients/{id}/contact`` or ``/v1/clinicians/{id}/contact``: never kept."""
+        path = "clients" if kind == "client" else "clinicians"
+        return self._get(f"/v1/{path}/{person_id}/contact", f"{kind} unknown to intake")
+
     def _fetch(self, site_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/sites/{site_id}", "site unknown to intake")
+
+    def _get(self, path: str, unknown: str) -> dict[str, Any]:
         if self.settings is None or self.tokens is None:
             raise ConfigError("no intake address or service credentials configured")
         base_url = self.settings.service_url("intake")
@@ -152,7 +242,7 @@ class IntakeSites:
             session = self._local.session = requests.Session()
         try:
             response = session.get(
-                f"{base_url}/v1/sites/{site_id}",
+                f"{base_url}{path}",
                 headers={
                     "Authorization": f"Bearer {self.tokens.token()}",
                     correlation.REQUEST_ID_HEADER: correlation.current() or "",
@@ -160,11 +250,41 @@ class IntakeSites:
                 timeout=10,
             )
             if response.status_code == 404:
-                raise PermanentFailure("site unknown to intake")
+                raise PermanentFailure(unknown)
             response.raise_for_status()
             return response.json()
         except OSError as exc:  # every requests error, and a token that could not be had
             raise TransientFailure(type(exc).__name__) from exc
+
+
+class SkillsSessions:
+    """``GET /v1/groups/{id}/sessions?from=&to=`` of skills-group, as this service: the
+    calendar at the moment reminders are planned (it is skills-group's to keep)."""
+
+    def __init__(self, settings: Settings | None, tokens: ServiceTokens | None) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self._session = requests.Session()
+        self._lock = threading.Lock()
+
+    def sessions(self, group_id: str, first: str, last: str) -> list[dict[str, Any]]:
+        if self.settings is None or self.tokens is None:
+            raise ConfigError("no skills-group address or service credentials configured")
+        try:
+            with self._lock:
+                response = self._session.get(
+                    f"{self.settings.service_url('skills-group')}/v1/groups/{group_id}/sessions",
+                    params={"from": first, "to": last},
+                    headers={"Authorization": f"Bearer {self.tokens.token()}"},
+                    timeout=10,
+                )
+        except OSError as exc:
+            raise TransientFailure(type(exc).__name__) from exc
+        if response.status_code == 404:
+            return []
+        if response.status_code != 200:
+            raise TransientFailure(f"skills-group answered {response.status_code}")
+        return response.json()
 
 
 # -- stand-ins for unit tests --------------------------------------------------------------------
@@ -184,12 +304,43 @@ class InMemorySender:
 
 
 @dataclass
+class InMemorySessions:
+    """Skills-group's sessions by group, as its api would answer them."""
+
+    by_group: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def sessions(self, group_id: str, first: str, last: str) -> list[dict[str, Any]]:
+        return [s for s in self.by_group.get(group_id, []) if first <= s["date"] <= last]
+
+
+@dataclass
+class InMemorySms:
+    """Keeps the text messages it was given; ``failures`` are raised first, one per send."""
+
+    sent: list[Sms] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)
+
+    def send(self, sms: Sms) -> str:
+        if self.failures:
+            exc = self.failures.pop(0)
+            raise TransientFailure(type(exc).__name__) from exc
+        self.sent.append(sms)
+        return "queued"
+
+
+@dataclass
 class InMemorySites:
-    """Intake's sites by id, as intake would answer them."""
+    """Intake's sites, clients and clinicians by id, as intake would answer them."""
 
     sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    people: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def site(self, site_id: str) -> dict[str, Any]:
         if site_id not in self.sites:
             raise PermanentFailure("site unknown to intake")
         return dict(self.sites[site_id])
+
+    def person(self, kind: str, person_id: str) -> dict[str, Any]:
+        if person_id not in self.people:
+            raise PermanentFailure(f"{kind} unknown to intake")
+        return dict(self.people[person_id])

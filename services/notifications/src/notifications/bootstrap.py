@@ -14,16 +14,22 @@ from pymongo.database import Database
 
 from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock
-from dbt_shared.config import Settings, env_int
+from dbt_shared.config import Settings, env, env_int
 from notifications import events, repository
 from notifications.adapters import (
     EmailSender,
     InMemorySender,
+    InMemorySessions,
     InMemorySites,
+    InMemorySms,
     IntakeSites,
     SiteContacts,
+    SkillsSessions,
+    SmsSender,
+    SmsSettings,
     SmtpSender,
     SmtpSettings,
+    TwilioSms,
 )
 from notifications.domain.quiet_hours import QUIET_HOURS, QuietHours
 from notifications.domain.retries import RetryPolicy, retry_policies
@@ -36,6 +42,13 @@ class Components:
     repositories: Repositories
     contacts: SiteContacts
     sender: EmailSender
+    sms: SmsSender
+    sessions: SkillsSessions
+    """Skills-group's calendar, asked at the moment reminders are planned."""
+    number_pepper: str
+    """Salt of the opt-out keys (``SMS_NUMBER_PEPPER``): numbers are never stored."""
+    sms_auth_token: str | None
+    """The provider's auth token: the inbound webhook's signatures are checked with it."""
     retry_policies: Mapping[str, RetryPolicy]
     """One retry schedule per priority (``retries.retry_policies``)."""
     quiet_hours: Mapping[str, QuietHours | None]
@@ -57,11 +70,16 @@ def bootstrap(
     wiring that only records (the consumer side in integration tests)."""
     if service_tokens is None and settings is not None:
         service_tokens = ServiceTokens(settings.auth, events.SERVICE)
+    sms_settings = SmsSettings.from_env()
     return Components(
         clock=clock,
         repositories=repository.mongo(db),
         contacts=contacts or IntakeSites(settings, service_tokens),
         sender=sender or SmtpSender(SmtpSettings.from_env()),
+        sms=TwilioSms(sms_settings),
+        sessions=SkillsSessions(settings, service_tokens),
+        number_pepper=env("SMS_NUMBER_PEPPER", "dbt-platform-opt-outs"),
+        sms_auth_token=sms_settings.auth_token if sms_settings else None,
         retry_policies=retry_policies(
             RetryPolicy(max_attempts=env_int("DELIVERY_MAX_ATTEMPTS", 6))
         ),
@@ -82,6 +100,10 @@ def in_memory(
         repositories=repository.in_memory(),
         contacts=InMemorySites(),
         sender=InMemorySender(),
+        sms=InMemorySms(),
+        sessions=InMemorySessions(),
+        number_pepper="test-pepper",
+        sms_auth_token="test-token",  # noqa: S106 - the unit tests' webhook signing key
         retry_policies=retry_policies(normal_retry or RetryPolicy()),
         quiet_hours=QUIET_HOURS if quiet_hours is None else quiet_hours,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dbt_shared.clock import Clock
-from dbt_shared.contracts import intake
+from dbt_shared.contracts import coaching, intake, skills
 from dbt_shared.contracts import notifications as contract
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.envelope import Event, new_event
@@ -14,7 +14,7 @@ from dbt_shared.events.envelope import Event, new_event
 SERVICE = "notifications"
 # The event types it publishes (validated when recorded and when published) and consumes; their
 # topics are created when the worker starts.
-CATALOG = Catalog.of(intake, contract)
+CATALOG = Catalog.of(intake, skills, coaching, contract)
 
 
 def delivery_outcome(

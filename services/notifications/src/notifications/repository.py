@@ -18,7 +18,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from dbt_shared import listing, site_directory
+from dbt_shared import listing
 from dbt_shared.documents import (
     REVISION,
     DocumentLock,
@@ -31,9 +31,21 @@ from dbt_shared.events.envelope import Event
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from notifications.domain.deliveries import DeliveryStatus, claim_order
 from notifications.domain.purposes import PRIORITY_RANKS
+from notifications.schedule import (
+    InMemorySiteTimeZones,
+    MongoSiteTimeZones,
+    Schedule,
+    SiteTimeZones,
+)
 
 INBOX = "inbox_items"
 DELIVERIES = "deliveries"
+PREFERENCES = "preferences"  # per recipient (client or clinician id): channels, quiet hours
+OPT_OUTS = "sms_opt_outs"  # per number key (a salted hash, never the number): STOP received
+SETTINGS = "site_settings"  # per site: the SMS window, reminder offsets
+SCHEDULE = "delivery_schedule"  # scheduled deliveries by the minute they fall due
+ENROLLMENTS = "enrollments"  # read model of skills-group's: who attends which group from when
+CLINICIANS = "clinicians"  # read model of intake's: a clinician's site and token subject
 
 QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
 ORPHAN_GRACE = timedelta(minutes=2)
@@ -61,6 +73,20 @@ def ensure_indexes(db: Database) -> None:
         [("status", 1), ("priority_rank", 1), ("next_attempt_at", 1)], name="due_by_priority"
     )
     db[QUEUE].create_index([("priority_rank", 1), ("next_attempt_at", 1)], name="due")
+    db[INBOX].create_index([("recipient_id", 1), ("me_bucket", 1), ("_id", 1)], name="my_inbox")
+    db[DELIVERIES].create_index(
+        [("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_deliveries"
+    )
+    db[DELIVERIES].create_index(
+        [("recipient_id", 1), ("recipient_bucket", 1), ("_id", 1)], name="recipient_deliveries"
+    )
+    db[DELIVERIES].create_index([("session_id", 1), ("status", 1)], name="session_status")
+    db[DELIVERIES].create_index([("recipient_id", 1), ("status", 1)], name="recipient_status")
+    db[ENROLLMENTS].create_index("status", name="status")
+    db[ENROLLMENTS].create_index("client_id", name="client")
+    db[CLINICIANS].create_index("subject", name="subject")
+    db[SCHEDULE].create_index("slot", name="slot")
+    db[ENROLLMENTS].create_index([("group_id", 1), ("status", 1)], name="group_status")
     # Deliveries recorded before the queue existed join it (index due_by_priority: status).
     queue = MongoDeliveries(db[DELIVERIES])
     for delivery in db[DELIVERIES].find({"status": DeliveryStatus.PENDING}):
@@ -73,7 +99,15 @@ def inbox_key(site_id: str, rank: int) -> str:
     return f"inbox:site:{site_id}:rank:{rank}"
 
 
+def my_inbox_key(recipient_id: str) -> str:
+    """The sequence of one person's own inbox (bucket field ``me_bucket``)."""
+    return f"inbox:me:{recipient_id}"
+
+
 def _inbox_lanes(item: dict[str, Any]) -> dict[str, str]:
+    # A person's own item is in their inbox only, a site's item in the site's inbox.
+    if item.get("recipient_id"):
+        return {"me_bucket": my_inbox_key(item["recipient_id"])}
     return {"bucket": inbox_key(item["site_id"], item["priority_rank"])}
 
 
@@ -108,26 +142,62 @@ class InboxItems:
         ]
         return listing.page(self.store, lanes, self.sequences, limit=limit, cursor=cursor)
 
+    def mine(
+        self, recipient_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a person's own inbox, oldest first. Index ``my_inbox`` (recipient_id,
+        me_bucket, _id), in buckets."""
+        lane = listing.Lane({"recipient_id": recipient_id}, my_inbox_key(recipient_id), "me_bucket")
+        return listing.page(self.store, [lane], self.sequences, limit=limit, cursor=cursor)
+
 
 # -- deliveries ----------------------------------------------------------------------------------
 def _due(now: datetime) -> dict[str, Any]:
     return {"status": DeliveryStatus.PENDING, "next_attempt_at": {"$lte": now}}
 
 
-class Deliveries:
-    """Deliveries and their outcome events. ``claim_due`` is the one storage-specific part."""
+def site_deliveries(site_id: str) -> str:
+    return f"deliveries:site:{site_id}"
 
-    def __init__(self, store: DocumentStore) -> None:
+
+def recipient_deliveries(recipient_id: str) -> str:
+    return f"deliveries:recipient:{recipient_id}"
+
+
+def _delivery_lanes(delivery: dict[str, Any]) -> dict[str, str]:
+    lanes = {"site_bucket": site_deliveries(delivery["site_id"])}
+    if delivery.get("recipient_id"):
+        lanes["recipient_bucket"] = recipient_deliveries(delivery["recipient_id"])
+    return lanes
+
+
+class Deliveries:
+    """Deliveries and their outcome events (``claim_due`` is storage-specific), each listed in
+    two bucketed lists, its site's and its recipient's (``GET /v1/deliveries``)."""
+
+    def __init__(self, store: DocumentStore, sequences: listing.Sequences | None = None) -> None:
         self.store = store
+        self.sequences = sequences or listing.InMemorySequences()
 
     def add(self, delivery: dict[str, Any]) -> bool:
-        """Store a new pending delivery; ``False`` if its event already caused it."""
-        _stored, created = self.store.insert(delivery)
-        return created
+        """Store a new delivery; ``False`` if its event already caused it."""
+        return bool(self.add_many([delivery]))
 
     def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
         """``add`` for a batch; answers the ids stored now."""
-        return {d["_id"] for d in deliveries if self.add(d)}
+        listing.place_many(deliveries, self.sequences, _delivery_lanes)
+        return {d["_id"] for d in deliveries if self.store.insert(d)[1]}
+
+    def page(self, lanes: list[listing.Lane], *, limit: int, cursor: str | None):
+        return listing.page(self.store, lanes, self.sequences, limit=limit, cursor=cursor)
+
+    def of_session(self, session_id: str, status: str) -> list[dict[str, Any]]:
+        # index: session_status (session_id, status): one session's reminders in one state
+        return self.store.find({"session_id": session_id, "status": status})
+
+    def of_recipient(self, recipient_id: str, status: str) -> list[dict[str, Any]]:
+        # index: recipient_status (recipient_id, status): a person's deliveries in one state
+        return self.store.find({"recipient_id": recipient_id, "status": status})
 
     def get(self, delivery_id: str) -> dict[str, Any] | None:
         return self.store.get(delivery_id)
@@ -151,20 +221,19 @@ class MongoDeliveries(Deliveries):
     """
 
     def __init__(self, collection: Collection) -> None:
-        super().__init__(MongoDocumentStore(collection, "delivery"))
+        super().__init__(
+            MongoDocumentStore(collection, "delivery"), listing.MongoSequences(collection.database)
+        )
         self.collection = collection
         self.queue = collection.database[QUEUE]
         self._candidates: list[dict[str, Any]] = []  # due entries read, not yet claimed
-
-    def add(self, delivery: dict[str, Any]) -> bool:
-        self._enqueue(delivery)
-        return super().add(delivery)
 
     def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
         """Queue entries first (as ``add`` does), then the deliveries: two bulk writes. An entry
         or a delivery stored before (a redelivered event) is left as it is."""
         if not deliveries:
             return set()
+        listing.place_many(deliveries, self.sequences, _delivery_lanes)
         entries = [
             {
                 "_id": d["_id"],
@@ -173,12 +242,14 @@ class MongoDeliveries(Deliveries):
                 "queued_at": d.get("created_at"),
             }
             for d in deliveries
+            if d["status"] == DeliveryStatus.PENDING  # a scheduled one waits in the schedule
         ]
-        try:
-            self.queue.insert_many(entries, ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
+        if entries:
+            try:
+                self.queue.insert_many(entries, ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
         return self.store.insert_many(deliveries)
 
     def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
@@ -259,38 +330,12 @@ def _aware(moment: datetime) -> datetime:
 
 class InMemoryDeliveries(Deliveries):
     def __init__(self) -> None:
-        super().__init__(InMemoryDocumentStore("delivery"))
+        super().__init__(InMemoryDocumentStore("delivery"), listing.InMemorySequences())
 
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         for due in self.store.find(_due(now), sort=claim_order(), limit=1):
             return self.store.save({**due, "next_attempt_at": now + lease})
         return None
-
-
-# -- the sites' time zones (the site directory that dbt_shared keeps) ----------------------------
-class SiteTimeZones:
-    """The time zone of each site this service has learned of (``None`` until it has)."""
-
-    def timezone_of(self, site_id: str) -> str | None:
-        raise NotImplementedError
-
-
-class MongoSiteTimeZones(SiteTimeZones):
-    def __init__(self, db: Database) -> None:
-        self.collection = db[site_directory.COLLECTION]
-
-    def timezone_of(self, site_id: str) -> str | None:
-        # Index ``_id``: one site.
-        site = self.collection.find_one({"_id": site_id}, {"timezone": 1})
-        return site.get("timezone") if site else None
-
-
-class InMemorySiteTimeZones(SiteTimeZones):
-    def __init__(self, zones: dict[str, str] | None = None) -> None:
-        self.zones = dict(zones or {})
-
-    def timezone_of(self, site_id: str) -> str | None:
-        return self.zones.get(site_id)
 
 
 # -- all of them ---------------------------------------------------------------------------------
@@ -299,6 +344,25 @@ class Repositories:
     inbox: InboxItems
     deliveries: Deliveries
     site_zones: SiteTimeZones
+    preferences: DocumentStore
+    opt_outs: DocumentStore
+    settings: DocumentStore
+    schedule: Schedule
+    enrollments: DocumentStore
+    clinicians: DocumentStore
+
+    def enrolled(self, group_id: str) -> list[dict[str, Any]]:
+        # index: group_status (group_id, status): a group's members now
+        return self.enrollments.find({"group_id": group_id, "status": "active"})
+
+    def enrollments_of(self, client_id: str) -> list[dict[str, Any]]:
+        return self.enrollments.find({"client_id": client_id})  # index: client
+
+    def clinician(self, clinician_id: str) -> dict[str, Any] | None:
+        return self.clinicians.get(clinician_id)  # index: _id
+
+    def clinicians_of_subject(self, subject: str) -> list[dict[str, Any]]:
+        return self.clinicians.find({"subject": subject})  # index: subject
 
 
 def mongo(db: Database) -> Repositories:
@@ -306,6 +370,12 @@ def mongo(db: Database) -> Repositories:
         inbox=InboxItems(MongoDocumentStore(db[INBOX], "inbox item"), listing.MongoSequences(db)),
         deliveries=MongoDeliveries(db[DELIVERIES]),
         site_zones=MongoSiteTimeZones(db),
+        preferences=MongoDocumentStore(db[PREFERENCES], "preferences"),
+        opt_outs=MongoDocumentStore(db[OPT_OUTS], "opt-out"),
+        settings=MongoDocumentStore(db[SETTINGS], "site settings"),
+        schedule=Schedule(MongoDocumentStore(db[SCHEDULE], "schedule entry")),
+        enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
+        clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
     )
 
 
@@ -314,4 +384,10 @@ def in_memory() -> Repositories:
         inbox=InboxItems(InMemoryDocumentStore("inbox item"), listing.InMemorySequences()),
         deliveries=InMemoryDeliveries(),
         site_zones=InMemorySiteTimeZones(),
+        preferences=InMemoryDocumentStore("preferences"),
+        opt_outs=InMemoryDocumentStore("opt-out"),
+        settings=InMemoryDocumentStore("site settings"),
+        schedule=Schedule(InMemoryDocumentStore("schedule entry")),
+        enrollments=InMemoryDocumentStore("enrollment"),
+        clinicians=InMemoryDocumentStore("clinician"),
     )

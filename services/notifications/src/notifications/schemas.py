@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
-from dbt_shared.http_fields import Id
+from dbt_shared.http_fields import Id, JsonInteger, Pattern
 from dbt_shared.pagination import Page, PageArgs, cursor_field
 
 
@@ -31,3 +31,95 @@ class InboxItem(Schema):
 
 class InboxPage(Page):
     items = fields.List(fields.Nested(InboxItem))
+
+
+# -- a person's own inbox, preferences, a site's settings, the delivery audit --------------------
+class MyInboxArgs(PageArgs):
+    cursor = cursor_field()
+
+
+class MyInboxItem(InboxItem):
+    recipient_id = fields.String()
+    request_id = fields.String(metadata={"description": "coaching items"})
+    client_id = fields.String(metadata={"description": "items about a client (an id)"})
+
+
+class MyInboxPage(Page):
+    items = fields.List(fields.Nested(MyInboxItem))
+
+
+_HHMM = Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
+_CHANNEL = fields.String(validate=validate.OneOf(("email", "sms", "inbox")))
+
+
+class LocalWindow(Schema):
+    start = fields.String(required=True, validate=_HHMM)
+    end = fields.String(required=True, validate=_HHMM)
+
+
+class Channels(Schema):
+    reminders = fields.List(_CHANNEL)
+    coaching = fields.List(_CHANNEL)
+    attendance = fields.List(_CHANNEL)
+    administrative = fields.List(_CHANNEL)
+
+
+class PreferencesIn(Schema):
+    channels = fields.Nested(Channels)
+    preferred_channel = fields.String(validate=validate.OneOf(("email", "sms")))
+    language = fields.String(validate=Pattern(r"^[a-z]{2,8}$", error="A language code."))
+    timezone = fields.String(validate=validate.Length(1, 64))
+    quiet_hours = fields.Nested(LocalWindow, allow_none=True)
+    sms_opted_out = fields.Boolean()
+
+
+class Preferences(PreferencesIn):
+    recipient_id = fields.String()
+    timezone = fields.String(allow_none=True)
+
+
+class SiteSettingsIn(Schema):
+    sms_window = fields.Nested(LocalWindow)
+    reminder_offsets_minutes = fields.List(
+        JsonInteger(validate=validate.Range(min=5, max=7 * 24 * 60)),
+        validate=validate.Length(min=1, max=4),
+    )
+
+
+class SiteSettings(SiteSettingsIn):
+    site_id = fields.String()
+
+
+class DeliveryArgs(PageArgs):
+    site_id = Id()
+    recipient_id = Id()
+    purpose = fields.String(validate=validate.Length(1, 40))
+    status = fields.String(
+        validate=validate.OneOf(("scheduled", "pending", "sent", "failed", "cancelled", "dropped"))
+    )
+    cursor = cursor_field()
+
+
+class DeliveryAttempt(Schema):
+    at = fields.DateTime()
+    provider_status = fields.String()
+
+
+class Delivery(Schema):
+    id = fields.String()
+    purpose = fields.String()
+    channel = fields.String(allow_none=True)
+    recipient_kind = fields.String()
+    recipient_id = fields.String(allow_none=True)
+    site_id = fields.String()
+    session_id = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={"description": "scheduled, held, pending, sent, failed, cancelled or dropped"}
+    )
+    due_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    attempts = fields.List(fields.Nested(DeliveryAttempt))
+
+
+class DeliveryPage(Page):
+    items = fields.List(fields.Nested(Delivery))

@@ -1,20 +1,37 @@
-"""Notifications' periodic jobs: sending the deliveries that are due (``services.dispatch_due``)."""
+"""Notifications' periodic jobs: sending what is due (``dispatch.dispatch_due``), moving the
+scheduled deliveries whose minute has come into the send queue (``reminders.promote_due``), and
+planning the reminders of the next two days (``reminders.plan_all``, hourly)."""
 
 from __future__ import annotations
 
 from dbt_shared.worker import Timer, WorkerContext
 from notifications import services
 from notifications.bootstrap import Components
+from notifications.services import reminders
 
 # Twice a second while there is work: a risk alert leaves within a second of the event. A pass
 # that finds nothing due doubles the wait, up to 2 s: at rest the timer reads the (empty)
 # pending queue once every 2 s, and an alert still leaves within about 2 s.
 DELIVERIES_INTERVAL_S = 0.5
 DELIVERIES_IDLE_MAX_S = 2.0
+# The schedule is read by the minute: every 20 s, a reminder joins the queue within 20 s of
+# its due time (one equality query on the current minute's slot).
+SCHEDULE_INTERVAL_S = 20.0
+PLAN_INTERVAL_S = 3600.0
 
 
 def timers(components: Components) -> list[Timer]:
     def send_due(ctx: WorkerContext) -> bool:
         return services.dispatch_due(components, stop=ctx.stop) > 0
 
-    return [Timer("deliveries", DELIVERIES_INTERVAL_S, send_due, idle_max_s=DELIVERIES_IDLE_MAX_S)]
+    def promote(_ctx: WorkerContext) -> None:
+        reminders.promote_due(components)
+
+    def plan(_ctx: WorkerContext) -> None:
+        reminders.plan_all(components)
+
+    return [
+        Timer("deliveries", DELIVERIES_INTERVAL_S, send_due, idle_max_s=DELIVERIES_IDLE_MAX_S),
+        Timer("schedule", SCHEDULE_INTERVAL_S, promote),
+        Timer("reminder-plan", PLAN_INTERVAL_S, plan),
+    ]

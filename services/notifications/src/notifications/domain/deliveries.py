@@ -18,9 +18,12 @@ LEASE = timedelta(seconds=60)
 
 
 class DeliveryStatus:
+    SCHEDULED = "scheduled"  # a reminder, waiting in the schedule for its minute
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its session was cancelled or moved off, or the client left
+    DROPPED = "dropped"  # held past its session's start
 
 
 class PermanentFailure(Exception):

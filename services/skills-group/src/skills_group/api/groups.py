@@ -73,7 +73,7 @@ class GroupById(MethodView):
 
 @blp.route("/<group_id>/sessions")
 class GroupSessions(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*STAFF, "service")  # notifications plans reminders from it
     @blp.arguments(SessionArgs, location="query")
     @blp.response(200, Session(many=True))
     def get(self, args, group_id):

@@ -1,0 +1,270 @@
+"""Sending what is due: each claimed delivery is resolved to its channel and address at send
+time (intake's API; nothing is stored), held when its channel's window is closed for the
+recipient (SMS 08:00-21:00 in their zone, their quiet hours), dropped when a held reminder's
+session has started by then, else sent and its attempt recorded.
+
+Email and SMS are at-least-once: a crash between the hand-off and the status write can send one
+message twice, never zero times. Urgent deliveries (safety alerts to clinicians) are claimed
+before normal ones, retried on a faster schedule that never gives up; safety messages, crisis
+coaching and a coaching request to the clinician on call (``at_once``) are never held.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dbt_shared import correlation
+from dbt_shared.errors import StaleWrite
+from dbt_shared.events.envelope import Event
+from notifications import events, metrics
+from notifications.adapters import Email, Sms
+from notifications.bootstrap import Components
+from notifications.domain import preferences, sms, texts, windows
+from notifications.domain.deliveries import (
+    LEASE,
+    SENT,
+    PermanentFailure,
+    TransientFailure,
+    record_attempt,
+)
+from notifications.domain.messages import EMAIL_TEMPLATES
+from notifications.domain.purposes import Priority
+from notifications.domain.recipients import NoRecipient, resolve_recipient
+
+log = logging.getLogger(__name__)
+PEOPLE = ("client", "clinician")
+DROPPED = "dropped"
+
+
+@dataclass(frozen=True)
+class Target:
+    channel: str
+    address: str
+    zone: str
+    quiet_hours: windows.Window | None
+    fallback: bool = False
+
+
+def dispatch_due(components: Components, stop: threading.Event | None = None) -> int:
+    """Send every delivery that is due (until ``stop`` is set); return how many were attempted.
+
+    Each claim takes the most urgent due delivery, so an alert arriving mid-batch goes next.
+    """
+    attempted = 0
+    while stop is None or not stop.is_set():
+        now = components.clock.now()
+        delivery = components.repositories.deliveries.claim_due(now, LEASE)
+        if delivery is None:
+            return attempted
+        with correlation.bound(delivery.get("correlation_id")):
+            attempted += _handle(components, delivery, now)
+    return attempted
+
+
+def at_once(delivery: dict[str, Any]) -> bool:
+    return bool(delivery.get("at_once")) or delivery["purpose"] in texts.SAFETY_PURPOSES
+
+
+def _handle(c: Components, delivery: dict[str, Any], now: datetime) -> int:
+    """Send one claimed delivery, or hold or drop it; answers 1 when it was attempted."""
+    try:
+        target = _target(c, delivery)
+    except (PermanentFailure, TransientFailure) as exc:
+        _record(c, delivery, None, error=str(exc), permanent=isinstance(exc, PermanentFailure))
+        return 1
+    delivery = {**delivery, "channel": target.channel}
+    until = windows.send_at(
+        target.channel,
+        now,
+        target.zone,
+        at_once=at_once(delivery),
+        sms_window=_sms_window(c, delivery["site_id"]),
+        quiet_hours=target.quiet_hours,
+    )
+    if until is not None:
+        starts = delivery.get("session_starts_at")
+        if starts is not None and windows.drop_held_reminder(until, _aware(starts)):
+            _save(c, {**delivery, "status": DROPPED, "dropped_at": now, "last_error": "held past"})
+            metrics.DELIVERIES.labels(delivery["purpose"], target.channel, DROPPED).inc()
+            log.info("held reminder dropped: its session starts first", extra=_ids(delivery))
+            return 0
+        _save(c, {**delivery, "held_until": until, "next_attempt_at": until})
+        metrics.HELD.labels(delivery["purpose"], target.channel).inc()
+        log.info("delivery held until its window opens", extra=_ids(delivery))
+        return 0
+    error, permanent, provider = None, False, None
+    try:
+        provider = _send(c, delivery, target)
+    except PermanentFailure as exc:
+        error, permanent = str(exc), True
+    except TransientFailure as exc:
+        error = str(exc)
+    _record(c, delivery, target, error=error, permanent=permanent, provider=provider)
+    return 1
+
+
+def _record(c, delivery, target, *, error, permanent, provider=None) -> None:
+    policies = c.retry_policies
+    now = c.clock.now()
+    attempt = record_attempt(
+        delivery,
+        now=now,
+        policy=policies.get(delivery.get("priority", Priority.NORMAL), policies[Priority.NORMAL]),
+        error=error,
+        permanent=permanent,
+        fallback=target.fallback if target else None,
+    )
+    changed = attempt.delivery
+    status = provider or ("error" if error else "sent")
+    changed["attempts_log"] = [
+        *delivery.get("attempts_log", []),
+        {"at": now, "provider_status": status},
+    ]
+    if changed.get("channel") is None:
+        changed["channel"] = "email"  # never resolved: counted against the default channel
+    outcome: list[Event] = []
+    if attempt.settled:
+        outcome.append(
+            events.delivery_outcome(
+                changed,
+                sent=attempt.outcome == SENT,
+                attempts=changed["attempts"],
+                error=attempt.error,
+                clock=c.clock,
+            )
+        )
+    if not _save(c, changed, outcome):
+        return
+    if attempt.outcome == SENT:
+        log.info("delivery sent", extra=_ids(delivery))
+        starts = delivery.get("session_starts_at")
+        if starts is not None:
+            lead = (_aware(starts) - now).total_seconds()
+            metrics.REMINDER_LEAD.labels(changed["channel"]).observe(max(lead, 0.0))
+    elif attempt.settled:
+        log.error("delivery failed for good", extra={**_ids(delivery), "error": error})
+    else:
+        log.warning("delivery failed; will retry", extra={**_ids(delivery), "error": error})
+    metrics.DELIVERIES.labels(delivery["purpose"], changed["channel"], attempt.outcome).inc()
+
+
+def _save(c: Components, delivery: dict[str, Any], outcome=()) -> bool:
+    try:
+        c.repositories.deliveries.save(delivery, outcome)
+    except StaleWrite:
+        # Its lease ran out and another worker claimed it meanwhile: that worker owns it now.
+        log.warning("delivery changed meanwhile; left to its claimer", extra=_ids(delivery))
+        return False
+    return True
+
+
+def _ids(delivery: dict[str, Any]) -> dict[str, Any]:
+    return {"delivery_id": delivery["_id"], "site_id": delivery["site_id"]}
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- whom, on which channel, where ----------------------------------------------------------------
+def _site_zone(c: Components, site_id: str) -> str:
+    return c.repositories.site_zones.timezone_of(site_id) or "UTC"
+
+
+def _sms_window(c: Components, site_id: str) -> windows.Window:
+    stored = (c.repositories.settings.get(site_id) or {}).get("sms_window")
+    start, end = (stored["start"], stored["end"]) if stored else windows.SMS_WINDOW
+    return windows.Window(start, end)
+
+
+def _target(c: Components, delivery: dict[str, Any]) -> Target:
+    kind = delivery["recipient_kind"]
+    if kind not in PEOPLE:  # a site's intake address or clinical lead: email, as before
+        site = c.contacts.site(delivery["site_id"])
+        try:
+            recipient = resolve_recipient(kind, site)
+        except NoRecipient as exc:
+            raise PermanentFailure(str(exc)) from exc
+        quiet = c.quiet_hours.get("email")  # the platform's quiet hours for site mail, if any
+        return Target(
+            "email",
+            recipient.address,
+            _site_zone(c, delivery["site_id"]),
+            windows.Window(quiet.start.strftime("%H:%M"), quiet.end.strftime("%H:%M"))
+            if quiet
+            else None,
+            recipient.fallback,
+        )
+    contact = c.contacts.person(kind, delivery["recipient_id"])
+    prefs = preferences.merge(
+        c.repositories.preferences.get(delivery["recipient_id"]),
+        preferences.defaults(
+            kind,
+            preferred_channel=contact.get("preferred_channel"),
+            language=contact.get("language", "en"),
+            timezone=contact.get("timezone"),
+        ),
+    )
+    addresses = {k: v for k, v in (contact.get("channels") or {}).items() if v}
+    if addresses.get("sms") and _opted_out(c, addresses["sms"]):
+        prefs = {**prefs, "sms_opted_out": True}
+    channel = delivery.get("channel")
+    if channel is None:
+        usable = preferences.channels_for(
+            delivery["purpose"], prefs, available=set(addresses), at_once=at_once(delivery)
+        )
+        channel = next((x for x in usable if x != "inbox"), None)
+        if channel is None and prefs.get("sms_opted_out"):
+            raise PermanentFailure("the number opted out of SMS (STOP)")
+        if channel is None:
+            raise PermanentFailure("no channel this recipient takes for this purpose")
+    if channel == "sms" and prefs.get("sms_opted_out"):
+        raise PermanentFailure("the number opted out of SMS (STOP)")
+    if not addresses.get(channel):
+        raise PermanentFailure(f"no {channel} address for this recipient")
+    quiet = prefs.get("quiet_hours")
+    return Target(
+        channel,
+        addresses[channel],
+        prefs.get("timezone") or contact.get("timezone") or _site_zone(c, delivery["site_id"]),
+        windows.Window(quiet["start"], quiet["end"]) if quiet else None,
+    )
+
+
+def _opted_out(c: Components, number: str) -> bool:
+    normal = sms.normalize_number(number)
+    return (
+        bool(normal)
+        and c.repositories.opt_outs.get(sms.number_key(normal, c.number_pepper)) is not None
+    )
+
+
+def _send(c: Components, delivery: dict[str, Any], target: Target) -> str:
+    purpose = delivery["purpose"]
+    if target.channel == "email":
+        if purpose in EMAIL_TEMPLATES and delivery["recipient_kind"] not in PEOPLE:
+            content = EMAIL_TEMPLATES[purpose](delivery["subject_ref"])
+            subject, body = content.subject, content.body
+        else:
+            text = texts.render(purpose, "email", delivery.get("text_args") or {})
+            subject, body = text.subject, text.body
+        c.sender.send(
+            Email(
+                to=target.address,
+                subject=subject,
+                body=body,
+                delivery_id=delivery["_id"],
+                urgent=delivery.get("priority") == Priority.URGENT,
+            )
+        )
+        return "sent"
+    if target.channel == "sms":
+        text = texts.render(purpose, "sms", delivery.get("text_args") or {})
+        return c.sms.send(Sms(to=target.address, body=text.body, delivery_id=delivery["_id"]))
+    raise PermanentFailure(f"no sender for {target.channel}")

@@ -1,0 +1,56 @@
+"""Inboxes: a site's (its coordinators), and a person's own (``GET /v1/me/inbox``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dbt_shared.auth import Principal
+from dbt_shared.errors import NotFound
+from notifications.bootstrap import Components
+
+
+@dataclass(frozen=True)
+class ListInbox:
+    site_id: str
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def list_inbox(query: ListInbox, components: Components, principal: Principal) -> InboxPage:
+    """The site's inbox: urgent items first, then the rest, each oldest first.
+
+    Another site's inbox is not disclosed (``NotFound``); a cursor this service did not give out
+    is refused (422, field ``cursor``).
+    """
+    if not principal.can_act_on_site(query.site_id):
+        raise NotFound("site")
+    items, cursor = components.repositories.inbox.page(
+        query.site_id, limit=query.limit, cursor=query.cursor
+    )
+    return InboxPage(items, cursor)
+
+
+def my_inbox(args: dict[str, Any], c: Components, principal: Principal) -> InboxPage:
+    """The caller's own items (a clinician's or a client's), oldest first. A clinician is known
+    by the clinician ids their token's subject was registered under at intake."""
+    recipient_id = _me(c, principal)
+    items, cursor = c.repositories.inbox.mine(
+        recipient_id, limit=args["limit"], cursor=args["cursor"]
+    )
+    return InboxPage(items, cursor)
+
+
+def _me(c: Components, principal: Principal) -> str:
+    if principal.has_role("client"):
+        return principal.subject
+    found = c.repositories.clinicians_of_subject(principal.subject)
+    if not found:
+        raise NotFound("inbox")
+    return found[0]["_id"]
