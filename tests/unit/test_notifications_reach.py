@@ -226,3 +226,21 @@ def test_the_delivery_audit_lists_scheduled_reminders_without_addresses(c, clock
     )
     assert {d["purpose"] for d in items} == {"session_reminder"}
     assert CLIENT_PHONE not in str(items) and "client@example.org" not in str(items)
+
+
+def test_facilitators_get_tomorrows_sessions_with_counts_at_5pm(c, clock):
+    from notifications.services import digest
+
+    c.contacts.people["fac-1"] = {"channels": {"email": "fac@clinic.example.org"}}
+    tomorrow = clock.now() + timedelta(days=1)
+    c.sessions.by_group[GROUP] = [
+        {**session("sess-9", tomorrow), "facilitator_ids": ["fac-1"]},
+    ]
+    enroll(c, tomorrow)
+    assert digest.send_digests(c) == 0  # 10:00: not yet
+    clock.advance(timedelta(hours=7))
+    assert digest.send_digests(c) == 1
+    assert digest.send_digests(c) == 0  # once a day
+    services.dispatch_due(c)
+    [mail] = [m for m in c.sender.sent if m.to == "fac@clinic.example.org"]
+    assert "10:00" in mail.body and "1" in mail.body and "Given" not in mail.body

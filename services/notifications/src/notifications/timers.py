@@ -1,13 +1,14 @@
 """Notifications' periodic jobs: sending what is due (``dispatch.dispatch_due``), moving the
 scheduled deliveries whose minute has come into the send queue (``reminders.promote_due``), and
-planning the reminders of the next two days (``reminders.plan_all``, hourly)."""
+planning the reminders of the next two days (``reminders.plan_all``, hourly), and the
+facilitators' digest at 17:00 site time (``digest.send_digests``)."""
 
 from __future__ import annotations
 
 from dbt_shared.worker import Timer, WorkerContext
 from notifications import services
 from notifications.bootstrap import Components
-from notifications.services import reminders
+from notifications.services import digest, reminders
 
 # Twice a second while there is work: a risk alert leaves within a second of the event. A pass
 # that finds nothing due doubles the wait, up to 2 s: at rest the timer reads the (empty)
@@ -18,6 +19,7 @@ DELIVERIES_IDLE_MAX_S = 2.0
 # its due time (one equality query on the current minute's slot).
 SCHEDULE_INTERVAL_S = 20.0
 PLAN_INTERVAL_S = 3600.0
+DIGEST_INTERVAL_S = 600.0  # the facilitators' digest leaves within 10 minutes of 17:00
 
 
 def timers(components: Components) -> list[Timer]:
@@ -30,8 +32,12 @@ def timers(components: Components) -> list[Timer]:
     def plan(_ctx: WorkerContext) -> None:
         reminders.plan_all(components)
 
+    def digests(_ctx: WorkerContext) -> None:
+        digest.send_digests(components)
+
     return [
         Timer("deliveries", DELIVERIES_INTERVAL_S, send_due, idle_max_s=DELIVERIES_IDLE_MAX_S),
         Timer("schedule", SCHEDULE_INTERVAL_S, promote),
         Timer("reminder-plan", PLAN_INTERVAL_S, plan),
+        Timer("facilitator-digest", DIGEST_INTERVAL_S, digests),
     ]
