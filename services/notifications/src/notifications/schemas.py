@@ -42,6 +42,11 @@ class MyInboxItem(InboxItem):
     recipient_id = fields.String()
     request_id = fields.String(metadata={"description": "coaching items"})
     client_id = fields.String(metadata={"description": "items about a client (an id)"})
+    session_id = fields.String(metadata={"description": "session notices"})
+    day = fields.String(metadata={"example": "Tue 8 Dec"})
+    time = fields.String(metadata={"example": "18:00"})
+    sessions = fields.Integer(metadata={"description": "a digest's number of sessions"})
+    status_note = fields.String(metadata={"description": "held: by the 24-hour rule"})
 
 
 class MyInboxPage(Page):

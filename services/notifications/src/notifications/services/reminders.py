@@ -22,7 +22,7 @@ from notifications.bootstrap import Components
 from notifications.domain.deliveries import DeliveryStatus, TransientFailure
 from notifications.domain.purposes import Priority, priority_rank
 from notifications.schedule import slot_of
-from notifications.services.alerts import Batch, delivery, store
+from notifications.services.alerts import Batch, delivery, item, store
 
 log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("0f1c7b52-3c2e-4d1e-9a55-6b8e0d7c4a11")
@@ -55,7 +55,7 @@ def _when(c: Components, site_id: str, starts_at: datetime) -> dict[str, str]:
 
 # -- enrollment and leaving ----------------------------------------------------------------------
 def on_enrollments(batch: Batch, c: Components) -> None:
-    now, out, groups = c.clock.now(), [], set()
+    now, items, out, groups = c.clock.now(), [], [], set()
     for event, data in batch:
         c.repositories.enrollments.insert(
             {
@@ -82,8 +82,20 @@ def on_enrollments(batch: Batch, c: Components) -> None:
                 args=args,
             )
         )
+        items.append(
+            item(
+                event,
+                site_id=data["site_id"],
+                kind="welcome",
+                priority=Priority.NORMAL,
+                now=now,
+                recipient_id=data["client_id"],
+                day=args["day"],
+                time=args["time"],
+            )
+        )
         groups.add(data["group_id"])
-    store(c, [], out)
+    store(c, items, out)
     for group_id in groups:
         try:
             plan_group(c, group_id)
@@ -215,6 +227,8 @@ def on_sessions_cancelled(batch: Batch, c: Components) -> None:
 
 
 def _notices(c, event, data, purpose: str, starts: datetime, now: datetime) -> list[dict]:
+    """A notice of the change to each member (their channel, and their own inbox) and to the
+    session's facilitators (email and own inbox; the session as skills-group has it now)."""
     args = {
         "reference": data["session_id"][:8],
         "room": data.get("room") or "",
@@ -224,20 +238,57 @@ def _notices(c, event, data, purpose: str, starts: datetime, now: datetime) -> l
     if previous:
         before = _when(c, data["site_id"], _aware(previous))
         args.update(previous_day=before["day"], previous_time=before["time"])
-    return [
-        delivery(
-            event,
-            site_id=data["site_id"],
-            purpose=purpose,
-            kind="client",
-            recipient_id=m["client_id"],
-            channel=None,
-            priority=Priority.NORMAL,
-            now=now,
-            args=args,
+    people = [("client", m["client_id"], None) for m in c.repositories.enrolled(data["group_id"])]
+    people += [("clinician", f, "email") for f in _facilitators(c, data, starts)]
+    out, items = [], []
+    for kind, person, channel in people:
+        out.append(
+            delivery(
+                event,
+                site_id=data["site_id"],
+                purpose=purpose,
+                kind=kind,
+                recipient_id=person,
+                channel=channel,
+                priority=Priority.NORMAL,
+                now=now,
+                args=args,
+            )
         )
-        for m in c.repositories.enrolled(data["group_id"])
-    ]
+        items.append(
+            item(
+                event,
+                site_id=data["site_id"],
+                kind=purpose,
+                priority=Priority.NORMAL,
+                now=now,
+                recipient_id=person,
+                session_id=data["session_id"],
+                day=args["day"],
+                time=args["time"],
+            )
+        )
+    c.repositories.inbox.add_many(items)
+    return out
+
+
+def _facilitators(c, data, starts: datetime) -> list[str]:
+    day = starts.astimezone(_zone(c, data["site_id"])).date()
+    try:
+        sessions = c.sessions.sessions(
+            data["group_id"],
+            (day - timedelta(days=1)).isoformat(),
+            (day + timedelta(days=1)).isoformat(),
+        )
+    except TransientFailure:  # skills-group not answering: the members are told all the same
+        log.warning(
+            "facilitators not told of a session change", extra={"group_id": data["group_id"]}
+        )
+        return []
+    for session in sessions:
+        if session["id"] == data["session_id"]:
+            return list(session.get("facilitator_ids") or [])
+    return []
 
 
 def _cancel(c: Components, d: dict[str, Any]) -> None:
