@@ -208,8 +208,12 @@ def on_sessions_moved(batch: Batch, c: Components) -> None:
                 "text_args": {**d["text_args"], **_when(c, data["site_id"], starts)},
             }
             try:
-                c.repositories.schedule.put(d["_id"], due)
-                c.repositories.deliveries.save(moved)
+                if due <= now:  # due already: straight to the send queue
+                    c.repositories.deliveries.save({**moved, "status": DeliveryStatus.PENDING})
+                    c.repositories.schedule.remove(d["_id"])
+                else:
+                    c.repositories.schedule.put(d["_id"], due)
+                    c.repositories.deliveries.save(moved)
             except StaleWrite:
                 continue
         out += _notices(c, event, data, "session_rescheduled", starts, now)
@@ -304,7 +308,7 @@ def promote_due(c: Components) -> int:
     now = c.clock.now()
     current = slot_of(now)
     done = c.repositories.schedule.done()
-    first = current - 24 * 60 if done is None else done + 1
+    first = current - 60 if done is None else done + 1  # a first run looks an hour back
     moved = 0
     for slot in range(first, current + 1):
         for entry in c.repositories.schedule.in_slot(slot):
