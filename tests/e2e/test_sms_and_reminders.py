@@ -97,7 +97,14 @@ def group_at(site, starts: datetime, facilitators=("ana", "ben"), **more) -> dic
         "starts_on": local.date().isoformat(),
         **more,
     }
-    answer = site["skills"].post("/v1/groups", json=body)
+    # skills-group learns the facilitators from intake's events: a 422 until it has
+    answer = wait_until(
+        lambda: (lambda r: r if r.status_code != 422 else None)(
+            site["skills"].post("/v1/groups", json=body)
+        ),
+        timeout=30,
+        what="skills-group to learn the facilitators",
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()
 

@@ -14,9 +14,10 @@ from dbt_shared.events.envelope import Event
 from skills_group import services
 from skills_group.bootstrap import Components
 
-# What this service consumes (sites, clinicians, admissions) may wait half a second; in
-# return intake's busy topic costs it a poll per half second, not one per referral event.
-FETCH_WAIT_MS = 500
+# No fetch window: admitted clients are placed in the order they arrive, and records fetched
+# together from several partitions lose that order (fairness: the first admitted, the first
+# seat). Other services' events are still skipped undecoded and committed every few seconds.
+FETCH_WAIT_MS = 0
 
 
 def handlers(components: Components) -> dict[str, Handler]:

@@ -78,7 +78,8 @@ class Deliveries(MethodView):
     @blp.arguments(DeliveryArgs, location="query")
     @blp.response(200, DeliveryPage)
     def get(self, args):
-        """Every delivery of a recipient or a site, scheduled ones included, oldest first."""
+        """Every delivery of a recipient or a site (neither: the caller's own), scheduled ones
+        included, oldest first."""
         items, cursor = people.list_deliveries(args, components(), current_principal())
         return {"items": items, "next_cursor": cursor}
 

@@ -144,12 +144,24 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
         sid = args["site_id"]
         # index: site_deliveries (site_id, site_bucket, _id)
         lane = listing.Lane({"site_id": sid, **filters}, site_deliveries(sid), "site_bucket")
-    else:
-        raise InvalidInput.field("site_id", "Name a site_id or a recipient_id.")
+    else:  # neither: the caller's own deliveries
+        rid = _own_id(c, principal)
+        if rid is None:
+            return [], None
+        lane = listing.Lane(
+            {"recipient_id": rid, **filters}, recipient_deliveries(rid), "recipient_bucket"
+        )
     items, cursor = c.repositories.deliveries.page(
         [lane], limit=args["limit"], cursor=args["cursor"]
     )
     return [delivery_view(d, c.clock.now()) for d in items], cursor
+
+
+def _own_id(c: Components, principal: Principal) -> str | None:
+    if principal.has_role("client"):
+        return principal.subject
+    found = c.repositories.clinicians_of_subject(principal.subject)
+    return found[0]["_id"] if found else None
 
 
 def delivery_view(d: dict[str, Any], now) -> dict[str, Any]:
