@@ -90,6 +90,8 @@ def put_site_settings(site_id: str, body: dict[str, Any], c: Components, princip
 
 def site_settings(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
     principal.require_site(site_id)
+    if c.repositories.site_zones.timezone_of(site_id) is None:
+        raise NotFound("site")  # a site this service has not learned of
     from notifications.domain import windows
     from notifications.services.reminders import offsets
 
