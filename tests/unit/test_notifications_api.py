@@ -95,3 +95,65 @@ def test_a_bad_query_is_a_422_naming_the_field(client, auth, query, field):
     response = client.get(f"/v1/inbox?{query}", headers=auth("coordinator", SITE))
     assert response.status_code == 422
     assert [e["field"] for e in response.json["errors"]] == [field]
+
+
+def test_a_client_sets_quiet_hours_and_a_bad_window_names_the_field(client, auth):
+    mine = auth("client", [], "client-7")
+    answer = client.put(
+        "/v1/preferences/client-7",
+        json={"quiet_hours": {"start": "22:00", "end": "07:00"}, "preferred_channel": "sms"},
+        headers=mine,
+    )
+    assert answer.status_code == 200, answer.json
+    assert answer.json["quiet_hours"] == {"start": "22:00", "end": "07:00"}
+    assert client.get("/v1/preferences/client-7", headers=mine).json["preferred_channel"] == "sms"
+    bad = client.put(
+        "/v1/preferences/client-7",
+        json={"quiet_hours": {"start": "25:00", "end": "07:00"}},
+        headers=mine,
+    )
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"].startswith("quiet_hours")
+    # another client's preferences are not theirs to read
+    assert client.get("/v1/preferences/client-8", headers=mine).status_code == 404
+
+
+def test_the_sms_webhook_refuses_an_unsigned_call_without_a_token(client):
+    answer = client.post("/v1/sms/inbound", data={"From": "+13125550101", "Body": "STOP"})
+    assert answer.status_code == 403
+
+
+def test_a_clinicians_own_inbox_holds_their_coaching_alerts(client, notifications, auth):
+    from dbt_shared.contracts import coaching
+    from notifications.services import alerts
+
+    notifications.repositories.clinicians.insert(
+        {"_id": "clin-1", "site_id": SITE, "subject": "sub-clin-1"}
+    )
+    data = {
+        "request_id": "req-1",
+        "client_id": "client-1",
+        "site_id": SITE,
+        "kind": "skills",
+        "status": "open",
+        "crisis": False,
+        "routed_to": "clin-1",
+        "notified": ["clin-1"],
+        "notify_clinical_lead": False,
+        "notify_site_intake": False,
+        "created_at": notifications.clock.now().isoformat(),
+    }
+    event = new_event(
+        "coaching",
+        coaching.REQUEST_CREATED,
+        key="client-1",
+        subject="r",
+        data=data,
+        clock=notifications.clock,
+        catalog=CATALOG,
+    )
+    alerts.on_coaching_requests([(event, CATALOG.load(event.type, event.data))], notifications)
+    answer = client.get("/v1/me/inbox", headers=auth("therapist", SITE, "sub-clin-1"))
+    assert answer.status_code == 200, answer.json
+    assert [i["request_id"] for i in answer.json["items"]] == ["req-1"]
+    other = client.get("/v1/me/inbox", headers=auth("therapist", SITE, "sub-someone"))
+    assert other.status_code == 404
