@@ -268,8 +268,9 @@ class SkillsSessions:
         self._lock = threading.Lock()
 
     def sessions(self, group_id: str, first: str, last: str) -> list[dict[str, Any]]:
-        if self.settings is None or self.tokens is None:
-            raise ConfigError("no skills-group address or service credentials configured")
+        if self.settings is None or self.tokens is None or not self._configured():
+            # Not the event's fault: the plan is tried again hourly (and the handler moves on).
+            raise TransientFailure("no skills-group address or service credentials configured")
         try:
             with self._lock:
                 response = self._session.get(
@@ -285,6 +286,13 @@ class SkillsSessions:
         if response.status_code != 200:
             raise TransientFailure(f"skills-group answered {response.status_code}")
         return response.json()
+
+    def _configured(self) -> bool:
+        try:
+            self.settings.service_url("skills-group")  # type: ignore[union-attr]
+        except ConfigError:
+            return False
+        return True
 
 
 # -- stand-ins for unit tests --------------------------------------------------------------------

@@ -121,7 +121,13 @@ def on_members_left(batch: Batch, c: Components) -> None:
 def plan_all(c: Components) -> int:
     """The hourly plan: every group with members (index ``status``: the active memberships)."""
     groups = {e["group_id"] for e in c.repositories.enrollments.find({"status": "active"})}
-    return sum(plan_group(c, g) for g in sorted(groups))
+    planned = 0
+    for group_id in sorted(groups):
+        try:
+            planned += plan_group(c, group_id)
+        except TransientFailure:  # this group's calendar next hour; the others now
+            log.warning("reminders not planned yet", extra={"group_id": group_id})
+    return planned
 
 
 def plan_group(c: Components, group_id: str) -> int:
