@@ -73,6 +73,23 @@ class DocumentStore(Protocol):
         ...
 
 
+def put(store: DocumentStore, document: dict[str, Any], attempts: int = 3) -> dict[str, Any]:
+    """Create or replace a whole document by ``_id`` (per-site settings, a preference): a
+    concurrent replace makes this one try again on the newer revision; the last one wins."""
+    for _ in range(attempts):
+        current = store.get(document["_id"])
+        if current is None:
+            stored, created = store.insert(document)
+            if created:
+                return stored
+            continue
+        try:
+            return store.save({**document, REVISION: current.get(REVISION, 0)})
+        except StaleWrite:
+            continue
+    raise StaleWrite(getattr(store, "what", "document"))
+
+
 def state_of(document: dict[str, Any]) -> dict[str, Any]:
     """The fields a save writes: everything but the id and the bookkeeping."""
     return {k: v for k, v in document.items() if k != "_id" and k not in _BOOKKEEPING}

@@ -39,6 +39,7 @@ from dbt_shared.errors import DomainError
 from dbt_shared.events import outbox
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.publisher import EventPublisher
+from dbt_shared.kafka_probe import KafkaProbe
 from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors, title_for
 
 log = logging.getLogger(__name__)
@@ -191,41 +192,6 @@ class _Plugin(MarshmallowPlugin):
     Converter = _Converter
 
 
-class _KafkaProbe:
-    """Answers whether a Kafka broker responds to a metadata request; caches for a moment."""
-
-    def __init__(self, bootstrap_servers: str, cache_s: float = 2.0) -> None:
-        self.bootstrap_servers = bootstrap_servers
-        self.cache_s = cache_s
-        self._checked_at = 0.0
-        self._error: Exception | None = None
-
-    def __call__(self) -> None:
-        if time.monotonic() - self._checked_at > self.cache_s:
-            self._error = self._probe()
-            self._checked_at = time.monotonic()
-        if self._error is not None:
-            raise self._error
-
-    def _probe(self) -> Exception | None:
-        from kafka import KafkaAdminClient
-
-        try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap_servers,
-                client_id="dbt-readiness",
-                request_timeout_ms=2_000,
-                bootstrap_timeout_ms=2_000,
-            )
-            try:
-                admin.describe_cluster()
-            finally:
-                admin.close()
-        except Exception as exc:  # any failure means "not ready"
-            return exc
-        return None
-
-
 def create_service_app(
     service: str,
     *,
@@ -267,7 +233,7 @@ def create_service_app(
         settings=settings, clock=clock or SystemClock(), verifier=TokenVerifier(settings.auth)
     )
     ctx.ready_checks["mongodb"] = lambda: mongo.ping(settings.mongodb_uri)
-    ctx.ready_checks["kafka"] = _KafkaProbe(settings.kafka_bootstrap_servers)
+    ctx.ready_checks["kafka"] = KafkaProbe(settings.kafka_bootstrap_servers)
     app.extensions["dbt"] = ctx
     if catalog is not None:
         outbox.configure_hand_off(

@@ -25,7 +25,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kafka import KafkaConsumer, OffsetAndMetadata
 from pymongo.database import Database
@@ -33,45 +32,16 @@ from pymongo.errors import BulkWriteError, ConnectionFailure
 
 from dbt_shared import correlation, metrics
 from dbt_shared.clock import Clock
+from dbt_shared.events import records
 from dbt_shared.events.catalog import Catalog, EventSchemaError
 from dbt_shared.events.envelope import EnvelopeError, Event
+from dbt_shared.events.handling import Handler, HandlerContext
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import DLQ_SUFFIX
 
 log = logging.getLogger(__name__)
 
 PROCESSED_COLLECTION = "processed_events"
-
-
-@dataclass(frozen=True)
-class HandlerContext:
-    db: Database
-    clock: Clock
-    service: str
-
-
-Handler = Callable[[Event, dict, HandlerContext], None]
-"""``handler(event, data, ctx)``: ``data`` is the validated, deserialised event data."""
-
-BatchHandler = Callable[[list[tuple[Event, dict]], HandlerContext], None]
-"""``batch([(event, data), ...], ctx)``: a run of one poll's records of one type at once."""
-
-
-def batched(batch: BatchHandler) -> Handler:
-    """A handler that also takes a poll's records of its type in one call (``batch``), so
-    that their effects are a few bulk writes instead of a few writes each.
-
-    Its effects must be keyed on each event (``dedup_key``-derived ids, written with
-    ``insert_many(ordered=False)`` that ignores duplicates): the consumer does not look each
-    record up in ``processed_events`` first, so a record handled before (a redelivery after a
-    crash) is written again and must change nothing.
-    """
-
-    def one(event: Event, data: dict, ctx: HandlerContext) -> None:
-        batch([(event, data)], ctx)
-
-    one.batch = batch  # type: ignore[attr-defined]
-    return one
 
 
 # How long the offset past a run of records with no handler here may wait to be committed
@@ -269,7 +239,7 @@ class ConsumerRunner:
     def _parse(self, record) -> tuple[Event, dict] | None:
         """The record's event and validated data; ``None`` when it was dead-lettered (it can
         never succeed) or has no handler here (skipped, counted)."""
-        declared = _header(record, "ce_type")
+        declared = records.header(record, "ce_type")
         if declared is not None and declared not in self.handlers:
             # Not ours: counted, never decoded (every service reads intake's one topic).
             known = declared if self.catalog.knows(declared) else "unknown"
@@ -386,19 +356,10 @@ class ConsumerRunner:
                 delay = min(delay * 2, self.backoff_max_s)
 
     def _dead_letter(self, record, error: Exception, attempts: int, event_type: str) -> None:
-        topic = record.topic + DLQ_SUFFIX
-        headers = [(k, v) for k, v in (record.headers or []) if not k.startswith("dlq_")]
-        headers += [
-            ("dlq_error", _error_text(error).encode()),
-            ("dlq_error_type", type(error).__name__.encode()),
-            ("dlq_original_topic", record.topic.encode()),
-            ("dlq_original_partition", str(record.partition).encode()),
-            ("dlq_original_offset", str(record.offset).encode()),
-            ("dlq_consumer_group", self.group_id.encode()),
-            ("dlq_attempts", str(attempts).encode()),
-            ("dlq_failed_at", self.ctx.clock.now().isoformat().encode()),
-        ]
-        self.publisher.send_raw(topic, record.key, record.value, headers)
+        headers = records.dead_letter_headers(
+            record, error, attempts=attempts, group_id=self.group_id, now=self.ctx.clock.now()
+        )
+        self.publisher.send_raw(record.topic + DLQ_SUFFIX, record.key, record.value, headers)
         metrics.DEAD_LETTERED.labels(self.service, record.topic).inc()
         metrics.EVENTS_CONSUMED.labels(self.service, event_type, "dead_lettered").inc()
         log.error(
@@ -412,20 +373,5 @@ class ConsumerRunner:
         )
 
 
-def _header(record, name: str) -> str | None:
-    for key, raw in record.headers or ():
-        if key == name and raw is not None:
-            try:
-                return raw.decode()
-            except (AttributeError, UnicodeDecodeError):
-                return None
-    return None
-
-
 def _ids(event: Event) -> dict:
     return {"event_id": event.id, "event_type": event.type}
-
-
-def _error_text(error: Exception) -> str:
-    # Schema errors name fields and rules, not values; keep every error short.
-    return str(error)[:1000]

@@ -22,8 +22,9 @@ from coaching.services.common import (
     windows,
     zone_of,
 )
+from dbt_shared import documents
 from dbt_shared.auth import Principal
-from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite
+from dbt_shared.errors import Forbidden, InvalidInput, NotFound
 
 GAP_HORIZON = timedelta(days=7)
 MAX_COVERAGE_DAYS = 62
@@ -49,28 +50,12 @@ def _check_clinicians(c: Components, site_id: str, docs: list[dict[str, Any]], n
             raise InvalidInput.field(f"{name}[{n}].clinician_id", "No such clinician at this site.")
 
 
-def _put(store, document: dict[str, Any]) -> dict[str, Any]:
-    """Create or replace a per-site document (a concurrent replace: the last one wins)."""
-    for _ in range(3):
-        current = store.get(document["_id"])
-        if current is None:
-            stored, created = store.insert(document)
-            if created:
-                return stored
-            continue
-        try:
-            return store.save({**document, "_rev": current.get("_rev", 0)})
-        except StaleWrite:
-            continue
-    raise StaleWrite("coaching settings")
-
-
 def put_hours(site_id: str, body: dict[str, Any], c: Components, principal: Principal):
     _coordinator_of(principal, site_id)
     zone_of(c, site_id)
     _check_windows(body["hours"], "hours")
     document = {"_id": site_id, "site_id": site_id, **body, "updated_at": c.clock.now()}
-    _put(c.repositories.settings, document)
+    documents.put(c.repositories.settings, document)
     check_gaps(c, site_id)
     return hours_view(site_id, c, principal)
 
@@ -95,7 +80,7 @@ def put_rota(site_id: str, body: dict[str, Any], c: Components, principal: Princ
         "backup": [window_doc(w) for w in windows(body["backup"])],
         "updated_at": c.clock.now(),
     }
-    _put(c.repositories.rotas, document)
+    documents.put(c.repositories.rotas, document)
     check_gaps(c, site_id)
     return rota_view(site_id, c, principal)
 
@@ -252,7 +237,7 @@ def check_gaps(c: Components, site_id: str) -> int:
             reported.append({"missing": gap.missing, "start": gap.start, "end": gap.end})
             new += 1
         if new or len(reported) != len(watch["reported"]):
-            _put(c.repositories.watches, {**watch, "reported": reported})
+            documents.put(c.repositories.watches, {**watch, "reported": reported})
     return new
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dbt_shared import listing
+from dbt_shared import documents, listing
 from dbt_shared.auth import Principal
-from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite
+from dbt_shared.errors import Forbidden, InvalidInput, NotFound
 from notifications.bootstrap import Components
 from notifications.domain import preferences, sms
 from notifications.repository import recipient_deliveries, site_deliveries
@@ -16,21 +16,6 @@ from notifications.repository import recipient_deliveries, site_deliveries
 log = logging.getLogger(__name__)
 COORDINATING = ("operator", "coordinator")
 STAFF = ("operator", "coordinator", "therapist", "facilitator")
-
-
-def _put(store, document: dict[str, Any]) -> dict[str, Any]:
-    for _ in range(3):
-        current = store.get(document["_id"])
-        if current is None:
-            stored, created = store.insert(document)
-            if created:
-                return stored
-            continue
-        try:
-            return store.save({**document, "_rev": current.get("_rev", 0)})
-        except StaleWrite:
-            continue
-    raise StaleWrite("preferences")
 
 
 # -- preferences ---------------------------------------------------------------------------------
@@ -64,7 +49,7 @@ def put_preferences(recipient_id: str, body: dict[str, Any], c: Components, prin
     merged = preferences.merge(body, preferences.defaults(kind))
     for field, message in preferences.validate(merged):
         raise InvalidInput.field(field, message)
-    _put(c.repositories.preferences, {"_id": recipient_id, "kind": kind, **_shown(merged)})
+    documents.put(c.repositories.preferences, {"_id": recipient_id, "kind": kind, **_shown(merged)})
     return {"recipient_id": recipient_id, **_shown(merged)}
 
 
@@ -84,7 +69,7 @@ def put_site_settings(site_id: str, body: dict[str, Any], c: Components, princip
     if window and window["start"] >= window["end"]:
         raise InvalidInput.field("sms_window.end", "Must be later than start.")
     doc = {"_id": site_id, "site_id": site_id, **body}
-    _put(c.repositories.settings, doc)
+    documents.put(c.repositories.settings, doc)
     return site_settings(site_id, c, principal)
 
 
