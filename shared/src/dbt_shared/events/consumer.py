@@ -35,11 +35,21 @@ from dbt_shared.clock import Clock
 from dbt_shared.events import records
 from dbt_shared.events.catalog import Catalog, EventSchemaError
 from dbt_shared.events.envelope import EnvelopeError, Event
-from dbt_shared.events.handling import Handler, HandlerContext
+from dbt_shared.events.handling import BatchHandler, Handler, HandlerContext, batched
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import DLQ_SUFFIX
 
 log = logging.getLogger(__name__)
+
+# The handler types live in ``handling``; handlers import them from here too.
+__all__ = [
+    "PROCESSED_COLLECTION",
+    "BatchHandler",
+    "ConsumerRunner",
+    "Handler",
+    "HandlerContext",
+    "batched",
+]
 
 PROCESSED_COLLECTION = "processed_events"
 
