@@ -29,3 +29,13 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+def aware(moment: datetime | str | None) -> datetime | None:
+    """A stored instant as an aware UTC datetime: BSON dates come back naive (they are UTC),
+    event data as ISO text; ``None`` stays ``None``."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

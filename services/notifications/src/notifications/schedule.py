@@ -3,25 +3,21 @@ by the minute they fall due) and the sites' time zones (the site directory's rea
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
 
 from dbt_shared import site_directory
+from dbt_shared.clock import aware
 from dbt_shared.documents import DocumentStore
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
 
 SLOT_SECONDS = 60
 CURSOR_ID = "~cursor"
 
 
 def slot_of(moment: datetime) -> int:
-    return int(_aware(moment).timestamp()) // SLOT_SECONDS
+    return int(aware(moment).timestamp()) // SLOT_SECONDS
 
 
 class Schedule:

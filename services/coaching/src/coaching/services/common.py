@@ -8,12 +8,13 @@ another site's or another client's existence is not disclosed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from coaching.bootstrap import Components
 from coaching.domain import rota
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
 from dbt_shared.errors import Forbidden, NotFound
 
 COORDINATING = ("operator", "coordinator")
@@ -23,12 +24,6 @@ DEFAULT_CALLBACK_MINUTES = 30
 DEFAULT_EMERGENCY_NUMBER = "988"
 DEFAULT_LOAD_THRESHOLD_MINUTES = 120
 DEFAULT_ACK_MINUTES = 15
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def audit(c: Components, principal: Principal, action: str, kind: str, oid: str, site_id: str):

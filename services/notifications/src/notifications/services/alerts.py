@@ -169,6 +169,22 @@ def _lead_alert(event, data, now, *, purpose, crisis, lead: bool, intake: bool, 
             )
 
 
+def _lead_email(event, data, purpose: str, priority: str, now, args, at_once: bool) -> dict:
+    """An email to the site's clinical lead (its address asked of intake at send time)."""
+    return delivery(
+        event,
+        site_id=data["site_id"],
+        purpose=purpose,
+        kind=RecipientKind.SITE_CLINICAL_LEAD,
+        recipient_id=None,
+        channel="email",
+        priority=priority,
+        now=now,
+        at_once=at_once,
+        args=args,
+    )
+
+
 def on_coaching_requests(batch: Batch, c: Components) -> None:
     now, items, out = c.clock.now(), [], []
     for event, data in batch:
@@ -284,20 +300,7 @@ def on_coaching_risks(batch: Batch, c: Components) -> None:
                 client_id=data["client_id"],
             )
         )
-        out.append(
-            delivery(
-                event,
-                site_id=data["site_id"],
-                purpose="coaching_risk",
-                kind=RecipientKind.SITE_CLINICAL_LEAD,
-                recipient_id=None,
-                channel="email",
-                priority=Priority.URGENT,
-                now=now,
-                at_once=True,
-                args=args,
-            )
-        )
+        out.append(_lead_email(event, data, "coaching_risk", Priority.URGENT, now, args, True))
     store(c, items, out)
 
 
@@ -315,19 +318,7 @@ def on_coverage_gaps(batch: Batch, c: Components) -> None:
                 gap_id=data["gap_id"],
             )
         )
-        out.append(
-            delivery(
-                event,
-                site_id=data["site_id"],
-                purpose="coverage_gap",
-                kind=RecipientKind.SITE_CLINICAL_LEAD,
-                recipient_id=None,
-                channel="email",
-                priority=Priority.NORMAL,
-                now=now,
-                args=args,
-            )
-        )
+        out.append(_lead_email(event, data, "coverage_gap", Priority.NORMAL, now, args, False))
     store(c, items, out)
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from dbt_shared import correlation
+from dbt_shared.clock import aware
 from dbt_shared.errors import StaleWrite
 from dbt_shared.events.envelope import Event
 from notifications import events, metrics
@@ -87,7 +88,7 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime) -> int:
     )
     if until is not None:
         starts = delivery.get("session_starts_at")
-        if starts is not None and windows.drop_held_reminder(until, _aware(starts)):
+        if starts is not None and windows.drop_held_reminder(until, aware(starts)):
             _save(c, {**delivery, "status": DROPPED, "dropped_at": now, "last_error": "held past"})
             metrics.DELIVERIES.labels(delivery["purpose"], target.channel, DROPPED).inc()
             log.info("held reminder dropped: its session starts first", extra=_ids(delivery))
@@ -143,7 +144,7 @@ def _record(c, delivery, target, *, error, permanent, provider=None) -> None:
         log.info("delivery sent", extra=_ids(delivery))
         starts = delivery.get("session_starts_at")
         if starts is not None:
-            lead = (_aware(starts) - now).total_seconds()
+            lead = (aware(starts) - now).total_seconds()
             metrics.REMINDER_LEAD.labels(changed["channel"]).observe(max(lead, 0.0))
     elif attempt.settled:
         log.error("delivery failed for good", extra={**_ids(delivery), "error": error})
@@ -164,12 +165,6 @@ def _save(c: Components, delivery: dict[str, Any], outcome=()) -> bool:
 
 def _ids(delivery: dict[str, Any]) -> dict[str, Any]:
     return {"delivery_id": delivery["_id"], "site_id": delivery["site_id"]}
-
-
-def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- whom, on which channel, where ----------------------------------------------------------------

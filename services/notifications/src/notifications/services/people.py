@@ -8,6 +8,7 @@ from typing import Any
 
 from dbt_shared import documents, listing
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound
 from notifications.bootstrap import Components
 from notifications.domain import preferences, sms
@@ -152,11 +153,9 @@ def _own_id(c: Components, principal: Principal) -> str | None:
 
 
 def delivery_view(d: dict[str, Any], now) -> dict[str, Any]:
-    from notifications.services.dispatch import _aware
-
     status = d["status"]
     held = d.get("held_until")
-    if status == "pending" and held is not None and _aware(held) > now:
+    if status == "pending" and held is not None and aware(held) > now:
         status = "held"
     return {
         "id": d["_id"],

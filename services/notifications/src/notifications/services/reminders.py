@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dbt_shared.clock import aware
 from dbt_shared.errors import StaleWrite
 from notifications.bootstrap import Components
 from notifications.domain.deliveries import DeliveryStatus, TransientFailure
@@ -29,14 +30,6 @@ _NAMESPACE = uuid.UUID("0f1c7b52-3c2e-4d1e-9a55-6b8e0d7c4a11")
 DEFAULT_OFFSETS_MINUTES = (24 * 60, 120)
 PLAN_DAYS = 2
 LATE_GRACE = timedelta(minutes=5)  # a reminder planned this late still goes; later, not
-
-
-def _aware(moment):
-    from datetime import UTC
-
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def offsets(c: Components, site_id: str) -> tuple[int, ...]:
@@ -67,7 +60,7 @@ def on_enrollments(batch: Batch, c: Components) -> None:
                 "first_session_starts_at": data["first_session_starts_at"],
             }
         )
-        starts = _aware(data["first_session_starts_at"])
+        starts = aware(data["first_session_starts_at"])
         args = {"reference": data["enrollment_id"][:8], **_when(c, data["site_id"], starts)}
         out.append(
             delivery(
@@ -145,11 +138,11 @@ def plan_group(c: Components, group_id: str) -> int:
     for session in sessions:
         if session.get("status") == "cancelled":
             continue
-        starts = _aware(session["starts_at"])
+        starts = aware(session["starts_at"])
         if starts <= now:
             continue
         for member in members:
-            if _aware(member["first_session_starts_at"]) > starts:
+            if aware(member["first_session_starts_at"]) > starts:
                 continue  # never before the client's first session
             for minutes in offsets(c, session["site_id"]):
                 due = starts - timedelta(minutes=minutes)
@@ -163,7 +156,7 @@ def plan_group(c: Components, group_id: str) -> int:
 
 def _reminder(c, session, member, minutes: int, due: datetime, now: datetime) -> dict[str, Any]:
     key = f"reminder:{session['id']}:{member['client_id']}:{minutes}"
-    starts = _aware(session["starts_at"])
+    starts = aware(session["starts_at"])
     args = {
         "reference": session["id"][:8],
         "room": session.get("room") or "",
@@ -200,7 +193,7 @@ def _reminder(c, session, member, minutes: int, due: datetime, now: datetime) ->
 def on_sessions_moved(batch: Batch, c: Components) -> None:
     now, out = c.clock.now(), []
     for event, data in batch:
-        starts = _aware(data["starts_at"])
+        starts = aware(data["starts_at"])
         for d in c.repositories.deliveries.of_session(data["session_id"], DeliveryStatus.SCHEDULED):
             due = starts - timedelta(minutes=int(d.get("offset_minutes", 0)))
             if due < now - LATE_GRACE:
@@ -232,7 +225,7 @@ def on_sessions_cancelled(batch: Batch, c: Components) -> None:
         for status in (DeliveryStatus.SCHEDULED, DeliveryStatus.PENDING):
             for d in c.repositories.deliveries.of_session(data["session_id"], status):
                 _cancel(c, d)
-        out += _notices(c, event, data, "session_cancelled", _aware(data["starts_at"]), now)
+        out += _notices(c, event, data, "session_cancelled", aware(data["starts_at"]), now)
     store(c, [], out)
 
 
@@ -246,7 +239,7 @@ def _notices(c, event, data, purpose: str, starts: datetime, now: datetime) -> l
     }
     previous = data.get("previous_starts_at")
     if previous:
-        before = _when(c, data["site_id"], _aware(previous))
+        before = _when(c, data["site_id"], aware(previous))
         args.update(previous_day=before["day"], previous_time=before["time"])
     people = [("client", m["client_id"], None) for m in c.repositories.enrolled(data["group_id"])]
     people += [("clinician", f, "email") for f in _facilitators(c, data, starts)]
@@ -318,7 +311,7 @@ def promote_due(c: Components) -> int:
     moved = 0
     for slot in range(first, current + 1):
         for entry in c.repositories.schedule.in_slot(slot):
-            if _aware(entry["due_at"]) > now:
+            if aware(entry["due_at"]) > now:
                 continue  # later this minute: the next run
             d = c.repositories.deliveries.get(entry["_id"])
             if d is not None and d["status"] == DeliveryStatus.SCHEDULED:

@@ -9,32 +9,26 @@ from notifications.domain.purposes import Priority
 from notifications.services.alerts import Batch, delivery, item, ref, store
 
 
+def _items(event, data: dict, kind: str, now) -> list[dict]:
+    """The site's item, and the therapist's own when the client has one."""
+    about = {
+        "site_id": data["site_id"],
+        "kind": kind,
+        "priority": Priority.NORMAL,
+        "now": now,
+        "client_id": data["client_id"],
+    }
+    found = [item(event, **about)]
+    if data.get("therapist_id"):
+        found.append(item(event, recipient_id=data["therapist_id"], **about))
+    return found
+
+
 def on_attendance_at_risk(batch: Batch, c: Components) -> None:
     now, items, out = c.clock.now(), [], []
     for event, data in batch:
-        args = {"reference": ref(data["client_id"])}
-        items.append(
-            item(
-                event,
-                site_id=data["site_id"],
-                kind="attendance_at_risk",
-                priority=Priority.NORMAL,
-                now=now,
-                client_id=data["client_id"],
-            )
-        )
+        items += _items(event, data, "attendance_at_risk", now)
         if data.get("therapist_id"):
-            items.append(
-                item(
-                    event,
-                    site_id=data["site_id"],
-                    kind="attendance_at_risk",
-                    priority=Priority.NORMAL,
-                    now=now,
-                    recipient_id=data["therapist_id"],
-                    client_id=data["client_id"],
-                )
-            )
             out.append(
                 delivery(
                     event,
@@ -45,35 +39,12 @@ def on_attendance_at_risk(batch: Batch, c: Components) -> None:
                     channel="email",
                     priority=Priority.NORMAL,
                     now=now,
-                    args=args,
+                    args={"reference": ref(data["client_id"])},
                 )
             )
     store(c, items, out)
 
 
 def on_discharged(batch: Batch, c: Components) -> None:
-    now, items = c.clock.now(), []
-    for event, data in batch:
-        items.append(
-            item(
-                event,
-                site_id=data["site_id"],
-                kind="client_discharged",
-                priority=Priority.NORMAL,
-                now=now,
-                client_id=data["client_id"],
-            )
-        )
-        if data.get("therapist_id"):
-            items.append(
-                item(
-                    event,
-                    site_id=data["site_id"],
-                    kind="client_discharged",
-                    priority=Priority.NORMAL,
-                    now=now,
-                    recipient_id=data["therapist_id"],
-                    client_id=data["client_id"],
-                )
-            )
-    store(c, items, [])
+    now = c.clock.now()
+    store(c, [i for e, d in batch for i in _items(e, d, "client_discharged", now)], [])
