@@ -117,7 +117,8 @@ class MongoAuditLog(_Recording):
     def __init__(self, db: Database, clock: Clock) -> None:
         self.collection = db[AUDIT_COLLECTION]
         self.trail = MongoDocumentStore(self.collection, "audit record")  # for reading it
-        self.sequences = listing.MongoSequences(db)
+        # A trail has no head: its numbers come in blocks (one counter write per block).
+        self.sequences = listing.BlockSequences(listing.MongoSequences(db))
         self.clock = clock
 
     def _keep(self, document):

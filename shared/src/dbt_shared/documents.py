@@ -12,7 +12,9 @@ Every service's ``repository.py`` builds its repositories on a ``DocumentStore``
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -32,6 +34,7 @@ from dbt_shared.events.envelope import Event
 REVISION = "_rev"
 _BOOKKEEPING = (REVISION, outbox.OUTBOX_FIELD, outbox.RECORDED_AT_FIELD)
 _SYSTEM_CLOCK = SystemClock()
+log = logging.getLogger(__name__)
 
 Sort = list[tuple[str, int]]
 
@@ -132,28 +135,105 @@ class DocumentLock:
         self.lease = lease
         self.owner = uuid.uuid4().hex
 
-    def __enter__(self) -> DocumentLock:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        pause = 0.002
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free (or its holder's lease ran out); never waits."""
         while True:
             now = datetime.now(UTC)
             try:
                 self.locks.insert_one(
                     {"_id": self.name, "owner": self.owner, "expires_at": now + self.lease}
                 )
-                return self
+                return True
             except DuplicateKeyError:
                 held = self.locks.find_one({"_id": self.name})  # index: _id
-                if held and _aware(held["expires_at"]) <= now:  # its holder died
+                if held is None:
+                    continue  # released meanwhile
+                if _aware(held["expires_at"]) <= now:  # its holder died
                     self.locks.delete_one({"_id": self.name, "owner": held["owner"]})
                     continue
+                return False
+
+    def __enter__(self) -> DocumentLock:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        pause = 0.002
+        while not self.try_acquire():
             if time.monotonic() > deadline:
                 raise StaleWrite("object (busy)")
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
+        return self
+
+    def release(self) -> None:
+        self.locks.delete_one({"_id": self.name, "owner": self.owner})
+
+    def release_later(self) -> None:
+        """Leave the lock to be deleted with others in one write a moment later: for a lock no
+        one takes again once its work is done (a revision's, see ``revision_lock``)."""
+        _LOCK_SWEEPER.add(self.locks, self.name)
 
     def __exit__(self, *_exc: object) -> None:
-        self.locks.delete_one({"_id": self.name, "owner": self.owner})
+        self.release()
+
+
+def revision_lock(db: Database, collection: str, document_id: str, revision: Any):
+    """The lock of one revision of a document: whoever holds it is the one writer that may
+    turn that revision into the next. Once the next is written no writer wants it again
+    (a writer still at that revision gets a conflict), so it is released later, in bulk."""
+    return DocumentLock(db, f"{collection}/{document_id}@{revision}")
+
+
+class _LockSweeper:
+    """Deletes released revision locks in one ``delete_many`` every ``SWEEP_EVERY_S`` (the
+    collection holds only the last moment's locks: the sweep's scan is small), and every few
+    minutes the locks whose lease ran out long ago (a process that died before its sweep)."""
+
+    SWEEP_EVERY_S = 0.25
+    EXPIRED_EVERY_S = 300.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[int, str], tuple[Collection, list[str]]] = {}
+        self._thread: threading.Thread | None = None
+        self._expired_at = 0.0
+
+    def add(self, locks: Collection, name: str) -> None:
+        with self._lock:
+            key = (id(locks.database.client), locks.database.name)  # one delete per database
+            self._pending.setdefault(key, (locks, []))[1].append(name)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="lock-sweeper", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.SWEEP_EVERY_S)
+            self.sweep()
+
+    def sweep(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        expired = time.monotonic() - self._expired_at >= self.EXPIRED_EVERY_S
+        for key, (locks, names) in pending.items():
+            query: dict[str, Any] = {"_id": {"$in": names}}
+            if expired:
+                old = datetime.now(UTC) - LOCK_LEASE
+                query = {"$or": [query, {"expires_at": {"$lt": old}}]}
+            try:
+                locks.delete_many(query)
+            except Exception:  # the database is away: again at the next sweep
+                log.warning("revision locks not released yet", exc_info=True)
+                with self._lock:
+                    self._pending.setdefault(key, (locks, []))[1].extend(names)
+        if expired and pending:
+            self._expired_at = time.monotonic()
+
+
+_LOCK_SWEEPER = _LockSweeper()
+
+
+def flush_released_locks() -> None:
+    """Delete the released revision locks now (a batch job before it exits, tests)."""
+    _LOCK_SWEEPER.sweep()
 
 
 class MongoDocumentStore:
@@ -226,33 +306,54 @@ class MongoDocumentStore:
     def _save(self, document, events):
         if not needs_write_lock(self.collection.database):
             return self._guarded_update(document, events)
-        name = f"{self.collection.name}/{document['_id']}"
-        with DocumentLock(self.collection.database, name):
-            # Under the lock no other saver reads or writes this document, so reading its
-            # revision and writing the change are one step for every other writer.
-            current = self.collection.find_one({"_id": document["_id"]}, {REVISION: 1})
-            if current is None or current.get(REVISION) != document.get(REVISION):
-                raise StaleWrite(self.what)
+        revision = document.get(REVISION)
+        lock = revision_lock(
+            self.collection.database, self.collection.name, document["_id"], revision
+        )
+        self._take_revision(lock, document["_id"], revision)
+        try:
+            # The revision's lock makes this writer the only one that may write over that
+            # revision, so the revision in the filter is a compare-and-set on FerretDB too (an
+            # update there is an unlocked read-then-write: it compares what it read).
             update: dict[str, Any] = {"$set": state_of(document), "$inc": {REVISION: 1}}
             written = self.collection.update_one(
-                {"_id": document["_id"]}, outbox.update_with_events(update, events)
+                {"_id": document["_id"], REVISION: _revision_filter(revision)},
+                outbox.update_with_events(update, events),
             )
-            if written.matched_count != 1:
+        except BaseException:
+            lock.release()
+            raise
+        if written.matched_count != 1:
+            lock.release()
+            raise StaleWrite(self.what)
+        lock.release_later()
+        # What the document now is, without reading it again.
+        stored = {**document, REVISION: (revision or 0) + 1}
+        if events:
+            stored[outbox.OUTBOX_FIELD] = [
+                *document.get(outbox.OUTBOX_FIELD, []),
+                *(e.to_document() for e in events),
+            ][-outbox.KEEP_IN_DOCUMENT :]
+        return stored
+
+    def _take_revision(self, lock: DocumentLock, document_id: str, revision: Any) -> None:
+        """Take ``revision``'s lock; while another writer holds it, wait until that writer has
+        written (a conflict for this one) or given up (the lock is free again)."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        pause = 0.002
+        while not lock.try_acquire():
+            current = self.collection.find_one({"_id": document_id}, {REVISION: 1})  # _id
+            if current is None or current.get(REVISION) != revision:
                 raise StaleWrite(self.what)
-            # What the document now is, without reading it again (under the lock, it is ours).
-            stored = {**document, REVISION: current.get(REVISION, 0) + 1}
-            if events:
-                stored[outbox.OUTBOX_FIELD] = [
-                    *document.get(outbox.OUTBOX_FIELD, []),
-                    *(e.to_document() for e in events),
-                ][-outbox.KEEP_IN_DOCUMENT :]
-            return stored
+            if time.monotonic() > deadline:
+                raise StaleWrite(f"{self.what} (busy)")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _guarded_update(self, document, events):
         """MongoDB applies a filtered update atomically: the revision in the filter is the
         compare of compare-and-set."""
-        # A document stored before revisions were kept has none: it is at "no revision".
-        revision = document.get(REVISION, {"$exists": False})
+        revision = _revision_filter(document.get(REVISION))
         update: dict[str, Any] = {"$set": state_of(document), "$inc": {REVISION: 1}}
         stored = self.collection.find_one_and_update(
             {"_id": document["_id"], REVISION: revision},  # index: _id
@@ -262,6 +363,11 @@ class MongoDocumentStore:
         if stored is None:
             raise StaleWrite(self.what)
         return stored
+
+
+def _revision_filter(revision: Any) -> Any:
+    # A document stored before revisions were kept has none: it is at "no revision".
+    return {"$exists": False} if revision is None else revision
 
 
 def _aware(value: Any) -> Any:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -100,6 +101,64 @@ class MongoSequences:
 
     def advance_head(self, key: str, bucket: int) -> None:
         self.counters.update_one({"_id": key}, {"$max": {"head": bucket}}, upsert=True)
+
+
+@dataclass
+class _Block:
+    next: int
+    end: int
+    size: int
+    taken_at: float
+
+
+class BlockSequences:
+    """A sequence that hands out numbers in blocks taken by this process (one counter write per
+    block, not per number), for lists **without a head** only (a trail, an inbox): a block's
+    number may be used a moment after later numbers were, which a head could pass.
+
+    A block lives ``BLOCK_TTL_S`` at most; its unused numbers are given up (a bucket holds
+    fewer). Its size follows the demand: it doubles (up to ``MAX_BLOCK``) while blocks run out
+    within their lifetime and halves when they do not, so a quiet list takes one number at a
+    time, exactly as before, and a busy one a block per second. Lists stay oldest first within
+    a bucket (by ``_id``) and, across the buckets of one list, to within ``BLOCK_TTL_S``.
+    """
+
+    BLOCK_TTL_S = 1.0
+    MAX_BLOCK = 64
+
+    def __init__(self, inner: Sequences) -> None:
+        self.inner = inner
+        self._blocks: dict[str, _Block] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> int:
+        return self.take_many(key, 1)
+
+    def take_many(self, key: str, count: int) -> int:
+        with self._lock:
+            now = time.monotonic()
+            block = self._blocks.get(key)
+            if block is not None and now - block.taken_at < self.BLOCK_TTL_S:
+                if block.next + count <= block.end:
+                    first = block.next
+                    block.next += count
+                    return first
+                size = min(block.size * 2, self.MAX_BLOCK)  # ran out within its lifetime
+            else:
+                size = max(1, block.size // 2) if block is not None else 1
+            wanted = max(size, count)
+            first = self.inner.take_many(key, wanted)
+            self._blocks[key] = _Block(first + count, first + wanted, size, now)
+            return first
+
+    def top(self, key: str) -> int:
+        return self.inner.top(key)
+
+    def head(self, key: str) -> int:
+        return self.inner.head(key)
+
+    def advance_head(self, key: str, bucket: int) -> None:
+        raise TypeError("a list with a head takes its numbers one by one (MongoSequences)")
 
 
 class InMemorySequences:

@@ -8,28 +8,21 @@ Every query below names the index that serves it on MongoDB 7.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
 from dbt_shared import listing
 from dbt_shared.documents import (
-    REVISION,
-    DocumentLock,
     DocumentStore,
     MongoDocumentStore,
-    needs_write_lock,
 )
 from dbt_shared.events import outbox
-from dbt_shared.events.envelope import Event
 from dbt_shared.memory_documents import InMemoryDocumentStore
-from notifications.domain.deliveries import DeliveryStatus, claim_order
+from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
+from notifications.domain.deliveries import DeliveryStatus
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
     InMemorySiteTimeZones,
@@ -47,9 +40,7 @@ SCHEDULE = "delivery_schedule"  # scheduled deliveries by the minute they fall d
 ENROLLMENTS = "enrollments"  # read model of skills-group's: who attends which group from when
 CLINICIANS = "clinicians"  # read model of intake's: a clinician's site and token subject
 
-QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
-ORPHAN_GRACE = timedelta(minutes=2)
-CANDIDATES = 50  # due entries one queue read yields on FerretDB
+SETTINGS_TTL_S = 60.0  # how long the sender keeps a site's settings
 
 OUTBOX_COLLECTIONS = [DELIVERIES]
 
@@ -151,193 +142,6 @@ class InboxItems:
         return listing.page(self.store, [lane], self.sequences, limit=limit, cursor=cursor)
 
 
-# -- deliveries ----------------------------------------------------------------------------------
-def _due(now: datetime) -> dict[str, Any]:
-    return {"status": DeliveryStatus.PENDING, "next_attempt_at": {"$lte": now}}
-
-
-def site_deliveries(site_id: str) -> str:
-    return f"deliveries:site:{site_id}"
-
-
-def recipient_deliveries(recipient_id: str) -> str:
-    return f"deliveries:recipient:{recipient_id}"
-
-
-def _delivery_lanes(delivery: dict[str, Any]) -> dict[str, str]:
-    lanes = {"site_bucket": site_deliveries(delivery["site_id"])}
-    if delivery.get("recipient_id"):
-        lanes["recipient_bucket"] = recipient_deliveries(delivery["recipient_id"])
-    return lanes
-
-
-class Deliveries:
-    """Deliveries and their outcome events (``claim_due`` is storage-specific), each listed in
-    two bucketed lists, its site's and its recipient's (``GET /v1/deliveries``)."""
-
-    def __init__(self, store: DocumentStore, sequences: listing.Sequences | None = None) -> None:
-        self.store = store
-        self.sequences = sequences or listing.InMemorySequences()
-
-    def add(self, delivery: dict[str, Any]) -> bool:
-        """Store a new delivery; ``False`` if its event already caused it."""
-        return bool(self.add_many([delivery]))
-
-    def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
-        """``add`` for a batch; answers the ids stored now."""
-        listing.place_many(deliveries, self.sequences, _delivery_lanes)
-        return {d["_id"] for d in deliveries if self.store.insert(d)[1]}
-
-    def page(self, lanes: list[listing.Lane], *, limit: int, cursor: str | None):
-        return listing.page(self.store, lanes, self.sequences, limit=limit, cursor=cursor)
-
-    def of_session(self, session_id: str, status: str) -> list[dict[str, Any]]:
-        # index: session_status (session_id, status): one session's reminders in one state
-        return self.store.find({"session_id": session_id, "status": status})
-
-    def of_recipient(self, recipient_id: str, status: str) -> list[dict[str, Any]]:
-        # index: recipient_status (recipient_id, status): a person's deliveries in one state
-        return self.store.find({"recipient_id": recipient_id, "status": status})
-
-    def get(self, delivery_id: str) -> dict[str, Any] | None:
-        return self.store.get(delivery_id)
-
-    def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
-        """Write a changed delivery (and its outcome event) if no one changed it since it was
-        claimed; ``StaleWrite`` otherwise."""
-        return self.store.save(delivery, events)
-
-    def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
-        """Claim the most urgent due delivery by pushing its next attempt past ``lease``."""
-        raise NotImplementedError
-
-
-class MongoDeliveries(Deliveries):
-    """Deliveries, with a queue that holds only the pending ones (``delivery_queue``).
-
-    The timer reads the queue, never the deliveries, so a year of sent messages does not slow
-    the next one. A queue entry is written before its delivery (like an outbox intent): an
-    entry whose delivery never got written, or is settled already, is dropped when claimed.
-    """
-
-    def __init__(self, collection: Collection) -> None:
-        super().__init__(
-            MongoDocumentStore(collection, "delivery"), listing.MongoSequences(collection.database)
-        )
-        self.collection = collection
-        self.queue = collection.database[QUEUE]
-        self._candidates: list[dict[str, Any]] = []  # due entries read, not yet claimed
-
-    def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
-        """Queue entries first (as ``add`` does), then the deliveries: two bulk writes. An entry
-        or a delivery stored before (a redelivered event) is left as it is."""
-        if not deliveries:
-            return set()
-        listing.place_many(deliveries, self.sequences, _delivery_lanes)
-        entries = [
-            {
-                "_id": d["_id"],
-                "priority_rank": d["priority_rank"],
-                "next_attempt_at": d["next_attempt_at"],
-                "queued_at": d.get("created_at"),
-            }
-            for d in deliveries
-            if d["status"] == DeliveryStatus.PENDING  # a scheduled one waits in the schedule
-        ]
-        if entries:
-            try:
-                self.queue.insert_many(entries, ordered=False)
-            except BulkWriteError as exc:
-                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                    raise
-        return self.store.insert_many(deliveries)
-
-    def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
-        stored = super().save(delivery, events)
-        if stored["status"] == DeliveryStatus.PENDING:
-            self._enqueue(stored)
-        else:
-            self.queue.delete_one({"_id": stored["_id"]})  # index: _id
-        return stored
-
-    def _enqueue(self, delivery: dict[str, Any]) -> None:
-        self.queue.update_one(
-            {"_id": delivery["_id"]},  # index: _id
-            {
-                "$set": {
-                    "priority_rank": delivery["priority_rank"],
-                    "next_attempt_at": delivery["next_attempt_at"],
-                    "queued_at": delivery.get("created_at"),
-                }
-            },
-            upsert=True,
-        )
-
-    def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
-        while True:
-            # Index ``due`` (priority_rank, next_attempt_at) on the queue: pending work only,
-            # urgent first, so an alert arriving mid-batch goes next.
-            entry = self._claim_entry(now, lease)
-            if entry is None:
-                return None
-            delivery = self.collection.find_one({"_id": entry["_id"]})  # index: _id
-            if delivery is not None and delivery["status"] == DeliveryStatus.PENDING:
-                # The revision moves on, so a write decided before the claim loses.
-                return self.collection.find_one_and_update(
-                    {"_id": delivery["_id"]},
-                    {"$set": {"next_attempt_at": now + lease}, "$inc": {REVISION: 1}},
-                    return_document=ReturnDocument.AFTER,
-                )
-            if delivery is None and now - _aware(entry.get("queued_at") or now) < ORPHAN_GRACE:
-                continue  # its delivery may still be being written: the lease brings it back
-            self.queue.delete_one({"_id": entry["_id"]})  # settled, or never written
-
-    def _claim_entry(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
-        due = {"next_attempt_at": {"$lte": now}}
-        if not needs_write_lock(self.queue.database):
-            return self.queue.find_one_and_update(
-                due,
-                {"$set": {"next_attempt_at": now + lease}},
-                sort=claim_order(),
-                return_document=ReturnDocument.AFTER,
-            )
-        # FerretDB: the sorted read of the due entries decodes the whole queue (it pushes no
-        # range, sort or limit down), so one read yields the next CANDIDATES claims; an urgent
-        # entry that fell due meanwhile (equality on its rank: only urgent entries decoded)
-        # still goes first.
-        urgent = list(self.queue.find({"priority_rank": 0, **due}, sort=claim_order(), limit=1))
-        if urgent and all(c["_id"] != urgent[0]["_id"] for c in self._candidates[:1]):
-            self._candidates.insert(0, urgent[0])
-        if not self._candidates:
-            self._candidates = list(self.queue.find(due, sort=claim_order(), limit=CANDIDATES))
-        while self._candidates:
-            entry = self._candidates.pop(0)
-            # FerretDB's find-and-modify is not atomic: claim under the entry's lock.
-            with DocumentLock(self.queue.database, f"{QUEUE}/{entry['_id']}"):
-                current = self.queue.find_one({"_id": entry["_id"]})
-                if current is None or _aware(current["next_attempt_at"]) > now:
-                    continue  # claimed by another worker meanwhile
-                self.queue.update_one(
-                    {"_id": entry["_id"]}, {"$set": {"next_attempt_at": now + lease}}
-                )
-                return current
-        return None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class InMemoryDeliveries(Deliveries):
-    def __init__(self) -> None:
-        super().__init__(InMemoryDocumentStore("delivery"), listing.InMemorySequences())
-
-    def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
-        for due in self.store.find(_due(now), sort=claim_order(), limit=1):
-            return self.store.save({**due, "next_attempt_at": now + lease})
-        return None
-
-
 # -- all of them ---------------------------------------------------------------------------------
 @dataclass
 class Repositories:
@@ -350,6 +154,8 @@ class Repositories:
     schedule: Schedule
     enrollments: DocumentStore
     clinicians: DocumentStore
+    settings_ttl_s: float = 0.0
+    _settings_seen: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
     def enrolled(self, group_id: str) -> list[dict[str, Any]]:
         # index: group_status (group_id, status): a group's members now
@@ -361,13 +167,30 @@ class Repositories:
     def clinician(self, clinician_id: str) -> dict[str, Any] | None:
         return self.clinicians.get(clinician_id)  # index: _id
 
+    def site_settings(self, site_id: str) -> dict[str, Any]:
+        """A site's notification settings as the sender uses them: remembered for
+        ``settings_ttl_s`` (a burst of deliveries reads them once; a change applies within
+        that time), read each time where it is 0 (unit tests)."""
+        now = time.monotonic()
+        known = self._settings_seen.get(site_id)
+        if known is not None and known[0] > now:
+            return known[1]
+        found = self.settings.get(site_id) or {}  # index: _id
+        if self.settings_ttl_s:
+            self._settings_seen[site_id] = (now + self.settings_ttl_s, found)
+        return found
+
     def clinicians_of_subject(self, subject: str) -> list[dict[str, Any]]:
         return self.clinicians.find({"subject": subject})  # index: subject
 
 
 def mongo(db: Database) -> Repositories:
     return Repositories(
-        inbox=InboxItems(MongoDocumentStore(db[INBOX], "inbox item"), listing.MongoSequences(db)),
+        # The inboxes and the delivery lists have no head: their numbers come in blocks.
+        inbox=InboxItems(
+            MongoDocumentStore(db[INBOX], "inbox item"),
+            listing.BlockSequences(listing.MongoSequences(db)),
+        ),
         deliveries=MongoDeliveries(db[DELIVERIES]),
         site_zones=MongoSiteTimeZones(db),
         preferences=MongoDocumentStore(db[PREFERENCES], "preferences"),
@@ -376,6 +199,7 @@ def mongo(db: Database) -> Repositories:
         schedule=Schedule(MongoDocumentStore(db[SCHEDULE], "schedule entry")),
         enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
         clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
+        settings_ttl_s=SETTINGS_TTL_S,
     )
 
 

@@ -3,6 +3,7 @@ by the minute they fall due) and the sites' time zones (the site directory's rea
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -63,13 +64,26 @@ class SiteTimeZones:
 
 
 class MongoSiteTimeZones(SiteTimeZones):
+    """A site's zone is remembered for ``ZONE_TTL_S`` once known (a burst of deliveries for one
+    site reads it once; a moved site's zone is used within a minute)."""
+
+    ZONE_TTL_S = 60.0
+
     def __init__(self, db: Database) -> None:
         self.collection = db[site_directory.COLLECTION]
+        self._known: dict[str, tuple[float, str]] = {}
 
     def timezone_of(self, site_id: str) -> str | None:
+        now = time.monotonic()
+        known = self._known.get(site_id)
+        if known is not None and known[0] > now:
+            return known[1]
         # Index ``_id``: one site.
         site = self.collection.find_one({"_id": site_id}, {"timezone": 1})
-        return site.get("timezone") if site else None
+        zone = site.get("timezone") if site else None
+        if zone:
+            self._known[site_id] = (now + self.ZONE_TTL_S, zone)
+        return zone
 
 
 class InMemorySiteTimeZones(SiteTimeZones):

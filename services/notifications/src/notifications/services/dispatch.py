@@ -173,7 +173,7 @@ def _site_zone(c: Components, site_id: str) -> str:
 
 
 def _sms_window(c: Components, site_id: str) -> windows.Window:
-    stored = (c.repositories.settings.get(site_id) or {}).get("sms_window")
+    stored = c.repositories.site_settings(site_id).get("sms_window")
     start, end = (stored["start"], stored["end"]) if stored else windows.SMS_WINDOW
     return windows.Window(start, end)
 

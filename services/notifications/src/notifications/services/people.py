@@ -11,8 +11,8 @@ from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound
 from notifications.bootstrap import Components
+from notifications.delivery_store import recipient_deliveries, site_deliveries
 from notifications.domain import preferences, sms
-from notifications.repository import recipient_deliveries, site_deliveries
 
 log = logging.getLogger(__name__)
 COORDINATING = ("operator", "coordinator")

@@ -1,0 +1,223 @@
+"""Deliveries and the queue of the pending ones: what the sender claims and settles.
+
+``MongoDeliveries`` keeps a queue beside the deliveries that holds only the pending ones
+(``delivery_queue``), so the timer's reads cost the work in flight, not the history. Every query
+names the index that serves it on MongoDB 7.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError
+
+from dbt_shared import listing
+from dbt_shared.clock import aware
+from dbt_shared.documents import DocumentLock, DocumentStore, MongoDocumentStore, needs_write_lock
+from dbt_shared.events.envelope import Event
+from dbt_shared.memory_documents import InMemoryDocumentStore
+from notifications.domain.deliveries import DeliveryStatus, claim_order
+
+QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
+ORPHAN_GRACE = timedelta(minutes=2)
+CANDIDATES = 50  # due entries one queue read yields on FerretDB
+URGENT_EVERY_S = 0.2  # how often a claim from those looks for an urgent entry due meanwhile
+
+
+def _due(now: datetime) -> dict[str, Any]:
+    return {"status": DeliveryStatus.PENDING, "next_attempt_at": {"$lte": now}}
+
+
+def site_deliveries(site_id: str) -> str:
+    return f"deliveries:site:{site_id}"
+
+
+def recipient_deliveries(recipient_id: str) -> str:
+    return f"deliveries:recipient:{recipient_id}"
+
+
+def _delivery_lanes(delivery: dict[str, Any]) -> dict[str, str]:
+    lanes = {"site_bucket": site_deliveries(delivery["site_id"])}
+    if delivery.get("recipient_id"):
+        lanes["recipient_bucket"] = recipient_deliveries(delivery["recipient_id"])
+    return lanes
+
+
+class Deliveries:
+    """Deliveries and their outcome events (``claim_due`` is storage-specific), each listed in
+    two bucketed lists, its site's and its recipient's (``GET /v1/deliveries``)."""
+
+    def __init__(self, store: DocumentStore, sequences: listing.Sequences | None = None) -> None:
+        self.store = store
+        self.sequences = sequences or listing.InMemorySequences()
+
+    def add(self, delivery: dict[str, Any]) -> bool:
+        """Store a new delivery; ``False`` if its event already caused it."""
+        return bool(self.add_many([delivery]))
+
+    def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
+        """``add`` for a batch; answers the ids stored now."""
+        listing.place_many(deliveries, self.sequences, _delivery_lanes)
+        return {d["_id"] for d in deliveries if self.store.insert(d)[1]}
+
+    def page(self, lanes: list[listing.Lane], *, limit: int, cursor: str | None):
+        return listing.page(self.store, lanes, self.sequences, limit=limit, cursor=cursor)
+
+    def of_session(self, session_id: str, status: str) -> list[dict[str, Any]]:
+        # index: session_status (session_id, status): one session's reminders in one state
+        return self.store.find({"session_id": session_id, "status": status})
+
+    def of_recipient(self, recipient_id: str, status: str) -> list[dict[str, Any]]:
+        # index: recipient_status (recipient_id, status): a person's deliveries in one state
+        return self.store.find({"recipient_id": recipient_id, "status": status})
+
+    def get(self, delivery_id: str) -> dict[str, Any] | None:
+        return self.store.get(delivery_id)
+
+    def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
+        """Write a changed delivery (and its outcome event) if no one changed it since it was
+        claimed; ``StaleWrite`` otherwise."""
+        return self.store.save(delivery, events)
+
+    def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        """Claim the most urgent due delivery by pushing its next attempt past ``lease``."""
+        raise NotImplementedError
+
+
+class MongoDeliveries(Deliveries):
+    """Deliveries, with a queue that holds only the pending ones (``delivery_queue``).
+
+    The timer reads the queue, never the deliveries, so a year of sent messages does not slow
+    the next one. A queue entry is written before its delivery (like an outbox intent): an
+    entry whose delivery never got written, or is settled already, is dropped when claimed.
+    """
+
+    def __init__(self, collection: Collection) -> None:
+        super().__init__(
+            MongoDocumentStore(collection, "delivery"),
+            listing.BlockSequences(listing.MongoSequences(collection.database)),
+        )
+        self.collection = collection
+        self.queue = collection.database[QUEUE]
+        self._candidates: list[dict[str, Any]] = []  # due entries read, not yet claimed
+        self._urgent_at = 0.0
+
+    def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
+        """Queue entries first (as ``add`` does), then the deliveries: two bulk writes. An entry
+        or a delivery stored before (a redelivered event) is left as it is."""
+        if not deliveries:
+            return set()
+        listing.place_many(deliveries, self.sequences, _delivery_lanes)
+        entries = [
+            {
+                "_id": d["_id"],
+                "priority_rank": d["priority_rank"],
+                "next_attempt_at": d["next_attempt_at"],
+                "queued_at": d.get("created_at"),
+            }
+            for d in deliveries
+            if d["status"] == DeliveryStatus.PENDING  # a scheduled one waits in the schedule
+        ]
+        if entries:
+            try:
+                self.queue.insert_many(entries, ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
+        return self.store.insert_many(deliveries)
+
+    def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
+        stored = super().save(delivery, events)
+        if stored["status"] == DeliveryStatus.PENDING:
+            self._enqueue(stored)
+        else:
+            self.queue.delete_one({"_id": stored["_id"]})  # index: _id
+        return stored
+
+    def _enqueue(self, delivery: dict[str, Any]) -> None:
+        self.queue.update_one(
+            {"_id": delivery["_id"]},  # index: _id
+            {
+                "$set": {
+                    "priority_rank": delivery["priority_rank"],
+                    "next_attempt_at": delivery["next_attempt_at"],
+                    "queued_at": delivery.get("created_at"),
+                }
+            },
+            upsert=True,
+        )
+
+    def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        while True:
+            # Index ``due`` (priority_rank, next_attempt_at) on the queue: pending work only,
+            # urgent first, so an alert arriving mid-batch goes next.
+            entry = self._claim_entry(now, lease)
+            if entry is None:
+                return None
+            delivery = self.collection.find_one({"_id": entry["_id"]})  # index: _id
+            if delivery is not None and delivery["status"] == DeliveryStatus.PENDING:
+                # The claim is the queue entry's: the delivery itself is written once, when
+                # its attempt is recorded (a guarded save: a change made meanwhile wins).
+                return {**delivery, "next_attempt_at": now + lease}
+            if delivery is None and now - aware(entry.get("queued_at") or now) < ORPHAN_GRACE:
+                continue  # its delivery may still be being written: the lease brings it back
+            self.queue.delete_one({"_id": entry["_id"]})  # settled, or never written
+
+    def _claim_entry(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        due = {"next_attempt_at": {"$lte": now}}
+        if not needs_write_lock(self.queue.database):
+            return self.queue.find_one_and_update(
+                due,
+                {"$set": {"next_attempt_at": now + lease}},
+                sort=claim_order(),
+                return_document=ReturnDocument.AFTER,
+            )
+        # FerretDB: the sorted read of the due entries decodes the whole queue (it pushes no
+        # range, sort or limit down), so one read yields the next CANDIDATES claims; an urgent
+        # entry that fell due meanwhile (equality on its rank: only urgent entries decoded,
+        # looked for every URGENT_EVERY_S while candidates last) still goes first.
+        if self._candidates and time.monotonic() - self._urgent_at >= URGENT_EVERY_S:
+            self._urgent_at = time.monotonic()
+            urgent = list(self.queue.find({"priority_rank": 0, **due}, sort=claim_order(), limit=1))
+            if urgent and self._candidates[0]["_id"] != urgent[0]["_id"]:
+                self._candidates.insert(0, urgent[0])
+        if not self._candidates:
+            self._urgent_at = time.monotonic()
+            self._candidates = list(self.queue.find(due, sort=claim_order(), limit=CANDIDATES))
+        while self._candidates:
+            entry = self._candidates.pop(0)
+            # FerretDB's find-and-modify is not atomic. An entry's due moment names the claim:
+            # of the workers that read it due at that moment, the one that takes the lock of
+            # that moment claims it (the others skip it), and the update that moves it on is
+            # guarded by the moment as read (a claim from a stale read matches nothing).
+            due_at = entry["next_attempt_at"]
+            lock = DocumentLock(self.queue.database, f"{QUEUE}/{entry['_id']}@{due_at.isoformat()}")
+            if not lock.try_acquire():
+                continue  # claimed by another worker meanwhile
+            try:
+                moved = self.queue.update_one(
+                    {"_id": entry["_id"], "next_attempt_at": due_at},
+                    {"$set": {"next_attempt_at": now + lease}},
+                )
+            except BaseException:
+                lock.release()
+                raise
+            lock.release_later()  # that moment is past: no claim wants its lock again
+            if moved.matched_count == 1:
+                return {**entry, "next_attempt_at": now + lease}
+        return None
+
+
+class InMemoryDeliveries(Deliveries):
+    def __init__(self) -> None:
+        super().__init__(InMemoryDocumentStore("delivery"), listing.InMemorySequences())
+
+    def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        for due in self.store.find(_due(now), sort=claim_order(), limit=1):
+            return self.store.save({**due, "next_attempt_at": now + lease})
+        return None
