@@ -88,12 +88,31 @@ def forbidden(detail: str) -> Problem:
 
 
 class TokenVerifier:
+    """Checks a bearer token's signature and claims. A token that passed is remembered until it
+    expires (at most ``VERIFIED_TTL_S``, ``VERIFIED_MAX`` tokens): a client's next calls with
+    the same token skip the signature check, which costs more than the rest of a small call."""
+
+    VERIFIED_TTL_S = 300.0
+    VERIFIED_MAX = 4096
+
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._key = Path(settings.public_key_file).read_text() if settings.public_key_file else None
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     def verify(self, token: str) -> Principal:
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and now < known[0]:
+            return known[1]
+        principal, expires_at = self._check(token)
+        if len(self._verified) >= self.VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (min(expires_at, now + self.VERIFIED_TTL_S), principal)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             key: Any = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
             claims = jwt.decode(
@@ -111,11 +130,12 @@ class TokenVerifier:
         sites = claims.get("sites") or []
         if not isinstance(roles, list) or not isinstance(sites, list):
             raise unauthorized("invalid token: roles and sites must be lists")
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             roles=frozenset(r for r in roles if r in ROLES),
             sites=frozenset(str(s) for s in sites),
         )
+        return principal, float(claims["exp"])
 
 
 def authenticate(verifier: TokenVerifier) -> Principal:

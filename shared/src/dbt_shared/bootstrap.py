@@ -114,6 +114,7 @@ def service_worker(
             handlers.handlers(built),
             timers.timers(built),
             fetch_wait_ms=getattr(handlers, "FETCH_WAIT_MS", 0),
+            in_send_order=getattr(handlers, "IN_SEND_ORDER", False),
         )
 
     run_worker(

@@ -66,6 +66,9 @@ class Wiring:
     # each record over as it comes (latency first); a few hundred ms turn a busy topic of
     # other services' events into one poll per window instead of one per record.
     fetch_wait_ms: int = 0
+    # Whether a window's records of several partitions are merged by the time they were sent
+    # (a service's ``handlers.IN_SEND_ORDER``): for handlers whose outcome depends on order.
+    in_send_order: bool = False
 
 
 def run_worker(
@@ -118,6 +121,7 @@ def run_worker(
         catalog=catalog,
         max_attempts=env_int("CONSUMER_MAX_ATTEMPTS", 5),
         fetch_wait_ms=wiring.fetch_wait_ms,
+        in_send_order=wiring.in_send_order,
     )
 
     loops: dict[str, Callable[[], None]] = {

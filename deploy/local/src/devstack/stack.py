@@ -375,7 +375,13 @@ class Stack:
 
     def _spawn_ferretdb(self) -> tuple[ManagedProcess, Callable[[], bool]]:
         p = self.profile
-        proc = self._spawn("ferretdb", self.ferretdb_command(), stop_timeout=INFRA_STOP_TIMEOUT)
+        # Go's collector at a quarter of its default frequency: FerretDB allocates a lot per
+        # command (BSON to PostgreSQL's JSON and back) and keeps a small heap; about a tenth
+        # less CPU per command for some tens of MB more memory.
+        env = {**os.environ, "GOGC": os.environ.get("FERRETDB_GOGC", "400")}
+        proc = self._spawn(
+            "ferretdb", self.ferretdb_command(), env=env, stop_timeout=INFRA_STOP_TIMEOUT
+        )
         return proc, lambda: ready.mongodb_ready(p.mongodb_uri)
 
     def _spawn_mailpit(self) -> tuple[ManagedProcess, Callable[[], bool]]:

@@ -7,6 +7,7 @@ names the index that serves it on MongoDB 7.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -18,7 +19,13 @@ from pymongo.errors import BulkWriteError
 
 from dbt_shared import listing
 from dbt_shared.clock import aware
-from dbt_shared.documents import DocumentLock, DocumentStore, MongoDocumentStore, needs_write_lock
+from dbt_shared.documents import (
+    REVISION,
+    DocumentLock,
+    DocumentStore,
+    MongoDocumentStore,
+    needs_write_lock,
+)
 from dbt_shared.events.envelope import Event
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from notifications.domain.deliveries import DeliveryStatus, claim_order
@@ -27,6 +34,13 @@ QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
 ORPHAN_GRACE = timedelta(minutes=2)
 CANDIDATES = 50  # due entries one queue read yields on FerretDB
 URGENT_EVERY_S = 0.2  # how often a claim from those looks for an urgent entry due meanwhile
+READY_MAX = 500  # deliveries handed to the sender in memory at most (beyond: the queue)
+READY_MARGIN = timedelta(seconds=15)  # a handed-over delivery is sent with this lease left
+
+
+def _due_at_once(delivery: dict[str, Any]) -> bool:
+    created = delivery.get("created_at")
+    return created is not None and aware(delivery["next_attempt_at"]) <= aware(created)
 
 
 def _due(now: datetime) -> dict[str, Any]:
@@ -106,6 +120,18 @@ class MongoDeliveries(Deliveries):
         self.queue = collection.database[QUEUE]
         self._candidates: list[dict[str, Any]] = []  # due entries read, not yet claimed
         self._urgent_at = 0.0
+        # Deliveries this process made due at once and claimed as it stored them (see
+        # ``send_here``): the sender takes them from memory, with no claim and no read.
+        self._ready: list[tuple[datetime, dict[str, Any]]] = []
+        self._ready_lock = threading.Lock()
+        self._lease: timedelta | None = None
+
+    def send_here(self, lease: timedelta) -> None:
+        """This process sends (its worker's timer does): a delivery due at once that it stores
+        is claimed in the same write (its queue entry leased for ``lease``) and handed to its
+        sender in memory. A process that dies first leaves a lease that runs out, and the
+        delivery is claimed from the queue as any other."""
+        self._lease = lease
 
     def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
         """Queue entries first (as ``add`` does), then the deliveries: two bulk writes. An entry
@@ -113,15 +139,23 @@ class MongoDeliveries(Deliveries):
         if not deliveries:
             return set()
         listing.place_many(deliveries, self.sequences, _delivery_lanes)
+        pending = [d for d in deliveries if d["status"] == DeliveryStatus.PENDING]
+        # (a scheduled one waits in the schedule)
+        with self._ready_lock:
+            room = READY_MAX - len(self._ready) if self._lease is not None else 0
+        at_once = {d["_id"] for d in pending if _due_at_once(d)} if room >= len(pending) else set()
         entries = [
             {
                 "_id": d["_id"],
                 "priority_rank": d["priority_rank"],
-                "next_attempt_at": d["next_attempt_at"],
+                "next_attempt_at": (
+                    aware(d["created_at"]) + self._lease
+                    if d["_id"] in at_once and self._lease is not None
+                    else d["next_attempt_at"]
+                ),
                 "queued_at": d.get("created_at"),
             }
-            for d in deliveries
-            if d["status"] == DeliveryStatus.PENDING  # a scheduled one waits in the schedule
+            for d in pending
         ]
         if entries:
             try:
@@ -129,7 +163,28 @@ class MongoDeliveries(Deliveries):
             except BulkWriteError as exc:
                 if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                     raise
-        return self.store.insert_many(deliveries)
+                at_once -= {entries[e["index"]]["_id"] for e in exc.details["writeErrors"]}
+        created = self.store.insert_many(deliveries)
+        claimed = [
+            (entry["next_attempt_at"], {**d, REVISION: 0})
+            for entry, d in zip(entries, pending, strict=True)
+            if d["_id"] in at_once and d["_id"] in created
+        ]
+        if claimed:
+            with self._ready_lock:
+                self._ready.extend(claimed)
+                self._ready.sort(key=lambda item: item[1]["priority_rank"])  # urgent first
+        return created
+
+    def _take_ready(self, now: datetime) -> dict[str, Any] | None:
+        """The most urgent delivery handed over in memory whose lease still has
+        ``READY_MARGIN`` to run (one older is left to the queue: it may be claimed there)."""
+        with self._ready_lock:
+            while self._ready:
+                leased_until, delivery = self._ready.pop(0)
+                if now < leased_until - READY_MARGIN:
+                    return {**delivery, "next_attempt_at": leased_until}
+        return None
 
     def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
         stored = super().save(delivery, events)
@@ -153,6 +208,12 @@ class MongoDeliveries(Deliveries):
         )
 
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        ready = self._take_ready(now)
+        if ready is not None and (ready["priority_rank"] == 0 or not self._urgent_due(now)):
+            return ready
+        if ready is not None:  # an urgent one is due in the queue: it goes first
+            with self._ready_lock:
+                self._ready.insert(0, (ready["next_attempt_at"], ready))
         while True:
             # Index ``due`` (priority_rank, next_attempt_at) on the queue: pending work only,
             # urgent first, so an alert arriving mid-batch goes next.
@@ -167,6 +228,15 @@ class MongoDeliveries(Deliveries):
             if delivery is None and now - aware(entry.get("queued_at") or now) < ORPHAN_GRACE:
                 continue  # its delivery may still be being written: the lease brings it back
             self.queue.delete_one({"_id": entry["_id"]})  # settled, or never written
+
+    def _urgent_due(self, now: datetime) -> bool:
+        """Whether an urgent entry is due in the queue (looked for every URGENT_EVERY_S)."""
+        if time.monotonic() - self._urgent_at < URGENT_EVERY_S:
+            return False
+        self._urgent_at = time.monotonic()
+        # Index ``due``: equality on the rank, only urgent entries decoded on FerretDB.
+        due = {"priority_rank": 0, "next_attempt_at": {"$lte": now}}
+        return bool(list(self.queue.find(due, {"_id": 1}, limit=1)))
 
     def _claim_entry(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         due = {"next_attempt_at": {"$lte": now}}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dbt_shared.worker import Timer, WorkerContext
 from notifications import services
 from notifications.bootstrap import Components
+from notifications.domain.deliveries import LEASE
 from notifications.services import digest, reminders
 
 # Twice a second while there is work: a risk alert leaves within a second of the event. A pass
@@ -23,6 +24,11 @@ DIGEST_INTERVAL_S = 600.0  # the facilitators' digest leaves within 10 minutes o
 
 
 def timers(components: Components) -> list[Timer]:
+    # This process sends: what it makes due at once goes to its sender without a claim.
+    deliveries = components.repositories.deliveries
+    if hasattr(deliveries, "send_here"):
+        deliveries.send_here(LEASE)
+
     def send_due(ctx: WorkerContext) -> bool:
         return services.dispatch_due(components, stop=ctx.stop) > 0
 

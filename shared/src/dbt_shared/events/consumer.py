@@ -80,6 +80,7 @@ class ConsumerRunner:
         group_id: str | None = None,
         max_poll_records: int = 500,
         fetch_wait_ms: int = 0,
+        in_send_order: bool = False,
     ) -> None:
         self.catalog = catalog
         unknown = [name for name in handlers if not catalog.knows(name)]
@@ -98,6 +99,7 @@ class ConsumerRunner:
         self.topics = sorted({catalog.get(name).topic.name for name in handlers})
         self.max_poll_records = max_poll_records
         self.fetch_wait_ms = fetch_wait_ms
+        self.in_send_order = in_send_order
         self.healthy = True  # false while the broker cannot be reached (worker readiness)
         self._in_batch: set[str] = set()
         self._skipped_offsets: dict = {}  # partition -> offset past records not ours
@@ -154,8 +156,11 @@ class ConsumerRunner:
             while not self._stop.is_set():
                 batches = consumer.poll(timeout_ms=1000)
                 self.healthy = True
-                for tp, records in batches.items():
-                    self._process_batch(consumer, tp, records)
+                # With a window, several partitions come at once: taken in the order sent
+                # where that matters, else partition by partition (larger batches).
+                runs = records.in_time_order(batches) if self.in_send_order else batches.items()
+                for tp, run in runs:
+                    self._process_batch(consumer, tp, run)
                 if self._skipped_offsets and (
                     not batches or time.monotonic() - self._committed_at >= SKIPPED_COMMIT_S
                 ):

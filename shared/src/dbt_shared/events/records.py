@@ -1,8 +1,10 @@
-"""Kafka records as the consumer reads and dead-letters them: a header's text, and the headers
-a dead-lettered record carries (its error, where it came from, who gave up on it)."""
+"""Kafka records as the consumer reads and dead-letters them: a header's text, a poll's
+partitions in the order their records were sent, and the headers a dead-lettered record
+carries (its error, where it came from, who gave up on it)."""
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 
 
@@ -15,6 +17,28 @@ def header(record, name: str) -> str | None:
             except (AttributeError, UnicodeDecodeError):
                 return None
     return None
+
+
+def in_time_order(batches: dict) -> list[tuple[object, list]]:
+    """A poll's records (partition -> records) as runs of one partition each, merged by the
+    time each record was sent, each partition's own order kept: with a fetch window, records of
+    several partitions come together, and what happened first is still handled first
+    (fairness: the first admitted client takes the first seat)."""
+    if len(batches) < 2:
+        return list(batches.items())
+    merged = heapq.merge(
+        *(
+            [(record.timestamp, n, i, tp, record) for i, record in enumerate(run)]
+            for n, (tp, run) in enumerate(batches.items())
+        )
+    )
+    runs: list[tuple[object, list]] = []
+    for _sent, _n, _i, tp, record in merged:
+        if runs and runs[-1][0] == tp:
+            runs[-1][1].append(record)
+        else:
+            runs.append((tp, [record]))
+    return runs
 
 
 def error_text(error: Exception) -> str:
