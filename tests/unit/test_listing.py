@@ -113,3 +113,46 @@ def test_a_retried_placement_keeps_its_bucket():
     listing.place(doc, sequences, {"bucket": "k"})
     listing.place(doc, sequences, {"bucket": "k"})
     assert doc["bucket"] == 0 and sequences.top("k") == 0
+
+
+class CountingSequences(listing.InMemorySequences):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def take_many(self, key: str, count: int) -> int:
+        self.writes += 1
+        return super().take_many(key, count)
+
+
+def test_a_busy_headless_list_takes_its_numbers_in_blocks_and_lists_every_member_once():
+    counter = CountingSequences()
+    blocks = listing.BlockSequences(counter)
+    store = CountingStore()
+    ids = fill(store, blocks, "s1", 1000)
+    # 1,000 placements within a block's lifetime: a few counter writes, not one per member
+    assert counter.writes < 30
+    lane = listing.Lane({"site_id": "s1"}, "site:s1", "bucket")
+    assert walk(store, [lane], blocks, limit=50) == ids
+
+
+def test_a_quiet_headless_list_takes_one_number_at_a_time(monkeypatch):
+    counter = CountingSequences()
+    blocks = listing.BlockSequences(counter)
+    clock = [0.0]
+    monkeypatch.setattr(listing.time, "monotonic", lambda: clock[0])
+    numbers = []
+    for _ in range(5):  # one placement every ten seconds: each block has run out of time
+        numbers.append(blocks.take("site:s1"))
+        clock[0] += 10.0
+    assert numbers == [0, 1, 2, 3, 4]  # no number given up: its buckets stay full
+    assert counter.writes == 5
+
+
+def test_a_list_with_a_head_cannot_take_its_numbers_in_blocks():
+    blocks = listing.BlockSequences(listing.InMemorySequences())
+    try:
+        blocks.advance_head("waitlist:s1", 3)
+    except TypeError:
+        return
+    raise AssertionError("a head moved on a list whose numbers come in blocks")

@@ -54,3 +54,23 @@ def test_only_opaque_request_ids_are_taken_from_callers():
     for smuggled in ("Marisol.Quintanilla-Brookes.1991-07-04", "MRN:00412345", "", None):
         replaced = accept_or_new(smuggled)
         assert replaced != smuggled and uuid.UUID(replaced)
+
+
+def test_a_fetch_window_of_several_partitions_is_handled_in_the_order_sent():
+    from types import SimpleNamespace
+
+    from dbt_shared.events import records
+
+    def rec(partition: str, offset: int, sent: int):
+        return SimpleNamespace(partition=partition, offset=offset, timestamp=sent)
+
+    batches = {
+        "p0": [rec("p0", 0, 10), rec("p0", 1, 40)],
+        "p1": [rec("p1", 0, 20), rec("p1", 1, 30)],
+    }
+    runs = records.in_time_order(batches)
+    assert [(tp, [r.offset for r in run]) for tp, run in runs] == [
+        ("p0", [0]),
+        ("p1", [0, 1]),
+        ("p0", [1]),
+    ]
