@@ -234,7 +234,7 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=20)
     parser.add_argument("--referrals", type=int, default=20_000)
     parser.add_argument("--tag", default="year-1", help="another tag seeds another year")
-    parser.add_argument("--processes", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=4)
     args = parser.parse_args()
     started = time.monotonic()
     totals = seed(args.profile, args.sites, args.referrals, args.tag, args.processes)

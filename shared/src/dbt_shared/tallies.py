@@ -41,7 +41,8 @@ class Tallies(Protocol):
         ...
 
     def find(self, tags: dict[str, Any]) -> list[dict[str, Any]]:
-        """The tallies whose tags equal ``tags`` (a few documents: a site's programs)."""
+        """The tallies whose tags equal ``tags`` (a few documents: a site's programs), each with
+        its ``key``."""
         ...
 
     def reconcile(
@@ -85,7 +86,7 @@ class MongoTallies:
         by_key: dict[str, list[dict[str, Any]]] = {}
         for doc in self.collection.find(tags, {"_id": 0}):  # index: site_kind
             by_key.setdefault(doc["key"], []).append(doc)
-        return [_summed(docs) for docs in by_key.values()]
+        return [{**_summed(docs), "key": key} for key, docs in by_key.items()]
 
     def reconcile(self, key, count, **tags):
         # The recount folds every writer's document into one. A writer adjusting between the
@@ -139,7 +140,9 @@ class InMemoryTallies:
 
     def find(self, tags):
         return [
-            dict(t) for t in self.tallies.values() if all(t.get(k) == v for k, v in tags.items())
+            {**t, "key": key}
+            for key, t in self.tallies.items()
+            if all(t.get(k) == v for k, v in tags.items())
         ]
 
     def reconcile(self, key, count, **tags):

@@ -69,7 +69,8 @@ def tally_changes(before: dict[str, Any] | None, after: dict[str, Any]):
             changes.append((key, {row["status"]: sign}, tags))
         if row.get("on_caseload"):
             key = caseload_tally(row["therapist_id"])
-            changes.append((key, {"n": sign}, {"kind": "caseload"}))
+            tags = {"site_id": row["site_id"], "kind": "caseload"}
+            changes.append((key, {"n": sign}, tags))
     merged: dict[str, tuple[dict[str, int], dict[str, Any]]] = {}
     for key, deltas, tags in changes:
         into, _ = merged.setdefault(key, ({}, tags))
@@ -136,7 +137,14 @@ class Repositories:
             self.tallies.adjust(key, deltas, **tags)  # index: _id
 
     def caseload(self, clinician_id: str) -> int:
-        return int(self.tallies.get(caseload_tally(clinician_id)).get("n", 0))  # index: _id
+        return int(self.tallies.get(caseload_tally(clinician_id)).get("n", 0))  # index: key
+
+    def caseloads(self, site_id: str) -> dict[str, int]:
+        """The caseload of each of the site's therapists who carries one, in one read (tallies
+        index site_kind: equality on the site and the kind), not one read per clinician."""
+        found = self.tallies.find({"site_id": site_id, "kind": "caseload"})
+        prefix = caseload_tally("")
+        return {t["key"][len(prefix) :]: int(t.get("n", 0)) for t in found}
 
     def waiting_counts(self, site_id: str, program: str | None = None) -> dict[str, int]:
         """Per waiting stage, how many wait (one or a few ``_id`` reads, not a count)."""
@@ -173,7 +181,9 @@ class Repositories:
                 # rows index: caseload (therapist_id, on_caseload)
                 return {"n": self.rows.count({"therapist_id": cid, "on_caseload": True})}
 
-            self.tallies.reconcile(caseload_tally(cid), count_caseload, kind="caseload")
+            self.tallies.reconcile(
+                caseload_tally(cid), count_caseload, site_id=site_id, kind="caseload"
+            )
 
     # -- programs and clinicians ---------------------------------------------------------------
     def program(self, site_id: str, kind: str) -> dict[str, Any] | None:
@@ -233,9 +243,27 @@ def ensure_indexes(db: Database) -> None:
         marker=ROWS_BACKFILLED,
         then=mongo(db, SystemClock()).put_row,  # the row and its tallies
     )
+    _tag_caseloads_with_sites(db)
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)
     db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject", unique=True)
     audit.ensure_indexes(db)
+
+
+CASELOADS_TAGGED = "tallies:caseload-sites"
+
+
+def _tag_caseloads_with_sites(db: Database) -> None:
+    """Once per database: caseload tallies written before they carried their site get it (one
+    update per clinician), so that a site's caseloads are one read."""
+    counters = db[listing.COUNTERS]
+    if counters.find_one({"_id": CASELOADS_TAGGED}) is not None:  # index: _id
+        return
+    for clinician in db[CLINICIANS].find({}, {"site_id": 1}):  # a one-off pass over the staff
+        db[tallies.TALLIES].update_many(
+            {"key": caseload_tally(clinician["_id"])},  # index: key
+            {"$set": {"site_id": clinician["site_id"]}},
+        )
+    counters.update_one({"_id": CASELOADS_TAGGED}, {"$set": {"done": True}}, upsert=True)
 
 
 def mongo(db: Database, clock: Clock) -> Repositories:

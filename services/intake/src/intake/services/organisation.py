@@ -129,7 +129,8 @@ def register_clinician(
 def list_clinicians(site_id: str, c: Components, principal: Principal) -> list[dict[str, Any]]:
     """The site's clinicians with their current caseload."""
     site(site_id, c, principal)
+    caseloads = c.repositories.caseloads(site_id)
     return [
-        {**clinician, "caseload": c.repositories.caseload(clinician["_id"])}
+        {**clinician, "caseload": caseloads.get(clinician["_id"], 0)}
         for clinician in c.repositories.clinicians_of(site_id)
     ]

@@ -254,6 +254,7 @@ def record_commitment(referral_id: str, body: dict, c: Components, principal: Pr
 
 
 def _candidates(c: Components, site_id: str) -> list[matching.Candidate]:
+    caseloads = c.repositories.caseloads(site_id)
     return [
         matching.Candidate(
             clinician_id=clinician["_id"],
@@ -261,7 +262,7 @@ def _candidates(c: Components, site_id: str) -> list[matching.Candidate]:
             roles=tuple(clinician["roles"]),
             programs=tuple(clinician["programs"]),
             languages=tuple(clinician["languages"]),
-            caseload=c.repositories.caseload(clinician["_id"]),
+            caseload=caseloads.get(clinician["_id"], 0),
             caseload_limit=clinician["caseload_limit"],
             active=clinician.get("active", True),
         )
