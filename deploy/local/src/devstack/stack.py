@@ -36,6 +36,7 @@ from .profile import (
 )
 from .supervisor import describe, read_state, stop_supervisor
 
+TWIN_EVERY_S = 30.0  # how often a stack started here makes the twins of new collections
 INFRA_STOP_TIMEOUT = 20.0
 SERVICE_STOP_TIMEOUT = 10.0
 #: Stopped after the rest of the infrastructure: FerretDB writes to it until it stops.
@@ -92,6 +93,7 @@ class Stack:
         self.die_with_parent = (not detached) if die_with_parent is None else die_with_parent
         self.processes: dict[str, ManagedProcess] = {}
         self._lock = threading.RLock()
+        self._twinning: threading.Event | None = None
         if not detached:
             atexit.register(self._at_exit)
 
@@ -601,6 +603,24 @@ class Stack:
             return 0
         return postgres.twin_indexes(HOST, self.profile.postgres_port, FERRETDB_DATABASE)
 
+    def _keep_twinning(self) -> None:
+        """While this stack runs (tests, ``make bench``, ``make chaos``): index twins for the
+        collections the services make later (a collection appears with its first document),
+        every ``TWIN_EVERY_S``, as the supervisor does under ``make up`` and ``make run``.
+        Without its twin, every ``_id`` lookup in a new collection reads the whole table."""
+        if self.detached or self._twinning is not None:
+            return
+        stop = self._twinning = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(TWIN_EVERY_S):
+                try:
+                    self.twin_indexes()
+                except Exception:  # the database may be restarting: next time
+                    continue
+
+        threading.Thread(target=run, name="index-twins", daemon=True).start()
+
     def start_all(self, timeout: float = 120.0, service_timeout: float = 90.0) -> None:
         """Infrastructure, then the four apis and four workers (started together, then awaited).
 
@@ -621,6 +641,7 @@ class Stack:
                 for proc, probe in pending:
                     self._await(proc, probe, deadline)
                 self.twin_indexes()  # the services have made their indexes by now
+                self._keep_twinning()
             except BaseException:
                 self._stop_keys([key for key in self.processes if key not in already], 5.0)
                 raise
@@ -660,6 +681,9 @@ class Stack:
         first, then the infrastructure, PostgreSQL last. Each group gets its stop signal
         (SIGTERM; SIGINT for PostgreSQL), then SIGKILL after ``timeout`` seconds (default 10 s
         for services, 20 s for the infrastructure). Returns the exit codes."""
+        if self._twinning is not None:
+            self._twinning.set()
+            self._twinning = None
         return self._stop_keys(list(self.processes), timeout)
 
     def _stop_keys(self, keys: list[str], timeout: float | None) -> dict[str, int | None]:
