@@ -14,9 +14,10 @@ from dbt_shared.contracts import intake, skills
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
 
-# What this service consumes (sites, clinicians, admissions) may wait half a second; in
-# return intake's busy topic costs it a poll per half second, not one per referral event.
-FETCH_WAIT_MS = 500
+# What this service consumes (sites, clinicians, admissions) may wait a second; in return
+# intake's busy topic costs it a fetch per 64 KiB of it, not one per referral event, and at rest
+# one fetch a second.
+FETCH_WAIT_MS = 1000
 
 
 def handlers(components: Components) -> dict[str, Handler]:

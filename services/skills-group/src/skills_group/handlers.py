@@ -14,10 +14,11 @@ from dbt_shared.events.envelope import Event
 from skills_group import services
 from skills_group.bootstrap import Components
 
-# A short fetch window: intake's busy topic (mostly events skipped here, undecoded) is one fetch
-# per window, not one per record. Admitted clients are still placed in the order they were
-# admitted: the consumer merges the partitions of a window by the time each record was sent.
-FETCH_WAIT_MS = 200
+# A fetch window of a second: intake's busy topic (mostly events skipped here, undecoded) is a
+# fetch per 64 KiB of it, not one per record, and at rest one fetch a second, as without a
+# window. An admission waits a second at most; admitted clients are still placed in the order
+# they were admitted: the consumer merges a window's partitions by the time each record was sent.
+FETCH_WAIT_MS = 1000
 IN_SEND_ORDER = True
 
 
