@@ -3,7 +3,7 @@ reading only the buckets it shows."""
 
 from __future__ import annotations
 
-from dbt_shared import listing
+from dbt_shared import listing, sequences
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import encode_cursor
 
@@ -140,7 +140,7 @@ def test_a_quiet_headless_list_takes_one_number_at_a_time(monkeypatch):
     counter = CountingSequences()
     blocks = listing.BlockSequences(counter)
     clock = [0.0]
-    monkeypatch.setattr(listing.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sequences.time, "monotonic", lambda: clock[0])
     numbers = []
     for _ in range(5):  # one placement every ten seconds: each block has run out of time
         numbers.append(blocks.take("site:s1"))
