@@ -18,7 +18,7 @@ Per phase, each measurement after the platform has caught up with the last one:
 Figures only; nothing is asserted. Run it from the checkout as a module, ``python -m
 tests.bench.bench_platform`` (it imports ``tests.support`` and its neighbours). Knobs, environment
 variables (``make bench SEED=2000`` sets ``BENCH_SEED``): BENCH_SEED (referrals seeded,
-20000; 0 skips the seeded phase), BENCH_SITES (20), BENCH_SEED_PROCESSES (4), BENCH_RAW
+20000; 0 skips the seeded phase), BENCH_SITES (20), BENCH_SEED_PROCESSES (5), BENCH_RAW
 (records, 20000), BENCH_CLOSED (referrals, 1000), BENCH_CLIENTS (16), BENCH_RATE (referrals/s,
 20), BENCH_OPEN_S (30), BENCH_BACKLOG (events, 10000), BENCH_LIST_RATE (requests/s, 50),
 BENCH_LIST_S (per endpoint, 10), BENCH_QUIET_S (20), BENCH_CPU_S (30), BENCH_SETTLE_MAX (s, 900),
@@ -51,7 +51,7 @@ from tests.support import referral_event
 class Config:
     seed: int = 20_000
     sites: int = 20
-    seed_processes: int = 4
+    seed_processes: int = 5
     raw: int = 20_000
     closed: int = 1_000
     clients: int = 16

@@ -52,29 +52,39 @@ class MovableClock:
 
 @dataclass(frozen=True)
 class Task:
+    """A slice of one site's referrals: numbers ``start`` to ``start + count`` of ``per_site``."""
+
     profile: str
     tag: str
     site_number: int
-    referrals: int
+    per_site: int
+    start: int = 0
+    count: int = 0
+
+
+CHUNK = 100  # referrals per task: the processes stay busy to the end, whatever the sites
 
 
 def _id(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
 
 
-def _seed_site(task: Task) -> dict[str, int]:
-    """One site and its referrals, in a process of its own (the work is CPU-bound: encryption)."""
-    profile = Profile.named(task.profile)
+_PROCESS: dict = {}  # what one seeding process builds once: the intake wiring on its clock
+
+
+def _wiring(profile_name: str):
+    """Intake's components on a movable clock, built once per process (indexes checked, the
+    hand-off's producer connected) and reused by every task the process takes."""
+    if "c" in _PROCESS:
+        return _PROCESS["c"], _PROCESS["clock"]
+    profile = Profile.named(profile_name)
     os.environ.update(profile.service_env("intake"))
     os.environ["LOG_LEVEL"] = "WARNING"
 
     from dbt_shared import mongo
-    from dbt_shared.auth import Principal
-    from dbt_shared.errors import DomainError
     from dbt_shared.events import outbox
     from dbt_shared.events.publisher import EventPublisher
     from intake import bootstrap, events, repository
-    from intake.services import organisation, referrals
 
     clock = MovableClock()
     db = mongo.database(profile.mongodb_uri, "dbt_intake")
@@ -83,10 +93,20 @@ def _seed_site(task: Task) -> dict[str, int]:
     outbox.configure_hand_off(
         lambda: EventPublisher(profile.kafka_bootstrap, "intake", events.CATALOG)
     )
-    operator = Principal("seed-operator", frozenset({"operator"}), frozenset())
-    rng = random.Random(f"{task.tag}/{task.site_number}")
-    made = {"sites": 0, "clinicians": 0, "referrals": 0, "steps": 0, "skipped": 0}
+    _PROCESS.update(c=c, clock=clock)
+    return c, clock
 
+
+def _seed_site(task: Task) -> dict[str, int]:
+    """One site, its program and its ten therapists (each task of the site's referrals comes
+    after all sites are made)."""
+    from dbt_shared.auth import Principal
+    from dbt_shared.events import outbox
+    from intake.services import organisation
+
+    c, _clock = _wiring(task.profile)
+    operator = Principal("seed-operator", frozenset({"operator"}), frozenset())
+    made = {"sites": 0, "clinicians": 0}
     site_id = _id(task.tag, "site", task.site_number)
     if c.repositories.site(site_id) is None:
         organisation.register_site(
@@ -117,12 +137,26 @@ def _seed_site(task: Task) -> dict[str, int]:
                 _id(task.tag, "clinician", task.site_number, n),
             )
             made["clinicians"] += 1
-    coordinator = Principal("seed-coordinator", frozenset({"coordinator"}), frozenset({site_id}))
+    outbox.flush_hand_off()
+    return made
 
+
+def _seed_referrals(task: Task) -> dict[str, int]:
+    """One slice of a site's referrals, each taken to its stage by intake's use cases."""
+    from dbt_shared.auth import Principal
+    from dbt_shared.errors import DomainError
+    from dbt_shared.events import outbox
+    from intake.services import referrals
+
+    c, clock = _wiring(task.profile)
+    rng = random.Random(f"{task.tag}/{task.site_number}/{task.start}")
+    made = {"referrals": 0, "steps": 0, "skipped": 0}
+    site_id = _id(task.tag, "site", task.site_number)
+    coordinator = Principal("seed-coordinator", frozenset({"coordinator"}), frozenset({site_id}))
     year_ago = datetime.now(UTC) - timedelta(days=365)
-    for n in range(task.referrals):
+    for n in range(task.start, task.start + task.count):
         referral_id = _id(task.tag, "referral", task.site_number, n)
-        clock.at = year_ago + timedelta(days=365 * n / task.referrals, minutes=rng.randint(0, 600))
+        clock.at = year_ago + timedelta(days=365 * n / task.per_site, minutes=rng.randint(0, 600))
         body = {
             "site_id": site_id,
             "program": "adult",
@@ -218,11 +252,20 @@ def _advance(referrals, c, who, referral_id: str, stage: str, n: int) -> int:
 
 
 def seed(profile: str, sites: int, referrals: int, tag: str, processes: int) -> dict[str, int]:
+    """The sites first, then their referrals in slices of ``CHUNK``, on ``processes``."""
     per_site = referrals // sites
-    tasks = [Task(profile, tag, number, per_site) for number in range(sites)]
+    site_tasks = [Task(profile, tag, number, per_site) for number in range(sites)]
+    slices = [
+        Task(profile, tag, number, per_site, start, min(CHUNK, per_site - start))
+        for start in range(0, per_site, CHUNK)
+        for number in range(sites)
+    ]
     totals: dict[str, int] = {}
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        for made in pool.imap_unordered(_seed_site, tasks):
+        for made in [
+            *pool.imap_unordered(_seed_site, site_tasks),
+            *pool.imap_unordered(_seed_referrals, slices),
+        ]:
             for key, value in made.items():
                 totals[key] = totals.get(key, 0) + value
     return totals
@@ -234,7 +277,7 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=20)
     parser.add_argument("--referrals", type=int, default=20_000)
     parser.add_argument("--tag", default="year-1", help="another tag seeds another year")
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=5)
     args = parser.parse_args()
     started = time.monotonic()
     totals = seed(args.profile, args.sites, args.referrals, args.tag, args.processes)
