@@ -156,3 +156,14 @@ def test_a_list_with_a_head_cannot_take_its_numbers_in_blocks():
     except TypeError:
         return
     raise AssertionError("a head moved on a list whose numbers come in blocks")
+
+
+def test_an_audit_record_written_before_records_named_their_site_is_in_the_whole_trail():
+    from dbt_shared import audit
+
+    # The backfill that gives old records their buckets failed on such a record (no site_id).
+    assert audit.lanes_of({"_id": "old", "action": "referral.read"}) == {"bucket": audit.ALL}
+    assert audit.lanes_of({"_id": "new", "site_id": "s1"}) == {
+        "bucket": audit.ALL,
+        "site_bucket": audit.site_key("s1"),
+    }

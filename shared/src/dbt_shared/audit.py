@@ -31,7 +31,10 @@ def site_key(site_id: str) -> str:
 
 
 def lanes_of(document: dict[str, Any]) -> dict[str, str]:
-    """The lists an audit record is in: the whole trail and its site's trail."""
+    """The lists an audit record is in: the whole trail and its site's trail (a record written
+    before records named their site is in the whole trail only)."""
+    if not document.get("site_id"):
+        return {"bucket": ALL}
     return {"bucket": ALL, "site_bucket": site_key(document["site_id"])}
 
 
