@@ -74,3 +74,24 @@ def test_a_fetch_window_of_several_partitions_is_handled_in_the_order_sent():
         ("p1", [0, 1]),
         ("p0", [1]),
     ]
+
+
+def test_a_remembered_value_is_read_again_once_its_time_is_up(monkeypatch):
+    from dbt_shared import remembered
+
+    clock = [0.0]
+    monkeypatch.setattr(remembered.time, "monotonic", lambda: clock[0])
+    reads = []
+    zones = remembered.Remembered(60.0, keep=bool)
+
+    def load(value):
+        reads.append(value)
+        return value
+
+    assert zones.get("s1", lambda: load(None)) is None  # not known yet: not kept
+    assert zones.get("s1", lambda: load("UTC")) == "UTC"
+    clock[0] = 59.0
+    assert zones.get("s1", lambda: load("Europe/Berlin")) == "UTC"  # within the minute
+    clock[0] = 61.0
+    assert zones.get("s1", lambda: load("Europe/Berlin")) == "Europe/Berlin"
+    assert reads == [None, "UTC", "Europe/Berlin"]

@@ -12,7 +12,6 @@ import contextlib
 import os
 import smtplib
 import threading
-import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage as MimeMessage
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ import requests
 from dbt_shared import correlation
 from dbt_shared.auth import ServiceTokens
 from dbt_shared.config import ConfigError, Settings, env, env_int
+from dbt_shared.remembered import Remembered
 from notifications.domain.deliveries import PermanentFailure, TransientFailure
 
 
@@ -212,18 +212,12 @@ class IntakeSites:
         self.settings = settings
         self.tokens = tokens
         self._local = threading.local()  # one keep-alive session per thread
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._sites = Remembered(SITE_TTL_S)
 
     def site(self, site_id: str) -> dict[str, Any]:
         """The site as intake answers it, remembered for ``SITE_TTL_S`` (a burst of deliveries
         for one site asks once; a changed address is used within a minute)."""
-        now = time.monotonic()
-        cached = self._cache.get(site_id)
-        if cached is not None and cached[0] > now:
-            return dict(cached[1])
-        site = self._fetch(site_id)
-        self._cache[site_id] = (now + SITE_TTL_S, site)
-        return dict(site)
+        return dict(self._sites.get(site_id, lambda: self._fetch(site_id)))
 
     def person(self, kind: str, person_id: str) -> dict[str, Any]:
         """``GET /v1/clients/{id}/contact`` or ``/v1/clinicians/{id}/contact``: never kept."""

@@ -102,6 +102,9 @@ class Deliveries:
         """Claim the most urgent due delivery by pushing its next attempt past ``lease``."""
         raise NotImplementedError
 
+    def send_here(self, lease: timedelta) -> None:
+        """This process sends what it stores (see ``MongoDeliveries``); nothing to do here."""
+
 
 class MongoDeliveries(Deliveries):
     """Deliveries, with a queue that holds only the pending ones (``delivery_queue``).
@@ -209,11 +212,16 @@ class MongoDeliveries(Deliveries):
 
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         ready = self._take_ready(now)
-        if ready is not None and (ready["priority_rank"] == 0 or not self._urgent_due(now)):
-            return ready
-        if ready is not None:  # an urgent one is due in the queue: it goes first
-            with self._ready_lock:
+        if ready is not None and ready["priority_rank"] != 0:
+            urgent = self._urgent_entry(now)
+            if urgent is None:
+                return ready
+            with self._ready_lock:  # an urgent one is due in the queue: it goes first
                 self._ready.insert(0, (ready["next_attempt_at"], ready))
+            if needs_write_lock(self.queue.database):  # FerretDB claims from the candidates
+                self._candidates.insert(0, urgent)
+        elif ready is not None:
+            return ready
         while True:
             # Index ``due`` (priority_rank, next_attempt_at) on the queue: pending work only,
             # urgent first, so an alert arriving mid-batch goes next.
@@ -229,14 +237,15 @@ class MongoDeliveries(Deliveries):
                 continue  # its delivery may still be being written: the lease brings it back
             self.queue.delete_one({"_id": entry["_id"]})  # settled, or never written
 
-    def _urgent_due(self, now: datetime) -> bool:
-        """Whether an urgent entry is due in the queue (looked for every URGENT_EVERY_S)."""
+    def _urgent_entry(self, now: datetime) -> dict[str, Any] | None:
+        """The first urgent entry due in the queue, looked for at most every URGENT_EVERY_S
+        (``None`` in between). Index ``due``: equality on the rank, so FerretDB decodes only
+        the urgent entries."""
         if time.monotonic() - self._urgent_at < URGENT_EVERY_S:
-            return False
+            return None
         self._urgent_at = time.monotonic()
-        # Index ``due``: equality on the rank, only urgent entries decoded on FerretDB.
         due = {"priority_rank": 0, "next_attempt_at": {"$lte": now}}
-        return bool(list(self.queue.find(due, {"_id": 1}, limit=1)))
+        return next(iter(self.queue.find(due, sort=claim_order(), limit=1)), None)
 
     def _claim_entry(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         due = {"next_attempt_at": {"$lte": now}}
@@ -251,11 +260,9 @@ class MongoDeliveries(Deliveries):
         # range, sort or limit down), so one read yields the next CANDIDATES claims; an urgent
         # entry that fell due meanwhile (equality on its rank: only urgent entries decoded,
         # looked for every URGENT_EVERY_S while candidates last) still goes first.
-        if self._candidates and time.monotonic() - self._urgent_at >= URGENT_EVERY_S:
-            self._urgent_at = time.monotonic()
-            urgent = list(self.queue.find({"priority_rank": 0, **due}, sort=claim_order(), limit=1))
-            if urgent and self._candidates[0]["_id"] != urgent[0]["_id"]:
-                self._candidates.insert(0, urgent[0])
+        urgent = self._urgent_entry(now) if self._candidates else None
+        if urgent is not None and self._candidates[0]["_id"] != urgent["_id"]:
+            self._candidates.insert(0, urgent)
         if not self._candidates:
             self._urgent_at = time.monotonic()
             self._candidates = list(self.queue.find(due, sort=claim_order(), limit=CANDIDATES))

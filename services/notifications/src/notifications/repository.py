@@ -8,7 +8,6 @@ Every query below names the index that serves it on MongoDB 7.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from dbt_shared.documents import (
 )
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.remembered import Remembered
 from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
 from notifications.domain.deliveries import DeliveryStatus
 from notifications.domain.purposes import PRIORITY_RANKS
@@ -155,7 +155,10 @@ class Repositories:
     enrollments: DocumentStore
     clinicians: DocumentStore
     settings_ttl_s: float = 0.0
-    _settings_seen: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _settings_seen: Remembered = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._settings_seen = Remembered(self.settings_ttl_s)
 
     def enrolled(self, group_id: str) -> list[dict[str, Any]]:
         # index: group_status (group_id, status): a group's members now
@@ -171,14 +174,7 @@ class Repositories:
         """A site's notification settings as the sender uses them: remembered for
         ``settings_ttl_s`` (a burst of deliveries reads them once; a change applies within
         that time), read each time where it is 0 (unit tests)."""
-        now = time.monotonic()
-        known = self._settings_seen.get(site_id)
-        if known is not None and known[0] > now:
-            return known[1]
-        found = self.settings.get(site_id) or {}  # index: _id
-        if self.settings_ttl_s:
-            self._settings_seen[site_id] = (now + self.settings_ttl_s, found)
-        return found
+        return self._settings_seen.get(site_id, lambda: self.settings.get(site_id) or {})  # _id
 
     def clinicians_of_subject(self, subject: str) -> list[dict[str, Any]]:
         return self.clinicians.find({"subject": subject})  # index: subject

@@ -3,7 +3,6 @@ by the minute they fall due) and the sites' time zones (the site directory's rea
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from pymongo.database import Database
 from dbt_shared import site_directory
 from dbt_shared.clock import aware
 from dbt_shared.documents import DocumentStore
+from dbt_shared.remembered import Remembered
 
 SLOT_SECONDS = 60
 CURSOR_ID = "~cursor"
@@ -71,19 +71,16 @@ class MongoSiteTimeZones(SiteTimeZones):
 
     def __init__(self, db: Database) -> None:
         self.collection = db[site_directory.COLLECTION]
-        self._known: dict[str, tuple[float, str]] = {}
+        self._zones = Remembered(
+            self.ZONE_TTL_S, keep=bool
+        )  # a site not learned of yet: asked again
 
     def timezone_of(self, site_id: str) -> str | None:
-        now = time.monotonic()
-        known = self._known.get(site_id)
-        if known is not None and known[0] > now:
-            return known[1]
-        # Index ``_id``: one site.
-        site = self.collection.find_one({"_id": site_id}, {"timezone": 1})
-        zone = site.get("timezone") if site else None
-        if zone:
-            self._known[site_id] = (now + self.ZONE_TTL_S, zone)
-        return zone
+        return self._zones.get(site_id, lambda: self._read(site_id))
+
+    def _read(self, site_id: str) -> str | None:
+        site = self.collection.find_one({"_id": site_id}, {"timezone": 1})  # index: _id
+        return site.get("timezone") if site else None
 
 
 class InMemorySiteTimeZones(SiteTimeZones):

@@ -25,9 +25,7 @@ DIGEST_INTERVAL_S = 600.0  # the facilitators' digest leaves within 10 minutes o
 
 def timers(components: Components) -> list[Timer]:
     # This process sends: what it makes due at once goes to its sender without a claim.
-    deliveries = components.repositories.deliveries
-    if hasattr(deliveries, "send_here"):
-        deliveries.send_here(LEASE)
+    components.repositories.deliveries.send_here(LEASE)
 
     def send_due(ctx: WorkerContext) -> bool:
         return services.dispatch_due(components, stop=ctx.stop) > 0
