@@ -101,7 +101,6 @@ def _seed_site(task: Task) -> dict[str, int]:
     """One site, its program and its ten therapists (each task of the site's referrals comes
     after all sites are made)."""
     from dbt_shared.auth import Principal
-    from dbt_shared.events import outbox
     from intake.services import organisation
 
     c, _clock = _wiring(task.profile)
@@ -137,15 +136,25 @@ def _seed_site(task: Task) -> dict[str, int]:
                 _id(task.tag, "clinician", task.site_number, n),
             )
             made["clinicians"] += 1
-    outbox.flush_hand_off()
+    _flush()
     return made
+
+
+def _flush() -> None:
+    """What a task's process writes a moment later (events, tallies, released locks) is
+    written before the task reports back (a pool's process may be ended at any time after)."""
+    from dbt_shared import documents, tallies
+    from dbt_shared.events import outbox
+
+    outbox.flush_hand_off()
+    tallies.flush_pending()
+    documents.flush_deferred_deletes()
 
 
 def _seed_referrals(task: Task) -> dict[str, int]:
     """One slice of a site's referrals, each taken to its stage by intake's use cases."""
     from dbt_shared.auth import Principal
     from dbt_shared.errors import DomainError
-    from dbt_shared.events import outbox
     from intake.services import referrals
 
     c, clock = _wiring(task.profile)
@@ -181,7 +190,7 @@ def _seed_referrals(task: Task) -> dict[str, int]:
             made["steps"] += _advance(referrals, c, coordinator, referral_id, STAGES[n % 10], n)
         except DomainError:
             made["skipped"] += 1
-    outbox.flush_hand_off()
+    _flush()
     return made
 
 

@@ -11,6 +11,7 @@ import threading
 
 from dbt_shared.documents import MongoDocumentStore
 from dbt_shared.errors import StaleWrite
+from support import wait_until
 
 WRITERS = 8
 ROUNDS = 20
@@ -56,7 +57,7 @@ def test_concurrent_guarded_saves_keep_every_success(fresh_db):
 def _adjust_many(uri: str, db_name: str, times: int) -> None:
     from pymongo import MongoClient
 
-    from dbt_shared.tallies import MongoTallies
+    from dbt_shared.tallies import MongoTallies, flush_pending
 
     client = MongoClient(uri)
     tallies = MongoTallies(client[db_name])
@@ -70,6 +71,7 @@ def _adjust_many(uri: str, db_name: str, times: int) -> None:
         t.start()
     for t in threads:
         t.join()
+    flush_pending()  # what a process adjusted is written before it exits
     client.close()
 
 
@@ -95,3 +97,27 @@ def test_concurrent_tally_adjustments_from_several_processes_lose_nothing(fresh_
     tallies.reconcile("waitlist:site-1:adult", lambda: {"received": 7}, site_id="site-1")
     assert tallies.get("waitlist:site-1:adult")["received"] == 7
     assert fresh_db["tallies"].count_documents({"key": "waitlist:site-1:adult"}) == 1
+
+
+def test_a_process_reads_its_own_adjustments_at_once_and_writes_them_a_moment_later(fresh_db):
+    from dbt_shared.tallies import MongoTallies
+
+    tallies = MongoTallies(fresh_db)
+    for _ in range(50):
+        tallies.adjust("waitlist:site-2:adult", {"received": 1}, site_id="site-2", kind="waitlist")
+    tallies.adjust("waitlist:site-2:adult", {"received": -1, "screening": 1}, site_id="site-2")
+    assert tallies.get("waitlist:site-2:adult") == {
+        "site_id": "site-2",
+        "kind": "waitlist",
+        "received": 49,
+        "screening": 1,
+    }
+    [found] = tallies.find({"site_id": "site-2", "kind": "waitlist"})
+    assert (found["key"], found["received"], found["screening"]) == ("waitlist:site-2:adult", 49, 1)
+
+    def stored() -> bool:  # what another process reads: the database alone
+        docs = list(fresh_db["tallies"].find({"key": "waitlist:site-2:adult"}))
+        return sum(d.get("received", 0) for d in docs) == 49 and len(docs) == 1
+
+    wait_until(stored, timeout=5, what="the adjustments written")
+    assert tallies.get("waitlist:site-2:adult")["received"] == 49  # once, not pending and stored

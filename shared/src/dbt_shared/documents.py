@@ -169,7 +169,7 @@ class DocumentLock:
     def release_later(self) -> None:
         """Leave the lock to be deleted with others in one write a moment later: for a lock no
         one takes again once its work is done (a revision's, see ``revision_lock``)."""
-        _LOCK_SWEEPER.add(self.locks, self.name)
+        _DEFERRED.add(self.locks, self.name)
 
     def __exit__(self, *_exc: object) -> None:
         self.release()
@@ -182,26 +182,30 @@ def revision_lock(db: Database, collection: str, document_id: str, revision: Any
     return DocumentLock(db, f"{collection}/{document_id}@{revision}")
 
 
-class _LockSweeper:
-    """Deletes released revision locks in one ``delete_many`` every ``SWEEP_EVERY_S`` (the
-    collection holds only the last moment's locks: the sweep's scan is small), and every few
-    minutes the locks whose lease ran out long ago (a process that died before its sweep)."""
+class _DeferredDeletes:
+    """Deletes by ``_id`` made a moment later, together: one ``delete_many`` per collection
+    every ``SWEEP_EVERY_S`` for what no one reads again (a past revision's lock, a settled queue
+    entry). The collections hold only the last moment's work, so the sweep's scan is small. Every
+    few minutes the sweep of the locks also takes those whose lease ran out long ago (a process
+    that died before its sweep)."""
 
     SWEEP_EVERY_S = 0.25
     EXPIRED_EVERY_S = 300.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[tuple[int, str], tuple[Collection, list[str]]] = {}
+        self._pending: dict[tuple[int, str, str], tuple[Collection, list[Any]]] = {}
         self._thread: threading.Thread | None = None
         self._expired_at = 0.0
 
-    def add(self, locks: Collection, name: str) -> None:
+    def add(self, collection: Collection, document_id: Any) -> None:
         with self._lock:
-            key = (id(locks.database.client), locks.database.name)  # one delete per database
-            self._pending.setdefault(key, (locks, []))[1].append(name)
+            key = (id(collection.database.client), collection.database.name, collection.name)
+            self._pending.setdefault(key, (collection, []))[1].append(document_id)
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="lock-sweeper", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="deferred-deletes", daemon=True
+                )
                 self._thread.start()
 
     def _run(self) -> None:
@@ -213,27 +217,35 @@ class _LockSweeper:
         with self._lock:
             pending, self._pending = self._pending, {}
         expired = time.monotonic() - self._expired_at >= self.EXPIRED_EVERY_S
-        for key, (locks, names) in pending.items():
-            query: dict[str, Any] = {"_id": {"$in": names}}
-            if expired:
+        swept_locks = False
+        for key, (collection, ids) in pending.items():
+            query: dict[str, Any] = {"_id": {"$in": ids}}
+            if expired and collection.name == LOCKS_COLLECTION:
                 old = datetime.now(UTC) - LOCK_LEASE
                 query = {"$or": [query, {"expires_at": {"$lt": old}}]}
+                swept_locks = True
             try:
-                locks.delete_many(query)
+                collection.delete_many(query)
             except Exception:  # the database is away: again at the next sweep
-                log.warning("revision locks not released yet", exc_info=True)
+                log.warning("deferred deletes not made yet", exc_info=True)
                 with self._lock:
-                    self._pending.setdefault(key, (locks, []))[1].extend(names)
-        if expired and pending:
+                    self._pending.setdefault(key, (collection, []))[1].extend(ids)
+        if swept_locks:
             self._expired_at = time.monotonic()
 
 
-_LOCK_SWEEPER = _LockSweeper()
+_DEFERRED = _DeferredDeletes()
 
 
-def flush_released_locks() -> None:
-    """Delete the released revision locks now (a batch job before it exits, tests)."""
-    _LOCK_SWEEPER.sweep()
+def delete_later(collection: Collection, document_id: Any) -> None:
+    """Delete a document no one reads or writes again a moment from now, with others in one
+    write (it must be harmless while it lasts: a process killed first leaves it for good)."""
+    _DEFERRED.add(collection, document_id)
+
+
+def flush_deferred_deletes() -> None:
+    """Make the deferred deletes now (a batch job before it exits, tests)."""
+    _DEFERRED.sweep()
 
 
 class MongoDocumentStore:

@@ -7,27 +7,38 @@ small document per key, read by ``_id``, adjusted by the write that changes what
 - ``adjust`` is ``$inc``: atomic on MongoDB; on FerretDB (which applies an update as an unlocked
   read-then-write) each process adjusts a document of its own, so concurrent writers lose
   nothing and never wait for one another.
-- A process killed between a write and its tally adjustment leaves the tally off by that one
-  write: ``reconcile`` recounts a key from the source under the same lock (a slow timer does it),
-  so a tally is exact again within the hour and never drifts for good.
+- A process adds up its adjustments for ``FLUSH_EVERY_S`` and writes them as one ``$inc`` per
+  tally (a busy waitlist: one write per tenth of a second, not one per referral). Its own reads
+  include what it has not written yet; another process sees it that moment later.
+- A process killed between a write and its tally adjustment (or before its adjustments were
+  written) leaves the tally off by those writes: ``reconcile`` recounts a key from the source
+  under the same lock (a slow timer does it), so a tally is exact again within the hour and never
+  drifts for good.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from dbt_shared.documents import DocumentLock, needs_write_lock
 
 TALLIES = "tallies"
-# Every tally write of this process goes through one lock: its documents have one writer.
+FLUSH_EVERY_S = 0.1
+# Every tally write of this process goes through one lock: its documents have one writer. Its
+# reads take it too, so a read sees an adjustment once: still pending, or written.
 _PROCESS_WRITES = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 class Tallies(Protocol):
@@ -53,6 +64,77 @@ class Tallies(Protocol):
         ...
 
 
+class _Pending:
+    """This process's adjustments not written yet, per tally document, written together every
+    ``FLUSH_EVERY_S`` by one thread (and at exit, or when ``flush_pending`` is called)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the pending map (adjusting never waits for a write)
+        self._docs: dict[tuple[int, str, str], tuple[Collection, dict[str, Any]]] = {}
+        self._thread: threading.Thread | None = None
+
+    def add(self, collection: Collection, doc_id: str, deltas: dict[str, int], tags: dict) -> None:
+        with self._lock:
+            key = (id(collection.database.client), collection.database.name, doc_id)
+            _collection, doc = self._docs.setdefault(key, (collection, {"inc": {}, "set": {}}))
+            for field, n in deltas.items():
+                doc["inc"][field] = doc["inc"].get(field, 0) + n
+            doc["set"].update(tags)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="tallies", daemon=True)
+                self._thread.start()
+
+    def of(self, collection: Collection) -> list[dict[str, Any]]:
+        """What this process has not written yet to ``collection``, as tally documents."""
+        db = collection.database
+        with self._lock:
+            return [
+                {**doc["set"], **doc["inc"]}
+                for (client, name, _id), (_c, doc) in self._docs.items()
+                if client == id(db.client) and name == db.name
+            ]
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(FLUSH_EVERY_S)
+            self.flush()
+
+    def flush(self) -> None:
+        with _PROCESS_WRITES:
+            with self._lock:
+                docs, self._docs = self._docs, {}
+            for key, (collection, doc) in docs.items():
+                try:
+                    _write(collection, key[2], doc)
+                except Exception:  # the database is away: again at the next flush
+                    log.warning("tally adjustments not written yet", exc_info=True)
+                    self._put_back(key, collection, doc)
+
+    def _put_back(self, key, collection: Collection, doc: dict[str, Any]) -> None:
+        with self._lock:
+            _c, pending = self._docs.setdefault(key, (collection, {"inc": {}, "set": {}}))
+            for field, n in doc["inc"].items():
+                pending["inc"][field] = pending["inc"].get(field, 0) + n
+            pending["set"] = {**doc["set"], **pending["set"]}
+
+
+def _write(collection: Collection, doc_id: str, doc: dict[str, Any]) -> None:
+    update: dict[str, Any] = {"$inc": doc["inc"], "$set": doc["set"]}
+    try:
+        collection.update_one({"_id": doc_id}, update, upsert=True)  # index: _id
+    except DuplicateKeyError:  # a first adjustment raced (MongoDB): again
+        collection.update_one({"_id": doc_id}, update)
+
+
+_PENDING = _Pending()
+atexit.register(_PENDING.flush)
+
+
+def flush_pending() -> None:
+    """Write this process's pending adjustments now (a batch job before it exits, tests)."""
+    _PENDING.flush()
+
+
 class MongoTallies:
     """One tally document per key and writer: on MongoDB one per key (``$inc`` is atomic); on
     FerretDB one per key and process, each written only by its process (under a thread lock),
@@ -72,25 +154,29 @@ class MongoTallies:
         if not deltas:
             return
         shard = self._shard()
-        update: dict[str, Any] = {"$inc": deltas, "$set": {**tags, "key": key, "shard": shard}}
-        with _PROCESS_WRITES:  # this process's writes to its own documents, one at a time
-            try:
-                self.collection.update_one({"_id": f"{key}#{shard}"}, update, upsert=True)
-            except DuplicateKeyError:  # a first adjustment raced (MongoDB): again
-                self.collection.update_one({"_id": f"{key}#{shard}"}, update)
+        _PENDING.add(
+            self.collection, f"{key}#{shard}", deltas, {**tags, "key": key, "shard": shard}
+        )
 
     def get(self, key):
-        return _summed(self.collection.find({"key": key}, {"_id": 0}))  # index: key
+        with _PROCESS_WRITES:
+            stored = list(self.collection.find({"key": key}, {"_id": 0}))  # index: key
+            pending = [doc for doc in _PENDING.of(self.collection) if doc["key"] == key]
+        return _summed([*stored, *pending])
 
     def find(self, tags):
+        with _PROCESS_WRITES:
+            stored = list(self.collection.find(tags, {"_id": 0}))  # index: site_kind
+            pending = _PENDING.of(self.collection)
         by_key: dict[str, list[dict[str, Any]]] = {}
-        for doc in self.collection.find(tags, {"_id": 0}):  # index: site_kind
+        for doc in [*stored, *(p for p in pending if _tagged(p, tags))]:
             by_key.setdefault(doc["key"], []).append(doc)
         return [{**_summed(docs), "key": key} for key, docs in by_key.items()]
 
     def reconcile(self, key, count, **tags):
         # The recount folds every writer's document into one. A writer adjusting between the
         # count and the fold is off until the next recount (the same bound as a killed one).
+        _PENDING.flush()  # this process's adjustments so far are in what the fold replaces
         with DocumentLock(self.db, f"{TALLIES}/{key}"):
             counts = count()
             base = {**tags, **counts, "key": key, "shard": BASE}
@@ -103,6 +189,10 @@ class MongoTallies:
 
 BASE = "base"
 _TAG_FIELDS = ("key", "shard")
+
+
+def _tagged(doc: dict[str, Any], tags: dict[str, Any]) -> bool:
+    return all(doc.get(field) == value for field, value in tags.items())
 
 
 def _summed(docs) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from dbt_shared.documents import (
     DocumentLock,
     DocumentStore,
     MongoDocumentStore,
+    delete_later,
     needs_write_lock,
 )
 from dbt_shared.events.envelope import Event
@@ -193,8 +194,8 @@ class MongoDeliveries(Deliveries):
         stored = super().save(delivery, events)
         if stored["status"] == DeliveryStatus.PENDING:
             self._enqueue(stored)
-        else:
-            self.queue.delete_one({"_id": stored["_id"]})  # index: _id
+        else:  # settled: its entry goes with others a moment later (its lease keeps it unclaimed)
+            delete_later(self.queue, stored["_id"])  # index: _id
         return stored
 
     def _enqueue(self, delivery: dict[str, Any]) -> None:
