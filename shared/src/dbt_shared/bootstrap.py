@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import Flask
-from flask_smorest import Blueprint
 from marshmallow import fields
 from pymongo.database import Database
 
 from dbt_shared.clock import Clock
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.consumer import Handler
-from dbt_shared.web import create_service_app
+from dbt_shared.web import Blueprint, create_service_app
 from dbt_shared.worker import Timer, Wiring, WorkerContext, run_worker
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from dbt_shared.auth import STAFF_AND_SERVICES, require_roles, require_site, scope_query
@@ -19,7 +18,7 @@ from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
 from dbt_shared.pagination import Page, PageArgs, page
-from dbt_shared.web import context
+from dbt_shared.web import Blueprint, context
 
 COLLECTION = "sites"
 PROGRAMS_COLLECTION = "programs"

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import flask_smorest
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter, resolver
 from flask import Flask, Response, current_app, g, jsonify, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -43,6 +45,30 @@ from dbt_shared.kafka_probe import KafkaProbe
 from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors, title_for
 
 log = logging.getLogger(__name__)
+
+
+class _OneSchemaEach(FlaskParser):
+    """webargs makes a new instance of an arguments schema for every request (and of each schema
+    nested in it): one instance per schema class instead, since marshmallow's load keeps no state
+    on the instance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._schemas: dict[type, Schema] = {}
+
+    def _get_schema(self, argmap, req):
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            if argmap not in self._schemas:
+                self._schemas[argmap] = argmap()
+            return self._schemas[argmap]
+        return super()._get_schema(argmap, req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's blueprint, parsing arguments with one schema instance per class."""
+
+    ARGUMENTS_PARSER = _OneSchemaEach()
+
 
 REQUEST_ID_HEADER = correlation.REQUEST_ID_HEADER
 
@@ -250,7 +276,7 @@ def create_service_app(
         spec_kwargs={"marshmallow_plugin": _Plugin(schema_name_resolver=_schema_name)},
     )
     for blueprint in blueprints:
-        if isinstance(blueprint, Blueprint):
+        if isinstance(blueprint, flask_smorest.Blueprint):
             api.register_blueprint(blueprint)  # documented, under /v1
         else:  # a plain Flask blueprint: routes outside the API document (a calendar feed)
             app.register_blueprint(blueprint)

@@ -42,6 +42,15 @@ class Catalog:
 
     def __init__(self) -> None:
         self._types: dict[str, EventType] = {}
+        # One schema instance per type and ``unknown`` (a new one per event cost as much as the
+        # validation): marshmallow's load and dump keep no state on the instance.
+        self._schemas: dict[tuple[str, str], Any] = {}
+
+    def _schema(self, name: str, unknown: str) -> Any:
+        schema = self._schemas.get((name, unknown))
+        if schema is None:
+            schema = self._schemas[(name, unknown)] = self.get(name).schema(unknown=unknown)
+        return schema
 
     @classmethod
     def of(cls, *contracts: Any) -> Catalog:
@@ -79,7 +88,7 @@ class Catalog:
 
     def validate(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
         """Validate outgoing data; return it in its canonical JSON form."""
-        schema = self.get(name).schema(unknown=RAISE)
+        schema = self._schema(name, RAISE)
         try:
             return schema.dump(schema.load(data))
         except ValidationError as exc:
@@ -87,7 +96,7 @@ class Catalog:
 
     def load(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
         """Validate incoming data; return it deserialised (datetimes, ints...)."""
-        schema = self.get(name).schema(unknown=EXCLUDE)
+        schema = self._schema(name, EXCLUDE)
         try:
             return schema.load(data)
         except ValidationError as exc:

@@ -46,6 +46,8 @@ INTENTS_COLLECTION = "outbox_intents"
 KEEP_IN_DOCUMENT = 50
 # How often the hand-off deletes the intents of what the broker acknowledged (one delete).
 FORGET_EVERY_S = 0.25
+# How long the hand-off gathers what the writes of this moment made before one send.
+GATHER_S = 0.01
 
 
 class Publisher(Protocol):
@@ -139,9 +141,10 @@ class _HandOff:
                 batch = [self.queue.get(timeout=FORGET_EVERY_S)]
             except queue.Empty:
                 batch = []
-            while batch and len(batch) < 100:  # what queued meanwhile goes in the same send
+            gathered = time.monotonic() + GATHER_S
+            while batch and len(batch) < 100:  # what queues meanwhile goes in the same send
                 try:
-                    batch.append(self.queue.get_nowait())
+                    batch.append(self.queue.get(timeout=max(0.0, gathered - time.monotonic())))
                 except queue.Empty:
                     break
             try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from coaching import services
 from coaching.schemas import (
@@ -19,7 +18,7 @@ from coaching.schemas import (
 )
 from coaching.schemas import Override as OverrideOut
 from dbt_shared.auth import current_principal, require_roles
-from dbt_shared.web import components
+from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("availability", __name__, url_prefix="/v1", description="On-call availability")
 STAFF = ("operator", "coordinator", "therapist", "facilitator")

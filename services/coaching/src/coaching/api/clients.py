@@ -4,7 +4,6 @@ alliance check-ins and ruptures, shared goals; a clinician's load; the audit tra
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from coaching import services
 from coaching.schemas import (
@@ -27,7 +26,7 @@ from coaching.schemas import (
 )
 from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles
-from dbt_shared.web import components
+from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("clients", __name__, url_prefix="/v1", description="Diary cards and alliance")
 CLINICIANS = ("operator", "coordinator", "therapist", "facilitator")

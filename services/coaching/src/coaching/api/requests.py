@@ -4,12 +4,11 @@ call-back, closure."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from coaching import services
 from coaching.schemas import ClosureIn, Request, RequestArgs, RequestIn, RequestPage
 from dbt_shared.auth import current_principal, require_roles
-from dbt_shared.web import components
+from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("requests", __name__, url_prefix="/v1", description="Coaching requests")
 CLINICIANS = ("operator", "coordinator", "therapist", "facilitator")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dbt_shared.auth import current_principal, require_roles
-from dbt_shared.web import components
+from dbt_shared.web import Blueprint, components
 from intake.schemas import (
     AuditArgs,
     AuditPage,

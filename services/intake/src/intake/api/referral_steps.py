@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.idempotency import idempotent, resource_id
-from dbt_shared.web import components
+from dbt_shared.web import Blueprint, components
 from intake.api.common import IDEMPOTENCY_DOC
 from intake.schemas import (
     AdmissionIn,

@@ -6,11 +6,10 @@ from __future__ import annotations
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.errors import NotFound
-from dbt_shared.web import components
+from dbt_shared.web import Blueprint, components
 from skills_group import services
 from skills_group.schemas import Feed, FeedIn
 
