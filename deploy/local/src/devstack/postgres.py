@@ -278,16 +278,18 @@ def twin_indexes(host: str, port: int, database: str) -> int:
     if found.returncode != 0:
         return 0
     rows = [line.split("\t") for line in found.stdout.splitlines() if line.count("\t") == 4]
-    existing = {row[2] for row in rows}
+    # An index name is unique within its schema. Every service's database is a schema with the
+    # same table names (``processed_events_cee1d805`` in each), so a twin is known by both.
+    existing = {(row[0], row[2]) for row in rows}
     statements = []
     for schema, table, _index, expression, twins in rows:
         if not expression.startswith("(_jsonb ->") or twins == "twin":
             continue
         digest = zlib.crc32(f"{table}/{expression}".encode()) % 10**8
         twin = f"{table[:40]}{TWIN_SUFFIX}{digest:08d}"
-        if twin in existing:
+        if (schema, twin) in existing:
             continue
-        existing.add(twin)
+        existing.add((schema, twin))
         statements.append(
             f'CREATE INDEX IF NOT EXISTS "{twin}" ON "{schema}"."{table}" '
             f"USING gin (({expression}) jsonb_path_ops);"
