@@ -90,8 +90,8 @@ def _wiring(profile_name: str):
     db = mongo.database(profile.mongodb_uri, "dbt_intake")
     repository.ensure_indexes(db)
     c = bootstrap.bootstrap(db, clock)
-    outbox.configure_hand_off(
-        lambda: EventPublisher(profile.kafka_bootstrap, "intake", events.CATALOG)
+    outbox.configure_hand_off(  # no one waits for a seeded event: a quarter second per send
+        lambda: EventPublisher(profile.kafka_bootstrap, "intake", events.CATALOG), gather_s=0.25
     )
     _PROCESS.update(c=c, clock=clock)
     return c, clock

@@ -113,9 +113,12 @@ class _HandOff:
     """Step 3, off the request path: a thread of this process hands recorded events to the
     broker and deletes their intents. Bounded: when it cannot keep up, the relay sends."""
 
-    def __init__(self, publisher_factory: Callable[[], Publisher], timeout_s: float) -> None:
+    def __init__(
+        self, publisher_factory: Callable[[], Publisher], timeout_s: float, gather_s: float
+    ) -> None:
         self.publisher_factory = publisher_factory
         self.timeout_s = timeout_s
+        self.gather_s = gather_s
         self.queue: queue.Queue[tuple[Database, list[Event]]] = queue.Queue(maxsize=10_000)
         self._publisher: Publisher | None = None
         self._thread: threading.Thread | None = None
@@ -141,7 +144,7 @@ class _HandOff:
                 batch = [self.queue.get(timeout=FORGET_EVERY_S)]
             except queue.Empty:
                 batch = []
-            gathered = time.monotonic() + GATHER_S
+            gathered = time.monotonic() + self.gather_s
             while batch and len(batch) < 100:  # what queues meanwhile goes in the same send
                 try:
                     batch.append(self.queue.get(timeout=max(0.0, gathered - time.monotonic())))
@@ -179,12 +182,15 @@ _hand_off: _HandOff | None = None
 
 
 def configure_hand_off(
-    publisher_factory: Callable[[], Publisher] | None, timeout_s: float = 10.0
+    publisher_factory: Callable[[], Publisher] | None,
+    timeout_s: float = 10.0,
+    gather_s: float = GATHER_S,
 ) -> None:
     """Let this process hand its events to the broker right after each write (``None``: the
-    relay alone sends them, as in unit tests)."""
+    relay alone sends them, as in unit tests). ``gather_s``: how long one send waits for more
+    (a batch job that no one waits for gathers longer)."""
     global _hand_off
-    _hand_off = _HandOff(publisher_factory, timeout_s) if publisher_factory else None
+    _hand_off = _HandOff(publisher_factory, timeout_s, gather_s) if publisher_factory else None
 
 
 def hand_off(db: Database, events: list[Event]) -> bool:
