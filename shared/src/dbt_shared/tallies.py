@@ -72,6 +72,7 @@ class _Pending:
         self._lock = threading.Lock()  # the pending map (adjusting never waits for a write)
         self._docs: dict[tuple[int, str, str], tuple[Collection, dict[str, Any]]] = {}
         self._thread: threading.Thread | None = None
+        self._added = threading.Event()  # the thread sleeps while nothing is pending
 
     def add(self, collection: Collection, doc_id: str, deltas: dict[str, int], tags: dict) -> None:
         with self._lock:
@@ -80,6 +81,7 @@ class _Pending:
             for field, n in deltas.items():
                 doc["inc"][field] = doc["inc"].get(field, 0) + n
             doc["set"].update(tags)
+            self._added.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="tallies", daemon=True)
                 self._thread.start()
@@ -96,7 +98,9 @@ class _Pending:
 
     def _run(self) -> None:
         while True:
+            self._added.wait()
             time.sleep(FLUSH_EVERY_S)
+            self._added.clear()  # what is added from here on sets it again
             self.flush()
 
     def flush(self) -> None:
@@ -109,6 +113,7 @@ class _Pending:
                 except Exception:  # the database is away: again at the next flush
                     log.warning("tally adjustments not written yet", exc_info=True)
                     self._put_back(key, collection, doc)
+                    self._added.set()
 
     def _put_back(self, key, collection: Collection, doc: dict[str, Any]) -> None:
         with self._lock:
