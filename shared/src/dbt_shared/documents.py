@@ -26,6 +26,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from dbt_shared.background import Later
 from dbt_shared.clock import SystemClock
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
@@ -195,27 +196,14 @@ class _DeferredDeletes:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[tuple[int, str, str], tuple[Collection, list[Any]]] = {}
-        self._thread: threading.Thread | None = None
-        self._added = threading.Event()  # the thread sleeps while nothing is pending
+        self._later = Later("deferred-deletes", self.SWEEP_EVERY_S, self.sweep)
         self._expired_at = 0.0
 
     def add(self, collection: Collection, document_id: Any) -> None:
         with self._lock:
             key = (id(collection.database.client), collection.database.name, collection.name)
             self._pending.setdefault(key, (collection, []))[1].append(document_id)
-            self._added.set()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="deferred-deletes", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self._added.wait()
-            time.sleep(self.SWEEP_EVERY_S)
-            self._added.clear()  # what is added from here on sets it again
-            self.sweep()
+        self._later.poke()
 
     def sweep(self) -> None:
         with self._lock:
@@ -234,7 +222,7 @@ class _DeferredDeletes:
                 log.warning("deferred deletes not made yet", exc_info=True)
                 with self._lock:
                     self._pending.setdefault(key, (collection, []))[1].extend(ids)
-                self._added.set()
+                self._later.poke()
         if swept_locks:
             self._expired_at = time.monotonic()
 

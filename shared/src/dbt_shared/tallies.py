@@ -23,7 +23,6 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -31,6 +30,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from dbt_shared.background import Later
 from dbt_shared.documents import DocumentLock, needs_write_lock
 
 TALLIES = "tallies"
@@ -71,8 +71,7 @@ class _Pending:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the pending map (adjusting never waits for a write)
         self._docs: dict[tuple[int, str, str], tuple[Collection, dict[str, Any]]] = {}
-        self._thread: threading.Thread | None = None
-        self._added = threading.Event()  # the thread sleeps while nothing is pending
+        self._later = Later("tallies", FLUSH_EVERY_S, self.flush)
 
     def add(self, collection: Collection, doc_id: str, deltas: dict[str, int], tags: dict) -> None:
         with self._lock:
@@ -81,10 +80,7 @@ class _Pending:
             for field, n in deltas.items():
                 doc["inc"][field] = doc["inc"].get(field, 0) + n
             doc["set"].update(tags)
-            self._added.set()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="tallies", daemon=True)
-                self._thread.start()
+        self._later.poke()
 
     def of(self, collection: Collection) -> list[dict[str, Any]]:
         """What this process has not written yet to ``collection``, as tally documents."""
@@ -96,13 +92,6 @@ class _Pending:
                 if client == id(db.client) and name == db.name
             ]
 
-    def _run(self) -> None:
-        while True:
-            self._added.wait()
-            time.sleep(FLUSH_EVERY_S)
-            self._added.clear()  # what is added from here on sets it again
-            self.flush()
-
     def flush(self) -> None:
         with _PROCESS_WRITES:
             with self._lock:
@@ -113,7 +102,7 @@ class _Pending:
                 except Exception:  # the database is away: again at the next flush
                     log.warning("tally adjustments not written yet", exc_info=True)
                     self._put_back(key, collection, doc)
-                    self._added.set()
+                    self._later.poke()
 
     def _put_back(self, key, collection: Collection, doc: dict[str, Any]) -> None:
         with self._lock:
