@@ -54,6 +54,80 @@ def test_concurrent_guarded_saves_keep_every_success(fresh_db):
     assert conflicts, "eight writers on one document should have met at least once"
 
 
+def test_concurrent_batch_and_single_saves_keep_every_success(fresh_db):
+    """``save_many`` (one bulk write for several documents) against single saves and other
+    batches on the same documents: per document, what was kept is exactly what was reported."""
+    store = MongoDocumentStore(fresh_db["counters"], "counter")
+    names = [f"c{n}" for n in range(4)]
+    for name in names:
+        store.insert({"_id": name, "count": 0, "by": []})
+    kept: dict[str, list[str]] = {name: [] for name in names}
+    lost_races = []
+    guard = threading.Lock()
+
+    def change(document, mark):
+        return {**document, "count": document["count"] + 1, "by": [*document["by"], mark]}
+
+    def batch_writer(number: int) -> None:
+        for round_ in range(ROUNDS):
+            mark = f"b{number}-{round_}"
+            changes = [(change(store.get(name), mark), ()) for name in names]
+            for (document, _events), stored in zip(changes, store.save_many(changes), strict=True):
+                with guard:
+                    if stored is None:
+                        lost_races.append(mark)
+                    else:
+                        assert stored["_rev"] == document["_rev"] + 1
+                        kept[document["_id"]].append(mark)
+
+    def single_writer(number: int) -> None:
+        for round_ in range(ROUNDS):
+            mark = f"s{number}-{round_}"
+            name = names[round_ % len(names)]
+            try:
+                store.save(change(store.get(name), mark))
+            except StaleWrite:
+                with guard:
+                    lost_races.append(mark)
+                continue
+            with guard:
+                kept[name].append(mark)
+
+    threads = [threading.Thread(target=batch_writer, args=(n,)) for n in range(WRITERS // 2)]
+    threads += [threading.Thread(target=single_writer, args=(n,)) for n in range(WRITERS // 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    for name in names:
+        stored = store.get(name)
+        assert stored["count"] == len(kept[name]), f"{name}: {len(kept[name])} reported"
+        assert sorted(stored["by"]) == sorted(kept[name])
+    assert lost_races, "eight writers on four documents should have met at least once"
+    assert sum(map(len, kept.values())) > len(names) * ROUNDS  # the batches wrote too
+
+
+def test_save_many_writes_events_and_answers_a_conflict_for_a_stale_document(fresh_db):
+    from dbt_shared.documents import flush_deferred_deletes
+    from dbt_shared.events.envelope import Event
+
+    store = MongoDocumentStore(fresh_db["things"], "thing")
+    for name in ("a", "b", "c"):
+        store.insert({"_id": name, "n": 0})
+    stale = store.get("b")
+    store.save({**store.get("b"), "n": 5})  # b moved on since ``stale`` was read
+    flush_deferred_deletes()  # and its revision's lock is gone: only the update can tell
+    event = Event(type="thing.changed", source="tests", subject="a", key="a", data={})
+    changes = [({**store.get("a"), "n": 1}, [event]), ({**stale, "n": 1}, ())]
+    results = store.save_many([*changes, ({**store.get("c"), "n": 1}, ())])
+    assert [r is not None for r in results] == [True, False, True]
+    assert [store.get(x)["n"] for x in ("a", "b", "c")] == [1, 5, 1]
+    assert [e["id"] for e in store.get("a")["_outbox"]] == [event.id]
+    flush_deferred_deletes()  # the revisions' locks go with the next sweep: none is left
+    assert fresh_db["document_locks"].count_documents({}) == 0
+
+
 def _adjust_many(uri: str, db_name: str, times: int) -> None:
     from pymongo import MongoClient
 

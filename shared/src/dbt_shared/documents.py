@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -31,9 +31,11 @@ from dbt_shared.clock import SystemClock
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
+from dbt_shared.mongo import delete_ids
 
 REVISION = "_rev"
-_BOOKKEEPING = (REVISION, outbox.OUTBOX_FIELD, outbox.RECORDED_AT_FIELD)
+WRITER = "_w"  # which ``save_many`` wrote the document last (it tells its writes by it)
+_BOOKKEEPING = (REVISION, WRITER, outbox.OUTBOX_FIELD, outbox.RECORDED_AT_FIELD)
 _SYSTEM_CLOCK = SystemClock()
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,14 @@ class DocumentStore(Protocol):
     def save(self, document: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
         """Write a changed document with its events, if it is still at the revision it was
         read at; raise ``StaleWrite`` otherwise. Answers the stored document."""
+        ...
+
+    def save_many(
+        self, changes: list[tuple[dict[str, Any], Iterable[Event]]]
+    ) -> list[dict[str, Any] | None]:
+        """``save`` for several documents (each at most once) in a few writes, whatever their
+        number: answers, per change, the stored document, or ``None`` where ``save`` would have
+        raised ``StaleWrite`` (that change was not written)."""
         ...
 
     def insert_many(self, documents: list[dict[str, Any]]) -> set[str]:
@@ -176,6 +186,29 @@ class DocumentLock:
         self.release()
 
 
+def try_acquire_all(locks: list[DocumentLock]) -> list[DocumentLock]:
+    """Take those of ``locks`` (all in one database) that are free, in one insert; answers the
+    ones taken. One that is held (or whose holder died) is left to ``try_acquire``."""
+    if not locks:
+        return []
+    now = datetime.now(UTC)
+    taken = {lock.name for lock in locks}
+    try:
+        locks[0].locks.insert_many(
+            [{"_id": x.name, "owner": x.owner, "expires_at": now + x.lease} for x in locks],
+            ordered=False,
+        )
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(err.get("code") != 11000 for err in errors):
+            for lock in locks:  # what was taken before the error is given back
+                if lock.name not in {locks[err["index"]].name for err in errors}:
+                    lock.release()
+            raise
+        taken -= {locks[err["index"]].name for err in errors}
+    return [lock for lock in locks if lock.name in taken]
+
+
 def revision_lock(db: Database, collection: str, document_id: str, revision: Any):
     """The lock of one revision of a document: whoever holds it is the one writer that may
     turn that revision into the next. Once the next is written no writer wants it again
@@ -184,11 +217,11 @@ def revision_lock(db: Database, collection: str, document_id: str, revision: Any
 
 
 class _DeferredDeletes:
-    """Deletes by ``_id`` made a moment later, together: one ``delete_many`` per collection
-    every ``SWEEP_EVERY_S`` for what no one reads again (a past revision's lock, a settled queue
-    entry). The collections hold only the last moment's work, so the sweep's scan is small. Every
-    few minutes the sweep of the locks also takes those whose lease ran out long ago (a process
-    that died before its sweep)."""
+    """Deletes by ``_id`` made a moment later, together: one command per collection every
+    ``SWEEP_EVERY_S`` (``mongo.delete_ids``: an equality delete per id) for what no one reads
+    again (a past revision's lock, a settled queue entry). Every few minutes the sweep of the
+    locks also takes those whose lease ran out long ago (a process that died before its sweep):
+    a range, but on a collection that holds only the locks in flight."""
 
     SWEEP_EVERY_S = 0.25
     EXPIRED_EVERY_S = 300.0
@@ -209,22 +242,19 @@ class _DeferredDeletes:
         with self._lock:
             pending, self._pending = self._pending, {}
         expired = time.monotonic() - self._expired_at >= self.EXPIRED_EVERY_S
-        swept_locks = False
         for key, (collection, ids) in pending.items():
-            query: dict[str, Any] = {"_id": {"$in": ids}}
-            if expired and collection.name == LOCKS_COLLECTION:
-                old = datetime.now(UTC) - LOCK_LEASE
-                query = {"$or": [query, {"expires_at": {"$lt": old}}]}
-                swept_locks = True
             try:
-                collection.delete_many(query)
+                delete_ids(collection, ids)  # index: _id
+                if expired and collection.name == LOCKS_COLLECTION:
+                    # A range on a collection of in-flight locks only, every few minutes.
+                    old = datetime.now(UTC) - LOCK_LEASE
+                    collection.delete_many({"expires_at": {"$lt": old}})
+                    self._expired_at = time.monotonic()
             except Exception:  # the database is away: again at the next sweep
                 log.warning("deferred deletes not made yet", exc_info=True)
                 with self._lock:
                     self._pending.setdefault(key, (collection, []))[1].extend(ids)
                 self._later.poke()
-        if swept_locks:
-            self._expired_at = time.monotonic()
 
 
 _DEFERRED = _DeferredDeletes()
@@ -308,6 +338,87 @@ class MongoDocumentStore:
         outbox.hand_off(self.collection.database, events)
         return stored
 
+    def save_many(self, changes):
+        changes = [(document, list(events)) for document, events in changes]
+        ids = [document["_id"] for document, _events in changes]
+        if len(set(ids)) != len(ids):
+            raise ValueError("save_many takes one change per document")
+        db = self.collection.database
+        outbox.record_intents_many(
+            db, self.collection.name, [(d["_id"], events) for d, events in changes], _SYSTEM_CLOCK
+        )
+        results: list[dict[str, Any] | None] = [None] * len(changes)
+        locks: dict[int, DocumentLock] = {}
+        together = list(range(len(changes)))
+        if needs_write_lock(db):
+            # As ``save``: each writer holds its revision's lock (taken together here); one
+            # whose lock is held by another writer is saved alone, waiting as ``save`` does.
+            wanted = {
+                i: revision_lock(db, self.collection.name, d["_id"], d.get(REVISION))
+                for i, (d, _events) in enumerate(changes)
+            }
+            taken = {lock.name for lock in try_acquire_all(list(wanted.values()))}
+            locks = {i: lock for i, lock in wanted.items() if lock.name in taken}
+            together = sorted(locks)
+        written = self._update_together(
+            [changes[i] for i in together], {changes[i][0]["_id"]: x for i, x in locks.items()}
+        )
+        for i, stored in zip(together, written, strict=True):
+            results[i] = stored
+        for i in sorted(set(range(len(changes))) - set(together)):
+            try:
+                results[i] = self._save(*changes[i])
+            except StaleWrite:
+                results[i] = None
+        succeeded: list[Event] = []
+        for (_document, events), stored in zip(changes, results, strict=True):
+            if stored is None:
+                outbox.forget_intents(db, [e.id for e in events])
+            else:
+                succeeded += events
+        outbox.hand_off(db, succeeded)
+        return results
+
+    def _update_together(self, changes, locks: dict[str, DocumentLock]):
+        """One bulk write of guarded updates (the revision in each filter). The server answers
+        how many matched, not which: when fewer than all did, each document is read back and
+        was written here if it names this write (``WRITER``)."""
+        if not changes:
+            return []
+        token = uuid.uuid4().hex
+        updates = [
+            UpdateOne(
+                {"_id": document["_id"], REVISION: _revision_filter(document.get(REVISION))},
+                outbox.update_with_events(
+                    {"$set": {**state_of(document), WRITER: token}, "$inc": {REVISION: 1}}, events
+                ),
+            )
+            for document, events in changes
+        ]
+        try:
+            matched = self.collection.bulk_write(updates, ordered=False).matched_count
+        except BaseException:
+            for lock in locks.values():
+                lock.release()
+            raise
+        if matched == len(changes):
+            done = [True] * len(changes)
+        else:
+            done = [
+                (self.collection.find_one({"_id": d["_id"]}, {WRITER: 1}) or {}).get(WRITER)
+                == token  # index: _id
+                for d, _events in changes
+            ]
+        results: list[dict[str, Any] | None] = []
+        for (document, events), ok in zip(changes, done, strict=True):
+            lock = locks.get(document["_id"])
+            if lock is not None and ok:
+                lock.release_later()
+            elif lock is not None:
+                lock.release()
+            results.append(self._written(document, events) if ok else None)
+        return results
+
     def _save(self, document, events):
         if not needs_write_lock(self.collection.database):
             return self._guarded_update(document, events)
@@ -332,8 +443,12 @@ class MongoDocumentStore:
             lock.release()
             raise StaleWrite(self.what)
         lock.release_later()
-        # What the document now is, without reading it again.
-        stored = {**document, REVISION: (revision or 0) + 1}
+        return self._written(document, events)
+
+    @staticmethod
+    def _written(document: dict[str, Any], events: list[Event]) -> dict[str, Any]:
+        """What the document now is, without reading it again."""
+        stored = {**document, REVISION: (document.get(REVISION) or 0) + 1}
         if events:
             stored[outbox.OUTBOX_FIELD] = [
                 *document.get(outbox.OUTBOX_FIELD, []),

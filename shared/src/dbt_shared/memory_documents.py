@@ -176,3 +176,15 @@ class InMemoryDocumentStore:
             self.documents[document["_id"]] = stored
             self.events.extend(events)
             return copy.deepcopy(stored)
+
+    def save_many(self, changes):
+        changes = [(document, list(events)) for document, events in changes]
+        if len({d["_id"] for d, _events in changes}) != len(changes):
+            raise ValueError("save_many takes one change per document")
+        results = []
+        for document, events in changes:
+            try:
+                results.append(self.save(document, events))
+            except StaleWrite:
+                results.append(None)
+        return results

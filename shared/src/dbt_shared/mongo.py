@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from typing import Any
 
-from pymongo import MongoClient, uri_parser
+from pymongo import DeleteOne, MongoClient, uri_parser
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 _clients: dict[str, MongoClient] = {}
@@ -37,3 +40,13 @@ def ping(uri: str, timeout_ms: int = 1_500) -> None:
         probe.admin.command("ping")
     finally:
         probe.close()
+
+
+def delete_ids(collection: Collection, ids: Iterable[Any]) -> int:
+    """Delete documents by ``_id`` in one command: one equality delete per id (index: _id),
+    which every server serves from the index. Not ``{_id: {$in: ids}}``: FerretDB v1 pushes no
+    ``$in`` down, so that reads and decodes the whole collection to delete a few documents."""
+    operations = [DeleteOne({"_id": document_id}) for document_id in dict.fromkeys(ids)]
+    if not operations:
+        return 0
+    return collection.bulk_write(operations, ordered=False).deleted_count

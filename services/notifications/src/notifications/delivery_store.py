@@ -99,6 +99,13 @@ class Deliveries:
         claimed; ``StaleWrite`` otherwise."""
         return self.store.save(delivery, events)
 
+    def save_many(
+        self, changes: list[tuple[dict[str, Any], Iterable[Event]]]
+    ) -> list[dict[str, Any] | None]:
+        """``save`` for several claimed deliveries in a few writes; ``None`` for each one that
+        was changed meanwhile (not written: its claimer owns it)."""
+        return self.store.save_many(changes)
+
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         """Claim the most urgent due delivery by pushing its next attempt past ``lease``."""
         raise NotImplementedError
@@ -192,11 +199,21 @@ class MongoDeliveries(Deliveries):
 
     def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
         stored = super().save(delivery, events)
+        self._requeue(stored)
+        return stored
+
+    def save_many(self, changes):
+        results = super().save_many(changes)
+        for stored in results:
+            if stored is not None:
+                self._requeue(stored)
+        return results
+
+    def _requeue(self, stored: dict[str, Any]) -> None:
         if stored["status"] == DeliveryStatus.PENDING:
             self._enqueue(stored)
         else:  # settled: its entry goes with others a moment later (its lease keeps it unclaimed)
             delete_later(self.queue, stored["_id"])  # index: _id
-        return stored
 
     def _enqueue(self, delivery: dict[str, Any]) -> None:
         self.queue.update_one(

@@ -36,6 +36,7 @@ from pymongo.database import Database
 from dbt_shared import metrics
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.events.envelope import Event
+from dbt_shared.mongo import delete_ids
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,16 @@ def record_intents(
     db: Database, collection: str, document_id: str, events: Iterable[Event], clock: Clock
 ) -> list[str]:
     """Step 1: say, before the state write, which events it will carry."""
+    return record_intents_many(db, collection, [(document_id, events)], clock)
+
+
+def record_intents_many(
+    db: Database,
+    collection: str,
+    writes: Iterable[tuple[str, Iterable[Event]]],
+    clock: Clock,
+) -> list[str]:
+    """``record_intents`` for several writes (document id, its events) in one insert."""
     now = clock.now()
     intents = [
         {
@@ -102,6 +113,7 @@ def record_intents(
             "event": event.to_document(),
             "created_at": now,
         }
+        for document_id, events in writes
         for event in events
     ]
     if intents:
@@ -211,8 +223,7 @@ def flush_hand_off() -> None:
 
 def forget_intents(db: Database, event_ids: list[str]) -> None:
     """A write that failed before it happened leaves its intents: drop them at once."""
-    if event_ids:
-        db[INTENTS_COLLECTION].delete_many({"_id": {"$in": event_ids}})
+    delete_ids(db[INTENTS_COLLECTION], event_ids)  # index: _id
 
 
 class OutboxRelay:

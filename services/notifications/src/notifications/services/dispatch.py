@@ -3,23 +3,27 @@ time (intake's API; nothing is stored), held when its channel's window is closed
 recipient (SMS 08:00-21:00 in their zone, their quiet hours), dropped when a held reminder's
 session has started by then, else sent and its attempt recorded.
 
-Email and SMS are at-least-once: a crash between the hand-off and the status write can send one
-message twice, never zero times. Urgent deliveries (safety alerts to clinicians) are claimed
+Email and SMS are at-least-once: a crash between the hand-off and the status write can send a
+message twice, never zero times. The attempts of a run of sends are written together (one bulk
+write for up to ``SAVE_EVERY`` of them, at most ``SAVE_WITHIN_S`` after the first), so a crash
+can repeat that run's messages. Urgent deliveries (safety alerts to clinicians) are claimed
 before normal ones, retried on a faster schedule that never gives up; safety messages, crisis
 coaching and a coaching request to the clinician on call (``at_once``) are never held.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from dbt_shared import correlation
 from dbt_shared.clock import aware
-from dbt_shared.errors import StaleWrite
 from dbt_shared.events.envelope import Event
 from notifications import events, metrics
 from notifications.adapters import Email, Sms
@@ -39,6 +43,8 @@ from notifications.domain.recipients import NoRecipient, resolve_recipient
 log = logging.getLogger(__name__)
 PEOPLE = ("client", "clinician")
 DROPPED = "dropped"
+SAVE_EVERY = 20  # attempts written in one bulk write at most
+SAVE_WITHIN_S = 0.25  # how long an attempt waits for others before it is written
 
 
 @dataclass(frozen=True)
@@ -56,26 +62,76 @@ def dispatch_due(components: Components, stop: threading.Event | None = None) ->
     Each claim takes the most urgent due delivery, so an alert arriving mid-batch goes next.
     """
     attempted = 0
-    while stop is None or not stop.is_set():
-        now = components.clock.now()
-        delivery = components.repositories.deliveries.claim_due(now, LEASE)
-        if delivery is None:
-            return attempted
-        with correlation.bound(delivery.get("correlation_id")):
-            attempted += _handle(components, delivery, now)
+    saves = _Saves(components)
+    try:
+        while stop is None or not stop.is_set():
+            now = components.clock.now()
+            delivery = components.repositories.deliveries.claim_due(now, LEASE)
+            if delivery is None:
+                break
+            if delivery["_id"] in saves.ids:  # claimed again before its attempt was written
+                saves.flush()
+            with correlation.bound(delivery.get("correlation_id")):
+                attempted += _handle(components, delivery, now, saves)
+            saves.flush_if_due()
+    except BaseException:
+        with contextlib.suppress(Exception):  # what was sent is recorded if the database lets
+            saves.flush()
+        raise
+    saves.flush()
     return attempted
+
+
+class _Saves:
+    """The claimed deliveries' changes not written yet: written together, then each one's
+    ``done`` is called with whether it took effect (a change made meanwhile wins)."""
+
+    def __init__(self, c: Components) -> None:
+        self.c = c
+        self.pending: list[tuple[dict[str, Any], list[Event], Callable[[], None]]] = []
+        self.ids: set[str] = set()
+        self.since = 0.0
+
+    def add(self, delivery: dict[str, Any], events=(), done: Callable[[], None] = lambda: None):
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append((delivery, list(events), done))
+        self.ids.add(delivery["_id"])
+
+    def flush_if_due(self) -> None:
+        if len(self.pending) >= SAVE_EVERY or (
+            self.pending and time.monotonic() - self.since >= SAVE_WITHIN_S
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending, self.ids = self.pending, [], set()
+        if not pending:
+            return
+        stored = self.c.repositories.deliveries.save_many([(d, ev) for d, ev, _done in pending])
+        for (delivery, _events, done), written in zip(pending, stored, strict=True):
+            with correlation.bound(delivery.get("correlation_id")):
+                if written is None:
+                    # Its lease ran out and another worker claimed it meanwhile: that worker
+                    # owns it now.
+                    log.warning(
+                        "delivery changed meanwhile; left to its claimer", extra=_ids(delivery)
+                    )
+                else:
+                    done()
 
 
 def at_once(delivery: dict[str, Any]) -> bool:
     return bool(delivery.get("at_once")) or delivery["purpose"] in texts.SAFETY_PURPOSES
 
 
-def _handle(c: Components, delivery: dict[str, Any], now: datetime) -> int:
+def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Saves) -> int:
     """Send one claimed delivery, or hold or drop it; answers 1 when it was attempted."""
     try:
         target = _target(c, delivery)
     except (PermanentFailure, TransientFailure) as exc:
-        _record(c, delivery, None, error=str(exc), permanent=isinstance(exc, PermanentFailure))
+        permanent = isinstance(exc, PermanentFailure)
+        _record(c, saves, delivery, None, error=str(exc), permanent=permanent)
         return 1
     delivery = {**delivery, "channel": target.channel}
     until = windows.send_at(
@@ -89,13 +145,20 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime) -> int:
     if until is not None:
         starts = delivery.get("session_starts_at")
         if starts is not None and windows.drop_held_reminder(until, aware(starts)):
-            _save(c, {**delivery, "status": DROPPED, "dropped_at": now, "last_error": "held past"})
-            metrics.DELIVERIES.labels(delivery["purpose"], target.channel, DROPPED).inc()
-            log.info("held reminder dropped: its session starts first", extra=_ids(delivery))
+
+            def dropped() -> None:
+                metrics.DELIVERIES.labels(delivery["purpose"], target.channel, DROPPED).inc()
+                log.info("held reminder dropped: its session starts first", extra=_ids(delivery))
+
+            change = {"status": DROPPED, "dropped_at": now, "last_error": "held past"}
+            saves.add({**delivery, **change}, done=dropped)
             return 0
-        _save(c, {**delivery, "held_until": until, "next_attempt_at": until})
-        metrics.HELD.labels(delivery["purpose"], target.channel).inc()
-        log.info("delivery held until its window opens", extra=_ids(delivery))
+
+        def held() -> None:
+            metrics.HELD.labels(delivery["purpose"], target.channel).inc()
+            log.info("delivery held until its window opens", extra=_ids(delivery))
+
+        saves.add({**delivery, "held_until": until, "next_attempt_at": until}, done=held)
         return 0
     error, permanent, provider = None, False, None
     try:
@@ -104,11 +167,11 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime) -> int:
         error, permanent = str(exc), True
     except TransientFailure as exc:
         error = str(exc)
-    _record(c, delivery, target, error=error, permanent=permanent, provider=provider)
+    _record(c, saves, delivery, target, error=error, permanent=permanent, provider=provider)
     return 1
 
 
-def _record(c, delivery, target, *, error, permanent, provider=None) -> None:
+def _record(c, saves: _Saves, delivery, target, *, error, permanent, provider=None) -> None:
     policies = c.retry_policies
     now = c.clock.now()
     attempt = record_attempt(
@@ -138,29 +201,21 @@ def _record(c, delivery, target, *, error, permanent, provider=None) -> None:
                 clock=c.clock,
             )
         )
-    if not _save(c, changed, outcome):
-        return
-    if attempt.outcome == SENT:
-        log.info("delivery sent", extra=_ids(delivery))
-        starts = delivery.get("session_starts_at")
-        if starts is not None:
-            lead = (aware(starts) - now).total_seconds()
-            metrics.REMINDER_LEAD.labels(changed["channel"]).observe(max(lead, 0.0))
-    elif attempt.settled:
-        log.error("delivery failed for good", extra={**_ids(delivery), "error": error})
-    else:
-        log.warning("delivery failed; will retry", extra={**_ids(delivery), "error": error})
-    metrics.DELIVERIES.labels(delivery["purpose"], changed["channel"], attempt.outcome).inc()
 
+    def recorded() -> None:
+        if attempt.outcome == SENT:
+            log.info("delivery sent", extra=_ids(delivery))
+            starts = delivery.get("session_starts_at")
+            if starts is not None:
+                lead = (aware(starts) - now).total_seconds()
+                metrics.REMINDER_LEAD.labels(changed["channel"]).observe(max(lead, 0.0))
+        elif attempt.settled:
+            log.error("delivery failed for good", extra={**_ids(delivery), "error": error})
+        else:
+            log.warning("delivery failed; will retry", extra={**_ids(delivery), "error": error})
+        metrics.DELIVERIES.labels(delivery["purpose"], changed["channel"], attempt.outcome).inc()
 
-def _save(c: Components, delivery: dict[str, Any], outcome=()) -> bool:
-    try:
-        c.repositories.deliveries.save(delivery, outcome)
-    except StaleWrite:
-        # Its lease ran out and another worker claimed it meanwhile: that worker owns it now.
-        log.warning("delivery changed meanwhile; left to its claimer", extra=_ids(delivery))
-        return False
-    return True
+    saves.add(changed, outcome, done=recorded)
 
 
 def _ids(delivery: dict[str, Any]) -> dict[str, Any]:
