@@ -3,9 +3,13 @@ reading only the buckets it shows."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from dbt_shared import listing, sequences
+from dbt_shared.clock import FixedClock
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import encode_cursor
+from dbt_shared.sequences import HEAD_CONFIRM
 
 
 class CountingStore(InMemoryDocumentStore):
@@ -32,6 +36,16 @@ def walk(store, lanes, sequences, limit: int) -> list[str]:
     seen, cursor = [], None
     while True:
         items, cursor = listing.page(store, lanes, sequences, limit=limit, cursor=cursor)
+        seen.extend(item["_id"] for item in items)
+        if cursor is None:
+            return seen
+
+
+def waitlist(store, lane, sequences, clock) -> list[str]:
+    """Every member of a list with a head, page after page, at ``clock``'s moment."""
+    seen, cursor = [], None
+    while True:
+        items, cursor = listing.page(store, [lane], sequences, limit=20, cursor=cursor, clock=clock)
         seen.extend(item["_id"] for item in items)
         if cursor is None:
             return seen
@@ -79,32 +93,59 @@ def test_a_made_up_cursor_is_a_place_in_the_list():
     assert listing.page(store, [lane], sequences, limit=10, cursor="ff")[0] == []
 
 
-def test_the_head_passes_emptied_buckets_and_never_a_member():
+def test_the_head_passes_emptied_buckets_once_a_second_walk_finds_them_still_empty():
     store, sequences = CountingStore(), listing.InMemorySequences()
+    clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     ids = fill(store, sequences, "a", 64 * 5, waiting=True)
     for doc_id in ids[: 64 * 3 + 10]:  # the oldest leave the waitlist
         store.documents[doc_id]["waiting"] = False
     lane = listing.Lane({"site_id": "a", "waiting": True}, "site:a", "bucket", head_key="w:a")
 
-    assert walk(store, [lane], sequences, limit=20) == ids[64 * 3 + 10 :]
-    assert sequences.head("w:a") == 3  # buckets 0-2 are empty; bucket 3 still has members
+    assert waitlist(store, lane, sequences, clock) == ids[64 * 3 + 10 :]
+    assert sequences.head("w:a").bucket == 0  # seen empty once: a write may be on its way
+    clock.advance(HEAD_CONFIRM / 2)
+    assert waitlist(store, lane, sequences, clock) == ids[64 * 3 + 10 :]
+    assert sequences.head("w:a").bucket == 0
+    clock.advance(HEAD_CONFIRM)
+    assert waitlist(store, lane, sequences, clock) == ids[64 * 3 + 10 :]
+    assert sequences.head("w:a").bucket == 3  # buckets 0-2 are empty; bucket 3 still has members
     store.queries.clear()
-    items, _ = listing.page(store, [lane], sequences, limit=20, cursor=None)
+    items, _ = listing.page(store, [lane], sequences, limit=20, cursor=None, clock=clock)
     assert items[0]["_id"] == ids[64 * 3 + 10]
     assert store.queries[0]["bucket"] == 3
 
 
+def test_a_member_written_late_into_a_bucket_seen_empty_is_never_passed():
+    counter = listing.InMemorySequences()
+    blocks = listing.BlockSequences(counter)
+    clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    store = CountingStore()
+    late = {"_id": "a-late", "site_id": "a", "waiting": True}
+    listing.place(late, blocks, {"bucket": "site:a"})  # its number taken, its row not written
+    ids = fill(store, blocks, "a", 64 * 5, waiting=False)
+    fill(store, blocks, "b", 1)  # another site's list is not this one's
+    lane = listing.Lane({"site_id": "a", "waiting": True}, "site:a", "bucket", head_key="w:a")
+
+    assert waitlist(store, lane, blocks, clock) == []
+    store.documents[late["_id"]] = late  # written a moment after the walk
+    clock.advance(HEAD_CONFIRM * 2)
+    assert waitlist(store, lane, blocks, clock) == ["a-late"]
+    assert blocks.head("w:a").bucket == 0 and late["bucket"] == 0
+    assert len(ids) == 64 * 5
+
+
 def test_the_head_keeps_the_newest_two_buckets_even_when_empty():
     store, sequences = CountingStore(), listing.InMemorySequences()
+    clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     ids = fill(store, sequences, "a", 64 * 2, waiting=False)
     lane = listing.Lane({"site_id": "a", "waiting": True}, "site:a", "bucket", head_key="w:a")
 
-    assert listing.page(store, [lane], sequences, limit=20, cursor=None)[0] == []
-    assert sequences.head("w:a") == 0
+    for _ in range(3):
+        assert waitlist(store, lane, sequences, clock) == []
+        clock.advance(HEAD_CONFIRM * 2)
+    assert sequences.head("w:a").bucket == 0
     store.documents[ids[5]]["waiting"] = True  # a row written late still shows
-    assert [i["_id"] for i in listing.page(store, [lane], sequences, limit=5, cursor=None)[0]] == [
-        ids[5]
-    ]
+    assert waitlist(store, lane, sequences, clock) == [ids[5]]
 
 
 def test_a_retried_placement_keeps_its_bucket():
@@ -147,15 +188,6 @@ def test_a_quiet_headless_list_takes_one_number_at_a_time(monkeypatch):
         clock[0] += 10.0
     assert numbers == [0, 1, 2, 3, 4]  # no number given up: its buckets stay full
     assert counter.writes == 5
-
-
-def test_a_list_with_a_head_cannot_take_its_numbers_in_blocks():
-    blocks = listing.BlockSequences(listing.InMemorySequences())
-    try:
-        blocks.advance_head("waitlist:s1", 3)
-    except TypeError:
-        return
-    raise AssertionError("a head moved on a list whose numbers come in blocks")
 
 
 def test_an_audit_record_written_before_records_named_their_site_is_in_the_whole_trail():

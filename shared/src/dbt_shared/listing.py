@@ -17,8 +17,9 @@ bucket's documents on any server. A page of 50 touches one or two buckets.
   holds the bucket. A list over several lanes (a caller's sites, an inbox's priorities) reads
   them one after the other: the cursor names the lane, the bucket and the last id.
 - A list that loses items from its front (a waitlist) keeps a **head**: the lowest bucket that
-  may still hold a member. A walk that finds buckets at the front empty moves it up (``$max``);
-  new members always take new numbers, so a head never passes a member.
+  may still hold a member. A walk that finds buckets at the front empty records it; one
+  ``HEAD_CONFIRM`` later that finds them empty again moves the head past them (``$max``), as
+  every number of those buckets was taken, and its write landed, by then (``sequences.Head``).
 - A filter inside a lane (a status) walks the lane's buckets until the page is full: its cost is
   the buckets of that lane, a sixty-fourth of its documents, and still no sort of the history.
 """
@@ -35,18 +36,20 @@ from typing import Any, Protocol
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import decode_cursor, encode_cursor
 from dbt_shared.sequences import COUNTERS as COUNTERS
 from dbt_shared.sequences import BlockSequences as BlockSequences
+from dbt_shared.sequences import Head, Sequences
 from dbt_shared.sequences import InMemorySequences as InMemorySequences
 from dbt_shared.sequences import MongoSequences as MongoSequences
-from dbt_shared.sequences import Sequences
 
 log = logging.getLogger(__name__)
 
 BUCKET_SIZE = 64
 BACKFILL_LEASE = timedelta(minutes=10)
+_SYSTEM_CLOCK = SystemClock()
 
 
 def bucket_of(number: int) -> int:
@@ -121,6 +124,7 @@ def page(
     limit: int,
     cursor: str | None,
     projection: dict[str, Any] | None = None,
+    clock: Clock = _SYSTEM_CLOCK,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the list the ``lanes`` make, lane by lane, each oldest first (bucket, then
     ``_id``), and the cursor of the next page (``None`` at the end)."""
@@ -129,8 +133,10 @@ def page(
     wanted = limit + 1
     for index in range(start_lane, len(lanes)):
         lane = lanes[index]
+        started = clock.now()  # before the top is read: every number below it was taken by now
         top = bucket_of(sequences.top(lane.key))
-        head = known_head = sequences.head(lane.head_key) if lane.head_key else 0
+        known = sequences.head(lane.head_key) if lane.head_key else Head()
+        head = known.bucket
         continuing = index == start_lane and (start_bucket is not None or after is not None)
         first = max(head, start_bucket if continuing and start_bucket is not None else 0)
         in_lane = 0
@@ -146,9 +152,11 @@ def page(
             if len(found) >= wanted:
                 break
         # The newest two buckets are always walked: a member whose row is still being written
-        # holds a number there, and the head must not pass it.
-        if lane.head_key and min(head, top - 1) > known_head:
-            sequences.advance_head(lane.head_key, min(head, top - 1))
+        # holds a number there.
+        if lane.head_key and min(head, top - 1) > known.bucket:
+            moved = known.after_walk(min(head, top - 1), started)
+            if moved != known:
+                sequences.move_head(lane.head_key, moved)
         if len(found) >= wanted:
             break
     more = len(found) > limit

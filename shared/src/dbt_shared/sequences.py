@@ -1,9 +1,16 @@
 """The numbers of a bucketed list (``dbt_shared.listing``): one counter document per list key
-in ``list_counters``, advanced with ``$inc``; for lists without a head, handed out in blocks.
+in ``list_counters``, advanced with ``$inc``, handed out in blocks by a busy process.
 
 Where the server loses an increment under concurrency (FerretDB does not make a
 read-modify-write atomic), two documents share a number: their bucket holds one more, and
 nothing else changes.
+
+A list that loses members from its front (a waitlist) keeps a **head** (``Head``): the lowest
+bucket that may still hold a member. A number is used a moment after it was taken (a block's
+up to ``BlockSequences.BLOCK_TTL_S`` later, then its document is written), so one walk that
+finds the front buckets empty cannot tell them emptied from not written yet. It records what
+it saw; a walk ``HEAD_CONFIRM`` later that finds them empty again moves the head past them:
+every number of those buckets was taken before the first walk, so their writes have landed.
 """
 
 from __future__ import annotations
@@ -11,13 +18,46 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 COUNTERS = "list_counters"
+HEAD_CONFIRM = timedelta(seconds=30)  # far longer than a block lives and a write takes
+
+
+@dataclass(frozen=True)
+class Head:
+    """A list's head: ``bucket``, the lowest that may hold a member, and the last sighting: a
+    walk that read the list's top at ``seen_at`` found every bucket below ``seen`` empty."""
+
+    bucket: int = 0
+    seen: int = 0
+    seen_at: datetime | None = None
+
+    def after_walk(self, empty_below: int, started: datetime) -> Head:
+        """The head once a walk that read the top at ``started`` found every bucket below
+        ``empty_below`` empty (at most the top's bucket less one: the newest two are never
+        passed). The head moves past what two walks ``HEAD_CONFIRM`` apart both found empty."""
+        if empty_below <= self.bucket:
+            return self
+        if self.seen_at is None or self.seen <= self.bucket:
+            return Head(self.bucket, empty_below, started)  # the first sighting
+        if started - self.seen_at < HEAD_CONFIRM:
+            return self  # too soon to confirm: a write of those buckets may still be on its way
+        return Head(max(self.bucket, min(self.seen, empty_below)), empty_below, started)
+
+    @classmethod
+    def of(cls, stored: dict[str, Any] | None) -> Head:
+        if not stored:
+            return cls()
+        seen_at = stored.get("seen_at")
+        if seen_at is not None and seen_at.tzinfo is None:
+            seen_at = seen_at.replace(tzinfo=UTC)  # BSON dates are UTC
+        return cls(int(stored.get("head", 0)), int(stored.get("seen", 0)), seen_at)
 
 
 class Sequences(Protocol):
@@ -33,11 +73,13 @@ class Sequences(Protocol):
         """The highest number taken in ``key``'s sequence; -1 when none."""
         ...
 
-    def head(self, key: str) -> int:
-        """The lowest bucket of ``key``'s list that may hold a member (0 unless moved)."""
+    def head(self, key: str) -> Head:
+        """The head of ``key``'s list (bucket 0, nothing seen, unless moved)."""
         ...
 
-    def advance_head(self, key: str, bucket: int) -> None: ...
+    def move_head(self, key: str, head: Head) -> None:
+        """Store a head a walk moved on (``Head.after_walk``); never moves its bucket back."""
+        ...
 
 
 class MongoSequences:
@@ -65,12 +107,17 @@ class MongoSequences:
         counter = self.counters.find_one({"_id": key}, {"taken": 1})  # index: _id
         return int(counter["taken"]) - 1 if counter else -1
 
-    def head(self, key: str) -> int:
-        counter = self.counters.find_one({"_id": key}, {"head": 1})  # index: _id
-        return int(counter.get("head", 0)) if counter else 0
+    def head(self, key: str) -> Head:
+        return Head.of(self.counters.find_one({"_id": key}))  # index: _id
 
-    def advance_head(self, key: str, bucket: int) -> None:
-        self.counters.update_one({"_id": key}, {"$max": {"head": bucket}}, upsert=True)
+    def move_head(self, key: str, head: Head) -> None:
+        # Any sighting written is true of its moment, so racing walks (even a lost update on
+        # FerretDB) can only keep the head back, never move it past a member.
+        self.counters.update_one(
+            {"_id": key},  # index: _id
+            {"$max": {"head": head.bucket}, "$set": {"seen": head.seen, "seen_at": head.seen_at}},
+            upsert=True,
+        )
 
 
 @dataclass
@@ -83,8 +130,8 @@ class _Block:
 
 class BlockSequences:
     """A sequence that hands out numbers in blocks taken by this process (one counter write per
-    block, not per number), for lists **without a head** only (a trail, an inbox): a block's
-    number may be used a moment after later numbers were, which a head could pass.
+    block, not per number). A block's number may be used a moment after later numbers were: a
+    head passes a bucket only once two walks ``HEAD_CONFIRM`` apart found it empty (``Head``).
 
     A block lives ``BLOCK_TTL_S`` at most; its unused numbers are given up (a bucket holds
     fewer). Its size follows the demand: it doubles (up to ``MAX_BLOCK``) while blocks run out
@@ -124,17 +171,17 @@ class BlockSequences:
     def top(self, key: str) -> int:
         return self.inner.top(key)
 
-    def head(self, key: str) -> int:
+    def head(self, key: str) -> Head:
         return self.inner.head(key)
 
-    def advance_head(self, key: str, bucket: int) -> None:
-        raise TypeError("a list with a head takes its numbers one by one (MongoSequences)")
+    def move_head(self, key: str, head: Head) -> None:
+        self.inner.move_head(key, head)
 
 
 class InMemorySequences:
     def __init__(self) -> None:
         self.taken: dict[str, int] = {}
-        self.heads: dict[str, int] = {}
+        self.heads: dict[str, Head] = {}
         self._lock = threading.Lock()
 
     def take(self, key: str) -> int:
@@ -148,9 +195,10 @@ class InMemorySequences:
     def top(self, key: str) -> int:
         return self.taken.get(key, 0) - 1
 
-    def head(self, key: str) -> int:
-        return self.heads.get(key, 0)
+    def head(self, key: str) -> Head:
+        return self.heads.get(key, Head())
 
-    def advance_head(self, key: str, bucket: int) -> None:
+    def move_head(self, key: str, head: Head) -> None:
         with self._lock:
-            self.heads[key] = max(self.heads.get(key, 0), bucket)
+            bucket = max(self.heads.get(key, Head()).bucket, head.bucket)
+            self.heads[key] = Head(bucket, head.seen, head.seen_at)

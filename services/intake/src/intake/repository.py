@@ -273,7 +273,8 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
         referrals=MongoDocumentStore(db[REFERRALS], "referral"),
         rows=listing.MongoRows(db[REFERRAL_ROWS]),
-        sequences=listing.MongoSequences(db),
+        # a busy site's numbers in blocks: the waitlist's head waits for a second look
+        sequences=listing.BlockSequences(listing.MongoSequences(db)),
         tallies=MongoTallies(db),
         audit=MongoAuditLog(db, clock),
     )

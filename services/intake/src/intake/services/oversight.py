@@ -75,6 +75,7 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[
         c.repositories.sequences,
         limit=args["limit"],
         cursor=args["cursor"],
+        clock=c.clock,
     )
     now = c.clock.now()
     for item in items:
