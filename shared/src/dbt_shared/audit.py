@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from marshmallow import fields, validate
 from pymongo.database import Database
 
-from dbt_shared import correlation, http_fields, listing, pagination
+from dbt_shared import correlation, group_inserts, http_fields, listing, pagination
 from dbt_shared.auth import Principal
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
@@ -125,7 +125,7 @@ class MongoAuditLog(_Recording):
         self.clock = clock
 
     def _keep(self, document):
-        self.collection.insert_one(document)
+        group_inserts.of(self.collection).insert_one(document)  # with the other threads' records
 
 
 class InMemoryAuditLog(_Recording):

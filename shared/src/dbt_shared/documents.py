@@ -26,6 +26,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from dbt_shared import group_inserts
 from dbt_shared.background import Later
 from dbt_shared.clock import SystemClock
 from dbt_shared.errors import Duplicate, StaleWrite
@@ -295,7 +296,7 @@ class MongoDocumentStore:
         stored = outbox.new_document_with_events({**document, REVISION: 0}, events)
         intents = self._intend(document["_id"], events)
         try:
-            self.collection.insert_one(stored)
+            group_inserts.of(self.collection).insert_one(stored)  # with other threads' inserts
         except DuplicateKeyError:
             outbox.forget_intents(self.collection.database, intents)
             existing = self.collection.find_one({"_id": document["_id"]})

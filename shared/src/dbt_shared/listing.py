@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from dbt_shared import group_inserts
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import decode_cursor, encode_cursor
@@ -229,7 +230,7 @@ class MongoRows:
     def put_new(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """``put`` for a row that should not exist yet: a plain insert (no read first)."""
         try:
-            self.collection.insert_one(dict(row))  # index: _id
+            group_inserts.of(self.collection).insert_one(dict(row))  # index: _id
             return None
         except DuplicateKeyError:
             return self.put(row)

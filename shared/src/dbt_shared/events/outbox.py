@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from pymongo.database import Database
 
-from dbt_shared import metrics
+from dbt_shared import group_inserts, metrics
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.events.envelope import Event
 from dbt_shared.mongo import delete_ids
@@ -116,8 +116,8 @@ def record_intents_many(
         for document_id, events in writes
         for event in events
     ]
-    if intents:
-        db[INTENTS_COLLECTION].insert_many(intents, ordered=False)
+    if intents:  # with the intents other threads of this process record meanwhile
+        group_inserts.of(db[INTENTS_COLLECTION]).insert_many(intents)
     return [i["_id"] for i in intents]
 
 
