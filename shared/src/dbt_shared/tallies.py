@@ -160,11 +160,13 @@ class MongoTallies:
 
     def find(self, tags):
         with _PROCESS_WRITES:
-            stored = list(self.collection.find(tags, {"_id": 0}))  # index: site_kind
+            stored = list(self.collection.find(tags))  # index: site_kind
             pending = _PENDING.of(self.collection)
         by_key: dict[str, list[dict[str, Any]]] = {}
         for doc in [*stored, *(p for p in pending if _tagged(p, tags))]:
-            by_key.setdefault(doc["key"], []).append(doc)
+            # A tally written before tallies had writers is its key's only document, by _id
+            # (until ``ensure_indexes`` folds it in, or while an older process still writes it).
+            by_key.setdefault(doc.get("key", doc.get("_id")), []).append(doc)
         return [{**_summed(docs), "key": key} for key, docs in by_key.items()]
 
     def reconcile(self, key, count, **tags):
@@ -182,7 +184,7 @@ class MongoTallies:
 
 
 BASE = "base"
-_TAG_FIELDS = ("key", "shard")
+_TAG_FIELDS = ("_id", "key", "shard")
 
 
 def _tagged(doc: dict[str, Any], tags: dict[str, Any]) -> bool:
@@ -205,6 +207,27 @@ def _summed(docs) -> dict[str, Any]:
 def ensure_indexes(db: Database) -> None:
     db[TALLIES].create_index("key", name="key")
     db[TALLIES].create_index([("site_id", 1), ("kind", 1)], name="site_kind")
+    _fold_in_unwritten_keys(db[TALLIES])
+
+
+def _fold_in_unwritten_keys(collection: Collection) -> int:
+    """Tallies stored before they had writers (``_id`` = key, no ``key`` field: a database
+    upgraded from that version) become their key's base document, unless a recount wrote one
+    meanwhile (then it is exact, and the old one is dropped). A scan at start-up of a collection
+    of one document per key and writer (sites' programs, therapists), not of the history."""
+    folded = 0
+    for old in collection.find({"key": {"$exists": False}}):
+        key = old["_id"]
+        base = {k: v for k, v in old.items() if k != "_id"}
+        try:
+            collection.insert_one({**base, "_id": f"{key}#{BASE}", "key": key, "shard": BASE})
+            folded += 1
+        except DuplicateKeyError:
+            pass  # recounted since: the base is exact
+        collection.delete_one({"_id": key, "key": {"$exists": False}})
+    if folded:
+        log.info("tallies: %d stored before tallies had writers folded into their key", folded)
+    return folded
 
 
 class InMemoryTallies:
