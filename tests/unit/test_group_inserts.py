@@ -124,3 +124,19 @@ def test_a_lone_caller_writes_at_once(size):
     collection = SlowCollection()
     GroupInserts(collection).insert_many([{"_id": f"d{n}"} for n in range(size)])
     assert collection.writes == [size]
+
+
+def test_an_answer_it_cannot_read_fails_its_callers_and_the_group_writes_on():
+    class Odd(SlowCollection):
+        def insert_many(self, documents, ordered=True):
+            if self.fail is not None:
+                raise BulkWriteError({"writeErrors": [{"index": 99, "code": 2}]})
+            return super().insert_many(documents, ordered)
+
+    collection = Odd(fail=RuntimeError("unused"))
+    group = GroupInserts(collection)
+    with pytest.raises(BulkWriteError):
+        group.insert_one({"_id": "a"})
+    collection.fail = None
+    group.insert_one({"_id": "b"})  # not stuck behind the failed write
+    assert list(collection.stored) == ["b"]

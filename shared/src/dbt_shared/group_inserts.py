@@ -83,28 +83,37 @@ class GroupInserts:
             ):
                 count += len(self._queue[0].documents)
                 batch.append(self._queue.pop(0))
+        try:
+            self._write(batch)
+        finally:  # whatever happened, the next caller writes and every caller here returns
+            with self._lock:
+                if self._queue:
+                    self._queue[0].lead = True
+                    self._queue[0].settled.set()
+                else:
+                    self._writing = False
+            for pending in batch:
+                pending.settled.set()
+
+    def _write(self, batch: list[_Pending]) -> None:
         documents = [d for pending in batch for d in pending.documents]
         owners = [(pending, i) for pending in batch for i in range(len(pending.documents))]
         try:
             self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as exc:
-            for error in exc.details.get("writeErrors", []):
-                pending, index = owners[error["index"]]
-                pending.errors.append({**error, "index": index})
-            if exc.details.get("writeConcernErrors"):
+            errors = exc.details.get("writeErrors", [])
+            if exc.details.get("writeConcernErrors") or any(
+                not 0 <= e.get("index", -1) < len(owners) for e in errors
+            ):
                 for pending in batch:
                     pending.failure = exc
+                return
+            for error in errors:
+                pending, index = owners[error["index"]]
+                pending.errors.append({**error, "index": index})
         except BaseException as exc:  # the server is away: each caller learns it
             for pending in batch:
                 pending.failure = exc
-        with self._lock:
-            if self._queue:
-                self._queue[0].lead = True
-                self._queue[0].settled.set()
-            else:
-                self._writing = False
-        for pending in batch:
-            pending.settled.set()
 
 
 _groups: dict[tuple[int, str, str], GroupInserts] = {}
