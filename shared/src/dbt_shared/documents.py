@@ -13,26 +13,28 @@ Every service's ``repository.py`` builds its repositories on a ``DocumentStore``
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.collection import Collection
-from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dbt_shared import group_inserts
-from dbt_shared.background import Later
 from dbt_shared.clock import SystemClock
+from dbt_shared.document_locks import LOCK_LEASE as LOCK_LEASE
+from dbt_shared.document_locks import LOCK_WAIT_S, revision_lock, try_acquire_all
+from dbt_shared.document_locks import LOCKS_COLLECTION as LOCKS_COLLECTION
+from dbt_shared.document_locks import DocumentLock as DocumentLock
+from dbt_shared.document_locks import _aware as _aware
+from dbt_shared.document_locks import delete_later as delete_later
+from dbt_shared.document_locks import flush_deferred_deletes as flush_deferred_deletes
+from dbt_shared.document_locks import needs_write_lock as needs_write_lock
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
-from dbt_shared.mongo import delete_ids
 
 REVISION = "_rev"
 WRITER = "_w"  # which ``save_many`` wrote the document last (it tells its writes by it)
@@ -108,168 +110,6 @@ def put(store: DocumentStore, document: dict[str, Any], attempts: int = 3) -> di
 def state_of(document: dict[str, Any]) -> dict[str, Any]:
     """The fields a save writes: everything but the id and the bookkeeping."""
     return {k: v for k, v in document.items() if k != "_id" and k not in _BOOKKEEPING}
-
-
-LOCKS_COLLECTION = "document_locks"
-LOCK_LEASE = timedelta(seconds=10)
-LOCK_WAIT_S = 5.0
-
-_lock_needed: dict[int, bool] = {}
-
-
-def needs_write_lock(db: Database) -> bool:
-    """Whether a guarded update is not compare-and-set on this server.
-
-    FerretDB v1 applies an update as read-then-write without a lock, so two writers guarded by
-    the same revision can both "succeed" and one write is lost. MongoDB applies a filtered
-    update atomically per document. ``MONGODB_WRITE_GUARD`` (``lock`` or ``revision``) overrides
-    what the server's ``buildInfo`` says.
-    """
-    setting = os.environ.get("MONGODB_WRITE_GUARD", "auto").lower()
-    if setting in ("lock", "revision"):
-        return setting == "lock"
-    key = id(db.client)
-    if key not in _lock_needed:
-        _lock_needed[key] = "ferretdbVersion" in db.client.admin.command("buildInfo")
-    return _lock_needed[key]
-
-
-class DocumentLock:
-    """A short-lease lock on one document: an ``insert_one`` of its id, atomic on every server.
-
-    Held only around a read-modify-write; a holder that dies leaves a lease that others take
-    over once it has run out.
-    """
-
-    def __init__(self, db: Database, name: str, lease: timedelta = LOCK_LEASE) -> None:
-        self.locks = db[LOCKS_COLLECTION]
-        self.name = name
-        self.lease = lease
-        self.owner = uuid.uuid4().hex
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free (or its holder's lease ran out); never waits."""
-        while True:
-            now = datetime.now(UTC)
-            try:
-                self.locks.insert_one(
-                    {"_id": self.name, "owner": self.owner, "expires_at": now + self.lease}
-                )
-                return True
-            except DuplicateKeyError:
-                held = self.locks.find_one({"_id": self.name})  # index: _id
-                if held is None:
-                    continue  # released meanwhile
-                if _aware(held["expires_at"]) <= now:  # its holder died
-                    self.locks.delete_one({"_id": self.name, "owner": held["owner"]})
-                    continue
-                return False
-
-    def __enter__(self) -> DocumentLock:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        pause = 0.002
-        while not self.try_acquire():
-            if time.monotonic() > deadline:
-                raise StaleWrite("object (busy)")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
-        return self
-
-    def release(self) -> None:
-        self.locks.delete_one({"_id": self.name, "owner": self.owner})
-
-    def release_later(self) -> None:
-        """Leave the lock to be deleted with others in one write a moment later: for a lock no
-        one takes again once its work is done (a revision's, see ``revision_lock``)."""
-        _DEFERRED.add(self.locks, self.name)
-
-    def __exit__(self, *_exc: object) -> None:
-        self.release()
-
-
-def try_acquire_all(locks: list[DocumentLock]) -> list[DocumentLock]:
-    """Take those of ``locks`` (all in one database) that are free, in one insert; answers the
-    ones taken. One that is held (or whose holder died) is left to ``try_acquire``."""
-    if not locks:
-        return []
-    now = datetime.now(UTC)
-    taken = {lock.name for lock in locks}
-    try:
-        locks[0].locks.insert_many(
-            [{"_id": x.name, "owner": x.owner, "expires_at": now + x.lease} for x in locks],
-            ordered=False,
-        )
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(err.get("code") != 11000 for err in errors):
-            for lock in locks:  # what was taken before the error is given back
-                if lock.name not in {locks[err["index"]].name for err in errors}:
-                    lock.release()
-            raise
-        taken -= {locks[err["index"]].name for err in errors}
-    return [lock for lock in locks if lock.name in taken]
-
-
-def revision_lock(db: Database, collection: str, document_id: str, revision: Any):
-    """The lock of one revision of a document: whoever holds it is the one writer that may
-    turn that revision into the next. Once the next is written no writer wants it again
-    (a writer still at that revision gets a conflict), so it is released later, in bulk."""
-    return DocumentLock(db, f"{collection}/{document_id}@{revision}")
-
-
-class _DeferredDeletes:
-    """Deletes by ``_id`` made a moment later, together: one command per collection every
-    ``SWEEP_EVERY_S`` (``mongo.delete_ids``: an equality delete per id) for what no one reads
-    again (a past revision's lock, a settled queue entry). Every few minutes the sweep of the
-    locks also takes those whose lease ran out long ago (a process that died before its sweep):
-    a range, but on a collection that holds only the locks in flight."""
-
-    SWEEP_EVERY_S = 0.25
-    EXPIRED_EVERY_S = 300.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[tuple[int, str, str], tuple[Collection, list[Any]]] = {}
-        self._later = Later("deferred-deletes", self.SWEEP_EVERY_S, self.sweep)
-        self._expired_at = 0.0
-
-    def add(self, collection: Collection, document_id: Any) -> None:
-        with self._lock:
-            key = (id(collection.database.client), collection.database.name, collection.name)
-            self._pending.setdefault(key, (collection, []))[1].append(document_id)
-        self._later.poke()
-
-    def sweep(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        expired = time.monotonic() - self._expired_at >= self.EXPIRED_EVERY_S
-        for key, (collection, ids) in pending.items():
-            try:
-                delete_ids(collection, ids)  # index: _id
-                if expired and collection.name == LOCKS_COLLECTION:
-                    # A range on a collection of in-flight locks only, every few minutes.
-                    old = datetime.now(UTC) - LOCK_LEASE
-                    collection.delete_many({"expires_at": {"$lt": old}})
-                    self._expired_at = time.monotonic()
-            except Exception:  # the database is away: again at the next sweep
-                log.warning("deferred deletes not made yet", exc_info=True)
-                with self._lock:
-                    self._pending.setdefault(key, (collection, []))[1].extend(ids)
-                self._later.poke()
-
-
-_DEFERRED = _DeferredDeletes()
-
-
-def delete_later(collection: Collection, document_id: Any) -> None:
-    """Delete a document no one reads or writes again a moment from now, with others in one
-    write (it must be harmless while it lasts: a process killed first leaves it for good)."""
-    _DEFERRED.add(collection, document_id)
-
-
-def flush_deferred_deletes() -> None:
-    """Make the deferred deletes now (a batch job before it exits, tests)."""
-    _DEFERRED.sweep()
 
 
 class MongoDocumentStore:
@@ -489,9 +329,3 @@ class MongoDocumentStore:
 def _revision_filter(revision: Any) -> Any:
     # A document stored before revisions were kept has none: it is at "no revision".
     return {"$exists": False} if revision is None else revision
-
-
-def _aware(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
