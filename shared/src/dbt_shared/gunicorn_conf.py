@@ -5,6 +5,8 @@ import tempfile
 
 from prometheus_client import multiprocess
 
+from dbt_shared.heap import freeze_startup_objects
+
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -21,3 +23,8 @@ errorlog = "-"
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    # The app is loaded: what it built stays, so the collector need not walk it again.
+    freeze_startup_objects()

@@ -28,6 +28,7 @@ from dbt_shared.events.consumer import PROCESSED_COLLECTION, ConsumerRunner, Han
 from dbt_shared.events.outbox import OutboxRelay
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
+from dbt_shared.heap import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def run_worker(
     }
     for timer in [*wiring.timers, Timer("housekeeping", 3600, housekeeping)]:
         loops[f"timer:{timer.name}"] = _timer_loop(timer, ctx)
+    freeze_startup_objects()  # wired: what start-up built stays (dbt_shared.heap)
     threads = {
         name: threading.Thread(target=_guarded(name, fn, stop), name=name, daemon=True)
         for name, fn in loops.items()
