@@ -60,14 +60,16 @@ class DocumentLock:
         self.lease = lease
         self.owner = uuid.uuid4().hex
 
+    def document(self, now: datetime) -> dict[str, Any]:
+        """The lock as stored: taken by whoever inserts it first, until ``expires_at``."""
+        return {"_id": self.name, "owner": self.owner, "expires_at": now + self.lease}
+
     def try_acquire(self) -> bool:
         """Take the lock if it is free (or its holder's lease ran out); never waits."""
         while True:
             now = datetime.now(UTC)
             try:
-                self.locks.insert_one(
-                    {"_id": self.name, "owner": self.owner, "expires_at": now + self.lease}
-                )
+                self.locks.insert_one(self.document(now))
                 return True
             except DuplicateKeyError:
                 held = self.locks.find_one({"_id": self.name})  # index: _id
@@ -108,10 +110,7 @@ def try_acquire_all(locks: list[DocumentLock]) -> list[DocumentLock]:
     now = datetime.now(UTC)
     taken = {lock.name for lock in locks}
     try:
-        locks[0].locks.insert_many(
-            [{"_id": x.name, "owner": x.owner, "expires_at": now + x.lease} for x in locks],
-            ordered=False,
-        )
+        locks[0].locks.insert_many([lock.document(now) for lock in locks], ordered=False)
     except BulkWriteError as exc:
         errors = exc.details.get("writeErrors", [])
         if any(err.get("code") != 11000 for err in errors):

@@ -134,7 +134,9 @@ def page(
     wanted = limit + 1
     for index in range(start_lane, len(lanes)):
         lane = lanes[index]
-        started = clock.now()  # before the top is read: every number below it was taken by now
+        # Before the top is read: every number below it was taken by then (head-less lanes
+        # keep no sightings, so they need no moment).
+        started = clock.now() if lane.head_key else None
         top = bucket_of(sequences.top(lane.key))
         known = sequences.head(lane.head_key) if lane.head_key else Head()
         head = known.bucket
@@ -154,7 +156,7 @@ def page(
                 break
         # The newest two buckets are always walked: a member whose row is still being written
         # holds a number there.
-        if lane.head_key and min(head, top - 1) > known.bucket:
+        if started is not None and min(head, top - 1) > known.bucket:
             moved = known.after_walk(min(head, top - 1), started)
             if moved != known:
                 sequences.move_head(lane.head_key, moved)
