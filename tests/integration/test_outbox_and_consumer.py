@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kafka import TopicPartition
 
+from dbt_shared import retention
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import ALL_TOPICS, CATALOG, intake
 from dbt_shared.documents import MongoDocumentStore
@@ -339,26 +340,37 @@ def test_a_batch_that_keeps_failing_is_taken_one_by_one_and_only_its_culprit_is_
     assert culprit.id not in stored
     marks = fresh_db["processed_events"]
     assert all(marks.find_one({"_id": e.dedup_key}) for e in good), "marked as processed"
+    today = retention.day_of(datetime.now(UTC))
+    days = {marks.find_one({"_id": e.dedup_key})["day"] for e in good}
+    assert days <= {today - 1, today}, "each mark says the day housekeeping forgets it by"
 
 
 def test_housekeeping_forgets_old_dedup_records_and_idempotency_keys_but_not_recent_ones(
     fresh_db,
 ):
     now = datetime.now(UTC)
+
+    def written(record_id: str, at: datetime, field: str) -> dict:
+        # as the consumer and the Idempotency-Key wrapper store them
+        return {"_id": record_id, field: at, **retention.stamp(at)}
+
     fresh_db.processed_events.insert_many(
         [
-            {"_id": "old", "processed_at": now - timedelta(days=30)},
-            {"_id": "new", "processed_at": now},
+            written("old", now - timedelta(days=30), "processed_at"),
+            written("past its 14 days", now - timedelta(days=15), "processed_at"),
+            written("within its 14 days", now - timedelta(days=13), "processed_at"),
+            written("new", now, "processed_at"),
         ]
     )
     fresh_db.idempotency_keys.insert_many(
-        [{"_id": "old", "created_at": now - timedelta(days=3)}, {"_id": "new", "created_at": now}]
+        [written("old", now - timedelta(days=3), "created_at"), written("new", now, "created_at")]
     )
     fresh_db.audit_log.insert_one({"_id": "kept", "at": now - timedelta(days=4000)})
     ctx = WorkerContext(
         settings=None, db=fresh_db, clock=SystemClock(), service_tokens=None, stop=threading.Event()
     )
     housekeeping(ctx)
-    assert [d["_id"] for d in fresh_db.processed_events.find()] == ["new"]
+    kept = sorted(d["_id"] for d in fresh_db.processed_events.find())
+    assert kept == ["new", "within its 14 days"]
     assert [d["_id"] for d in fresh_db.idempotency_keys.find()] == ["new"]
     assert fresh_db.audit_log.count_documents({}) == 1, "the audit trail is never pruned here"

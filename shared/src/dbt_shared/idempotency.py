@@ -17,6 +17,7 @@ from typing import Protocol
 from flask import Response, current_app, g, request
 from pymongo import ReturnDocument
 
+from dbt_shared import retention
 from dbt_shared.auth import current_principal
 from dbt_shared.errors import DomainError
 from dbt_shared.ids import new_id
@@ -60,6 +61,7 @@ def idempotent(view: Callable) -> Callable:
         ).hexdigest()
         fingerprint = hashlib.sha256(request.get_data()).hexdigest()
         keys = ctx.db[COLLECTION]
+        now = ctx.clock.now()
         record = keys.find_one_and_update(
             {"_id": record_id},
             {
@@ -67,7 +69,8 @@ def idempotent(view: Callable) -> Callable:
                     "fingerprint": fingerprint,
                     "resource_id": new_id(),
                     "state": "processing",
-                    "created_at": ctx.clock.now(),
+                    "created_at": now,
+                    **retention.stamp(now),  # the workers' housekeeping forgets it by day
                 }
             },
             upsert=True,

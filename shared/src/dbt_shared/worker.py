@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pymongo.database import Database
 
-from dbt_shared import idempotency, logs, metrics, mongo
+from dbt_shared import idempotency, logs, metrics, mongo, retention
 from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
@@ -106,6 +106,7 @@ def run_worker(
         with_dead_letters(catalog.topics()),
         replication_factor=env_int("KAFKA_REPLICATION_FACTOR", 1),
     )
+    retention.ensure_index(ctx.db[idempotency.COLLECTION])  # housekeeping forgets keys by day
     if prepare:
         prepare(ctx)
     wiring = wire(ctx)
@@ -166,13 +167,9 @@ def housekeeping(ctx: WorkerContext) -> None:
     never pruned here: it is kept for as long as the clinic's records policy says."""
     now = ctx.clock.now()
     processed_days = env_int("PROCESSED_EVENTS_RETENTION_DAYS", 14)
-    ctx.db[PROCESSED_COLLECTION].delete_many(
-        {"processed_at": {"$lt": now - timedelta(days=processed_days)}}
-    )
+    retention.forget_before(ctx.db[PROCESSED_COLLECTION], now - timedelta(days=processed_days))
     key_hours = env_int("IDEMPOTENCY_KEYS_RETENTION_HOURS", 48)
-    ctx.db[idempotency.COLLECTION].delete_many(
-        {"created_at": {"$lt": now - timedelta(hours=key_hours)}}
-    )
+    retention.forget_before(ctx.db[idempotency.COLLECTION], now - timedelta(hours=key_hours))
 
 
 def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:

@@ -30,7 +30,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure
 
-from dbt_shared import correlation, metrics
+from dbt_shared import correlation, metrics, retention
 from dbt_shared.clock import Clock
 from dbt_shared.events import records
 from dbt_shared.events.catalog import Catalog, EventSchemaError
@@ -106,7 +106,7 @@ class ConsumerRunner:
         self._skipped_offsets: dict = {}  # partition -> offset past records not ours
         self._committed_at = time.monotonic()
         self._stop = threading.Event()
-        self.db[PROCESSED_COLLECTION].create_index("processed_at", name="processed_at")
+        retention.ensure_index(self.db[PROCESSED_COLLECTION])  # housekeeping forgets by day
 
     def stop(self) -> None:
         self._stop.set()
@@ -352,8 +352,10 @@ class ConsumerRunner:
 
     def _mark_processed_many(self, events: list[Event]) -> None:
         now = self.ctx.clock.now()
+        day = retention.stamp(now)  # housekeeping forgets marks a day at a time
         marks = {
-            e.dedup_key: {"_id": e.dedup_key, "type": e.type, "processed_at": now} for e in events
+            e.dedup_key: {"_id": e.dedup_key, "type": e.type, "processed_at": now, **day}
+            for e in events
         }
         try:
             self.db[PROCESSED_COLLECTION].insert_many(list(marks.values()), ordered=False)
