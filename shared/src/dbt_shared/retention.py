@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pymongo import DeleteMany
 from pymongo.collection import Collection
 
 from dbt_shared.clock import aware
@@ -41,7 +42,5 @@ def forget_before(collection: Collection, cutoff: datetime) -> int:
     """Delete the records of every day that ended by ``cutoff``; answers how many. The
     cutoff's own day is kept whole until it has passed (index: day)."""
     last = day_of(cutoff)
-    return sum(
-        collection.delete_many({DAY_FIELD: day}).deleted_count
-        for day in range(last - LOOKBACK_DAYS, last)
-    )
+    days = [DeleteMany({DAY_FIELD: day}) for day in range(last - LOOKBACK_DAYS, last)]
+    return collection.bulk_write(days, ordered=False).deleted_count  # one command
