@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pymongo import MongoClient
 
 from dbt_shared.clock import SystemClock
+from dbt_shared.document_locks import flush_deferred_deletes
 from devstack import Profile, Stack
 from skills_group import bootstrap, services
 from skills_group.bootstrap import Components
@@ -172,6 +173,7 @@ def main() -> None:
         repository.ensure_indexes(client[name])
         stored = run(bootstrap.bootstrap(client[name], SystemClock()))
     finally:
+        flush_deferred_deletes()  # the released locks, while their database and client exist
         client.drop_database(name)
         client.close()
         if started_here:
