@@ -3,9 +3,9 @@
 A process builds most of what it will ever keep before it serves anything: Flask and its
 routes, the marshmallow schemas, pymongo, kafka-python, the event catalog. CPython's collector
 walks every tracked object on each full collection, and a full collection stops every thread of
-the process while it runs. An intake api worker holds about 80,000 such objects after start-up:
-a full collection of them took 32 ms on the development machine, and under load one came every
-second or so, in the middle of whatever requests were being served. ``gc.freeze()`` moves what
+the process while it runs. Importing and building intake's app leaves at least 80,000 such
+objects: a full collection of them took 32 ms on the development machine, with the requests
+being served meanwhile stopped. ``gc.freeze()`` moves what
 exists at that moment into a generation the collector never walks again; later full
 collections walk only what was made since (the same full collection then took 0.0 ms).
 
