@@ -106,7 +106,8 @@ def run_worker(
         with_dead_letters(catalog.topics()),
         replication_factor=env_int("KAFKA_REPLICATION_FACTOR", 1),
     )
-    retention.ensure_index(ctx.db[idempotency.COLLECTION])  # housekeeping forgets keys by day
+    for pruned in (PROCESSED_COLLECTION, idempotency.COLLECTION):
+        retention.ensure_index(ctx.db[pruned])  # housekeeping's query: whole days by equality
     if prepare:
         prepare(ctx)
     wiring = wire(ctx)

@@ -106,7 +106,6 @@ class ConsumerRunner:
         self._skipped_offsets: dict = {}  # partition -> offset past records not ours
         self._committed_at = time.monotonic()
         self._stop = threading.Event()
-        retention.ensure_index(self.db[PROCESSED_COLLECTION])  # housekeeping forgets by day
 
     def stop(self) -> None:
         self._stop.set()
