@@ -306,6 +306,7 @@ class Profile:
                     "SMS_ACCOUNT_SID": SMS_ACCOUNT_SID,
                     "SMS_AUTH_TOKEN": SMS_AUTH_TOKEN,
                     "SMS_FROM": SMS_FROM,
+                    "SMTP_SECURITY": "plain",  # Mailpit, on this machine: no TLS to verify
                 }
             )
         for other in SERVICES:

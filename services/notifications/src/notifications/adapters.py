@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import smtplib
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email.header import Header
@@ -68,30 +69,54 @@ class SiteContacts(Protocol):
 
 
 # -- SMTP ----------------------------------------------------------------------------------------
+#: How the connection to the relay is secured (``SMTP_SECURITY``): ``starttls`` (the default:
+#: submission on 587, upgraded before anything is said), ``tls`` (implicit TLS, 465), or
+#: ``plain``, only for a local mail catcher (the dev and test stacks' Mailpit set it). Both TLS
+#: modes verify the relay's certificate and host name; there is no fallback to plain text.
+SECURITY_MODES = ("starttls", "tls", "plain")
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
     port: int
     sender: str
-    starttls: bool
+    security: str
     username: str | None
     password: str | None
+    ca_file: str | None = None
+    """A CA bundle to verify the relay with (``SMTP_CA_FILE``: a private relay's own CA);
+    ``None``: the system's trusted CAs."""
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ConfigError(f"SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
 
     @classmethod
     def from_env(cls) -> SmtpSettings:
         return cls(
             host=env("SMTP_HOST", "127.0.0.1"),
-            port=env_int("SMTP_PORT", 1025),
+            port=env_int("SMTP_PORT", 587),
             sender=env("SMTP_FROM", "DBT Platform <no-reply@dbt-platform.local>"),
-            starttls=env("SMTP_STARTTLS", "false").lower() == "true",
+            security=env("SMTP_SECURITY", "starttls").strip().lower(),
             username=os.environ.get("SMTP_USERNAME") or None,
             password=os.environ.get("SMTP_PASSWORD") or None,
+            ca_file=os.environ.get("SMTP_CA_FILE") or None,
         )
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name verified (``ssl.create_default_context``: CERT_REQUIRED,
+        ``check_hostname``), TLS 1.2 at least."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
 
 
 class SmtpSender:
     """Sends over one SMTP connection kept open between messages (a backlog of deliveries
-    does not open a connection each); a connection the server has closed is opened again."""
+    does not open a connection each); a connection the server has closed is opened again.
+    A relay whose certificate or name does not verify, or that offers no STARTTLS, gets
+    nothing: the delivery is retried (``TransientFailure``), never sent in the clear."""
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
@@ -100,11 +125,20 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         smtp = self.settings
-        client = smtplib.SMTP(smtp.host, smtp.port, timeout=10)
-        if smtp.starttls:
-            client.starttls()
-        if smtp.username and smtp.password:
-            client.login(smtp.username, smtp.password)
+        client: smtplib.SMTP
+        if smtp.security == "tls":
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=10, context=smtp.tls_context())
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=10)
+        try:
+            if smtp.security == "starttls":
+                client.starttls(context=smtp.tls_context())  # raises if it is not offered
+            if smtp.username and smtp.password:
+                client.login(smtp.username, smtp.password)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                client.close()
+            raise
         return client
 
     def _drop(self) -> None:
@@ -125,7 +159,7 @@ class SmtpSender:
                         self._drop()
                 self._client = self._connect()
                 self._client.send_message(message)
-            except OSError as exc:  # socket errors and every SMTPException
+            except OSError as exc:  # socket and TLS errors, and every SMTPException
                 self._drop()
                 raise TransientFailure(type(exc).__name__) from exc
 
