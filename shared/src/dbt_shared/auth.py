@@ -1,9 +1,18 @@
 """Bearer-token authentication and site-scoped authorisation.
 
-Algorithms come from configuration, never from the token header; ``exp``, ``aud``, ``iss`` and
-``sub`` are required. Claims: ``roles`` (operator, coordinator, therapist, facilitator, client,
-service) and ``sites`` (the site ids the subject may act on). An operator acts on every site of
-the organisation; every other role only on the sites in its token.
+Algorithms come from configuration, never from the token header; ``exp``, ``iat``, ``aud``,
+``iss`` and ``sub`` are required, and a token whose lifetime (``exp - iat``) is above
+``AUTH_MAX_TOKEN_LIFETIME_S`` is refused. Claims: ``roles`` (operator, coordinator, therapist,
+facilitator, client, service) and ``sites`` (the site ids the subject may act on).
+
+Who acts on what, written once here for every service:
+- site staff (coordinator, therapist, facilitator) act on the sites in their token, an operator
+  on every site of the organisation;
+- a client acts only on themselves (subject = client id): the sites in a client's token never
+  pass a site check (``can_act_on_site``);
+- a service token names its calling service (``azp``, else a subject ``service:<name>``) and is
+  admitted only by routes whose rule names that service (``"service:notifications"``); there it
+  acts on every site.
 """
 
 from __future__ import annotations
@@ -11,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +40,19 @@ from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
 log = logging.getLogger(__name__)
 
 ROLES = vocabulary.ROLES
-# Everyone but clients: who may read organisation data such as sites and programs.
-STAFF_AND_SERVICES = ("operator", "coordinator", "therapist", "facilitator", "service")
+# The roles that act on a site's data; a client acts only on themselves, a service only where a
+# route names it.
+SITE_STAFF = ("operator", "coordinator", "therapist", "facilitator")
+_SITE_BOUND = ("coordinator", "therapist", "facilitator")  # on the sites of their token only
+SERVICE_PREFIX = "service:"
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def caller(service: str) -> str:
+    """The access-rule entry that admits one calling service: ``caller("notifications")``."""
+    if not _SERVICE_NAME.match(service):
+        raise ValueError(f"not a service name: {service!r}")
+    return SERVICE_PREFIX + service
 
 
 @dataclass(frozen=True)
@@ -42,26 +63,68 @@ class Principal:
     roles: frozenset[str]
     sites: frozenset[str]
     remote_addr: str | None = None
+    # The calling service of a ``service`` token (``None`` for people).
+    service_name: str | None = None
 
     @classmethod
     def service(cls, name: str) -> Principal:
-        return cls(subject=f"service:{name}", roles=frozenset({"service"}), sites=frozenset())
+        return cls(
+            subject=SERVICE_PREFIX + name,
+            roles=frozenset({"service"}),
+            sites=frozenset(),
+            service_name=name,
+        )
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
+    @property
+    def is_service(self) -> bool:
+        return "service" in self.roles and self.service_name is not None
+
+    def admitted_by(self, rule: Iterable[str]) -> bool:
+        """Whether an access rule (roles and ``service:<name>`` entries) admits this caller. A
+        service is admitted only by a rule naming it: the bare role ``service`` admits none."""
+        rule = tuple(rule)
+        if self.has_role(*(r for r in rule if r != "service" and r in ROLES)):
+            return True
+        return self.is_service and SERVICE_PREFIX + str(self.service_name) in rule
+
     def can_act_on_site(self, site_id: str) -> bool:
-        return "operator" in self.roles or "service" in self.roles or site_id in self.sites
+        """Site staff of ``site_id`` (an operator: of every site), or a service (admitted by a
+        route that names it). Never a client for the sites in its token: a client acts only on
+        themselves (``is_client_self``)."""
+        if "operator" in self.roles or self.is_service:
+            return True
+        return site_id in self.sites and self.has_role(*_SITE_BOUND)
 
     def site_filter(self) -> frozenset[str] | None:
         """The sites a list query must be limited to; ``None`` means every site."""
-        if "operator" in self.roles or "service" in self.roles:
+        if "operator" in self.roles or self.is_service:
             return None
-        return self.sites
+        return self.sites if self.has_role(*_SITE_BOUND) else frozenset()
 
     def require_site(self, site_id: str, what: str = "site") -> None:
         """Another site's object answers 404: its existence is not disclosed."""
         if not self.can_act_on_site(site_id):
+            raise NotFound(what)
+
+    def is_client_self(self, client_id: str) -> bool:
+        """A client acting on their own data (token subject = client id)."""
+        return "client" in self.roles and self.subject == client_id
+
+    def may_see_client(self, client_id: str, site_id: str | None) -> bool:
+        """The client themselves, or the staff of the client's site (``None``: not known at a
+        site, so only the client)."""
+        if self.is_client_self(client_id):
+            return True
+        return site_id is not None and self.can_act_on_site(site_id)
+
+    def require_client_self_or_site_staff(
+        self, client_id: str, site_id: str | None, what: str = "client"
+    ) -> None:
+        """Anyone else gets 404: another client's existence is not disclosed."""
+        if not self.may_see_client(client_id, site_id):
             raise NotFound(what)
 
     def scope(self, query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
@@ -87,6 +150,101 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "Forbidden", detail, type_=PROBLEM_TYPE_BASE + "forbidden")
 
 
+class KeysUnavailable(Exception):
+    """The identity provider's keys could not be had, and no recent enough copy is kept."""
+
+
+def _fetch_json(url: str) -> dict[str, Any]:
+    response = requests.get(url, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+class JwksKeys:
+    """The identity provider's signing keys (``AUTH_JWKS_URL``), kept between fetches.
+
+    The set is fetched again every ``refresh_s``; a key id not in the set (a rotated key) makes
+    a fetch at most once a minute, so tokens with made-up key ids cannot hammer the provider.
+    When a fetch fails (the provider briefly down), the last good set keeps serving for
+    ``stale_s`` past its refresh time; failed fetches are retried at most every
+    ``RETRY_AFTER_FAILURE_S`` (requests are not each held up by a timeout). After that, tokens
+    cannot be checked: ``KeysUnavailable`` (503), never a token let through unchecked.
+    """
+
+    UNKNOWN_KID_INTERVAL_S = 60.0
+    RETRY_AFTER_FAILURE_S = 10.0
+
+    def __init__(
+        self,
+        url: str,
+        refresh_s: float,
+        stale_s: float,
+        *,
+        fetch: Callable[[], dict[str, Any]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.refresh_s = refresh_s
+        self.stale_s = stale_s
+        self._fetch = fetch or (lambda: _fetch_json(url))
+        self._clock = clock
+        self._keys: dict[str | None, Any] = {}
+        self._fetched_at: float | None = None
+        self._last_attempt: float | None = None
+        self._last_failed = False
+        self._lock = threading.Lock()
+
+    def key_for(self, token: str) -> Any:
+        kid = jwt.get_unverified_header(token).get("kid")  # DecodeError: a 401
+        now = self._clock()
+        if self._fetched_at is None or now - self._fetched_at >= self.refresh_s:
+            self._refresh(now)
+        key = self._find(kid)
+        if key is None and self._since_attempt(now) >= self.UNKNOWN_KID_INTERVAL_S:
+            self._refresh(now)  # the provider may have rotated its keys
+            key = self._find(kid)
+        if self._fetched_at is None or now - self._fetched_at >= self.refresh_s + self.stale_s:
+            raise KeysUnavailable("the identity provider's keys could not be fetched")
+        if key is None:
+            raise jwt.PyJWKClientError("the token's key is not in the identity provider's set")
+        return key
+
+    def _since_attempt(self, now: float) -> float:
+        return float("inf") if self._last_attempt is None else now - self._last_attempt
+
+    def _find(self, kid: str | None) -> Any:
+        if kid is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        if self._last_failed and self._since_attempt(now) < self.RETRY_AFTER_FAILURE_S:
+            return
+        # One thread fetches; the others go on with the set in hand (if there is one).
+        if not self._lock.acquire(blocking=self._fetched_at is None):
+            return
+        try:
+            if self._last_attempt is not None and self._last_attempt > now:
+                return  # another thread fetched while this one waited
+            self._last_attempt = self._clock()
+            try:
+                keyset = jwt.PyJWKSet.from_dict(self._fetch())
+            except Exception as exc:  # any network, HTTP, JSON or key-set error
+                self._last_failed = True
+                age = None if self._fetched_at is None else now - self._fetched_at
+                log.warning(
+                    "JWKS fetch failed (%s); %s",
+                    type(exc).__name__,
+                    "no key set yet" if age is None else f"the set of {age:.0f} s ago serves",
+                )
+                return
+            self._keys = {k.key_id: k.key for k in keyset.keys if k.public_key_use in (None, "sig")}
+            self._fetched_at = self._last_attempt
+            self._last_failed = False
+        finally:
+            self._lock.release()
+
+
 class TokenVerifier:
     """Checks a bearer token's signature and claims. A token that passed is remembered until it
     expires (at most ``VERIFIED_TTL_S``, ``VERIFIED_MAX`` tokens): a client's next calls with
@@ -95,9 +253,11 @@ class TokenVerifier:
     VERIFIED_TTL_S = 300.0
     VERIFIED_MAX = 4096
 
-    def __init__(self, settings: AuthSettings) -> None:
+    def __init__(self, settings: AuthSettings, jwks: JwksKeys | None = None) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        if jwks is None and settings.jwks_url:
+            jwks = JwksKeys(settings.jwks_url, settings.jwks_refresh_s, settings.jwks_stale_s)
+        self._jwks = jwks
         self._key = Path(settings.public_key_file).read_text() if settings.public_key_file else None
         self._verified: dict[str, tuple[float, Principal]] = {}
 
@@ -114,7 +274,7 @@ class TokenVerifier:
 
     def _check(self, token: str) -> tuple[Principal, float]:
         try:
-            key: Any = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
+            key: Any = self._jwks.key_for(token) if self._jwks else self._key
             claims = jwt.decode(
                 token,
                 key,
@@ -124,18 +284,47 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "aud", "iss", "sub"]},
                 leeway=30,
             )
+        except KeysUnavailable as exc:
+            raise Problem(
+                503,
+                "Service Unavailable",
+                "tokens cannot be checked: the identity provider's keys are unavailable",
+                headers={"Retry-After": str(int(JwksKeys.RETRY_AFTER_FAILURE_S))},
+            ) from exc
         except jwt.PyJWTError as exc:
             raise unauthorized(f"invalid token: {type(exc).__name__}") from exc
+        lifetime = float(claims["exp"]) - float(claims["iat"])
+        if lifetime > self.settings.max_token_lifetime_s:
+            raise unauthorized(
+                f"invalid token: its lifetime is above {self.settings.max_token_lifetime_s} s"
+            )
         roles = claims.get("roles") or []
         sites = claims.get("sites") or []
         if not isinstance(roles, list) or not isinstance(sites, list):
             raise unauthorized("invalid token: roles and sites must be lists")
+        known_roles = frozenset(r for r in roles if r in ROLES)
+        service_name = _calling_service(claims) if "service" in known_roles else None
+        if service_name is None:
+            known_roles -= {"service"}  # a service token that names no service grants nothing
         principal = Principal(
             subject=str(claims["sub"]),
-            roles=frozenset(r for r in roles if r in ROLES),
+            roles=known_roles,
             sites=frozenset(str(s) for s in sites),
+            service_name=service_name,
         )
         return principal, float(claims["exp"])
+
+
+def _calling_service(claims: dict[str, Any]) -> str | None:
+    """The calling service of a ``service`` token: ``azp`` (the OAuth client it was issued to;
+    name each service's client after the service), else the name in a ``service:<name>``
+    subject. ``None`` when neither names a service."""
+    azp = claims.get("azp")
+    sub = str(claims.get("sub", ""))
+    name = azp if isinstance(azp, str) and azp else None
+    if name is None and sub.startswith(SERVICE_PREFIX):
+        name = sub[len(SERVICE_PREFIX) :]
+    return name if name is not None and _SERVICE_NAME.match(name) else None
 
 
 def authenticate(verifier: TokenVerifier) -> Principal:
@@ -158,20 +347,29 @@ ACCESS_RULE_ATTR = "access_roles"
 
 
 def require_roles(*roles: str) -> Callable:
-    """Decorator: the access rule of a view, the roles of which the caller must hold one.
+    """Decorator: the access rule of a view, the roles of which the caller must hold one, and
+    the calling services it admits (``"service:notifications"``, see ``caller``).
 
     Access is denied by default: ``create_service_app`` refuses (403) every ``/v1`` operation
     whose view carries no rule, before the view runs (``enforce_access_rule``). The rule is
     kept on the function (``functools.wraps`` carries it through flask-smorest's decorators).
+    The bare role ``service`` is not a rule: a rule names each service that needs the route.
     """
-    unknown = set(roles) - set(ROLES)
+    unknown = [
+        r
+        for r in roles
+        if not (r in ROLES and r != "service")
+        and not (r.startswith(SERVICE_PREFIX) and _SERVICE_NAME.match(r[len(SERVICE_PREFIX) :]))
+    ]
     if not roles or unknown:
-        raise ValueError(f"an access rule needs known roles, got {roles}")
+        raise ValueError(
+            f"an access rule needs known roles or 'service:<name>' callers, got {roles}"
+        )
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_principal().has_role(*roles):
+            if not current_principal().admitted_by(roles):
                 raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
             return view(*args, **kwargs)
 
@@ -221,7 +419,7 @@ def enforce_access_rule(view_function: Callable | None, method: str, principal: 
     roles = access_rule_of(view_function, method)
     if roles is None:
         raise forbidden("no access rule allows this operation")
-    if not principal.has_role(*roles):
+    if not principal.admitted_by(roles):
         raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
 
 
@@ -230,22 +428,30 @@ def require_site(site_id: str, what: str = "site") -> None:
     current_principal().require_site(site_id, what)
 
 
+def require_client_self_or_site_staff(client_id: str, site_id: str | None, what: str = "client"):
+    """``Principal.require_client_self_or_site_staff`` for the caller of the request in hand."""
+    current_principal().require_client_self_or_site_staff(client_id, site_id, what)
+
+
 def scope_query(query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
     """Limit a list query to the caller's sites (keeping any narrower site filter it has)."""
     return current_principal().scope(query, site_field)
 
 
 class ServiceTokens:
-    """Tokens this service presents to other services' APIs (role ``service``).
+    """Tokens this service presents to other services' APIs (role ``service``), naming this
+    service as the caller (``azp`` and subject ``service:<name>``): a route admits only the
+    services its rule names.
 
-    Production: OAuth2 client credentials against ``AUTH_TOKEN_URL``. Development: signed locally
-    with the dev key (``AUTH_SIGNING_KEY_FILE``), which the dev stack's services trust.
+    Production: OAuth2 client credentials against ``AUTH_TOKEN_URL`` (the provider sets ``azp``
+    to the client id: name each service's client after the service). Development: signed
+    locally with the dev key (``AUTH_SIGNING_KEY_FILE``), which the dev stack's services trust.
     """
 
     def __init__(self, settings: AuthSettings, service: str, ttl_s: int = 300) -> None:
         self.settings = settings
         self.service = service
-        self.ttl_s = ttl_s
+        self.ttl_s = min(ttl_s, settings.max_token_lifetime_s)  # never above what is accepted
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
@@ -272,7 +478,8 @@ class ServiceTokens:
         if s.signing_key_file:
             now = int(time.time())
             claims = {
-                "sub": f"service:{self.service}",
+                "sub": SERVICE_PREFIX + self.service,
+                "azp": self.service,
                 "roles": ["service"],
                 "sites": [],
                 "iss": s.issuer,

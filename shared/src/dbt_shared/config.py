@@ -42,6 +42,15 @@ class AuthSettings:
     token_url: str | None
     client_id: str | None
     client_secret: str | None
+    # A token whose lifetime (exp - iat) is above this is refused: a stolen long-lived token
+    # would stay usable for days. 12 h covers a clinician's shift.
+    max_token_lifetime_s: int = 12 * 3600
+    # The identity provider's keys (AUTH_JWKS_URL) are fetched again after this many seconds;
+    # a key id not in the set is looked up at most once a minute.
+    jwks_refresh_s: int = 300
+    # When a refetch fails, the last good key set is used for at most this many seconds past
+    # its refresh time (the identity provider briefly down), then tokens cannot be checked (503).
+    jwks_stale_s: int = 3600
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,9 @@ class Settings:
             token_url=os.environ.get("AUTH_TOKEN_URL") or None,
             client_id=os.environ.get("SERVICE_CLIENT_ID") or None,
             client_secret=os.environ.get("SERVICE_CLIENT_SECRET") or None,
+            max_token_lifetime_s=env_int("AUTH_MAX_TOKEN_LIFETIME_S", 12 * 3600),
+            jwks_refresh_s=env_int("AUTH_JWKS_REFRESH_S", 300),
+            jwks_stale_s=env_int("AUTH_JWKS_STALE_S", 3600),
         )
         if not (auth.public_key_file or auth.jwks_url):
             raise ConfigError("set AUTH_JWKS_URL (production) or AUTH_PUBLIC_KEY_FILE (dev)")

@@ -13,7 +13,7 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from dbt_shared.auth import STAFF_AND_SERVICES, require_roles, require_site, scope_query
+from dbt_shared.auth import SITE_STAFF, require_roles, require_site, scope_query
 from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
@@ -90,7 +90,7 @@ def blueprint() -> Blueprint:
 
     @blp.route("")
     class KnownSites(MethodView):
-        @require_roles(*STAFF_AND_SERVICES)
+        @require_roles(*SITE_STAFF)  # no service reads another's read model of sites
         @blp.arguments(PageArgs, location="query")
         @blp.response(200, KnownSitePage)
         def get(self, args):
@@ -105,7 +105,7 @@ def blueprint() -> Blueprint:
 
     @blp.route("/<site_id>/programs")
     class KnownPrograms(MethodView):
-        @require_roles(*STAFF_AND_SERVICES)
+        @require_roles(*SITE_STAFF)  # no service reads another's read model of sites
         @blp.response(200, KnownProgramPage)
         def get(self, site_id):
             """The site's programs and their settings, as this service last learned them."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.auth import caller, current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 from intake.schemas import (
     AuditArgs,
@@ -21,22 +21,22 @@ blp = Blueprint("oversight", __name__, url_prefix="/v1", description="Contact, w
 
 @blp.route("/clients/<client_id>/contact")
 class ContactChannels(MethodView):
-    @require_roles("service")
+    @require_roles(caller("notifications"))
     @blp.response(200, ClientContact)
     def get(self, client_id):
         """What notifications needs at send time: channels, preference, language, time zone.
 
-        For the ``service`` role only; the client id is the referral id."""
+        For notifications' service token only; the client id is the referral id."""
         return oversight.contact_for(client_id, components(), current_principal())
 
 
 @blp.route("/clinicians/<clinician_id>/contact")
 class ClinicianContactChannels(MethodView):
-    @require_roles("service")
+    @require_roles(caller("notifications"))
     @blp.response(200, ClinicianContact)
     def get(self, clinician_id):
-        """A clinician's work email and phone and the site's time zone, at send time (the
-        ``service`` role only)."""
+        """A clinician's work email and phone and the site's time zone, at send time
+        (notifications' service token only)."""
         return oversight.clinician_contact_for(clinician_id, components(), current_principal())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from dbt_shared.auth import STAFF_AND_SERVICES, current_principal, require_roles
+from dbt_shared.auth import SITE_STAFF, caller, current_principal, require_roles
 from dbt_shared.idempotency import idempotent, resource_id
 from dbt_shared.web import Blueprint, components
 from intake.api.common import IDEMPOTENCY_DOC
@@ -49,7 +49,7 @@ class Sites(MethodView):
         site = organisation.register_site(body, components(), resource_id())
         return site, 201, {"Location": url_for("sites.SiteById", site_id=site["_id"])}
 
-    @require_roles(*STAFF_AND_SERVICES)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, SitePage)
     def get(self, args):
@@ -60,10 +60,10 @@ class Sites(MethodView):
 
 @blp.route("/<site_id>")
 class SiteById(MethodView):
-    @require_roles(*STAFF_AND_SERVICES)
+    @require_roles(*SITE_STAFF, caller("notifications"))  # addresses at send time
     @blp.response(200, Site)
     def get(self, site_id):
-        """A site, for operators, services and the site's own staff."""
+        """A site, for operators, the site's own staff and notifications."""
         return organisation.site(site_id, components(), current_principal())
 
 
@@ -76,10 +76,10 @@ class SitePrograms(MethodView):
         """Create the site's adult or adolescent program; unset settings take DBT defaults."""
         return organisation.create_program(site_id, body, components(), current_principal()), 201
 
-    @require_roles(*STAFF_AND_SERVICES)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, ProgramPage)
     def get(self, site_id):
-        """The site's programs with their settings (its staff, operators, services)."""
+        """The site's programs with their settings (its staff, operators)."""
         items = organisation.list_programs(site_id, components(), current_principal())
         return {"items": items, "next_cursor": None}
 

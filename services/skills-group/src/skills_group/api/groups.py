@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.auth import caller, current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 from skills_group import services
 from skills_group.schemas import (
@@ -72,7 +72,7 @@ class GroupById(MethodView):
 
 @blp.route("/<group_id>/sessions")
 class GroupSessions(MethodView):
-    @require_roles(*STAFF, "service")  # notifications plans reminders from it
+    @require_roles(*STAFF, caller("notifications"))  # notifications plans reminders from it
     @blp.arguments(SessionArgs, location="query")
     @blp.response(200, Session(many=True))
     def get(self, args, group_id):
