@@ -7,7 +7,9 @@
   ``MessagingServiceSid``, ``Body``; HTTP basic auth AccountSid:AuthToken): answers 201 with a
   Twilio-shaped Message resource (``status`` "queued") and keeps the message. Errors are
   Twilio's JSON errors: 401 (code 20003), 404 (20404), 400 (21604 no ``To``, 21603 no
-  ``From``, 21602 no ``Body``).
+  ``From``, 21602 no ``Body``). A request with an ``Idempotency-Key`` header that an earlier
+  accepted message carried is not kept again: it answers that message (the platform sends
+  each attempt under one key, so an attempt repeated after a crash arrives once).
 * ``GET /api/messages[?to=+1...]``: what arrived, oldest first:
   ``[{"sid", "to", "from", "body", "received_at"}]``. ``DELETE /api/messages`` forgets it all.
 * ``GET /healthz``: 200 ``ok``.
@@ -81,6 +83,7 @@ class MessageStore:
         self._messages: collections.deque[dict] = collections.deque(maxlen=limit)
         self._lock = threading.Lock()
         self._file_lines = 0
+        self._keys: dict[str, dict] = {}  # Idempotency-Key -> the message it was first sent with
         if path is not None:
             self._load(path)
 
@@ -97,19 +100,30 @@ class MessageStore:
                 continue
             if isinstance(record, dict) and "sid" in record:
                 self._messages.append(record)
+                if record.get("idempotency_key"):
+                    self._keys[record["idempotency_key"]] = record
         self._file_lines = len(lines)
 
-    def add(self, record: dict) -> None:
+    def add(self, record: dict) -> dict:
+        """Keep ``record``; answers it, or the message kept before with its idempotency key."""
         with self._lock:
+            key = record.get("idempotency_key")
+            if key and key in self._keys:
+                return self._keys[key]
+            if key:
+                if len(self._keys) >= self.limit:  # as bounded as the messages
+                    del self._keys[next(iter(self._keys))]
+                self._keys[key] = record
             self._messages.append(record)
             if self.path is None:
-                return
+                return record
             if self._file_lines >= 2 * self.limit:
                 self._rewrite()  # keeps the file from outgrowing the cap for good
             else:
                 with open(self.path, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 self._file_lines += 1
+        return record
 
     def _rewrite(self) -> None:
         assert self.path is not None
@@ -135,6 +149,7 @@ class MessageStore:
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()
+            self._keys.clear()
             if self.path is not None:
                 self.path.write_text("", encoding="utf-8")
                 self._file_lines = 0
@@ -207,7 +222,7 @@ class SinkHandler(BaseHTTPRequestHandler):
             return
         now = datetime.now(UTC)
         sid = "SM" + uuid.uuid4().hex
-        self.server.store.add(
+        kept = self.server.store.add(
             {
                 "sid": sid,
                 "to": to,
@@ -215,8 +230,13 @@ class SinkHandler(BaseHTTPRequestHandler):
                 "messaging_service_sid": service_sid or None,
                 "body": body,
                 "received_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "idempotency_key": self.headers.get("Idempotency-Key") or None,
             }
         )
+        if kept["sid"] != sid:  # a repeat of an accepted request: the message it made
+            sid, to, body = kept["sid"], kept["to"], kept["body"]
+            sender, service_sid = kept["from"] or "", kept["messaging_service_sid"] or ""
+            now = datetime.fromisoformat(kept["received_at"].replace("Z", "+00:00"))
         self._json(201, self.server.message_resource(sid, to, sender, service_sid, body, now))
 
     # -- request and response helpers ------------------------------------------------------

@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from email.header import Header
 from email.mime.text import MIMEText
+from email.utils import parseaddr
 from typing import Any, Protocol
 
 import requests
@@ -36,6 +37,7 @@ class Email:
     body: str
     delivery_id: str
     urgent: bool = False
+    key: str = ""  # the attempt's (``dispatch.send_key``): its Message-ID, kept on a resend
 
 
 class EmailSender(Protocol):
@@ -49,6 +51,7 @@ class Sms:
     to: str
     body: str
     delivery_id: str
+    key: str = ""  # the attempt's (``dispatch.send_key``): its Idempotency-Key, kept on a resend
 
 
 class SmsSender(Protocol):
@@ -84,9 +87,7 @@ class SmtpSettings:
     security: str
     username: str | None
     password: str | None
-    ca_file: str | None = None
-    """A CA bundle to verify the relay with (``SMTP_CA_FILE``: a private relay's own CA);
-    ``None``: the system's trusted CAs."""
+    ca_file: str | None = None  # ``SMTP_CA_FILE``, a private relay's CA; else the system's
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:
@@ -174,6 +175,9 @@ def _mime(sender: str, email: Email) -> MIMEText:
         email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
     )
     message["X-DBT-Delivery-Id"] = email.delivery_id
+    if email.key:  # stable across a resend after a crash: mail clients show one message
+        domain = parseaddr(sender)[1].rpartition("@")[2] or "dbt-platform.local"
+        message["Message-ID"] = f"<{email.key}@{domain}>"
     if email.urgent:
         message["Importance"] = "high"
         message["X-Priority"] = "1"
@@ -205,8 +209,10 @@ class SmsSettings:
 
 class TwilioSms:
     """``POST /2010-04-01/Accounts/{sid}/Messages.json`` (form-encoded, basic auth) over one
-    keep-alive session. A 4xx other than 429 is the message's fault (a bad number): permanent;
-    anything else may pass on a retry."""
+    keep-alive session, with the attempt's ``Idempotency-Key`` header (the local sink honours
+    it: a repeat answers the message first accepted; a provider that does not ignores it). A
+    4xx other than 429 is the message's fault (a bad number): permanent; anything else may
+    pass on a retry."""
 
     def __init__(self, settings: SmsSettings | None) -> None:
         self.settings = settings
@@ -222,6 +228,7 @@ class TwilioSms:
                 response = self._session.post(
                     f"{s.base_url}/2010-04-01/Accounts/{s.account_sid}/Messages.json",
                     data={"To": sms.to, "From": s.sender, "Body": sms.body},
+                    headers={"Idempotency-Key": sms.key} if sms.key else None,
                     auth=(s.account_sid, s.auth_token),
                     timeout=10,
                 )

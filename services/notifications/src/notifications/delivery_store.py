@@ -30,6 +30,7 @@ from dbt_shared.documents import (
 from dbt_shared.events.envelope import Event
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from notifications.domain.deliveries import DeliveryStatus, claim_order
+from notifications.domain.purposes import Priority, priority_rank
 
 QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
 ORPHAN_GRACE = timedelta(minutes=2)
@@ -37,6 +38,7 @@ CANDIDATES = 50  # due entries one queue read yields on FerretDB
 URGENT_EVERY_S = 0.2  # how often a claim from those looks for an urgent entry due meanwhile
 READY_MAX = 500  # deliveries handed to the sender in memory at most (beyond: the queue)
 READY_MARGIN = timedelta(seconds=15)  # a handed-over delivery is sent with this lease left
+URGENT_RANK = priority_rank(Priority.URGENT)
 
 
 def _due_at_once(delivery: dict[str, Any]) -> bool:
@@ -70,6 +72,9 @@ class Deliveries:
     def __init__(self, store: DocumentStore, sequences: listing.Sequences | None = None) -> None:
         self.store = store
         self.sequences = sequences or listing.InMemorySequences()
+        # Set when an urgent delivery due at once is stored: the sender's timer runs at once
+        # (``timers``), so a crisis page is pushed, not picked up on the next tick.
+        self.wake = threading.Event()
 
     def add(self, delivery: dict[str, Any]) -> bool:
         """Store a new delivery; ``False`` if its event already caused it."""
@@ -78,7 +83,19 @@ class Deliveries:
     def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
         """``add`` for a batch; answers the ids stored now."""
         listing.place_many(deliveries, self.sequences, _delivery_lanes)
-        return {d["_id"] for d in deliveries if self.store.insert(d)[1]}
+        created = {d["_id"] for d in deliveries if self.store.insert(d)[1]}
+        self._wake_for(deliveries, created)
+        return created
+
+    def _wake_for(self, deliveries: list[dict[str, Any]], created: set[str]) -> None:
+        if any(
+            d["_id"] in created
+            and d["status"] == DeliveryStatus.PENDING
+            and d["priority_rank"] == URGENT_RANK
+            and _due_at_once(d)
+            for d in deliveries
+        ):
+            self.wake.set()
 
     def page(self, lanes: list[listing.Lane], *, limit: int, cursor: str | None):
         return listing.page(self.store, lanes, self.sequences, limit=limit, cursor=cursor)
@@ -185,6 +202,7 @@ class MongoDeliveries(Deliveries):
             with self._ready_lock:
                 self._ready.extend(claimed)
                 self._ready.sort(key=lambda item: item[1]["priority_rank"])  # urgent first
+        self._wake_for(deliveries, created)
         return created
 
     def _take_ready(self, now: datetime) -> dict[str, Any] | None:
@@ -210,6 +228,8 @@ class MongoDeliveries(Deliveries):
         return results
 
     def _requeue(self, stored: dict[str, Any]) -> None:
+        if stored.get("sending"):
+            return  # an attempt stored as in flight: its entry holds the claim's lease already
         if stored["status"] == DeliveryStatus.PENDING:
             self._enqueue(stored)
         else:  # settled: its entry goes with others a moment later (its lease keeps it unclaimed)
@@ -230,7 +250,7 @@ class MongoDeliveries(Deliveries):
 
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         ready = self._take_ready(now)
-        if ready is not None and ready["priority_rank"] != 0:
+        if ready is not None and ready["priority_rank"] != URGENT_RANK:
             urgent = self._urgent_entry(now)
             if urgent is None:
                 return ready
@@ -262,7 +282,7 @@ class MongoDeliveries(Deliveries):
         if time.monotonic() - self._urgent_at < URGENT_EVERY_S:
             return None
         self._urgent_at = time.monotonic()
-        due = {"priority_rank": 0, "next_attempt_at": {"$lte": now}}
+        due = {"priority_rank": URGENT_RANK, "next_attempt_at": {"$lte": now}}
         return next(iter(self.queue.find(due, sort=claim_order(), limit=1)), None)
 
     def _claim_entry(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:

@@ -20,3 +20,8 @@ REMINDER_LEAD = Histogram(
     ["channel"],
     buckets=(0, 600, 1800, 3600, 7200, 3 * 3600, 12 * 3600, 86400, 2 * 86400),
 )
+RESENT = Counter(
+    "dbt_notifications_resent_total",
+    "Messages sent again because their worker stopped between the provider call and the outcome",
+    ["purpose", "channel"],
+)

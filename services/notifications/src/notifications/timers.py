@@ -11,9 +11,10 @@ from notifications.bootstrap import Components
 from notifications.domain.deliveries import LEASE
 from notifications.services import digest, reminders
 
-# Twice a second while there is work: a risk alert leaves within a second of the event. A pass
-# that finds nothing due doubles the wait, up to 2 s: at rest the timer reads the (empty)
-# pending queue once every 2 s, and an alert still leaves within about 2 s.
+# Twice a second while there is work. A pass that finds nothing due doubles the wait, up to
+# 2 s: at rest the timer reads the (empty) pending queue once every 2 s. An urgent delivery
+# (a risk alert, a crisis page) does not wait for either: storing it wakes this timer
+# (``Deliveries.wake``), which sends it next, at rest or in the middle of a busy run.
 DELIVERIES_INTERVAL_S = 0.5
 DELIVERIES_IDLE_MAX_S = 2.0
 # The schedule is read by the minute: every 20 s, a reminder joins the queue within 20 s of
@@ -40,7 +41,13 @@ def timers(components: Components) -> list[Timer]:
         digest.send_digests(components)
 
     return [
-        Timer("deliveries", DELIVERIES_INTERVAL_S, send_due, idle_max_s=DELIVERIES_IDLE_MAX_S),
+        Timer(
+            "deliveries",
+            DELIVERIES_INTERVAL_S,
+            send_due,
+            idle_max_s=DELIVERIES_IDLE_MAX_S,
+            wake=components.repositories.deliveries.wake,
+        ),
         Timer("schedule", SCHEDULE_INTERVAL_S, promote),
         Timer("reminder-plan", PLAN_INTERVAL_S, plan),
         Timer("facilitator-digest", DIGEST_INTERVAL_S, digests),

@@ -3,12 +3,18 @@ time (intake's API; nothing is stored), held when its channel's window is closed
 recipient (SMS 08:00-21:00 in their zone, their quiet hours), dropped when a held reminder's
 session has started by then, else sent and its attempt recorded.
 
-Email and SMS are at-least-once: a crash between the hand-off and the status write can send a
-message twice, never zero times. The attempts of a run of sends are written together (one bulk
-write for up to ``SAVE_EVERY`` of them, at most ``SAVE_WITHIN_S`` after the first), so a crash
-can repeat that run's messages. Urgent deliveries (safety alerts to clinicians) are claimed
-before normal ones, retried on a faster schedule that never gives up; safety messages, crisis
-coaching and a coaching request to the clinician on call (``at_once``) are never held.
+Email and SMS are at-least-once, and a crash repeats at most the one message in flight: before
+the provider is called, the attempt is stored as in flight (``sending``), in the same write as
+the outcome of the message before it, so every message handed to a provider before the one in
+hand has its outcome stored. That write is guarded like any save: a delivery another worker
+claimed meanwhile is left to it, not sent twice. The one in flight at a crash is sent again
+when its lease runs out, under the same key (``send_key``): the SMS provider's
+``Idempotency-Key`` and the email's ``Message-ID``, so the provider (or the recipient's mail
+client) can tell the repeat. Changes that send nothing (held, dropped, no address) are written
+together, up to ``SAVE_EVERY`` at once, at most ``SAVE_WITHIN_S`` after the first. Urgent
+deliveries (safety alerts to clinicians) are claimed before normal ones, retried on a faster
+schedule that never gives up; safety messages, crisis coaching and a coaching request to the
+clinician on call (``at_once``) are never held.
 """
 
 from __future__ import annotations
@@ -43,8 +49,9 @@ from notifications.domain.recipients import NoRecipient, resolve_recipient
 log = logging.getLogger(__name__)
 PEOPLE = ("client", "clinician")
 DROPPED = "dropped"
-SAVE_EVERY = 20  # attempts written in one bulk write at most
-SAVE_WITHIN_S = 0.25  # how long an attempt waits for others before it is written
+SAVE_EVERY = 20  # changes written in one bulk write at most
+SAVE_WITHIN_S = 0.25  # how long a change waits for others before it is written
+SENDING = "sending"  # the attempt in flight: {"attempt", "since"}, stored before the provider call
 
 
 @dataclass(frozen=True)
@@ -105,20 +112,29 @@ class _Saves:
             self.flush()
 
     def flush(self) -> None:
+        self.write_with(None)
+
+    def write_with(self, delivery: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Write what is pending, and ``delivery`` with it (one bulk write); answers
+        ``delivery`` as stored, ``None`` when it was changed meanwhile (not written)."""
         pending, self.pending, self.ids = self.pending, [], set()
-        if not pending:
-            return
-        stored = self.c.repositories.deliveries.save_many([(d, ev) for d, ev, _done in pending])
-        for (delivery, _events, done), written in zip(pending, stored, strict=True):
-            with correlation.bound(delivery.get("correlation_id")):
+        if not pending and delivery is None:
+            return None
+        changes = [(d, ev) for d, ev, _done in pending]
+        if delivery is not None:
+            changes.append((delivery, []))
+        stored = self.c.repositories.deliveries.save_many(changes)
+        for (delivery_, _events, done), written in zip(pending, stored, strict=False):
+            with correlation.bound(delivery_.get("correlation_id")):
                 if written is None:
                     # Its lease ran out and another worker claimed it meanwhile: that worker
                     # owns it now.
                     log.warning(
-                        "delivery changed meanwhile; left to its claimer", extra=_ids(delivery)
+                        "delivery changed meanwhile; left to its claimer", extra=_ids(delivery_)
                     )
                 else:
                     done()
+        return stored[-1] if delivery is not None else None
 
 
 def at_once(delivery: dict[str, Any]) -> bool:
@@ -160,9 +176,23 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
 
         saves.add({**delivery, "held_until": until, "next_attempt_at": until}, done=held)
         return 0
+    attempt = delivery["attempts"] + 1
+    interrupted = delivery.get(SENDING)
+    if interrupted and interrupted.get("attempt") == attempt:
+        # Its worker stopped between the provider call and the outcome: it may have gone out.
+        # Sent again under the same key (the provider can tell the repeat); counted.
+        metrics.RESENT.labels(delivery["purpose"], target.channel).inc()
+        log.warning("delivery's last attempt was interrupted; sending again", extra=_ids(delivery))
+    # The attempt is stored before the provider is called, with what is pending (the outcome
+    # of the message before): a crash from here repeats this message at most.
+    in_flight = saves.write_with({**delivery, SENDING: {"attempt": attempt, "since": now}})
+    if in_flight is None:
+        log.warning("delivery changed meanwhile; left to its claimer", extra=_ids(delivery))
+        return 0
+    delivery = in_flight
     error, permanent, provider = None, False, None
     try:
-        provider = _send(c, delivery, target)
+        provider = _send(c, delivery, target, key=send_key(delivery, attempt))
     except PermanentFailure as exc:
         error, permanent = str(exc), True
     except TransientFailure as exc:
@@ -182,7 +212,7 @@ def _record(c, saves: _Saves, delivery, target, *, error, permanent, provider=No
         permanent=permanent,
         fallback=target.fallback if target else None,
     )
-    changed = attempt.delivery
+    changed = {**attempt.delivery, SENDING: None}
     status = provider or ("error" if error else "sent")
     changed["attempts_log"] = [
         *delivery.get("attempts_log", []),
@@ -295,7 +325,13 @@ def _opted_out(c: Components, number: str) -> bool:
     )
 
 
-def _send(c: Components, delivery: dict[str, Any], target: Target) -> str:
+def send_key(delivery: dict[str, Any], attempt: int) -> str:
+    """The key one attempt is sent under, the same when it is sent again after a crash: the
+    SMS provider's ``Idempotency-Key``, the email's ``Message-ID``."""
+    return f"{delivery['_id']}.{attempt}"
+
+
+def _send(c: Components, delivery: dict[str, Any], target: Target, *, key: str) -> str:
     purpose = delivery["purpose"]
     if target.channel == "email":
         if purpose in EMAIL_TEMPLATES and delivery["recipient_kind"] not in PEOPLE:
@@ -311,10 +347,13 @@ def _send(c: Components, delivery: dict[str, Any], target: Target) -> str:
                 body=body,
                 delivery_id=delivery["_id"],
                 urgent=delivery.get("priority") == Priority.URGENT,
+                key=key,
             )
         )
         return "sent"
     if target.channel == "sms":
         text = texts.render(purpose, "sms", delivery.get("text_args") or {})
-        return c.sms.send(Sms(to=target.address, body=text.body, delivery_id=delivery["_id"]))
+        return c.sms.send(
+            Sms(to=target.address, body=text.body, delivery_id=delivery["_id"], key=key)
+        )
     raise PermanentFailure(f"no sender for {target.channel}")
