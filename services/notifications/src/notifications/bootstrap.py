@@ -73,7 +73,7 @@ def bootstrap(
     sms_settings = SmsSettings.from_env()
     return Components(
         clock=clock,
-        repositories=repository.mongo(db),
+        repositories=repository.mongo(db, clock),
         contacts=contacts or IntakeSites(settings, service_tokens),
         sender=sender or SmtpSender(SmtpSettings.from_env()),
         sms=TwilioSms(sms_settings),
@@ -97,7 +97,7 @@ def in_memory(
     intake would answer and ``repositories.site_zones.zones`` what the site directory knows."""
     return Components(
         clock=clock,
-        repositories=repository.in_memory(),
+        repositories=repository.in_memory(clock),
         contacts=InMemorySites(),
         sender=InMemorySender(),
         sms=InMemorySms(),

@@ -13,7 +13,9 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import listing
+from dbt_shared import audit, listing
+from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
+from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.documents import (
     DocumentStore,
     MongoDocumentStore,
@@ -35,6 +37,7 @@ INBOX = "inbox_items"
 DELIVERIES = "deliveries"
 PREFERENCES = "preferences"  # per recipient (client or clinician id): channels, quiet hours
 OPT_OUTS = "sms_opt_outs"  # per number key (a salted hash, never the number): STOP received
+INBOUND_SMS = "sms_inbound"  # per provider MessageSid: an inbound message handled (once)
 SETTINGS = "site_settings"  # per site: the SMS window, reminder offsets
 SCHEDULE = "delivery_schedule"  # scheduled deliveries by the minute they fall due
 ENROLLMENTS = "enrollments"  # read model of skills-group's: who attends which group from when
@@ -49,6 +52,7 @@ INBOX_BACKFILLED = "inbox:backfilled"
 
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
+    audit.ensure_indexes(db)
     db[INBOX].create_index(
         [("site_id", 1), ("priority_rank", 1), ("bucket", 1), ("_id", 1)], name="site_inbox"
     )
@@ -150,6 +154,11 @@ class Repositories:
     site_zones: SiteTimeZones
     preferences: DocumentStore
     opt_outs: DocumentStore
+    inbound_sms: DocumentStore
+    """The provider's inbound messages handled, by ``MessageSid`` (read by _id only; kept: a
+    signed request can be replayed whenever, and one SMS is a few bytes here)."""
+    audit: AuditLog
+    """Who read or changed a person's notification data (inboxes, deliveries, preferences)."""
     settings: DocumentStore
     schedule: Schedule
     enrollments: DocumentStore
@@ -180,7 +189,7 @@ class Repositories:
         return self.clinicians.find({"subject": subject})  # index: subject
 
 
-def mongo(db: Database) -> Repositories:
+def mongo(db: Database, clock: Clock | None = None) -> Repositories:
     return Repositories(
         # The inboxes and the delivery lists have no head: their numbers come in blocks.
         inbox=InboxItems(
@@ -191,6 +200,8 @@ def mongo(db: Database) -> Repositories:
         site_zones=MongoSiteTimeZones(db),
         preferences=MongoDocumentStore(db[PREFERENCES], "preferences"),
         opt_outs=MongoDocumentStore(db[OPT_OUTS], "opt-out"),
+        inbound_sms=MongoDocumentStore(db[INBOUND_SMS], "inbound SMS"),
+        audit=MongoAuditLog(db, clock or SystemClock()),
         settings=MongoDocumentStore(db[SETTINGS], "site settings"),
         schedule=Schedule(MongoDocumentStore(db[SCHEDULE], "schedule entry")),
         enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
@@ -199,13 +210,15 @@ def mongo(db: Database) -> Repositories:
     )
 
 
-def in_memory() -> Repositories:
+def in_memory(clock: Clock | None = None) -> Repositories:
     return Repositories(
         inbox=InboxItems(InMemoryDocumentStore("inbox item"), listing.InMemorySequences()),
         deliveries=InMemoryDeliveries(),
         site_zones=InMemorySiteTimeZones(),
         preferences=InMemoryDocumentStore("preferences"),
         opt_outs=InMemoryDocumentStore("opt-out"),
+        inbound_sms=InMemoryDocumentStore("inbound SMS"),
+        audit=InMemoryAuditLog(clock or SystemClock()),
         settings=InMemoryDocumentStore("site settings"),
         schedule=Schedule(InMemoryDocumentStore("schedule entry")),
         enrollments=InMemoryDocumentStore("enrollment"),

@@ -1,11 +1,12 @@
 """A person's own inbox, their preferences, a site's notification settings, the delivery
-audit, and the SMS provider's inbound webhook (STOP / START)."""
+audit, the SMS provider's inbound webhook (STOP / START), and the audit trail of reads."""
 
 from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
 
+from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles, signed_request
 from dbt_shared.web import Blueprint, components
 from notifications import services
@@ -42,15 +43,24 @@ class RecipientPreferences(MethodView):
     @require_roles("client", *STAFF)
     @blp.response(200, Preferences)
     def get(self, recipient_id):
-        """Channels per kind of message, preferred channel, language, time zone, quiet hours,
-        SMS opt-out (the recipient, or the staff of their site)."""
+        """The preferences in force (the recipient, or the staff of their site).
+
+        Channels per kind of message, preferred channel, language, time zone, quiet hours, SMS
+        opt-out. What the recipient has not chosen follows what they told intake (preferred
+        channel, language) and their site's time zone; ``sms_opted_out`` is true once a STOP
+        came from their number. Each read is audited."""
         return people.get_preferences(recipient_id, components(), current_principal())
 
     @require_roles("client", *STAFF)
     @blp.arguments(PreferencesIn)
     @blp.response(200, Preferences)
     def put(self, body, recipient_id):
-        """Set preferences; what is left out keeps its value. Safety messages are never
+        """Change the preferences the body names; the others keep their values.
+
+        A partial update: each field the body names replaces its value (``channels``: each
+        category it names; ``quiet_hours: null``: no quiet hours), every field it leaves out
+        keeps its value, and nothing is reset to a default. Concurrent changes of different
+        fields both hold. Answers the preferences in force. Safety messages are never
         suppressed by them."""
         return people.put_preferences(recipient_id, body, components(), current_principal())
 
@@ -98,3 +108,17 @@ class InboundSms(MethodView):
             components(),
         )
         return Response(twiml, mimetype="application/xml")
+
+
+@blp.route("/audit")
+class AuditTrail(MethodView):
+    @require_roles("operator")
+    @blp.arguments(audit.AuditArgs, location="query")
+    @blp.response(200, audit.AuditPage)
+    def get(self, args):
+        """Who read or changed which person's inbox, deliveries or preferences, oldest first,
+        filtered (operators)."""
+        items, cursor = components().repositories.audit.page(
+            args, limit=args["limit"], cursor=args["cursor"]
+        )
+        return {"items": items, "next_cursor": cursor}

@@ -10,7 +10,10 @@ The rules:
 - A recipient who replied STOP gets no SMS at all, safety included: the opt-out is the law.
   Email and the inbox still carry safety messages.
 - Stored preferences win over the defaults key by key, and channels category by category, so
-  a new category added later reaches everyone with its default.
+  a new category added later reaches everyone with its default. Only what the recipient (or
+  their site's staff) named is stored: a change names some fields and keeps the others.
+- The defaults follow what the client told intake: their preferred channel (SMS or email),
+  their language, the site's time zone (``in_force``, from intake's contact answer).
 
 The shape (all keys optional when stored)::
 
@@ -61,6 +64,10 @@ _CLINICIAN_CHANNELS = {
     "attendance": ["inbox", "email"],
     "administrative": ["inbox", "email"],
 }
+
+
+# What a recipient chooses (everything a stored preferences document may hold).
+CHOICES = ("channels", "preferred_channel", "language", "timezone", "quiet_hours", "sms_opted_out")
 
 
 def defaults(
@@ -135,6 +142,31 @@ def merge(stored: dict | None, defaults_: dict) -> dict:
         elif value is not None or key == "quiet_hours":
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def in_force(kind: str, stored: dict | None, contact: dict | None) -> dict:
+    """The preferences in force for a recipient of ``kind``: what they chose (``stored``) over
+    what they told intake (``contact``: ``preferred_channel``, ``language``, ``timezone``, as
+    intake's contact answer gives them), over the platform's defaults. A fresh dict."""
+    told = contact or {}
+    language = told.get("language")
+    return merge(
+        stored,
+        defaults(
+            kind,
+            preferred_channel=told.get("preferred_channel"),
+            language=language if isinstance(language, str) and language else "en",
+            timezone=told.get("timezone") or None,
+        ),
+    )
+
+
+def changed(stored: dict | None, named: dict) -> dict:
+    """The choices to store after a change that names some fields: each named field replaces
+    the stored one (channels category by category, ``quiet_hours: None`` meaning none), every
+    field not named keeps its stored value. Never the defaults: they follow intake."""
+    kept = {key: value for key, value in (stored or {}).items() if key in CHOICES}
+    return {key: value for key, value in merge(named, kept).items() if key in CHOICES}
 
 
 def channels_for(

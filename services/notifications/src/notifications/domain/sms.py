@@ -7,8 +7,11 @@ The rules:
 - An inbound webhook counts only when its ``X-Twilio-Signature`` matches: HMAC-SHA1 keyed with
   the account's auth token over the full URL Twilio called, then each POST parameter's name
   and value, sorted by name; base64. Compared in constant time.
-- Opt-outs are stored under a key (SHA-256 of a secret pepper and the normalised number), not
-  the number: the opt-out list is not a list of clients' phone numbers.
+- Opt-outs are stored under a key (SHA-256 of a secret pepper and the number in E.164), not
+  the number: the opt-out list is not a list of clients' phone numbers. The provider sends
+  ``From`` in E.164 and intake stores every number in E.164, so "+1 (312) 555-0100" and
+  "+13125550100" are one number and a STOP from it is found whatever way it was written.
+- A message the provider sent before (its ``MessageSid``) counts once.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import base64
 import hashlib
 import hmac
 import string
+
+import phonenumbers
 
 # The carriers' standard opt-out and opt-in words (CTIA), as Twilio honours them.
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -76,15 +81,39 @@ def normalize_number(text: str) -> str | None:
     return f"+{digits}" if plus else digits
 
 
-def number_key(number: str, pepper: str) -> str:
-    """The key an opt-out is stored under: sha256 hex of ``pepper`` + the normalised number.
+def e164(text: str) -> str | None:
+    """The number in E.164 ("+13125550100"), for a number given with its country code (``+``)
+    however punctuated; ``None`` for anything else (no region is guessed here: intake turns a
+    national number into E.164 with its site's country when it stores it)."""
+    if normalize_number(text) is None or not text.strip().startswith("+"):
+        return None
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
-    The same number however it is punctuated gives the same key. ``ValueError`` for a number that
-    does not normalise, or an empty pepper (ten-digit numbers are quick to guess from a plain
-    hash)."""
+
+def message_sid(value: object) -> str | None:
+    """The provider's id of an inbound message (Twilio: "SM" + 32 hex), ``None`` when absent or
+    not an id (a bound on what is stored)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        return None
+    return value if value.isascii() and value.isalnum() else None
+
+
+def number_key(number: str, pepper: str) -> str:
+    """The key an opt-out is stored under: sha256 hex of ``pepper`` + the number in E.164.
+
+    The same number however it is punctuated gives the same key. A number without its country
+    code (stored before intake kept E.164) keys on its digits: it cannot match a provider's
+    ``From``, as before. ``ValueError`` for a number that does not normalise, or an empty pepper
+    (ten-digit numbers are quick to guess from a plain hash)."""
     if not pepper:
         raise ValueError("number_key needs a pepper")
     normalized = normalize_number(number)
     if normalized is None:
         raise ValueError("not a phone number")
-    return hashlib.sha256((pepper + normalized).encode()).hexdigest()
+    return hashlib.sha256((pepper + (e164(number) or normalized)).encode()).hexdigest()

@@ -34,23 +34,41 @@ def list_inbox(query: ListInbox, components: Components, principal: Principal) -
     items, cursor = components.repositories.inbox.page(
         query.site_id, limit=query.limit, cursor=query.cursor
     )
+    # Risk flags and crisis requests of the site's clients: the read is recorded before the answer.
+    components.repositories.audit.record(
+        principal,
+        action="inbox.read",
+        object_type="site_inbox",
+        object_id=query.site_id,
+        site_id=query.site_id,
+    )
     return InboxPage(items, cursor)
 
 
 def my_inbox(args: dict[str, Any], c: Components, principal: Principal) -> InboxPage:
     """The caller's own items (a clinician's or a client's), oldest first. A clinician is known
     by the clinician ids their token's subject was registered under at intake."""
-    recipient_id = _me(c, principal)
+    recipient_id, site_id = _me(c, principal)
     items, cursor = c.repositories.inbox.mine(
         recipient_id, limit=args["limit"], cursor=args["cursor"]
+    )
+    # A clinician's items name clients and their coaching (crisis) requests: recorded first.
+    c.repositories.audit.record(
+        principal,
+        action="my_inbox.read",
+        object_type="inbox",
+        object_id=recipient_id,
+        site_id=site_id,
     )
     return InboxPage(items, cursor)
 
 
-def _me(c: Components, principal: Principal) -> str:
+def _me(c: Components, principal: Principal) -> tuple[str, str]:
+    """(The caller's recipient id, their site: a clinician's; "" for a client, whose token
+    names no one site)."""
     if principal.has_role("client"):
-        return principal.subject
+        return principal.subject, ""
     found = c.repositories.clinicians_of_subject(principal.subject)
     if not found:
         raise NotFound("inbox")
-    return found[0]["_id"]
+    return found[0]["_id"], found[0]["site_id"]

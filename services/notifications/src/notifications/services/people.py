@@ -9,10 +9,11 @@ from typing import Any
 from dbt_shared import documents, listing
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
-from dbt_shared.errors import Forbidden, InvalidInput, NotFound
+from dbt_shared.errors import DomainError, Forbidden, InvalidInput, NotFound, StaleWrite
 from notifications.bootstrap import Components
 from notifications.delivery_store import recipient_deliveries, site_deliveries
 from notifications.domain import preferences, sms
+from notifications.domain.deliveries import PermanentFailure, TransientFailure
 
 log = logging.getLogger(__name__)
 COORDINATING = ("operator", "coordinator")
@@ -39,24 +40,94 @@ def _kind_of(c: Components, recipient_id: str, principal: Principal) -> tuple[st
 
 
 def get_preferences(recipient_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    kind, _site = _kind_of(c, recipient_id, principal)
-    stored = c.repositories.preferences.get(recipient_id)
-    merged = preferences.merge(stored, preferences.defaults(kind))
-    return {"recipient_id": recipient_id, **_shown(merged)}
+    """The preferences in force: the recipient's choices over what they told intake (channel,
+    language, the site's time zone), with the SMS opt-out a STOP from their number recorded."""
+    kind, site = _kind_of(c, recipient_id, principal)
+    contact = _told_intake(c, kind, recipient_id, site)
+    _audit(c, principal, "preferences.read", recipient_id, site or contact.get("site_id"))
+    return _view(c, recipient_id, kind, c.repositories.preferences.get(recipient_id), contact)
 
 
 def put_preferences(recipient_id: str, body: dict[str, Any], c: Components, principal):
-    kind, _site = _kind_of(c, recipient_id, principal)
-    merged = preferences.merge(body, preferences.defaults(kind))
-    for field, message in preferences.validate(merged):
+    """Change the fields ``body`` names (channels: the categories it names); every other field
+    keeps its value. Read, change, save at the read revision: a concurrent change makes this
+    one start again on the newer document, so neither is lost (on FerretDB too)."""
+    kind, site = _kind_of(c, recipient_id, principal)
+    for field, message in preferences.validate(body):
         raise InvalidInput.field(field, message)
-    documents.put(c.repositories.preferences, {"_id": recipient_id, "kind": kind, **_shown(merged)})
-    return {"recipient_id": recipient_id, **_shown(merged)}
+    contact = _told_intake(c, kind, recipient_id, site)
+    _audit(c, principal, "preferences.update", recipient_id, site or contact.get("site_id"))
+    store = c.repositories.preferences
+    for _ in range(PUT_ATTEMPTS):
+        current = store.get(recipient_id)  # index: _id
+        choices = preferences.changed(current, body)
+        try:
+            if current is None:
+                stored, created = store.insert({"_id": recipient_id, "kind": kind, **choices})
+                if not created:
+                    continue  # stored by someone else meanwhile: change theirs
+            else:
+                kept = {k: v for k, v in current.items() if k not in preferences.CHOICES}
+                stored = store.save({**kept, **choices})
+        except StaleWrite:
+            continue
+        return _view(c, recipient_id, kind, stored, contact)
+    raise StaleWrite("preferences")
+
+
+PUT_ATTEMPTS = 5
+
+
+class IntakeUnavailable(DomainError):
+    """Intake did not answer: what a client told it cannot be shown (503, try again)."""
+
+    status = 503
+    kind = "service-unavailable"
+
+
+def _told_intake(c: Components, kind: str, recipient_id: str, site: str | None) -> dict[str, Any]:
+    """What intake answers now for the recipient (channels, preferred channel, language, the
+    site's time zone), never kept. A recipient intake does not know: nothing, the site's zone
+    where this service knows it."""
+    try:
+        return c.contacts.person(kind, recipient_id)
+    except PermanentFailure:
+        zone = c.repositories.site_zones.timezone_of(site) if site else None
+        return {"timezone": zone} if zone else {}
+    except TransientFailure as exc:
+        raise IntakeUnavailable("Intake did not answer; try again in a moment.") from exc
+
+
+def _view(c: Components, recipient_id: str, kind: str, stored, contact) -> dict[str, Any]:
+    prefs = preferences.in_force(kind, stored, contact)
+    number = (contact.get("channels") or {}).get("sms")
+    if number and opted_out(c, number):
+        prefs["sms_opted_out"] = True  # the law: a STOP from their number holds whatever is set
+    return {"recipient_id": recipient_id, **_shown(prefs)}
+
+
+def opted_out(c: Components, number: str) -> bool:
+    """Whether a STOP from ``number`` is recorded (its E.164 form's key; index: _id)."""
+    try:
+        key = sms.number_key(number, c.number_pepper)
+    except ValueError:  # not a phone number: no STOP can have come from it
+        return False
+    return c.repositories.opt_outs.get(key) is not None
+
+
+def _audit(c: Components, principal: Principal, action: str, object_id: str, site) -> None:
+    """An access to a person's notification data, recorded before the answer."""
+    c.repositories.audit.record(
+        principal,
+        action=action,
+        object_type=action.split(".")[0],
+        object_id=object_id,
+        site_id=site or "",
+    )
 
 
 def _shown(prefs: dict[str, Any]) -> dict[str, Any]:
-    keys = ("channels", "preferred_channel", "language", "timezone", "quiet_hours", "sms_opted_out")
-    return {k: prefs.get(k) for k in keys}
+    return {k: prefs.get(k) for k in preferences.CHOICES}
 
 
 # -- a site's settings ---------------------------------------------------------------------------
@@ -92,22 +163,33 @@ def site_settings(site_id: str, c: Components, principal: Principal) -> dict[str
 
 # -- SMS opt-out ---------------------------------------------------------------------------------
 def inbound_sms(url: str, form: dict[str, str], signature: str | None, c: Components) -> str:
-    """The provider's webhook: a signed ``From`` + ``Body``. STOP opts the number out of SMS,
-    START opts it back in; anything else is ignored. Answers the TwiML to send back."""
+    """The provider's webhook: a signed ``From`` + ``Body`` (+ ``MessageSid``). STOP opts the
+    number out of SMS, START opts it back in; anything else is ignored. A message whose
+    ``MessageSid`` was handled before (the provider's retry, or a signed request replayed) does
+    nothing: a replayed STOP cannot undo a later START. Answers the TwiML to send back.
+
+    The sid is recorded after the effect, so a failure in between lets the provider's retry
+    apply it (the same word again), and a STOP is never lost to a recorded but unapplied sid.
+    """
     if not c.sms_auth_token or not sms.valid_signature(c.sms_auth_token, url, form, signature):
         raise Forbidden("The request is not signed by the SMS provider.")
-    number = sms.normalize_number(form.get("From", ""))
-    word = sms.keyword(form.get("Body", ""))
-    if number is None or word is None:
+    sid = sms.message_sid(form.get("MessageSid"))
+    if sid is not None and c.repositories.inbound_sms.get(sid) is not None:  # index: _id
+        log.info("an inbound SMS seen before was ignored")
         return "<Response/>"
-    key = sms.number_key(number, c.number_pepper)
-    if word == "stop":
-        if c.repositories.opt_outs.get(key) is None:
-            c.repositories.opt_outs.insert({"_id": key, "since": c.clock.now()})
-        log.info("a number opted out of SMS")
-    else:
-        c.repositories.opt_outs.delete(key)
-        log.info("a number opted back in to SMS")
+    number = sms.e164(form.get("From", ""))
+    word = sms.keyword(form.get("Body", ""))
+    if number is not None and word is not None:
+        key = sms.number_key(number, c.number_pepper)
+        if word == "stop":
+            if c.repositories.opt_outs.get(key) is None:  # index: _id
+                c.repositories.opt_outs.insert({"_id": key, "since": c.clock.now()})
+            log.info("a number opted out of SMS")
+        else:
+            c.repositories.opt_outs.delete(key)
+            log.info("a number opted back in to SMS")
+    if sid is not None:  # a unique _id: the same sid twice is one record
+        c.repositories.inbound_sms.insert({"_id": sid, "at": c.clock.now()})
     return "<Response/>"
 
 
@@ -121,6 +203,7 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
         if site is None and not principal.has_role("client"):
             raise NotFound("recipient")
         rid = args["recipient_id"]
+        audited = ("delivery.list", rid, site)
         # index: recipient_deliveries (recipient_id, recipient_bucket, _id)
         lane = listing.Lane(
             {"recipient_id": rid, **filters}, recipient_deliveries(rid), "recipient_bucket"
@@ -130,18 +213,23 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
         if not principal.has_role(*COORDINATING):
             raise Forbidden("The site's delivery audit is for its coordinators.")
         sid = args["site_id"]
+        audited = ("delivery.list_site", sid, sid)
         # index: site_deliveries (site_id, site_bucket, _id)
         lane = listing.Lane({"site_id": sid, **filters}, site_deliveries(sid), "site_bucket")
     else:  # neither: the caller's own deliveries
         rid = _own_id(c, principal)
         if rid is None:
             return [], None
+        audited = ("delivery.list", rid, None)
         lane = listing.Lane(
             {"recipient_id": rid, **filters}, recipient_deliveries(rid), "recipient_bucket"
         )
     items, cursor = c.repositories.deliveries.page(
         [lane], limit=args["limit"], cursor=args["cursor"]
     )
+    _audit(
+        c, principal, *audited
+    )  # whose deliveries (purposes, times) were read, before the answer
     return [delivery_view(d, c.clock.now()) for d in items], cursor
 
 
