@@ -6,6 +6,14 @@ newline. In a JSON body these take the JSON types only (``StrictBoolean``, ``Jso
 ``JsonNumber``, ``IsoDate``), and ``Pattern`` reads a pattern as the document's ECMA-262 regex
 does. ``date_between`` writes a range of ISO dates as such a pattern; ``when`` writes a rule
 between two fields for the document; ``response_schema`` is a compact response shape.
+
+Every string, list and map a request may carry is bounded, and the document shows the bound
+(``maxLength``, ``maxItems``, ``maxProperties``): ``String``, ``Text``, ``Note``, ``Id``,
+``Email``, ``IsoDate``, ``AwareDateTime``, ``List`` and ``Dict`` refuse a longer value before
+any validator (a regex) or item runs, so no request can make the server match a regex over a
+large input or fill an event past the broker's size limit. ``Pattern`` takes its bound from its
+regex (``^[0-9]{4}$`` is at most 4 characters) or from ``max_length``. No error message repeats
+the submitted value: a problem body must never echo what a client typed (a name, a number).
 """
 
 from __future__ import annotations
@@ -54,22 +62,40 @@ class JsonNumber(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def widest_match(pattern: str) -> int | None:
+    """The most characters a string matching ``pattern`` can have; ``None`` if unbounded."""
+    widest = re._parser.parse(pattern).getwidth()[1]  # type: ignore[attr-defined]
+    return None if widest >= re._constants.MAXREPEAT else widest  # type: ignore[attr-defined]
+
+
 class Pattern(validate.Regexp):
-    """``Regexp`` that reads its pattern as the OpenAPI document's ECMA-262 regex does.
+    """``Regexp`` that reads its pattern as the OpenAPI document's ECMA-262 regex does, and
+    never runs it over more characters than a match can have.
 
     Python's ``$`` also matches before a final newline (``"ab\\n"`` passes ``^ab$``); in the
     document it means the end of the string, so here it does too. Patterns written with
     explicit classes (``[0-9]``, not ``\\d``, which Python extends to every script's digits)
     then accept exactly the strings the document allows.
+
+    The bound (``max``) is the regex's widest match, or ``max_length`` where the regex has no
+    bound of its own (``(?:...)*``): a longer string is refused before the regex runs, since a
+    backtracking regex can take seconds over a few kilobytes. apispec reads ``min``, ``max``
+    and ``equal`` as a length rule, so the document shows the bound as ``maxLength``.
     """
 
-    def __init__(self, pattern: str, *, error: str | None = None) -> None:
+    def __init__(
+        self, pattern: str, *, error: str | None = None, max_length: int | None = None
+    ) -> None:
         super().__init__(pattern, error=error)
         self._whole = re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
+        bounds = [b for b in (max_length, widest_match(pattern)) if b is not None]
+        if not bounds:
+            raise ValueError(f"the pattern {pattern!r} has no bound of its own: give max_length")
+        self.min, self.max, self.equal = None, min(bounds), None
 
     def __call__(self, value: str) -> str:
-        if not isinstance(value, str) or self._whole.match(value) is None:
-            raise ValidationError(self._format_error(value))
+        if not isinstance(value, str) or len(value) > self.max or self._whole.match(value) is None:
+            raise ValidationError(self._format_error(""))  # the message, never the input
         return value
 
 
@@ -139,6 +165,10 @@ class IsoDate(fields.Date):
     """An RFC 3339 full-date, ``YYYY-MM-DD``, as ``format: date`` says (Python's
     ``date.fromisoformat`` also takes ``19940317`` and week dates such as ``1994-W11-4``)."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"maxLength": 10, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     _SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -171,32 +201,144 @@ def when(field: str, values: Sequence[str], then: dict[str, Any]) -> dict[str, A
     }
 
 
-#: Any text but U+0000: PostgreSQL (under the embedded FerretDB) cannot store it in a document,
-#: and no clinic's text needs it.
-TEXT_PATTERN = "^[^\\u0000]*$"
+#: Longest name (a person's, a site's, a group's, an idp subject), reason or short label.
+NAME_MAX = 200
+#: Longest free text (a note, an eligibility reason, why a goal matters).
+NOTE_MAX = 4000
+#: Longest email address (RFC 5321: a path is at most 256 octets, its address 254).
+EMAIL_MAX = 254
+
+#: One line of text: no control character (C0, DEL, C1). A line break in a name breaks every
+#: line-based format the name goes into (a calendar feed, a mail header, a CSV export) and
+#: PostgreSQL (under the embedded FerretDB) cannot store U+0000 in a document.
+TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+#: Free text of several lines: line breaks (LF, and CR as a text area sends CRLF) and tabs,
+#: but no other control character.
+NOTE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 #: The characters of every id the services give out (UUIDs, ``<site>:<kind>`` program ids).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
 
 
-class _Patterned(fields.String):
+def _length_bounds(validators: list) -> list[int]:
+    """The maximum lengths ``validators`` set (a ``Length``, a ``Pattern``)."""
+    found = []
+    for v in validators:
+        if hasattr(v, "min") and hasattr(v, "equal"):
+            found += [b for b in (v.equal, v.max) if isinstance(b, int)]
+    return found
+
+
+class _Bounded:
+    """A field whose value has a maximum size, checked before anything else reads the value.
+
+    The bound is ``max_length`` or the smallest a validator (``Length``, ``Pattern``) sets, else
+    the class's ``default_max``; a field with none is a programming error. The document shows
+    it as ``maxLength`` (metadata, not a ``Length``: a date field's validators see a date)."""
+
+    default_max: int | None = None
+    default_error_messages = {"too_long": "Longer than maximum length {max}."}
+
+    def __init__(self, *args: Any, max_length: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stated = _length_bounds(self.validators)
+        bounds = stated + [b for b in (max_length,) if b is not None]
+        if not bounds and self.default_max is not None:
+            bounds = [self.default_max]
+        if not bounds:
+            raise TypeError(f"{type(self).__name__} needs a maximum length (max_length=...)")
+        self.max_length = min(bounds)
+        self.metadata = {**self.metadata, "maxLength": self.max_length}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) > self.max_length:
+            raise self.make_error("too_long", max=self.max_length)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class String(_Bounded, fields.String):
+    """A string with a maximum length (``max_length``, or a ``Length``'s or ``Pattern``'s)."""
+
+
+class Email(_Bounded, fields.Email):
+    """An email address, at most ``EMAIL_MAX`` characters."""
+
+    default_max = EMAIL_MAX
+
+
+class _Patterned(String):
     pattern = ""
     error = ""
 
     def __init__(self, **kwargs: Any) -> None:
-        given = kwargs.pop("validate", None)
-        validators = [] if given is None else list(given) if isinstance(given, list) else [given]
-        super().__init__(validate=[*validators, Pattern(self.pattern, error=self.error)], **kwargs)
+        super().__init__(**kwargs)
+        # After the bound is known: the pattern never runs over more than it.
+        self.validators.append(Pattern(self.pattern, error=self.error, max_length=self.max_length))
 
 
 class Text(_Patterned):
-    """Free text (names, reasons, notes): any characters but U+0000."""
+    """One line of text (a name, a reason, a label), without control characters; at most
+    ``NAME_MAX`` characters unless a ``Length`` or ``max_length`` says otherwise."""
 
+    default_max = NAME_MAX
     pattern = TEXT_PATTERN
-    error = "Text may not contain the NUL character."
+    error = "Text may not contain control characters such as line breaks or tabs."
+
+
+class Note(_Patterned):
+    """Free text of several lines (line breaks and tabs allowed, no other control character);
+    at most ``NOTE_MAX`` characters unless a ``Length`` or ``max_length`` says otherwise."""
+
+    default_max = NOTE_MAX
+    pattern = NOTE_PATTERN
+    error = "Text may contain line breaks and tabs but no other control character."
 
 
 class Id(_Patterned):
     """The id of another resource (``ID_PATTERN``)."""
 
+    default_max = widest_match(ID_PATTERN)
+
     pattern = ID_PATTERN
     error = "Not an id this platform gives out."
+
+
+class AwareDateTime(_Bounded, fields.AwareDateTime):
+    """An RFC 3339 date-time with its offset, at most 40 characters."""
+
+    default_max = 40
+
+
+class List(fields.List):
+    """A list of at most ``max_items`` items: a longer one is refused before any item is read."""
+
+    default_error_messages = {"too_many": "More than {max} items."}
+
+    def __init__(
+        self, inner: Any, *, max_items: int, min_items: int | None = None, **kwargs: Any
+    ) -> None:
+        given = kwargs.pop("validate", None)
+        validators = [] if given is None else list(given) if isinstance(given, list) else [given]
+        kwargs["validate"] = [validate.Length(min=min_items, max=max_items), *validators]
+        super().__init__(inner, **kwargs)
+        self.max_items = max_items
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and len(value) > self.max_items:
+            raise self.make_error("too_many", max=self.max_items)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Dict(fields.Dict):
+    """A map of at most ``max_properties`` entries (``maxProperties`` in the document)."""
+
+    default_error_messages = {"too_many": "More than {max} entries."}
+
+    def __init__(self, *, max_properties: int, **kwargs: Any) -> None:
+        metadata = {**kwargs.pop("metadata", {}), "maxProperties": max_properties}
+        super().__init__(metadata=metadata, **kwargs)
+        self.max_properties = max_properties
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict) and len(value) > self.max_properties:
+            raise self.make_error("too_many", max=self.max_properties)
+        return super()._deserialize(value, attr, data, **kwargs)

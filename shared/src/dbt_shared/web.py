@@ -3,6 +3,10 @@
 Config from the environment, JSON logs with correlation ids, RFC 9457 problem bodies, bearer-token
 auth on ``/v1``, request metrics, ``/healthz``, ``/readyz``, ``/metrics``, and the OpenAPI document
 at ``/openapi.json`` with Swagger UI at ``/docs`` (flask-smorest).
+
+Every request is bounded before it is read: a body above ``MAX_REQUEST_BODY_BYTES`` answers 413,
+a path segment above ``PATH_SEGMENT_MAX`` characters matches no route (404), and the fields of
+every request schema carry their own bounds (``dbt_shared.http_fields``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pymongo.errors import ConnectionFailure
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import UnicodeConverter
 
 from dbt_shared import correlation, logs, metrics, mongo
 from dbt_shared.auth import (
@@ -71,6 +76,21 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 REQUEST_ID_HEADER = correlation.REQUEST_ID_HEADER
+
+#: The largest request body a service reads, unless ``MAX_REQUEST_BODY_BYTES`` says otherwise:
+#: the largest body any operation needs (a site's rota, 400 shifts) is under 64 KiB.
+DEFAULT_MAX_REQUEST_BODY_BYTES = 256 * 1024
+
+#: The longest path segment (``<site_id>``) a route matches: every id given out is at most 200
+#: characters (``http_fields.ID_PATTERN``), a calendar feed's token far less.
+PATH_SEGMENT_MAX = 200
+
+
+class _BoundedSegment(UnicodeConverter):
+    """Flask's default path converter with a maximum length (which the document shows)."""
+
+    def __init__(self, map, minlength: int = 1, maxlength: int | None = None, length=None):
+        super().__init__(map, minlength, maxlength or PATH_SEGMENT_MAX, length)
 
 
 @dataclass
@@ -213,6 +233,14 @@ class _Converter(OpenAPIConverter):
         jsonschema.update(getattr(getattr(schema, "Meta", None), "json_schema", None) or {})
         return jsonschema
 
+    def field2property(self, field):
+        prop = super().field2property(field)
+        # ``load_default=None`` on a field that does not take null (an absent query argument)
+        # is no JSON default: ``default: null`` on ``type: string`` is an invalid document.
+        if "default" in prop and prop["default"] is None and not field.allow_none:
+            del prop["default"]
+        return prop
+
 
 class _Plugin(MarshmallowPlugin):
     Converter = _Converter
@@ -254,7 +282,11 @@ def create_service_app(
             "security": [{"bearerAuth": []}],
         },
         JSON_SORT_KEYS=False,
+        # Werkzeug refuses a longer body when it is read; _begin refuses one announced by its
+        # Content-Length before anything reads it.
+        MAX_CONTENT_LENGTH=env_int("MAX_REQUEST_BODY_BYTES", DEFAULT_MAX_REQUEST_BODY_BYTES),
     )
+    app.url_map.converters["default"] = app.url_map.converters["string"] = _BoundedSegment
     ctx = ServiceContext(
         settings=settings, clock=clock or SystemClock(), verifier=TokenVerifier(settings.auth)
     )
@@ -304,6 +336,9 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
         )
         g.correlation_token = correlation.set_current(cid)
         g.request_id = cid
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is not None and request.content_length > limit:
+            raise Problem(413, "Content Too Large", f"A request body is at most {limit} bytes.")
         if request.path.startswith("/v1/"):
             if "\x00" in request.path:  # no id holds NUL: nothing there (and nothing stored)
                 raise Problem(404, "Not Found", "No such resource.")

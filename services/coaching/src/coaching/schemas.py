@@ -8,7 +8,17 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from coaching.domain import diary, relationship, rota
 from dbt_shared.contracts import coaching as contract
-from dbt_shared.http_fields import Id, IsoDate, JsonInteger, Pattern, Text, response_schema
+from dbt_shared import http_fields
+from dbt_shared.http_fields import (
+    AwareDateTime,
+    Id,
+    IsoDate,
+    JsonInteger,
+    Note,
+    Pattern,
+    Text,
+    response_schema,
+)
 from dbt_shared.pagination import Page, PageArgs
 
 _HHMM = Pattern(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", error="Use 24-hour HH:MM.")
@@ -58,13 +68,13 @@ class RotaIn(Schema):
 class OverrideIn(Schema):
     clinician_id = Id(required=True)
     role = fields.String(required=True, validate=validate.OneOf(rota.ROLES))
-    from_ = fields.AwareDateTime(required=True, data_key="from")
-    to = fields.AwareDateTime(required=True)
+    from_ = AwareDateTime(required=True, data_key="from")
+    to = AwareDateTime(required=True)
 
 
 class TimeOffIn(Schema):
-    from_ = fields.AwareDateTime(required=True, data_key="from")
-    to = fields.AwareDateTime(required=True)
+    from_ = AwareDateTime(required=True, data_key="from")
+    to = AwareDateTime(required=True)
 
 
 Override = response_schema(
@@ -169,7 +179,7 @@ class RequestPage(Page):
 
 
 class SelfHarmIn(Schema):
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = AwareDateTime(required=True)
 
 
 SelfHarm = response_schema(
@@ -190,11 +200,11 @@ class Urge(Schema):
 
 class DiaryCardIn(Schema):
     date = IsoDate(required=True)
-    emotions = fields.Dict(
+    emotions = http_fields.Dict(
         keys=fields.String(validate=_LABEL),
         values=JsonInteger(validate=validate.Range(min=0, max=5)),
         load_default=dict,
-        validate=validate.Length(max=30),
+        max_properties=30,
     )
     urges = fields.List(fields.Nested(Urge), load_default=list, validate=validate.Length(max=20))
     skills_used = fields.List(
@@ -260,7 +270,7 @@ Checkin = response_schema(
 
 
 class RepairIn(Schema):
-    note = Text(validate=validate.Length(max=2000))
+    note = Note(validate=validate.Length(max=2000))
 
 
 Rupture = response_schema(
@@ -292,14 +302,14 @@ Alliance = response_schema(
 
 class GoalIn(Schema):
     title = Text(required=True, validate=validate.Length(min=1, max=200))
-    why = Text(validate=validate.Length(max=2000))
+    why = Note(validate=validate.Length(max=2000))
     target_date = IsoDate()
 
 
 class GoalPatch(Schema):
     progress = JsonInteger(validate=validate.Range(min=0, max=100))
     status = fields.String(validate=validate.OneOf(("active", "achieved", "dropped")))
-    note = Text(validate=validate.Length(max=2000))
+    note = Note(validate=validate.Length(max=2000))
 
     class Meta:
         json_schema = {"minProperties": 1}

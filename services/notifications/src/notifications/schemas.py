@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from marshmallow import Schema, fields, validate
 
-from dbt_shared.http_fields import Id, JsonInteger, Pattern
+from dbt_shared.http_fields import Id, JsonInteger, List, Pattern
 from dbt_shared.pagination import Page, PageArgs, cursor_field
 
 
@@ -54,6 +56,7 @@ class MyInboxPage(Page):
 
 
 _HHMM = Pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
+TIMEZONES = tuple(sorted(available_timezones()))
 _CHANNEL = fields.String(validate=validate.OneOf(("email", "sms", "inbox")))
 
 
@@ -63,17 +66,19 @@ class LocalWindow(Schema):
 
 
 class Channels(Schema):
-    reminders = fields.List(_CHANNEL)
-    coaching = fields.List(_CHANNEL)
-    attendance = fields.List(_CHANNEL)
-    administrative = fields.List(_CHANNEL)
+    reminders = List(_CHANNEL, max_items=3)
+    coaching = List(_CHANNEL, max_items=3)
+    attendance = List(_CHANNEL, max_items=3)
+    administrative = List(_CHANNEL, max_items=3)
 
 
 class PreferencesIn(Schema):
     channels = fields.Nested(Channels)
     preferred_channel = fields.String(validate=validate.OneOf(("email", "sms")))
     language = fields.String(validate=Pattern(r"^[a-z]{2,8}$", error="A language code."))
-    timezone = fields.String(validate=validate.Length(1, 64))
+    timezone = fields.String(
+        validate=validate.OneOf(TIMEZONES, error="Not an IANA time zone name.")
+    )
     quiet_hours = fields.Nested(LocalWindow, allow_none=True)
     sms_opted_out = fields.Boolean()
 

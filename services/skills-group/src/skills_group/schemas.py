@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from dbt_shared.http_fields import Id, IsoDate, JsonInteger, Pattern, Text, response_schema
+from dbt_shared.http_fields import (
+    AwareDateTime,
+    Id,
+    IsoDate,
+    JsonInteger,
+    Pattern,
+    Text,
+    response_schema,
+)
 from skills_group.domain import attendance, calendar
 
 
@@ -85,7 +93,7 @@ Group = response_schema(
 
 
 class SessionPatch(Schema):
-    starts_at = fields.AwareDateTime(metadata={"description": "the new start, with its offset"})
+    starts_at = AwareDateTime(metadata={"description": "the new start, with its offset"})
     room = Text(validate=validate.Length(min=1, max=80))
 
     class Meta:

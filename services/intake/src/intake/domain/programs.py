@@ -29,6 +29,8 @@ ADOLESCENT_ONLY_MODULES = frozenset({"WMP"})
 
 # Linehan's standard adult cycle: three 8-week blocks, each opened by 2 weeks of mindfulness.
 ADULT_CURRICULUM = "M2 DT6 M2 ER6 M2 IE6"
+# The longest curriculum text: ten times the standard one. Nothing parses a longer text.
+CURRICULUM_MAX = 200
 # A default to change per program: a 20-week adolescent cycle in the style of Rathus & Miller's
 # DBT skills for adolescents, each module opened by a week of mindfulness and Walking the Middle
 # Path as the fifth module. Adolescent programs commonly run 18-20 (some 24) weeks.
@@ -82,22 +84,27 @@ def default_settings(kind: str) -> ProgramSettings:
 
 def parse_curriculum(text: str) -> list[tuple[str, int]]:
     """The curriculum's blocks in order, as (module code, weeks), e.g. [("M", 2), ("DT", 6)]."""
+    # Messages name the block by its position, never repeat the text: a problem body echoes
+    # no input.
     if not isinstance(text, str) or not text.split():
         raise ValueError('a curriculum lists modules with week counts, e.g. "M2 DT6 M2 ER6"')
+    if len(text) > CURRICULUM_MAX:  # before any regex runs over it
+        raise ValueError(f"a curriculum is at most {CURRICULUM_MAX} characters")
     blocks = []
-    for token in text.split():
+    for number, token in enumerate(text.split(), start=1):
         found = _BLOCK.fullmatch(token)
         if found is None:
-            raise ValueError(f"{token!r} is not a module with a week count, such as 'DT6'")
+            raise ValueError(f"block {number} is not a module with a week count, such as DT6")
         code, weeks = found.group(1).upper(), found.group(2)
         if code not in MODULES:
+            # The code is letters only, and the API's schema refuses an unknown one first.
             raise ValueError(
-                f"{token!r}: unknown module {code!r}; modules are {', '.join(MODULES)}"
+                f"block {number}: unknown module {code!r}; modules are {', '.join(MODULES)}"
             )
         if weeks is None:
-            raise ValueError(f"{token!r}: the {MODULES[code]} module needs a week count")
+            raise ValueError(f"block {number}: the {MODULES[code]} module needs a week count")
         if int(weeks) < 1:
-            raise ValueError(f"{token!r}: a module lasts at least one week")
+            raise ValueError(f"block {number}: a module lasts at least one week")
         blocks.append((code, int(weeks)))
     return blocks
 
@@ -171,17 +178,15 @@ def settings_with(kind: str, overrides: dict[str, object]) -> ProgramSettings:
             low, high = SETTING_RANGES[name]
             if isinstance(value, bool) or not isinstance(value, int):
                 raise SettingRejected(
-                    f"settings.{name}", f"{name} must be a whole number {low}-{high}, got {value!r}"
+                    f"settings.{name}", f"{name} must be a whole number {low}-{high}"
                 )
             if not low <= value <= high:
                 raise SettingRejected(
-                    f"settings.{name}", f"{name} must be between {low} and {high}, got {value}"
+                    f"settings.{name}", f"{name} must be between {low} and {high}"
                 )
         elif name in SWITCHES:
             if not isinstance(value, bool):
-                raise SettingRejected(
-                    f"settings.{name}", f"{name} must be true or false, got {value!r}"
-                )
+                raise SettingRejected(f"settings.{name}", f"{name} must be true or false")
         elif name in CHOICES:
             if value not in CHOICES[name]:
                 raise SettingRejected(

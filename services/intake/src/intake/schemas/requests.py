@@ -57,6 +57,11 @@ def _curriculum_pattern(modules) -> str:
 CURRICULUM = _curriculum_pattern(programs.MODULES)
 
 
+# The pattern has no bound of its own (blocks repeat) and backtracks: longer text is refused
+# before it runs (``http_fields.String``), and the domain's parser refuses it too.
+CURRICULUM_MAX = programs.CURRICULUM_MAX
+
+
 # Modules of adolescent programs only (Walking the Middle Path) are no part of the others.
 CURRICULUM_WITHOUT_ADOLESCENT_MODULES = _curriculum_pattern(
     set(programs.MODULES) - programs.ADOLESCENT_ONLY_MODULES
@@ -76,7 +81,7 @@ BIRTH_DATES = http_fields.date_between(date(_TODAY.year - 120, 1, 1), _TODAY)
 # -- sites ----------------------------------------------------------------------------------
 class ContactPerson(Schema):
     name = http_fields.Text(required=True, validate=validate.Length(1, 120))
-    email = fields.Email(required=True)
+    email = http_fields.Email(required=True)
     phone = fields.String(load_default=None, allow_none=True, validate=_PHONE)
 
 
@@ -89,7 +94,9 @@ class SiteIn(Schema):
         validate=validate.OneOf(TIMEZONES, error="Not an IANA time zone name."),
         metadata={"example": "America/Chicago"},
     )
-    intake_email = fields.Email(required=True, metadata={"example": "intake@riverside.example"})
+    intake_email = http_fields.Email(
+        required=True, metadata={"example": "intake@riverside.example"}
+    )
     clinical_lead = fields.Nested(
         ContactPerson,
         load_default=None,
@@ -104,8 +111,8 @@ ProgramSettingsIn = Schema.from_dict(
         **{n: JsonInteger(validate=validate.Range(*r)) for n, r in programs.SETTING_RANGES.items()},
         **{name: StrictBoolean() for name in programs.SWITCHES},
         **{n: fields.String(validate=validate.OneOf(v)) for n, v in programs.CHOICES.items()},
-        "curriculum": fields.String(
-            validate=[validate.Length(max=200), Pattern(CURRICULUM, error="Not a curriculum.")],
+        "curriculum": http_fields.String(
+            validate=Pattern(CURRICULUM, error="Not a curriculum.", max_length=CURRICULUM_MAX),
             metadata={
                 "example": programs.ADULT_CURRICULUM,
                 "description": "module blocks with week counts (M, DT, ER, IE; WMP in "
@@ -146,21 +153,29 @@ class ProgramPatch(Schema):
 class ClinicianIn(Schema):
     subject = http_fields.Text(required=True, validate=validate.Length(1, 200))  # the IdP's sub
     display_name = http_fields.Text(required=True, validate=validate.Length(1, 120))
-    roles = fields.List(
+    roles = http_fields.List(
         fields.String(validate=validate.OneOf(CLINICIAN_ROLES)),
         required=True,
-        validate=validate.Length(min=1),
+        min_items=1,
+        max_items=len(CLINICIAN_ROLES),
     )
-    programs = fields.List(
-        fields.String(validate=validate.OneOf(PROGRAMS)), load_default=lambda: list(PROGRAMS)
+    programs = http_fields.List(
+        fields.String(validate=validate.OneOf(PROGRAMS)),
+        load_default=lambda: list(PROGRAMS),
+        max_items=len(PROGRAMS),
     )
-    languages = fields.List(
-        fields.String(validate=_LANGUAGE), load_default=lambda: ["en"], validate=validate.Length(1)
+    languages = http_fields.List(
+        fields.String(validate=_LANGUAGE),
+        load_default=lambda: ["en"],
+        min_items=1,
+        max_items=20,  # the languages one clinician offers sessions in
     )
     caseload_limit = JsonInteger(load_default=10, validate=validate.Range(0, 100))
     # Work contact for notifications (coaching pages, attendance alerts): read by the service
     # role at send time, never put in an event.
-    email = fields.Email(load_default=None, allow_none=True, metadata={"example": "ana@clinic.org"})
+    email = http_fields.Email(
+        load_default=None, allow_none=True, metadata={"example": "ana@clinic.org"}
+    )
     phone = fields.String(load_default=None, allow_none=True, validate=_PHONE)
 
 
@@ -174,7 +189,7 @@ class ClientIn(Schema):
     given_name = http_fields.Text(required=True, validate=validate.Length(1, 100))
     family_name = http_fields.Text(required=True, validate=validate.Length(1, 100))
     date_of_birth = IsoDate(required=True, validate=_plausible, metadata={"pattern": BIRTH_DATES})
-    email = fields.Email(required=True, metadata={"example": "client@example.org"})
+    email = http_fields.Email(required=True, metadata={"example": "client@example.org"})
     phone = fields.String(required=True, validate=_PHONE, metadata={"example": "+1 312 555 0100"})
     preferred_channel = fields.String(load_default="email", validate=validate.OneOf(CHANNELS))
     language = fields.String(load_default="en", validate=_LANGUAGE)
@@ -241,7 +256,7 @@ class ScreeningIn(Schema):
 
 class EligibilityIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(pipeline.ELIGIBILITY_DECISIONS))
-    reason = http_fields.Text(required=True, validate=validate.Length(1, 2000))
+    reason = http_fields.Note(required=True, validate=validate.Length(1, 2000))
 
 
 def _agreed(name: str) -> StrictBoolean:
@@ -268,16 +283,18 @@ class TherapistIn(Schema):
 
 
 class AdmissionIn(Schema):
-    availability = fields.List(
+    availability = http_fields.List(
         fields.Nested(Availability),
         required=True,
+        # A week's windows: a few a day is plenty; the bound keeps the admission event small.
+        max_items=50,
         validate=validate.Length(min=1, error="Give at least one time the client can attend."),
     )
 
 
 class WithdrawalIn(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(WITHDRAWAL_REASONS))
-    note = http_fields.Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    note = http_fields.Note(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 # -- waitlist, contact, audit ---------------------------------------------------------------

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MODULES = ("M", "DT", "ER", "IE", "WMP")
 SHIFT, SKIP = "shift", "skip"
+# The longest curriculum text intake accepts; a longer one (from an event) is refused unread.
+CURRICULUM_MAX = 200
 CLOSURE_POLICIES = (SHIFT, SKIP)
 SCHEDULED, RESCHEDULED, CANCELLED = "scheduled", "rescheduled", "cancelled"
 _NAMESPACE = uuid.UUID("5b0c7d3e-1f2a-4d6b-9e8c-7a4f3b2d1c0e")
@@ -39,13 +41,16 @@ class Week:
 def curriculum_weeks(curriculum: str) -> list[Week]:
     """The weeks of one pass through ``curriculum``. Mindfulness blocks written back to back
     count as one block (one entry point)."""
+    if len(curriculum) > CURRICULUM_MAX:
+        raise ValueError(f"a curriculum is at most {CURRICULUM_MAX} characters")
     weeks: list[Week] = []
     previous = None
-    for token in curriculum.split():
+    for number, token in enumerate(curriculum.split(), start=1):
         code = token.rstrip("0123456789").upper()
-        count = int(token[len(code) :])
-        if code not in MODULES or count < 1:
-            raise ValueError(f"not a curriculum block: {token!r}")
+        digits = token[len(code) :]
+        if code not in MODULES or not digits or int(digits) < 1:
+            raise ValueError(f"block {number} is not a curriculum block")  # never the text
+        count = int(digits)
         opens = code == "M" and previous != "M"
         weeks += [Week(code, n + 1, opens and n == 0) for n in range(count)]
         previous = code
