@@ -121,6 +121,7 @@ EVENT_TYPES = [
         "A client asked for coaching: whom to reach now (clinicians, and on the crisis path or "
         "with nobody on call the clinical lead and the intake address). A request held by the "
         "24-hour rule informs the therapist.",
+        health_state=True,
     ),
     EventType(
         REQUEST_ACKNOWLEDGED,
@@ -166,12 +167,14 @@ EVENT_TYPES = [
         RiskFlaggedV1,
         "A diary card shows high risk (an urge to suicide of 4 or more, or self-harm acted on): "
         "a safety alert for the therapist.",
+        health_state=True,
     ),
     EventType(
         RUPTURE_FLAGGED,
         TOPIC,
         RuptureFlaggedV1,
         "An alliance check-in suggests a rupture for the therapist to raise in the next session.",
+        health_state=True,
     ),
     EventType(
         LOAD_HIGH,

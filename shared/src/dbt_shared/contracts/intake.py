@@ -159,6 +159,7 @@ EVENT_TYPES = [
         RiskFlaggedV1,
         "A screening showed high risk: the site's clinical lead must be alerted at once, "
         "whatever the hour.",
+        health_state=True,
     ),
     EventType(
         THERAPIST_ASSIGNED,

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from dbt_shared.events.catalog import EventType
 from dbt_shared.events.topics import Topic
 
-TOPIC = Topic("dbt.skills.events")
+TOPIC = Topic("dbt.skills.events", service="skills-group")
 
 ENROLLMENT_CREATED = "skills.enrollment.created.v1"
 CLIENT_WAITLISTED = "skills.client.waitlisted.v1"

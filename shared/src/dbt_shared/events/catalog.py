@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 
+from dbt_shared.events.envelope import source_of
 from dbt_shared.events.topics import Topic
 
 
@@ -31,10 +32,21 @@ class EventType:
     topic: Topic
     schema: type[Schema]
     description: str
+    # The event ties ids to health state (a crisis, a risk level, the 24-hour rule): whoever
+    # consumes it holds health information about the client, and keeps it no longer than that
+    # (docs/events.md says which types these are).
+    health_state: bool = False
 
     @property
     def producer(self) -> str:
+        """The service that owns (and alone publishes) the type: its name's first part."""
         return self.name.split(".", 1)[0]
+
+    @property
+    def source(self) -> str:
+        """The CloudEvent ``source`` of the service that owns its topic (and so the type):
+        consumers accept the type from no other."""
+        return source_of(self.topic.owner)
 
 
 class Catalog:
@@ -115,5 +127,8 @@ class Catalog:
             schema["additionalProperties"] = False
             schema["description"] = event_type.description
             schema["x-topic"] = event_type.topic.name
+            schema["x-source"] = event_type.source
+            if event_type.health_state:
+                schema["x-health-state"] = True
             defs[event_type.name] = schema
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs}

@@ -22,6 +22,19 @@ stay in order. `source` + `id` identify an event: consumers drop repeats by them
 carries the version; a breaking change is a new type. Events carry ids and codes only, never
 names, contact details or clinical answers.
 
+A consumer accepts a type only from the service that owns it, on that service's topic: the
+`source` below each type (`/dbt-platform/<service>`). A record of a type from any other source
+or on any other topic is dead-lettered, never handled.
+
+**Health state.** Some events tie a client's id to health state: a crisis, a risk level, the
+24-hour rule, a clinical finding. They are marked *carries health state* below (listed in
+[Events that carry health state](#events-that-carry-health-state)). A service that consumes one
+holds health information about that client from then on: what it stores from such an event is
+client health data (access-checked, audited, sealed where it is clinical), it keeps the event's
+facts no longer than its own records policy allows, and it never copies them into logs, metric
+labels or other events. The topics keep them for their retention (7 days, 30 on the dead-letter
+topic); the dedup records (`processed_events`) keep only the event's id and type.
+
 ## Topics
 
 | topic | partitions | retention | dead letters |
@@ -37,12 +50,20 @@ def render() -> str:
             f"| `{topic.dead_letter.name}` ({topic.dead_letter.retention_days} days) |"
         )
     lines.append("")
+    lines.append("## Events that carry health state")
+    lines.append("")
+    lines += [f"- `{t.name}` (from `{t.source}`)" for t in CATALOG.types() if t.health_state] or [
+        "None."
+    ]
+    lines.append("")
     lines.append("## Event types")
     schemas = CATALOG.json_schema()["$defs"]
     for event_type in CATALOG.types():
         schema = schemas[event_type.name]
         lines += ["", f"### `{event_type.name}`", "", event_type.description, ""]
-        lines.append(f"Topic `{event_type.topic.name}`.")
+        lines.append(f"Topic `{event_type.topic.name}`, source `{event_type.source}`.")
+        if event_type.health_state:
+            lines.append("**Carries health state**: its consumers hold client health data.")
         lines += ["", "| field | type | required |", "|---|---|---|"]
         required = set(schema.get("required", []))
         for name, prop in schema["properties"].items():

@@ -2,13 +2,16 @@
 
 For every record:
 1. parse the CloudEvent and validate its data against the catalog; a malformed record can never
-   succeed, so it goes straight to ``<topic>.dlq``;
+   succeed, so it goes straight to ``<topic>.dlq``; so does one whose type is not published by
+   the service that owns it (its ``source``) on that service's topic;
 2. skip (and count) event types this service has no handler for, by the ``ce_type`` header
    before decoding; the offset past such a run is committed every few seconds, not per poll;
 3. skip an event whose ``source`` + ``id`` is already in ``processed_events`` (unique ``_id``);
 4. run the handler; it must key what it writes on ``event.dedup_key`` (or make it otherwise
    idempotent) so that a crash between its effect and step 5 cannot cause a second effect;
-5. record the event as processed, then commit the offset.
+5. record the event as processed, then commit the offset: only ever the offset past records
+   that are all settled (effect stored, dead-lettered, a repeat or not ours), never past one
+   still pending when the batch raised.
 Per poll and partition, the dedup records are one ``insert_many`` and the commit is one. A
 handler made with ``batched`` takes a run of records of its type in one call (step 3 is then
 its keyed writes' job), so a backlog costs a few bulk writes per poll, not a few per record.
@@ -34,7 +37,7 @@ from dbt_shared import correlation, metrics, retention
 from dbt_shared.clock import Clock
 from dbt_shared.events import records
 from dbt_shared.events.catalog import Catalog, EventSchemaError
-from dbt_shared.events.envelope import EnvelopeError, Event
+from dbt_shared.events.envelope import EnvelopeError, Event, NotFromOwner
 from dbt_shared.events.handling import BatchHandler, Handler, HandlerContext, batched
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import DLQ_SUFFIX
@@ -181,7 +184,11 @@ class ConsumerRunner:
         one offset commit: effects before offsets, always."""
         handled: list[Event] = []
         pending: list[tuple[object, Event, dict]] = []  # a run of batch-capable records
-        last = None
+        # The last record that, with every record before it, is settled: its effect stored,
+        # dead-lettered, a repeat or not ours. Only the offset past it may be committed: when
+        # the batch raises (SIGTERM while a record is retried, the dead-letter topic out of
+        # reach), what is still pending is read again after the restart, never skipped.
+        settled = None
         self._in_batch.clear()
         try:
             for record in records:
@@ -198,14 +205,16 @@ class ConsumerRunner:
                         if self._handle_one(record, event, data):
                             handled.append(event)
                             self._in_batch.add(event.dedup_key)
-                last = record
+                if not pending:  # nothing before it waits for a batch call
+                    settled = record
             handled += self._flush(pending)
+            settled = records[-1] if records else settled
         finally:
             self._in_batch.clear()
-            if handled:
+            if handled:  # effects stored: marked even when a later record failed
                 self._with_db_retry(lambda: self._mark_processed_many(handled))
-            if last is not None:
-                offset = {tp: OffsetAndMetadata(last.offset + 1, None, -1)}
+            if settled is not None:
+                offset = {tp: OffsetAndMetadata(settled.offset + 1, None, -1)}
                 if handled:
                     self._commit(consumer, offset)
                 else:  # nothing here for us: no effect to protect, the commit can wait
@@ -273,6 +282,17 @@ class ConsumerRunner:
                 self.service, event.type if self.catalog.knows(event.type) else "unknown", outcome
             ).inc()
             return None
+        owner = self.catalog.get(event.type)
+        if event.source != owner.source or record.topic != owner.topic.name:
+            # Only the service that owns a type publishes it, on its own topic: anything else
+            # (a misconfigured producer, a forged record) is never handled. Dead-lettered, not
+            # just skipped: the record is kept for whoever answers the dead-letter alert.
+            error = NotFromOwner(
+                f"{event.type} is published by {owner.source} on {owner.topic.name}, "
+                f"not by {event.source[:100]} on {record.topic}"
+            )
+            self._dead_letter(record, error, attempts=1, event_type=event.type)
+            return None
         try:
             data = self.catalog.load(event.type, event.data)
         except EventSchemaError as exc:
@@ -334,6 +354,8 @@ class ConsumerRunner:
                 run()
                 return None
             except ConnectionFailure:
+                if self._stop.is_set():  # stopping: leave it uncommitted, redelivered later
+                    raise _Stopping from None
                 log.warning("database unreachable while handling; waiting", extra=_ids(event))
                 self._stop.wait(min(delay, self.backoff_max_s))
                 delay = min(delay * 2, self.backoff_max_s)

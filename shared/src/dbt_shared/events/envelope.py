@@ -32,6 +32,10 @@ class EnvelopeError(ValueError):
     """A record that is not a well-formed CloudEvent of ours."""
 
 
+class NotFromOwner(EnvelopeError):
+    """A well-formed event of a type its ``source`` (or its topic) does not own."""
+
+
 @dataclass(frozen=True)
 class Event:
     type: str

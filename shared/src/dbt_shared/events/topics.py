@@ -24,10 +24,17 @@ class Topic:
     name: str
     partitions: int = 6
     retention_days: int = 7
+    # The service that alone publishes on it, where its name is not the topic's middle part
+    # (``dbt.skills.events`` is skills-group's): consumers accept its types from no other.
+    service: str = ""
+
+    @property
+    def owner(self) -> str:
+        return self.service or self.name.split(".")[1]
 
     @property
     def dead_letter(self) -> Topic:
-        return Topic(self.name + DLQ_SUFFIX, partitions=1, retention_days=30)
+        return Topic(self.name + DLQ_SUFFIX, partitions=1, retention_days=30, service=self.service)
 
     def config(self) -> dict[str, str]:
         return {"retention.ms": str(self.retention_days * _DAY_MS), "cleanup.policy": "delete"}

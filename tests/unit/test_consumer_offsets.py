@@ -1,0 +1,270 @@
+"""The consumer runner against a stand-in broker: which offsets it commits when a batch fails,
+and which sources it accepts a type from.
+
+The broker here is a list of polls and a record of commits (the real one is in
+``tests/integration/test_outbox_and_consumer.py``); the runner, its parsing, dead-lettering and
+committing are the real code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+from kafka import TopicPartition
+from kafka.errors import KafkaTimeoutError
+
+from dbt_shared.clock import SystemClock
+from dbt_shared.contracts import CATALOG, coaching, intake
+from dbt_shared.events import consumer as consumer_module
+from dbt_shared.events.consumer import ConsumerRunner, batched
+from dbt_shared.events.envelope import Event, new_event
+
+INTAKE = intake.TOPIC.name
+CLOCK = SystemClock()
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    headers: list
+    timestamp: int = 0
+
+
+def record(event: Event, offset: int, topic: str = INTAKE) -> Record:
+    key, value, headers = event.to_kafka()
+    return Record(topic, 0, offset, key, value, headers)
+
+
+def referral(site_id: str = "site-1", service: str = "intake") -> Event:
+    return new_event(
+        service,
+        intake.REFERRAL_RECEIVED,
+        key="r-1",
+        subject="referrals/r-1",
+        data={
+            "referral_id": "r-1",
+            "site_id": site_id,
+            "program": "adult",
+            "received_at": datetime.now(UTC).isoformat(),
+        },
+        clock=CLOCK,
+        catalog=CATALOG,
+    )
+
+
+def site_registered(site_id: str = "site-1") -> Event:
+    return new_event(
+        "intake",
+        intake.SITE_REGISTERED,
+        key=site_id,
+        subject=f"sites/{site_id}",
+        data={"site_id": site_id, "timezone": "UTC", "registered_at": datetime.now(UTC)},
+        clock=CLOCK,
+        catalog=CATALOG,
+    )
+
+
+@dataclass
+class Broker:
+    """What the stand-in consumers read (one list of records per poll, each poll given once
+    per group session) and what they committed."""
+
+    polls: list[list[Record]]
+    commits: list[dict] = field(default_factory=list)
+    sessions: int = 0
+    on_session: object = None  # called with the session number when a consumer is made
+
+    def committed(self, tp: TopicPartition) -> int | None:
+        offsets = [c[tp].offset for c in self.commits if tp in c]
+        return offsets[-1] if offsets else None
+
+
+class StandInConsumer:
+    broker: Broker  # set per test
+
+    def __init__(self, **_config) -> None:
+        self.broker.sessions += 1
+        if self.broker.on_session:
+            self.broker.on_session(self.broker.sessions)
+        start = self.broker.committed(TopicPartition(INTAKE, 0)) or 0
+        # a new session reads again from the committed offset, as a group member does
+        self.polls = [[r for r in poll if r.offset >= start] for poll in self.broker.polls]
+        self.runner: ConsumerRunner | None = None
+
+    def subscribe(self, topics) -> None:
+        pass
+
+    def poll(self, timeout_ms: int = 0) -> dict:
+        if not self.polls:
+            if self.runner is not None:
+                self.runner.stop()  # everything read: the test is over
+            return {}
+        run = self.polls.pop(0)
+        return {TopicPartition(INTAKE, 0): run} if run else {}
+
+    def assignment(self):
+        return {TopicPartition(INTAKE, 0)}
+
+    def commit(self, offsets: dict) -> None:
+        self.broker.commits.append(dict(offsets))
+
+    def close(self, autocommit: bool = False) -> None:
+        pass
+
+
+class Marks:
+    """``processed_events``: the dedup records the runner keeps."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def find_one(self, query, projection=None):
+        return {"_id": query["_id"]} if query["_id"] in self.ids else None
+
+    def insert_many(self, documents, ordered=False):
+        self.ids.update(d["_id"] for d in documents)
+
+
+class Db(dict):
+    def __missing__(self, name):
+        self[name] = Marks()
+        return self[name]
+
+
+class DeadLetters:
+    def __init__(self, failing: bool = False) -> None:
+        self.sent: list[tuple[str, dict]] = []
+        self.failing = failing
+
+    def send_raw(self, topic, key, value, headers) -> None:
+        if self.failing:  # the broker is down: the dead-letter topic cannot be reached
+            raise KafkaTimeoutError("no broker")
+        self.sent.append((topic, {k: v.decode() for k, v in headers}))
+
+
+def runner_on(broker: Broker, handlers: dict, publisher, monkeypatch, **kwargs) -> ConsumerRunner:
+    runner = ConsumerRunner(
+        service="test",
+        bootstrap_servers="stand-in",
+        db=Db(),
+        clock=CLOCK,
+        handlers=handlers,
+        publisher=publisher,
+        catalog=CATALOG,
+        backoff_initial_s=0.001,
+        backoff_max_s=0.001,
+        **kwargs,
+    )
+
+    class Consumer(StandInConsumer):
+        def __init__(self, **config) -> None:
+            super().__init__(**config)
+            self.runner = runner
+
+    Consumer.broker = broker
+    monkeypatch.setattr(consumer_module, "KafkaConsumer", Consumer)
+    return runner
+
+
+TP = TopicPartition(INTAKE, 0)
+
+
+def test_sigterm_while_a_batch_is_retried_commits_nothing_past_what_was_handled(monkeypatch):
+    """The notifications worker is stopped while its risk-flag batch fails (the database
+    answers errors): the records of that batch are read again after the restart."""
+    handled_first = site_registered()
+    retried = [referral("site-a"), referral("site-b")]
+    broker = Broker(
+        polls=[[record(handled_first, 10), *(record(e, 11 + i) for i, e in enumerate(retried))]]
+    )
+    stored: list[str] = []
+    runner: ConsumerRunner | None = None
+
+    def failing_batch(batch, _ctx):
+        runner.stop()  # SIGTERM arrives while the batch is being retried
+        raise RuntimeError("the database refused the write")
+
+    handlers = {
+        intake.SITE_REGISTERED: lambda event, _data, _ctx: stored.append(event.id),
+        intake.REFERRAL_RECEIVED: batched(failing_batch),
+    }
+    runner = runner_on(broker, handlers, DeadLetters(), monkeypatch, max_attempts=5)
+    runner.run()
+
+    assert stored == [handled_first.id]
+    assert broker.committed(TP) == 11, "committed up to the handled record, not past the retried"
+
+
+def test_a_dead_letter_that_cannot_be_sent_leaves_its_record_uncommitted(monkeypatch):
+    """The broker goes down while a record is being given up on: it is not committed (it is
+    neither handled nor dead-lettered); once the broker is back it is dead-lettered."""
+    good, bad = referral("site-good"), referral("site-bad")
+    broker = Broker(polls=[[record(good, 5), record(bad, 6)]])
+    stored: list[str] = []
+    dead_letters = DeadLetters(failing=True)
+
+    def handle(batch, _ctx):
+        if any(data["site_id"] == "site-bad" for _e, data in batch):
+            raise ValueError("cannot cope")
+        stored.extend(e.id for e, _d in batch)
+
+    committed_when_back: list[int | None] = []
+
+    def on_session(n: int) -> None:
+        if n == 2:
+            committed_when_back.append(broker.committed(TP))
+            dead_letters.failing = False  # the broker is back for the second session
+
+    broker.on_session = on_session
+    runner = runner_on(
+        broker,
+        {intake.REFERRAL_RECEIVED: batched(handle)},
+        dead_letters,
+        monkeypatch,
+        max_attempts=1,
+    )
+    runner.run()
+
+    assert committed_when_back[0] in (None, 5, 6), "never past the record not dead-lettered"
+    assert broker.sessions == 2, "the failure ended the first session"
+    assert [headers["ce_id"] for _t, headers in dead_letters.sent] == [bad.id]
+    assert broker.committed(TP) == 7, "past both once the bad one is dead-lettered"
+    assert stored.count(good.id) >= 1
+
+
+@pytest.mark.parametrize(
+    ("claimed_source", "topic"),
+    [("coaching", INTAKE), ("intake", coaching.TOPIC.name)],
+    ids=["another-service's-source", "another-service's-topic"],
+)
+def test_a_type_is_accepted_only_from_its_owner_on_its_owners_topic(
+    monkeypatch, claimed_source, topic
+):
+    """A record of ``intake.referral.received.v1`` published as coaching (or on coaching's
+    topic) is never handled: it goes to the dead-letter topic; intake's own is handled."""
+    forged = referral("site-forged", service=claimed_source)
+    genuine = referral("site-genuine")
+    broker = Broker(polls=[[record(forged, 0, topic=topic), record(genuine, 1)]])
+    stored: list[str] = []
+    dead_letters = DeadLetters()
+
+    def handle(batch, _ctx):
+        stored.extend(data["site_id"] for _e, data in batch)
+
+    runner = runner_on(
+        broker, {intake.REFERRAL_RECEIVED: batched(handle)}, dead_letters, monkeypatch
+    )
+    runner.run()
+
+    assert stored == ["site-genuine"]
+    [(dlq_topic, headers)] = dead_letters.sent
+    assert dlq_topic == topic + ".dlq"
+    assert headers["ce_id"] == forged.id
+    assert headers["dlq_error_type"] == "NotFromOwner"
+    assert broker.committed(TP) == 2
