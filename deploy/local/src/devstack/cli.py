@@ -201,7 +201,14 @@ def cmd_token(args: argparse.Namespace) -> int:
         print("error: at least one --role is needed", file=sys.stderr)
         return 2
     sites = [s.strip() for s in args.sites.split(",") if s.strip()]
-    print(mint_token(roles, sites, args.sub, ttl_seconds=args.ttl))
+    if "service" in roles and not args.sub.startswith("service:"):
+        print("error: a service token needs --sub service:<calling service>", file=sys.stderr)
+        return 2
+    try:
+        print(mint_token(roles, sites, args.sub, ttl_seconds=args.ttl))
+    except ValueError as exc:  # a lifetime the services would refuse
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -248,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", required=True, help="role (repeat or a,b)")
     p.add_argument("--sites", default="", help="comma-separated site ids")
     p.add_argument("--sub", default="dev-user", help="subject (default: dev-user)")
-    p.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    p.add_argument(
+        "--ttl", type=int, default=3600, help="lifetime in seconds (at most 12 h, 43200)"
+    )
     p.set_defaults(func=cmd_token)
 
     p = with_profile(sub.add_parser("env", help="print a service's environment as exports"))

@@ -11,6 +11,9 @@ from . import paths
 
 DEFAULT_AUDIENCE = "dbt-platform"
 DEFAULT_ISSUER = "dbt-platform-dev"
+# The services refuse a token whose lifetime is above AUTH_MAX_TOKEN_LIFETIME_S (default 12 h):
+# mint nothing they would refuse.
+MAX_TTL_SECONDS = 12 * 3600
 
 
 def ensure_jwt_keys(
@@ -81,10 +84,17 @@ def mint_token(
     """Sign an RS256 dev JWT with ``.local/secrets/jwt-dev-private.pem`` (made if missing).
 
     Claims: ``sub``, ``roles`` (list), ``sites`` (list of site ids), ``iss``, ``aud``, ``iat``,
-    ``exp``. A string for ``role_list`` or ``sites`` is split on commas. A negative
-    ``ttl_seconds`` gives an already expired token.
+    ``exp``; a ``service`` token with subject ``service:<name>`` also gets ``azp`` = name (the
+    calling service, as the services' own tokens carry it). A string for ``role_list`` or
+    ``sites`` is split on commas. A negative ``ttl_seconds`` gives an already expired token;
+    one above ``MAX_TTL_SECONDS`` (``AUTH_MAX_TOKEN_LIFETIME_S`` when set) is refused, as the
+    services would refuse the token.
     """
     import jwt
+
+    max_ttl = int(os.environ.get("AUTH_MAX_TOKEN_LIFETIME_S") or MAX_TTL_SECONDS)
+    if int(ttl_seconds) > max_ttl:
+        raise ValueError(f"a token lifetime above {max_ttl} s is refused by the services")
 
     if private_key_file is None:
         ensure_jwt_keys()
@@ -99,6 +109,8 @@ def mint_token(
         "iat": now,
         "exp": now + int(ttl_seconds),
     }
+    if "service" in claims["roles"] and sub.startswith("service:"):
+        claims["azp"] = sub.removeprefix("service:")
     if extra_claims:
         claims.update(extra_claims)
     return jwt.encode(claims, private_key_file.read_bytes(), algorithm="RS256")
