@@ -158,8 +158,10 @@ def reinstate(enrollment_id: str, c: Components, principal: Principal):
 
 def client_attendance(client_id: str, c: Components, principal: Principal):
     enrollments = c.repositories.client_enrollments(client_id)
+    # Site staff see the enrollments of their sites; a client only their own (the sites in a
+    # client's token never pass a site check).
     visible = [e for e in enrollments if principal.can_act_on_site(e["site_id"])]
-    if not visible and not (principal.has_role("client") and principal.subject == client_id):
+    if not visible and not principal.is_client_self(client_id):
         raise NotFound("client")
     sessions, miss_run, rate = [], 0, None
     for e in visible or enrollments:
