@@ -65,8 +65,8 @@ def client_for(
     client = c.repositories.client(client_id)
     if client is None:
         raise NotFound("client")
-    if principal.has_role("client"):
-        if principal.subject == client_id:
+    if principal.has_role("client"):  # a client acts only on themselves (dbt_shared.auth)
+        if principal.is_client_self(client_id):
             return client
         raise NotFound("client")
     if is_therapist_of(c, principal, client):

@@ -205,7 +205,7 @@ def _visible(c: Components, request_id: str, principal: Principal) -> dict[str, 
     if request is None:
         raise NotFound("coaching request")
     if principal.has_role("client"):
-        if request["client_id"] != principal.subject:
+        if not principal.is_client_self(request["client_id"]):
             raise NotFound("coaching request")
     elif not principal.can_act_on_site(request["site_id"]) or not _involved(c, principal, request):
         raise NotFound("coaching request")

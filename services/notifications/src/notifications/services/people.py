@@ -25,7 +25,7 @@ def _kind_of(c: Components, recipient_id: str, principal: Principal) -> tuple[st
     """(``client`` | ``clinician``, site id) of a recipient the caller may manage: themselves,
     or a person of a site the caller's staff role covers. Anyone else: 404."""
     if principal.has_role("client"):
-        if principal.subject != recipient_id:
+        if not principal.is_client_self(recipient_id):
             raise NotFound("recipient")
         return "client", None
     clinician = c.repositories.clinician(recipient_id)
