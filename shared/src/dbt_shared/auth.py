@@ -232,11 +232,13 @@ class JwksKeys:
             except Exception as exc:  # any network, HTTP, JSON or key-set error
                 self._last_failed = True
                 age = None if self._fetched_at is None else now - self._fetched_at
-                log.warning(
-                    "JWKS fetch failed (%s); %s",
-                    type(exc).__name__,
-                    "no key set yet" if age is None else f"the set of {age:.0f} s ago serves",
-                )
+                if age is None:
+                    kept = "no key set yet"
+                elif age < self.refresh_s + self.stale_s:
+                    kept = f"the set fetched {age:.0f} s ago still serves"
+                else:
+                    kept = f"the set fetched {age:.0f} s ago is too old to serve"
+                log.warning("JWKS fetch failed (%s); %s", type(exc).__name__, kept)
                 return
             self._keys = {k.key_id: k.key for k in keyset.keys if k.public_key_use in (None, "sig")}
             self._fetched_at = self._last_attempt
