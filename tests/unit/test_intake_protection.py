@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 
 import pytest
@@ -61,3 +62,132 @@ def test_a_missing_or_malformed_key_stops_the_service_at_start(monkeypatch):
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", base64.b64encode(b"short").decode())
     with pytest.raises(ConfigError):
         FieldCipher.from_env()
+
+
+# -- intake's screenings at rest and their replays ---------------------------------------------
+SELF_HARM = {
+    "cssrs": [False] * 6,
+    "phq9": [2, 2, 1, 1, 1, 1, 0, 0, 2],  # item 9 above zero: thoughts of self-harm
+    "gad7": [1, 1, 0, 0, 1, 0, 0],
+    "ders16_total": 61,
+    "bsl23_mean": 1.9,
+}
+
+
+class _IdempotencyKeys:
+    """The three operations ``dbt_shared.idempotency`` makes on its collection, in memory (the
+    unit wiring has no database; the MongoDB behaviour is covered end to end)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict] = {}
+
+    def find_one_and_update(self, query, update, upsert, return_document):
+        return self.records.setdefault(
+            query["_id"], {"_id": query["_id"], **update["$setOnInsert"]}
+        )
+
+    def update_one(self, query, update):
+        self.records[query["_id"]].update(update["$set"])
+
+    def delete_one(self, query):
+        found = self.records.get(query["_id"])
+        if found and all(found.get(k) == v for k, v in query.items()):
+            del self.records[query["_id"]]
+
+
+@pytest.fixture
+def intake(api_env, clock, auth):
+    from intake import bootstrap
+    from intake.app import create_app
+
+    components = bootstrap.in_memory(clock)
+    app = create_app(components)
+    app.extensions["dbt"].__dict__["db"] = {"idempotency_keys": _IdempotencyKeys()}
+    client = app.test_client()
+    operator = auth(["operator"], [], "op")
+    site = client.post(
+        "/v1/sites",
+        json={"name": "Riverside", "timezone": "America/Chicago", "intake_email": "i@r.example"},
+        headers=operator,
+    ).json["id"]
+    coordinator = auth(["coordinator"], [site], "coord")
+    referral = client.post(
+        "/v1/referrals",
+        json={
+            "site_id": site,
+            "program": "adult",
+            "source": "GP",
+            "consent_to_contact": True,
+            "client": {
+                "given_name": "Marisol",
+                "family_name": "Quintanilla",
+                "date_of_birth": "1991-07-04",
+                "email": "marisol.q@example.org",
+                "phone": "+1 312 555 0147",
+                "preferred_channel": "sms",
+                "language": "es",
+            },
+        },
+        headers=coordinator,
+    ).json["id"]
+    return components, client, coordinator, referral
+
+
+def test_a_screening_summary_is_sealed_at_rest_and_shown_to_its_sites_staff(intake):
+    components, client, coordinator, rid = intake
+
+    result = client.post(f"/v1/referrals/{rid}/screenings", json=SELF_HARM, headers=coordinator)
+
+    assert result.status_code == 201 and result.json["phq9_self_harm_thoughts"] is True
+    (stored,) = components.repositories.referrals.documents[rid]["screenings"]
+    assert set(stored) == {"id", "completed_at", "completed_by", "summary", "answers"}
+    assert stored["summary"].startswith("enc:v1:")
+    kept = json.dumps(components.repositories.referrals.documents[rid], default=str)
+    for plain in ("self_harm", "risk_level", "moderate", "phq9_total", "bsl23", "flags", "ders16"):
+        assert plain not in kept, f"{plain} readable in the stored referral"
+    (shown,) = client.get(f"/v1/referrals/{rid}", headers=coordinator).json["screenings"]
+    assert shown["phq9_self_harm_thoughts"] is True and shown["risk_level"] == "moderate"
+    assert shown["flags"] == ["phq9_self_harm_thoughts"] and shown["ders16_total"] == 61
+    assert shown["id"] == result.json["id"] and "summary" not in shown and "answers" not in shown
+
+
+def test_a_screening_stored_in_the_clear_before_is_still_shown_and_sealed_at_the_next_write(
+    intake,
+):
+    components, client, coordinator, rid = intake
+    client.post(f"/v1/referrals/{rid}/screenings", json=SELF_HARM, headers=coordinator)
+    stored = components.repositories.referrals.documents[rid]
+    (sealed,) = stored["screenings"]
+    from intake.services.referrals import open_screening
+
+    old = {**open_screening(components, rid, sealed), "answers": sealed["answers"]}
+    stored["screenings"] = [old]  # as an earlier version wrote it
+
+    (shown,) = client.get(f"/v1/referrals/{rid}", headers=coordinator).json["screenings"]
+    assert shown["risk_level"] == "moderate"
+    client.post(
+        f"/v1/referrals/{rid}/eligibility",
+        json={"decision": "eligible", "reason": "Meets criteria."},
+        headers=coordinator,
+    )
+    (resealed,) = components.repositories.referrals.documents[rid]["screenings"]
+    assert "risk_level" not in resealed and resealed["summary"].startswith("enc:v1:")
+
+
+def test_a_replayed_screening_is_audited_before_it_is_shown_again(intake, auth):
+    components, client, coordinator, rid = intake
+    key = {**coordinator, "Idempotency-Key": "screen-once"}
+    first = client.post(f"/v1/referrals/{rid}/screenings", json=SELF_HARM, headers=key)
+    trail = components.repositories.audit
+
+    replay = client.post(f"/v1/referrals/{rid}/screenings", json=SELF_HARM, headers=key)
+
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json == first.json
+    assert trail.actions()[-2:] == [
+        "referral.record_screening",
+        "referral.record_screening_replayed",
+    ]
+    last = trail.entries[-1]
+    assert last["object_id"] == rid and last["actor"] == "coord"
+    assert len(components.repositories.referrals.documents[rid]["screenings"]) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from marshmallow import fields
 
 from dbt_shared import idempotency
@@ -27,9 +27,16 @@ def create_app(components: Components | None = None) -> Flask:
     app = service_app(events, api, repository, wired, problem_members=PROBLEM_MEMBERS)
     # Stored first responses hold client data: sealed at rest, and a replay is audited.
     app.extensions[idempotency.SEALER_EXTENSION] = StoredResponseSealer(wired.cipher)
-    app.extensions[idempotency.REPLAY_HOOK_EXTENSION] = lambda path, resource_id: (
-        referrals.replayed(resource_id, wired, current_principal())
-        if path == "/v1/referrals"
-        else None
+    app.extensions[idempotency.REPLAY_HOOK_EXTENSION] = lambda path, resource_id: _replayed(
+        wired, resource_id
     )
     return app
+
+
+def _replayed(wired: Components, resource_id: str) -> None:
+    """Audit a replayed answer that shows client data (a referral, a screening's result)
+    before it goes; a site's or a clinician's holds none."""
+    if request.endpoint == "referrals.Referrals":
+        referrals.replayed(resource_id, wired, current_principal())
+    elif request.endpoint == "referral_steps.Screenings":
+        referrals.screening_replayed(request.view_args["referral_id"], wired, current_principal())

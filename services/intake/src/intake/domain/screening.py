@@ -239,3 +239,16 @@ def safety_resources_for(assessment: Assessment) -> list[dict[str, str]]:
     if assessment.risk_level in ("high", "moderate") or assessment.phq9.self_harm_thoughts:
         return [dict(resource) for resource in SAFETY_RESOURCES]
     return []
+
+
+# What a stored screening keeps in the clear: which one, when and by whom. Its clinical content
+# (scores, bands, flags, the overall risk level, PHQ-9 item 9) is health data: sealed at rest,
+# like the answers it was scored from.
+STORED_PLAIN = ("id", "completed_at", "completed_by")
+
+
+def split_summary(summary: dict) -> tuple[dict, dict]:
+    """(kept plain, to be sealed) parts of a screening summary (its answers apart)."""
+    plain = {k: v for k, v in summary.items() if k in STORED_PLAIN}
+    clinical = {k: v for k, v in summary.items() if k not in STORED_PLAIN and k != "answers"}
+    return plain, clinical

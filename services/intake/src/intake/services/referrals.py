@@ -22,6 +22,7 @@ from intake.domain import matching, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
 from intake.repository import site_list
 from intake.services.access import own_clinician_ids, visible_referral
+from intake.services.organisation import site_e164
 
 CLIENT_SECRET_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone")
 
@@ -39,9 +40,7 @@ def view(c: Components, referral: Referral) -> dict[str, Any]:
     shown = dict(outbox.public(state))
     shown["client"] = client_details(c, referral)
     shown["allowed_actions"] = referral.allowed_actions()
-    shown["screenings"] = [
-        {k: v for k, v in s.items() if k != "answers"} for s in state.get("screenings", [])
-    ]
+    shown["screenings"] = [open_screening(c, rid, s) for s in state.get("screenings", [])]
     if state.get("eligibility"):
         reason = c.cipher.decrypt(
             state["eligibility"]["reason"], record_id=rid, field="eligibility.reason"
@@ -51,6 +50,40 @@ def view(c: Components, referral: Referral) -> dict[str, Any]:
         note = c.cipher.decrypt(state["withdrawal"]["note"], record_id=rid, field="withdrawal.note")
         shown["withdrawal"] = {**state["withdrawal"], "note": note}
     return shown
+
+
+# -- screenings at rest: the clinical content sealed, like the answers -----------------------------
+def _summary_field(screening_id: str) -> str:
+    return f"screenings.{screening_id}.summary"
+
+
+def seal_screening(c: Components, referral_id: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """A screening as stored: id, time and author in the clear, the scores, bands, flags and
+    risk level (PHQ-9 item 9 among them) sealed, bound to this referral and screening."""
+    plain, clinical = screening.split_summary(summary)
+    sealed = c.cipher.encrypt_json(
+        clinical, record_id=referral_id, field=_summary_field(summary["id"])
+    )
+    return {**plain, "summary": sealed, "answers": summary["answers"]}
+
+
+def open_screening(c: Components, referral_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored screening as staff see it (no answers). One stored before its summary was
+    sealed is shown as it is (``_save`` seals it at the referral's next write)."""
+    shown = {k: v for k, v in stored.items() if k not in ("answers", "summary")}
+    if "summary" in stored:
+        field = _summary_field(stored["id"])
+        shown.update(c.cipher.decrypt_json(stored["summary"], record_id=referral_id, field=field))
+    return shown
+
+
+def _seal_old_screenings(c: Components, referral: Referral) -> None:
+    """Screenings stored in the clear by an earlier version are sealed at the next write."""
+    screenings = referral.state.get("screenings") or []
+    if any("summary" not in s for s in screenings):
+        referral.state["screenings"] = [
+            s if "summary" in s else seal_screening(c, referral.id, s) for s in screenings
+        ]
 
 
 def _audit(c: Components, principal: Principal, action: str, referral: Referral) -> None:
@@ -64,6 +97,7 @@ def _audit(c: Components, principal: Principal, action: str, referral: Referral)
 
 
 def _save(c: Components, referral: Referral) -> Referral:
+    _seal_old_screenings(c, referral)
     stored = c.repositories.save_referral(
         referral, [events.for_referral(referral.state, e, c.clock) for e in referral.events]
     )
@@ -77,7 +111,12 @@ def receive(body: dict[str, Any], c: Components, principal: Principal, new_id: s
     principal.require_site(body["site_id"])
     if not c.repositories.site_exists(body["site_id"]):
         raise InvalidInput.field("site_id", "Unknown site.")
-    client = {**body["client"], "date_of_birth": body["client"]["date_of_birth"].isoformat()}
+    client = {
+        **body["client"],
+        "date_of_birth": body["client"]["date_of_birth"].isoformat(),
+        # E.164, the site's country for a number without one: the SMS provider's From matches it
+        "phone": site_e164(c, body["site_id"], body["client"]["phone"], "client.phone"),
+    }
     referral = Referral.receive(
         new_id,
         site_id=body["site_id"],
@@ -102,6 +141,13 @@ def replayed(referral_id: str, c: Components, principal: Principal) -> None:
     referral = c.repositories.referral(referral_id)
     if referral is not None:
         _audit(c, principal, "create_replayed", referral)
+
+
+def screening_replayed(referral_id: str, c: Components, principal: Principal) -> None:
+    """An ``Idempotency-Key`` replay shows a screening's result (scores, risk level, PHQ-9 item
+    9) again: audited before the answer goes, and only to a caller who may still see it."""
+    referral = visible_referral(c, principal, referral_id)
+    _audit(c, principal, "record_screening_replayed", referral)
 
 
 def read(referral_id: str, c: Components, principal: Principal) -> dict[str, Any]:
@@ -166,6 +212,8 @@ def correct_contact(referral_id: str, body: dict[str, Any], c: Components, princ
     changes = dict(body["client"])
     if "date_of_birth" in changes:
         changes["date_of_birth"] = changes["date_of_birth"].isoformat()
+    if changes.get("phone"):
+        changes["phone"] = site_e164(c, referral.site_id, changes["phone"], "client.phone")
     sealed = c.cipher.seal(changes, CLIENT_SECRET_FIELDS, record_id=referral_id, prefix="client")
     _audit(c, principal, "update_contact", referral)
     referral.correct_contact(sealed, now=c.clock.now())
@@ -207,7 +255,7 @@ def record_screening(
     }
     _audit(c, principal, "record_screening", referral)
     referral.record_screening(
-        summary,
+        seal_screening(c, referral_id, summary),
         needs_immediate_response=assessment.needs_immediate_response,
         by=principal.subject,
         now=c.clock.now(),
