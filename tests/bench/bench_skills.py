@@ -10,6 +10,7 @@ asserted. ``python -m tests.bench.bench_skills``.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -171,6 +172,10 @@ def main() -> None:
         from skills_group import repository
 
         repository.ensure_indexes(client[name])
+        # the cipher of attendance reasons reads its key as the service does
+        os.environ.setdefault(
+            "FIELD_ENCRYPTION_KEY", profile.service_env("skills-group")["FIELD_ENCRYPTION_KEY"]
+        )
         stored = run(bootstrap.bootstrap(client[name], SystemClock()))
     finally:
         flush_deferred_deletes()  # the released locks, while their database and client exist

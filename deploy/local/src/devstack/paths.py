@@ -50,6 +50,7 @@ FIELD_KEY: Path = SECRETS_DIR / "field-encryption-dev.key"  # intake's
 FIELD_KEYS: dict[str, Path] = {
     "intake": FIELD_KEY,
     "coaching": SECRETS_DIR / "field-encryption-coaching-dev.key",
+    "skills-group": SECRETS_DIR / "field-encryption-skills-group-dev.key",
 }
 
 

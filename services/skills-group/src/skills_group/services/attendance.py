@@ -1,4 +1,8 @@
-"""Use cases of attendance: the roster, records and the four-miss rule, reinstatement."""
+"""Use cases of attendance: the roster, records and the four-miss rule, reinstatement.
+
+A record's reason (why a client was absent or late: often health or crisis) is health data:
+sealed at rest with the field cipher, bound to its record, and opened only for an answer.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from dbt_shared.events.envelope import Event
+from dbt_shared.protection import PREFIX
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, calendar, placement
@@ -23,8 +28,26 @@ from skills_group.services.common import (
     _started,
 )
 
-
 # -- attendance ----------------------------------------------------------------------------------
+REASON_FIELD = "reason"
+
+
+def _seal_reason(c: Components, record_id: str, reason: str | None) -> str | None:
+    return c.cipher.encrypt(reason, record_id=record_id, field=REASON_FIELD)
+
+
+def _reason(c: Components, record: dict[str, Any]) -> str | None:
+    """A record's reason in the clear (one written before reasons were sealed is as it was)."""
+    reason = record.get("reason")
+    if reason is None or not reason.startswith(PREFIX):
+        return reason
+    return c.cipher.decrypt(reason, record_id=record["_id"], field=REASON_FIELD)
+
+
+def _shown(c: Components, record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "reason": _reason(c, record)}
+
+
 def _expected(c: Components, session: dict[str, Any]) -> list[dict[str, Any]]:
     """The enrollments that hold a seat at this session (active, or ended after it)."""
     return [
@@ -73,7 +96,7 @@ def record_attendance(session_id: str, body: dict[str, Any], c: Components, prin
             "index": session["index"],
             "status": record["status"],
             "minutes_late": record.get("minutes_late"),
-            "reason": record.get("reason"),
+            "reason": _seal_reason(c, f"{session_id}:{record['client_id']}", record.get("reason")),
             "recorded_by": principal.subject,
             "recorded_at": c.clock.now(),
         }
@@ -88,7 +111,8 @@ def record_attendance(session_id: str, body: dict[str, Any], c: Components, prin
         freed |= _apply_rule(c, expected[client_id], group)
     if freed:
         promote_waiting(c, group["site_id"], group["program_id"])
-    return {"session_id": session_id, "records": c.repositories.records_of_session(session_id)}
+    records = c.repositories.records_of_session(session_id)
+    return {"session_id": session_id, "records": [_shown(c, r) for r in records]}
 
 
 def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]) -> bool:
@@ -177,7 +201,7 @@ def client_attendance(client_id: str, c: Components, principal: Principal):
                     "group_id": r["group_id"],
                     "status": r["status"],
                     "minutes_late": r.get("minutes_late"),
-                    "reason": r.get("reason"),
+                    "reason": _reason(c, r),
                     "counts_as_miss": attendance.is_miss(r, rules),
                 }
             )
