@@ -87,6 +87,20 @@ def clinician_registered(clinician: dict[str, Any], clock: Clock) -> Event:
     )
 
 
+def clinician_deactivated(clinician: dict[str, Any], clock: Clock) -> Event:
+    return _aggregate_event(
+        contract.CLINICIAN_DEACTIVATED,
+        "clinicians",
+        clinician["_id"],
+        {
+            "clinician_id": clinician["_id"],
+            "site_id": clinician["site_id"],
+            "deactivated_at": clinician["deactivated_at"].isoformat(),
+        },
+        clock,
+    )
+
+
 def referral_received(referral: dict[str, Any], clock: Clock) -> Event:
     return _referral_event(
         contract.REFERRAL_RECEIVED,

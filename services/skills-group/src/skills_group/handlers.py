@@ -1,6 +1,7 @@
 """The events skills-group consumes, and the use case each one runs (``services``): intake's
-sites and programs (the site directory's handlers), clinicians (who facilitates, by subject),
-and admitted clients (rolling admission). Each is keyed on its id: a redelivery changes nothing.
+sites and programs (the site directory's handlers), clinicians (who facilitates, by subject;
+who left, whose calendar feeds end), and admitted clients (rolling admission). Each is keyed on
+its id: a redelivery changes nothing.
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ def handlers(components: Components) -> dict[str, Handler]:
     def on_clinician_registered(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
         services.on_clinician_registered(data, components)
 
+    def on_clinician_deactivated(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
+        services.on_clinician_deactivated(data, components)
+
     def on_client_admitted(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
         services.on_client_admitted(data, components)
 
     return {
         **site_directory.HANDLERS,
         intake.CLINICIAN_REGISTERED: on_clinician_registered,
+        intake.CLINICIAN_DEACTIVATED: on_clinician_deactivated,
         intake.CLIENT_ADMITTED: on_client_admitted,
     }

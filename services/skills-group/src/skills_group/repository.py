@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, site_directory
+from dbt_shared import audit, listing, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
@@ -102,6 +102,11 @@ class Repositories:
     def clinician(self, clinician_id: str) -> dict[str, Any] | None:
         return self.clinicians.get(clinician_id)  # index: _id
 
+    def clinician_of_subject(self, site_id: str, subject: str) -> dict[str, Any] | None:
+        # index: site_subject (site_id, subject): one person's record at a site
+        found = self.clinicians.find({"site_id": site_id, "subject": subject}, limit=1)
+        return found[0] if found else None
+
     def program(self, program_id: str) -> dict[str, Any] | None:
         return self.programs.get(program_id)  # index: _id
 
@@ -124,7 +129,27 @@ def ensure_indexes(db: Database) -> None:
         [("site_id", 1), ("status", 1), ("admitted_at", 1)], name="site_waiting"
     )
     db[FEEDS].create_index("secret_hash", name="secret", unique=True)
+    db[FEEDS].create_index([("site_id", 1), ("active", 1), ("_id", 1)], name="site_active")
+    db[FEEDS].create_index([("created_by", 1), ("active", 1), ("_id", 1)], name="owner_active")
+    _mark_feeds_in_use(db)
+    db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject")
     audit.ensure_indexes(db)
+
+
+FEEDS_MARKED = "calendar_feeds:active"
+
+
+def _mark_feeds_in_use(db: Database) -> None:
+    """Once per database: feeds made before they carried ``active`` get it (the lists of
+    feeds in use are an equality on it), revoked ones ``False``."""
+    counters = db[listing.COUNTERS]
+    if counters.find_one({"_id": FEEDS_MARKED}) is not None:  # index: _id
+        return
+    for feed in db[FEEDS].find({}, {"revoked_at": 1, "active": 1}):  # a one-off pass
+        if "active" not in feed:
+            in_use = feed.get("revoked_at") is None
+            db[FEEDS].update_one({"_id": feed["_id"]}, {"$set": {"active": in_use}})
+    counters.update_one({"_id": FEEDS_MARKED}, {"$set": {"done": True}}, upsert=True)
 
 
 def mongo(db: Database, clock: Clock) -> Repositories:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from dbt_shared import pagination
 from dbt_shared.http_fields import (
     AwareDateTime,
     Id,
@@ -194,6 +195,18 @@ class FeedIn(Schema):
 
 
 Feed = response_schema("CalendarFeed", "id url group_id clinician_id")
+
+# A feed in use, as its lists show it (never its URL: only the secret's hash is kept).
+FeedSummary = response_schema(
+    "CalendarFeedSummary",
+    "id site_id group_id clinician_id created_by",
+    created_at=fields.DateTime(),
+)
+FeedPage = pagination.page_of(FeedSummary)
+
+
+class FeedListArgs(pagination.PageArgs):
+    site_id = Id(metadata={"description": "an operator: that site's feeds; else your own there"})
 
 
 OverviewRow = response_schema(

@@ -16,6 +16,7 @@ TOPIC = Topic("dbt.intake.events")
 SITE_REGISTERED = "intake.site.registered.v1"
 PROGRAM_CONFIGURED = "intake.program.configured.v1"
 CLINICIAN_REGISTERED = "intake.clinician.registered.v1"
+CLINICIAN_DEACTIVATED = "intake.clinician.deactivated.v1"
 REFERRAL_RECEIVED = "intake.referral.received.v1"
 SCREENING_COMPLETED = "intake.screening.completed.v1"
 RISK_FLAGGED = "intake.risk.flagged.v1"
@@ -64,6 +65,12 @@ class ClinicianRegisteredV1(Schema):
     subject = fields.String(required=True, metadata={"description": "identity-provider subject"})
     roles = fields.List(fields.String(validate=validate.OneOf(("therapist", "facilitator"))))
     registered_at = fields.DateTime(required=True)
+
+
+class ClinicianDeactivatedV1(Schema):
+    clinician_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    deactivated_at = fields.DateTime(required=True)
 
 
 class ReferralReceivedV1(Schema):
@@ -140,6 +147,13 @@ EVENT_TYPES = [
         TOPIC,
         ClinicianRegisteredV1,
         "A clinician was registered at a site (ids and roles only, no name).",
+    ),
+    EventType(
+        CLINICIAN_DEACTIVATED,
+        TOPIC,
+        ClinicianDeactivatedV1,
+        "A clinician no longer works at the site: what they were given ends (their calendar "
+        "feeds stop answering).",
     ),
     EventType(
         REFERRAL_RECEIVED,

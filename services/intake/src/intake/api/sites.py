@@ -123,3 +123,15 @@ class SiteClinicians(MethodView):
         """The site's clinicians with their current caseload."""
         items = organisation.list_clinicians(site_id, components(), current_principal())
         return {"items": items, "next_cursor": None}
+
+
+@blp.route("/<site_id>/clinicians/<clinician_id>/deactivation")
+class ClinicianDeactivation(MethodView):
+    @require_roles("operator")
+    @blp.response(200, Clinician)
+    def post(self, site_id, clinician_id):
+        """Deactivate a clinician who left the site: no longer matched to new clients, and
+        their calendar feeds stop answering. Repeating it changes nothing."""
+        return organisation.deactivate_clinician(
+            site_id, clinician_id, components(), current_principal()
+        )

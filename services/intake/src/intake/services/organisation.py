@@ -11,7 +11,7 @@ from dbt_shared.events import outbox
 from dbt_shared.pagination import page
 from intake import events
 from intake.bootstrap import Components
-from intake.domain import programs
+from intake.domain import phones, programs
 from intake.repository import HIDDEN
 
 ALREADY_REGISTERED = "A clinician with this subject is already registered at the site."
@@ -19,6 +19,16 @@ ALREADY_REGISTERED = "A clinician with this subject is already registered at the
 
 # -- sites -------------------------------------------------------------------------------------
 def register_site(body: dict[str, Any], c: Components, new_id: str) -> dict[str, Any]:
+    """A new site; its ``phone_region`` (the country of numbers written without a country code)
+    is the one given, else its time zone's country, else none."""
+    region = body.get("phone_region") or phones.region_of_zone(body["timezone"])
+    if body.get("phone_region") and not phones.region_known(region):
+        raise InvalidInput.field("phone_region", "Not a country code known for phone numbers.")
+    body = {**body, "phone_region": region}
+    lead = body.get("clinical_lead")
+    if lead and lead.get("phone"):
+        number = e164(body, lead["phone"], "clinical_lead.phone")
+        body["clinical_lead"] = {**lead, "phone": number}
     site = {"_id": new_id, **body, "created_at": c.clock.now()}
     stored, _ = c.repositories.sites.insert(site, [events.site_registered(site, c.clock)])
     return outbox.public(stored)
@@ -41,6 +51,25 @@ def site(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
     if found is None:
         raise NotFound("site")
     return found
+
+
+def e164(site: dict[str, Any], number: str | None, field: str) -> str | None:
+    """``number`` as intake stores it (E.164; one written without its country code is of the
+    site's country), ``None`` for none; a 422 naming ``field`` (and not the number) otherwise."""
+    if number is None:
+        return None
+    try:
+        return phones.to_e164(number, phones.phone_region(site))
+    except phones.NotAPhoneNumber as exc:
+        raise InvalidInput.field(field, str(exc)) from exc
+
+
+def site_e164(c: Components, site_id: str, number: str | None, field: str) -> str | None:
+    """``e164`` for a number of ``site_id``'s: the site is read only for a number written
+    without its country code (a number with ``+`` needs no region)."""
+    if number is None or number.strip().startswith("+"):
+        return e164({}, number, field)
+    return e164(c.repositories.site(site_id) or {}, number, field)
 
 
 # -- programs ----------------------------------------------------------------------------------
@@ -107,9 +136,11 @@ def change_program(
 def register_clinician(
     site_id: str, body: dict[str, Any], c: Components, principal: Principal, new_id: str
 ) -> dict[str, Any]:
-    site(site_id, c, principal)
+    found = site(site_id, c, principal)
     if c.repositories.subject_registered(site_id, body["subject"]):
         raise Conflict(ALREADY_REGISTERED)
+    if body.get("phone"):  # their pages go out by SMS: stored in E.164 like every number
+        body = {**body, "phone": e164(found, body["phone"], "phone")}
     clinician = {
         "_id": new_id,
         "site_id": site_id,
@@ -124,6 +155,24 @@ def register_clinician(
     except Duplicate as exc:  # registered by someone else at the same moment
         raise Conflict(ALREADY_REGISTERED) from exc
     return {**outbox.public(stored), "caseload": 0}
+
+
+def deactivate_clinician(
+    site_id: str, clinician_id: str, c: Components, principal: Principal
+) -> dict[str, Any]:
+    """A clinician leaves the site: no longer matched to new clients, and the other services
+    end what they gave them (``intake.clinician.deactivated.v1``). Deactivating twice is one."""
+    site(site_id, c, principal)
+    clinician = c.repositories.clinicians.get(clinician_id)  # index: _id
+    if clinician is None or clinician["site_id"] != site_id:
+        raise NotFound("clinician")
+    if clinician.get("active", True):
+        clinician = {**clinician, "active": False, "deactivated_at": c.clock.now()}
+        clinician = c.repositories.clinicians.save(
+            clinician, [events.clinician_deactivated(clinician, c.clock)]
+        )
+    caseload = c.repositories.caseload(clinician_id)
+    return {**outbox.public(clinician), "caseload": caseload}
 
 
 def list_clinicians(site_id: str, c: Components, principal: Principal) -> list[dict[str, Any]]:

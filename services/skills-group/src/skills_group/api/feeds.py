@@ -1,5 +1,6 @@
-"""Calendar feeds: ``/v1/calendar-feeds`` to make and revoke them, ``/calendar/<secret>.ics``
-to read one (no token: calendar apps cannot send one; the secret is the credential)."""
+"""Calendar feeds: ``/v1/calendar-feeds`` to make, list and revoke them (a feed's maker and an
+operator list and revoke it), ``/calendar/<secret>.ics`` to read one (no token: calendar apps
+cannot send one; the secret is the credential)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.errors import NotFound
 from dbt_shared.web import Blueprint, components
 from skills_group import services
-from skills_group.schemas import Feed, FeedIn
+from skills_group.schemas import Feed, FeedIn, FeedListArgs, FeedPage
 
 blp = Blueprint(
     "calendar_feeds", __name__, url_prefix="/v1/calendar-feeds", description="Calendar feeds"
@@ -30,13 +31,21 @@ class Feeds(MethodView):
         url = url_for("calendar.feed", secret=feed.pop("secret"), _external=True)
         return {**feed, "url": url}, 201
 
+    @require_roles(*STAFF)
+    @blp.arguments(FeedListArgs, location="query")
+    @blp.response(200, FeedPage)
+    def get(self, args):
+        """The feeds in use you made; an operator naming ``site_id`` gets the site's."""
+        items, cursor = services.list_feeds(args, components(), current_principal())
+        return {"items": items, "next_cursor": cursor}
+
 
 @blp.route("/<feed_id>")
 class FeedById(MethodView):
     @require_roles(*STAFF)
     @blp.response(204)
     def delete(self, feed_id):
-        """Revoke a feed: its URL answers 404 from now on."""
+        """Revoke a feed (its maker, or an operator): its URL answers 404 from now on."""
         services.revoke_feed(feed_id, components(), current_principal())
 
 

@@ -12,6 +12,7 @@ from skills_group.services.admission import (
     graduate_due,
     list_enrollments,
     on_client_admitted,
+    on_clinician_deactivated,
     on_clinician_registered,
     promote_waiting,
     waitlist,
@@ -32,7 +33,7 @@ from skills_group.services.calendars import (
     list_sessions,
     reschedule_session,
 )
-from skills_group.services.feeds import create_feed, feed_calendar, revoke_feed
+from skills_group.services.feeds import create_feed, feed_calendar, list_feeds, revoke_feed
 from skills_group.services.overview import audit_trail, overview, publish_gauges
 
 __all__ = [
@@ -48,9 +49,11 @@ __all__ = [
     "get_group",
     "graduate_due",
     "list_enrollments",
+    "list_feeds",
     "list_groups",
     "list_sessions",
     "on_client_admitted",
+    "on_clinician_deactivated",
     "on_clinician_registered",
     "overview",
     "promote_waiting",

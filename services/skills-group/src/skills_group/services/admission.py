@@ -283,3 +283,13 @@ def on_clinician_registered(data: dict[str, Any], c: Components) -> None:
     }
     if c.repositories.clinicians.get(clinician["_id"]) is None:
         c.repositories.clinicians.insert(clinician)
+
+
+def on_clinician_deactivated(data: dict[str, Any], c: Components) -> None:
+    """A clinician left: marked in the read model (their calendar feeds stop answering)."""
+    clinician = c.repositories.clinicians.get(data["clinician_id"])  # index: _id
+    if clinician is None:  # not seen registered (an older history): known from now on
+        clinician = {"_id": data["clinician_id"], "site_id": data["site_id"], "roles": []}
+        c.repositories.clinicians.insert({**clinician, "active": False})
+    elif clinician.get("active") is not False:
+        c.repositories.clinicians.save({**clinician, "active": False})
