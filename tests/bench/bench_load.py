@@ -105,6 +105,11 @@ class Http:
             "POST", url, json.dumps(body).encode(), {"Content-Type": "application/json"}
         )
 
+    def put(self, url: str, body: dict[str, Any]) -> Answer:
+        return self._call(
+            "PUT", url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+
     def created(self, url: str, body: dict[str, Any]) -> str:
         """POST that must answer 201; the new resource's id."""
         response = self.post(url, body)

@@ -13,6 +13,9 @@ Per phase, each measurement after the platform has caught up with the last one:
 - the notifications consumer's catch-up rate: worker stopped, a backlog of
   ``intake.referral.received.v1`` events published, worker started, first to last inbox item;
 - p99 of every list endpoint at an open-loop rate, with an operator's token;
+- the crisis page: a client's crisis coaching request to the on-call clinician's SMS in the
+  sink, p50 and p99, while ``crisis_rate`` referrals/s are posted to the measured site
+  (``tests/bench/bench_crisis.py``; it runs alone too);
 - CPU of every process of the stack (its whole process tree) at rest.
 
 Figures only; nothing is asserted. Run it from the checkout as a module, ``python -m
@@ -21,7 +24,8 @@ variables (``make bench SEED=2000`` sets ``BENCH_SEED``): BENCH_SEED (referrals 
 20000; 0 skips the seeded phase), BENCH_SITES (20), BENCH_SEED_PROCESSES (5), BENCH_RAW
 (records, 20000), BENCH_CLOSED (referrals, 1000), BENCH_CLIENTS (16), BENCH_RATE (referrals/s,
 20), BENCH_OPEN_S (30), BENCH_BACKLOG (events, 10000), BENCH_LIST_RATE (requests/s, 50),
-BENCH_LIST_S (per endpoint, 10), BENCH_QUIET_S (20), BENCH_CPU_S (30), BENCH_SETTLE_MAX (s, 900),
+BENCH_LIST_S (per endpoint, 10), BENCH_CRISIS (crisis requests, 60), BENCH_CRISIS_RATE
+(referrals/s meanwhile, 100), BENCH_QUIET_S (20), BENCH_CPU_S (30), BENCH_SETTLE_MAX (s, 900),
 BENCH_SEED_SETTLE_MAX (s, 3600: the wait for the workers after seeding).
 ``DEVSTACK_PORT_OFFSET`` moves the stack (ports and data directory) away from other test stacks.
 """
@@ -40,6 +44,7 @@ from pymongo import MongoClient
 from dbt_shared.contracts import CATALOG
 from dbt_shared.events.publisher import EventPublisher
 from devstack import Profile, Stack, StackError, mint_token
+from tests.bench import bench_crisis
 from tests.bench import bench_probe as probe
 from tests.bench.bench_load import Http, closed_loop, open_loop, percentile, referral_body
 from tests.bench.bench_report import LISTS, print_table
@@ -60,6 +65,8 @@ class Config:
     backlog: int = 10_000
     list_rate: float = 50.0
     list_s: float = 10.0
+    crisis: int = 60
+    crisis_rate: float = 100.0
     quiet_s: float = 20.0
     cpu_s: float = 30.0
     settle_max: float = 900.0
@@ -151,6 +158,7 @@ class Bench:
             ("closed-loop throughput", lambda: self.throughput(site, send, fig)),
             ("consumer catch-up", lambda: self.catch_up(site, fig)),
             ("list endpoints", lambda: self.lists(site, fig)),
+            ("crisis page latency", lambda: self.crisis(site, fig)),
             ("CPU at rest", lambda: self.at_rest(fig)),
         )
         for label, step in steps:
@@ -244,6 +252,19 @@ class Bench:
                     f"{len(good) / span:.0f} answered/s of {self.cfg.list_rate:g}/s, "
                     f"{failed} failed"
                 )
+
+    def crisis(self, site: str, fig: dict) -> None:
+        crisis_site = bench_crisis.prepare(self.profile, self.operator, self.cfg.crisis)
+        self.settle("the crisis site's admissions")
+        seconds, failed, sent = bench_crisis.measure(
+            self.profile, crisis_site, site, self.cfg.crisis_rate, self.cfg.crisis
+        )
+        fig.update(bench_crisis.figures(seconds))
+        if failed or len(seconds) < self.cfg.crisis:
+            self.note(
+                f"crisis: {len(seconds)} of {self.cfg.crisis} requests measured, "
+                f"{failed} of {sent} referral POSTs failed"
+            )
 
     def at_rest(self, fig: dict) -> None:
         time.sleep(self.cfg.quiet_s)

@@ -63,6 +63,11 @@ def rows(cfg) -> list[Row]:
         Row("catchup_all", "  the same, from the worker's start", "/s", True),
         Row("catchup_start", "  worker start -> first item", "s", False),
     ]
+    load = f"under {cfg.crisis_rate:g} referrals/s"
+    result += [
+        Row("crisis_p50", f"crisis request->on-call SMS p50, {load}", "ms", False),
+        Row("crisis_p99", f"crisis request->on-call SMS p99, {load}", "ms", False, 250),
+    ]
     for service, path in LISTS:
         shown = path.replace("{site}", "{id}")
         result.append(Row(f"list:{service}:{path}", f"p99 {service} {shown}", "ms", False, 50))
