@@ -309,7 +309,8 @@ def test_the_service_role_reads_contact_channels(client, auth, referral_id):
     contact = client.get(f"/v1/clients/{referral_id}/contact", headers=service)
 
     assert contact.status_code == 200
-    assert contact.json["channels"] == {"email": "marisol.q@example.org", "sms": "+1 312 555 0147"}
+    # the number as intake stores it: E.164
+    assert contact.json["channels"] == {"email": "marisol.q@example.org", "sms": "+13125550147"}
     assert contact.json["timezone"] == "America/Chicago"
 
 

@@ -42,7 +42,7 @@ GIVEN, FAMILY, EMAIL, PHONE, BORN = (
     "Marisol",
     "Quintanilla",
     "marisol.q@example.org",
-    "+1 312 555 0147",
+    "+13125550147",  # intake stores numbers in E.164 (the spelling a STOP's From has)
     date(1991, 7, 4),
 )
 SECRETS = (GIVEN, FAMILY, EMAIL, PHONE, BORN.isoformat())
@@ -746,7 +746,7 @@ def test_a_contact_correction_changes_only_the_fields_sent(clinic):
         rid, {"client": {"phone": "+1 312 555 0199"}}, clinic.c, clinic.coordinator
     )
 
-    assert corrected["client"]["phone"] == "+1 312 555 0199"
+    assert corrected["client"]["phone"] == "+13125550199"  # stored in E.164
     assert corrected["client"]["email"] == EMAIL and corrected["client"]["given_name"] == GIVEN
     stored = clinic.c.repositories.referrals.documents[rid]["client"]
     assert stored["phone"].startswith("enc:v1:") and "0199" not in json.dumps(stored)

@@ -103,6 +103,14 @@ class SiteIn(Schema):
         allow_none=True,
         metadata={"description": "who is alerted at once, any hour, about high-risk screenings"},
     )
+    phone_region = fields.String(
+        validate=Pattern(r"^[A-Z]{2}$", error="An ISO 3166 country code such as US."),
+        metadata={
+            "description": "the country of phone numbers written without a country code "
+            "(stored in E.164); by default the country of the site's time zone",
+            "example": "US",
+        },
+    )
 
 
 # -- programs -------------------------------------------------------------------------------

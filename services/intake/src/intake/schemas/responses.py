@@ -29,6 +29,9 @@ Site = _record(
     "Site",
     "name timezone",
     id=_id(),
+    phone_region=fields.String(
+        allow_none=True, metadata={"description": "country of numbers without a country code"}
+    ),
     intake_email=fields.Email(),
     created_at=_at(),
     clinical_lead=fields.Nested(ContactPerson, allow_none=True),
