@@ -63,6 +63,25 @@ class Duplicate(Conflict):
         super().__init__(f"Such a {what} exists already.")
 
 
+class TooManyRequests(DomainError):
+    """A per-caller limit was reached (429); ``Retry-After`` says when to ask again."""
+
+    status = 429
+    kind = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int, kind: str | None = None) -> None:
+        super().__init__(detail, kind=kind)
+        self.headers = {"Retry-After": str(max(1, int(retry_after_s)))}
+
+
+class Unavailable(DomainError):
+    """A write that must land could not be made now (the store busy or down): nothing was
+    done, the caller may retry (503). Never answered as a success that did not happen."""
+
+    status = 503
+    kind = "unavailable"
+
+
 class InvalidInput(DomainError):
     """Some fields break a rule the schema alone cannot express (422 with the fields at fault)."""
 

@@ -166,6 +166,7 @@ def problem_for(error: DomainError) -> Problem:
         error.detail,
         type_=PROBLEM_TYPE_BASE + error.problem_kind,
         errors=getattr(error, "field_errors", None),
+        headers=getattr(error, "headers", None),  # e.g. a 429's Retry-After
         extra=error.members,
     )
 

@@ -45,6 +45,28 @@ def request_created(r: dict[str, Any], clock: Clock) -> Event:
             "acknowledge_by": _at(r["acknowledge_by"]),
             "call_back_by": _at(r["call_back_by"]),
             "created_at": _at(r["created_at"]),
+            "unverified": list(r.get("unverified", [])),
+        },
+        clock,
+    )
+
+
+def request_released(r: dict[str, Any], clock: Clock) -> Event:
+    return _event(
+        coaching.REQUEST_RELEASED,
+        r["client_id"],
+        f"coaching-requests/{r['_id']}",
+        {
+            "request_id": r["_id"],
+            "client_id": r["client_id"],
+            "site_id": r["site_id"],
+            "kind": r["kind"],
+            "routed_to": r["routed_to"],
+            "notified": list(r["notified"]),
+            "notify_clinical_lead": r["notify_clinical_lead"],
+            "acknowledge_by": _at(r["acknowledge_by"]),
+            "call_back_by": _at(r["call_back_by"]),
+            "released_at": _at(r["released_at"]),
         },
         clock,
     )

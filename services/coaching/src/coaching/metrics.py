@@ -26,3 +26,14 @@ OUTSIDE_HOURS_MINUTES = Counter(
 )
 DIARY_CARDS = Counter("dbt_coaching_diary_cards_total", "Diary cards submitted", ["outcome"])
 RUPTURES = Counter("dbt_coaching_ruptures_total", "Alliance ruptures flagged", ["site_id"])
+REQUESTS_LIMITED = Counter(
+    "dbt_coaching_requests_limited_total",
+    "Non-crisis coaching requests refused by the per-client limit (429)",
+)
+CRISIS_REPEATS = Counter(
+    "dbt_coaching_crisis_repeats_total",
+    "Crisis requests that joined the client's latest one instead of paging again",
+)
+HOLDS_RELEASED = Counter(
+    "dbt_coaching_holds_released_total", "Requests released at the end of the 24-hour rule"
+)

@@ -5,9 +5,10 @@ clinicians and admitted clients.
 
 Built on ``dbt_shared.documents`` (MongoDB in the processes, in memory in unit tests). Health
 data (diary content, ratings, goal texts, closure outcomes) is sealed by the field cipher before
-it reaches a document. Every query names its index; the deadline timer reads ``deadlines``,
-which holds only what is pending; nothing reads a collection that grows with history beyond one
-client, one clinician-week or one bucket of a list.
+it reaches a document. Every query names its index; the timers read ``deadlines`` and
+``holds``, which hold only what is pending; ``pace`` is one document per client and purpose (the
+hour's request count, the last crisis pages), read by ``_id``; nothing reads a collection that
+grows with history beyond one client, one clinician-week or one bucket of a list.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ GAP_REPORTS = "coverage_gaps"  # one per gap reported (the event goes once)
 WATCHES = "coverage_watch"  # per site: the gaps reported and not over yet
 REQUESTS = "coaching_requests"
 DEADLINES = "request_deadlines"  # pending acknowledgement and call-back deadlines only
+HOLDS = "request_holds"  # requests held by the 24-hour rule and not released yet, only
+PACE = "request_pace"  # per client: this hour's request count, the last crisis pages
 CONTACTS = "coaching_contacts"  # closed requests: who, which week, minutes outside hours
 LOAD_FLAGS = "load_flags"  # one per clinician and week flagged
 DIARY_CARDS = "diary_cards"
@@ -64,6 +67,8 @@ class Repositories:
     watches: DocumentStore
     requests: DocumentStore
     deadlines: DocumentStore
+    holds: DocumentStore
+    pace: DocumentStore
     contacts: DocumentStore
     load_flags: DocumentStore
     cards: DocumentStore
@@ -99,6 +104,11 @@ class Repositories:
     def due_deadlines(self, limit: int = 200) -> list[dict[str, Any]]:
         # index: due (due_at): only pending deadlines are stored, so this reads what is pending
         return self.deadlines.find({}, sort=[("due_at", 1), ("_id", 1)], limit=limit)
+
+    def due_holds(self, limit: int = 200) -> list[dict[str, Any]]:
+        # index: due (due_at, _id): only holds not released yet are stored, so this reads what
+        # is pending (a handful per site), never the history of held requests
+        return self.holds.find({}, sort=[("due_at", 1), ("_id", 1)], limit=limit)
 
     def contacts_in_week(self, clinician_id: str, week: str) -> list[dict[str, Any]]:
         # index: clinician_week (clinician_id, week): one clinician's contacts of one week
@@ -166,6 +176,7 @@ def ensure_indexes(db: Database) -> None:
     db[REQUESTS].create_index([("site_id", 1), ("active", 1)], name="site_active")
     db[REQUESTS].create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_list")
     db[DEADLINES].create_index([("due_at", 1), ("_id", 1)], name="due")
+    db[HOLDS].create_index([("due_at", 1), ("_id", 1)], name="due")
     db[CONTACTS].create_index([("clinician_id", 1), ("week", 1)], name="clinician_week")
     db[CHECKINS].create_index([("client_id", 1), ("at", 1)], name="client")
     db[RUPTURES].create_index("client_id", name="client")
@@ -184,6 +195,8 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         watches=MongoDocumentStore(db[WATCHES], "coverage watch"),
         requests=MongoDocumentStore(db[REQUESTS], "coaching request"),
         deadlines=MongoDocumentStore(db[DEADLINES], "deadline"),
+        holds=MongoDocumentStore(db[HOLDS], "hold"),
+        pace=MongoDocumentStore(db[PACE], "request pace"),
         contacts=MongoDocumentStore(db[CONTACTS], "coaching contact"),
         load_flags=MongoDocumentStore(db[LOAD_FLAGS], "load flag"),
         cards=MongoDocumentStore(db[DIARY_CARDS], "diary card"),
@@ -209,6 +222,8 @@ def in_memory(clock: Clock) -> Repositories:
         watches=InMemoryDocumentStore("coverage watch"),
         requests=InMemoryDocumentStore("coaching request"),
         deadlines=InMemoryDocumentStore("deadline"),
+        holds=InMemoryDocumentStore("hold"),
+        pace=InMemoryDocumentStore("request pace"),
         contacts=InMemoryDocumentStore("coaching contact"),
         load_flags=InMemoryDocumentStore("load flag"),
         cards=InMemoryDocumentStore("diary card"),

@@ -7,8 +7,8 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from coaching.domain import diary, relationship, rota
-from dbt_shared.contracts import coaching as contract
 from dbt_shared import http_fields
+from dbt_shared.contracts import coaching as contract
 from dbt_shared.http_fields import (
     AwareDateTime,
     Id,
@@ -49,6 +49,16 @@ class HoursIn(Schema):
         load_default="988", validate=Pattern(r"^[0-9+ ]{2,20}$", error="A phone number.")
     )
     load_threshold_minutes = JsonInteger(load_default=120, validate=validate.Range(min=0))
+    request_limit_per_hour = JsonInteger(
+        load_default=6,
+        validate=validate.Range(min=1, max=60),
+        metadata={"description": "non-crisis requests a client may make per clock hour"},
+    )
+    crisis_repeat_minutes = JsonInteger(
+        load_default=5,
+        validate=validate.Range(min=0, max=60),
+        metadata={"description": "repeated crisis requests within this page at most once more"},
+    )
 
 
 Hours = response_schema(
@@ -57,6 +67,8 @@ Hours = response_schema(
     hours=fields.List(fields.Nested(HourWindow)),
     callback_minutes=fields.Integer(),
     load_threshold_minutes=fields.Integer(),
+    request_limit_per_hour=fields.Integer(),
+    crisis_repeat_minutes=fields.Integer(),
 )
 
 
@@ -165,6 +177,9 @@ Request = response_schema(
     acknowledge_by=fields.DateTime(allow_none=True),
     call_back_by=fields.DateTime(allow_none=True),
     held_until=fields.DateTime(),
+    released_at=fields.DateTime(),
+    unverified=fields.List(fields.String()),
+    repeats=fields.Integer(),
     created_at=fields.DateTime(),
     acknowledged_at=fields.DateTime(),
     called_back_at=fields.DateTime(),

@@ -43,6 +43,7 @@ def handlers(components: Components) -> dict[str, Handler]:
         intake.REFERRAL_RECEIVED: run(services.on_referrals_received),
         intake.RISK_FLAGGED: run(services.on_risks_flagged),
         coaching.REQUEST_CREATED: run(alerts.on_coaching_requests),
+        coaching.REQUEST_RELEASED: run(alerts.on_coaching_releases),
         coaching.REQUEST_ESCALATED: run(alerts.on_coaching_escalations),
         coaching.RISK_FLAGGED: run(alerts.on_coaching_risks),
         coaching.COVERAGE_GAP: run(alerts.on_coverage_gaps),

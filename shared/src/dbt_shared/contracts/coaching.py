@@ -19,6 +19,7 @@ REQUEST_ACKNOWLEDGED = "coaching.request.acknowledged.v1"
 REQUEST_CALLED_BACK = "coaching.request.called_back.v1"
 REQUEST_ESCALATED = "coaching.request.escalated.v1"
 REQUEST_CLOSED = "coaching.request.closed.v1"
+REQUEST_RELEASED = "coaching.request.released.v1"
 COVERAGE_GAP = "coaching.coverage.gap_detected.v1"
 DIARY_CARD_SUBMITTED = "coaching.diary_card.submitted.v1"
 RISK_FLAGGED = "coaching.risk.flagged.v1"
@@ -29,6 +30,8 @@ REQUEST_KINDS = ("skills", "relationship", "crisis")
 REQUEST_STATUSES = ("open", "acknowledged", "called_back", "closed", "held_24_hour_rule")
 DEADLINES = ("acknowledgement", "callback")
 ROLES = ("primary", "backup")
+# What a crisis request could not check; recorded on it, never a reason to refuse it.
+UNVERIFIED = ("client_unknown", "site_unknown", "site_ambiguous")
 
 
 class RequestCreatedV1(Schema):
@@ -47,6 +50,24 @@ class RequestCreatedV1(Schema):
     acknowledge_by = fields.DateTime(allow_none=True, load_default=None)
     call_back_by = fields.DateTime(allow_none=True, load_default=None)
     created_at = fields.DateTime(required=True)
+    unverified = fields.List(
+        fields.String(validate=validate.OneOf(UNVERIFIED)),
+        load_default=list,
+        metadata={"description": "what coaching could not check (a crisis is never refused)"},
+    )
+
+
+class RequestReleasedV1(Schema):
+    request_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(REQUEST_KINDS))
+    routed_to = fields.String(allow_none=True, load_default=None)
+    notified = fields.List(fields.String(), required=True, metadata={"description": "clinicians"})
+    notify_clinical_lead = fields.Boolean(required=True)
+    acknowledge_by = fields.DateTime(required=True)
+    call_back_by = fields.DateTime(required=True)
+    released_at = fields.DateTime(required=True)
 
 
 class RequestStepV1(Schema):
@@ -141,6 +162,15 @@ EVENT_TYPES = [
         RequestEscalatedV1,
         "A deadline (acknowledgement or call-back) passed: the request now goes to the backup "
         "(level 1) or the clinical lead (level 2).",
+    ),
+    EventType(
+        REQUEST_RELEASED,
+        TOPIC,
+        RequestReleasedV1,
+        "A request held by the 24-hour rule reached the end of its hold: it is now an open "
+        "request, routed as a new one (whom to reach now; acknowledgement and call-back "
+        "deadlines from the release).",
+        health_state=True,
     ),
     EventType(
         REQUEST_CLOSED,

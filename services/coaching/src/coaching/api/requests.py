@@ -19,10 +19,27 @@ class CoachingRequests(MethodView):
     @require_roles("client")
     @blp.arguments(RequestIn, example={"kind": "skills"})
     @blp.response(201, Request)
+    @blp.alt_response(
+        200, schema=Request, description="A crisis repeat joined the client's latest request"
+    )
+    @blp.alt_response(
+        429,
+        response="TOO_MANY_REQUESTS",
+        headers={
+            "Retry-After": {
+                "description": "Seconds until the client's next non-crisis request is taken",
+                "schema": {"type": "integer"},
+            }
+        },
+    )
     def post(self, body):
         """Ask for coaching (the client, for themselves). The answer always carries the
-        emergency route; a crisis request reaches the primary and the backup at once."""
-        return services.requests.create(body, components(), current_principal()), 201
+        emergency route; a crisis request reaches the primary and the backup at once, whatever
+        coaching knows of the client (what it could not check is in ``unverified``), and is
+        never limited: a repeat within the site's ``crisis_repeat_minutes`` pages once more at
+        most. Other requests: ``request_limit_per_hour`` per client (429, ``Retry-After``)."""
+        request, created = services.requests.create(body, components(), current_principal())
+        return request, 201 if created else 200
 
     @require_roles(*CLINICIANS)
     @blp.arguments(RequestArgs, location="query")
@@ -48,7 +65,7 @@ class Acknowledgement(MethodView):
     @blp.response(200, Request)
     def post(self, request_id):
         """A clinician of the site has the request (stops the acknowledgement deadline)."""
-        return services.requests.acknowledge(request_id, components(), current_principal())
+        return services.steps.acknowledge(request_id, components(), current_principal())
 
 
 @blp.route("/coaching-requests/<request_id>/callback")
@@ -57,7 +74,7 @@ class Callback(MethodView):
     @blp.response(200, Request)
     def post(self, request_id):
         """The client was called back (stops both deadlines)."""
-        return services.requests.call_back(request_id, components(), current_principal())
+        return services.steps.call_back(request_id, components(), current_principal())
 
 
 @blp.route("/coaching-requests/<request_id>/closure")
@@ -67,4 +84,4 @@ class Closure(MethodView):
     @blp.response(200, Request)
     def post(self, body, request_id):
         """The contact ended: outcome and minutes (the clinician's load)."""
-        return services.requests.close(request_id, body, components(), current_principal())
+        return services.steps.close(request_id, body, components(), current_principal())

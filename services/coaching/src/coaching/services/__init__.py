@@ -1,7 +1,9 @@
 """Coaching's use cases, one function each: views, handlers and timers call them.
 
 Availability (``availability``: hours, rota, overrides, time off, coverage and gaps), coaching
-requests (``requests``: routing, the crisis path, the 24-hour rule, deadlines), diary cards
+requests (``requests``: routing, the crisis path, the 24-hour rule, deadlines; ``escalation``
+and ``holds``: the deadlines and holds that fell due; ``pace``: the request limit and crisis
+repeats; ``steps``: acknowledgement, call-back, closure), diary cards
 (``diary``), the relationship (``relationship``: check-ins, ruptures, goals, load) and the read
 models (``directory``). Every access to a client's health data is audited; events carry ids and
 codes only.
@@ -14,9 +16,12 @@ from coaching.services import (
     diary,
     directory,
     escalation,
+    holds,
+    pace,
     relationship,
     requests,
     safety,
+    steps,
 )
 
 __all__ = [
@@ -24,7 +29,10 @@ __all__ = [
     "diary",
     "directory",
     "escalation",
+    "holds",
+    "pace",
     "relationship",
     "requests",
     "safety",
+    "steps",
 ]

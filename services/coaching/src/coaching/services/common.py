@@ -15,7 +15,7 @@ from coaching.bootstrap import Components
 from coaching.domain import rota
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
-from dbt_shared.errors import Forbidden, NotFound
+from dbt_shared.errors import Forbidden, NotFound, StaleWrite, Unavailable
 
 COORDINATING = ("operator", "coordinator")
 STAFF = ("operator", "coordinator", "therapist", "facilitator")
@@ -24,6 +24,11 @@ DEFAULT_CALLBACK_MINUTES = 30
 DEFAULT_EMERGENCY_NUMBER = "988"
 DEFAULT_LOAD_THRESHOLD_MINUTES = 120
 DEFAULT_ACK_MINUTES = 15
+DEFAULT_REQUEST_LIMIT_PER_HOUR = 6  # non-crisis requests a client may make per clock hour
+DEFAULT_CRISIS_REPEAT_MINUTES = 5  # repeated crisis requests within this page once more at most
+# Tries at a client's safety state before a request fails loudly (503): each conflict means
+# another writer changed the client meanwhile, so the next try reads and decides again.
+SAFETY_WRITE_ATTEMPTS = 8
 
 
 def audit(c: Components, principal: Principal, action: str, kind: str, oid: str, site_id: str):
@@ -118,6 +123,30 @@ def with_safety(c: Components, client: dict[str, Any], **changes: Any) -> dict[s
     return {**client, SAFETY_FIELD: sealed}
 
 
+def change_safety(c: Components, client: dict[str, Any], change) -> None:
+    """Write a change to the client's safety state, or fail loudly: ``change(state)`` answers
+    the fields to change (``None``: nothing to change) and is decided again on the current
+    document after each conflict. A safety write never silently loses: after
+    ``SAFETY_WRITE_ATTEMPTS`` conflicts it raises ``Unavailable`` (503) and nothing was
+    written."""
+    for _ in range(SAFETY_WRITE_ATTEMPTS):
+        current = c.repositories.client(client["_id"])  # index: _id
+        if current is None:
+            raise NotFound("client")
+        changes = change(safety_of(c, current))
+        if not changes:
+            return
+        try:
+            c.repositories.clients.save(with_safety(c, current, **changes))
+            return
+        except StaleWrite:
+            continue
+    raise Unavailable(
+        "The safety record could not be written now; nothing was changed. Try again.",
+        kind="safety-write-failed",
+    )
+
+
 def site_today(c: Components, site_id: str):
     """Today's date in the site's zone (UTC while the site is unknown here)."""
     from zoneinfo import ZoneInfo
@@ -147,6 +176,10 @@ def site_settings(c: Components, site_id: str) -> dict[str, Any]:
         "load_threshold_minutes": stored.get(
             "load_threshold_minutes", DEFAULT_LOAD_THRESHOLD_MINUTES
         ),
+        "request_limit_per_hour": stored.get(
+            "request_limit_per_hour", DEFAULT_REQUEST_LIMIT_PER_HOUR
+        ),
+        "crisis_repeat_minutes": stored.get("crisis_repeat_minutes", DEFAULT_CRISIS_REPEAT_MINUTES),
     }
 
 

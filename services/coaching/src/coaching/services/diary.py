@@ -12,17 +12,9 @@ from zoneinfo import ZoneInfo
 from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import diary
-from coaching.services.common import (
-    audit,
-    client_for,
-    safety_of,
-    site_today,
-    the_client,
-    with_safety,
-)
-from coaching.services.safety import mark_self_harm
+from coaching.services.common import audit, change_safety, client_for, site_today, the_client
 from dbt_shared.auth import Principal
-from dbt_shared.errors import InvalidInput, StaleWrite
+from dbt_shared.errors import InvalidInput
 
 CARD_FIELD = "card"
 
@@ -58,38 +50,42 @@ def submit(body: dict[str, Any], c: Components, principal: Principal) -> tuple[d
     if flags:
         recorded.append(events.risk_flagged(card, client.get("therapist_id"), c.clock))
     audit(c, principal, "diary_card.write", "diary_card", card_id, client["site_id"])
+    # The safety state before the card: should the card's write fail, the client's next
+    # requests are still held or take the crisis path, and a retry writes the card; the other
+    # way round a card with its risk alert could stand while the rule never starts.
+    _safety_state(c, client, day, content)
     stored, created = c.repositories.cards.insert(card, recorded)
     if not created:
         stored = c.repositories.cards.save({**card, "_rev": stored.get("_rev", 0)}, recorded)
-    _safety_state(c, client, day, content)
     metrics.DIARY_CARDS.labels("new" if created else "replaced").inc()
     return {**_view(c, stored), "risk_flagged": bool(flags)}, created
 
 
 def _safety_state(c: Components, client: dict[str, Any], day: date, content: dict) -> None:
+    """What the card says for the client's safety, in one write that lands or fails loudly
+    (``change_safety``): self-harm acted on, and the day's urge to suicide."""
     card = {"date": day, **content}
+    harmed_at = None
     if diary.self_harm_acted(card):
         # The rule's clock starts when the self-harm happened, at the latest the end of the
         # card's day: a card filled in days later holds nothing.
         end_of_day = datetime.combine(day + timedelta(days=1), time(0), tzinfo=_zone(c, client))
-        mark_self_harm(c, client, min(c.clock.now(), end_of_day.astimezone(UTC)))
-    for _ in range(5):
-        current = c.repositories.client(client["_id"]) or client
-        last = safety_of(c, current)["last_card_date"]
-        if last and last > day.isoformat():
-            return  # an older day's card does not speak for today
-        try:
-            c.repositories.clients.save(
-                with_safety(
-                    c,
-                    current,
-                    last_card_date=day.isoformat(),
-                    suicide_urge_high=diary.suicide_urge_high(card),
-                )
+        harmed_at = min(c.clock.now(), end_of_day.astimezone(UTC))
+
+    def change(state: dict[str, Any]) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        if harmed_at is not None and (
+            state["self_harm_at"] is None or state["self_harm_at"] < harmed_at
+        ):
+            changes["self_harm_at"] = harmed_at
+        last = state["last_card_date"]
+        if not (last and last > day.isoformat()):  # an older day's card does not speak for today
+            changes.update(
+                last_card_date=day.isoformat(), suicide_urge_high=diary.suicide_urge_high(card)
             )
-            return
-        except StaleWrite:
-            continue
+        return changes
+
+    change_safety(c, client, change)
 
 
 def _zone(c: Components, client: dict[str, Any]) -> ZoneInfo:

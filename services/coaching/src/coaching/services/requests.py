@@ -1,51 +1,57 @@
-"""Coaching requests: routing, the crisis path, the 24-hour rule, acknowledgement, call-back,
-closure, and the deadlines that escalate a request nobody answered.
+"""Coaching requests: routing, the crisis path, the 24-hour rule, reading them (their steps
+after that: ``steps``; their deadlines: ``escalation``; their holds: ``holds``; their pace:
+``pace``).
 
 Routing (non-crisis): the client's own therapist when on call, else the primary on call, else
 the backup, else the site's clinical lead. The **crisis path** (``kind: crisis``, or any request
 while the client's last diary card shows an urge to suicide of 4 or more) reaches the primary
 and the backup at once, waits for no acknowledgement, and with fewer than two clinicians on call
-also reaches the clinical lead (and with nobody on call, the site's intake address too). The
-**24-hour rule** (a program setting) holds a non-crisis request for 24 hours after self-harm
-was recorded: recorded, the therapist informed, the crisis route given. Safety wins: a crisis
-request is never held.
+also reaches the clinical lead (and with nobody on call, the site's intake address too). It is
+always open: a client coaching does not know yet is answered and paged for at the site their
+token names (``unverified`` says what could not be checked), it is never limited, and a repeat
+within the site's ``crisis_repeat_minutes`` pages once more at most. The **24-hour rule** (a
+program setting) holds a non-crisis request for 24 hours after self-harm was recorded:
+recorded, the therapist informed, the crisis route given, released when the hold ends. Safety
+wins: a crisis request is never held.
 
-Each open deadline (acknowledgement, call-back) is a document in ``request_deadlines``, which
-holds only what is pending; the timer escalates what fell due (to the backup, then the clinical
-lead) under the request's lock, and the request records each level it reached, so a restart
-neither loses a deadline nor fires one twice.
-"""
+Each open deadline (acknowledgement, call-back) is a document in ``request_deadlines``, and
+each hold one in ``request_holds``, both written before their request and holding only what is
+pending; the timers act on what fell due under the request's lock, so a restart neither loses
+one nor fires one twice."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from coaching import events, metrics
 from coaching.bootstrap import Components
-from coaching.domain import relationship, rota
+from coaching.domain import rota
 from coaching.repository import ACTIVE_STATUSES, site_requests
+from coaching.services import pace
 from coaching.services.common import (
     COORDINATING,
     acting_clinician,
     audit,
     availability,
-    aware,
     emergency_route,
     own_clinicians,
     program_settings,
     safety_of,
     site_settings,
-    the_client,
     zone_of,
 )
 from dbt_shared import listing
 from dbt_shared.auth import Principal
-from dbt_shared.contracts import coaching as contract
-from dbt_shared.errors import Conflict, NotFound
+from dbt_shared.errors import (
+    Forbidden,
+    NotFound,
+    StaleWrite,
+)
 
+log = logging.getLogger(__name__)
 HOLD = timedelta(hours=24)
 ACK, CALLBACK = "acknowledgement", "callback"
 HELD = "held_24_hour_rule"
@@ -79,19 +85,84 @@ def _deadline(c: Components, request: dict[str, Any], kind: str, due: datetime) 
 
 
 # -- creating a request --------------------------------------------------------------------------
-def create(body: dict[str, Any], c: Components, principal: Principal) -> dict[str, Any]:
-    client = the_client(c, principal)
+def create(
+    body: dict[str, Any], c: Components, principal: Principal
+) -> tuple[dict[str, Any], bool]:
+    """A client asks for coaching; answers the request and whether it is a new one (a crisis
+    repeat past the page budget joins the client's latest crisis request)."""
+    client, unverified = _requester(c, principal, body["kind"] == "crisis")
     site_id = client["site_id"]
     now = c.clock.now()
     settings = site_settings(c, site_id)
     rules = program_settings(c, client)
-    try:
-        zone = zone_of(c, site_id)
-        primary, backup, _within = rota.on_call(zone, *availability(c, site_id), now)
-    except NotFound:  # the site not learned yet: nobody on call, the lead is reached
-        primary = backup = None
-    therapist = client.get("therapist_id")
     safety = safety_of(c, client)
+    crisis = body["kind"] == "crisis" or safety["suicide_urge_high"]
+    if not crisis:
+        pace.count_request(c, client["_id"], settings["request_limit_per_hour"], now)
+        return _create(body, c, principal, client, [], settings, rules, safety, now), True
+    with pace.crisis_turn(c, client["_id"]) as alone:
+        window = timedelta(minutes=settings["crisis_repeat_minutes"])
+        latest = pace.crisis_repeat_of(c, client["_id"], now, window) if alone else None
+        if latest is not None:
+            return _repeated(c, principal, latest, now), False
+        request = _create(body, c, principal, client, unverified, settings, rules, safety, now)
+        if alone:
+            pace.crisis_paged(c, client["_id"], request["id"], now)
+    return request, True
+
+
+def _requester(c: Components, principal: Principal, crisis: bool):
+    """The calling client's record and what could not be verified about them. The crisis path
+    is always open: a client coaching has not learned of (not admitted, or intake's event still
+    on its way) is answered with the emergency route and paged for at the site their token
+    names; only the other kinds of request need the record."""
+    if not principal.has_role("client"):
+        raise Forbidden("Only a client may do this, for themselves.")
+    client = c.repositories.client(principal.subject)
+    if client is not None:
+        return client, []
+    if not crisis:
+        raise NotFound("client")
+    sites = sorted(principal.sites)
+    unverified = ["client_unknown"]
+    if len(sites) > 1:
+        unverified.append("site_ambiguous")  # the first is paged: a person sorts it out
+    site_id = sites[0] if sites else None
+    if site_id is None or c.repositories.site(site_id) is None:
+        unverified.append("site_unknown")  # nobody on call known here: the lead and intake
+    return {"_id": principal.subject, "site_id": site_id, "therapist_id": None}, unverified
+
+
+def _route(c: Components, client: dict[str, Any], site_id: str | None, now: datetime):
+    """Whom a non-crisis request goes to now: the client's own therapist when on call, else the
+    primary on call, else the backup, else the site's clinical lead."""
+    primary, backup = _on_call(c, site_id, now)
+    therapist = client.get("therapist_id")
+    if therapist and therapist in (primary, backup):
+        return therapist, "own_therapist"
+    if primary:
+        return primary, "primary_on_call"
+    if backup:
+        return backup, "backup_on_call"
+    return None, "clinical_lead"
+
+
+def _on_call(c: Components, site_id: str | None, now: datetime):
+    try:
+        zone = zone_of(c, site_id) if site_id else None
+    except NotFound:
+        zone = None
+    if zone is None:  # the site not learned yet: nobody on call, the lead is reached
+        return None, None
+    primary, backup, _within = rota.on_call(zone, *availability(c, site_id), now)
+    return primary, backup
+
+
+def _create(
+    body, c: Components, principal: Principal, client, unverified, settings, rules, safety, now
+) -> dict[str, Any]:
+    site_id = client["site_id"]
+    therapist = client.get("therapist_id")
     crisis = body["kind"] == "crisis" or safety["suicide_urge_high"]
     self_harm_at = safety["self_harm_at"]
     held = (
@@ -114,8 +185,10 @@ def create(body: dict[str, Any], c: Components, principal: Principal) -> dict[st
         "escalations": {ACK: 0, CALLBACK: 0},
         "emergency_number": settings["emergency_number"],
     }
+    if unverified:
+        request["unverified"] = list(unverified)
     if crisis:
-        notified = [x for x in dict.fromkeys((primary, backup)) if x]
+        notified = [x for x in dict.fromkeys(_on_call(c, site_id, now)) if x]
         request.update(
             status="open",
             routed_to=notified[0] if notified else None,
@@ -135,14 +208,7 @@ def create(body: dict[str, Any], c: Components, principal: Principal) -> dict[st
             held_until=self_harm_at + HOLD,
         )
     else:
-        if therapist and therapist in (primary, backup):
-            to, reason = therapist, "own_therapist"
-        elif primary:
-            to, reason = primary, "primary_on_call"
-        elif backup:
-            to, reason = backup, "backup_on_call"
-        else:
-            to, reason = None, "clinical_lead"
+        to, reason = _route(c, client, site_id, now)
         request.update(
             status="open",
             routed_to=to,
@@ -154,15 +220,44 @@ def create(body: dict[str, Any], c: Components, principal: Principal) -> dict[st
         )
     request["active"] = request["status"] in ACTIVE_STATUSES
     _history(request, "created", principal.subject, now, notified=list(request["notified"]))
-    listing.place(request, c.repositories.sequences, {"site_bucket": site_requests(site_id)})
+    recorded = []
+    if site_id is not None:
+        listing.place(request, c.repositories.sequences, {"site_bucket": site_requests(site_id)})
+        recorded = [events.request_created(request, c.clock)]
+    else:  # no site to page at all: the client still has the emergency route (logged, id only)
+        log.error("crisis request with no site to page", extra={"request_id": request["_id"]})
     audit(c, principal, "coaching_request.create", "coaching_request", request["_id"], site_id)
     if request["acknowledge_by"] is not None:
         _deadline(c, request, ACK, request["acknowledge_by"])
     if request["call_back_by"] is not None:
         _deadline(c, request, CALLBACK, request["call_back_by"])
-    stored, _ = c.repositories.requests.insert(request, [events.request_created(request, c.clock)])
+    if held:  # written before the request, as its deadlines: a held request is always released
+        c.repositories.holds.insert(
+            {"_id": request["_id"], "request_id": request["_id"], "due_at": request["held_until"]}
+        )
+    stored, _ = c.repositories.requests.insert(request, recorded)
     metrics.REQUESTS.labels(request["kind"], request["status"], request["reason"]).inc()
     return view(stored)
+
+
+def _repeated(c: Components, principal: Principal, latest: dict[str, Any], now: datetime):
+    """A crisis repeat that does not page: recorded on the request it joins (its history and
+    ``repeats``), answered with it and the emergency route. Never refused: should the record
+    not land, the answer is the same."""
+    request_id = latest["_id"]
+    audit(
+        c, principal, "coaching_request.repeat", "coaching_request", request_id, latest["site_id"]
+    )
+    metrics.CRISIS_REPEATS.inc()
+    try:
+        with c.locks(_lock(request_id)):
+            current = c.repositories.requests.get(request_id) or latest
+            current["repeats"] = int(current.get("repeats", 0)) + 1
+            _history(current, "repeated", principal.subject, now)
+            return view(c.repositories.requests.save(current))
+    except StaleWrite:
+        log.warning("crisis repeat not recorded", extra={"request_id": request_id})
+        return view(latest)
 
 
 def view(request: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +279,9 @@ def view(request: dict[str, Any]) -> dict[str, Any]:
         "call_back_by",
         "reason",
         "held_until",
+        "released_at",
+        "unverified",
+        "repeats",
         "created_at",
         "acknowledged_at",
         "called_back_at",
@@ -261,121 +359,3 @@ def list_requests(args: dict[str, Any], c: Components, principal: Principal):
         items = [r for r in items if _involved(c, principal, r)]
     audit(c, principal, "coaching_request.list", "coaching_request_list", site_id, site_id)
     return [view(r) for r in items[: args["limit"]]], cursor
-
-
-# -- acknowledgement, call-back, closure ---------------------------------------------------------
-def _step(c: Components, request_id: str, principal: Principal, change) -> dict[str, Any]:
-    with c.locks(_lock(request_id)):
-        request = _visible(c, request_id, principal)
-        clinician = acting_clinician(c, principal, request["site_id"])
-        now = c.clock.now()
-        event = change(request, clinician["_id"], now)
-        request["active"] = request["status"] in ACTIVE_STATUSES
-        audit(
-            c,
-            principal,
-            f"coaching_request.{event[0]}",
-            "coaching_request",
-            request_id,
-            request["site_id"],
-        )
-        stored = c.repositories.requests.save(
-            request, [events.request_step(event[1], request, clinician["_id"], c.clock)]
-        )
-    return stored
-
-
-def acknowledge(request_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    def change(request, by, now):
-        if request["status"] not in ("open", HELD):
-            raise Conflict("This request was acknowledged already.", kind="request-state")
-        request.update(status="acknowledged", acknowledged_at=now, acknowledged_by=by)
-        _history(request, "acknowledged", by, now)
-        return "acknowledge", contract.REQUEST_ACKNOWLEDGED
-
-    stored = _step(c, request_id, principal, change)
-    c.repositories.deadlines.delete(f"{request_id}:{ACK}")
-    _observe(stored, "acknowledged_at")
-    return view(stored)
-
-
-def call_back(request_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    def change(request, by, now):
-        if request["status"] not in ("open", "acknowledged", HELD):
-            raise Conflict("This request was called back or closed already.", kind="request-state")
-        if "acknowledged_at" not in request:  # calling back answers the request too
-            request.update(acknowledged_at=now, acknowledged_by=by)
-        request.update(status="called_back", called_back_at=now, called_back_by=by)
-        _history(request, "called_back", by, now)
-        return "call_back", contract.REQUEST_CALLED_BACK
-
-    stored = _step(c, request_id, principal, change)
-    for kind in (ACK, CALLBACK):
-        c.repositories.deadlines.delete(f"{request_id}:{kind}")
-    _observe(stored, "called_back_at")
-    return view(stored)
-
-
-def close(request_id: str, body: dict[str, Any], c: Components, principal: Principal):
-    def change(request, by, now):
-        if request["status"] == "closed":
-            raise Conflict("This request is closed already.", kind="request-state")
-        request.update(
-            status="closed",
-            closed_at=now,
-            closed_by=by,
-            outcome=body["outcome"],
-            duration_minutes=body["duration_minutes"],
-        )
-        _history(request, "closed", by, now, outcome=body["outcome"])
-        return "close", contract.REQUEST_CLOSED
-
-    stored = _step(c, request_id, principal, change)
-    for kind in (ACK, CALLBACK):
-        c.repositories.deadlines.delete(f"{request_id}:{kind}")
-    _record_contact(c, stored)
-    return view(stored)
-
-
-def _observe(request: dict[str, Any], field: str) -> None:
-    seconds = (aware(request[field]) - aware(request["created_at"])).total_seconds()
-    metrics.RESPONSE_SECONDS.labels(field.removesuffix("_at")).observe(max(seconds, 0.0))
-
-
-def _record_contact(c: Components, request: dict[str, Any]) -> None:
-    """A closed request is a coaching contact of the clinician who closed it: their weekly
-    minutes outside business hours, and a load flag past the site's threshold."""
-    zone = zone_of(c, request["site_id"])
-    minutes = int(request["duration_minutes"])
-    started = aware(request.get("called_back_at") or request.get("acknowledged_at"))
-    started = started or aware(request["closed_at"]) - timedelta(minutes=minutes)
-    outside = relationship.minutes_outside_business_hours(started, minutes, zone)
-    week = relationship.iso_week(started.astimezone(ZoneInfo(zone)).date())
-    # The clinician who made the call carries its load (not whoever tidied up the closure).
-    clinician_id = (
-        request.get("called_back_by") or request.get("acknowledged_by") or request["closed_by"]
-    )
-    c.repositories.contacts.insert(
-        {
-            "_id": request["_id"],
-            "clinician_id": clinician_id,
-            "site_id": request["site_id"],
-            "week": week,
-            "started_at": started,
-            "minutes": minutes,
-            "outside_minutes": outside,
-        }
-    )
-    metrics.OUTSIDE_HOURS_MINUTES.labels(request["site_id"]).inc(outside)
-    total = sum(x["outside_minutes"] for x in c.repositories.contacts_in_week(clinician_id, week))
-    threshold = site_settings(c, request["site_id"])["load_threshold_minutes"]
-    if total > threshold:
-        flag = {
-            "_id": f"{clinician_id}:{week}",
-            "clinician_id": clinician_id,
-            "site_id": request["site_id"],
-            "week": week,
-            "minutes": total,
-            "threshold_minutes": threshold,
-        }
-        c.repositories.load_flags.insert(flag, [events.load_high(flag, c.clock)])

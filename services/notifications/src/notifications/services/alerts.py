@@ -6,6 +6,9 @@ generic text arguments only (a reference, a day, a time, a room), never a name.
 - ``coaching.request.created``: the clinicians notified get an SMS and an item in their own
   inbox at once; the clinical lead and the intake address, when named, an email and a site
   inbox item (urgent on the crisis path). A held request informs the therapist's inbox.
+  Whom it reaches follows a fallback chain whatever the event says (``reach``): the clinicians
+  named, else the clinical lead, and on the crisis path the intake address too.
+- ``coaching.request.released``: a held request released after 24 hours, as a new request.
 - ``coaching.request.escalated``: the same, for whom it now goes to.
 - ``coaching.risk.flagged``: safety: the therapist by SMS, email and own inbox at once, the
   clinical lead by email.
@@ -185,11 +188,25 @@ def _lead_email(event, data, purpose: str, priority: str, now, args, at_once: bo
     )
 
 
+def reach(data: dict[str, Any]) -> tuple[list[str], bool, bool]:
+    """Whom a coaching request reaches: the clinicians it names, then the fallback chain, held
+    here as well as in coaching so that no request reaches nobody, whatever the event says.
+    A crisis pages the clinicians on call, and the clinical lead when fewer than two are named,
+    and the site's intake address too when none is; any other request the lead when no
+    clinician is named. (The lead's address itself falls back to the intake address at send
+    time: ``domain.recipients``.)"""
+    who = [x for x in dict.fromkeys(data.get("notified") or []) if x]
+    crisis = bool(data.get("crisis"))
+    lead = bool(data.get("notify_clinical_lead")) or len(who) < (2 if crisis else 1)
+    intake = bool(data.get("notify_site_intake")) or (crisis and not who)
+    return who, lead, intake
+
+
 def on_coaching_requests(batch: Batch, c: Components) -> None:
     now, items, out = c.clock.now(), [], []
     for event, data in batch:
         held = data["status"] == "held_24_hour_rule"
-        who = list(data["notified"])
+        who, lead, intake = reach(data)
         if held:  # informs the therapist: their own inbox, no page
             for clinician in who:
                 items.append(
@@ -221,8 +238,38 @@ def on_coaching_requests(batch: Batch, c: Components) -> None:
             now,
             purpose="coaching_request",
             crisis=data["crisis"],
-            lead=data["notify_clinical_lead"],
-            intake=data["notify_site_intake"],
+            lead=lead,
+            intake=intake,
+            items=items,
+            out=out,
+        )
+    store(c, items, out)
+
+
+def on_coaching_releases(batch: Batch, c: Components) -> None:
+    """A request held by the 24-hour rule was released: whom it reaches now gets it as a new
+    (non-crisis) request, an SMS and an own inbox item, the lead by email when nobody is named."""
+    now, items, out = c.clock.now(), [], []
+    for event, data in batch:
+        who, lead, _intake = reach({**data, "crisis": False})
+        _clinician_alert(
+            event,
+            data,
+            now,
+            purpose="coaching_request",
+            who=who,
+            crisis=False,
+            items=items,
+            out=out,
+        )
+        _lead_alert(
+            event,
+            data,
+            now,
+            purpose="coaching_request",
+            crisis=False,
+            lead=lead,
+            intake=False,
             items=items,
             out=out,
         )
