@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import re
 from typing import Any
 
 from flask import Response, json
@@ -58,6 +59,13 @@ class Problem(Exception):
         return response
 
 
+#: A key that can name a field. Error messages are keyed by what the client sent (an unknown
+#: member, a map's key): any other key is shown as ``UNNAMED_KEY``, so no problem body repeats
+#: a submitted value, however it was sent.
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+UNNAMED_KEY = "<key>"
+
+
 def field_errors(messages: Any, location: str = "json", prefix: str = "") -> list[dict[str, Any]]:
     """Flatten marshmallow's nested error messages into ``[{field, location, message}]``."""
     flat: list[dict[str, Any]] = []
@@ -66,7 +74,8 @@ def field_errors(messages: Any, location: str = "json", prefix: str = "") -> lis
             if isinstance(key, int):  # an item of a list
                 path = f"{prefix}[{key}]"
             else:
-                path = f"{prefix}.{key}" if prefix else str(key)
+                name = key if isinstance(key, str) and _FIELD_NAME.match(key) else UNNAMED_KEY
+                path = f"{prefix}.{name}" if prefix else name
             flat.extend(field_errors(value, location, path))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:

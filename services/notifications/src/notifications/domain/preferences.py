@@ -109,12 +109,13 @@ def validate(prefs: dict) -> list[tuple[str, str]]:
         errors += _channel_errors(prefs["channels"])
     preferred = prefs.get("preferred_channel")
     if preferred is not None and preferred not in CHANNELS:
-        errors.append(("preferred_channel", f"unknown channel {preferred!r}"))
+        # No message repeats the value sent: a problem body echoes no input.
+        errors.append(("preferred_channel", f"unknown channel; one of {', '.join(CHANNELS)}"))
     if prefs.get("quiet_hours") is not None:
         errors += _quiet_hours_errors(prefs["quiet_hours"])
     zone = prefs.get("timezone")
     if zone is not None and not _is_zone(zone):
-        errors.append(("timezone", f"unknown time zone {zone!r}"))
+        errors.append(("timezone", "unknown time zone; an IANA name such as America/Chicago"))
     language = prefs.get("language")
     if language is not None and not (
         isinstance(language, str)
@@ -211,7 +212,7 @@ def _channel_errors(channels: object) -> list[tuple[str, str]]:
             errors.append((path, "safety messages use every channel; it cannot be set"))
             continue
         if category not in CATEGORIES:
-            errors.append((path, f"unknown category {category!r}"))
+            errors.append((path, "unknown category"))
             continue
         if not isinstance(chosen, list):
             errors.append((path, "must be a list of channels"))
@@ -219,9 +220,9 @@ def _channel_errors(channels: object) -> list[tuple[str, str]]:
         seen: set[str] = set()
         for index, channel in enumerate(chosen):
             if channel not in CHANNELS:
-                errors.append((f"{path}[{index}]", f"unknown channel {channel!r}"))
+                errors.append((f"{path}[{index}]", "unknown channel"))
             elif channel in seen:
-                errors.append((f"{path}[{index}]", f"duplicate channel {channel!r}"))
+                errors.append((f"{path}[{index}]", "duplicate channel"))
             else:
                 seen.add(channel)
     return errors
@@ -231,9 +232,7 @@ def _quiet_hours_errors(quiet: object) -> list[tuple[str, str]]:
     if not isinstance(quiet, dict):
         return [("quiet_hours", 'must be null or {"start": "HH:MM", "end": "HH:MM"}')]
     errors = [
-        (f"quiet_hours.{key}", f"unknown field {key!r}")
-        for key in quiet
-        if key not in {"start", "end"}
+        (f"quiet_hours.{key}", "unknown field") for key in quiet if key not in {"start", "end"}
     ]
     for key in ("start", "end"):
         try:
