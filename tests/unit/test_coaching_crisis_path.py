@@ -12,7 +12,7 @@ import pytest
 from test_coaching_api import NOW, SITE, as_client, as_clinician, published, rota, seed
 
 from coaching.app import create_app
-from coaching.services import holds
+from coaching.services import escalation, holds
 from dbt_shared.clock import FixedClock
 from dbt_shared.contracts import coaching as contract
 
@@ -75,6 +75,19 @@ def test_a_crisis_at_a_site_coaching_has_not_learned_pages_the_lead_and_the_inta
     assert event.data["notify_clinical_lead"] and event.data["notify_site_intake"]
 
 
+def test_a_crisis_from_a_token_naming_no_site_still_gets_the_emergency_route(
+    api, auth, components, clock
+):
+    nowhere = auth("client", [], "client-new")
+    crisis = api.post("/v1/coaching-requests", json={"kind": "crisis"}, headers=nowhere)
+    assert crisis.status_code == 201, crisis.json
+    assert crisis.json["emergency_route"]["number"] == "988"
+    assert crisis.json["unverified"] == ["client_unknown", "site_unknown"]
+    assert created_events(components) == []  # nobody to name: no event that cannot be served
+    clock.advance(timedelta(hours=1))
+    assert escalation.escalate_due(components) == 0  # and no deadline that cannot escalate
+
+
 def test_only_the_crisis_path_is_open_to_a_client_coaching_does_not_know(api, auth):
     newcomer = auth("client", [SITE], "client-new")
     skills = api.post("/v1/coaching-requests", json={"kind": "skills"}, headers=newcomer)
@@ -115,8 +128,6 @@ def test_a_held_request_is_released_after_24_hours_and_the_clinician_is_told(
     ).json["items"]
     assert [r["id"] for r in listed] == [held["id"]]  # in hand now, with its deadlines
     clock.advance(timedelta(minutes=2))
-    from coaching.services import escalation
-
     assert escalation.escalate_due(components) == 1  # nobody acknowledged: it escalates
 
 

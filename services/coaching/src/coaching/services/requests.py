@@ -224,8 +224,12 @@ def _create(
     if site_id is not None:
         listing.place(request, c.repositories.sequences, {"site_bucket": site_requests(site_id)})
         recorded = [events.request_created(request, c.clock)]
-    else:  # no site to page at all: the client still has the emergency route (logged, id only)
+    else:
+        # A token naming no site, from a client coaching does not know: nobody can be named to
+        # page (nor escalated to later), the client still has the emergency route. Logged for
+        # the operators (the id only).
         log.error("crisis request with no site to page", extra={"request_id": request["_id"]})
+        request["call_back_by"] = None
     audit(c, principal, "coaching_request.create", "coaching_request", request["_id"], site_id)
     if request["acknowledge_by"] is not None:
         _deadline(c, request, ACK, request["acknowledge_by"])
