@@ -9,7 +9,7 @@ from typing import Any
 from dbt_shared import documents, listing
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
-from dbt_shared.errors import DomainError, Forbidden, InvalidInput, NotFound, StaleWrite
+from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite, Unavailable
 from notifications.bootstrap import Components
 from notifications.delivery_store import recipient_deliveries, site_deliveries
 from notifications.domain import preferences, sms
@@ -78,13 +78,6 @@ def put_preferences(recipient_id: str, body: dict[str, Any], c: Components, prin
 PUT_ATTEMPTS = 5
 
 
-class IntakeUnavailable(DomainError):
-    """Intake did not answer: what a client told it cannot be shown (503, try again)."""
-
-    status = 503
-    kind = "service-unavailable"
-
-
 def _told_intake(c: Components, kind: str, recipient_id: str, site: str | None) -> dict[str, Any]:
     """What intake answers now for the recipient (channels, preferred channel, language, the
     site's time zone), never kept. A recipient intake does not know: nothing, the site's zone
@@ -95,7 +88,8 @@ def _told_intake(c: Components, kind: str, recipient_id: str, site: str | None) 
         zone = c.repositories.site_zones.timezone_of(site) if site else None
         return {"timezone": zone} if zone else {}
     except TransientFailure as exc:
-        raise IntakeUnavailable("Intake did not answer; try again in a moment.") from exc
+        # what the client told intake cannot be shown without it: 503, try again
+        raise Unavailable("Intake did not answer; try again in a moment.") from exc
 
 
 def _view(c: Components, recipient_id: str, kind: str, stored, contact) -> dict[str, Any]:
