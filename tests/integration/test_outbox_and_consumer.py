@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import TopicPartition
+from prometheus_client import REGISTRY
 
 from dbt_shared import retention
 from dbt_shared.clock import SystemClock
@@ -20,7 +21,15 @@ from dbt_shared.contracts import ALL_TOPICS, CATALOG, intake
 from dbt_shared.documents import MongoDocumentStore
 from dbt_shared.events.consumer import ConsumerRunner, batched
 from dbt_shared.events.envelope import new_event
-from dbt_shared.events.outbox import INTENTS_COLLECTION, OutboxRelay, record_intents
+from dbt_shared.events.outbox import (
+    INTENTS_COLLECTION,
+    KEEP_IN_DOCUMENT,
+    PARKED_COLLECTION,
+    OutboxRelay,
+    configure_hand_off,
+    flush_hand_off,
+    record_intents,
+)
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.worker import WorkerContext, housekeeping
@@ -193,6 +202,102 @@ def test_an_intent_whose_write_never_happened_is_dropped_after_the_grace_period(
     assert patient.relay_once() == 0
     assert fresh_db[INTENTS_COLLECTION].count_documents({}) == 0, "the orphan intent is dropped"
     assert records_of(infra, never.id) == []
+
+
+def test_events_pushed_out_of_their_document_during_a_long_outage_are_still_published(
+    infra, fresh_db, publisher
+):
+    """Kafka is down while one referral records more events than its document keeps
+    (KEEP_IN_DOCUMENT): the oldest are no longer in the document, but their writes happened,
+    and they go out once the broker is back, however long it was away, in order."""
+    referral_id = str(uuid.uuid4())
+    events = [referral_event("site", referral_id) for _ in range(KEEP_IN_DOCUMENT + 10)]
+    # The document after those writes, as MongoDB stores it (each write's ``$push`` keeps the
+    # last KEEP_IN_DOCUMENT; FerretDB keeps them all), with the intents still waiting.
+    record_intents(fresh_db, "things", referral_id, events, CLOCK)
+    kept = [event.to_document() for event in events[-KEEP_IN_DOCUMENT:]]
+    fresh_db.things.insert_one({"_id": referral_id, "_rev": len(events) - 1, "_outbox": kept})
+
+    # The broker is back after the grace period (an hour, a day: the same to the relay).
+    relay = OutboxRelay(
+        fresh_db, ["things"], publisher, "test", grace=timedelta(0), **AS_IF_NO_HAND_OFF
+    )
+    assert relay.relay_once() == len(events)
+    assert fresh_db[INTENTS_COLLECTION].count_documents({}) == 0
+    wanted = {e.id for e in events}
+    on_topic = [header(r, "ce_id") for r in read_topic(infra.kafka_bootstrap, TOPIC)]
+    assert [i for i in on_topic if i in wanted] == [e.id for e in events], "each once, in order"
+
+
+def admitted_with_windows(windows: int):
+    """An admission as intake would record it, with ``windows`` availability windows."""
+    client_id = str(uuid.uuid4())
+    return new_event(
+        "intake",
+        intake.CLIENT_ADMITTED,
+        key=client_id,
+        subject=f"referrals/{client_id}",
+        data={
+            "client_id": client_id,
+            "referral_id": client_id,
+            "site_id": "site",
+            "program_id": "program",
+            "program": "adult",
+            "therapist_id": "therapist",
+            "availability": [{"weekday": "mon", "start": "17:00", "end": "21:00"}] * windows,
+            "admitted_at": datetime.now(UTC).isoformat(),
+        },
+        clock=CLOCK,
+        catalog=CATALOG,
+    )
+
+
+def parked_total() -> float:
+    return REGISTRY.get_sample_value("dbt_outbox_parked_total", {"service": "test"}) or 0.0
+
+
+def test_an_event_above_the_brokers_limit_is_parked_and_the_events_after_it_are_published(
+    infra, fresh_db, publisher
+):
+    """An admission with 25,000 availability windows makes a 1.3 MB event, above Kafka's
+    1 MB: it is parked with why, and the events recorded before and after it still go out."""
+    before, after = referral_event("site"), referral_event("site")
+    too_large = admitted_with_windows(25_000)
+    things = MongoDocumentStore(fresh_db.things)
+    for event in (before, too_large, after):
+        things.insert({"_id": event.key}, [event])
+    parked_before = parked_total()
+
+    relay = OutboxRelay(fresh_db, ["things"], publisher, "test", **AS_IF_NO_HAND_OFF)
+    assert relay.relay_once() == 2
+    assert len(records_of(infra, before.id)) == 1
+    assert len(records_of(infra, after.id)) == 1
+    assert records_of(infra, too_large.id) == []
+    [parked] = fresh_db[PARKED_COLLECTION].find()
+    assert parked["_id"] == too_large.id
+    assert parked["error_type"] == "MessageSizeTooLargeError"
+    assert parked["event"]["data"]["client_id"] == too_large.key, "kept whole, to be replayed"
+    assert parked_total() == parked_before + 1
+    assert fresh_db[INTENTS_COLLECTION].count_documents({}) == 0
+    assert relay.relay_once() == 0, "a parked event is not retried"
+    assert relay.backlog == 0
+
+
+def test_the_hand_off_sends_the_rest_of_its_batch_and_parks_what_the_broker_refuses(
+    infra, fresh_db, publisher
+):
+    before, after = referral_event("site"), referral_event("site")
+    too_large = admitted_with_windows(25_000)
+    configure_hand_off(lambda: publisher)
+    try:  # one write, one hand-off, one send: the refused event amid the others
+        MongoDocumentStore(fresh_db.things).insert({"_id": "doc"}, [before, too_large, after])
+        flush_hand_off()
+    finally:
+        configure_hand_off(None)
+    assert len(records_of(infra, before.id)) == 1
+    assert len(records_of(infra, after.id)) == 1
+    assert [p["_id"] for p in fresh_db[PARKED_COLLECTION].find()] == [too_large.id]
+    assert fresh_db[INTENTS_COLLECTION].count_documents({}) == 0, "nothing left for the relay"
 
 
 def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(

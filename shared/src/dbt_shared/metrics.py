@@ -55,6 +55,17 @@ OUTBOX_BACKLOG = Gauge(
 DEAD_LETTERED = Counter(
     "dbt_events_dead_lettered_total", "Events sent to a dead-letter topic", ["service", "topic"]
 )
+OUTBOX_PARKED = Counter(
+    "dbt_outbox_parked_total",
+    "Events the broker refused for good (too large...), moved to outbox_parked, not published",
+    ["service"],
+)
+OUTBOX_PARKED_NOW = Gauge(
+    "dbt_outbox_parked_events",
+    "Events waiting in outbox_parked for an operator (counted by the relay each minute)",
+    ["service"],
+    multiprocess_mode="livemax",
+)
 
 
 def registry() -> CollectorRegistry:

@@ -13,8 +13,14 @@ for every save):
    (``hand_off``) and deletes their intents once the broker has acknowledged them;
 4. **relay** (in the worker): sweeps what the hand-off missed. It reads only the intents, the
    work in flight, never the state collections: an intent whose document holds its event is
-   published and deleted; an intent whose document does not hold it after a grace period
-   belongs to a write that never happened, and is dropped.
+   published and deleted; so is one that the document's recent history no longer reaches (the
+   document keeps its last ``KEEP_IN_DOCUMENT`` events, and more were written after it: a long
+   broker outage); an intent whose document does not hold it after a grace period belongs to a
+   write that never happened, and is dropped.
+5. **parking**: an event the broker refuses for good (larger than its limit, a malformed
+   record) is moved to ``outbox_parked`` with the error, counted (``dbt_outbox_parked_total``)
+   and alerted on; every other event goes out. Never silently dropped, never retried by itself:
+   an operator fixes and replays it (docs/operations.md).
 
 A crash between publish and delete publishes the event again; consumers drop the repeat by
 ``source`` + ``id``. The relay never writes state documents (FerretDB v1 applies an update as
@@ -32,10 +38,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from dbt_shared import group_inserts, metrics
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.events.envelope import Event
+from dbt_shared.events.publisher import Unpublishable
+from dbt_shared.events.records import error_text
 from dbt_shared.mongo import delete_ids
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,13 @@ log = logging.getLogger(__name__)
 OUTBOX_FIELD = "_outbox"
 RECORDED_AT_FIELD = "_outbox_at"  # written by the earlier relay design; hidden, never read
 INTENTS_COLLECTION = "outbox_intents"
+# Events the broker refused for good, with why: out of the relay's sweep, kept for an operator.
+PARKED_COLLECTION = "outbox_parked"
+# How often the relay counts the parked events for its gauge (an alert holds while any wait).
+PARKED_COUNT_EVERY_S = 60.0
+# Clock skew between the processes writing one document: an event at most this much younger
+# than the oldest its document kept was still written before it (the history reaches past it).
+SKEW = timedelta(milliseconds=250)
 # How many events a document keeps as its recent history (the commit records the relay checks).
 KEEP_IN_DOCUMENT = 50
 # How often the hand-off deletes the intents of what the broker acknowledged (one delete).
@@ -88,6 +104,8 @@ def public(document: dict[str, Any] | None) -> dict[str, Any] | None:
 def ensure_indexes(db: Database) -> None:
     # The relay's sweep: oldest intents first (a small collection: only what is in flight).
     db[INTENTS_COLLECTION].create_index([("created_at", 1), ("_id", 1)], name="created_at")
+    # An operator's look at what is parked, oldest first (parking moves, by _id, need no more).
+    db[PARKED_COLLECTION].create_index([("parked_at", 1), ("_id", 1)], name="parked_at")
 
 
 def record_intents(
@@ -166,11 +184,21 @@ class _HandOff:
                 if batch:
                     if self._publisher is None:
                         self._publisher = self.publisher_factory()
-                    self._publisher.publish(
-                        [e for _db, events in batch for e in events], timeout_s=self.timeout_s
-                    )
+                    rejected: dict[str, BaseException] = {}
+                    try:
+                        self._publisher.publish(
+                            [e for _db, events in batch for e in events], timeout_s=self.timeout_s
+                        )
+                    except Unpublishable as exc:  # the others went out: only these wait
+                        rejected = {event.id: error for event, error in exc.rejected}
                     for db, events in batch:
-                        forget.setdefault(id(db), (db, []))[1].extend(e.id for e in events)
+                        if rejected:
+                            service = getattr(self._publisher, "service", "unknown")
+                            mine = [e for e in events if e.id in rejected]
+                            _park_events(db, mine, rejected, service)
+                        forget.setdefault(id(db), (db, []))[1].extend(
+                            e.id for e in events if e.id not in rejected
+                        )
                     self.forgetting = True
             except Exception:
                 log.warning("hand-off to the broker failed; the relay will send", exc_info=True)
@@ -226,6 +254,90 @@ def forget_intents(db: Database, event_ids: list[str]) -> None:
     delete_ids(db[INTENTS_COLLECTION], event_ids)  # index: _id
 
 
+def park_intents(
+    db: Database,
+    intents: list[dict[str, Any]],
+    errors: dict[str, BaseException],
+    service: str,
+    clock: Clock,
+) -> None:
+    """Move intents whose event the broker refuses for good (``errors``: by event id) to
+    ``outbox_parked``, with why: written there first, then deleted from the sweep, so a crash
+    between the two parks them again (the same ``_id``), never loses them."""
+    if not intents:
+        return
+    now = clock.now()
+    parked = [
+        {
+            **intent,
+            "parked_at": now,
+            "error_type": type(errors[intent["_id"]]).__name__,
+            "error": error_text(errors[intent["_id"]]),  # sizes and codes, never the data
+        }
+        for intent in intents
+    ]
+    try:
+        db[PARKED_COLLECTION].insert_many(parked, ordered=False)
+    except BulkWriteError as exc:  # parked before (the hand-off and the relay both tried)
+        if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+            raise
+    forget_intents(db, [intent["_id"] for intent in intents])
+    metrics.OUTBOX_PARKED.labels(service).inc(len(intents))
+    log.error(
+        "events parked: the broker refuses them; see outbox_parked",
+        extra={
+            "count": len(intents),
+            "event_types": sorted({i["event"]["type"] for i in intents}),
+            "error_types": sorted({p["error_type"] for p in parked}),
+        },
+    )
+
+
+def _park_events(
+    db: Database, events: list[Event], errors: dict[str, BaseException], service: str
+) -> None:
+    """``park_intents`` for the hand-off, which holds the events, not their intents."""
+    intents = [
+        intent
+        for event in events
+        # index: _id (a refused event is rare: one lookup each is no cost)
+        if (intent := db[INTENTS_COLLECTION].find_one({"_id": event.id})) is not None
+    ]
+    park_intents(db, intents, errors, service, _SYSTEM_CLOCK)
+
+
+def parked_count(db: Database, limit: int = 10_000) -> int:
+    """How many events wait in ``outbox_parked`` for an operator (none, normally)."""
+    command = {"query": {}, "limit": limit}  # the count command: no aggregation on FerretDB
+    return int(db.command("count", PARKED_COLLECTION, **command)["n"])
+
+
+_SYSTEM_CLOCK = SystemClock()
+
+
+class _History:
+    """The events a document keeps (its last ``KEEP_IN_DOCUMENT``): whether it holds an
+    intent's event, or no longer reaches back to it because later writes pushed it out."""
+
+    def __init__(self, kept: list[dict[str, Any]]) -> None:
+        self.ids = {e.get("id") for e in kept}
+        times = [_aware(e["time"]) for e in kept if isinstance(e.get("time"), datetime)]
+        # Full: older events may have been sliced away; the oldest kept one says from when.
+        self.reaches_back_to = min(times) if len(kept) >= KEEP_IN_DOCUMENT and times else None
+
+    def holds(self, intent: dict[str, Any]) -> bool:
+        if intent["_id"] in self.ids:
+            return True
+        # Sliced out (a long broker outage, KEEP_IN_DOCUMENT later events on one document):
+        # written before the oldest event kept, so its write happened. Sent, never dropped.
+        at = intent["event"].get("time")
+        return (
+            self.reaches_back_to is not None
+            and isinstance(at, datetime)
+            and _aware(at) <= self.reaches_back_to + SKEW
+        )
+
+
 class OutboxRelay:
     """Step 4: publishes intents whose write happened, in the order recorded."""
 
@@ -253,6 +365,7 @@ class OutboxRelay:
         self.hand_off_time = hand_off_time
         self.backlog = 0
         self.healthy = True  # false while a sweep fails (worker readiness)
+        self._parked_counted_at: float | None = None  # monotonic; None: count at next pass
 
     def relay_once(self) -> int:
         """Sweep every intent once; returns how many events went out."""
@@ -288,7 +401,7 @@ class OutboxRelay:
 
     def _relay(self, intents: list[dict[str, Any]]) -> tuple[int, int]:
         now = self.clock.now()
-        recorded: dict[tuple[str, str], set[str]] = {}
+        recorded: dict[tuple[str, str], _History] = {}
         ready: list[dict[str, Any]] = []
         dropped: list[str] = []
         held: set[tuple[str, str]] = set()  # an aggregate waits behind its unwritten intent
@@ -304,23 +417,55 @@ class OutboxRelay:
                 document = self.db[intent["collection"]].find_one(
                     {"_id": intent["document_id"]}, {OUTBOX_FIELD: 1}
                 )
-                recorded[key] = {e["id"] for e in (document or {}).get(OUTBOX_FIELD) or []}
-            if intent["_id"] in recorded[key] and key not in held:
+                recorded[key] = _History((document or {}).get(OUTBOX_FIELD) or [])
+            written = recorded[key].holds(intent)
+            if written and key not in held:
                 ready.append(intent)
-            elif intent["_id"] in recorded[key]:
+            elif written:
                 waiting += 1
             elif now - _aware(intent["created_at"]) > self.grace:
                 dropped.append(intent["_id"])  # its write never happened
             else:
                 held.add(key)  # the write may still be under way: keep the order
                 waiting += 1
-        if ready:
-            self.publisher.publish([Event.from_document(i["event"]) for i in ready])
-            forget_intents(self.db, [i["_id"] for i in ready])
+        sent = self._publish(ready)
         if dropped:
             log.info("dropped intents of writes that never happened", extra={"count": len(dropped)})
             forget_intents(self.db, dropped)
-        return len(ready), waiting
+        return sent, waiting
+
+    def _publish(self, intents: list[dict[str, Any]]) -> int:
+        """Publish the intents' events and delete them; park those the broker refuses for good
+        (the others go out all the same). Answers how many went out."""
+        if not intents:
+            return 0
+        events: list[Event] = []
+        refused: dict[str, BaseException] = {}
+        for intent in intents:
+            try:
+                events.append(Event.from_document(intent["event"]))
+            except Exception as exc:  # a stored event that no longer decodes: never will
+                refused[intent["_id"]] = exc
+        try:
+            self.publisher.publish(events)
+        except Unpublishable as exc:
+            refused.update({event.id: error for event, error in exc.rejected})
+        if refused:
+            parked = [i for i in intents if i["_id"] in refused]
+            park_intents(self.db, parked, refused, self.service, self.clock)
+            self._parked_counted_at = None  # count again now
+        forget_intents(self.db, [i["_id"] for i in intents if i["_id"] not in refused])
+        return len(intents) - len(refused)
+
+    def _count_parked(self) -> None:
+        """Refresh the parked gauge after parking and once a minute (an operator clearing
+        ``outbox_parked`` ends the alert): one count of a collection that is empty normally."""
+        moment = time.monotonic()
+        if self._parked_counted_at is None or moment - self._parked_counted_at >= (
+            PARKED_COUNT_EVERY_S
+        ):
+            metrics.OUTBOX_PARKED_NOW.labels(self.service).set(parked_count(self.db))
+            self._parked_counted_at = moment
 
     def pending(self) -> int:
         """Intents not yet published: the backlog, also while the broker is down."""
@@ -335,6 +480,7 @@ class OutboxRelay:
                 sent = self.relay_once()
                 self.healthy = True
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(self.backlog)
+                self._count_parked()
             except Exception:
                 self.healthy = False
                 log.exception("outbox relay pass failed; retrying")
