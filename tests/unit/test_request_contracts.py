@@ -12,6 +12,7 @@ no problem body repeats what the client sent, however the request went wrong.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -156,6 +157,24 @@ def test_a_body_above_the_limit_answers_413_as_a_problem_before_it_is_parsed(int
     assert answer.content_type == "application/problem+json"
     assert answer.json["title"] == "Content Too Large"
     assert str(DEFAULT_MAX_REQUEST_BODY_BYTES) in answer.json["detail"]
+
+
+@pytest.mark.parametrize(("windows", "status"), [(25_000, 413), (51, 422)])
+def test_a_streamed_body_is_bounded_like_one_of_known_length(intake, auth, windows, status):
+    """A chunked body has no Content-Length: above the limit it answers 413 all the same (not a
+    400 for JSON cut at the limit); below it, it is read as usual."""
+    body = json.dumps(
+        {"availability": [{"weekday": "tue", "start": "17:00", "end": "21:00"}] * windows}
+    )
+    answer = intake.post(
+        f"/v1/referrals/{DUMMY_ID}/admission",
+        input_stream=io.BytesIO(body.encode()),
+        content_type="application/json",
+        headers={**auth(["coordinator"], [DUMMY_ID]), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn says of every request
+    )
+    assert answer.status_code == status, answer.json
+    assert answer.content_type == "application/problem+json"
 
 
 def test_an_admission_with_more_windows_than_a_week_holds_is_refused_by_the_schema(intake, auth):

@@ -12,6 +12,7 @@ every request schema carry their own bounds (``dbt_shared.http_fields``).
 from __future__ import annotations
 
 import http
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -326,6 +327,26 @@ def create_service_app(
     return app
 
 
+def _bound_body(limit: int) -> None:
+    """Refuse a body above ``limit`` bytes (413) before anything reads it.
+
+    A body of announced length is judged by its ``Content-Length``. A streamed (chunked) one is
+    read up to one byte past the limit, never further, and handed on as a body of that length:
+    Werkzeug would cut it at the limit silently, and the cut JSON would answer 400 instead."""
+    too_large = Problem(413, "Content Too Large", f"A request body is at most {limit} bytes.")
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise too_large
+        return
+    if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise too_large
+    request.environ["wsgi.input"] = io.BytesIO(body)
+    request.environ["CONTENT_LENGTH"] = str(len(body))
+
+
 def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
     service = ctx.settings.service
 
@@ -337,9 +358,7 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
         )
         g.correlation_token = correlation.set_current(cid)
         g.request_id = cid
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        if request.content_length is not None and request.content_length > limit:
-            raise Problem(413, "Content Too Large", f"A request body is at most {limit} bytes.")
+        _bound_body(current_app.config["MAX_CONTENT_LENGTH"])
         if request.path.startswith("/v1/"):
             if "\x00" in request.path:  # no id holds NUL: nothing there (and nothing stored)
                 raise Problem(404, "Not Found", "No such resource.")
