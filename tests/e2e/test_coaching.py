@@ -208,3 +208,31 @@ def test_a_low_check_in_raises_a_rupture_and_goals_are_shared(clinic):
     seen = clinic["client"].get(f"/v1/clients/{clinic['client_id']}/goals").json()
     assert seen[0]["progress"] == 25 and len(seen[0]["history"]) == 2
     assert clinic["other_client"].get(f"/v1/clients/{clinic['client_id']}/goals").status_code == 404
+
+
+def test_a_crisis_from_a_client_coaching_does_not_know_yet_is_answered_and_pages(clinic, tokens):
+    """Intake's admission not arrived (or never made): the crisis path is open all the same."""
+    url = clinic["profile"].api_url("coaching")
+    newcomer = Api(url, tokens.role("client", clinic["site_id"], sub=f"new-{uuid.uuid4().hex}"))
+    answer = newcomer.post("/v1/coaching-requests", json={"kind": "crisis"})
+    assert answer.status_code == 201, answer.text
+    crisis = answer.json()
+    assert crisis["emergency_route"]["number"] == "988"
+    assert crisis["unverified"] == ["client_unknown"]
+    primary = clinic["clinicians"]["primary"]
+    assert primary in crisis["notified"]
+    assert newcomer.post("/v1/coaching-requests", json={"kind": "skills"}).status_code == 404
+    inbox = Api(
+        clinic["profile"].api_url("notifications"),
+        tokens.role("therapist", clinic["site_id"], sub=f"idp|primary-{clinic['tag']}"),
+    )
+    paged = wait_until(
+        lambda: [
+            i
+            for i in inbox.get("/v1/me/inbox").json()["items"]
+            if i.get("request_id") == crisis["id"]
+        ],
+        timeout=60,
+        what="the crisis in the on-call clinician's own inbox",
+    )
+    assert paged[0]["priority"] == "urgent"
