@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from kafka import TopicPartition
 from kafka.errors import KafkaTimeoutError
+from pymongo.errors import OperationFailure
 
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import CATALOG, coaching, intake
@@ -268,3 +269,55 @@ def test_a_type_is_accepted_only_from_its_owner_on_its_owners_topic(
     assert headers["ce_id"] == forged.id
     assert headers["dlq_error_type"] == "NotFromOwner"
     assert broker.committed(TP) == 2
+
+
+# What FerretDB answers while the PostgreSQL behind it is down (seen on the local stack).
+BACKEND_DOWN = OperationFailure(
+    "[msg_insert.go:168 handler.(*Handler).MsgInsert] FATAL: terminating connection due to "
+    "unexpected postmaster exit (SQLSTATE 57P01)",
+    code=1,
+)
+
+
+def test_a_database_behind_ferretdb_being_down_never_dead_letters_an_event(monkeypatch):
+    """PostgreSQL is down for longer than the handler's attempts last: FerretDB answers
+    errors, not a lost connection; the risk flag waits for it and is handled, never given up."""
+    risk = referral("site-risk")
+    broker = Broker(polls=[[record(risk, 3)]])
+    calls: list[int] = []
+    dead_letters = DeadLetters()
+
+    def handle(batch, _ctx):
+        calls.append(len(batch))
+        if len(calls) <= 8:  # more failures than max_attempts
+            raise BACKEND_DOWN
+
+    runner = runner_on(
+        broker,
+        {intake.REFERRAL_RECEIVED: batched(handle)},
+        dead_letters,
+        monkeypatch,
+        max_attempts=3,
+    )
+    runner.run()
+
+    assert dead_letters.sent == []
+    assert len(calls) == 9, "waited out, then handled"
+    assert broker.committed(TP) == 4
+
+
+def test_sigterm_while_the_database_is_away_commits_nothing_and_stops(monkeypatch):
+    risk = referral("site-risk")
+    broker = Broker(polls=[[record(risk, 3)]])
+    runner: ConsumerRunner | None = None
+
+    def handle(batch, _ctx):
+        runner.stop()  # SIGTERM while the database is away
+        raise BACKEND_DOWN
+
+    runner = runner_on(
+        broker, {intake.REFERRAL_RECEIVED: batched(handle)}, DeadLetters(), monkeypatch
+    )
+    runner.run()  # returns: a stop is never held up by the outage
+
+    assert broker.committed(TP) is None, "read again after the restart"

@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 from kafka import KafkaConsumer, OffsetAndMetadata
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, ConnectionFailure
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure
 
 from dbt_shared import correlation, metrics, retention
 from dbt_shared.clock import Clock
@@ -353,23 +353,25 @@ class ConsumerRunner:
             try:
                 run()
                 return None
-            except ConnectionFailure:
-                if self._stop.is_set():  # stopping: leave it uncommitted, redelivered later
-                    raise _Stopping from None
-                log.warning("database unreachable while handling; waiting", extra=_ids(event))
-                self._stop.wait(min(delay, self.backoff_max_s))
-                delay = min(delay * 2, self.backoff_max_s)
-                continue  # an outage is not the event's fault: never counts as an attempt
             except Exception as exc:
-                attempt += 1
-                log.warning(
-                    "event handler failed",
-                    extra={**_ids(event), "attempt": attempt, "error": type(exc).__name__},
-                )
-                if attempt >= self.max_attempts:
-                    return exc
-                self._stop.wait(min(delay, self.backoff_max_s))
-                delay = min(delay * 2, self.backoff_max_s)
+                if not database_away(exc):
+                    error = exc
+                elif self._stop.is_set():  # stopping: leave it uncommitted, redelivered later
+                    raise _Stopping from None
+                else:  # an outage is not the event's fault: never counts as an attempt
+                    log.warning("database unreachable while handling; waiting", extra=_ids(event))
+                    self._stop.wait(min(delay, self.backoff_max_s))
+                    delay = min(delay * 2, self.backoff_max_s)
+                    continue
+            attempt += 1
+            log.warning(
+                "event handler failed",
+                extra={**_ids(event), "attempt": attempt, "error": type(error).__name__},
+            )
+            if attempt >= self.max_attempts:
+                return error
+            self._stop.wait(min(delay, self.backoff_max_s))
+            delay = min(delay * 2, self.backoff_max_s)
 
     def _mark_processed_many(self, events: list[Event]) -> None:
         now = self.ctx.clock.now()
@@ -389,7 +391,9 @@ class ConsumerRunner:
         while True:
             try:
                 return operation()
-            except ConnectionFailure:
+            except Exception as exc:
+                if not database_away(exc):
+                    raise
                 if self._stop.is_set():
                     raise _Stopping from None
                 log.warning("database unreachable; waiting")
@@ -412,6 +416,29 @@ class ConsumerRunner:
                 "error_type": type(error).__name__,
             },
         )
+
+
+# What FerretDB answers while its PostgreSQL is away (down, restarting, refusing connections):
+# an internal error naming the lost backend, not a connection failure.
+_BACKEND_AWAY = (
+    "SQLSTATE 08",  # connection exception
+    "SQLSTATE 57P",  # shut down, crashed, cannot connect now
+    "failed to connect to",
+    "dial error",
+    "unexpected postmaster exit",
+    "the database system is",  # ... starting up / shutting down / in recovery mode
+)
+
+
+def database_away(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached (MongoDB or FerretDB, or the
+    PostgreSQL behind FerretDB), rather than that this write is wrong."""
+    if isinstance(error, ConnectionFailure):
+        return True
+    if not isinstance(error, OperationFailure):
+        return False
+    text = f"{error} {getattr(error, 'details', '')}"
+    return any(sign in text for sign in _BACKEND_AWAY)
 
 
 def _ids(event: Event) -> dict:
