@@ -295,3 +295,61 @@ def test_stop_stops_sms_and_nothing_names_a_client(day_site, tokens):
     assert not [r for r in events if digits(first["phone"]).encode() in r.value]
     log = (site["profile"].log_dir / "notifications-worker.log").read_text()
     assert first["phone"] not in log and digits(first["phone"]) not in log
+
+
+def test_a_stop_from_a_number_typed_without_its_country_code_shows_and_a_replay_is_ignored(
+    platform, tokens
+):
+    """A coordinator at a Chicago site types the client's number as "312 555 ...": intake stores
+    it in E.164, so the provider's STOP (From in E.164) is the client's, their preferences show
+    it, a replayed STOP does not undo their START, and each read is on notifications' trail."""
+    profile = platform.profile
+    operator = Api(profile.api_url("intake"), tokens.operator())
+    tag = uuid.uuid4().hex[:6]
+    site_id = operator.post(
+        "/v1/sites",
+        json={
+            "name": f"Chicago {tag}",
+            "timezone": "America/Chicago",
+            "intake_email": f"intake-{tag}@clinic.example.org",
+        },
+    ).json()["id"]
+    national = f"312 555 {int(tag, 16) % 10000:04d}"
+    coordinator = Api(profile.api_url("intake"), tokens.coordinator(site_id))
+    client_id = new_referral({"coordinator": coordinator, "site_id": site_id}, tag)["id"]
+    fixed = coordinator.request(
+        "PATCH", f"/v1/referrals/{client_id}", json={"client": {"phone": national}}
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["client"]["phone"] == "+1" + digits(national)
+
+    mine = Api(profile.api_url("notifications"), tokens.role("client", sub=client_id))
+    shown = mine.get(f"/v1/preferences/{client_id}").json()
+    assert shown["sms_opted_out"] is False and shown["preferred_channel"] == "sms"
+    assert shown["language"] == "es" and shown["timezone"] == "America/Chicago"
+
+    url = profile.api_url("notifications") + "/v1/sms/inbound"
+
+    def text(body: str, sid: str) -> None:
+        form = {"From": "+1" + digits(national), "Body": body, "MessageSid": sid}
+        answer = requests.post(
+            url,
+            data=form,
+            headers={"X-Twilio-Signature": signature(SMS_AUTH_TOKEN, url, form)},
+            timeout=5,
+        )
+        assert answer.status_code == 200, answer.text
+
+    stop, start = f"SM{tag}{'1' * 26}", f"SM{tag}{'2' * 26}"
+    text("STOP", stop)
+    assert mine.get(f"/v1/preferences/{client_id}").json()["sms_opted_out"] is True
+    text("START", start)
+    text("STOP", stop)  # the same signed request again
+    assert mine.get(f"/v1/preferences/{client_id}").json()["sms_opted_out"] is False
+
+    trail = Api(profile.api_url("notifications"), tokens.operator()).get(
+        "/v1/audit", params={"object_id": client_id, "limit": 50}
+    )
+    assert trail.status_code == 200, trail.text
+    reads = [r for r in trail.json()["items"] if r["action"] == "preferences.read"]
+    assert len(reads) == 3 and {r["actor"] for r in reads} == {client_id}
