@@ -430,11 +430,6 @@ def require_site(site_id: str, what: str = "site") -> None:
     current_principal().require_site(site_id, what)
 
 
-def require_client_self_or_site_staff(client_id: str, site_id: str | None, what: str = "client"):
-    """``Principal.require_client_self_or_site_staff`` for the caller of the request in hand."""
-    current_principal().require_client_self_or_site_staff(client_id, site_id, what)
-
-
 def scope_query(query: dict[str, Any], site_field: str = "site_id") -> dict[str, Any]:
     """Limit a list query to the caller's sites (keeping any narrower site filter it has)."""
     return current_principal().scope(query, site_field)
