@@ -25,8 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
 
+from pymongo import MongoClient
+
 from devstack import Profile, Stack, mint_token
 from tests.bench.bench_load import Http, open_loop, percentile, referral_body
+from tests.bench.bench_probe import DELIVERY_QUEUE as QUEUE
 
 TTL = 14_400
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -49,6 +52,7 @@ COMMITMENT = {
 @dataclass
 class CrisisSite:
     site_id: str
+    oncall_id: str
     phone: str  # the on-call clinician's, as the sink lists it
     clients: list[str] = field(default_factory=list)
 
@@ -122,7 +126,7 @@ def prepare(profile: Profile, operator: Http, clients: int, timeout: float = 300
             if time.monotonic() > deadline:
                 raise RuntimeError(f"PUT {path} answered {answer.status_code}: {answer.text}")
             time.sleep(0.5)
-    site = CrisisSite(site_id, phone)
+    site = CrisisSite(site_id, ids["oncall"], phone)
     for client_id in admitted:
         client = Http(mint_token(["client"], [site_id], client_id, ttl_seconds=TTL))
         while not client.ok(f"{coaching}/v1/clients/{client_id}/goals"):
@@ -139,9 +143,10 @@ def _received_at(message: dict) -> float:
 
 def measure(
     profile: Profile, site: CrisisSite, load_site: str, rate: float, samples: int
-) -> tuple[list[float], int, int]:
-    """Seconds from each crisis request to its SMS, with ``rate`` referrals/s posted to
-    ``load_site`` meanwhile; also how many referral POSTs failed and how many were sent."""
+) -> tuple[list[tuple[float, float]], int, int]:
+    """When each crisis request was sent and its SMS arrived (Unix seconds), with ``rate``
+    referrals/s posted to ``load_site`` meanwhile; also how many referral POSTs failed and how
+    many were sent."""
     coaching, intake = profile.api_url("coaching"), profile.api_url("intake")
     sink = Http("")
     loader = Http(mint_token(["coordinator"], [load_site], "bench-load", ttl_seconds=TTL))
@@ -162,7 +167,7 @@ def measure(
     thread = threading.Thread(target=load, name="referral-load", daemon=True)
     thread.start()
     time.sleep(5.0)  # the load runs at its rate before the first request
-    seconds: list[float] = []
+    times: list[tuple[float, float]] = []
     known = len(_sink_messages(sink, profile, site.phone))
     try:
         for client_id in site.clients[:samples]:
@@ -176,16 +181,17 @@ def measure(
                 if time.monotonic() > deadline:
                     raise RuntimeError("no SMS to the on-call clinician within 30 s")
                 time.sleep(0.02)
-            seconds.append(_received_at(messages[known]) - started)
+            times.append((started, _received_at(messages[known])))
             known = len(messages)
             time.sleep(0.5)  # the next request at another moment of the load's cycle
     finally:
         done.set()
         thread.join()
-    return seconds, sum(1 for o in outcomes if not o.ok), len(outcomes)
+    return times, sum(1 for o in outcomes if not o.ok), len(outcomes)
 
 
-def figures(seconds: list[float]) -> dict[str, float | None]:
+def figures(times: list[tuple[float, float]]) -> dict[str, float | None]:
+    seconds = [arrived - started for started, arrived in times]
     return {
         "crisis_p50": _ms(percentile(seconds, 0.5)),
         "crisis_p99": _ms(percentile(seconds, 0.99)),
@@ -210,13 +216,38 @@ def main() -> None:
         site = prepare(profile, operator, samples)
         load_site = prepare(profile, operator, 0).site_id
         print(f"measuring: {samples} crisis requests under {rate:g} referrals/s", flush=True)
-        seconds, failed, sent = measure(profile, site, load_site, rate, samples)
-        fig = figures(seconds)
+        times, failed, sent = measure(profile, site, load_site, rate, samples)
+        fig = figures(times)
+        with MongoClient(profile.mongodb_uri, tz_aware=True) as mongo:
+            # How far the sender is behind the load: the entries of its queue due or leased.
+            backlog = mongo[QUEUE[0]][QUEUE[1]].count_documents({})
+            # The two legs: request -> notifications stored the SMS delivery -> it arrived.
+            created = sorted(
+                d["created_at"].timestamp()
+                for d in mongo[QUEUE[0]]["deliveries"].find(
+                    {"recipient_id": site.oncall_id, "status": "sent"}  # recipient_status
+                )
+            )
+        if len(created) == len(times):
+            for leg, values in (
+                (
+                    "request -> delivery stored",
+                    [c - s for c, (s, _a) in zip(created, times, strict=True)],
+                ),
+                (
+                    "delivery stored -> SMS",
+                    [a - c for c, (_s, a) in zip(created, times, strict=True)],
+                ),
+            ):
+                print(
+                    f"  {leg}: p50 {_ms(percentile(values, 0.5)):.0f} ms, "
+                    f"p99 {_ms(percentile(values, 0.99)):.0f} ms"
+                )
         print(
             f"crisis request -> on-call SMS under {rate:g} referrals/s to another site: "
             f"p50 {fig['crisis_p50'] or 0:.0f} ms, p99 {fig['crisis_p99'] or 0:.0f} ms, "
-            f"max {max(seconds) * 1000:.0f} ms ({len(seconds)} requests; "
-            f"{failed} of {sent} referral POSTs failed)"
+            f"({len(times)} requests; "
+            f"{failed} of {sent} referral POSTs failed; {backlog} deliveries queued at the end)"
         )
     finally:
         stack.stop_all()

@@ -256,13 +256,13 @@ class Bench:
     def crisis(self, site: str, fig: dict) -> None:
         crisis_site = bench_crisis.prepare(self.profile, self.operator, self.cfg.crisis)
         self.settle("the crisis site's admissions")
-        seconds, failed, sent = bench_crisis.measure(
+        times, failed, sent = bench_crisis.measure(
             self.profile, crisis_site, site, self.cfg.crisis_rate, self.cfg.crisis
         )
-        fig.update(bench_crisis.figures(seconds))
-        if failed or len(seconds) < self.cfg.crisis:
+        fig.update(bench_crisis.figures(times))
+        if failed or len(times) < self.cfg.crisis:
             self.note(
-                f"crisis: {len(seconds)} of {self.cfg.crisis} requests measured, "
+                f"crisis: {len(times)} of {self.cfg.crisis} requests measured, "
                 f"{failed} of {sent} referral POSTs failed"
             )
 

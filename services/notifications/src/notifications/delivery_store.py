@@ -58,11 +58,26 @@ def recipient_deliveries(recipient_id: str) -> str:
     return f"deliveries:recipient:{recipient_id}"
 
 
-def _delivery_lanes(delivery: dict[str, Any]) -> dict[str, str]:
-    lanes = {"site_bucket": site_deliveries(delivery["site_id"])}
+def purpose_deliveries(list_key: str, purpose: str) -> str:
+    """The sequence of one purpose's deliveries within a site's or a recipient's list: the
+    list ``?purpose=`` reads, so a rare purpose costs a page, not the whole history."""
+    return f"{list_key}:purpose:{purpose}"
+
+
+def delivery_lanes(delivery: dict[str, Any]) -> dict[str, str]:
+    site = site_deliveries(delivery["site_id"])
+    lanes = {
+        "site_bucket": site,
+        "site_purpose_bucket": purpose_deliveries(site, delivery["purpose"]),
+    }
     if delivery.get("recipient_id"):
-        lanes["recipient_bucket"] = recipient_deliveries(delivery["recipient_id"])
+        recipient = recipient_deliveries(delivery["recipient_id"])
+        lanes["recipient_bucket"] = recipient
+        lanes["recipient_purpose_bucket"] = purpose_deliveries(recipient, delivery["purpose"])
     return lanes
+
+
+_delivery_lanes = delivery_lanes
 
 
 class Deliveries:
@@ -171,7 +186,12 @@ class MongoDeliveries(Deliveries):
         # (a scheduled one waits in the schedule)
         with self._ready_lock:
             room = READY_MAX - len(self._ready) if self._lease is not None else 0
-        at_once = {d["_id"] for d in pending if _due_at_once(d)} if room >= len(pending) else set()
+        due = [d for d in pending if _due_at_once(d)] if self._lease is not None else []
+        # Urgent ones always (few: a crisis page must not wait in the queue behind a backlog);
+        # the others while there is room for the whole batch.
+        at_once = {
+            d["_id"] for d in due if room >= len(pending) or d["priority_rank"] == URGENT_RANK
+        }
         entries = [
             {
                 "_id": d["_id"],
