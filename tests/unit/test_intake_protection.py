@@ -158,7 +158,7 @@ def test_a_screening_stored_in_the_clear_before_is_still_shown_and_sealed_at_the
     client.post(f"/v1/referrals/{rid}/screenings", json=SELF_HARM, headers=coordinator)
     stored = components.repositories.referrals.documents[rid]
     (sealed,) = stored["screenings"]
-    from intake.services.referrals import open_screening
+    from intake.services.screenings import open_screening
 
     old = {**open_screening(components, rid, sealed), "answers": sealed["answers"]}
     stored["screenings"] = [old]  # as an earlier version wrote it

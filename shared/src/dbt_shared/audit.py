@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 from pymongo.database import Database
 
 from dbt_shared import correlation, group_inserts, http_fields, listing, pagination
@@ -23,19 +23,30 @@ AUDIT_COLLECTION = "audit_log"
 #: The filters of the trail, each an equality on the record.
 FILTERS = ("site_id", "object_type", "object_id", "actor", "action")
 ALL = "audit:all"
-BACKFILLED = "audit:backfilled"
+# Once per database, the records stored before a list existed get their place in it (the first
+# marker, "audit:backfilled", placed the whole and the site trails; this one adds the actor's).
+BACKFILLED = "audit:backfilled:actor"
 
 
 def site_key(site_id: str) -> str:
     return f"audit:site:{site_id}"
 
 
+def actor_key(actor: str) -> str:
+    return f"audit:actor:{actor}"
+
+
 def lanes_of(document: dict[str, Any]) -> dict[str, str]:
-    """The lists an audit record is in: the whole trail and its site's trail (a record written
-    before records named their site is in the whole trail only)."""
-    if not document.get("site_id"):
-        return {"bucket": ALL}
-    return {"bucket": ALL, "site_bucket": site_key(document["site_id"])}
+    """The lists an audit record is in: the whole trail, its site's trail (a record written
+    before records named their site is in the whole trail only) and its actor's (none for the
+    service's own records): each filter the trail offers alone reads a list of its own, so a
+    sparse one (one person's records among millions) reads a page, not the history."""
+    lanes = {"bucket": ALL}
+    if document.get("site_id"):
+        lanes["site_bucket"] = site_key(document["site_id"])
+    if document.get("actor"):
+        lanes["actor_bucket"] = actor_key(document["actor"])
+    return lanes
 
 
 def entry(
@@ -99,14 +110,20 @@ class _Recording:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of the trail, oldest first, filtered by equality on ``FILTERS``.
 
-        One object's records: index ``object``, a plain equality page (an object has few). Else
-        the site's trail (``site_bucket``, index ``site_trail``) or the whole trail (``bucket``,
-        index ``trail``) in buckets, the other filters applied within each bucket.
+        The most selective filter given picks the list walked, the others apply within it:
+        one object's records (index ``object_trail``, or ``object`` with its type: a plain
+        equality page, an object has few); else one actor's (``actor_bucket``, index
+        ``actor_trail``), the site's trail (``site_bucket``, index ``site_trail``) or the whole
+        trail (``bucket``, index ``trail``), each in buckets. ``object_type`` and ``action`` are
+        offered over HTTP only with ``object_id`` (``AuditArgs``): a rare action has no list of
+        its own, and looking for it in the site's trail would walk the site's history.
         """
         query = {name: filters[name] for name in FILTERS if filters.get(name)}
         if "object_id" in query:
             return pagination.page(self.trail, query, limit=limit, cursor=cursor)
-        if "site_id" in query:
+        if "actor" in query:
+            lane = listing.Lane(query, actor_key(query["actor"]), "actor_bucket")
+        elif "site_id" in query:
             lane = listing.Lane(query, site_key(query["site_id"]), "site_bucket")
         else:
             lane = listing.Lane(query, ALL, "bucket")
@@ -146,25 +163,41 @@ class InMemoryAuditLog(_Recording):
 
 
 def ensure_indexes(db: Database) -> None:
-    """The trail is read oldest first in buckets (``AuditLog.page``); one object's records by
-    equality. Records stored before the buckets get theirs once, in ``_id`` order."""
+    """The trail is read oldest first in buckets (``AuditLog.page``): whole, by site, by
+    actor; one object's records by equality. Records stored before a list existed get
+    their place in it once, in ``_id`` order (a pass that places every list a record lacks)."""
     trail = db[AUDIT_COLLECTION]
     trail.create_index([("object_type", 1), ("object_id", 1)], name="object")
+    trail.create_index([("object_id", 1), ("_id", 1)], name="object_trail")  # without its type
     trail.create_index([("bucket", 1), ("_id", 1)], name="trail")
     trail.create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_trail")
+    trail.create_index([("actor", 1), ("actor_bucket", 1), ("_id", 1)], name="actor_trail")
     for old in ("at", "site", "actor", "action"):
         if old in trail.index_information():
             trail.drop_index(old)
-    listing.backfill_in_background(trail, listing.MongoSequences(db), lanes_of, marker=BACKFILLED)
+    sequences = listing.MongoSequences(db)
+    listing.backfill_in_background(trail, sequences, lanes_of, marker=BACKFILLED)
 
 
 # -- the trail over HTTP (``GET /v1/audit`` of every service that keeps one) ----------------------
 class AuditArgs(pagination.PageArgs):
     site_id = http_fields.Id()
-    object_type = http_fields.Text(validate=validate.Length(1, 100))
+    object_type = http_fields.Text(
+        validate=validate.Length(1, 100), metadata={"description": "with object_id only"}
+    )
     object_id = http_fields.Text(validate=validate.Length(1, 200))
     actor = http_fields.Text(validate=validate.Length(1, 200))
-    action = http_fields.Text(validate=validate.Length(1, 100))
+    action = http_fields.Text(
+        validate=validate.Length(1, 100), metadata={"description": "with object_id only"}
+    )
+
+    @validates_schema
+    def _served_filters(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        # Each filter offered reads a list of its own (``AuditLog.page``); a type or an action
+        # has none, so it narrows one object's records only.
+        for name in ("object_type", "action"):
+            if data.get(name) and not data.get("object_id"):
+                raise ValidationError(f"Filter by {name} together with object_id.", name)
 
 
 AuditRecord = http_fields.response_schema(

@@ -30,6 +30,8 @@ REFERRALS = "referrals"
 # (and a count) decodes little on any server. Written after each write of the referral.
 REFERRAL_ROWS = "referral_rows"
 ROWS_BACKFILLED = "referral_rows:backfilled"
+# Rows stored before the program and status lists get their places in them once.
+FILTER_LISTS_BACKFILLED = "referral_rows:program-status"
 
 # Collections whose documents carry pending events for the outbox relay.
 OUTBOX_COLLECTIONS = [SITES, PROGRAMS, CLINICIANS, REFERRALS]
@@ -40,6 +42,23 @@ HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
 def site_list(site_id: str) -> str:
     """The sequence key of a site's referral list (bucket field ``site_bucket``)."""
     return f"referrals:site:{site_id}"
+
+
+def program_list(site_id: str, program: str) -> str:
+    """The sequence key of a site's referrals of one program (bucket field
+    ``program_bucket``): the list ``?program=`` reads."""
+    return f"referrals:site:{site_id}:program:{program}"
+
+
+def status_list(site_id: str, program: str, status: str) -> str:
+    """The sequence key of a site's referrals of one program in one status (bucket field
+    ``status_bucket``, taken again each time the status changes): the list ``?status=``
+    reads. Referrals leave a status from its front: its head (``status_head``) passes them."""
+    return f"referrals:site:{site_id}:program:{program}:status:{status}"
+
+
+def status_head(site_id: str, program: str, status: str) -> str:
+    return status_list(site_id, program, status) + ":head"
 
 
 def waitlist_head(site_id: str) -> str:
@@ -80,7 +99,17 @@ def tally_changes(before: dict[str, Any] | None, after: dict[str, Any]):
 
 
 def lanes_of(state: dict[str, Any]) -> dict[str, str]:
-    return {"site_bucket": site_list(state["site_id"])}
+    """A referral's places in its site's list and its program's (both fixed at receipt)."""
+    return {
+        "site_bucket": site_list(state["site_id"]),
+        "program_bucket": program_list(state["site_id"], state["program"]),
+    }
+
+
+def filter_lanes_of(state: dict[str, Any]) -> dict[str, str]:
+    """For the one-off backfill: ``lanes_of`` and the place in the current status's list."""
+    key = status_list(state["site_id"], state["program"], state["status"])
+    return {**lanes_of(state), "status_bucket": key}
 
 
 def row_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +120,8 @@ def row_of(state: dict[str, Any]) -> dict[str, Any]:
         "_id": referral.id,
         "site_id": referral.site_id,
         "site_bucket": state["site_bucket"],
+        "program_bucket": state.get("program_bucket"),
+        "status_bucket": state.get("status_bucket"),
         "program": referral.program,
         "status": referral.status,
         "source": state.get("source"),
@@ -121,14 +152,24 @@ class Repositories:
 
     def add_referral(self, referral: Referral, events: list) -> tuple[Referral, bool]:
         listing.place(referral.state, self.sequences, lanes_of(referral.state))
+        self._place_in_status_list(referral.state)
         stored, created = self.referrals.insert(referral.state, events)
         self.put_row(stored, new=created)
         return Referral(stored), created
 
     def save_referral(self, referral: Referral, events: list) -> Referral:
+        self._place_in_status_list(referral.state)
         stored = self.referrals.save(referral.state, events)
         self.put_row(stored)
         return Referral(stored)
+
+    def _place_in_status_list(self, state: dict[str, Any]) -> None:
+        """A referral whose status changed takes the next place in its new status's list (a
+        write that fails after leaves a gap there, nothing else)."""
+        if state.get("listed_status") != state["status"]:
+            key = status_list(state["site_id"], state["program"], state["status"])
+            state["status_bucket"] = listing.bucket_of(self.sequences.take(key))
+            state["listed_status"] = state["status"]
 
     def put_row(self, state: dict[str, Any], *, new: bool = False) -> None:
         row = row_of(state)
@@ -230,6 +271,13 @@ def ensure_indexes(db: Database) -> None:
     rows = db[REFERRAL_ROWS]
     rows.create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_list")
     rows.create_index([("site_id", 1), ("status", 1)], name="site_status")
+    rows.create_index(
+        [("site_id", 1), ("program", 1), ("program_bucket", 1), ("_id", 1)], name="program_list"
+    )
+    rows.create_index(
+        [("site_id", 1), ("program", 1), ("status", 1), ("status_bucket", 1), ("_id", 1)],
+        name="status_list",
+    )
     rows.create_index([("therapist_id", 1), ("_id", 1)], name="therapist_list")
     rows.create_index([("therapist_id", 1), ("on_caseload", 1)], name="caseload")
     tallies.ensure_indexes(db)
@@ -242,6 +290,13 @@ def ensure_indexes(db: Database) -> None:
         lanes_of,
         marker=ROWS_BACKFILLED,
         then=mongo(db, SystemClock()).put_row,  # the row and its tallies
+    )
+    listing.backfill_in_background(
+        db[REFERRALS],
+        listing.MongoSequences(db),
+        filter_lanes_of,
+        marker=FILTER_LISTS_BACKFILLED,
+        then=mongo(db, SystemClock()).put_row,  # the row, with its new places
     )
     _tag_caseloads_with_sites(db)
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)

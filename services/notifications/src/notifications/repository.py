@@ -23,7 +23,13 @@ from dbt_shared.documents import (
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.remembered import Remembered
-from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
+from notifications.delivery_store import (
+    QUEUE,
+    Deliveries,
+    InMemoryDeliveries,
+    MongoDeliveries,
+    delivery_lanes,
+)
 from notifications.domain.deliveries import DeliveryStatus
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
@@ -48,6 +54,7 @@ SETTINGS_TTL_S = 60.0  # how long the sender keeps a site's settings
 OUTBOX_COLLECTIONS = [DELIVERIES]
 
 INBOX_BACKFILLED = "inbox:backfilled"
+PURPOSES_BACKFILLED = "deliveries:purpose-lists"
 
 
 def ensure_indexes(db: Database) -> None:
@@ -74,6 +81,14 @@ def ensure_indexes(db: Database) -> None:
     )
     db[DELIVERIES].create_index(
         [("recipient_id", 1), ("recipient_bucket", 1), ("_id", 1)], name="recipient_deliveries"
+    )
+    for owner, key in (("site_id", "site"), ("recipient_id", "recipient")):
+        db[DELIVERIES].create_index(
+            [(owner, 1), ("purpose", 1), (f"{key}_purpose_bucket", 1), ("_id", 1)],
+            name=f"{key}_purpose_deliveries",
+        )
+    listing.backfill_in_background(  # deliveries stored before the purpose lists existed
+        db[DELIVERIES], listing.MongoSequences(db), delivery_lanes, marker=PURPOSES_BACKFILLED
     )
     db[DELIVERIES].create_index([("session_id", 1), ("status", 1)], name="session_status")
     db[DELIVERIES].create_index([("recipient_id", 1), ("status", 1)], name="recipient_status")

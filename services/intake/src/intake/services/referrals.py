@@ -18,11 +18,12 @@ from dbt_shared.events import outbox
 from dbt_shared.pagination import page_union
 from intake import events, metrics
 from intake.bootstrap import Components
-from intake.domain import matching, screening
+from intake.domain import matching, programs, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
-from intake.repository import site_list
+from intake.repository import program_list, site_list, status_head, status_list
 from intake.services.access import own_clinician_ids, visible_referral
 from intake.services.organisation import site_e164
+from intake.services.screenings import open_screening, seal_old_screenings, seal_screening
 
 CLIENT_SECRET_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone")
 
@@ -52,40 +53,6 @@ def view(c: Components, referral: Referral) -> dict[str, Any]:
     return shown
 
 
-# -- screenings at rest: the clinical content sealed, like the answers -----------------------------
-def _summary_field(screening_id: str) -> str:
-    return f"screenings.{screening_id}.summary"
-
-
-def seal_screening(c: Components, referral_id: str, summary: dict[str, Any]) -> dict[str, Any]:
-    """A screening as stored: id, time and author in the clear, the scores, bands, flags and
-    risk level (PHQ-9 item 9 among them) sealed, bound to this referral and screening."""
-    plain, clinical = screening.split_summary(summary)
-    sealed = c.cipher.encrypt_json(
-        clinical, record_id=referral_id, field=_summary_field(summary["id"])
-    )
-    return {**plain, "summary": sealed, "answers": summary["answers"]}
-
-
-def open_screening(c: Components, referral_id: str, stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored screening as staff see it (no answers). One stored before its summary was
-    sealed is shown as it is (``_save`` seals it at the referral's next write)."""
-    shown = {k: v for k, v in stored.items() if k not in ("answers", "summary")}
-    if "summary" in stored:
-        field = _summary_field(stored["id"])
-        shown.update(c.cipher.decrypt_json(stored["summary"], record_id=referral_id, field=field))
-    return shown
-
-
-def _seal_old_screenings(c: Components, referral: Referral) -> None:
-    """Screenings stored in the clear by an earlier version are sealed at the next write."""
-    screenings = referral.state.get("screenings") or []
-    if any("summary" not in s for s in screenings):
-        referral.state["screenings"] = [
-            s if "summary" in s else seal_screening(c, referral.id, s) for s in screenings
-        ]
-
-
 def _audit(c: Components, principal: Principal, action: str, referral: Referral) -> None:
     c.repositories.audit.record(
         principal,
@@ -97,7 +64,7 @@ def _audit(c: Components, principal: Principal, action: str, referral: Referral)
 
 
 def _save(c: Components, referral: Referral) -> Referral:
-    _seal_old_screenings(c, referral)
+    seal_old_screenings(c, referral)
     stored = c.repositories.save_referral(
         referral, [events.for_referral(referral.state, e, c.clock) for e in referral.events]
     )
@@ -157,8 +124,8 @@ def read(referral_id: str, c: Components, principal: Principal) -> dict[str, Any
 
 
 def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
-    """Referrals of the caller's sites, oldest first (site by site); filter by site, status,
-    program."""
+    """Referrals of the caller's sites, oldest first (site by site); filter by site, status
+    (oldest in that status first, program by program), program."""
     query: dict[str, Any] = {}
     for name in ("site_id", "status", "program"):
         if args.get(name):
@@ -181,12 +148,11 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
             sites = c.repositories.site_ids()
         else:
             sites = sorted(principal.sites)
-        # rows index: site_list (site_id, site_bucket, _id): a site's list in buckets, the
-        # status and program filters applied within each bucket; several sites one by one
         lanes = [
-            listing.Lane({**query, "site_id": site_id}, site_list(site_id), "site_bucket")
+            lane
             for site_id in sites
             if principal.can_act_on_site(site_id)
+            for lane in _lanes(site_id, args.get("status"), args.get("program"))
         ]
         items, cursor = listing.page(
             c.repositories.rows,
@@ -194,6 +160,7 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
             c.repositories.sequences,
             limit=args["limit"],
             cursor=args["cursor"],
+            clock=c.clock,
         )
     scope = args.get("site_id") or "*"
     c.repositories.audit.record(
@@ -204,6 +171,35 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
         site_id=scope,
     )
     return items, cursor
+
+
+def _lanes(site_id: str, status: str | None, program: str | None) -> list[listing.Lane]:
+    """The lists a site's page walks: each filter reads a list of its own, so a rare status or
+    program costs a page, not the site's history."""
+    if status:
+        # rows index: status_list (site_id, program, status, status_bucket, _id), one list per
+        # program (a status alone: the adults', then the adolescents'), each from its head:
+        # referrals leave a status from the front
+        return [
+            listing.Lane(
+                {"site_id": site_id, "program": kind, "status": status},
+                status_list(site_id, kind, status),
+                "status_bucket",
+                head_key=status_head(site_id, kind, status),
+            )
+            for kind in ([program] if program else programs.PROGRAM_KINDS)
+        ]
+    if program:
+        # rows index: program_list (site_id, program, program_bucket, _id)
+        return [
+            listing.Lane(
+                {"site_id": site_id, "program": program},
+                program_list(site_id, program),
+                "program_bucket",
+            )
+        ]
+    # rows index: site_list (site_id, site_bucket, _id): a site's list in buckets
+    return [listing.Lane({"site_id": site_id}, site_list(site_id), "site_bucket")]
 
 
 def correct_contact(referral_id: str, body: dict[str, Any], c: Components, principal: Principal):

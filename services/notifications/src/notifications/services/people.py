@@ -6,12 +6,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dbt_shared import documents, listing
+from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite, Unavailable
 from notifications.bootstrap import Components
-from notifications.delivery_store import recipient_deliveries, site_deliveries
+from notifications.delivery_store import (
+    purpose_deliveries,
+    recipient_deliveries,
+    site_deliveries,
+)
 from notifications.domain import preferences, sms
 from notifications.domain.deliveries import PermanentFailure, TransientFailure
 
@@ -57,25 +61,37 @@ def put_preferences(recipient_id: str, body: dict[str, Any], c: Components, prin
         raise InvalidInput.field(field, message)
     contact = _told_intake(c, kind, recipient_id, site)
     _audit(c, principal, "preferences.update", recipient_id, site or contact.get("site_id"))
-    store = c.repositories.preferences
-    for _ in range(PUT_ATTEMPTS):
-        current = store.get(recipient_id)  # index: _id
-        choices = preferences.changed(current, body)
-        try:
-            if current is None:
-                stored, created = store.insert({"_id": recipient_id, "kind": kind, **choices})
-                if not created:
-                    continue  # stored by someone else meanwhile: change theirs
-            else:
-                kept = {k: v for k, v in current.items() if k not in preferences.CHOICES}
-                stored = store.save({**kept, **choices})
-        except StaleWrite:
-            continue
-        return _view(c, recipient_id, kind, stored, contact)
-    raise StaleWrite("preferences")
+
+    def change(current: dict[str, Any] | None) -> dict[str, Any]:
+        kept = {k: v for k, v in (current or {}).items() if k not in preferences.CHOICES}
+        return {**kept, "_id": recipient_id, "kind": kind, **preferences.changed(current, body)}
+
+    stored = _change(c.repositories.preferences, recipient_id, change, "preferences")
+    return _view(c, recipient_id, kind, stored, contact)
 
 
 PUT_ATTEMPTS = 5
+
+
+def _change(store, document_id: str, change, what: str) -> dict[str, Any]:
+    """Read the document (index: _id), ``change`` it, save it at the revision read (insert it if
+    there was none); a concurrent writer's change makes this one start again on the newer
+    document, so a change that names some fields never loses another's (MongoDB and FerretDB
+    alike: ``save`` compares the revision, under its lock on FerretDB). 409 after
+    ``PUT_ATTEMPTS`` lost races."""
+    for _ in range(PUT_ATTEMPTS):
+        current = store.get(document_id)
+        changed = change(current)  # keeps the revision read (``_rev``) for ``save`` to compare
+        try:
+            if current is None:
+                stored, created = store.insert(changed)
+                if created:
+                    return stored
+                continue  # stored by someone else meanwhile: change theirs
+            return store.save(changed)
+        except StaleWrite:
+            continue
+    raise StaleWrite(what)
 
 
 def _told_intake(c: Components, kind: str, recipient_id: str, site: str | None) -> dict[str, Any]:
@@ -134,8 +150,13 @@ def put_site_settings(site_id: str, body: dict[str, Any], c: Components, princip
     window = body.get("sms_window")
     if window and window["start"] >= window["end"]:
         raise InvalidInput.field("sms_window.end", "Must be later than start.")
-    doc = {"_id": site_id, "site_id": site_id, **body}
-    documents.put(c.repositories.settings, doc)
+    # Like preferences: what the body names changes, the rest (window or offsets) is kept.
+    _change(
+        c.repositories.settings,
+        site_id,
+        lambda current: {**(current or {}), "_id": site_id, "site_id": site_id, **body},
+        "site settings",
+    )
     return site_settings(site_id, c, principal)
 
 
@@ -190,7 +211,7 @@ def inbound_sms(url: str, form: dict[str, str], signature: str | None, c: Compon
 # -- the delivery audit --------------------------------------------------------------------------
 def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
     """Every delivery, scheduled ones included, of a recipient or a site, oldest first, filtered
-    by purpose and status within the list's buckets."""
+    by purpose (that purpose's own list) and status (within the list's buckets)."""
     filters = {k: args[k] for k in ("purpose", "status") if args.get(k)}
     if args.get("recipient_id"):
         _kind, site = _kind_of(c, args["recipient_id"], principal)
@@ -198,26 +219,20 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
             raise NotFound("recipient")
         rid = args["recipient_id"]
         audited = ("delivery.list", rid, site)
-        # index: recipient_deliveries (recipient_id, recipient_bucket, _id)
-        lane = listing.Lane(
-            {"recipient_id": rid, **filters}, recipient_deliveries(rid), "recipient_bucket"
-        )
+        lane = _lane("recipient", {"recipient_id": rid}, recipient_deliveries(rid), filters)
     elif args.get("site_id"):
         principal.require_site(args["site_id"])
         if not principal.has_role(*COORDINATING):
             raise Forbidden("The site's delivery audit is for its coordinators.")
         sid = args["site_id"]
         audited = ("delivery.list_site", sid, sid)
-        # index: site_deliveries (site_id, site_bucket, _id)
-        lane = listing.Lane({"site_id": sid, **filters}, site_deliveries(sid), "site_bucket")
+        lane = _lane("site", {"site_id": sid}, site_deliveries(sid), filters)
     else:  # neither: the caller's own deliveries
         rid = _own_id(c, principal)
         if rid is None:
             return [], None
         audited = ("delivery.list", rid, None)
-        lane = listing.Lane(
-            {"recipient_id": rid, **filters}, recipient_deliveries(rid), "recipient_bucket"
-        )
+        lane = _lane("recipient", {"recipient_id": rid}, recipient_deliveries(rid), filters)
     items, cursor = c.repositories.deliveries.page(
         [lane], limit=args["limit"], cursor=args["cursor"]
     )
@@ -225,6 +240,20 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
         c, principal, *audited
     )  # whose deliveries (purposes, times) were read, before the answer
     return [delivery_view(d, c.clock.now()) for d in items], cursor
+
+
+def _lane(kind: str, whose: dict[str, str], key: str, filters: dict[str, str]) -> listing.Lane:
+    """A site's or a recipient's deliveries; with a purpose, that purpose's own list (index
+    ``<kind>_purpose_deliveries`` (<kind>_id, purpose, <kind>_purpose_bucket, _id)), else the
+    whole list (index ``<kind>_deliveries`` (<kind>_id, <kind>_bucket, _id)); a status
+    applies within the list."""
+    if filters.get("purpose"):
+        return listing.Lane(
+            {**whose, **filters},
+            purpose_deliveries(key, filters["purpose"]),
+            f"{kind}_purpose_bucket",
+        )
+    return listing.Lane({**whose, **filters}, key, f"{kind}_bucket")
 
 
 def _own_id(c: Components, principal: Principal) -> str | None:

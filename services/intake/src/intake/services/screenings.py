@@ -1,0 +1,46 @@
+"""Screenings at rest: their clinical content (scores, bands, flags, the risk level, PHQ-9 item
+9) sealed like the answers they were scored from, bound to the referral and the screening; the
+id, the time and the author stay in the clear. ``referrals`` seals on the way in and opens for
+the staff's view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from intake.bootstrap import Components
+from intake.domain import screening
+from intake.domain.referral import Referral
+
+
+def _summary_field(screening_id: str) -> str:
+    return f"screenings.{screening_id}.summary"
+
+
+def seal_screening(c: Components, referral_id: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """A screening as stored: id, time and author in the clear, the scores, bands, flags and
+    risk level (PHQ-9 item 9 among them) sealed, bound to this referral and screening."""
+    plain, clinical = screening.split_summary(summary)
+    sealed = c.cipher.encrypt_json(
+        clinical, record_id=referral_id, field=_summary_field(summary["id"])
+    )
+    return {**plain, "summary": sealed, "answers": summary["answers"]}
+
+
+def open_screening(c: Components, referral_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored screening as staff see it (no answers). One stored before its summary was
+    sealed is shown as it is (sealed at the referral's next write)."""
+    shown = {k: v for k, v in stored.items() if k not in ("answers", "summary")}
+    if "summary" in stored:
+        field = _summary_field(stored["id"])
+        shown.update(c.cipher.decrypt_json(stored["summary"], record_id=referral_id, field=field))
+    return shown
+
+
+def seal_old_screenings(c: Components, referral: Referral) -> None:
+    """Screenings stored in the clear by an earlier version are sealed at the next write."""
+    screenings = referral.state.get("screenings") or []
+    if any("summary" not in s for s in screenings):
+        referral.state["screenings"] = [
+            s if "summary" in s else seal_screening(c, referral.id, s) for s in screenings
+        ]
