@@ -189,7 +189,7 @@ class _HandOff:
                         self._publisher.publish(
                             [e for _db, events in batch for e in events], timeout_s=self.timeout_s
                         )
-                    except Unpublishable as exc:  # the others went out: only these wait
+                    except Unpublishable as exc:  # the others went out: these are parked
                         rejected = {event.id: error for event, error in exc.rejected}
                     for db, events in batch:
                         if rejected:
