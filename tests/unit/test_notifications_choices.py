@@ -120,6 +120,16 @@ def test_two_changes_at_once_both_hold(notifications, me):
     assert raced, "the facilitator's change came between the read and the write"
 
 
+def test_changing_a_sites_reminder_offsets_keeps_its_sms_window(api, auth):
+    coordinator = auth("coordinator", SITE)
+    path = f"/v1/sites/{SITE}/notification-settings"
+    window = {"start": "09:00", "end": "20:00"}
+    assert api.put(path, json={"sms_window": window}, headers=coordinator).status_code == 200
+    answer = api.put(path, json={"reminder_offsets_minutes": [60]}, headers=coordinator)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["sms_window"] == window and answer.json["reminder_offsets_minutes"] == [60]
+
+
 def test_the_openapi_says_a_put_changes_only_what_it_names(api):
     put = api.get("/openapi.json").json["paths"]["/v1/preferences/{recipient_id}"]["put"]
     assert "keep their values" in put["summary"] and "partial update" in put["description"]

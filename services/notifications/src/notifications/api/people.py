@@ -77,7 +77,8 @@ class NotificationSettings(MethodView):
     @blp.arguments(SiteSettingsIn)
     @blp.response(200, SiteSettings)
     def put(self, body, site_id):
-        """Change the SMS window or the reminder offsets (minutes before a session)."""
+        """Change the SMS window or the reminder offsets (minutes before a session); a field
+        left out keeps its value (a partial update, like preferences)."""
         return people.put_site_settings(site_id, body, components(), current_principal())
 
 
