@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 import requests
+from pymongo import MongoClient
 from test_intake_journey import LOW_RISK, new_referral
 
 from dbt_shared.contracts import skills
@@ -264,3 +265,29 @@ def test_three_misses_raise_the_at_risk_event_and_the_fourth_discharges(groups_c
     assert types.count(skills.ATTENDANCE_AT_RISK) == 1
     assert types.count(skills.CLIENT_DISCHARGED) == 1
     assert all(b"no show" not in r.value for r in mine), "no reasons in events"
+    stored = MongoClient(clinic["profile"].mongodb_uri)["dbt_skills_group"].attendance.find(
+        {"client_id": client}
+    )
+    assert all(r["reason"].startswith("enc:v1:") for r in stored), "reasons are sealed at rest"
+    assert {s["reason"] for s in record["sessions"]} == {"no show"}, "and shown to staff"
+
+
+def test_a_clinicians_feed_stops_once_intake_deactivates_them(groups_clinic, tokens):
+    clinic = groups_clinic
+    operator = Api(clinic["profile"].api_url("intake"), tokens.operator())
+    ben = clinic["clinicians"]["ben"]
+    made = clinic["coordinator"].post("/v1/calendar-feeds", json={"clinician_id": ben})
+    assert made.status_code == 201, made.text
+    url = made.json()["url"]
+    assert requests.get(url, timeout=10).status_code == 200
+    listed = clinic["coordinator"].get("/v1/calendar-feeds").json()["items"]
+    assert made.json()["id"] in [f["id"] for f in listed]
+
+    left = operator.post(f"/v1/sites/{clinic['site_id']}/clinicians/{ben}/deactivation")
+
+    assert left.status_code == 200 and left.json()["active"] is False
+    wait_until(
+        lambda: requests.get(url, timeout=10).status_code == 404,
+        timeout=30,
+        what="skills-group to end the deactivated clinician's feed",
+    )
