@@ -261,7 +261,7 @@ def test_a_group_name_with_a_line_break_or_tab_is_refused_and_nothing_stored(ski
     assert components.repositories.groups.documents == {}
 
 
-@pytest.mark.parametrize("character", ["\x00", "\x0b", "\x1b", "\x7f", "\x85"])
+@pytest.mark.parametrize("character", ["\x00", "\x0b", "\x1b", "\x7f", "\x85", "\u2028"])
 def test_no_text_field_takes_a_control_character(character):
     refused = http_fields.Text(validate=[])
     with pytest.raises(Exception, match="control characters"):

@@ -208,10 +208,11 @@ NOTE_MAX = 4000
 #: Longest email address (RFC 5321: a path is at most 256 octets, its address 254).
 EMAIL_MAX = 254
 
-#: One line of text: no control character (C0, DEL, C1). A line break in a name breaks every
-#: line-based format the name goes into (a calendar feed, a mail header, a CSV export) and
-#: PostgreSQL (under the embedded FerretDB) cannot store U+0000 in a document.
-TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+#: One line of text: no control character (C0, DEL, C1) and no Unicode line or paragraph
+#: separator. A line break in a name breaks every line-based format the name goes into (a
+#: calendar feed, a mail header, a CSV export) and PostgreSQL (under the embedded FerretDB)
+#: cannot store U+0000 in a document.
+TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
 #: Free text of several lines: line breaks (LF, and CR as a text area sends CRLF) and tabs,
 #: but no other control character.
 NOTE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
