@@ -59,8 +59,10 @@ def recipient_deliveries(recipient_id: str) -> str:
 
 
 def purpose_deliveries(list_key: str, purpose: str) -> str:
-    """The sequence of one purpose's deliveries within a site's or a recipient's list: the
-    list ``?purpose=`` reads, so a rare purpose costs a page, not the whole history."""
+    """The sequence of one purpose's deliveries within a site's list: the list ``?purpose=``
+    reads, so a rare purpose costs a page, not the site's whole history. (A recipient's list
+    holds one person's deliveries, a bucket in about a year: a purpose is filtered within it,
+    and the crisis path takes no number more per recipient.)"""
     return f"{list_key}:purpose:{purpose}"
 
 
@@ -71,9 +73,7 @@ def delivery_lanes(delivery: dict[str, Any]) -> dict[str, str]:
         "site_purpose_bucket": purpose_deliveries(site, delivery["purpose"]),
     }
     if delivery.get("recipient_id"):
-        recipient = recipient_deliveries(delivery["recipient_id"])
-        lanes["recipient_bucket"] = recipient
-        lanes["recipient_purpose_bucket"] = purpose_deliveries(recipient, delivery["purpose"])
+        lanes["recipient_bucket"] = recipient_deliveries(delivery["recipient_id"])
     return lanes
 
 

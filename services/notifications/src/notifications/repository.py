@@ -82,11 +82,10 @@ def ensure_indexes(db: Database) -> None:
     db[DELIVERIES].create_index(
         [("recipient_id", 1), ("recipient_bucket", 1), ("_id", 1)], name="recipient_deliveries"
     )
-    for owner, key in (("site_id", "site"), ("recipient_id", "recipient")):
-        db[DELIVERIES].create_index(
-            [(owner, 1), ("purpose", 1), (f"{key}_purpose_bucket", 1), ("_id", 1)],
-            name=f"{key}_purpose_deliveries",
-        )
+    db[DELIVERIES].create_index(
+        [("site_id", 1), ("purpose", 1), ("site_purpose_bucket", 1), ("_id", 1)],
+        name="site_purpose_deliveries",
+    )
     listing.backfill_in_background(  # deliveries stored before the purpose lists existed
         db[DELIVERIES], listing.MongoSequences(db), delivery_lanes, marker=PURPOSES_BACKFILLED
     )

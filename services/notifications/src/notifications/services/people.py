@@ -219,20 +219,26 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
             raise NotFound("recipient")
         rid = args["recipient_id"]
         audited = ("delivery.list", rid, site)
-        lane = _lane("recipient", {"recipient_id": rid}, recipient_deliveries(rid), filters)
+        # index: recipient_deliveries (recipient_id, recipient_bucket, _id): one person's
+        # deliveries, a bucket in about a year, the filters applied within
+        lane = listing.Lane(
+            {"recipient_id": rid, **filters}, recipient_deliveries(rid), "recipient_bucket"
+        )
     elif args.get("site_id"):
         principal.require_site(args["site_id"])
         if not principal.has_role(*COORDINATING):
             raise Forbidden("The site's delivery audit is for its coordinators.")
         sid = args["site_id"]
         audited = ("delivery.list_site", sid, sid)
-        lane = _lane("site", {"site_id": sid}, site_deliveries(sid), filters)
+        lane = _site_lane(sid, filters)
     else:  # neither: the caller's own deliveries
         rid = _own_id(c, principal)
         if rid is None:
             return [], None
         audited = ("delivery.list", rid, None)
-        lane = _lane("recipient", {"recipient_id": rid}, recipient_deliveries(rid), filters)
+        lane = listing.Lane(
+            {"recipient_id": rid, **filters}, recipient_deliveries(rid), "recipient_bucket"
+        )
     items, cursor = c.repositories.deliveries.page(
         [lane], limit=args["limit"], cursor=args["cursor"]
     )
@@ -242,18 +248,15 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
     return [delivery_view(d, c.clock.now()) for d in items], cursor
 
 
-def _lane(kind: str, whose: dict[str, str], key: str, filters: dict[str, str]) -> listing.Lane:
-    """A site's or a recipient's deliveries; with a purpose, that purpose's own list (index
-    ``<kind>_purpose_deliveries`` (<kind>_id, purpose, <kind>_purpose_bucket, _id)), else the
-    whole list (index ``<kind>_deliveries`` (<kind>_id, <kind>_bucket, _id)); a status
-    applies within the list."""
+def _site_lane(site_id: str, filters: dict[str, str]) -> listing.Lane:
+    """A site's deliveries; with a purpose, that purpose's own list (index
+    ``site_purpose_deliveries`` (site_id, purpose, site_purpose_bucket, _id)), else the whole
+    list (index ``site_deliveries`` (site_id, site_bucket, _id)); a status applies within."""
+    site = site_deliveries(site_id)
     if filters.get("purpose"):
-        return listing.Lane(
-            {**whose, **filters},
-            purpose_deliveries(key, filters["purpose"]),
-            f"{kind}_purpose_bucket",
-        )
-    return listing.Lane({**whose, **filters}, key, f"{kind}_bucket")
+        key = purpose_deliveries(site, filters["purpose"])
+        return listing.Lane({"site_id": site_id, **filters}, key, "site_purpose_bucket")
+    return listing.Lane({"site_id": site_id, **filters}, site, "site_bucket")
 
 
 def _own_id(c: Components, principal: Principal) -> str | None:
