@@ -1,0 +1,1 @@
+"""DBT platform staff console: a backend-for-frontend over the four services."""

@@ -1,0 +1,187 @@
+"""The console's calls to the four services, with the signed-in user's access token.
+
+Each call has a timeout; a page that needs several makes them in parallel (``gather``). What a
+service answers is turned into what a page can say: a problem+json 422 into messages by field
+(``ServiceRefused.field_errors``, keyed by the field paths the services report, such as
+``client.email``), a refusal into its detail, and a service that does not answer (connection
+refused, timeout, 502/503/504) into ``ServiceUnavailable`` naming it. Nothing here knows a page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+#: The largest number of calls one page makes at once (and the pool shared by all pages).
+POOL_SIZE = 8
+
+#: An id the console will put into a service's path: the ids the services hand out.
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$")
+
+
+class ServiceUnavailable(Exception):
+    """A service did not answer in time, or answered that it cannot serve now."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} unavailable")
+        self.service = service
+
+
+class ServiceRefused(Exception):
+    """A service answered 4xx: its problem's detail and, for a 422, messages by field."""
+
+    def __init__(self, service: str, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(f"{service} answered {status}")
+        self.service = service
+        self.status = status
+        self.problem = problem
+
+    @property
+    def detail(self) -> str:
+        return str(self.problem.get("detail") or self.problem.get("title") or "Refused.")
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """The first message for each field (``dbt_shared.problems.field_errors``' shape)."""
+        found: dict[str, str] = {}
+        for item in self.problem.get("errors") or []:
+            if isinstance(item, dict) and item.get("field"):
+                found.setdefault(str(item["field"]), str(item.get("message") or "Not valid."))
+        return found
+
+
+class SignedOut(Exception):
+    """A service refused the token (401): the session no longer authenticates anyone."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+#: (method, url, headers, params, json body, timeout) -> Answer; raises ConnectionError or
+#: TimeoutError (or requests' own) when the service cannot be reached.
+Transport = Callable[[str, str, dict[str, str], dict[str, Any] | None, Any, float], Answer]
+
+
+class RequestsTransport:
+    """The real transport: one pooled ``requests`` session per thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self, method, url, headers, params, body, timeout) -> Answer:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        response = session.request(
+            method, url, headers=headers, params=params, json=body, timeout=timeout
+        )
+        try:
+            parsed = response.json() if response.content else None
+        except json.JSONDecodeError:
+            parsed = None
+        return Answer(response.status_code, dict(response.headers), parsed)
+
+
+def segment(value: str) -> str:
+    """An id for a service's path, refused (404) unless it looks like one the services give."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ServiceRefused("console", 404, {"detail": "No such page."})
+    return quote(value, safe="")
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        urls: dict[str, str],
+        transport: Transport | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.urls = urls
+        self.transport = transport or RequestsTransport()
+        self.timeout_s = timeout_s
+        self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="console-call")
+
+    def as_user(self, access_token: str) -> UserCalls:
+        return UserCalls(self, access_token)
+
+    def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        base = self.urls.get(service)
+        if not base:
+            raise ServiceUnavailable(service)  # not configured: unavailable, and the page says so
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        try:
+            answer = self.transport(
+                method, base + path, headers, clean or None, body, self.timeout_s
+            )
+        except (requests.RequestException, ConnectionError, TimeoutError) as exc:
+            raise ServiceUnavailable(service) from exc
+        if answer.status == 401:
+            raise SignedOut()
+        if answer.status in (502, 503, 504) or answer.status >= 500:
+            raise ServiceUnavailable(service)
+        if answer.status >= 400:
+            problem = answer.body if isinstance(answer.body, dict) else {}
+            raise ServiceRefused(service, answer.status, problem)
+        return answer.body
+
+    def gather(self, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+        """Run ``calls`` at once; their results by name. The first failure is raised after all
+        have finished (a page shows one message, not a half-drawn page)."""
+        futures = {name: self._pool.submit(fn) for name, fn in calls.items()}
+        results: dict[str, Any] = {}
+        failure: BaseException | None = None
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except BaseException as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return results
+
+
+class UserCalls:
+    """The client bound to one user's access token, with the verbs pages use."""
+
+    def __init__(self, client: ServiceClient, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def get(self, service: str, path: str, **params: Any) -> Any:
+        return self.client.call(service, "GET", path, self.token, params=params)
+
+    def post(self, service: str, path: str, body: Any = None, idempotency_key: str | None = None):
+        return self.client.call(
+            service, "POST", path, self.token, body=body, idempotency_key=idempotency_key
+        )
+
+    def patch(self, service: str, path: str, body: Any) -> Any:
+        return self.client.call(service, "PATCH", path, self.token, body=body)
+
+    def gather(self, **calls: Callable[[], Any]) -> dict[str, Any]:
+        return self.client.gather(calls)

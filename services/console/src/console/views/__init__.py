@@ -1,0 +1,5 @@
+"""The console's pages, one module per part of the clinic's work."""
+
+from console.views import auth, organisation, pages, referrals
+
+BLUEPRINTS = [pages.blp, auth.blp, organisation.blp, referrals.blp]

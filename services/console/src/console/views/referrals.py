@@ -1,0 +1,215 @@
+"""The intake coordinator's pages: the referral queue by stage, a new referral, a referral.
+
+Referrals are named in URLs by their ids only (opaque, not personal data); a client's name
+appears in a page's body, never in its address or title.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from console.client import ServiceRefused, segment
+from console.views import forms
+from console.web import api, components, current_user, roles
+
+blp = Blueprint("referrals", __name__, url_prefix="/referrals")
+
+STAFF = ("coordinator", "operator")
+#: The stages a referral waits in, in the pipeline's order, as a coordinator names them.
+STAGES = {
+    "received": "Received",
+    "screening": "Screening",
+    "eligible": "Eligible",
+    "needs_review": "Needs review",
+    "orientation": "Orientation",
+    "committed": "Committed",
+}
+STATUS_NAMES = {
+    **STAGES,
+    "admitted": "Admitted",
+    "not_eligible": "Not eligible",
+    "withdrawn": "Withdrawn",
+}
+QUEUE_PAGE = 50
+
+REFERRAL_FIELDS = [
+    "site_id",
+    "program",
+    "source",
+    "client.given_name",
+    "client.family_name",
+    "client.date_of_birth",
+    "client.email",
+    "client.phone",
+    "client.preferred_channel",
+    "client.language",
+]
+REFERRAL_WORDING = {
+    "site_id": "Choose the site",
+    "program": "Choose the program",
+    "source": "Enter who referred the client, for example GP or self",
+    "consent_to_contact": "Confirm the client agreed to be contacted",
+    "client.given_name": "Enter the client's first name",
+    "client.family_name": "Enter the client's last name",
+    "client.date_of_birth": "Enter the client's date of birth",
+    "client.email": "Enter the client's email address",
+    "client.phone": "Enter the client's phone number",
+    "client.preferred_channel": "Choose how the client prefers to be contacted",
+    "client.language": "Enter a language code, for example en",
+}
+
+
+def _sites() -> list[dict]:
+    return api().get("intake", "/v1/sites", limit=100)["items"]
+
+
+def _chosen_site(sites: list[dict]) -> str | None:
+    wanted = request.args.get("site", "")
+    ids = [site["id"] for site in sites]
+    if wanted in ids:
+        return wanted
+    mine = [s for s in current_user().get("sites", []) if s in ids]
+    return (mine or ids or [None])[0]
+
+
+@blp.get("")
+@roles(*STAFF)
+def queue():
+    """Who waits at which stage, oldest first, with the days each has waited."""
+    sites = _sites()
+    site_id = _chosen_site(sites)
+    stage = request.args.get("stage", "")
+    stage = stage if stage in STAGES else ""
+    rows, counts = [], {}
+    if site_id:
+        calls = api()
+        found = calls.gather(
+            waitlist=lambda: calls.get("intake", "/v1/waitlist", site_id=site_id, limit=QUEUE_PAGE),
+            staged=lambda: (
+                calls.get(
+                    "intake", "/v1/referrals", site_id=site_id, status=stage, limit=QUEUE_PAGE
+                )
+                if stage
+                else None
+            ),
+        )
+        counts = {item["stage"]: item["count"] for item in found["waitlist"].get("stages", [])}
+        if stage:
+            today = components().clock.now().date()
+            rows = [
+                {
+                    "id": item["id"],
+                    "program": item["program"],
+                    "stage": item["status"],
+                    "source": item.get("source"),
+                    "waiting_days": _days_since(item.get("received_at"), today),
+                }
+                for item in found["staged"]["items"]
+            ]
+        else:
+            rows = [
+                {
+                    "id": item["referral_id"],
+                    "program": item["program"],
+                    "stage": item["stage"],
+                    "waiting_days": item["waiting_days"],
+                }
+                for item in found["waitlist"]["items"]
+            ]
+    template = (
+        "referrals/_rows.html" if request.headers.get("HX-Request") else "referrals/queue.html"
+    )
+    return render_template(
+        template,
+        sites=sites,
+        site_id=site_id,
+        stage=stage,
+        stages=STAGES,
+        counts=counts,
+        rows=rows,
+        status_names=STATUS_NAMES,
+    )
+
+
+def _days_since(received_at: str | None, today: date) -> int | None:
+    if not received_at:
+        return None
+    return (today - datetime.fromisoformat(received_at).date()).days
+
+
+@blp.get("/find")
+@roles(*STAFF)
+def find():
+    """A referral by its reference (its id), from the search box."""
+    reference = request.args.get("reference", "").strip()
+    if not reference:
+        return redirect(url_for("referrals.queue"))
+    return redirect(url_for("referrals.referral", referral_id=reference))
+
+
+@blp.get("/new")
+@roles(*STAFF)
+def new():
+    sites = _sites()
+    values = {
+        "site_id": _chosen_site(sites) or "",
+        "client.preferred_channel": "email",
+        "client.language": "en",
+    }
+    return _form(sites, values, {}, None, forms.idempotency_key())
+
+
+def _form(sites, values, errors, form_error, key, status=200):
+    return render_template(
+        "referrals/new.html",
+        site_options=[("", "Choose a site")] + [(site["id"], site["name"]) for site in sites],
+        values=values,
+        errors=errors,
+        form_error=form_error,
+        idempotency_key=key,
+    ), status
+
+
+@blp.post("/new")
+@roles(*STAFF)
+def record():
+    """Record the referral with intake; on a refusal the form again, values kept."""
+    values = forms.submitted()
+    values["client.date_of_birth"] = _date_of_birth(values)
+    body = forms.nested(values, REFERRAL_FIELDS)
+    if values.get("consent_to_contact") == "yes":
+        body["consent_to_contact"] = True
+    key = forms.idempotency_key()
+    try:
+        referral = api().post("intake", "/v1/referrals", body, idempotency_key=key)
+    except ServiceRefused as exc:
+        errors, form_error = forms.refusal(exc, REFERRAL_WORDING)
+        return _form(_sites(), values, errors, form_error, key, 422)
+    return redirect(url_for("referrals.referral", referral_id=referral["id"]), code=303)
+
+
+def _date_of_birth(values: dict[str, str]) -> str:
+    """The NHS.UK date input's three boxes as the ISO date intake reads ('' if left empty;
+    intake says what is wrong with a date that is not one)."""
+    day, month, year = (values.get(f"dob.{part}", "") for part in ("day", "month", "year"))
+    if not (day or month or year):
+        return ""
+    return f"{year.zfill(4)}-{month.zfill(2)}-{day.zfill(2)}"
+
+
+@blp.get("/<referral_id>")
+@roles(*STAFF)
+def referral(referral_id: str):
+    """The referral, its client, screenings (with the risk banner), and where it stands."""
+    found = api().get("intake", f"/v1/referrals/{segment(referral_id)}")
+    screenings = found.get("screenings") or []
+    latest = screenings[-1] if screenings else None
+    return render_template(
+        "referrals/referral.html",
+        referral=found,
+        latest=latest,
+        status_names=STATUS_NAMES,
+        at_risk=bool(latest and latest.get("risk_level") == "high"),
+    )
