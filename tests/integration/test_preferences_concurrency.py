@@ -70,3 +70,43 @@ def test_concurrent_changes_of_different_fields_all_hold(fresh_db):
     assert shown["channels"]["coaching"] == last_ok["coaching"]["channels"]["coaching"]
     assert shown["language"] == last_ok["language"]["language"]
     assert shown["quiet_hours"] == last_ok["quiet_hours"]["quiet_hours"]
+
+
+def test_preferences_an_earlier_version_stored_follow_intake_again_after_the_first_start(
+    fresh_db,
+):
+    """The earlier version stored the defaults with the quiet hours a client set ("email",
+    "en"): at the first start of this one they are unset, and what the client told intake (SMS,
+    Spanish) applies again; the quiet hours stay. The second start changes nothing."""
+    c = bootstrap.in_memory(FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC)))
+    c.repositories = repository.mongo(fresh_db, c.clock)
+    c.contacts.people[CLIENT] = {
+        "channels": {"sms": "+13125550101", "email": "a@example.org"},
+        "preferred_channel": "sms",
+        "language": "es",
+        "timezone": "America/Chicago",
+    }
+    quiet = {"start": "22:00", "end": "07:00"}
+    fresh_db["preferences"].insert_one(
+        {
+            "_id": CLIENT,
+            "_rev": 0,
+            "kind": "client",
+            "channels": {c: ["email"] for c in ("reminders", "coaching", "attendance")}
+            | {"administrative": ["sms", "email"]},  # a choice of theirs
+            "preferred_channel": "email",
+            "language": "en",
+            "timezone": None,
+            "quiet_hours": quiet,
+            "sms_opted_out": False,
+        }
+    )
+    repository.thaw_preferences(fresh_db)
+    repository.thaw_preferences(fresh_db)
+    client = Principal(CLIENT, frozenset({"client"}), frozenset())
+    shown = people.get_preferences(CLIENT, c, client)
+    assert shown["preferred_channel"] == "sms" and shown["language"] == "es"
+    assert shown["channels"]["reminders"] == ["sms"]  # frozen "email": intake's choice again
+    assert shown["channels"]["administrative"] == ["sms", "email"]  # their own choice stays
+    assert shown["quiet_hours"] == quiet and shown["timezone"] == "America/Chicago"
+    flush_deferred_deletes()

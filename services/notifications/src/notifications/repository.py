@@ -8,6 +8,7 @@ Every query below names the index that serves it on MongoDB 7.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from dbt_shared.documents import (
     DocumentStore,
     MongoDocumentStore,
 )
+from dbt_shared.errors import StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.remembered import Remembered
@@ -30,6 +32,7 @@ from notifications.delivery_store import (
     MongoDeliveries,
     delivery_lanes,
 )
+from notifications.domain import preferences
 from notifications.domain.deliveries import DeliveryStatus
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
@@ -54,12 +57,14 @@ SETTINGS_TTL_S = 60.0  # how long the sender keeps a site's settings
 OUTBOX_COLLECTIONS = [DELIVERIES]
 
 INBOX_BACKFILLED = "inbox:backfilled"
+PREFERENCES_THAWED = "preferences:thawed"
 PURPOSES_BACKFILLED = "deliveries:purpose-lists"
 
 
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
     audit.ensure_indexes(db)
+    thaw_preferences(db)
     db[INBOX].create_index(
         [("site_id", 1), ("priority_rank", 1), ("bucket", 1), ("_id", 1)], name="site_inbox"
     )
@@ -100,6 +105,25 @@ def ensure_indexes(db: Database) -> None:
     queue = MongoDeliveries(db[DELIVERIES])
     for delivery in db[DELIVERIES].find({"status": DeliveryStatus.PENDING}):
         queue._enqueue(delivery)
+
+
+def thaw_preferences(db: Database) -> None:
+    """Once per database (marker ``preferences:thawed`` in ``list_counters``): unset the defaults
+    an earlier version froze into stored preferences (``preferences.thawed``), through the
+    guarded save (a change made meanwhile wins; that document is left as it is). Reads the
+    preferences once, one document per recipient; afterwards nothing but the marker's _id."""
+    marks = db[listing.COUNTERS]
+    if marks.find_one({"_id": PREFERENCES_THAWED}) is not None:  # index: _id
+        return
+    store = MongoDocumentStore(db[PREFERENCES], "preferences")
+    thawed = 0
+    for stored in db[PREFERENCES].find({}):  # once, at the first start of this version
+        changed = preferences.thawed(stored)
+        if changed is not None:
+            with contextlib.suppress(StaleWrite):
+                store.save(changed)
+                thawed += 1
+    marks.update_one({"_id": PREFERENCES_THAWED}, {"$set": {"thawed": thawed}}, upsert=True)
 
 
 # -- the inbox -----------------------------------------------------------------------------------
