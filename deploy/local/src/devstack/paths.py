@@ -34,6 +34,7 @@ STAMP_DIR: Path = LOCAL_DIR / "stamps"
 FERRETDB_SRC: Path = DEPLOY_DIR / "ferretdb"
 MAILPIT_SRC: Path = DEPLOY_DIR / "mailpit"
 KAFKA_SRC: Path = DEPLOY_DIR / "kafka"
+KEYCLOAK_SRC: Path = DEPLOY_DIR / "keycloak"
 
 FERRETDB_BIN: Path = BIN_DIR / "ferretdb"
 MAILPIT_BIN: Path = BIN_DIR / "mailpit"
@@ -42,9 +43,17 @@ KAFKA_LIBS: Path = KAFKA_HOME / "libs"
 KAFKA_FORMATTED: Path = KAFKA_HOME / "formatted"
 KAFKA_PROPERTIES_TEMPLATE: Path = KAFKA_SRC / "server.properties.template"
 KAFKA_LOG4J_CONFIG: Path = KAFKA_SRC / "log4j2.properties"
+KEYCLOAK_HOME: Path = LOCAL_DIR / "keycloak"
+#: The unpacked keycloak-quarkus-dist (read-only once set up: augmented for start-dev).
+KEYCLOAK_DIST: Path = KEYCLOAK_HOME / "dist"
+#: Keycloak's H2 database with the realm imported, copied into a profile's empty data directory.
+KEYCLOAK_TEMPLATE: Path = KEYCLOAK_HOME / "template"
+KEYCLOAK_REALM_FILE: Path = KEYCLOAK_SRC / "realm-dbt.json"
 
 JWT_PRIVATE_KEY: Path = SECRETS_DIR / "jwt-dev-private.pem"
 JWT_PUBLIC_KEY: Path = SECRETS_DIR / "jwt-dev-public.pem"
+#: The console's session-signing key (dev and test profiles).
+CONSOLE_SECRET_KEY: Path = SECRETS_DIR / "console-secret-dev.key"
 FIELD_KEY: Path = SECRETS_DIR / "field-encryption-dev.key"  # intake's
 # The services that store client health data, each with a field-encryption key of its own.
 FIELD_KEYS: dict[str, Path] = {

@@ -18,8 +18,34 @@ HOST = "127.0.0.1"
 #: Service names, in start order.
 SERVICES: tuple[str, ...] = ("intake", "skills-group", "coaching", "notifications")
 #: Infrastructure process names, in start order (PostgreSQL before FerretDB, which stores its
-#: data there).
-INFRASTRUCTURE: tuple[str, ...] = ("kafka", "postgres", "ferretdb", "mailpit", "sms-sink")
+#: data there). Keycloak, the identity provider, is started by ``make run``/``make up`` and by
+#: the tests that sign in (it takes far longer to start than the rest): see ``Stack``.
+INFRASTRUCTURE: tuple[str, ...] = (
+    "kafka",
+    "postgres",
+    "ferretdb",
+    "mailpit",
+    "sms-sink",
+    "keycloak",
+)
+#: The infrastructure every stack starts (all but Keycloak).
+CORE_INFRASTRUCTURE: tuple[str, ...] = tuple(n for n in INFRASTRUCTURE if n != "keycloak")
+#: The staff console (services/console): one process, started after the services' apis.
+CONSOLE = "console"
+#: The console's OIDC client in the dev realm (deploy/local/keycloak/realm-dbt.json); the
+#: secret is a fixed development value, as the dev users' passwords are.
+CONSOLE_CLIENT_ID = "dbt-console"
+CONSOLE_CLIENT_SECRET = "dbt-console-dev-secret"
+#: An idle console session ends after this many seconds (shared clinic computers).
+CONSOLE_SESSION_IDLE_S = 900
+#: The dev realm's sign-in names (password = name), in the order ``make run`` lists them.
+DEV_USERS: tuple[tuple[str, str], ...] = (
+    ("olivia", "operator"),
+    ("carla", "intake coordinator"),
+    ("fiona", "facilitator"),
+    ("theo", "therapist"),
+    ("oscar", "ops"),
+)
 #: Process kinds of a service.
 KINDS: tuple[str, ...] = ("api", "worker")
 
@@ -91,6 +117,9 @@ class Profile:
     worker_metrics_ports: tuple[int, ...]  # in SERVICES order
     #: Wipe the data directory every time the stack starts.
     ephemeral: bool
+    #: Keycloak (the identity provider, realm ``dbt``) and the staff console.
+    keycloak_port: int = 8180
+    console_port: int = 8000
     root: Path = field(default=paths.ROOT)
     #: Infrastructure run elsewhere (explicit env, Testcontainers): used instead of starting it.
     external_kafka: str | None = None
@@ -114,6 +143,8 @@ class Profile:
             api_ports=(8001, 8002, 8003, 8004),
             worker_metrics_ports=(9101, 9102, 9103, 9104),
             ephemeral=False,
+            keycloak_port=8180,
+            console_port=8000,
         )
 
     @classmethod
@@ -135,6 +166,8 @@ class Profile:
             api_ports=tuple(port + offset for port in (18001, 18002, 18003, 18004)),
             worker_metrics_ports=tuple(port + offset for port in (19101, 19102, 19103, 19104)),
             ephemeral=True,
+            keycloak_port=18180 + offset,
+            console_port=18000 + offset,
             port_offset=offset,
         )
         highest = max(profile.ports().values())
@@ -198,6 +231,27 @@ class Profile:
         """The SMS sink: ``/2010-04-01/Accounts/{sid}/Messages.json``, ``/api/messages``."""
         return f"http://{HOST}:{self.sms_port}"
 
+    @property
+    def keycloak_url(self) -> str:
+        return f"http://{HOST}:{self.keycloak_port}"
+
+    @property
+    def keycloak_issuer(self) -> str:
+        """The dev realm's issuer: what Keycloak's tokens carry as ``iss``."""
+        return f"{self.keycloak_url}/realms/dbt"
+
+    @property
+    def keycloak_jwks_url(self) -> str:
+        return f"{self.keycloak_issuer}/protocol/openid-connect/certs"
+
+    @property
+    def keycloak_token_url(self) -> str:
+        return f"{self.keycloak_issuer}/protocol/openid-connect/token"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{HOST}:{self.console_port}"
+
     def api_port(self, service: str) -> int:
         check_service(service)
         return self.api_ports[SERVICES.index(service)]
@@ -222,6 +276,8 @@ class Profile:
             "mailpit-smtp": self.smtp_port,
             "mailpit-http": self.mailpit_http_port,
             "sms-sink": self.sms_port,
+            "keycloak": self.keycloak_port,
+            CONSOLE: self.console_port,
         }
         for service in SERVICES:
             result[f"{service}-api"] = self.api_port(service)
@@ -284,6 +340,11 @@ class Profile:
                 "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
                 "AUTH_PUBLIC_KEY_FILE": str(self.jwt_public_key_file),
                 "AUTH_SIGNING_KEY_FILE": str(self.jwt_private_key_file),
+                # Locally the services trust two issuers: the dev key above (`make token`, the
+                # services' own tokens) and Keycloak's realm, by its JWKS (the console's
+                # sign-in). Production sets neither of these two (docs/configuration.md).
+                "AUTH_EXTRA_ISSUER": self.keycloak_issuer,
+                "AUTH_EXTRA_JWKS_URL": self.keycloak_jwks_url,
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
                 "SMTP_HOST": self.smtp_host,
                 "SMTP_PORT": str(self.smtp_port),
@@ -309,6 +370,31 @@ class Profile:
                     "SMTP_SECURITY": "plain",  # Mailpit, on this machine: no TLS to verify
                 }
             )
+        for other in SERVICES:
+            env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
+        return env
+
+    def console_env(self) -> dict[str, str]:
+        """Environment of the console (services/console): ``os.environ`` plus its OIDC client
+        at the profile's Keycloak, its address, its session key and the services' addresses."""
+        from devstack.tokens import ensure_console_secret_key
+
+        ensure_console_secret_key()
+        env = dict(os.environ)
+        env.update(
+            {
+                "SERVICE_NAME": CONSOLE,
+                "OIDC_ISSUER": self.keycloak_issuer,
+                "OIDC_CLIENT_ID": CONSOLE_CLIENT_ID,
+                "OIDC_CLIENT_SECRET": CONSOLE_CLIENT_SECRET,
+                "CONSOLE_BASE_URL": self.console_url,
+                "CONSOLE_SECRET_KEY_FILE": str(paths.CONSOLE_SECRET_KEY),
+                "CONSOLE_SESSION_IDLE_S": str(CONSOLE_SESSION_IDLE_S),
+                "MONGODB_URI": self.mongodb_uri,
+                "LOG_FORMAT": "json",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         for other in SERVICES:
             env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
         return env

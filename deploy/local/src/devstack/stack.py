@@ -1,5 +1,5 @@
 """Start, watch and stop the local stack: Kafka (KRaft), PostgreSQL, FerretDB, Mailpit, the SMS
-sink and the services."""
+sink, Keycloak (the identity provider), the services and the staff console."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import build, paths, postgres, ready
+from . import build, keycloak, paths, postgres, ready
 from .errors import StackError
 from .process import ManagedProcess
 from .profile import (
+    CONSOLE,
+    CORE_INFRASTRUCTURE,
     FERRETDB_DATABASE,
     HOST,
     INFRASTRUCTURE,
@@ -48,6 +50,9 @@ KAFKA_JVM_OPTS = (
     "-XX:TieredStopAtLevel=1",  # C1 only: faster start-up, plenty for a local broker
     "-Djava.awt.headless=true",
 )
+#: Keycloak starts in tens of seconds on a quiet machine (its database comes from setup's
+#: template), minutes when the cores are busy: it gets its own, longer deadline.
+KEYCLOAK_START_TIMEOUT = 600.0
 
 
 def _java() -> str:
@@ -141,6 +146,10 @@ class Stack:
             return f"smtp {HOST}:{p.smtp_port}, {p.mailpit_url}"
         if key == "sms-sink":
             return f"sms {p.sms_url}"
+        if key == "keycloak":
+            return p.keycloak_issuer
+        if key == CONSOLE:
+            return p.console_url
         service, _, kind = key.rpartition("-")
         if kind == "api":
             return p.api_url(service)
@@ -154,6 +163,7 @@ class Stack:
         supervision = supervision or {}
         rows = [("process", "pid", "state", "restarts", "address", "log")]
         order = [*INFRASTRUCTURE] + [process_key(s, k) for k in KINDS for s in SERVICES]
+        order.append(CONSOLE)
         known = set(self.processes) | set(supervision)
         keys = [k for k in order if k in known] + sorted(k for k in known if k not in order)
         for key in keys:
@@ -178,14 +188,21 @@ class Stack:
 
     # -- infrastructure --------------------------------------------------------------------
 
-    def start_infrastructure(self, timeout: float = 120.0) -> None:
-        """Start Kafka, PostgreSQL, FerretDB, Mailpit and the SMS sink (those not running yet)
-        and wait until each answers.
+    def start_infrastructure(self, timeout: float = 120.0, *, keycloak: bool = False) -> None:
+        """Start Kafka, PostgreSQL, FerretDB, Mailpit and the SMS sink (those not running yet),
+        and Keycloak too with ``keycloak``, and wait until each answers (Keycloak within
+        ``KEYCLOAK_START_TIMEOUT``).
 
         When nothing of this stack is running, the profile's data is prepared first: the test
         profile's data directory is wiped, the metrics directories of both profiles too.
         """
-        self._start_infrastructure(list(INFRASTRUCTURE), timeout=timeout, prepare=True)
+        names = list(INFRASTRUCTURE if keycloak else CORE_INFRASTRUCTURE)
+        self._start_infrastructure(names, timeout=timeout, prepare=True)
+
+    def start_keycloak(self, timeout: float = KEYCLOAK_START_TIMEOUT) -> None:
+        """Start Keycloak (unless it runs) and wait until its realm's discovery document
+        answers: for the tests that sign in, after the rest of the infrastructure."""
+        self._start_infrastructure(["keycloak"], timeout=timeout, prepare=True)
 
     def _start_infrastructure(self, names: list[str], *, timeout: float, prepare: bool) -> None:
         with self._lock:
@@ -199,6 +216,8 @@ class Stack:
             if not to_start:
                 return
             missing = build.missing_artifacts()
+            if "keycloak" in to_start:
+                missing += build.missing_keycloak()
             if missing:
                 raise StackError(
                     "the local stack is not built (missing: "
@@ -216,11 +235,13 @@ class Stack:
                 "ferretdb": [self.profile.mongodb_port],
                 "mailpit": [self.profile.smtp_port, self.profile.mailpit_http_port],
                 "sms-sink": [self.profile.sms_port],
+                "keycloak": [self.profile.keycloak_port],
             }
             for name in to_start:
                 self._check_ports_free(name, ports[name])
 
-            deadline = time.monotonic() + timeout
+            started = time.monotonic()
+            deadline = started + timeout
             spawned: list[tuple[ManagedProcess, Callable[[], bool]]] = []
             try:
                 for name in to_start:
@@ -233,7 +254,8 @@ class Stack:
                     proc, probe = getattr(self, f"_spawn_{name.replace('-', '_')}")()
                     spawned.append((proc, probe))
                 for proc, probe in spawned:
-                    self._await(proc, probe, deadline)
+                    own = started + max(timeout, KEYCLOAK_START_TIMEOUT)
+                    self._await(proc, probe, own if proc.name == "keycloak" else deadline)
             except BaseException:
                 for proc, _ in reversed(spawned):
                     proc.kill()
@@ -430,6 +452,21 @@ class Stack:
         proc = self._spawn("sms-sink", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
         return proc, lambda: ready.sms_sink_ready(p.sms_url)
 
+    def _spawn_keycloak(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        """Keycloak in development mode on the profile's port, its home (database, imported
+        realm) under the profile's data directory (:mod:`devstack.keycloak`); the dev profile
+        gets a bootstrap admin of the master realm, the test profile none."""
+        p = self.profile
+        kc_sh = keycloak.prepare_home(p.data_dir / "keycloak" / "home", fresh_database=False)
+        proc = self._spawn(
+            "keycloak",
+            keycloak.command(kc_sh, p.keycloak_port),
+            env=keycloak.environment(admin=not p.ephemeral),
+            stop_timeout=INFRA_STOP_TIMEOUT,
+        )
+        url = keycloak.discovery_url(p.keycloak_port)
+        return proc, lambda: ready.http_ok(url)
+
     def _render_kafka_properties(self, log_dirs: Path) -> str:
         template = string.Template(paths.KAFKA_PROPERTIES_TEMPLATE.read_text())
         return template.substitute(
@@ -563,6 +600,43 @@ class Stack:
                 raise
             return proc
 
+    def console_command(self, port: int | None = None) -> list[str]:
+        """The console (services/console) under gunicorn, like the services' apis."""
+        return [
+            str(paths.venv_bin("gunicorn")),
+            "--config",
+            "python:dbt_shared.gunicorn_conf",
+            "--bind",
+            f"{HOST}:{port or self.profile.console_port}",
+            "--workers",
+            "2",
+            "console.app:create_app()",
+        ]
+
+    def start_console(self, timeout: float = 60.0) -> ManagedProcess:
+        """Start the staff console (unless it runs) and wait until ``GET /healthz`` answers
+        200. It signs people in through Keycloak and calls the four apis: start those first."""
+        with self._lock:
+            existing = self.processes.get(CONSOLE)
+            if existing is not None and existing.is_running():
+                return existing
+            self.profile.log_dir.mkdir(parents=True, exist_ok=True)
+            self.profile.run_dir.mkdir(parents=True, exist_ok=True)
+            self._check_ports_free(CONSOLE, [self.profile.console_port])
+            proc = self._spawn(
+                CONSOLE,
+                self.console_command(),
+                env=self.profile.console_env(),
+                stop_timeout=SERVICE_STOP_TIMEOUT,
+            )
+            url = f"{self.profile.console_url}/healthz"
+            try:
+                self._await(proc, lambda: ready.http_ok(url), time.monotonic() + timeout)
+            except BaseException:
+                proc.kill()
+                raise
+            return proc
+
     def start_process(
         self,
         name: str,
@@ -593,6 +667,8 @@ class Stack:
         if key in INFRASTRUCTURE:
             self._start_infrastructure([key], timeout=timeout, prepare=False)
             return self.processes[key]
+        if key == CONSOLE:
+            return self.start_console(timeout=timeout)
         service, _, kind = key.rpartition("-")
         return self.start_service(service, kind, timeout=timeout)
 
@@ -621,8 +697,18 @@ class Stack:
 
         threading.Thread(target=run, name="index-twins", daemon=True).start()
 
-    def start_all(self, timeout: float = 120.0, service_timeout: float = 90.0) -> None:
-        """Infrastructure, then the four apis and four workers (started together, then awaited).
+    def start_all(
+        self,
+        timeout: float = 120.0,
+        service_timeout: float = 90.0,
+        *,
+        keycloak: bool = False,
+        console: bool = False,
+    ) -> None:
+        """Infrastructure, then the four apis and four workers (started together, then awaited);
+        with ``keycloak`` the identity provider too, with ``console`` also the staff console
+        (it needs Keycloak: ``make run``/``make up`` start both; the test suites only the
+        tests that sign in).
 
         On failure, what this call started is stopped again (processes that were already
         running stay up) and :class:`StackError` is raised.
@@ -630,7 +716,7 @@ class Stack:
         with self._lock:
             already = {key for key, proc in self.processes.items() if proc.is_running()}
             try:
-                self.start_infrastructure(timeout=timeout)
+                self.start_infrastructure(timeout=timeout, keycloak=keycloak or console)
                 pending = []
                 for kind in KINDS:
                     for service in SERVICES:
@@ -640,6 +726,8 @@ class Stack:
                 deadline = time.monotonic() + service_timeout
                 for proc, probe in pending:
                     self._await(proc, probe, deadline)
+                if console:
+                    self.start_console(timeout=service_timeout)
                 self.twin_indexes()  # the services have made their indexes by now
                 self._keep_twinning()
             except BaseException:

@@ -54,6 +54,11 @@ def ensure_field_key(key_file: Path = paths.FIELD_KEY) -> bool:
     return True
 
 
+def ensure_console_secret_key(key_file: Path = paths.CONSOLE_SECRET_KEY) -> bool:
+    """Create the console's dev session-signing key (32 random bytes, base64) unless it exists."""
+    return ensure_field_key(key_file)
+
+
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
