@@ -1,9 +1,12 @@
 """Bearer-token authentication and site-scoped authorisation.
 
 Algorithms come from configuration, never from the token header; ``exp``, ``iat``, ``aud``,
-``iss`` and ``sub`` are required, and a token whose lifetime (``exp - iat``) is above
-``AUTH_MAX_TOKEN_LIFETIME_S`` is refused. Claims: ``roles`` (operator, coordinator, therapist,
-facilitator, client, service) and ``sites`` (the site ids the subject may act on).
+``iss`` and ``sub`` are required. The token's ``iss`` picks which trusted issuer's keys check it
+(``AUTH_ISSUER``, and locally a second one, ``AUTH_EXTRA_ISSUER``: the dev key and Keycloak); a
+token from any other issuer is refused before a key is looked up, and a token whose lifetime
+(``exp - iat``) is above ``AUTH_MAX_TOKEN_LIFETIME_S`` is refused. Claims: ``roles``
+(operator, coordinator, therapist, facilitator, client, service) and ``sites`` (the site ids
+the subject may act on).
 
 Who acts on what, written once here for every service:
 - site staff (coordinator, therapist, facilitator) act on the sites in their token, an operator
@@ -33,7 +36,7 @@ import requests
 from flask import g, request
 
 from dbt_shared import vocabulary
-from dbt_shared.config import AuthSettings
+from dbt_shared.config import AuthSettings, TrustedIssuer
 from dbt_shared.errors import NotFound
 from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
 
@@ -256,12 +259,25 @@ class TokenVerifier:
     VERIFIED_MAX = 4096
 
     def __init__(self, settings: AuthSettings, jwks: JwksKeys | None = None) -> None:
+        """``jwks``: the key set of the first (``AUTH_ISSUER``) issuer, instead of one made
+        from its ``jwks_url`` (tests)."""
         self.settings = settings
-        if jwks is None and settings.jwks_url:
-            jwks = JwksKeys(settings.jwks_url, settings.jwks_refresh_s, settings.jwks_stale_s)
-        self._jwks = jwks
-        self._key = Path(settings.public_key_file).read_text() if settings.public_key_file else None
+        # The key lookup of each trusted issuer, by issuer string.
+        self._keys: dict[str, Callable[[str], Any]] = {}
+        for index, trusted in enumerate(settings.trusted_issuers()):
+            self._keys[trusted.issuer] = self._key_source(trusted, jwks if index == 0 else None)
         self._verified: dict[str, tuple[float, Principal]] = {}
+
+    def _key_source(self, trusted: TrustedIssuer, jwks: JwksKeys | None) -> Callable[[str], Any]:
+        s = self.settings
+        if jwks is None and trusted.jwks_url:
+            jwks = JwksKeys(trusted.jwks_url, s.jwks_refresh_s, s.jwks_stale_s)
+        if jwks is not None:
+            return jwks.key_for
+        if trusted.public_key_file:
+            pem = Path(trusted.public_key_file).read_text()
+            return lambda _token: pem
+        raise ValueError(f"issuer {trusted.issuer!r} has no keys (a JWKS URL or a public key)")
 
     def verify(self, token: str) -> Principal:
         now = time.time()
@@ -276,13 +292,18 @@ class TokenVerifier:
 
     def _check(self, token: str) -> tuple[Principal, float]:
         try:
-            key: Any = self._jwks.key_for(token) if self._jwks else self._key
+            # Unverified, only to pick the keys: the decode below checks the signature with
+            # that issuer's keys and the issuer again.
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            key_for = self._keys.get(issuer) if isinstance(issuer, str) else None
+            if key_for is None:
+                raise jwt.InvalidIssuerError("the token's issuer is not trusted")
             claims = jwt.decode(
                 token,
-                key,
+                key_for(token),
                 algorithms=list(self.settings.algorithms),
                 audience=self.settings.audience,
-                issuer=self.settings.issuer,
+                issuer=issuer,
                 options={"require": ["exp", "iat", "aud", "iss", "sub"]},
                 leeway=30,
             )

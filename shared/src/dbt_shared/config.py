@@ -31,6 +31,16 @@ def env_int(name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens are accepted, and where its signing keys come from: the identity
+    provider's JWKS (``jwks_url``), else a PEM public key (``public_key_file``)."""
+
+    issuer: str
+    public_key_file: str | None = None
+    jwks_url: str | None = None
+
+
+@dataclass(frozen=True)
 class AuthSettings:
     issuer: str
     audience: str
@@ -51,6 +61,15 @@ class AuthSettings:
     # When a refetch fails, the last good key set is used for at most this many seconds past
     # its refresh time (the identity provider briefly down), then tokens cannot be checked (503).
     jwks_stale_s: int = 3600
+    # More issuers to trust beside ``issuer``: the local stack's Keycloak next to the dev key
+    # (AUTH_EXTRA_ISSUER with AUTH_EXTRA_JWKS_URL or AUTH_EXTRA_PUBLIC_KEY_FILE). Production
+    # never sets them: it trusts exactly one issuer.
+    extra_issuers: tuple[TrustedIssuer, ...] = ()
+
+    def trusted_issuers(self) -> tuple[TrustedIssuer, ...]:
+        """Every issuer whose tokens are accepted, ``issuer`` first."""
+        primary = TrustedIssuer(self.issuer, self.public_key_file, self.jwks_url)
+        return (primary, *self.extra_issuers)
 
 
 @dataclass(frozen=True)
@@ -86,9 +105,12 @@ class Settings:
             max_token_lifetime_s=env_int("AUTH_MAX_TOKEN_LIFETIME_S", 12 * 3600),
             jwks_refresh_s=env_int("AUTH_JWKS_REFRESH_S", 300),
             jwks_stale_s=env_int("AUTH_JWKS_STALE_S", 3600),
+            extra_issuers=_extra_issuers(),
         )
         if not (auth.public_key_file or auth.jwks_url):
             raise ConfigError("set AUTH_JWKS_URL (production) or AUTH_PUBLIC_KEY_FILE (dev)")
+        if any(extra.issuer == auth.issuer for extra in auth.extra_issuers):
+            raise ConfigError("AUTH_EXTRA_ISSUER must differ from AUTH_ISSUER")
         urls = {
             name: os.environ[var].rstrip("/")
             for name, var in (
@@ -118,3 +140,21 @@ class Settings:
         except KeyError as exc:
             var = service.upper().replace("-", "_") + "_URL"
             raise ConfigError(f"environment variable {var} is required") from exc
+
+
+def _extra_issuers() -> tuple[TrustedIssuer, ...]:
+    """The second trusted issuer of the local stack (dev and test profiles), if configured:
+    ``AUTH_EXTRA_ISSUER`` with its keys at ``AUTH_EXTRA_JWKS_URL`` or in
+    ``AUTH_EXTRA_PUBLIC_KEY_FILE``. Half a configuration is an error, never ignored."""
+    issuer = os.environ.get("AUTH_EXTRA_ISSUER") or None
+    jwks_url = os.environ.get("AUTH_EXTRA_JWKS_URL") or None
+    key_file = os.environ.get("AUTH_EXTRA_PUBLIC_KEY_FILE") or None
+    if issuer is None:
+        if jwks_url or key_file:
+            raise ConfigError("AUTH_EXTRA_JWKS_URL / _PUBLIC_KEY_FILE need AUTH_EXTRA_ISSUER")
+        return ()
+    if not (jwks_url or key_file):
+        raise ConfigError(
+            "AUTH_EXTRA_ISSUER needs AUTH_EXTRA_JWKS_URL or AUTH_EXTRA_PUBLIC_KEY_FILE"
+        )
+    return (TrustedIssuer(issuer, public_key_file=key_file, jwks_url=jwks_url),)
