@@ -166,7 +166,12 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
                 metrics.DELIVERIES.labels(delivery["purpose"], target.channel, DROPPED).inc()
                 log.info("held reminder dropped: its session starts first", extra=_ids(delivery))
 
-            change = {"status": DROPPED, "dropped_at": now, "last_error": "held past"}
+            change = {
+                "status": DROPPED,
+                "dropped_at": now,
+                "last_error": "held past",
+                SENDING: None,
+            }
             saves.add({**delivery, **change}, done=dropped)
             return 0
 
@@ -174,7 +179,9 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
             metrics.HELD.labels(delivery["purpose"], target.channel).inc()
             log.info("delivery held until its window opens", extra=_ids(delivery))
 
-        saves.add({**delivery, "held_until": until, "next_attempt_at": until}, done=held)
+        # (an attempt a stopped worker left in flight is over: the window decides again)
+        held_change = {"held_until": until, "next_attempt_at": until, SENDING: None}
+        saves.add({**delivery, **held_change}, done=held)
         return 0
     attempt = delivery["attempts"] + 1
     interrupted = delivery.get(SENDING)
