@@ -278,7 +278,7 @@ def test_the_coordinator_starts_at_the_queue_of_their_site_oldest_first(coordina
     shown = text(page)
     assert "Referrals" in title(page)
     assert "All waiting (2)" in shown and "Screening (1)" in shown
-    assert "0d9a1f2e Adult Screening 33" in shown
+    assert f"{REFERRAL_ID} Adult Screening 33" in shown
     assert [c["params"]["site_id"] for c in services.calls if c["path"] == "/v1/waitlist"] == [
         "site-north"
     ]
@@ -305,7 +305,7 @@ def test_a_stage_of_the_queue_lists_that_stage_with_the_days_waited(coordinator,
     )
     page = coordinator.get("/referrals?site=site-north&stage=screening")
     # received on 1 February, seen on 3 March (the fixed clock): 30 days
-    assert "0d9a1f2e Adult Screening 30" in text(page)
+    assert f"{REFERRAL_ID} Adult Screening 30" in text(page)
     fragment = coordinator.get(
         "/referrals?site=site-north&stage=screening", headers={"HX-Request": "true"}
     )

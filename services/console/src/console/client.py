@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import requests
 
+from dbt_shared import correlation
+
 #: The largest number of calls one page makes at once (and the pool shared by all pages).
 POOL_SIZE = 8
 
@@ -113,8 +115,8 @@ class ServiceClient:
         self.timeout_s = timeout_s
         self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="console-call")
 
-    def as_user(self, access_token: str) -> UserCalls:
-        return UserCalls(self, access_token)
+    def as_user(self, access_token: str, request_id: str | None = None) -> UserCalls:
+        return UserCalls(self, access_token, request_id)
 
     def call(
         self,
@@ -126,6 +128,7 @@ class ServiceClient:
         params: dict[str, Any] | None = None,
         body: Any = None,
         idempotency_key: str | None = None,
+        request_id: str | None = None,
     ) -> Any:
         base = self.urls.get(service)
         if not base:
@@ -133,6 +136,8 @@ class ServiceClient:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if request_id:  # the services log the console's request under the same id
+            headers[correlation.REQUEST_ID_HEADER] = request_id
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             answer = self.transport(
@@ -168,20 +173,31 @@ class ServiceClient:
 class UserCalls:
     """The client bound to one user's access token, with the verbs pages use."""
 
-    def __init__(self, client: ServiceClient, token: str) -> None:
+    def __init__(self, client: ServiceClient, token: str, request_id: str | None = None) -> None:
         self.client = client
         self.token = token
+        self.request_id = request_id
 
     def get(self, service: str, path: str, **params: Any) -> Any:
-        return self.client.call(service, "GET", path, self.token, params=params)
+        return self.client.call(
+            service, "GET", path, self.token, params=params, request_id=self.request_id
+        )
 
     def post(self, service: str, path: str, body: Any = None, idempotency_key: str | None = None):
         return self.client.call(
-            service, "POST", path, self.token, body=body, idempotency_key=idempotency_key
+            service,
+            "POST",
+            path,
+            self.token,
+            body=body,
+            idempotency_key=idempotency_key,
+            request_id=self.request_id,
         )
 
     def patch(self, service: str, path: str, body: Any) -> Any:
-        return self.client.call(service, "PATCH", path, self.token, body=body)
+        return self.client.call(
+            service, "PATCH", path, self.token, body=body, request_id=self.request_id
+        )
 
     def gather(self, **calls: Callable[[], Any]) -> dict[str, Any]:
         return self.client.gather(calls)

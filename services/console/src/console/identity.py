@@ -12,10 +12,15 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import jwt
+import requests
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, Response
 
+from console.client import ServiceUnavailable
 from console.settings import ConsoleSettings
+
+#: How pages name the identity provider when it does not answer.
+PROVIDER = "identity"
 
 
 class SignInFailed(Exception):
@@ -71,7 +76,10 @@ class OidcProvider:
         return self.oauth.create_client(self.NAME)
 
     def authorize_redirect(self, redirect_uri: str) -> Response:
-        return self._client.authorize_redirect(redirect_uri)
+        try:
+            return self._client.authorize_redirect(redirect_uri)
+        except requests.RequestException as exc:  # discovery: the provider does not answer
+            raise ServiceUnavailable(PROVIDER) from exc
 
     def complete_sign_in(self) -> dict[str, Any]:
         try:
@@ -90,7 +98,11 @@ class OidcProvider:
             raise RefreshFailed(type(exc).__name__) from exc
 
     def end_session_url(self, id_token: str | None, post_logout_redirect_uri: str) -> str:
-        metadata = self._client.load_server_metadata()
+        try:
+            metadata = self._client.load_server_metadata()
+        except requests.RequestException:
+            # The console's session is gone already; the provider's ends with its own timeout.
+            return post_logout_redirect_uri
         endpoint = metadata.get("end_session_endpoint")
         if not endpoint:
             return post_logout_redirect_uri

@@ -83,7 +83,7 @@ def current_user() -> dict[str, Any]:
 
 def api() -> UserCalls:
     """The services, called as the signed-in user."""
-    return components().services.as_user(session["tokens"]["access_token"])
+    return components().services.as_user(session["tokens"]["access_token"], correlation.current())
 
 
 def csrf_token() -> str:

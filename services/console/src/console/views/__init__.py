@@ -1,5 +1,5 @@
 """The console's pages, one module per part of the clinic's work."""
 
-from console.views import auth, organisation, pages, referrals
+from console.views import auth, organisation, pages, referral_steps, referrals
 
-BLUEPRINTS = [pages.blp, auth.blp, organisation.blp, referrals.blp]
+BLUEPRINTS = [pages.blp, auth.blp, organisation.blp, referrals.blp, referral_steps.blp]

@@ -10,28 +10,14 @@ from datetime import date, datetime
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from console.client import ServiceRefused, segment
+from console.client import ServiceRefused
+from console.domain.referrals import STAFF, STAGES, STATUS_NAMES
 from console.views import forms
+from console.views.referral_steps import referral_page
 from console.web import api, components, current_user, roles
 
 blp = Blueprint("referrals", __name__, url_prefix="/referrals")
 
-STAFF = ("coordinator", "operator")
-#: The stages a referral waits in, in the pipeline's order, as a coordinator names them.
-STAGES = {
-    "received": "Received",
-    "screening": "Screening",
-    "eligible": "Eligible",
-    "needs_review": "Needs review",
-    "orientation": "Orientation",
-    "committed": "Committed",
-}
-STATUS_NAMES = {
-    **STAGES,
-    "admitted": "Admitted",
-    "not_eligible": "Not eligible",
-    "withdrawn": "Withdrawn",
-}
 QUEUE_PAGE = 50
 
 REFERRAL_FIELDS = [
@@ -202,14 +188,5 @@ def _date_of_birth(values: dict[str, str]) -> str:
 @blp.get("/<referral_id>")
 @roles(*STAFF)
 def referral(referral_id: str):
-    """The referral, its client, screenings (with the risk banner), and where it stands."""
-    found = api().get("intake", f"/v1/referrals/{segment(referral_id)}")
-    screenings = found.get("screenings") or []
-    latest = screenings[-1] if screenings else None
-    return render_template(
-        "referrals/referral.html",
-        referral=found,
-        latest=latest,
-        status_names=STATUS_NAMES,
-        at_risk=bool(latest and latest.get("risk_level") == "high"),
-    )
+    """The referral, its client, screenings (with the risk banner), and its next steps."""
+    return referral_page(referral_id)
