@@ -143,10 +143,9 @@ def _received_at(message: dict) -> float:
 
 def measure(
     profile: Profile, site: CrisisSite, load_site: str, rate: float, samples: int
-) -> tuple[list[tuple[float, float]], int, int]:
+) -> tuple[list[tuple[float, float]], list]:
     """When each crisis request was sent and its SMS arrived (Unix seconds), with ``rate``
-    referrals/s posted to ``load_site`` meanwhile; also how many referral POSTs failed and how
-    many were sent."""
+    referrals/s posted to ``load_site`` meanwhile; and the referral POSTs' outcomes."""
     coaching, intake = profile.api_url("coaching"), profile.api_url("intake")
     sink = Http("")
     loader = Http(mint_token(["coordinator"], [load_site], "bench-load", ttl_seconds=TTL))
@@ -187,7 +186,7 @@ def measure(
     finally:
         done.set()
         thread.join()
-    return times, sum(1 for o in outcomes if not o.ok), len(outcomes)
+    return times, outcomes
 
 
 def figures(times: list[tuple[float, float]]) -> dict[str, float | None]:
@@ -216,7 +215,9 @@ def main() -> None:
         site = prepare(profile, operator, samples)
         load_site = prepare(profile, operator, 0).site_id
         print(f"measuring: {samples} crisis requests under {rate:g} referrals/s", flush=True)
-        times, failed, sent = measure(profile, site, load_site, rate, samples)
+        times, outcomes = measure(profile, site, load_site, rate, samples)
+        failed = sum(1 for o in outcomes if not o.ok)
+        posts = [o.seconds for o in outcomes if o.ok]
         fig = figures(times)
         with MongoClient(profile.mongodb_uri, tz_aware=True) as mongo:
             # How far the sender is behind the load: the entries of its queue due or leased.
@@ -247,7 +248,9 @@ def main() -> None:
             f"crisis request -> on-call SMS under {rate:g} referrals/s to another site: "
             f"p50 {fig['crisis_p50'] or 0:.0f} ms, p99 {fig['crisis_p99'] or 0:.0f} ms, "
             f"({len(times)} requests; "
-            f"{failed} of {sent} referral POSTs failed; {backlog} deliveries queued at the end)"
+            f"{failed} of {len(outcomes)} referral POSTs failed; {backlog} deliveries queued at "
+            f"the end)\n  referral POSTs meanwhile: p50 {_ms(percentile(posts, 0.5)) or 0:.0f} ms, "
+            f"p99 {_ms(percentile(posts, 0.99)) or 0:.0f} ms"
         )
     finally:
         stack.stop_all()

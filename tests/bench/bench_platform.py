@@ -256,9 +256,10 @@ class Bench:
     def crisis(self, site: str, fig: dict) -> None:
         crisis_site = bench_crisis.prepare(self.profile, self.operator, self.cfg.crisis)
         self.settle("the crisis site's admissions")
-        times, failed, sent = bench_crisis.measure(
+        times, outcomes = bench_crisis.measure(
             self.profile, crisis_site, site, self.cfg.crisis_rate, self.cfg.crisis
         )
+        failed, sent = sum(1 for o in outcomes if not o.ok), len(outcomes)
         fig.update(bench_crisis.figures(times))
         if failed or len(times) < self.cfg.crisis:
             self.note(
