@@ -234,6 +234,7 @@ def test_a_sites_programs_show_each_setting_beside_the_standard_dbt_value(operat
         "/v1/sites/site-north/programs",
         {"items": [{"id": "site-north:adult", "kind": "adult", "settings": settings}]},
     )
+    services.on("GET", "intake", "/v1/sites/site-north/clinicians", {"items": []})
     page = operator.get("/sites/site-north")
     shown = text(page)
     assert "Adult program" in shown

@@ -1,5 +1,5 @@
 """The console's pages, one module per part of the clinic's work."""
 
-from console.views import auth, organisation, pages, referral_steps, referrals
+from console.views import auth, organisation, pages, referral_steps, referrals, staff
 
-BLUEPRINTS = [pages.blp, auth.blp, organisation.blp, referrals.blp, referral_steps.blp]
+BLUEPRINTS = [pages.blp, auth.blp, organisation.blp, referrals.blp, referral_steps.blp, staff.blp]

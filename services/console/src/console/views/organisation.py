@@ -117,6 +117,7 @@ def site(site_id: str):
     found = calls.gather(
         site=lambda: calls.get("intake", path),
         programs=lambda: calls.get("intake", path + "/programs"),
+        clinicians=lambda: calls.get("intake", path + "/clinicians"),
     )
     programs = [
         {
@@ -125,4 +126,9 @@ def site(site_id: str):
         }
         for program in found["programs"]["items"]
     ]
-    return render_template("organisation/site.html", site=found["site"], programs=programs)
+    return render_template(
+        "organisation/site.html",
+        site=found["site"],
+        programs=programs,
+        clinicians=found["clinicians"]["items"],
+    )
