@@ -100,7 +100,7 @@ def segment(value: str) -> str:
     """An id for a service's path, refused (404) unless it looks like one the services give."""
     if not isinstance(value, str) or not _ID.match(value):
         raise ServiceRefused("console", 404, {"detail": "No such page."})
-    return quote(value, safe="")
+    return quote(value, safe=":")
 
 
 class ServiceClient:

@@ -1,5 +1,21 @@
 """The console's pages, one module per part of the clinic's work."""
 
-from console.views import auth, organisation, pages, referral_steps, referrals, staff
+from console.views import (
+    auth,
+    organisation,
+    pages,
+    programs,
+    referral_steps,
+    referrals,
+    staff,
+)
 
-BLUEPRINTS = [pages.blp, auth.blp, organisation.blp, referrals.blp, referral_steps.blp, staff.blp]
+BLUEPRINTS = [
+    pages.blp,
+    auth.blp,
+    organisation.blp,
+    referrals.blp,
+    referral_steps.blp,
+    staff.blp,
+    programs.blp,
+]
