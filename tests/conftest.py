@@ -109,6 +109,15 @@ def platform(infra: Infrastructure) -> Infrastructure:
 
 
 @pytest.fixture(scope="session")
+def keycloak(infra: Infrastructure) -> Infrastructure:
+    """Keycloak, the identity provider (realm ``dbt``, deploy/local/keycloak/realm-dbt.json),
+    on the test profile's port: started only for the tests that sign in (it takes longer to
+    start than the rest of the infrastructure together). The services trust its tokens."""
+    infra.stack.start_keycloak()
+    return infra
+
+
+@pytest.fixture(scope="session")
 def mongo(infra: Infrastructure) -> Iterator[MongoClient]:
     client = MongoClient(infra.mongodb_uri, tz_aware=True)
     yield client

@@ -149,7 +149,12 @@ def _fetch_keycloak() -> None:
     paths.KEYCLOAK_HOME.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".dist-", dir=paths.KEYCLOAK_HOME))
     try:
-        _mvn(paths.KEYCLOAK_SRC / "pom.xml", "dependency:unpack", f"-DoutputDirectory={tmp}")
+        _mvn(
+            paths.KEYCLOAK_SRC / "pom.xml",
+            "dependency:unpack",
+            f"-DoutputDirectory={tmp}",
+            f"-Ddevstack.markers={tmp / '.markers'}",  # not target/ in the source tree
+        )
         unpacked = [d for d in tmp.glob("keycloak-*") if (d / "bin" / "kc.sh").is_file()]
         if len(unpacked) != 1:
             raise StackError(f"maven unpacked no single keycloak-<version>/ into {tmp}")

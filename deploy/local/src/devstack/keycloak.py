@@ -30,8 +30,11 @@ from .errors import StackError
 REALM = "dbt"
 MIN_JAVA = 21
 JVM_ROOT = Path("/usr/lib/jvm")
-#: Appended to kc.sh's own JVM options (heap -Xms64m -Xmx512m): C1 only starts it faster.
-JAVA_OPTS_APPEND = "-XX:TieredStopAtLevel=1 -Djava.awt.headless=true"
+#: Appended to kc.sh's own JVM options (heap -Xms64m -Xmx512m): C1 only starts it faster; on
+#: Java 24+ JBoss threads need java.lang opened, or stopping the server throws IllegalAccessError.
+JAVA_OPTS_APPEND = (
+    "-XX:TieredStopAtLevel=1 -Djava.awt.headless=true --add-opens=java.base/java.lang=ALL-UNNAMED"
+)
 #: Development-profile bootstrap admin of the master realm (never in the test profile).
 DEV_ADMIN_USER = "admin"
 DEV_ADMIN_PASSWORD = "admin"
