@@ -1,9 +1,9 @@
 """The read model of sites and their programs that every consuming service keeps.
 
-Built from intake's ``site.registered`` and ``program.configured`` events. Sites and programs
-are organisation data (no PHI); intake owns them. Consumers keep the time zone (calendars, quiet
-hours) and the program settings (miss limit, capacity, curriculum, coaching rules); contact
-details are fetched from intake's API when needed.
+Built from intake's ``site.registered``, ``site.updated`` and ``program.configured`` events.
+Sites and programs are organisation data (no PHI); intake owns them. Consumers keep the time
+zone (calendars, quiet hours) and the program settings (miss limit, capacity, curriculum,
+coaching rules); contact details are fetched from intake's API when needed.
 """
 
 from __future__ import annotations
@@ -36,6 +36,19 @@ def on_site_registered(event: Event, data: dict[str, Any], ctx: HandlerContext) 
     )
 
 
+def on_site_updated(event: Event, data: dict[str, Any], ctx: HandlerContext) -> None:
+    # A site's events share its key, so they arrive in order: the last time zone wins (a site
+    # learned first from its update, e.g. after a topic was compacted, is kept all the same).
+    ctx.db[COLLECTION].update_one(
+        {"_id": data["site_id"]},
+        {
+            "$set": {"timezone": data["timezone"], "updated_at": data["updated_at"]},
+            "$setOnInsert": {"learned_from": event.id},
+        },
+        upsert=True,
+    )
+
+
 def on_program_configured(event: Event, data: dict[str, Any], ctx: HandlerContext) -> None:
     # One program's events share its key, so they arrive in order: the last one wins.
     ctx.db[PROGRAMS_COLLECTION].update_one(
@@ -54,6 +67,7 @@ def on_program_configured(event: Event, data: dict[str, Any], ctx: HandlerContex
 
 HANDLERS: dict[str, Handler] = {
     intake.SITE_REGISTERED: on_site_registered,
+    intake.SITE_UPDATED: on_site_updated,
     intake.PROGRAM_CONFIGURED: on_program_configured,
 }
 

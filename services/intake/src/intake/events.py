@@ -54,6 +54,21 @@ def site_registered(site: dict[str, Any], clock: Clock) -> Event:
     )
 
 
+def site_updated(site: dict[str, Any], changed: list[str], clock: Clock) -> Event:
+    return _aggregate_event(
+        contract.SITE_UPDATED,
+        "sites",
+        site["_id"],
+        {
+            "site_id": site["_id"],
+            "timezone": site["timezone"],
+            "changed": changed,
+            "updated_at": site["updated_at"].isoformat(),
+        },
+        clock,
+    )
+
+
 def program_configured(program: dict[str, Any], clock: Clock) -> Event:
     settings = {k: v for k, v in program["settings"].items() if k != "cycle_weeks"}
     return _aggregate_event(

@@ -14,6 +14,7 @@ from dbt_shared.events.topics import Topic
 TOPIC = Topic("dbt.intake.events")
 
 SITE_REGISTERED = "intake.site.registered.v1"
+SITE_UPDATED = "intake.site.updated.v1"
 PROGRAM_CONFIGURED = "intake.program.configured.v1"
 CLINICIAN_REGISTERED = "intake.clinician.registered.v1"
 CLINICIAN_DEACTIVATED = "intake.clinician.deactivated.v1"
@@ -33,6 +34,21 @@ class SiteRegisteredV1(Schema):
     site_id = fields.String(required=True)
     timezone = fields.String(required=True, metadata={"description": "IANA time zone"})
     registered_at = fields.DateTime(required=True)
+
+
+# The fields of a site an operator may change that its ``site.updated`` event names.
+SITE_CHANGEABLE = ("name", "timezone", "intake_email", "clinical_lead", "phone_region")
+
+
+class SiteUpdatedV1(Schema):
+    site_id = fields.String(required=True)
+    timezone = fields.String(required=True, metadata={"description": "IANA time zone, now"})
+    changed = fields.List(
+        fields.String(validate=validate.OneOf(SITE_CHANGEABLE)),
+        required=True,
+        metadata={"description": "which of the site's fields changed (the values stay in intake)"},
+    )
+    updated_at = fields.DateTime(required=True)
 
 
 class ProgramSettingsV1(Schema):
@@ -135,6 +151,14 @@ EVENT_TYPES = [
         SiteRegisteredV1,
         "An operator registered a site (clinic). Details such as the intake email and the "
         "clinical lead stay in intake: fetch them from GET /v1/sites/{id} with a service token.",
+    ),
+    EventType(
+        SITE_UPDATED,
+        TOPIC,
+        SiteUpdatedV1,
+        "An operator changed a site: its time zone now (every read model of sites keeps it) and "
+        "the names of the fields that changed; their values (name, intake email, clinical lead) "
+        "stay in intake: fetch them from GET /v1/sites/{id} with a service token.",
     ),
     EventType(
         PROGRAM_CONFIGURED,

@@ -21,6 +21,7 @@ from intake.schemas import (
     Site,
     SiteIn,
     SitePage,
+    SitePatch,
 )
 from intake.services import organisation
 
@@ -65,6 +66,15 @@ class SiteById(MethodView):
     def get(self, site_id):
         """A site, for operators, the site's own staff and notifications."""
         return organisation.site(site_id, components(), current_principal())
+
+    @require_roles("operator")
+    @blp.arguments(SitePatch, example={"timezone": "America/Denver", "name": "Riverside East"})
+    @blp.response(200, Site)
+    def patch(self, body, site_id):
+        """Change some of a site's details (operators): name, time zone, intake email, clinical
+        lead, phone region; the others keep their values. The other services learn a new time
+        zone from ``intake.site.updated.v1``."""
+        return organisation.change_site(site_id, body, components(), current_principal())
 
 
 @blp.route("/<site_id>/programs")

@@ -22,6 +22,7 @@ from intake.schemas.requests import (
     ReferralPatch,
     ScreeningIn,
     SiteIn,
+    SitePatch,
     TherapistIn,
     WaitlistArgs,
     WithdrawalIn,
@@ -64,7 +65,8 @@ __all__ = [
     "Program", "ProgramIn", "ProgramPage", "ProgramPatch", "ProgramSettings",
     "ProgramSettingsIn", "Referral", "ReferralIn", "ReferralListArgs", "ReferralPage",
     "ReferralPatch", "ReferralSummary", "SafetyResource", "ScreeningIn", "ScreeningResult",
-    "ScreeningSummary", "Site", "SiteIn", "SitePage", "StageCount", "StatusChange",
+    "ScreeningSummary", "Site", "SiteIn", "SitePage",
+    "SitePatch", "StageCount", "StatusChange",
     "TherapistAssignment", "TherapistIn", "Waitlist", "WaitlistArgs", "WaitlistEntry",
     "Withdrawal", "WithdrawalIn",
 ]  # fmt: skip

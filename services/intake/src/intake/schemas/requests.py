@@ -113,6 +113,30 @@ class SiteIn(Schema):
     )
 
 
+class SitePatch(Schema):
+    """An operator's change of a site: only the fields sent change (``clinical_lead: null``
+    removes the lead)."""
+
+    name = http_fields.Text(validate=validate.Length(1, 120), metadata={"example": "Riverside"})
+    timezone = fields.String(
+        validate=validate.OneOf(TIMEZONES, error="Not an IANA time zone name."),
+        metadata={"example": "America/Chicago"},
+    )
+    intake_email = http_fields.Email(metadata={"example": "intake@riverside.example"})
+    clinical_lead = fields.Nested(ContactPerson, allow_none=True)
+    phone_region = fields.String(
+        validate=Pattern(r"^[A-Z]{2}$", error="An ISO 3166 country code such as US."),
+        metadata={"description": "the country of phone numbers written without a country code"},
+    )
+
+    class Meta:
+        json_schema = {"minProperties": 1}
+
+    @validates_schema
+    def _something(self, data: dict, **_: object) -> None:
+        _at_least_one_field(data)
+
+
 # -- programs -------------------------------------------------------------------------------
 ProgramSettingsIn = Schema.from_dict(
     {

@@ -34,6 +34,7 @@ Site = _record(
     ),
     intake_email=fields.Email(),
     created_at=_at(),
+    updated_at=_at(),
     clinical_lead=fields.Nested(ContactPerson, allow_none=True),
 )
 

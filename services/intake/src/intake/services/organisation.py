@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from dbt_shared.auth import Principal
+from dbt_shared.contracts.intake import SITE_CHANGEABLE
 from dbt_shared.errors import Conflict, Duplicate, InvalidInput, NotFound
 from dbt_shared.events import outbox
 from dbt_shared.pagination import page
@@ -31,6 +32,33 @@ def register_site(body: dict[str, Any], c: Components, new_id: str) -> dict[str,
         body["clinical_lead"] = {**lead, "phone": number}
     site = {"_id": new_id, **body, "created_at": c.clock.now()}
     stored, _ = c.repositories.sites.insert(site, [events.site_registered(site, c.clock)])
+    return outbox.public(stored)
+
+
+def change_site(
+    site_id: str, body: dict[str, Any], c: Components, principal: Principal
+) -> dict[str, Any]:
+    """Change some of a site's details; the others keep their values. A new time zone moves
+    the site's calendars and quiet hours in every service (``intake.site.updated.v1``, which
+    names the changed fields); the phone region stays as it was unless it is sent."""
+    principal.require_site(site_id)
+    current = c.repositories.sites.get(site_id)  # index: _id
+    if current is None:
+        raise NotFound("site")
+    if body.get("phone_region") and not phones.region_known(body["phone_region"]):
+        raise InvalidInput.field("phone_region", "Not a country code known for phone numbers.")
+    changed_site = {**current, **body}
+    lead = body.get("clinical_lead")
+    if lead and lead.get("phone"):
+        number = e164(changed_site, lead["phone"], "clinical_lead.phone")
+        changed_site["clinical_lead"] = {**lead, "phone": number}
+    changed = [f for f in SITE_CHANGEABLE if f in body and current.get(f) != changed_site[f]]
+    if not changed:
+        return outbox.public(current)  # nothing new: no write, no event
+    changed_site["updated_at"] = c.clock.now()
+    stored = c.repositories.sites.save(
+        changed_site, [events.site_updated(changed_site, changed, c.clock)]
+    )
     return outbox.public(stored)
 
 
