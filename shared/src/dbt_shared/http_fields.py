@@ -298,7 +298,6 @@ class Id(_Patterned):
     """The id of another resource (``ID_PATTERN``)."""
 
     default_max = widest_match(ID_PATTERN)
-
     pattern = ID_PATTERN
     error = "Not an id this platform gives out."
 
