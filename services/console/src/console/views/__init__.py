@@ -2,6 +2,7 @@
 
 from console.views import (
     auth,
+    inbox,
     organisation,
     pages,
     programs,
@@ -18,4 +19,5 @@ BLUEPRINTS = [
     referral_steps.blp,
     staff.blp,
     programs.blp,
+    inbox.blp,
 ]
