@@ -1,6 +1,7 @@
 """The console's pages, one module per part of the clinic's work."""
 
 from console.views import (
+    api_docs,
     auth,
     inbox,
     organisation,
@@ -20,4 +21,5 @@ BLUEPRINTS = [
     staff.blp,
     programs.blp,
     inbox.blp,
+    api_docs.blp,
 ]
