@@ -26,6 +26,7 @@ def api_env(monkeypatch):
     """The environment a service app reads at start-up, pointing at nothing real."""
     ensure_jwt_keys()
     monkeypatch.setenv("AUTH_PUBLIC_KEY_FILE", str(paths.JWT_PUBLIC_KEY))
+    monkeypatch.setenv("AUTH_SITE_ROLES_FROM", "token")  # the dev key's claims, as in dev/test
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=50")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")

@@ -8,9 +8,17 @@ token from any other issuer is refused before a key is looked up, and a token wh
 (operator, coordinator, therapist, facilitator, client, service) and ``sites`` (the site ids
 the subject may act on).
 
+Where site roles come from is a setting of each trusted issuer (``AUTH_SITE_ROLES_FROM``,
+``AUTH_EXTRA_SITE_ROLES_FROM``): ``token`` trusts the token's ``roles`` and ``sites`` (the dev
+key of the dev and test profiles: each site role at each site of the token); ``directory`` (the
+default, the identity provider) keeps only the organisation-wide roles of the token (operator,
+client, service) and takes the roles at each site from the platform's staff directory
+(``dbt_shared.staff_directory``, kept by every service from intake's events).
+
 Who acts on what, written once here for every service:
-- site staff (coordinator, therapist, facilitator) act on the sites in their token, an operator
-  on every site of the organisation;
+- site staff act on a site where they hold one of the roles of the route's access rule (a
+  coordinator at A and therapist at B is a coordinator at A only); an operator on every site of
+  the organisation;
 - a client acts only on themselves (subject = client id): the sites in a client's token never
   pass a site check (``can_act_on_site``);
 - a service token names its calling service (``azp``, else a subject ``service:<name>``) and is
@@ -26,10 +34,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 import requests
@@ -46,7 +54,10 @@ ROLES = vocabulary.ROLES
 # The roles that act on a site's data; a client acts only on themselves, a service only where a
 # route names it.
 SITE_STAFF = ("operator", "coordinator", "therapist", "facilitator")
-_SITE_BOUND = ("coordinator", "therapist", "facilitator")  # on the sites of their token only
+_SITE_BOUND = vocabulary.STAFF_SITE_ROLES  # at the sites they hold them at
+# The roles a ``directory`` issuer's token may assert: they are not held at a site.
+ORG_WIDE = ("operator", "client", "service")
+SITE_ROLES_FROM = ("token", "directory")
 SERVICE_PREFIX = "service:"
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
@@ -68,6 +79,16 @@ class Principal:
     remote_addr: str | None = None
     # The calling service of a ``service`` token (``None`` for people).
     service_name: str | None = None
+    # The roles held at each site. ``None``: the token's form, each site role of ``roles`` at
+    # each site of ``sites``. From the staff directory: its memberships (``sites`` is then the
+    # sites of those, ``roles`` the organisation-wide roles and every role held at some site).
+    site_roles: Mapping[str, frozenset[str]] | None = field(default=None, hash=False)
+    # The roles of the access rule that admitted this request (``acting_as``): a site check
+    # then asks for one of those roles at that site. ``None``: any site role (outside a route).
+    acting_roles: frozenset[str] | None = None
+    # Where the site roles come from: ``token`` (the claims), or ``directory`` (still to be
+    # read from the staff directory, ``dbt_shared.staff_directory``).
+    site_roles_from: str = "token"
 
     @classmethod
     def service(cls, name: str) -> Principal:
@@ -93,19 +114,37 @@ class Principal:
             return True
         return self.is_service and SERVICE_PREFIX + str(self.service_name) in rule
 
+    def acting_as(self, rule: Iterable[str]) -> Principal:
+        """This caller as admitted by an access rule: its site checks then ask for one of the
+        rule's roles at the site in question."""
+        return dataclasses.replace(self, acting_roles=frozenset(rule))
+
+    def roles_at(self, site_id: str) -> frozenset[str]:
+        """The site roles held at ``site_id``."""
+        if self.site_roles is None:
+            return self.roles.intersection(_SITE_BOUND) if site_id in self.sites else frozenset()
+        return self.site_roles.get(site_id, frozenset())
+
+    def _wanted(self) -> frozenset[str]:
+        wanted = frozenset(_SITE_BOUND)
+        return wanted if self.acting_roles is None else wanted & self.acting_roles
+
     def can_act_on_site(self, site_id: str) -> bool:
-        """Site staff of ``site_id`` (an operator: of every site), or a service (admitted by a
-        route that names it). Never a client for the sites in its token: a client acts only on
-        themselves (``is_client_self``)."""
+        """Site staff of ``site_id`` holding there one of the roles of the rule that admitted
+        the request (an operator: of every site), or a service (admitted by a route that names
+        it). Never a client for the sites in its token: a client acts only on themselves
+        (``is_client_self``)."""
         if "operator" in self.roles or self.is_service:
             return True
-        return site_id in self.sites and self.has_role(*_SITE_BOUND)
+        return bool(self.roles_at(site_id) & self._wanted())
 
     def site_filter(self) -> frozenset[str] | None:
-        """The sites a list query must be limited to; ``None`` means every site."""
+        """The sites a list query must be limited to (those where the caller holds one of the
+        rule's roles); ``None`` means every site."""
         if "operator" in self.roles or self.is_service:
             return None
-        return self.sites if self.has_role(*_SITE_BOUND) else frozenset()
+        known = self.sites if self.site_roles is None else frozenset(self.site_roles)
+        return frozenset(s for s in known if self.roles_at(s) & self._wanted())
 
     def require_site(self, site_id: str, what: str = "site") -> None:
         """Another site's object answers 404: its existence is not disclosed."""
@@ -264,8 +303,11 @@ class TokenVerifier:
         self.settings = settings
         # The key lookup of each trusted issuer, by issuer string.
         self._keys: dict[str, Callable[[str], Any]] = {}
+        # Where each issuer's tokens take their site roles from (``SITE_ROLES_FROM``).
+        self._site_roles_from: dict[str, str] = {}
         for index, trusted in enumerate(settings.trusted_issuers()):
             self._keys[trusted.issuer] = self._key_source(trusted, jwks if index == 0 else None)
+            self._site_roles_from[trusted.issuer] = trusted.site_roles_from
         self._verified: dict[str, tuple[float, Principal]] = {}
 
     def _key_source(self, trusted: TrustedIssuer, jwks: JwksKeys | None) -> Callable[[str], Any]:
@@ -329,6 +371,20 @@ class TokenVerifier:
         service_name = _calling_service(claims) if "service" in known_roles else None
         if service_name is None:
             known_roles -= {"service"}  # a service token that names no service grants nothing
+        if self._site_roles_from.get(claims["iss"]) == "directory":
+            # Who works where is the platform's data: the token's site roles and sites are not
+            # trusted; ``authenticate`` reads them from the staff directory, at every request.
+            # A client's sites stay, as a hint only (a crisis request's site): with no site
+            # role anywhere they pass no site check.
+            principal = Principal(
+                subject=str(claims["sub"]),
+                roles=known_roles.intersection(ORG_WIDE),
+                sites=frozenset(str(s) for s in sites if "client" in known_roles),
+                service_name=service_name,
+                site_roles={},
+                site_roles_from="directory",
+            )
+            return principal, float(claims["exp"])
         principal = Principal(
             subject=str(claims["sub"]),
             roles=known_roles,
@@ -350,12 +406,23 @@ def _calling_service(claims: dict[str, Any]) -> str | None:
     return name if name is not None and _SERVICE_NAME.match(name) else None
 
 
-def authenticate(verifier: TokenVerifier) -> Principal:
+class SiteRoleSource(Protocol):
+    """Where a ``directory`` issuer's callers get their site roles (``StaffDirectory``)."""
+
+    def apply(self, principal: Principal) -> Principal: ...
+
+
+def authenticate(verifier: TokenVerifier, directory: SiteRoleSource | None = None) -> Principal:
+    """The request's caller. A token whose issuer takes site roles from the directory gets
+    them here, at each request (not with the verified token, kept for minutes): a membership
+    removed takes effect within the directory's cache time. Without a directory: none."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("a bearer token is required")
     principal = verifier.verify(token.strip())
+    if principal.site_roles_from == "directory" and directory is not None:
+        principal = directory.apply(principal)
     return dataclasses.replace(principal, remote_addr=request.remote_addr)
 
 
@@ -392,8 +459,10 @@ def require_roles(*roles: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_principal().admitted_by(roles):
+            principal = current_principal()
+            if not principal.admitted_by(roles):
                 raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
+            g.principal = principal.acting_as(roles)  # site checks ask for the rule's roles
             return view(*args, **kwargs)
 
         setattr(wrapper, ACCESS_RULE_ATTR, tuple(roles))
@@ -444,6 +513,9 @@ def enforce_access_rule(view_function: Callable | None, method: str, principal: 
         raise forbidden("no access rule allows this operation")
     if not principal.admitted_by(roles):
         raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
+    # The rule admits a holder of one of its roles at SOME site; a site check in the view then
+    # asks for one of them at THAT site (``Principal.can_act_on_site``).
+    g.principal = principal.acting_as(roles)
 
 
 def require_site(site_id: str, what: str = "site") -> None:

@@ -38,6 +38,11 @@ class TrustedIssuer:
     issuer: str
     public_key_file: str | None = None
     jwks_url: str | None = None
+    # Where its tokens' site roles come from: ``directory`` (the platform's staff directory;
+    # only the organisation-wide roles of the token count), or ``token`` (its roles and sites
+    # claims: the dev key of the dev and test profiles only). ``from_env`` defaults to
+    # ``directory``; settings built in code say what they mean.
+    site_roles_from: str = "token"
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,14 @@ class AuthSettings:
     # (AUTH_EXTRA_ISSUER with AUTH_EXTRA_JWKS_URL or AUTH_EXTRA_PUBLIC_KEY_FILE). Production
     # never sets them: it trusts exactly one issuer.
     extra_issuers: tuple[TrustedIssuer, ...] = ()
+    # Where ``issuer``'s tokens take site roles from (AUTH_SITE_ROLES_FROM, ``TrustedIssuer``).
+    site_roles_from: str = "token"
 
     def trusted_issuers(self) -> tuple[TrustedIssuer, ...]:
         """Every issuer whose tokens are accepted, ``issuer`` first."""
-        primary = TrustedIssuer(self.issuer, self.public_key_file, self.jwks_url)
+        primary = TrustedIssuer(
+            self.issuer, self.public_key_file, self.jwks_url, self.site_roles_from
+        )
         return (primary, *self.extra_issuers)
 
 
@@ -106,6 +115,7 @@ class Settings:
             jwks_refresh_s=env_int("AUTH_JWKS_REFRESH_S", 300),
             jwks_stale_s=env_int("AUTH_JWKS_STALE_S", 3600),
             extra_issuers=_extra_issuers(),
+            site_roles_from=_site_roles_from("AUTH_SITE_ROLES_FROM"),
         )
         if not (auth.public_key_file or auth.jwks_url):
             raise ConfigError("set AUTH_JWKS_URL (production) or AUTH_PUBLIC_KEY_FILE (dev)")
@@ -157,4 +167,20 @@ def _extra_issuers() -> tuple[TrustedIssuer, ...]:
         raise ConfigError(
             "AUTH_EXTRA_ISSUER needs AUTH_EXTRA_JWKS_URL or AUTH_EXTRA_PUBLIC_KEY_FILE"
         )
-    return (TrustedIssuer(issuer, public_key_file=key_file, jwks_url=jwks_url),)
+    return (
+        TrustedIssuer(
+            issuer,
+            public_key_file=key_file,
+            jwks_url=jwks_url,
+            site_roles_from=_site_roles_from("AUTH_EXTRA_SITE_ROLES_FROM"),
+        ),
+    )
+
+
+def _site_roles_from(name: str) -> str:
+    """``directory`` unless set: a token's site claims are trusted only where a profile says so
+    (the dev key, in the dev and test profiles)."""
+    value = os.environ.get(name) or "directory"
+    if value not in ("token", "directory"):
+        raise ConfigError(f"{name} must be token or directory")
+    return value

@@ -22,3 +22,5 @@ WITHDRAWAL_REASONS = (
 CHANNELS = ("email", "sms", "inbox")
 #: The roles a token can carry.
 ROLES = ("operator", "coordinator", "therapist", "facilitator", "client", "service")
+#: The roles a staff member holds at a site (the staff directory); operators are organisation-wide.
+STAFF_SITE_ROLES = ("coordinator", "therapist", "facilitator")

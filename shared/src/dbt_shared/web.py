@@ -49,6 +49,8 @@ from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.kafka_probe import KafkaProbe
 from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors, title_for
+from dbt_shared.staff_directory import COLLECTION as STAFF_DIRECTORY
+from dbt_shared.staff_directory import StaffDirectory
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,11 @@ class ServiceContext:
     @cached_property
     def service_tokens(self) -> ServiceTokens:
         return ServiceTokens(self.settings.auth, self.settings.service)
+
+    @cached_property
+    def staff_directory(self) -> StaffDirectory:
+        """Site roles of the callers whose issuer takes them from the directory."""
+        return StaffDirectory(lambda: self.db[STAFF_DIRECTORY])
 
 
 def context() -> ServiceContext:
@@ -365,7 +372,7 @@ def _install_request_hooks(app: Flask, ctx: ServiceContext) -> None:
             view = current_app.view_functions.get(request.endpoint or "")
             if request.url_rule is not None and is_signed_request(view, request.method):
                 return  # a provider's webhook: its view checks the request's signature
-            g.principal = authenticate(ctx.verifier)
+            g.principal = authenticate(ctx.verifier, ctx.staff_directory)
             # Deny by default: a matched operation runs only if its view has an access rule
             # that admits the caller. Unmatched paths and methods answer 404 / 405 as usual.
             if request.url_rule is not None and not (

@@ -345,6 +345,11 @@ class Profile:
                 # sign-in). Production sets neither of these two (docs/configuration.md).
                 "AUTH_EXTRA_ISSUER": self.keycloak_issuer,
                 "AUTH_EXTRA_JWKS_URL": self.keycloak_jwks_url,
+                # The dev key's tokens keep their roles and sites (scripts, tests); Keycloak's
+                # get site roles from the staff directory, as the identity provider's do in
+                # production (which sets neither, so: directory).
+                "AUTH_SITE_ROLES_FROM": "token",
+                "AUTH_EXTRA_SITE_ROLES_FROM": "directory",
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
                 "SMTP_HOST": self.smtp_host,
                 "SMTP_PORT": str(self.smtp_port),

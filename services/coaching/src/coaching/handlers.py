@@ -9,7 +9,7 @@ from typing import Any
 
 from coaching.bootstrap import Components
 from coaching.services import directory
-from dbt_shared import site_directory
+from dbt_shared import site_directory, staff_directory
 from dbt_shared.contracts import intake, skills
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
@@ -29,6 +29,7 @@ def handlers(components: Components) -> dict[str, Handler]:
 
     return {
         **site_directory.HANDLERS,
+        **staff_directory.HANDLERS,  # who works where: the site roles of requests
         intake.CLINICIAN_REGISTERED: run(directory.on_clinician_registered),
         intake.CLIENT_ADMITTED: run(directory.on_client_admitted),
         intake.THERAPIST_ASSIGNED: run(directory.on_therapist_assigned),

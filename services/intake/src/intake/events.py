@@ -185,6 +185,23 @@ def referral_withdrawn(referral: dict[str, Any], withdrawal: dict[str, Any], clo
     )
 
 
+def staff_changed(member: dict[str, Any], clock: Clock) -> Event:
+    """A staff member's whole state now, for every service's staff directory (no name)."""
+    return _aggregate_event(
+        contract.STAFF_CHANGED,
+        "staff",
+        member["_id"],
+        {
+            "subject": member["_id"],
+            "active": member["active"],
+            "memberships": member["memberships"],
+            "version": member["version"],
+            "changed_at": member["changed_at"].isoformat(),
+        },
+        clock,
+    )
+
+
 def for_referral(referral: dict[str, Any], event: domain.DomainEvent, clock: Clock) -> Event:
     """The integration event for a domain event of ``referral`` (its state after the step)."""
     match event:

@@ -1,10 +1,17 @@
-"""The events intake consumes: none yet, intake is the start of every chain."""
+"""The events intake consumes: only its own staff changes, into the staff directory every
+service keeps (``dbt_shared.staff_directory``: the site roles of requests). Intake is otherwise
+the start of every chain."""
 
 from __future__ import annotations
 
+from dbt_shared import staff_directory
 from dbt_shared.events.consumer import Handler
 from intake.bootstrap import Components
 
+# A fetch window of a second: intake's own busy topic (mostly events not handled here, skipped
+# undecoded) is a fetch per 64 KiB of it; a staff change waits a second at most.
+FETCH_WAIT_MS = 1000
+
 
 def handlers(_components: Components) -> dict[str, Handler]:
-    return {}
+    return {**staff_directory.HANDLERS}

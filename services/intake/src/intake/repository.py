@@ -26,6 +26,7 @@ SITES = "sites"
 PROGRAMS = "programs"
 CLINICIANS = "clinicians"
 REFERRALS = "referrals"
+STAFF = "staff"  # the staff directory's members, by identity-provider subject (intake.api.staff)
 # The list rows of referrals: what a list shows, a tenth of a referral's size, so that a page
 # (and a count) decodes little on any server. Written after each write of the referral.
 REFERRAL_ROWS = "referral_rows"
@@ -34,7 +35,7 @@ ROWS_BACKFILLED = "referral_rows:backfilled"
 FILTER_LISTS_BACKFILLED = "referral_rows:program-status"
 
 # Collections whose documents carry pending events for the outbox relay.
-OUTBOX_COLLECTIONS = [SITES, PROGRAMS, CLINICIANS, REFERRALS]
+OUTBOX_COLLECTIONS = [SITES, PROGRAMS, CLINICIANS, REFERRALS, STAFF]
 
 HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
 
@@ -143,6 +144,7 @@ class Repositories:
     sequences: listing.Sequences
     tallies: Tallies
     audit: AuditLog
+    staff: DocumentStore
     known_sites: set[str] = field(default_factory=set)
 
     # -- referrals -----------------------------------------------------------------------------
@@ -299,6 +301,8 @@ def ensure_indexes(db: Database) -> None:
         then=mongo(db, SystemClock()).put_row,  # the row, with its new places
     )
     _tag_caseloads_with_sites(db)
+    # a person's referrals at a site, by the keyed hash of their names and date of birth
+    db[REFERRALS].create_index([("site_id", 1), ("person_key", 1)], name="site_person")
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)
     db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject", unique=True)
     audit.ensure_indexes(db)
@@ -332,6 +336,7 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         sequences=listing.BlockSequences(listing.MongoSequences(db)),
         tallies=MongoTallies(db),
         audit=MongoAuditLog(db, clock),
+        staff=MongoDocumentStore(db[STAFF], "staff member"),
     )
 
 
@@ -345,4 +350,5 @@ def in_memory(clock: Clock) -> Repositories:
         sequences=listing.InMemorySequences(),
         tallies=InMemoryTallies(),
         audit=InMemoryAuditLog(clock),
+        staff=InMemoryDocumentStore("staff member"),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbt_shared import site_directory
+from dbt_shared import site_directory, staff_directory
 from dbt_shared.contracts import coaching, intake, skills
 from dbt_shared.events.consumer import Handler, HandlerContext, batched
 from notifications import services
@@ -39,6 +39,7 @@ def handlers(components: Components) -> dict[str, Handler]:
     # A poll's run of one type comes as one batch: a few bulk writes, not a few writes each.
     return {
         **site_directory.HANDLERS,
+        **staff_directory.HANDLERS,  # who works where: the site roles of requests
         intake.CLINICIAN_REGISTERED: on_clinician,
         intake.REFERRAL_RECEIVED: run(services.on_referrals_received),
         intake.RISK_FLAGGED: run(services.on_risks_flagged),

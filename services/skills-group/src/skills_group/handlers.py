@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbt_shared import site_directory
+from dbt_shared import site_directory, staff_directory
 from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
@@ -35,6 +35,7 @@ def handlers(components: Components) -> dict[str, Handler]:
 
     return {
         **site_directory.HANDLERS,
+        **staff_directory.HANDLERS,  # who works where: the site roles of requests
         intake.CLINICIAN_REGISTERED: on_clinician_registered,
         intake.CLINICIAN_DEACTIVATED: on_clinician_deactivated,
         intake.CLIENT_ADMITTED: on_client_admitted,

@@ -24,10 +24,12 @@ RISK_FLAGGED = "intake.risk.flagged.v1"
 THERAPIST_ASSIGNED = "intake.therapist.assigned.v1"
 CLIENT_ADMITTED = "intake.client.admitted.v1"
 REFERRAL_WITHDRAWN = "intake.referral.withdrawn.v1"
+STAFF_CHANGED = "intake.staff.changed.v1"
 
 PROGRAMS = vocabulary.PROGRAM_KINDS
 WEEKDAYS = vocabulary.WEEKDAYS
 WITHDRAWAL_REASONS = vocabulary.WITHDRAWAL_REASONS
+STAFF_SITE_ROLES = vocabulary.STAFF_SITE_ROLES
 
 
 class SiteRegisteredV1(Schema):
@@ -144,6 +146,27 @@ class ReferralWithdrawnV1(Schema):
     withdrawn_at = fields.DateTime(required=True)
 
 
+class StaffMembershipV1(Schema):
+    site_id = fields.String(required=True)
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(STAFF_SITE_ROLES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+class StaffChangedV1(Schema):
+    subject = fields.String(required=True, metadata={"description": "identity-provider subject"})
+    active = fields.Boolean(required=True)
+    memberships = fields.List(fields.Nested(StaffMembershipV1), required=True)
+    version = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "grows with each change: an older event never undoes a newer"},
+    )
+    changed_at = fields.DateTime(required=True)
+
+
 EVENT_TYPES = [
     EventType(
         SITE_REGISTERED,
@@ -216,5 +239,13 @@ EVENT_TYPES = [
         TOPIC,
         ReferralWithdrawnV1,
         "A referral was withdrawn before admission (reason as a code; free text stays in intake).",
+    ),
+    EventType(
+        STAFF_CHANGED,
+        TOPIC,
+        StaffChangedV1,
+        "A staff member was added, changed or deactivated: their whole state now (subject, "
+        "active, each site and the roles held there, version; no name). Every service keeps "
+        "it in its staff directory, from which the site roles of a request are taken.",
     ),
 ]
