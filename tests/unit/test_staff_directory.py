@@ -276,3 +276,30 @@ def test_a_principal_with_site_roles_acts_per_site_and_per_rule():
     assert as_coordinator.can_act_on_site("a") and not as_coordinator.can_act_on_site("b")
     assert as_coordinator.site_filter() == frozenset({"a"})
     assert carla.acting_as(("coordinator", "therapist")).site_filter() == frozenset({"a", "b"})
+
+
+def test_a_signed_in_member_reads_their_own_roles_per_site(
+    intake, operator, sites, entries, seconds, clock
+):
+    north, south = sites
+    _, client = intake
+    app = client.application
+    app.extensions["dbt"].staff_directory = StaffDirectory(entries, cache_s=2.0, clock=seconds)
+    put(
+        intake,
+        operator,
+        CARLA,
+        [{"site_id": north, "roles": ["coordinator"]}, {"site_id": south, "roles": ["therapist"]}],
+    )
+    deliver(recorded(intake), entries, clock)
+    mine = client.get("/v1/staff/me", headers=signed_in(CARLA, ["operator", "therapist"]))
+    assert mine.status_code == 200, mine.json
+    assert mine.json == {
+        "id": CARLA,
+        "organisation_roles": ["operator"],
+        "memberships": [
+            {"site_id": north, "roles": ["coordinator"]},
+            {"site_id": south, "roles": ["therapist"]},
+        ],
+    }
+    assert client.get("/v1/staff/me", headers=signed_in("nobody")).status_code == 403

@@ -16,7 +16,7 @@ from dbt_shared.errors import NotFound
 from dbt_shared.http_fields import ID_PATTERN
 from dbt_shared.pagination import PageArgs
 from dbt_shared.web import Blueprint, components
-from intake.schemas.staff import StaffMember, StaffMemberIn, StaffMemberPage
+from intake.schemas.staff import Me, StaffMember, StaffMemberIn, StaffMemberPage
 from intake.services import staff
 
 blp = Blueprint(
@@ -40,6 +40,16 @@ class Staff(MethodView):
         """The organisation's staff members and their roles at each site (operators)."""
         items, cursor = staff.list_staff(args, components())
         return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/me")
+class StaffMe(MethodView):
+    @require_roles("operator", "coordinator", "therapist", "facilitator")
+    @blp.response(200, Me)
+    def get(self):
+        """The caller's own roles, organisation-wide and at each site, as the services apply
+        them (the console shows what each person may do from it)."""
+        return staff.me(current_principal())
 
 
 @blp.route("/<staff_id>")

@@ -54,3 +54,14 @@ class StaffMember(Schema):
 
 
 StaffMemberPage = page_of(StaffMember)
+
+
+class Me(Schema):
+    id = fields.String(metadata={"description": "the identity provider's subject (sub)"})
+    organisation_roles = fields.List(
+        fields.String(), metadata={"description": "roles not held at a site: operator"}
+    )
+    memberships = fields.List(
+        fields.Nested(Membership),
+        metadata={"description": "each site the caller works at and the roles held there"},
+    )

@@ -31,6 +31,23 @@ def list_staff(args: dict[str, Any], c: Components) -> tuple[list[dict[str, Any]
     )
 
 
+def me(principal: Principal) -> dict[str, Any]:
+    """The caller's roles as every service applies them: organisation-wide, and at each site
+    (from the staff directory, or a dev key's claims). For the console, to show what each
+    person may do; the services still check every request."""
+    sites = principal.sites if principal.site_roles is None else principal.site_roles
+    memberships = [
+        {"site_id": site_id, "roles": sorted(principal.roles_at(site_id))}
+        for site_id in sorted(sites)
+        if principal.roles_at(site_id)
+    ]
+    return {
+        "id": principal.subject,
+        "organisation_roles": sorted(principal.roles & {"operator"}),
+        "memberships": memberships,
+    }
+
+
 def member(subject: str, c: Components) -> dict[str, Any]:
     found = c.repositories.staff.get(subject)  # index: _id
     if found is None:
