@@ -105,7 +105,8 @@ class DeliveryArgs(PageArgs):
     recipient_id = Id()
     purpose = fields.String(validate=validate.Length(1, 40))
     status = fields.String(
-        validate=validate.OneOf(("scheduled", "pending", "sent", "failed", "cancelled", "dropped"))
+        validate=validate.OneOf(("scheduled", "pending", "sent", "failed", "cancelled", "dropped")),
+        metadata={"description": "Only with recipient_id (within one person's deliveries)."},
     )
     cursor = cursor_field()
 
