@@ -1,14 +1,17 @@
 """Real sign-in locally: the stack's Keycloak issues tokens for the dev users that the services
-accept (they trust its realm by JWKS beside the dev key), with the roles and sites of the
-realm's users; the console's client takes the authorization code flow with PKCE only, back to
+accept (they trust its realm by JWKS beside the dev key), with the roles each holds at each
+site in the platform's staff directory (not the token's claims); the console's client takes the authorization code flow with PKCE only, back to
 the console on this machine."""
 
 from __future__ import annotations
 
+import uuid
+
+import jwt
 import pytest
 import requests
 
-from support import Api
+from support import Api, wait_until
 
 #: The password-grant client of the dev realm (tests only: no browser needed).
 TEST_CLIENT = "dbt-tests"
@@ -35,11 +38,36 @@ def stack(platform, keycloak):
     return platform
 
 
-def test_carla_signed_in_at_keycloak_works_on_her_sites_only(stack):
+def test_carla_signed_in_at_keycloak_works_on_her_sites_only(stack, tokens):
     profile = stack.profile
     token = _sign_in(profile, "carla")["access_token"]
     intake = Api(profile.api_url("intake"), token)
-    on_her_site = intake.get("/v1/referrals", params={"site_id": "site-north"})
+    # Her sites are the staff directory's (intake's /v1/staff), not her token's claims.
+    operator = intake.as_(tokens.operator())
+    site = operator.post(
+        "/v1/sites",
+        json={"name": "North", "timezone": "Europe/London", "intake_email": "n@t.example"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert site.status_code == 201, site.text
+    site_north = site.json()["id"]
+    carla = jwt.decode(token, options={"verify_signature": False})["sub"]
+    given = operator.put(
+        f"/v1/staff/{carla}",
+        json={
+            "display_name": "Carla",
+            "memberships": [{"site_id": site_north, "roles": ["coordinator"]}],
+        },
+    )
+    assert given.status_code in (200, 201), given.text
+
+    def her_site_answers():
+        answer = intake.get("/v1/referrals", params={"site_id": site_north})
+        return answer if answer.status_code == 200 else None
+
+    on_her_site = wait_until(
+        her_site_answers, timeout=30, what="intake applies carla's membership (staff.changed)"
+    )
     assert on_her_site.status_code == 200, on_her_site.text
     elsewhere = intake.get("/v1/referrals", params={"site_id": "site-elsewhere"})
     assert elsewhere.status_code == 404, elsewhere.text
