@@ -8,6 +8,7 @@ from console import views, web
 from console.bootstrap import SERVICE, Components, bootstrap
 from console.sessions import MongoSessionStore, ServerSessionInterface
 from dbt_shared import logs, metrics, mongo
+from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
 
 
 def create_app(components: Components | None = None) -> Flask:
@@ -56,10 +57,16 @@ def _install_operational_routes(app: Flask, wired: Components) -> None:
                 checks["mongodb"] = True
             except Exception:
                 checks["mongodb"] = False
-        ready = all(checks.values())
-        return jsonify(status="ready" if ready else "not ready", checks=checks), (
-            200 if ready else 503
-        )
+        if all(checks.values()):
+            return jsonify(status="ready", checks=checks)
+        # the same problem body as the services' /readyz
+        return Problem(
+            503,
+            "Service Unavailable",
+            "Not ready: the session store (mongodb) is unreachable.",
+            type_=PROBLEM_TYPE_BASE + "not-ready",
+            extra={"checks": checks},
+        ).to_response(instance="/readyz")
 
     @app.get("/metrics")
     @web.public
