@@ -1,7 +1,7 @@
 """Real sign-in locally: the stack's Keycloak issues tokens for the dev users that the services
 accept (they trust its realm by JWKS beside the dev key), with the roles each holds at each
-site in the platform's staff directory (not the token's claims); the console's client takes the authorization code flow with PKCE only, back to
-the console on this machine."""
+site in the platform's staff directory (not the token's claims); the console's client takes
+the authorization code flow with PKCE only, back to the console on this machine."""
 
 from __future__ import annotations
 
