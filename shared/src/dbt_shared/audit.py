@@ -57,8 +57,9 @@ def entry(
     object_type: str,
     object_id: str,
     site_id: str,
+    object_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    document = {
         "_id": new_id(),
         "at": clock.now(),
         "actor": principal.subject if principal else None,
@@ -70,6 +71,11 @@ def entry(
         "request_id": correlation.current(),
         "remote_addr": principal.remote_addr if principal else None,
     }
+    if object_ids is not None:
+        # One record for an access to several objects at once (a list page's names): each is
+        # found in its object's trail too (``page``, index ``objects_trail``).
+        document["object_ids"] = list(object_ids)
+    return document
 
 
 class AuditLog(Protocol):
@@ -84,6 +90,7 @@ class AuditLog(Protocol):
         object_type: str,
         object_id: str,
         site_id: str,
+        object_ids: list[str] | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -92,7 +99,7 @@ class _Recording:
     trail: DocumentStore
     sequences: listing.Sequences
 
-    def record(self, principal, *, action, object_type, object_id, site_id):
+    def record(self, principal, *, action, object_type, object_id, site_id, object_ids=None):
         document = entry(
             self.clock,
             principal,
@@ -100,6 +107,7 @@ class _Recording:
             object_type=object_type,
             object_id=object_id,
             site_id=site_id,
+            object_ids=object_ids,
         )
         listing.place(document, self.sequences, lanes_of(document))
         self._keep(document)
@@ -120,7 +128,10 @@ class _Recording:
         """
         query = {name: filters[name] for name in FILTERS if filters.get(name)}
         if "object_id" in query:
-            return pagination.page(self.trail, query, limit=limit, cursor=cursor)
+            # its own records, and those of accesses to several objects that list it
+            listed = {k: v for k, v in query.items() if k != "object_id"}
+            listed["object_ids"] = query["object_id"]
+            return pagination.page_union(self.trail, [query, listed], limit=limit, cursor=cursor)
         if "actor" in query:
             lane = listing.Lane(query, actor_key(query["actor"]), "actor_bucket")
         elif "site_id" in query:
@@ -169,6 +180,8 @@ def ensure_indexes(db: Database) -> None:
     trail = db[AUDIT_COLLECTION]
     trail.create_index([("object_type", 1), ("object_id", 1)], name="object")
     trail.create_index([("object_id", 1), ("_id", 1)], name="object_trail")  # without its type
+    # the records of accesses to several objects, by each (few records carry the field)
+    trail.create_index([("object_ids", 1), ("_id", 1)], name="objects_trail", sparse=True)
     trail.create_index([("bucket", 1), ("_id", 1)], name="trail")
     trail.create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_trail")
     trail.create_index([("actor", 1), ("actor_bucket", 1), ("_id", 1)], name="actor_trail")
@@ -208,5 +221,8 @@ AuditRecord = http_fields.response_schema(
     roles=fields.List(fields.String()),
     request_id=fields.String(allow_none=True),
     remote_addr=fields.String(allow_none=True),
+    object_ids=fields.List(
+        fields.String(), metadata={"description": "an access to several objects: each of them"}
+    ),
 )
 AuditPage = pagination.page_of(AuditRecord)

@@ -5,6 +5,8 @@ Names, dates of birth, contact details, free-text notes and screening answers ar
 associated data, so a ciphertext copied into another record or field does not decrypt.
 The key comes from ``FIELD_ENCRYPTION_KEY`` (base64 of 32 bytes; a Kubernetes Secret in
 production); ``FIELD_ENCRYPTION_OLD_KEYS`` (comma-separated) still decrypts after a rotation.
+Keyed hashes (``keyed_hashes``: HMAC-SHA256 under a key derived from each) find equal values
+without decrypting.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dbt_shared.config import ConfigError
 
@@ -42,10 +47,18 @@ def _decode_key(text: str) -> bytes:
     return key
 
 
+def _hash_key(key: bytes) -> bytes:
+    derive = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"dbt keyed hash v1")
+    return derive.derive(key)
+
+
 class FieldCipher:
     def __init__(self, key: bytes, old_keys: list[bytes] | None = None) -> None:
         self._current = (_key_id(key), AESGCM(key))
         self._keys = {_key_id(k): AESGCM(k) for k in [key, *(old_keys or [])]}
+        # Keys of ``keyed_hashes``, each derived from a field key (HKDF-SHA256, its own label):
+        # no new secret to keep, and a value hashed under a key still in use is still found.
+        self._hash_keys = [_hash_key(k) for k in [key, *(old_keys or [])]]
 
     @classmethod
     def from_env(cls) -> FieldCipher:
@@ -96,6 +109,14 @@ class FieldCipher:
             else value
             for name, value in values.items()
         }
+
+    def keyed_hashes(self, value: str, *, purpose: str) -> list[str]:
+        """HMAC-SHA256 of ``value`` under each key in use, the current key's first: a keyed
+        hash stored beside sealed fields finds equal values by index equality without
+        decrypting any record, and without the key says nothing (no dictionary of names and
+        birth dates reverses it). ``purpose`` separates the uses of one key."""
+        message = f"{purpose}\x1f{value}".encode()
+        return [hmac.new(k, message, hashlib.sha256).hexdigest() for k in self._hash_keys]
 
     def encrypt_json(self, value: Any, *, record_id: str, field: str) -> str:
         return self.encrypt(json.dumps(value, sort_keys=True), record_id=record_id, field=field)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dbt_shared.bootstrap import service_worker
 from intake import events, handlers, repository, timers
 from intake.bootstrap import bootstrap
-from intake.services import screenings
+from intake.services import duplicates, screenings
 
 
 def main() -> None:
@@ -16,6 +16,8 @@ def _components(ctx):
     c = bootstrap(ctx.db, ctx.clock)
     # screenings an earlier version stored in the clear are sealed, once, in the background
     screenings.seal_stored_in_background(c, ctx.db)
+    # referrals an earlier version stored without a person key get one, once, likewise
+    duplicates.key_stored_in_background(c, ctx.db)
     return c
 
 

@@ -7,7 +7,7 @@ operators read the audit trail.
 
 from __future__ import annotations
 
-from intake.api import oversight, referral_steps, referrals, sites, staff
+from intake.api import lookups, oversight, referral_steps, referrals, sites, staff
 
 TITLE = "DBT Platform - Intake"
 DESCRIPTION = (
@@ -15,4 +15,11 @@ DESCRIPTION = (
     "commitment and therapist matching to admission; client contact details (the only holder "
     "of client PHI, encrypted at rest); the audit trail."
 )
-BLUEPRINTS = [sites.blp, referrals.blp, referral_steps.blp, oversight.blp, staff.blp]
+BLUEPRINTS = [
+    sites.blp,
+    lookups.blp,
+    referrals.blp,
+    referral_steps.blp,
+    oversight.blp,
+    staff.blp,
+]

@@ -163,6 +163,13 @@ Referral = _record(
     screenings=fields.List(fields.Nested(ScreeningSummary)),
     **{name: fields.Nested(step, allow_none=True) for name, step in _STEPS.items()},
     history=fields.List(fields.Nested(StatusChange)),
+    possible_duplicates=fields.List(
+        fields.String(),
+        metadata={
+            "description": "in the answer to its recording only: the site's other open "
+            "referrals of the same person (same names and date of birth)"
+        },
+    ),
 )
 
 

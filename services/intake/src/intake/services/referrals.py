@@ -22,6 +22,7 @@ from intake.domain import matching, programs, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
 from intake.repository import program_list, site_list, status_head, status_list
 from intake.services.access import own_clinician_ids, visible_referral
+from intake.services.duplicates import keep_person_key, open_referrals, rekey_person
 from intake.services.organisation import site_e164
 from intake.services.screenings import open_screening, seal_old_screenings, seal_screening
 
@@ -74,7 +75,7 @@ def _save(c: Components, referral: Referral) -> Referral:
 
 # -- receipt, reading, listing -----------------------------------------------------------------
 def receive(body: dict[str, Any], c: Components, principal: Principal, new_id: str):
-    """Record a referral for a site; answers the staff's view and whether it is new."""
+    """Record a referral; answers the staff's view (+ ``possible_duplicates``), whether new."""
     principal.require_site(body["site_id"])
     if not c.repositories.site_exists(body["site_id"]):
         raise InvalidInput.field("site_id", "Unknown site.")
@@ -95,12 +96,14 @@ def receive(body: dict[str, Any], c: Components, principal: Principal, new_id: s
         by=principal.subject,
         now=c.clock.now(),
     )
+    keys = keep_person_key(c, referral.state, client)
     recorded = [events.for_referral(referral.state, e, c.clock) for e in referral.events]
     stored, created = c.repositories.add_referral(referral, recorded)
     if created:
         metrics.REFERRALS_RECEIVED.labels(body["program"]).inc()
     _audit(c, principal, "create" if created else "create_replayed", stored)
-    return view(c, stored), created
+    others = open_referrals(c, stored.site_id, keys, besides=stored.id)  # the same person's
+    return {**view(c, stored), "possible_duplicates": others}, created
 
 
 def replayed(referral_id: str, c: Components, principal: Principal) -> None:
@@ -212,6 +215,7 @@ def correct_contact(referral_id: str, body: dict[str, Any], c: Components, princ
         changes["phone"] = site_e164(c, referral.site_id, changes["phone"], "client.phone")
     sealed = c.cipher.seal(changes, CLIENT_SECRET_FIELDS, record_id=referral_id, prefix="client")
     _audit(c, principal, "update_contact", referral)
+    rekey_person(c, referral.state, changes)
     referral.correct_contact(sealed, now=c.clock.now())
     return view(c, _save(c, referral))
 

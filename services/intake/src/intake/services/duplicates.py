@@ -1,0 +1,119 @@
+"""The same person referred twice: the open referrals of a person at a site, found by the keyed
+hash intake stores beside the sealed client fields (``person_key``), never by decrypting."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from pymongo.database import Database
+
+from dbt_shared import listing
+from dbt_shared.auth import Principal
+from dbt_shared.errors import InvalidInput, StaleWrite
+from intake.bootstrap import Components
+from intake.domain import duplicates
+from intake.repository import REFERRALS
+
+PERSON_FIELDS = frozenset({"given_name", "family_name", "date_of_birth"})
+KEYED = "referrals:person-keyed"  # the marker of the one-off pass over stored referrals
+log = logging.getLogger(__name__)
+
+
+def person_keys(c: Components, client: dict[str, Any]) -> list[str]:
+    """The person's keys under each field key in use, the current key's first (``client``
+    holds the given and family names and the date of birth as ``YYYY-MM-DD``)."""
+    text = duplicates.person_text(
+        client["given_name"], client["family_name"], client["date_of_birth"]
+    )
+    return c.cipher.keyed_hashes(text, purpose=duplicates.PURPOSE)
+
+
+def keep_person_key(c: Components, state: dict[str, Any], client: dict[str, Any]) -> list[str]:
+    """A new referral keeps its person's key under the current key; answers every key."""
+    keys = person_keys(c, client)
+    state["person_key"] = keys[0]
+    return keys
+
+
+def rekey_person(c: Components, state: dict[str, Any], changes: dict[str, Any]) -> None:
+    """A correction of the names or the date of birth (``changes``, in the clear) makes the
+    referral's person key anew (the stored fields it leaves are decrypted for it)."""
+    if not PERSON_FIELDS & changes.keys():
+        return
+    keep_person_key(c, state, {**_stored_person(c, state), **changes})
+
+
+def _stored_person(c: Components, state: dict[str, Any]) -> dict[str, Any]:
+    """The names and date of birth a referral stores, decrypted."""
+    fields = {f: state["client"].get(f) for f in PERSON_FIELDS}
+    return c.cipher.open(fields, tuple(PERSON_FIELDS), record_id=state["_id"], prefix="client")
+
+
+def open_referrals(
+    c: Components, site_id: str, keys: list[str], *, besides: str | None = None
+) -> list[str]:
+    """The ids of the site's open referrals of the person with ``keys`` (one equality read per
+    key in use, one or two), ``besides`` left out."""
+    found: set[str] = set()
+    for key in keys:
+        # referrals index: site_person (site_id, person_key): a person's few referrals at a site
+        for referral in c.repositories.referrals.find(
+            {"site_id": site_id, "person_key": key}, {"_id": 1, "status": 1}
+        ):
+            if duplicates.is_open(referral["status"]) and referral["_id"] != besides:
+                found.add(referral["_id"])
+    return sorted(found)
+
+
+def check(body: dict[str, Any], c: Components, principal: Principal) -> dict[str, Any]:
+    """Before a referral is recorded: the site's open referrals of the same person (same names
+    and date of birth, normalised). The ask is audited, with the referrals it named."""
+    principal.require_site(body["site_id"])
+    if not c.repositories.site_exists(body["site_id"]):
+        raise InvalidInput.field("site_id", "Unknown site.")
+    person = {**body, "date_of_birth": body["date_of_birth"].isoformat()}
+    found = open_referrals(c, body["site_id"], person_keys(c, person))
+    c.repositories.audit.record(
+        principal,
+        action="referral.duplicate_check",
+        object_type="site",
+        object_id=body["site_id"],
+        site_id=body["site_id"],
+        object_ids=found,
+    )
+    return {"site_id": body["site_id"], "possible_duplicates": found}
+
+
+def key_stored(c: Components, db: Database) -> int | None:
+    """Once per database (a marker in ``list_counters``; one process does it): referrals an
+    earlier version stored without a person key get one (decrypting their names and date of
+    birth once, here), each through the guarded ``save``: a referral written meanwhile got
+    its key from that write. Answers how many it visited."""
+
+    def key_one(document: dict[str, Any]) -> None:
+        if document.get("person_key") or not document.get("client"):
+            return
+        keep_person_key(c, document, _stored_person(c, document))
+        with contextlib.suppress(StaleWrite):  # written meanwhile: that write keyed it
+            c.repositories.referrals.save(document)  # index: _id
+
+    return listing.backfill(
+        db[REFERRALS], listing.MongoSequences(db), lambda _d: {}, marker=KEYED, then=key_one
+    )
+
+
+def key_stored_in_background(c: Components, db: Database) -> None:
+    """``key_stored`` on a thread of its own, so that the worker starts at once."""
+    if db[listing.COUNTERS].find_one({"_id": KEYED}) is not None:  # index: _id
+        return
+
+    def run() -> None:
+        try:
+            key_stored(c, db)
+        except Exception:  # the next start tries again (the claim's lease runs out)
+            log.exception("keying stored referrals failed")
+
+    threading.Thread(target=run, name="key stored referrals", daemon=True).start()
