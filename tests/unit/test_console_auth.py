@@ -12,7 +12,7 @@ import pytest
 from console import bootstrap
 from console.app import create_app
 from console.sessions import COOKIE_NAME
-from console.testing import FakeProvider, FakeServices
+from console.testing import FakeProvider, FakeServices, problem
 
 SITE = "site-north"
 
@@ -195,3 +195,57 @@ def test_every_page_has_a_strict_policy_and_is_not_stored(client):
         policy = headers["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "script-src 'self';" in policy
         assert "unsafe-inline" not in policy
+
+
+# -- who may do what where: the staff directory, not the token --------------------------------
+def test_the_pages_follow_the_staff_directory_not_the_tokens_site_roles(client, wired, services):
+    services.on(
+        "GET",
+        "intake",
+        "/v1/staff/me",
+        {
+            "id": "carla-id",
+            "organisation_roles": [],
+            "memberships": [{"site_id": "site-south", "roles": ["coordinator"]}],
+        },
+    )
+    services.on(
+        "GET",
+        "intake",
+        "/v1/sites",
+        {"items": [{"id": SITE, "name": "North"}, {"id": "site-south", "name": "South"}]},
+    )
+    sign_in(client)  # the token says: coordinator at site-north
+    (record,) = wired.sessions.records.values()
+    user = record["data"]["user"]
+    assert user["sites"] == ["site-south"] and user["site_roles"] == {"site-south": ["coordinator"]}
+    client.get("/referrals")
+    (waitlist,) = [c for c in services.calls if c["path"] == "/v1/waitlist"]
+    assert waitlist["params"]["site_id"] == "site-south"
+
+
+def test_someone_the_directory_does_not_know_keeps_only_organisation_wide_roles(clock, services):
+    services.on("GET", "intake", "/v1/staff/me", problem(404, "No such staff member."))
+    for roles, page_status in ((["coordinator"], 403), (["operator"], 200)):
+        provider = FakeProvider(clock)
+        provider.sign_in_as("Someone", roles, [SITE])
+        services.on("GET", "skills-group", "/v1/groups", [])
+        client = create_app(bootstrap.in_memory(clock, provider, services)).test_client()
+        sign_in(client)
+        assert client.get("/referrals").status_code == page_status
+
+
+def test_a_role_taken_away_in_the_directory_shows_at_the_next_token_refresh(
+    client, clock, provider, services
+):
+    sign_in(client)
+    assert client.get("/referrals").status_code == 200
+    services.on(
+        "GET",
+        "intake",
+        "/v1/staff/me",
+        {"id": "carla-id", "organisation_roles": [], "memberships": []},
+    )
+    clock.advance(timedelta(seconds=provider.lifetime_s - 10))
+    page = client.get("/referrals")
+    assert page.status_code == 403 and b"Carla Coordinator" in page.data

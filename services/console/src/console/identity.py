@@ -132,6 +132,27 @@ def user_from(token: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Roles a person holds across the organisation, which the provider may assert; every other
+#: role is held at a site, as the staff directory (intake's ``/v1/staff``) says.
+ORGANISATION_ROLES = frozenset({"operator", "ops"})
+
+
+def with_directory(user: dict[str, Any], me: dict[str, Any] | None) -> dict[str, Any]:
+    """``user`` with the roles and sites the staff directory gives (``GET /v1/staff/me``), as
+    the services apply them: organisation-wide roles, and each site's roles. ``me`` None: the
+    person is not in the directory, so only the provider's organisation-wide roles remain."""
+    if me is None:
+        return {
+            **user,
+            "roles": sorted(set(user["roles"]) & ORGANISATION_ROLES),
+            "sites": [],
+            "site_roles": {},
+        }
+    site_roles = {m["site_id"]: sorted(m.get("roles") or []) for m in me.get("memberships") or []}
+    held = set(me.get("organisation_roles") or []).union(*site_roles.values())
+    return {**user, "roles": sorted(held), "sites": list(site_roles), "site_roles": site_roles}
+
+
 def tokens_from(token: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the session keeps of a token response; a refresh answer without a new refresh or id
     token keeps the previous ones."""

@@ -128,7 +128,26 @@ class FakeServices:
                 if callable(answer):
                     answer = answer(params, body)
                 return answer if isinstance(answer, Answer) else Answer(200, {}, answer)
+        if (method, service, path) == ("GET", "intake", "/v1/staff/me"):
+            return Answer(200, {}, self.directory_agreeing_with(headers["Authorization"]))
         return Answer(404, {}, {"status": 404, "title": "Not Found", "detail": "No route."})
+
+    @staticmethod
+    def directory_agreeing_with(authorization: str) -> dict[str, Any]:
+        """Unless a test says otherwise, the staff directory gives what the token claims: its
+        organisation-wide roles, and its other roles at each of its sites."""
+        payload = authorization.split()[-1].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        roles = set(claims.get("roles") or [])
+        organisation = sorted(roles & {"operator", "ops"})
+        at_site = sorted(roles - set(organisation))
+        return {
+            "id": claims.get("sub"),
+            "organisation_roles": organisation,
+            "memberships": [
+                {"site_id": site, "roles": at_site} for site in claims.get("sites") or [] if at_site
+            ],
+        }
 
 
 def problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> Answer:

@@ -31,7 +31,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from console.client import ServiceRefused, ServiceUnavailable, SignedOut, UserCalls
-from console.identity import RefreshFailed, tokens_from
+from console.identity import RefreshFailed, tokens_from, user_from, with_directory
 from dbt_shared import correlation, metrics
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,26 @@ def csrf_token() -> str:
 def start_signed_in_session(token: dict[str, Any], user: dict[str, Any]) -> None:
     session.regenerate()
     session.clear()
-    session["user"] = user
+    session["user"] = _from_directory(user, token["access_token"])
     session["tokens"] = tokens_from(token)
     session["csrf"] = secrets.token_urlsafe(32)
+
+
+def _from_directory(user: dict[str, Any], access_token: str) -> dict[str, Any]:
+    """Who may do what where, from the staff directory, as every service applies it: the
+    pages then offer what the services will allow. While intake does not answer, the token's
+    own claims are shown (the services still decide every call)."""
+    calls = components().services.as_user(access_token, correlation.current())
+    try:
+        me = calls.get("intake", "/v1/staff/me")
+    except ServiceRefused as exc:
+        if exc.status not in (403, 404):
+            raise
+        me = None  # not in the directory: no site roles
+    except (ServiceUnavailable, SignedOut):
+        log.warning("staff directory unavailable at sign-in; token roles shown")
+        return user
+    return with_directory(user, me)
 
 
 def field_id(name: str) -> str:
@@ -191,7 +208,15 @@ def _renew_tokens() -> Response | None:
         session.end()
         return redirect(url_for("pages.start", ended="expired"))
     session["tokens"] = tokens_from(renewed, tokens)
+    # a role given or taken away shows within one token lifetime, not at the next sign-in
+    session["user"] = _from_directory(user_from(renewed) | _kept_name(), renewed["access_token"])
     return None
+
+
+def _kept_name() -> dict[str, Any]:
+    """A refresh answer may carry no id token: keep the name shown since sign-in."""
+    user = session.get("user") or {}
+    return {"name": user.get("name"), "sub": user.get("sub")} if user else {}
 
 
 def _check_csrf() -> tuple[str, int] | None:
