@@ -303,3 +303,47 @@ def test_a_signed_in_member_reads_their_own_roles_per_site(
         ],
     }
     assert client.get("/v1/staff/me", headers=signed_in("nobody")).status_code == 403
+
+
+def test_a_coordinator_elsewhere_sees_only_their_own_clients_where_they_are_a_therapist(
+    intake, operator, auth, sites, entries, seconds, clock
+):
+    north, south = sites
+    _, client = intake
+    client.application.extensions["dbt"].staff_directory = StaffDirectory(
+        entries, cache_s=2.0, clock=seconds
+    )
+    put(
+        intake,
+        operator,
+        CARLA,
+        [{"site_id": north, "roles": ["coordinator"]}, {"site_id": south, "roles": ["therapist"]}],
+    )
+    deliver(recorded(intake), entries, clock)
+    referrals = {}
+    for site_id in (north, south):
+        made = client.post(
+            "/v1/referrals",
+            json={
+                "site_id": site_id,
+                "program": "adult",
+                "source": "GP",
+                "consent_to_contact": True,
+                "client": {
+                    "given_name": "Marisol",
+                    "family_name": "Quintanilla",
+                    "date_of_birth": "1991-07-04",
+                    "email": "marisol.q@example.org",
+                    "phone": "+1 312 555 0147",
+                    "preferred_channel": "email",
+                    "language": "es",
+                },
+            },
+            headers=auth(["coordinator"], [site_id], "coord"),
+        )
+        assert made.status_code == 201, made.json
+        referrals[site_id] = made.json["id"]
+    carla = signed_in(CARLA)
+    assert client.get(f"/v1/referrals/{referrals[north]}", headers=carla).status_code == 200
+    # At south she is a therapist, and this client is not hers.
+    assert client.get(f"/v1/referrals/{referrals[south]}", headers=carla).status_code == 404

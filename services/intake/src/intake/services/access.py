@@ -8,11 +8,19 @@ from intake.bootstrap import Components
 from intake.domain.referral import Referral
 
 
-def own_clinician_ids(c: Components, principal: Principal) -> list[str] | None:
+def own_clinician_ids(
+    c: Components, principal: Principal, site_id: str | None = None
+) -> list[str] | None:
     """For a therapist without a coordinator's or operator's role: their own clinician ids, as
     they see only the clients assigned to them. ``None`` for staff who see every referral of
-    their sites."""
-    if principal.has_role("coordinator", "operator", "service"):
+    their sites. At a site (``site_id``) by the roles held there: a coordinator at one site
+    who is a therapist at another sees only their own clients at the other."""
+    if principal.has_role("operator", "service"):
+        return None
+    if site_id is not None:
+        if "coordinator" in principal.roles_at(site_id):
+            return None
+    elif principal.has_role("coordinator"):
         return None
     return c.repositories.clinician_ids_of_subject(principal.subject, principal.sites)
 
@@ -22,7 +30,7 @@ def visible_referral(c: Components, principal: Principal, referral_id: str) -> R
     referral = c.repositories.referral(referral_id)
     if referral is None or not principal.can_act_on_site(referral.site_id):
         raise NotFound("referral")
-    own = own_clinician_ids(c, principal)
+    own = own_clinician_ids(c, principal, referral.site_id)
     if own is not None and referral.therapist_id not in own:
         raise NotFound("referral")
     return referral
