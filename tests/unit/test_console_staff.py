@@ -1,5 +1,5 @@
-"""The operator's staff pages: a site's clinicians, adding one (their roles, programs,
-languages and caseload limit), deactivating one who left."""
+"""The operator's staff pages: the staff directory (who works at which site, in which roles),
+add a member with their roles at each site, change them, deactivate one who left."""
 
 from __future__ import annotations
 
@@ -12,30 +12,27 @@ from console import bootstrap
 from console.app import create_app
 from console.testing import FakeProvider, FakeServices, problem
 
-SITE = {
-    "id": "site-north",
-    "name": "North Clinic",
-    "timezone": "Europe/London",
-    "intake_email": "intake@north.example",
-    "clinical_lead": None,
+CARLA = "0c1e0000-0000-4000-8000-00000000000b"
+SITES = {
+    "items": [
+        {"id": "site-north", "name": "North Clinic"},
+        {"id": "site-south", "name": "South Clinic"},
+    ]
 }
-ANA = {
-    "id": "clin-1",
-    "display_name": "Dr Ana Ortiz",
-    "roles": ["therapist", "facilitator"],
-    "languages": ["en", "es"],
-    "caseload": 3,
-    "caseload_limit": 12,
+MEMBER = {
+    "id": CARLA,
+    "display_name": "Carla Costa",
     "active": True,
+    "memberships": [{"site_id": "site-north", "roles": ["coordinator"]}],
 }
 
 
 @pytest.fixture
 def services():
     fake = FakeServices(bootstrap.settings_for_tests().service_urls)
-    fake.on("GET", "intake", "/v1/sites/site-north", SITE)
-    fake.on("GET", "intake", "/v1/sites/site-north/programs", {"items": []})
-    fake.on("GET", "intake", "/v1/sites/site-north/clinicians", {"items": [ANA]})
+    fake.on("GET", "intake", "/v1/sites", SITES)
+    fake.on("GET", "intake", "/v1/staff", {"items": [MEMBER], "next_cursor": None})
+    fake.on("GET", "intake", f"/v1/staff/{CARLA}", MEMBER)
     return fake
 
 
@@ -51,97 +48,92 @@ def operator(clock, services):
 
 
 def csrf(client) -> str:
-    page = client.get("/sites/site-north/clinicians/new").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    html = client.get("/staff").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
-def test_the_site_page_lists_its_clinicians_with_roles_languages_and_caseload(operator):
-    html = operator.get("/sites/site-north").get_data(as_text=True)
+def puts(services) -> list[dict]:
+    return [c for c in services.calls if c["method"] == "PUT"]
+
+
+def test_the_staff_list_shows_each_members_roles_by_site_name(operator):
+    html = operator.get("/staff").get_data(as_text=True)
     shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    assert "Dr Ana Ortiz Therapist, Facilitator en, es 3 of 12 Deactivate" in shown
+    assert "Carla Costa North Clinic: intake coordinator Deactivate" in shown
+    assert f'href="/staff/{CARLA}"' in html
 
 
-def test_adding_a_clinician_sends_their_roles_programs_and_languages(operator, services):
-    services.on("POST", "intake", "/v1/sites/site-north/clinicians", {**ANA, "id": "clin-2"})
+def test_adding_a_member_sends_their_roles_at_each_site(operator, services):
+    services.on("PUT", "intake", "/v1/staff/theo-id", {**MEMBER, "id": "theo-id"})
     answer = operator.post(
-        "/sites/site-north/clinicians/new",
+        "/staff/new",
         data={
             "csrf_token": csrf(operator),
-            "display_name": "Theo Therapist",
-            "subject": "0c1e0000-0000-4000-8000-00000000000d",
-            "roles": ["therapist"],
-            "programs": ["adult"],
-            "languages": "en, es",
-            "caseload_limit": "8",
+            "subject": "theo-id",
+            "display_name": "Theo Park",
+            "roles.site-north": ["therapist", "facilitator"],
+            "roles.site-south": ["therapist"],
         },
     )
-    assert answer.status_code == 303
-    assert answer.headers["Location"] == "/sites/site-north#clinicians"
-    (call,) = [c for c in services.calls if c["method"] == "POST"]
+    assert answer.status_code == 303 and answer.headers["Location"] == "/staff"
+    (call,) = puts(services)
+    assert call["path"] == "/v1/staff/theo-id"
     assert call["body"] == {
-        "display_name": "Theo Therapist",
-        "subject": "0c1e0000-0000-4000-8000-00000000000d",
-        "roles": ["therapist"],
-        "programs": ["adult"],
-        "languages": ["en", "es"],
-        "caseload_limit": 8,
+        "display_name": "Theo Park",
+        "memberships": [
+            {"site_id": "site-north", "roles": ["therapist", "facilitator"]},
+            {"site_id": "site-south", "roles": ["therapist"]},
+        ],
     }
-    assert call["headers"]["Idempotency-Key"]
 
 
-def test_a_refused_clinician_shows_the_messages_at_the_fields_and_keeps_the_choices(
-    operator, services
-):
+def test_changing_a_member_starts_from_their_roles_and_can_remove_a_site(operator, services):
+    services.on("PUT", "intake", f"/v1/staff/{CARLA}", MEMBER)
+    html = operator.get(f"/staff/{CARLA}").get_data(as_text=True)
+    assert re.search(r'name="roles.site-north" type="checkbox" value="coordinator" checked', html)
+    assert 'value="Carla Costa"' in html
+    operator.post(
+        f"/staff/{CARLA}", data={"csrf_token": csrf(operator), "display_name": "Carla Costa"}
+    )
+    (call,) = puts(services)
+    assert call["body"] == {"display_name": "Carla Costa", "memberships": []}
+
+
+def test_a_refused_member_keeps_what_was_typed(operator, services):
     services.on(
-        "POST",
+        "PUT",
         "intake",
-        "/v1/sites/site-north/clinicians",
+        "/v1/staff/theo-id",
         problem(
             422,
             "invalid",
             [
                 {
-                    "field": "roles",
+                    "field": "display_name",
                     "location": "json",
                     "message": "Missing data for required field.",
-                },
-                {
-                    "field": "languages[0]",
-                    "location": "json",
-                    "message": "A language code such as en or es.",
-                },
+                }
             ],
         ),
     )
     answer = operator.post(
-        "/sites/site-north/clinicians/new",
+        "/staff/new",
         data={
             "csrf_token": csrf(operator),
-            "display_name": "Theo",
-            "subject": "theo",
-            "programs": ["adolescent"],
-            "languages": "english",
+            "subject": "theo-id",
+            "roles.site-south": ["therapist"],
         },
     )
     assert answer.status_code == 422
     html = answer.get_data(as_text=True)
-    assert "Choose at least one role" in html
-    assert "A language code such as en or es." in html and 'value="english"' in html
-    assert re.search(r'value="adolescent" checked', html)
-    assert not re.search(r'value="adult" checked', html)
+    assert "Enter the person&#39;s name" in html and 'value="theo-id"' in html
+    assert re.search(r'name="roles.site-south" type="checkbox" value="therapist" checked', html)
 
 
-def test_deactivating_a_clinician_asks_intake_and_returns_to_the_site(operator, services):
-    services.on(
-        "POST",
-        "intake",
-        "/v1/sites/site-north/clinicians/clin-1/deactivation",
-        {**ANA, "active": False},
-    )
-    answer = operator.post(
-        "/sites/site-north/clinicians/clin-1/deactivation", data={"csrf_token": csrf(operator)}
-    )
+def test_deactivating_a_member_asks_intake(operator, services):
+    services.on("POST", "intake", f"/v1/staff/{CARLA}/deactivation", {**MEMBER, "active": False})
+    answer = operator.post(f"/staff/{CARLA}/deactivation", data={"csrf_token": csrf(operator)})
     assert answer.status_code == 303
     assert [c["path"] for c in services.calls if c["method"] == "POST"] == [
-        "/v1/sites/site-north/clinicians/clin-1/deactivation"
+        f"/v1/staff/{CARLA}/deactivation"
     ]

@@ -194,6 +194,11 @@ class UserCalls:
             request_id=self.request_id,
         )
 
+    def put(self, service: str, path: str, body: Any) -> Any:
+        return self.client.call(
+            service, "PUT", path, self.token, body=body, request_id=self.request_id
+        )
+
     def patch(self, service: str, path: str, body: Any) -> Any:
         return self.client.call(
             service, "PATCH", path, self.token, body=body, request_id=self.request_id

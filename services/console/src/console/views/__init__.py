@@ -3,6 +3,7 @@
 from console.views import (
     api_docs,
     auth,
+    clinicians,
     inbox,
     organisation,
     pages,
@@ -18,6 +19,7 @@ BLUEPRINTS = [
     organisation.blp,
     referrals.blp,
     referral_steps.blp,
+    clinicians.blp,
     staff.blp,
     programs.blp,
     inbox.blp,

@@ -1,11 +1,10 @@
-"""The operator's staff pages for a site: its clinicians (therapists and facilitators) with
-their roles, programs, languages and caseload; add one; deactivate one who left.
-
-Clinicians are intake's: a clinician is registered at a site with the identity provider's
-subject (their user id), so the person who signs in is the clinician the pages name.
-"""
+"""The operator's staff pages: the staff directory (intake's ``/v1/staff``), who works at which
+site in which roles. A member is named by the identity provider's subject (their user id, not
+personal data of a client); every service applies a change within seconds."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
@@ -13,87 +12,120 @@ from console.client import ServiceRefused, segment
 from console.views import forms
 from console.web import api, roles
 
-blp = Blueprint("staff", __name__, url_prefix="/sites")
+blp = Blueprint("staff", __name__, url_prefix="/staff")
 
-CLINICIAN_ROLES = (("therapist", "Therapist"), ("facilitator", "Group facilitator"))
-PROGRAMS = (("adult", "Adult"), ("adolescent", "Adolescent"))
-WORDING = {
-    "subject": "Enter the person's user id from the sign-in service",
-    "display_name": "Enter the name colleagues and clients see",
-    "roles": "Choose at least one role",
-    "programs": "",
-    "languages": "",
-    "caseload_limit": "",
-    "email": "",
-    "phone": "",
-}
+SITE_ROLES = (
+    ("coordinator", "Intake coordinator"),
+    ("therapist", "Therapist"),
+    ("facilitator", "Group facilitator"),
+)
+STAFF_PAGE = 100
+WORDING = {"display_name": "Enter the person's name", "subject": "Enter the person's user id"}
 
 
-def _clinician_body() -> tuple[dict[str, str], dict]:
-    values = forms.submitted()
-    body = forms.nested(values, ["subject", "display_name", "email", "phone"])
-    body["roles"] = request.form.getlist("roles")
-    if not body["roles"]:
-        del body["roles"]  # missing: intake says so at the field
-    programs = request.form.getlist("programs")
-    if programs:
-        body["programs"] = programs
-    languages = [code.strip() for code in values.get("languages", "").split(",") if code.strip()]
-    if languages:
-        body["languages"] = languages
-    limit = values.get("caseload_limit", "")
-    if limit:
-        body["caseload_limit"] = int(limit) if limit.isdigit() else limit
-    values["roles"] = request.form.getlist("roles")
-    values["programs"] = programs
-    return values, body
-
-
-@blp.get("/<site_id>/clinicians/new")
+@blp.get("")
 @roles("operator")
-def new_clinician(site_id: str):
-    site = api().get("intake", f"/v1/sites/{segment(site_id)}")
-    values = {"programs": [kind for kind, _ in PROGRAMS], "languages": "en", "caseload_limit": "10"}
-    return _form(site, values, {}, None, forms.idempotency_key())
-
-
-def _form(site, values, errors, form_error, key, status=200):
+def staff_list():
+    calls = api()
+    found = calls.gather(
+        staff=lambda: calls.get("intake", "/v1/staff", limit=STAFF_PAGE),
+        sites=lambda: calls.get("intake", "/v1/sites", limit=100),
+    )
+    names = {site["id"]: site["name"] for site in found["sites"]["items"]}
     return render_template(
-        "staff/clinician_new.html",
-        site=site,
+        "staff/list.html",
+        members=found["staff"]["items"],
+        site_names=names,
+        role_names=dict(SITE_ROLES),
+    )
+
+
+def _sites() -> list[dict[str, Any]]:
+    return api().get("intake", "/v1/sites", limit=100)["items"]
+
+
+def _form(member_id, values, errors, form_error, status=200):
+    return render_template(
+        "staff/member.html",
+        member_id=member_id,
+        sites=_sites(),
+        site_roles=SITE_ROLES,
         values=values,
         errors=errors,
         form_error=form_error,
-        idempotency_key=key,
-        role_options=CLINICIAN_ROLES,
-        program_options=PROGRAMS,
     ), status
 
 
-@blp.post("/<site_id>/clinicians/new")
+def _values_of(member: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {"display_name": member.get("display_name", "")}
+    for membership in member.get("memberships") or []:
+        values[f"roles.{membership['site_id']}"] = list(membership.get("roles") or [])
+    return values
+
+
+@blp.get("/new")
 @roles("operator")
-def add_clinician(site_id: str):
-    """Register the clinician with intake; back to the site, or the form with the messages."""
-    values, body = _clinician_body()
-    key = forms.idempotency_key()
-    calls = api()
-    path = f"/v1/sites/{segment(site_id)}"
+def new():
+    return _form(None, {}, {}, None)
+
+
+@blp.get("/<member_id>")
+@roles("operator")
+def edit(member_id: str):
+    member = api().get("intake", f"/v1/staff/{segment(member_id)}")
+    return _form(member_id, _values_of(member), {}, None)
+
+
+@blp.post("/new")
+@roles("operator")
+def add():
+    subject = request.form.get("subject", "").strip()
+    if not subject:
+        values = _submitted()
+        return _form(None, values, {"subject": WORDING["subject"]}, None, 422)
+    return _save(subject, new_member=True)
+
+
+@blp.post("/<member_id>")
+@roles("operator")
+def save(member_id: str):
+    return _save(member_id, new_member=False)
+
+
+def _submitted() -> dict[str, Any]:
+    values: dict[str, Any] = forms.submitted()
+    for key in request.form:
+        if key.startswith("roles."):
+            values[key] = request.form.getlist(key)
+    return values
+
+
+def _save(member_id: str, *, new_member: bool):
+    """Create or replace the member (intake's PUT): name and each site's roles."""
+    values = _submitted()
+    memberships = [
+        {"site_id": key.removeprefix("roles."), "roles": value}
+        for key, value in values.items()
+        if key.startswith("roles.") and value
+    ]
+    body = {"memberships": memberships}
+    if values.get("display_name"):
+        body["display_name"] = values["display_name"]
     try:
-        calls.post("intake", path + "/clinicians", body, idempotency_key=key)
+        api().put("intake", f"/v1/staff/{segment(member_id)}", body)  # create or replace
     except ServiceRefused as exc:
+        if exc.status == 404 and not new_member:
+            raise
         errors, form_error = forms.refusal(exc, WORDING)
-        errors = {name.split("[")[0]: message for name, message in errors.items()}
-        return _form(calls.get("intake", path), values, errors, form_error, key, 422)
-    return redirect(url_for("organisation.site", site_id=site_id, _anchor="clinicians"), code=303)
+        values["subject"] = member_id
+        return _form(None if new_member else member_id, values, errors, form_error, 422)
+    return redirect(url_for("staff.staff_list"), code=303)
 
 
-@blp.post("/<site_id>/clinicians/<clinician_id>/deactivation")
+@blp.post("/<member_id>/deactivation")
 @roles("operator")
-def deactivate(site_id: str, clinician_id: str):
-    """The clinician left: intake stops matching them and the other services end their access
-    to the site's calendars. Repeating it changes nothing."""
-    api().post(
-        "intake",
-        f"/v1/sites/{segment(site_id)}/clinicians/{segment(clinician_id)}/deactivation",
-    )
-    return redirect(url_for("organisation.site", site_id=site_id, _anchor="clinicians"), code=303)
+def deactivate(member_id: str):
+    """They no longer work here: every service refuses them within seconds, whatever their
+    token says."""
+    api().post("intake", f"/v1/staff/{segment(member_id)}/deactivation")
+    return redirect(url_for("staff.staff_list"), code=303)
