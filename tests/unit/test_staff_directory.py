@@ -347,3 +347,7 @@ def test_a_coordinator_elsewhere_sees_only_their_own_clients_where_they_are_a_th
     assert client.get(f"/v1/referrals/{referrals[north]}", headers=carla).status_code == 200
     # At south she is a therapist, and this client is not hers.
     assert client.get(f"/v1/referrals/{referrals[south]}", headers=carla).status_code == 404
+    listed = client.get("/v1/referrals", headers=carla)
+    assert [r["id"] for r in listed.json["items"]] == [referrals[north]]
+    at_south = client.get(f"/v1/referrals?site_id={south}", headers=carla)
+    assert at_south.status_code == 200 and at_south.json["items"] == []

@@ -15,14 +15,18 @@ def own_clinician_ids(
     they see only the clients assigned to them. ``None`` for staff who see every referral of
     their sites. At a site (``site_id``) by the roles held there: a coordinator at one site
     who is a therapist at another sees only their own clients at the other."""
-    if principal.has_role("operator", "service"):
-        return None
     if site_id is not None:
-        if "coordinator" in principal.roles_at(site_id):
+        if sees_whole_site(principal, site_id):
             return None
-    elif principal.has_role("coordinator"):
+    elif principal.has_role("coordinator", "operator", "service"):
         return None
     return c.repositories.clinician_ids_of_subject(principal.subject, principal.sites)
+
+
+def sees_whole_site(principal: Principal, site_id: str) -> bool:
+    """Whether the caller sees every referral of the site (a coordinator there, an operator, a
+    service), rather than only their own clients (a therapist there)."""
+    return principal.has_role("operator", "service") or "coordinator" in principal.roles_at(site_id)
 
 
 def visible_referral(c: Components, principal: Principal, referral_id: str) -> Referral:

@@ -21,7 +21,7 @@ from intake.bootstrap import Components
 from intake.domain import matching, programs, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
 from intake.repository import program_list, site_list, status_head, status_list
-from intake.services.access import own_clinician_ids, visible_referral
+from intake.services.access import own_clinician_ids, sees_whole_site, visible_referral
 from intake.services.duplicates import keep_person_key, open_referrals, rekey_person
 from intake.services.organisation import site_e164
 from intake.services.screenings import open_screening, seal_old_screenings, seal_screening
@@ -135,7 +135,7 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
             query[name] = args[name]
     if args.get("site_id"):
         principal.require_site(args["site_id"])
-    own = own_clinician_ids(c, principal)
+    own = own_clinician_ids(c, principal, query.get("site_id"))
     if own is not None:  # a therapist: one query per clinician record of theirs
         # rows index: therapist_list (therapist_id, _id): the therapist's own referrals
         items, cursor = page_union(
@@ -154,7 +154,7 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
         lanes = [
             lane
             for site_id in sites
-            if principal.can_act_on_site(site_id)
+            if principal.can_act_on_site(site_id) and sees_whole_site(principal, site_id)
             for lane in _lanes(site_id, args.get("status"), args.get("program"))
         ]
         items, cursor = listing.page(
