@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing
+from dbt_shared import audit, listing, tallies
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.documents import (
@@ -25,6 +26,7 @@ from dbt_shared.errors import StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.remembered import Remembered
+from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
 from notifications.delivery_store import (
     QUEUE,
     Deliveries,
@@ -81,6 +83,9 @@ def ensure_indexes(db: Database) -> None:
     )
     db[QUEUE].create_index([("priority_rank", 1), ("next_attempt_at", 1)], name="due")
     db[INBOX].create_index([("recipient_id", 1), ("me_bucket", 1), ("_id", 1)], name="my_inbox")
+    # a site's unread items, for the recount of its unread tally (equality, not the history)
+    db[INBOX].create_index([("site_id", 1), ("unread", 1)], name="site_unread")
+    tallies.ensure_indexes(db)
     db[DELIVERIES].create_index(
         [("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_deliveries"
     )
@@ -144,20 +149,75 @@ def _inbox_lanes(item: dict[str, Any]) -> dict[str, str]:
     return {"bucket": inbox_key(item["site_id"], item["priority_rank"])}
 
 
+def unread_tally(site_id: str) -> str:
+    """The tally of a site inbox's unread items (``n``), kept with each item stored and read."""
+    return f"inbox:unread:{site_id}"
+
+
 class InboxItems:
     """The sites' inboxes, on any ``DocumentStore``: one bucketed list per site and priority
-    (``dbt_shared.listing``), urgent first, each oldest first."""
+    (``dbt_shared.listing``), urgent first, each oldest first; and each site's unread count, a
+    tally adjusted by the writes that store and read items (no count over the history)."""
 
-    def __init__(self, store: DocumentStore, sequences: listing.Sequences) -> None:
+    def __init__(
+        self, store: DocumentStore, sequences: listing.Sequences, tallies: Tallies
+    ) -> None:
         self.store = store
         self.sequences = sequences
+        self.tallies = tallies
 
     def add_many(self, items: list[dict[str, Any]]) -> set[str]:
-        """Store new items: one ``take_many`` per site and priority, one bulk insert; answers
-        the ids stored now (an item stored before, by an earlier delivery of its event, is left
-        as it is)."""
+        """Store new items, unread: one ``take_many`` per site and priority, one bulk insert;
+        answers the ids stored now (an item stored before, by an earlier delivery of its event,
+        is left as it is, and counted once)."""
+        for item in items:
+            if not item.get("recipient_id"):  # a site's item, unread until someone marks it
+                item.setdefault("unread", True)
         listing.place_many(items, self.sequences, _inbox_lanes)
-        return self.store.insert_many(items)
+        stored = self.store.insert_many(items)
+        unread: dict[str, int] = {}
+        for item in items:
+            if item["_id"] in stored and not item.get("recipient_id"):  # a site's item
+                unread[item["site_id"]] = unread.get(item["site_id"], 0) + 1
+        for site_id, n in unread.items():
+            self.tallies.adjust(unread_tally(site_id), {"n": n}, site_id=site_id, kind="unread")
+        return stored
+
+    def mark_read(
+        self, site_id: str, item_id: str, by: str, now: datetime
+    ) -> dict[str, Any] | None:
+        """Mark one of the site's items read (``None``: no such item of the site's). The
+        guarded save lets one of two people marking it at once count it: the other finds it
+        read already. An item stored before items had a read mark counts as read."""
+        for _ in range(3):
+            item = self.store.get(item_id)  # index: _id
+            if item is None or item.get("site_id") != site_id or item.get("recipient_id"):
+                return None
+            if not item.get("unread"):  # read already (or stored before items had marks)
+                return item
+            try:
+                stored = self.store.save({**item, "unread": False, "read_at": now, "read_by": by})
+            except StaleWrite:
+                continue  # changed meanwhile: look again
+            self.tallies.adjust(unread_tally(site_id), {"n": -1}, site_id=site_id, kind="unread")
+            return stored
+        raise StaleWrite("inbox item")
+
+    def unread(self, site_id: str) -> int:
+        """The site's unread items: its tally (index ``key``), never a count of the inbox."""
+        return max(0, int(self.tallies.get(unread_tally(site_id)).get("n", 0)))
+
+    def recount_unread(self, site_id: str) -> int:
+        """Recount a site's unread items from the inbox (the slow timer): a tally a killed
+        process left off is exact again. Index ``site_unread`` (site_id, unread): equality on
+        the site's unread items only, not its history."""
+
+        def count() -> dict[str, int]:
+            return {"n": self.store.count({"site_id": site_id, "unread": True})}
+
+        return self.tallies.reconcile(unread_tally(site_id), count, site_id=site_id, kind="unread")[
+            "n"
+        ]
 
     def page(
         self, site_id: str, *, limit: int, cursor: str | None
@@ -233,6 +293,7 @@ def mongo(db: Database, clock: Clock | None = None) -> Repositories:
         inbox=InboxItems(
             MongoDocumentStore(db[INBOX], "inbox item"),
             listing.BlockSequences(listing.MongoSequences(db)),
+            MongoTallies(db),
         ),
         deliveries=MongoDeliveries(db[DELIVERIES]),
         site_zones=MongoSiteTimeZones(db),
@@ -250,7 +311,9 @@ def mongo(db: Database, clock: Clock | None = None) -> Repositories:
 
 def in_memory(clock: Clock | None = None) -> Repositories:
     return Repositories(
-        inbox=InboxItems(InMemoryDocumentStore("inbox item"), listing.InMemorySequences()),
+        inbox=InboxItems(
+            InMemoryDocumentStore("inbox item"), listing.InMemorySequences(), InMemoryTallies()
+        ),
         deliveries=InMemoryDeliveries(),
         site_zones=InMemorySiteTimeZones(),
         preferences=InMemoryDocumentStore("preferences"),

@@ -29,6 +29,14 @@ class InboxItem(Schema):
     screening_id = fields.String(metadata={"description": "risk_flagged items"})
     status = fields.String(metadata={"example": "open"})
     created_at = fields.DateTime()
+    read_at = fields.DateTime(
+        metadata={"description": "when someone of the site marked it read (absent: unread)"}
+    )
+
+
+class UnreadCount(Schema):
+    site_id = fields.String()
+    unread = fields.Integer(metadata={"description": "the site's inbox items nobody marked read"})
 
 
 class InboxPage(Page):

@@ -1,10 +1,12 @@
 """Notifications' periodic jobs: sending what is due (``dispatch.dispatch_due``), moving the
 scheduled deliveries whose minute has come into the send queue (``reminders.promote_due``), and
 planning the reminders of the next two days (``reminders.plan_all``, hourly), and the
-facilitators' digest at 17:00 site time (``digest.send_digests``)."""
+facilitators' digest at 17:00 site time (``digest.send_digests``), and the hourly recount of
+each site inbox's unread tally (``InboxItems.recount_unread``)."""
 
 from __future__ import annotations
 
+from dbt_shared import site_directory
 from dbt_shared.worker import Timer, WorkerContext
 from notifications import services
 from notifications.bootstrap import Components
@@ -22,6 +24,7 @@ DELIVERIES_IDLE_MAX_S = 2.0
 SCHEDULE_INTERVAL_S = 20.0
 PLAN_INTERVAL_S = 3600.0
 DIGEST_INTERVAL_S = 600.0  # the facilitators' digest leaves within 10 minutes of 17:00
+UNREAD_RECOUNT_INTERVAL_S = 3600.0  # a tally a killed process left off is exact within the hour
 
 
 def timers(components: Components) -> list[Timer]:
@@ -40,6 +43,11 @@ def timers(components: Components) -> list[Timer]:
     def digests(_ctx: WorkerContext) -> None:
         digest.send_digests(components)
 
+    def recount_unread(ctx: WorkerContext) -> None:
+        # the sites learned from intake (a handful of documents), each an equality count
+        for site in ctx.db[site_directory.COLLECTION].find({}, {"_id": 1}):
+            components.repositories.inbox.recount_unread(site["_id"])
+
     return [
         Timer(
             "deliveries",
@@ -51,4 +59,5 @@ def timers(components: Components) -> list[Timer]:
         Timer("schedule", SCHEDULE_INTERVAL_S, promote),
         Timer("reminder-plan", PLAN_INTERVAL_S, plan),
         Timer("facilitator-digest", DIGEST_INTERVAL_S, digests),
+        Timer("inbox-unread-recount", UNREAD_RECOUNT_INTERVAL_S, recount_unread),
     ]

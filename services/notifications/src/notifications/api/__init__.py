@@ -1,6 +1,7 @@
 """Notifications' HTTP api: the ``/v1`` resources it serves and its OpenAPI title.
 
-One module per resource: ``inbox`` (a site's inbox), ``people`` (a person's own
+One module per resource: ``inbox`` (a site's inbox), ``site_inbox`` (its read marks and
+unread count), ``people`` (a person's own
 inbox, preferences, a site's settings, the delivery audit, the SMS webhook). The sites and
 programs it has learned from intake (``GET /v1/sites``, ``GET /v1/sites/{site_id}/programs``)
 are ``dbt_shared.site_directory``'s.
@@ -9,8 +10,8 @@ are ``dbt_shared.site_directory``'s.
 from __future__ import annotations
 
 from dbt_shared import site_directory
-from notifications.api import inbox, people
+from notifications.api import inbox, people, site_inbox
 
 TITLE = "DBT Platform - Notifications"
 DESCRIPTION = "Site inboxes, channel preferences, reminders and the delivery audit."
-BLUEPRINTS = [inbox.blp, people.blp, site_directory.blueprint()]
+BLUEPRINTS = [inbox.blp, people.blp, site_inbox.blp, site_directory.blueprint()]

@@ -45,6 +45,32 @@ def list_inbox(query: ListInbox, components: Components, principal: Principal) -
     return InboxPage(items, cursor)
 
 
+def mark_read(site_id: str, item_id: str, c: Components, principal: Principal) -> dict[str, Any]:
+    """Mark one of the site's inbox items read (its coordinators, operators): the site's unread
+    count drops by one, once, however many mark it; another site's item is not disclosed."""
+    if not principal.can_act_on_site(site_id):
+        raise NotFound("inbox item")
+    # The item names a referral (a risk flag, a new client): the mark is recorded first.
+    c.repositories.audit.record(
+        principal,
+        action="inbox.mark_read",
+        object_type="inbox_item",
+        object_id=item_id,
+        site_id=site_id,
+    )
+    item = c.repositories.inbox.mark_read(site_id, item_id, principal.subject, c.clock.now())
+    if item is None:
+        raise NotFound("inbox item")
+    return item
+
+
+def unread_count(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
+    """How many of the site's inbox items nobody has marked read: a tally, not a count."""
+    if not principal.can_act_on_site(site_id):
+        raise NotFound("site")
+    return {"site_id": site_id, "unread": c.repositories.inbox.unread(site_id)}
+
+
 def my_inbox(args: dict[str, Any], c: Components, principal: Principal) -> InboxPage:
     """The caller's own items (a clinician's or a client's), oldest first. A clinician is known
     by the clinician ids their token's subject was registered under at intake."""

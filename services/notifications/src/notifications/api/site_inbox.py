@@ -1,0 +1,35 @@
+"""``/v1/sites/{site_id}/inbox``: a site inbox's read marks and unread count, for the site's
+coordinators (and operators): a badge in the console, and an item marked read once seen."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.web import Blueprint, components
+from notifications.schemas import InboxItem, UnreadCount
+from notifications.services import inbox
+
+blp = Blueprint(
+    "site_inbox", __name__, url_prefix="/v1/sites", description="Site inboxes: read marks"
+)
+
+INBOX_STAFF = ("coordinator", "operator")  # those who read the site's inbox (GET /v1/inbox)
+
+
+@blp.route("/<site_id>/inbox/<item_id>/read")
+class InboxItemRead(MethodView):
+    @require_roles(*INBOX_STAFF)
+    @blp.response(200, InboxItem)
+    def post(self, site_id, item_id):
+        """Mark one of the site's inbox items read; marking it again changes nothing. Audited."""
+        return inbox.mark_read(site_id, item_id, components(), current_principal())
+
+
+@blp.route("/<site_id>/inbox/unread-count")
+class InboxUnreadCount(MethodView):
+    @require_roles(*INBOX_STAFF)
+    @blp.response(200, UnreadCount)
+    def get(self, site_id):
+        """How many of the site's inbox items nobody has marked read (a kept count)."""
+        return inbox.unread_count(site_id, components(), current_principal())
