@@ -118,6 +118,14 @@ def keycloak(infra: Infrastructure) -> Infrastructure:
 
 
 @pytest.fixture(scope="session")
+def console(platform: Infrastructure, keycloak: Infrastructure) -> Infrastructure:
+    """The whole platform with Keycloak and the staff console (``profile.console_url``,
+    18000 + ``DEVSTACK_PORT_OFFSET``), as ``make run`` starts it on the dev ports."""
+    platform.stack.start_console(timeout=120)
+    return platform
+
+
+@pytest.fixture(scope="session")
 def mongo(infra: Infrastructure) -> Iterator[MongoClient]:
     client = MongoClient(infra.mongodb_uri, tz_aware=True)
     yield client
