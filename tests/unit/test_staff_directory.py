@@ -14,8 +14,11 @@ from __future__ import annotations
 import pytest
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
+from coaching.services import common
 from dbt_shared import staff_directory
 from dbt_shared.auth import Principal
+from dbt_shared.clock import FixedClock
+from dbt_shared.errors import NotFound
 from dbt_shared.events.consumer import HandlerContext
 from dbt_shared.staff_directory import StaffDirectory
 from devstack import mint_token, paths
@@ -351,3 +354,22 @@ def test_a_coordinator_elsewhere_sees_only_their_own_clients_where_they_are_a_th
     assert [r["id"] for r in listed.json["items"]] == [referrals[north]]
     at_south = client.get(f"/v1/referrals?site_id={south}", headers=carla)
     assert at_south.status_code == 200 and at_south.json["items"] == []
+
+
+def test_coaching_shows_a_client_to_the_coordinators_of_the_clients_site_only():
+    from test_coaching_api import NOW, OTHER, SITE, seed
+
+    c = seed(FixedClock(NOW))
+    # A coordinator at the other site, a therapist (not client-1's) at client-1's site.
+    otto = Principal(
+        "sub-otto",
+        frozenset({"coordinator", "therapist"}),
+        frozenset({SITE, OTHER}),
+        site_roles={OTHER: frozenset({"coordinator"}), SITE: frozenset({"therapist"})},
+    ).acting_as(common.STAFF)
+    with pytest.raises(NotFound):
+        common.client_for(c, "client-1", otto, coordinators=True)
+    coordinator_here = Principal(
+        "sub-cora", frozenset({"coordinator"}), frozenset({SITE}), site_roles=None
+    ).acting_as(common.STAFF)
+    assert common.client_for(c, "client-1", coordinator_here, coordinators=True)["_id"]

@@ -78,7 +78,7 @@ def client_for(
         return client
     if (
         coordinators
-        and principal.has_role(*COORDINATING)
+        and principal.holds_at(client["site_id"], *COORDINATING)  # there, not at any site
         and principal.can_act_on_site(client["site_id"])
     ):
         return client
