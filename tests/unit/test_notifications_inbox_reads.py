@@ -5,6 +5,7 @@ another site's staff learn nothing."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -133,3 +134,24 @@ def test_another_sites_staff_and_other_roles_learn_nothing(client, notifications
     assert other_count.status_code == 404 and by_therapist.status_code == 403
     assert missing.status_code == 404
     assert unread(client, coordinator) == 1
+
+
+# -- a site's figures for the operators' overview ------------------------------------------------
+def test_a_sites_figures_count_unread_items_and_the_weeks_failed_deliveries(
+    client, notifications, auth
+):
+    operator = auth("operator", [])
+    referral_received(notifications, "ref-1")  # intake does not know the site: fails at once
+    assert services.dispatch_due(notifications) == 1
+
+    figures = client.get(f"/v1/sites/{SITE}/notification-figures", headers=operator)
+    notifications.clock.advance(timedelta(days=7))
+    a_week_on = client.get(f"/v1/sites/{SITE}/notification-figures", headers=operator)
+    elsewhere = client.get(
+        f"/v1/sites/{SITE}/notification-figures", headers=auth("coordinator", "site-2")
+    )
+
+    assert figures.status_code == 200
+    assert figures.json == {"site_id": SITE, "unread_inbox": 1, "failed_deliveries_7d": 1}
+    assert a_week_on.json["failed_deliveries_7d"] == 0
+    assert elsewhere.status_code == 404

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -244,6 +244,32 @@ class InboxItems:
         return listing.page(self.store, [lane], self.sequences, limit=limit, cursor=cursor)
 
 
+# -- per-site figures for the operators' overview ------------------------------------------------
+def failed_tally(site_id: str, day: date) -> str:
+    """The tally of a site's deliveries that failed for good on one (UTC) day (``n``)."""
+    return f"deliveries:failed:{site_id}:{day.isoformat()}"
+
+
+class SiteFigures:
+    """Figures of a site kept as they change (``tallies``), so that an overview reads a few
+    documents by key, never a count over the deliveries' history."""
+
+    def __init__(self, tallies: Tallies) -> None:
+        self.tallies = tallies
+
+    def count_failed(self, site_id: str, at: datetime) -> None:
+        day = at.astimezone(UTC).date()
+        self.tallies.adjust(failed_tally(site_id, day), {"n": 1}, site_id=site_id, kind="failed")
+
+    def failed_in_days(self, site_id: str, today: date, days: int) -> int:
+        """Deliveries that failed for good on ``today`` and the ``days - 1`` days before it:
+        one read per day (index ``key``)."""
+        return sum(
+            int(self.tallies.get(failed_tally(site_id, today - timedelta(days=n))).get("n", 0))
+            for n in range(days)
+        )
+
+
 # -- all of them ---------------------------------------------------------------------------------
 @dataclass
 class Repositories:
@@ -261,6 +287,7 @@ class Repositories:
     schedule: Schedule
     enrollments: DocumentStore
     clinicians: DocumentStore
+    figures: SiteFigures
     settings_ttl_s: float = 0.0
     _settings_seen: Remembered = field(init=False)
 
@@ -305,6 +332,7 @@ def mongo(db: Database, clock: Clock | None = None) -> Repositories:
         schedule=Schedule(MongoDocumentStore(db[SCHEDULE], "schedule entry")),
         enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
         clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
+        figures=SiteFigures(MongoTallies(db)),
         settings_ttl_s=SETTINGS_TTL_S,
     )
 
@@ -324,4 +352,5 @@ def in_memory(clock: Clock | None = None) -> Repositories:
         schedule=Schedule(InMemoryDocumentStore("schedule entry")),
         enrollments=InMemoryDocumentStore("enrollment"),
         clinicians=InMemoryDocumentStore("clinician"),
+        figures=SiteFigures(InMemoryTallies()),
     )

@@ -34,6 +34,14 @@ class InboxItem(Schema):
     )
 
 
+class NotificationFigures(Schema):
+    site_id = fields.String()
+    unread_inbox = fields.Integer(metadata={"description": "site inbox items nobody marked read"})
+    failed_deliveries_7d = fields.Integer(
+        metadata={"description": "deliveries failed for good today and the 6 days before (UTC)"}
+    )
+
+
 class UnreadCount(Schema):
     site_id = fields.String()
     unread = fields.Integer(metadata={"description": "the site's inbox items nobody marked read"})

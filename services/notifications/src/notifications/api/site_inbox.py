@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
-from notifications.schemas import InboxItem, UnreadCount
+from notifications.schemas import InboxItem, NotificationFigures, UnreadCount
 from notifications.services import inbox
 
 blp = Blueprint(
@@ -33,3 +33,13 @@ class InboxUnreadCount(MethodView):
     def get(self, site_id):
         """How many of the site's inbox items nobody has marked read (a kept count)."""
         return inbox.unread_count(site_id, components(), current_principal())
+
+
+@blp.route("/<site_id>/notification-figures")
+class SiteNotificationFigures(MethodView):
+    @require_roles(*INBOX_STAFF)
+    @blp.response(200, NotificationFigures)
+    def get(self, site_id):
+        """The site's figures for the operators' overview: unread inbox items, deliveries that
+        failed for good in the last 7 days (kept counts, no client data)."""
+        return inbox.site_figures(site_id, components(), current_principal())

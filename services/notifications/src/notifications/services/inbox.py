@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from dbt_shared.auth import Principal
@@ -69,6 +70,22 @@ def unread_count(site_id: str, c: Components, principal: Principal) -> dict[str,
     if not principal.can_act_on_site(site_id):
         raise NotFound("site")
     return {"site_id": site_id, "unread": c.repositories.inbox.unread(site_id)}
+
+
+FAILED_DAYS = 7  # the overview's window of failed deliveries
+
+
+def site_figures(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
+    """A site's notification figures for the operators' overview, from tallies (a few reads by
+    key): inbox items nobody marked read, deliveries that failed for good in the last 7 days."""
+    if not principal.can_act_on_site(site_id):
+        raise NotFound("site")
+    today = c.clock.now().astimezone(UTC).date()
+    return {
+        "site_id": site_id,
+        "unread_inbox": c.repositories.inbox.unread(site_id),
+        "failed_deliveries_7d": c.repositories.figures.failed_in_days(site_id, today, FAILED_DAYS),
+    }
 
 
 def my_inbox(args: dict[str, Any], c: Components, principal: Principal) -> InboxPage:
