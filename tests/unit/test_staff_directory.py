@@ -18,13 +18,14 @@ from coaching.services import common
 from dbt_shared import staff_directory
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.errors import NotFound
+from dbt_shared.errors import Forbidden, NotFound
 from dbt_shared.events.consumer import HandlerContext
 from dbt_shared.staff_directory import StaffDirectory
 from devstack import mint_token, paths
 from intake import bootstrap as intake_bootstrap
 from intake.app import create_app as intake_app
 from skills_group import bootstrap as skills_bootstrap
+from skills_group import services as skills_services
 from skills_group.app import create_app as skills_app
 
 IDP = "https://idp.test/realms/dbt"  # stands for Keycloak: site roles from the directory
@@ -373,3 +374,22 @@ def test_coaching_shows_a_client_to_the_coordinators_of_the_clients_site_only():
         "sub-cora", frozenset({"coordinator"}), frozenset({SITE}), site_roles=None
     ).acting_as(common.STAFF)
     assert common.client_for(c, "client-1", coordinator_here, coordinators=True)["_id"]
+
+
+def test_skills_group_lets_only_the_sites_coordinators_change_a_group_they_do_not_lead():
+    from test_skills_services import COORDINATOR, NOW, OTHER_SITE, SITE, group_body, seeded
+
+    c = seeded(FixedClock(NOW))
+    group = skills_services.create_group(group_body(), c, COORDINATOR)
+    # A coordinator at the other site who facilitates (other groups) at this one.
+    mixed = Principal(
+        "subject-zed",
+        frozenset({"coordinator", "facilitator"}),
+        frozenset({SITE, OTHER_SITE}),
+        site_roles={OTHER_SITE: frozenset({"coordinator"}), SITE: frozenset({"facilitator"})},
+    ).acting_as(("operator", "coordinator", "therapist", "facilitator"))
+    with pytest.raises(Forbidden):
+        skills_services.change_group(group["_id"], {"capacity": 3}, c, mixed)
+    assert (
+        skills_services.change_group(group["_id"], {"capacity": 3}, c, COORDINATOR)["capacity"] == 3
+    )

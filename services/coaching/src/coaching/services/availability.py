@@ -32,7 +32,7 @@ MAX_COVERAGE_DAYS = 62
 
 def _coordinator_of(principal: Principal, site_id: str) -> None:
     principal.require_site(site_id)
-    if not principal.has_role(*COORDINATING):
+    if not principal.holds_at(site_id, *COORDINATING):  # at this site, not at any
         raise Forbidden("Only the site's coordinators may change its coaching availability.")
 
 
@@ -133,7 +133,7 @@ def add_time_off(clinician_id: str, body: dict[str, Any], c: Components, princip
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
     own = principal.has_role(*STAFF) and clinician.get("subject") == principal.subject
-    if not own and not principal.has_role(*COORDINATING):
+    if not own and not principal.holds_at(clinician["site_id"], *COORDINATING):
         raise Forbidden("Only the clinician or the site's coordinators may record time off.")
     start, end = _span(body)
     entry = {
@@ -177,8 +177,8 @@ def coverage(site_id: str, args: dict[str, Any], c: Components, principal: Princ
         raise InvalidInput.field("to", f"At most {MAX_COVERAGE_DAYS} days at once.")
     start, end = _local_midnight(first, zone), _local_midnight(last + timedelta(days=1), zone)
     spans, gaps = rota.coverage(zone, *availability(c, site_id), start, end)
-    acting = principal.has_role("therapist", "facilitator") and not principal.has_role(
-        *COORDINATING
+    acting = principal.has_role("therapist", "facilitator") and not principal.holds_at(
+        site_id, *COORDINATING
     )
     if acting:
         acting_clinician(c, principal, site_id)  # a clinician of another site sees nothing

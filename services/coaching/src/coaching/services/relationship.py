@@ -209,7 +209,7 @@ def load(clinician_id: str, args: dict[str, Any], c: Components, principal: Prin
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
     own = principal.has_role(*STAFF) and clinician.get("subject") == principal.subject
-    if not own and not principal.has_role(*COORDINATING):
+    if not own and not principal.holds_at(clinician["site_id"], *COORDINATING):
         raise NotFound("clinician")
     zone = zone_of(c, clinician["site_id"])
     now = c.clock.now()

@@ -317,7 +317,7 @@ def _visible(c: Components, request_id: str, principal: Principal) -> dict[str, 
 def _involved(c: Components, principal: Principal, request: dict[str, Any]) -> bool:
     """Staff who may see a request: the site's coordinators, the client's therapist and the
     clinicians it was routed or escalated to."""
-    if principal.has_role(*COORDINATING):
+    if principal.holds_at(request["site_id"], *COORDINATING):
         return True
     mine = {x["_id"] for x in own_clinicians(c, principal)}
     if mine & set(request.get("notified") or []) or request.get("routed_to") in mine:
@@ -337,7 +337,7 @@ def list_requests(args: dict[str, Any], c: Components, principal: Principal):
     list's buckets, oldest first; the cursor pages through those)."""
     site_id = args["site_id"]
     principal.require_site(site_id)
-    if not principal.has_role(*COORDINATING):
+    if not principal.holds_at(site_id, *COORDINATING):  # a coordinator here, not elsewhere
         acting_clinician(c, principal, site_id)
     status = args.get("status")
     items: list[dict[str, Any]] = []
@@ -359,7 +359,7 @@ def list_requests(args: dict[str, Any], c: Components, principal: Principal):
             cursor=args.get("cursor"),
         )
         items += more
-    if not principal.has_role(*COORDINATING):  # a clinician: the requests they are part of
+    if not principal.holds_at(site_id, *COORDINATING):  # a clinician: the requests of theirs
         items = [r for r in items if _involved(c, principal, r)]
     audit(c, principal, "coaching_request.list", "coaching_request_list", site_id, site_id)
     return [view(r) for r in items[: args["limit"]]], cursor

@@ -143,7 +143,7 @@ def _shown(prefs: dict[str, Any]) -> dict[str, Any]:
 # -- a site's settings ---------------------------------------------------------------------------
 def put_site_settings(site_id: str, body: dict[str, Any], c: Components, principal: Principal):
     principal.require_site(site_id)
-    if not principal.has_role(*COORDINATING):
+    if not principal.holds_at(site_id, *COORDINATING):  # at this site, not at any
         raise Forbidden("Only the site's coordinators may change its notification settings.")
     if c.repositories.site_zones.timezone_of(site_id) is None:
         raise NotFound("site")
@@ -226,7 +226,7 @@ def list_deliveries(args: dict[str, Any], c: Components, principal: Principal):
         )
     elif args.get("site_id"):
         principal.require_site(args["site_id"])
-        if not principal.has_role(*COORDINATING):
+        if not principal.holds_at(args["site_id"], *COORDINATING):
             raise Forbidden("The site's delivery audit is for its coordinators.")
         if filters.get("status"):
             # A site's list has no list per status (a delivery changes status as it goes), so a

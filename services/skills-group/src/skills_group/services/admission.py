@@ -214,7 +214,7 @@ def promote_waiting(c: Components, site_id: str, program_id: str) -> int:
 
 def enroll_by_hand(group_id: str, body: dict[str, Any], c: Components, principal: Principal):
     group = _group(c, group_id, principal)
-    if not principal.has_role(*COORDINATING):
+    if not principal.holds_at(group["site_id"], *COORDINATING):  # of this site
         raise Forbidden("Coordinators place clients by hand.")
     client = c.repositories.clients.get(body["client_id"])
     if client is None or client["site_id"] != group["site_id"]:

@@ -170,7 +170,7 @@ def reinstate(enrollment_id: str, c: Components, principal: Principal):
     enrollment = c.repositories.enrollments.get(enrollment_id)
     if enrollment is None or not principal.can_act_on_site(enrollment["site_id"]):
         raise NotFound("enrollment")
-    if not principal.has_role(*COORDINATING):
+    if not principal.holds_at(enrollment["site_id"], *COORDINATING):  # of this site
         raise Forbidden("Coordinators reinstate.")
     if (
         enrollment["status"] != DISCHARGED

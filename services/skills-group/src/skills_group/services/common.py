@@ -61,7 +61,9 @@ def _is_facilitator_of(c: Components, group: dict[str, Any], principal: Principa
 
 def _may_run(c: Components, group: dict[str, Any], principal: Principal) -> None:
     """Coordinators and operators of the site, or the group's own facilitators."""
-    if principal.has_role(*COORDINATING) or _is_facilitator_of(c, group, principal):
+    if principal.holds_at(group["site_id"], *COORDINATING) or _is_facilitator_of(
+        c, group, principal
+    ):
         return
     raise Forbidden("Only this group's facilitators and the site's coordinators may do this.")
 
