@@ -14,16 +14,18 @@ grows with history beyond one client, one clinician-week or one bucket of a list
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing, site_directory
+from dbt_shared import audit, listing, site_directory, tallies
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
 
 SETTINGS = "coaching_settings"  # per site: hours, call-back minutes, emergency route, threshold
 ROTAS = "rotas"  # per site: the weekly primary and backup layers
@@ -57,6 +59,11 @@ def site_requests(site_id: str) -> str:
     return f"coaching_requests:{site_id}"
 
 
+def missed_ack_tally(site_id: str, day: date) -> str:
+    """The tally of a site's requests whose acknowledgement deadline passed on one (UTC) day."""
+    return f"requests:missed-ack:{site_id}:{day.isoformat()}"
+
+
 @dataclass
 class Repositories:
     settings: DocumentStore
@@ -81,6 +88,20 @@ class Repositories:
     programs: DocumentStore
     sequences: listing.Sequences
     audit: AuditLog
+    tallies: Tallies
+
+    # -- figures for the operators' overview (tallies: a few reads by key, no count) -----------
+    def count_missed_ack(self, site_id: str, at: datetime) -> None:
+        day = at.astimezone(UTC).date()
+        self.tallies.adjust(missed_ack_tally(site_id, day), {"n": 1}, site_id=site_id, kind="ack")
+
+    def missed_acks_in_days(self, site_id: str, today: date, days: int) -> int:
+        """Requests whose acknowledgement came too late or not at all (first escalated) on
+        ``today`` and the ``days - 1`` days before: one read per day (tallies index ``key``)."""
+        return sum(
+            int(self.tallies.get(missed_ack_tally(site_id, today - timedelta(days=n))).get("n", 0))
+            for n in range(days)
+        )
 
     # -- availability --------------------------------------------------------------------------
     def overrides_of(self, site_id: str) -> list[dict[str, Any]]:
@@ -171,6 +192,7 @@ def _days(first: str, last: str) -> list[str]:
 
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
+    tallies.ensure_indexes(db)
     db[OVERRIDES].create_index("site_id", name="site")
     db[TIME_OFF].create_index("site_id", name="site")
     db[REQUESTS].create_index([("site_id", 1), ("active", 1)], name="site_active")
@@ -209,6 +231,7 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
         sequences=listing.MongoSequences(db),
         audit=MongoAuditLog(db, clock),
+        tallies=MongoTallies(db),
     )
 
 
@@ -236,4 +259,5 @@ def in_memory(clock: Clock) -> Repositories:
         programs=InMemoryDocumentStore("program"),
         sequences=listing.InMemorySequences(),
         audit=InMemoryAuditLog(clock),
+        tallies=InMemoryTallies(),
     )

@@ -2,16 +2,23 @@
 
 ``availability`` (coaching hours, rota, overrides, time off, coverage), ``requests`` (coaching
 requests and their steps), ``clients`` (diary cards, self-harm records, alliance, goals, load,
-audit), and the sites and programs learned from intake (``dbt_shared.site_directory``).
+audit), ``figures`` (a site's figures for the operators' overview), and the sites and
+programs learned from intake (``dbt_shared.site_directory``).
 """
 
 from __future__ import annotations
 
-from coaching.api import availability, clients, requests
+from coaching.api import availability, clients, figures, requests
 from dbt_shared import site_directory
 
 TITLE = "DBT Platform - Coaching"
 DESCRIPTION = (
     "Phone coaching: on-call rotas, coaching requests, diary cards and alliance check-ins."
 )
-BLUEPRINTS = [availability.blp, requests.blp, clients.blp, site_directory.blueprint()]
+BLUEPRINTS = [
+    availability.blp,
+    requests.blp,
+    clients.blp,
+    figures.blp,
+    site_directory.blueprint(),
+]
