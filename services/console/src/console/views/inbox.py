@@ -3,8 +3,9 @@ first, each opening its referral (by id)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 
+from console.client import segment
 from console.domain.referrals import STAFF
 from console.web import api, current_user, roles
 
@@ -23,14 +24,29 @@ def inbox():
     wanted = request.args.get("site", "")
     mine = [s for s in current_user().get("sites", []) if s in ids]
     site_id = wanted if wanted in ids else (mine or ids or [None])[0]
-    items = []
+    items, unread = [], 0
     if site_id:
-        items = calls.get("notifications", "/v1/inbox", site_id=site_id, limit=INBOX_PAGE)["items"]
+        found = calls.gather(
+            items=lambda: calls.get(
+                "notifications", "/v1/inbox", site_id=site_id, limit=INBOX_PAGE
+            ),
+            unread=lambda: calls.get(
+                "notifications", f"/v1/sites/{segment(site_id)}/inbox/unread-count"
+            ),
+        )
+        items, unread = found["items"]["items"], found["unread"]["unread"]
     return render_template(
-        "inbox.html",
-        sites=sites,
-        site_id=site_id,
-        items=items,
-        kinds=KINDS,
-        open_count=sum(1 for item in items if item.get("status") == "open"),
+        "inbox.html", sites=sites, site_id=site_id, items=items, kinds=KINDS, unread=unread
     )
+
+
+@blp.post("/inbox/<site_id>/<item_id>/read")
+@roles(*STAFF)
+def mark_read(site_id: str, item_id: str):
+    """Mark an item read (notifications keeps who and when); htmx swaps just its row."""
+    item = api().post(
+        "notifications", f"/v1/sites/{segment(site_id)}/inbox/{segment(item_id)}/read"
+    )
+    if request.headers.get("HX-Request"):
+        return render_template("inbox_row.html", item=item, site_id=site_id, kinds=KINDS)
+    return redirect(url_for("inbox.inbox", site=site_id), code=303)
