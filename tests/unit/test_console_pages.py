@@ -132,11 +132,25 @@ def test_the_operator_sees_each_site_with_who_waits_and_its_seats(operator, serv
             else []
         ),
     )
+    services.on(
+        "GET",
+        "notifications",
+        "/v1/sites/site-north/notification-figures",
+        {"site_id": "site-north", "unread_inbox": 3, "failed_deliveries_7d": 1},
+    )
+    services.on(
+        "GET",
+        "coaching",
+        "/v1/sites/site-north/coaching-figures",
+        {"site_id": "site-north", "missed_acknowledgements_7d": 2},
+    )
     page = operator.get("/organisation")
     assert page.status_code == 200
     shown = text(page)
-    assert "North Clinic 5 21 days 2 17" in shown
-    assert "South Clinic 0 No one waiting 0 0" in shown
+    assert "North Clinic 5 21 days 2 17 3 1 2" in shown
+    # a service that keeps no figures for a site yet: said so, the rest of the page shown
+    assert "South Clinic 0 No one waiting 0 0 Not available Not available Not available" in shown
+    assert 'href="/inbox?site=site-north"' in page.get_data(as_text=True)
     assert 'href="/referrals?site=site-north"' in page.get_data(as_text=True)
 
 

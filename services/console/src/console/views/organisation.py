@@ -49,11 +49,19 @@ def overview():
         fetches[f"groups:{site_id}"] = lambda s=site_id: calls.get(
             "skills-group", "/v1/groups", site_id=s
         )
+        fetches[f"notifications:{site_id}"] = lambda s=site_id: _figures(
+            calls, "notifications", f"/v1/sites/{segment(s)}/notification-figures"
+        )
+        fetches[f"coaching:{site_id}"] = lambda s=site_id: _figures(
+            calls, "coaching", f"/v1/sites/{segment(s)}/coaching-figures"
+        )
     found = calls.gather(**fetches)
     rows = []
     for site in sites:
         waitlist = found[f"wait:{site['id']}"]
         groups = found[f"groups:{site['id']}"]
+        sent = found[f"notifications:{site['id']}"] or {}
+        coaching = found[f"coaching:{site['id']}"] or {}
         oldest = waitlist["items"][0]["waiting_days"] if waitlist.get("items") else None
         rows.append(
             {
@@ -62,9 +70,22 @@ def overview():
                 "oldest_days": oldest,
                 "groups": len(groups),
                 "seats": sum(group.get("capacity") or 0 for group in groups),
+                "unread_inbox": sent.get("unread_inbox"),
+                "failed_deliveries": sent.get("failed_deliveries_7d"),
+                "missed_acks": coaching.get("missed_acknowledgements_7d"),
             }
         )
     return render_template("organisation/overview.html", rows=rows)
+
+
+def _figures(calls, service: str, path: str) -> dict | None:
+    """A site's kept figures from a service; None where that service offers none yet (404)."""
+    try:
+        return calls.get(service, path)
+    except ServiceRefused as exc:
+        if exc.status != 404:
+            raise
+        return None
 
 
 @blp.get("/sites")
