@@ -447,3 +447,61 @@ def test_an_id_that_is_not_one_the_services_give_is_not_sent_to_them(coordinator
     page = coordinator.get("/referrals/..%2F..%2Fv1%2Faudit")
     assert page.status_code == 404
     assert not [c for c in services.calls if "audit" in c["path"]]
+
+
+def test_changing_a_site_sends_only_what_changed_and_can_remove_the_clinical_lead(
+    operator, services
+):
+    lead = {"name": "Dr Lee", "email": "lee@north.example", "phone": None}
+    services.on("GET", "intake", "/v1/sites/site-north", {**NORTH, "clinical_lead": lead})
+    services.on("PATCH", "intake", "/v1/sites/site-north", NORTH)
+    form = operator.get("/sites/site-north/edit").get_data(as_text=True)
+    assert 'value="North Clinic"' in form and 'value="Dr Lee"' in form
+    token = re.search(r'name="csrf-token" content="([^"]+)"', form).group(1)
+    base = {
+        "csrf_token": token,
+        "name": "North Clinic",
+        "timezone": "Europe/London",
+        "intake_email": "intake@north.example",
+    }
+    answer = operator.post(
+        "/sites/site-north/edit",
+        data={
+            **base,
+            "timezone": "Europe/Dublin",
+            "clinical_lead.name": "Dr Lee",
+            "clinical_lead.email": "lee@north.example",
+        },
+    )
+    assert answer.status_code == 303 and answer.headers["Location"] == "/sites/site-north"
+    operator.post("/sites/site-north/edit", data=base)  # the lead's fields emptied
+    patches = [c["body"] for c in services.calls if c["method"] == "PATCH"]
+    assert patches == [{"timezone": "Europe/Dublin"}, {"clinical_lead": None}]
+
+
+def test_a_refused_site_change_keeps_what_was_typed(operator, services):
+    services.on("GET", "intake", "/v1/sites/site-north", NORTH)
+    services.on(
+        "PATCH",
+        "intake",
+        "/v1/sites/site-north",
+        problem(
+            422,
+            "invalid",
+            [{"field": "timezone", "location": "json", "message": "Not an IANA time zone name."}],
+        ),
+    )
+    token = csrf(operator)
+    answer = operator.post(
+        "/sites/site-north/edit",
+        data={
+            "csrf_token": token,
+            "name": "North Clinic",
+            "timezone": "Mars/Olympus",
+            "intake_email": "intake@north.example",
+        },
+    )
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "Not an IANA time zone name." in html and 'value="Mars/Olympus"' in html
+    assert title(answer).startswith("Error: Change a site")

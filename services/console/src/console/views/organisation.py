@@ -129,6 +129,56 @@ def add_site():
     return redirect(url_for("organisation.site", site_id=site["id"]), code=303)
 
 
+@blp.get("/sites/<site_id>/edit")
+@roles("operator")
+def edit_site(site_id: str):
+    site = api().get("intake", f"/v1/sites/{segment(site_id)}")
+    values = {name: site.get(name) or "" for name in ("name", "timezone", "intake_email")}
+    for part in ("name", "email", "phone"):
+        values[f"clinical_lead.{part}"] = (site.get("clinical_lead") or {}).get(part) or ""
+    return _site_form(site, values, {}, None)
+
+
+def _site_form(site, values, errors, form_error, status=200):
+    return render_template(
+        "organisation/site_new.html",
+        site=site,
+        values=values,
+        errors=errors,
+        form_error=form_error,
+        idempotency_key="",
+    ), status
+
+
+@blp.post("/sites/<site_id>/edit")
+@roles("operator")
+def save_site(site_id: str):
+    """Send intake the fields that changed (a clinical lead emptied is removed); back to the
+    site, or the form with the messages at the fields and what was typed."""
+    calls = api()
+    path = f"/v1/sites/{segment(site_id)}"
+    site = calls.get("intake", path)
+    values = forms.submitted()
+    typed = forms.nested(values, SITE_FIELDS)
+    change = {
+        name: typed[name]
+        for name in ("name", "timezone", "intake_email")
+        if name in typed and typed[name] != site.get(name)
+    }
+    lead = typed.get("clinical_lead")  # the fields typed, or absent when all are empty
+    current_lead = {k: v for k, v in (site.get("clinical_lead") or {}).items() if v} or None
+    if lead != current_lead:
+        change["clinical_lead"] = lead  # None removes the lead
+    if not change:
+        return redirect(url_for("organisation.site", site_id=site_id), code=303)
+    try:
+        calls.patch("intake", path, change)
+    except ServiceRefused as exc:
+        errors, form_error = forms.refusal(exc, SITE_WORDING)
+        return _site_form(site, values, errors, form_error, 422)
+    return redirect(url_for("organisation.site", site_id=site_id), code=303)
+
+
 @blp.get("/sites/<site_id>")
 @roles("operator", "coordinator")
 def site(site_id: str):
