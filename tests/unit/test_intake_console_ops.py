@@ -254,10 +254,10 @@ def test_a_coordinator_checks_before_recording_and_the_check_is_audited(
     first = record(client, coordinator, site_id)
 
     found = client.post(
-        "/v1/referrals/duplicate-check", json=duplicate_check(site_id), headers=coordinator
+        "/v1/duplicate-checks", json=duplicate_check(site_id), headers=coordinator
     )
     none = client.post(
-        "/v1/referrals/duplicate-check",
+        "/v1/duplicate-checks",
         json=duplicate_check(site_id, given_name="Ana"),
         headers=coordinator,
     )
@@ -287,13 +287,13 @@ def test_a_duplicate_check_is_refused_outside_the_callers_site_and_on_bad_input(
     therapist = auth(["therapist"], [site_id], "theo")
 
     other = client.post(
-        "/v1/referrals/duplicate-check", json=duplicate_check(site_id), headers=elsewhere
+        "/v1/duplicate-checks", json=duplicate_check(site_id), headers=elsewhere
     )
     by_therapist = client.post(
-        "/v1/referrals/duplicate-check", json=duplicate_check(site_id), headers=therapist
+        "/v1/duplicate-checks", json=duplicate_check(site_id), headers=therapist
     )
     bad = client.post(
-        "/v1/referrals/duplicate-check",
+        "/v1/duplicate-checks",
         json=duplicate_check(site_id, date_of_birth="04/07/1991"),
         headers=coordinator,
     )

@@ -1,5 +1,5 @@
 """Look-ups for staff pages, each a POST whose body holds what must stay out of URLs:
-``/v1/referrals/duplicate-check`` (the same person's open referrals at a site) and
+``/v1/duplicate-checks`` (the same person's open referrals at a site) and
 ``/v1/clients/display-names`` (several clients' names for one list page, in one call)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from intake.services import duplicates, lookups
 blp = Blueprint("lookups", __name__, url_prefix="/v1", description="Look-ups for staff pages")
 
 
-@blp.route("/referrals/duplicate-check")
+@blp.route("/duplicate-checks")
 class DuplicateCheckView(MethodView):
     @require_roles("coordinator", "operator")
     @blp.arguments(
