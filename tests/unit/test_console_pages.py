@@ -505,3 +505,34 @@ def test_a_refused_site_change_keeps_what_was_typed(operator, services):
     html = answer.get_data(as_text=True)
     assert "Not an IANA time zone name." in html and 'value="Mars/Olympus"' in html
     assert title(answer).startswith("Error: Change a site")
+
+
+def test_the_queue_names_its_clients_with_one_call_for_the_page(coordinator, services):
+    services.on("GET", "intake", "/v1/waitlist", waitlist)
+    services.on(
+        "POST",
+        "intake",
+        "/v1/clients/display-names",
+        lambda q, body: {
+            "items": [{"client_id": i, "display_name": "Alex Rivera"} for i in body["client_ids"]]
+        },
+    )
+    page = coordinator.get("/referrals")
+    assert f"{REFERRAL_ID} Alex Rivera Adult Screening 33" in text(page)
+    assert "Alex" not in title(page)
+    lookups = [c for c in services.calls if c["path"] == "/v1/clients/display-names"]
+    assert [c["body"] for c in lookups] == [{"client_ids": [REFERRAL_ID]}]
+
+
+def test_a_referral_of_someone_already_referred_warns_on_its_page(coordinator, services):
+    other = "1e8b2a3f-6d52-4f66-8c1b-2d3e4f5a6b7c"
+    services.on("POST", "intake", "/v1/referrals", {**REFERRAL, "possible_duplicates": [other]})
+    services.on("GET", "intake", f"/v1/referrals/{REFERRAL_ID}", REFERRAL)
+    answer = coordinator.post(
+        "/referrals/new", data={"csrf_token": csrf(coordinator), "site_id": "site-north"}
+    )
+    page = coordinator.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "This person may already be referred" in page
+    assert f'href="/referrals/{other}"' in page
+    again = coordinator.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "may already be referred" not in again

@@ -164,6 +164,7 @@ def referral_page(referral_id: str, step: str = "", values=None, errors=None, fo
         flag_names=SCREENING_FLAGS,
         at_risk=bool(latest and latest.get("risk_level") == "high"),
         safety=session.pop("safety_resources", None),
+        duplicates=session.pop("possible_duplicates", None),
         clinician_options=[("", "Match automatically (language, program, caseload)")]
         + [(c["id"], c["display_name"]) for c in clinicians],
         clinician_names={c["id"]: c["display_name"] for c in clinicians},

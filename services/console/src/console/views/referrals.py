@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from console.client import ServiceRefused
 from console.domain.referrals import STAFF, STAGES, STATUS_NAMES
@@ -104,6 +104,8 @@ def queue():
                 }
                 for item in found["waitlist"]["items"]
             ]
+    if rows:
+        _add_names(rows)
     template = (
         "referrals/_rows.html" if request.headers.get("HX-Request") else "referrals/queue.html"
     )
@@ -117,6 +119,22 @@ def queue():
         rows=rows,
         status_names=STATUS_NAMES,
     )
+
+
+def _add_names(rows: list[dict]) -> None:
+    """The page's clients' names in one call (intake's display-names), never one per row;
+    only in the page's body (a name is never in a URL or a title)."""
+    try:
+        found = api().post(
+            "intake", "/v1/clients/display-names", {"client_ids": [row["id"] for row in rows]}
+        )
+    except ServiceRefused as exc:
+        if exc.status != 404:
+            raise
+        return  # an intake without the look-up: the rows without names
+    names = {item["client_id"]: item["display_name"] for item in found.get("items") or []}
+    for row in rows:
+        row["name"] = names.get(row["id"])
 
 
 def _days_since(received_at: str | None, today: date) -> int | None:
@@ -173,6 +191,9 @@ def record():
     except ServiceRefused as exc:
         errors, form_error = forms.refusal(exc, REFERRAL_WORDING)
         return _form(_sites(), values, errors, form_error, key, 422)
+    if referral.get("possible_duplicates"):
+        # referral ids (not personal data), shown once on the new referral's page
+        session["possible_duplicates"] = list(referral["possible_duplicates"])
     return redirect(url_for("referrals.referral", referral_id=referral["id"]), code=303)
 
 
