@@ -167,21 +167,3 @@ def test_a_rare_purpose_among_a_sites_deliveries_is_a_page_of_its_own():
     assert [i["id"] for i in items] == wanted and cursor is None
     queries = c.repositories.deliveries.store.queries
     assert len(queries) == 1 and "site_purpose_bucket" in queries[0], queries
-
-
-def test_a_sites_deliveries_are_not_filtered_by_status_which_no_list_serves():
-    """A status changes as a delivery goes, so no site list is kept per status: the filter,
-    which walked the site's whole history for a rare status, is refused naming the field."""
-    from dbt_shared.errors import InvalidInput
-    from notifications import bootstrap
-    from notifications.services import people
-
-    c = bootstrap.in_memory(CLOCK)
-    coordinator = Principal("coord", frozenset({"coordinator"}), frozenset({"s1"}))
-
-    with pytest.raises(InvalidInput) as refused:
-        people.list_deliveries(
-            {"site_id": "s1", "status": "failed", "limit": 50, "cursor": None}, c, coordinator
-        )
-
-    assert [e["field"] for e in refused.value.field_errors] == ["status"]

@@ -121,8 +121,7 @@ class DeliveryArgs(PageArgs):
     recipient_id = Id()
     purpose = fields.String(validate=validate.Length(1, 40))
     status = fields.String(
-        validate=validate.OneOf(("scheduled", "pending", "sent", "failed", "cancelled", "dropped")),
-        metadata={"description": "Only with recipient_id (within one person's deliveries)."},
+        validate=validate.OneOf(("scheduled", "pending", "sent", "failed", "cancelled", "dropped"))
     )
     cursor = cursor_field()
 
