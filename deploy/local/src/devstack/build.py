@@ -166,6 +166,18 @@ def _fetch_keycloak() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _console_assets() -> None:
+    """The console's design system, htmx and Swagger UI: ``npm ci`` from the committed lock file
+    (the npm registry only), then ``console.assets`` copies what the pages load into its static
+    folder, so no page loads anything from outside the platform."""
+    npm = _require("npm", "install Node.js 20+ with npm")
+    _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=paths.CONSOLE_SRC)
+    from console import assets  # the console's own list of files (a workspace member)
+
+    shutil.rmtree(paths.CONSOLE_VENDOR, ignore_errors=True)
+    assets.copy(paths.CONSOLE_SRC / "node_modules", paths.CONSOLE_VENDOR)
+
+
 def _prime_keycloak() -> None:
     keycloak.prime()
 
@@ -192,6 +204,16 @@ def steps() -> list[Step]:
             lambda: f"{_go_version()} version={MAILPIT_VERSION}",
         ),
         Step("kafka", [paths.KAFKA_SRC / "pom.xml"], paths.KAFKA_LIBS, _build_kafka),
+        Step(
+            "console-assets",
+            [
+                paths.CONSOLE_SRC / "package.json",
+                paths.CONSOLE_SRC / "package-lock.json",
+                paths.CONSOLE_SRC / "src" / "console" / "assets.py",
+            ],
+            paths.CONSOLE_VENDOR,
+            _console_assets,
+        ),
         Step("keycloak", [paths.KEYCLOAK_SRC / "pom.xml"], paths.KEYCLOAK_DIST, _fetch_keycloak),
         # After "keycloak" (a new distribution removes the template, and so this step's output).
         Step(

@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--only",
         action="append",
-        choices=("ferretdb", "mailpit", "kafka", "keycloak", "keycloak-realm"),
+        choices=("ferretdb", "mailpit", "kafka", "console-assets", "keycloak", "keycloak-realm"),
     )
     p.set_defaults(func=cmd_setup)
 

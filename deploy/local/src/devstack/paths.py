@@ -54,6 +54,10 @@ JWT_PRIVATE_KEY: Path = SECRETS_DIR / "jwt-dev-private.pem"
 JWT_PUBLIC_KEY: Path = SECRETS_DIR / "jwt-dev-public.pem"
 #: The console's session-signing key (dev and test profiles).
 CONSOLE_SECRET_KEY: Path = SECRETS_DIR / "console-secret-dev.key"
+#: The console's front-end packages (package.json, package-lock.json) and where setup copies
+#: their built files for the console to serve (git-ignored).
+CONSOLE_SRC: Path = ROOT / "services" / "console"
+CONSOLE_VENDOR: Path = CONSOLE_SRC / "src" / "console" / "static" / "vendor"
 FIELD_KEY: Path = SECRETS_DIR / "field-encryption-dev.key"  # intake's
 # The services that store client health data, each with a field-encryption key of its own.
 FIELD_KEYS: dict[str, Path] = {
