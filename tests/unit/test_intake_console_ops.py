@@ -253,9 +253,7 @@ def test_a_coordinator_checks_before_recording_and_the_check_is_audited(
 ):
     first = record(client, coordinator, site_id)
 
-    found = client.post(
-        "/v1/duplicate-checks", json=duplicate_check(site_id), headers=coordinator
-    )
+    found = client.post("/v1/duplicate-checks", json=duplicate_check(site_id), headers=coordinator)
     none = client.post(
         "/v1/duplicate-checks",
         json=duplicate_check(site_id, given_name="Ana"),
@@ -286,9 +284,7 @@ def test_a_duplicate_check_is_refused_outside_the_callers_site_and_on_bad_input(
     elsewhere = auth(["coordinator"], ["another-site"], "other")
     therapist = auth(["therapist"], [site_id], "theo")
 
-    other = client.post(
-        "/v1/duplicate-checks", json=duplicate_check(site_id), headers=elsewhere
-    )
+    other = client.post("/v1/duplicate-checks", json=duplicate_check(site_id), headers=elsewhere)
     by_therapist = client.post(
         "/v1/duplicate-checks", json=duplicate_check(site_id), headers=therapist
     )
