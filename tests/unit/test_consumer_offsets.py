@@ -321,3 +321,80 @@ def test_sigterm_while_the_database_is_away_commits_nothing_and_stops(monkeypatc
     runner.run()  # returns: a stop is never held up by the outage
 
     assert broker.committed(TP) is None, "read again after the restart"
+
+
+def crisis_request() -> Event:
+    return new_event(
+        "coaching",
+        coaching.REQUEST_CREATED,
+        key="req-1",
+        subject="requests/req-1",
+        data={
+            "request_id": "req-1",
+            "client_id": "client-1",
+            "site_id": "site-1",
+            "kind": "crisis",
+            "status": "open",
+            "crisis": True,
+            "routed_to": "clin-1",
+            "notified": ["clin-1"],
+            "notify_clinical_lead": False,
+            "notify_site_intake": False,
+            "acknowledge_by": None,
+            "call_back_by": None,
+            "created_at": datetime.now(UTC).isoformat(),
+        },
+        clock=CLOCK,
+        catalog=CATALOG,
+    )
+
+
+def test_the_notifications_worker_handles_a_crisis_request_before_a_polls_referrals(monkeypatch):
+    """A poll brings a backlog of referrals and a crisis request: the page is made first, and
+    each partition's offsets are still committed only past what was handled."""
+    from notifications import handlers as notification_handlers
+
+    coaching_tp = TopicPartition(coaching.TOPIC.name, 0)
+    backlog = [record(referral(f"site-{n}"), 100 + n) for n in range(50)]
+    crisis = Record(coaching_tp.topic, 0, 7, *crisis_request().to_kafka())
+    handled: list[str] = []
+
+    class TwoTopics(StandInConsumer):
+        def poll(self, timeout_ms: int = 0) -> dict:
+            if not getattr(self, "given", False):
+                self.given = True
+                return {TP: backlog, coaching_tp: [crisis]}  # the referrals come first
+            self.runner.stop()
+            return {}
+
+        def assignment(self):
+            return {TP, coaching_tp}
+
+    handlers = {
+        intake.REFERRAL_RECEIVED: batched(
+            lambda batch, _ctx: handled.extend(e.type for e, _ in batch)
+        ),
+        coaching.REQUEST_CREATED: batched(
+            lambda batch, _ctx: handled.extend(e.type for e, _ in batch)
+        ),
+    }
+    broker = Broker(polls=[])
+    runner = runner_on(
+        broker,
+        handlers,
+        DeadLetters(),
+        monkeypatch,
+        first_topics=notification_handlers.FIRST_TOPICS,
+    )
+
+    class Consumer(TwoTopics):
+        def __init__(self, **config) -> None:
+            super().__init__(**config)
+            self.runner = runner
+
+    Consumer.broker = broker
+    monkeypatch.setattr(consumer_module, "KafkaConsumer", Consumer)
+    runner.run()
+
+    assert handled[0] == coaching.REQUEST_CREATED, "the page waited behind the referrals"
+    assert handled.count(intake.REFERRAL_RECEIVED) == 50

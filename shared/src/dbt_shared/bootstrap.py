@@ -114,6 +114,7 @@ def service_worker(
             timers.timers(built),
             fetch_wait_ms=getattr(handlers, "FETCH_WAIT_MS", 0),
             in_send_order=getattr(handlers, "IN_SEND_ORDER", False),
+            first_topics=getattr(handlers, "FIRST_TOPICS", ()),
         )
 
     run_worker(

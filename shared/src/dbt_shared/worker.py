@@ -73,6 +73,9 @@ class Wiring:
     # Whether a window's records of several partitions are merged by the time they were sent
     # (a service's ``handlers.IN_SEND_ORDER``): for handlers whose outcome depends on order.
     in_send_order: bool = False
+    # Topics whose records a poll hands over before the others' (a service's
+    # ``handlers.FIRST_TOPICS``): safety events must not wait behind a backlog of routine ones.
+    first_topics: tuple[str, ...] = ()
 
 
 def run_worker(
@@ -128,6 +131,7 @@ def run_worker(
         max_attempts=env_int("CONSUMER_MAX_ATTEMPTS", 5),
         fetch_wait_ms=wiring.fetch_wait_ms,
         in_send_order=wiring.in_send_order,
+        first_topics=wiring.first_topics,
     )
 
     loops: dict[str, Callable[[], None]] = {

@@ -16,6 +16,10 @@ from notifications import services
 from notifications.bootstrap import Components
 from notifications.services import alerts, reminders, skills_alerts
 
+# Coaching's topic carries the crisis requests: a poll hands its records over before intake's
+# and skills-group's, so a page does not wait behind a backlog of referrals and reminders.
+FIRST_TOPICS = (coaching.TOPIC.name,)
+
 
 def handlers(components: Components) -> dict[str, Handler]:
     """The worker's handlers, calling the use cases on ``components``."""

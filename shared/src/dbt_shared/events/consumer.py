@@ -85,6 +85,7 @@ class ConsumerRunner:
         max_poll_records: int = 500,
         fetch_wait_ms: int = 0,
         in_send_order: bool = False,
+        first_topics: tuple[str, ...] = (),
     ) -> None:
         self.catalog = catalog
         unknown = [name for name in handlers if not catalog.knows(name)]
@@ -104,6 +105,7 @@ class ConsumerRunner:
         self.max_poll_records = max_poll_records
         self.fetch_wait_ms = fetch_wait_ms
         self.in_send_order = in_send_order
+        self.first_topics = frozenset(first_topics)
         self.healthy = True  # false while the broker cannot be reached (worker readiness)
         self._in_batch: set[str] = set()
         self._skipped_offsets: dict = {}  # partition -> offset past records not ours
@@ -164,6 +166,9 @@ class ConsumerRunner:
                 # With a window, several partitions come at once: taken in the order sent
                 # where that matters, else partition by partition (larger batches).
                 runs = records.in_time_order(batches) if self.in_send_order else batches.items()
+                # A safety topic's records first (a crisis request does not wait behind a poll
+                # of routine events); each partition keeps its order, so offsets stay exact.
+                runs = records.first_of(runs, self.first_topics)
                 for tp, run in runs:
                     self._process_batch(consumer, tp, run)
                 if self._skipped_offsets and (

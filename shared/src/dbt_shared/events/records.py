@@ -41,6 +41,14 @@ def in_time_order(batches: dict) -> list[tuple[object, list]]:
     return runs
 
 
+def first_of(runs, topics: frozenset[str]) -> list[tuple[object, list]]:
+    """``runs`` (partition, records) with those of ``topics`` first, the order otherwise kept."""
+    runs = list(runs)
+    if not topics:
+        return runs
+    return sorted(runs, key=lambda run: run[0].topic not in topics)  # stable
+
+
 def error_text(error: Exception) -> str:
     # Schema errors name fields and rules, not values; keep every error short.
     return str(error)[:1000]
