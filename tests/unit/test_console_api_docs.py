@@ -45,4 +45,4 @@ def test_the_documents_are_for_operators_and_ops_only(clock):
     client = signed_in(clock, services, ["coordinator"])
     assert client.get("/api-docs/intake").status_code == 403
     assert client.get("/api-docs/intake/openapi.json").status_code == 403
-    assert [c["path"] for c in services.calls] == ["/v1/staff/me"]  # at sign-in only
+    assert [c["path"] for c in services.calls] == ["/v1/staff/me/roles"]  # at sign-in only

@@ -202,7 +202,7 @@ def test_the_pages_follow_the_staff_directory_not_the_tokens_site_roles(client, 
     services.on(
         "GET",
         "intake",
-        "/v1/staff/me",
+        "/v1/staff/me/roles",
         {
             "id": "carla-id",
             "organisation_roles": [],
@@ -225,7 +225,7 @@ def test_the_pages_follow_the_staff_directory_not_the_tokens_site_roles(client, 
 
 
 def test_someone_the_directory_does_not_know_keeps_only_organisation_wide_roles(clock, services):
-    services.on("GET", "intake", "/v1/staff/me", problem(404, "No such staff member."))
+    services.on("GET", "intake", "/v1/staff/me/roles", problem(404, "No such staff member."))
     for roles, page_status in ((["coordinator"], 403), (["operator"], 200)):
         provider = FakeProvider(clock)
         provider.sign_in_as("Someone", roles, [SITE])
@@ -243,7 +243,7 @@ def test_a_role_taken_away_in_the_directory_shows_at_the_next_token_refresh(
     services.on(
         "GET",
         "intake",
-        "/v1/staff/me",
+        "/v1/staff/me/roles",
         {"id": "carla-id", "organisation_roles": [], "memberships": []},
     )
     clock.advance(timedelta(seconds=provider.lifetime_s - 10))

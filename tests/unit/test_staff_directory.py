@@ -296,7 +296,7 @@ def test_a_signed_in_member_reads_their_own_roles_per_site(
         [{"site_id": north, "roles": ["coordinator"]}, {"site_id": south, "roles": ["therapist"]}],
     )
     deliver(recorded(intake), entries, clock)
-    mine = client.get("/v1/staff/me", headers=signed_in(CARLA, ["operator", "therapist"]))
+    mine = client.get("/v1/staff/me/roles", headers=signed_in(CARLA, ["operator", "therapist"]))
     assert mine.status_code == 200, mine.json
     assert mine.json == {
         "id": CARLA,
@@ -306,7 +306,7 @@ def test_a_signed_in_member_reads_their_own_roles_per_site(
             {"site_id": south, "roles": ["therapist"]},
         ],
     }
-    assert client.get("/v1/staff/me", headers=signed_in("nobody")).status_code == 403
+    assert client.get("/v1/staff/me/roles", headers=signed_in("nobody")).status_code == 403
 
 
 def test_a_coordinator_elsewhere_sees_only_their_own_clients_where_they_are_a_therapist(

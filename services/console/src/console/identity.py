@@ -138,7 +138,7 @@ ORGANISATION_ROLES = frozenset({"operator", "ops"})
 
 
 def with_directory(user: dict[str, Any], me: dict[str, Any] | None) -> dict[str, Any]:
-    """``user`` with the roles and sites the staff directory gives (``GET /v1/staff/me``), as
+    """``user`` with the roles and sites the staff directory gives (``GET /v1/staff/me/roles``), as
     the services apply them: organisation-wide roles, and each site's roles. ``me`` None: the
     person is not in the directory, so only the provider's organisation-wide roles remain."""
     if me is None:

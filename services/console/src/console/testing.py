@@ -128,7 +128,7 @@ class FakeServices:
                 if callable(answer):
                     answer = answer(params, body)
                 return answer if isinstance(answer, Answer) else Answer(200, {}, answer)
-        if (method, service, path) == ("GET", "intake", "/v1/staff/me"):
+        if (method, service, path) == ("GET", "intake", "/v1/staff/me/roles"):
             return Answer(200, {}, self.directory_agreeing_with(headers["Authorization"]))
         return Answer(404, {}, {"status": 404, "title": "Not Found", "detail": "No route."})
 

@@ -104,7 +104,7 @@ def _from_directory(user: dict[str, Any], access_token: str) -> dict[str, Any]:
     own claims are shown (the services still decide every call)."""
     calls = components().services.as_user(access_token, correlation.current())
     try:
-        me = calls.get("intake", "/v1/staff/me")
+        me = calls.get("intake", "/v1/staff/me/roles")
     except ServiceRefused as exc:
         if exc.status not in (403, 404):
             raise

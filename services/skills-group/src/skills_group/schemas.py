@@ -194,12 +194,18 @@ class FeedIn(Schema):
         _some(data, ("group_id", "clinician_id"), most=1)
 
 
-Feed = response_schema("CalendarFeed", "id url group_id clinician_id")
+# A feed is a group's or a clinician's: the other of the two is null.
+_FEED_TARGET = {
+    "group_id": fields.String(allow_none=True),
+    "clinician_id": fields.String(allow_none=True),
+}
+Feed = response_schema("CalendarFeed", "id url", **_FEED_TARGET)
 
 # A feed in use, as its lists show it (never its URL: only the secret's hash is kept).
 FeedSummary = response_schema(
     "CalendarFeedSummary",
-    "id site_id group_id clinician_id created_by",
+    "id site_id created_by",
+    **_FEED_TARGET,
     created_at=fields.DateTime(),
 )
 FeedPage = pagination.page_of(FeedSummary)

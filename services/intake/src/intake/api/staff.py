@@ -42,7 +42,7 @@ class Staff(MethodView):
         return {"items": items, "next_cursor": cursor}
 
 
-@blp.route("/me")
+@blp.route("/me/roles")
 class StaffMe(MethodView):
     @require_roles("operator", "coordinator", "therapist", "facilitator")
     @blp.response(200, Me)
