@@ -7,7 +7,7 @@ operators read the audit trail.
 
 from __future__ import annotations
 
-from intake.api import lookups, oversight, referral_steps, referrals, sites, staff
+from intake.api import figures, lookups, oversight, referral_steps, referrals, sites, staff
 
 TITLE = "DBT Platform - Intake"
 DESCRIPTION = (
@@ -22,4 +22,5 @@ BLUEPRINTS = [
     referral_steps.blp,
     oversight.blp,
     staff.blp,
+    figures.blp,
 ]

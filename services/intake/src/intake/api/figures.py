@@ -1,0 +1,52 @@
+"""``/v1/waitlist-figures``: the organisation's waitlist at a glance, per site and program, in
+one call (the operators' overview; coordinators get their sites). Counts and days only."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.web import Blueprint, components
+from intake.schemas import StageCount
+from intake.services import figures
+
+blp = Blueprint("figures", __name__, url_prefix="/v1", description="Overview figures")
+
+
+class ProgramWaitlistFigures(Schema):
+    program = fields.String(metadata={"example": "standard"})
+    waiting = fields.Integer(metadata={"description": "referrals in a waiting stage now"})
+    stages = fields.List(fields.Nested(StageCount))
+    oldest_waiting_days = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "whole days since the longest-waiting referral was received "
+            "(null: nobody waiting)"
+        },
+    )
+
+
+class SiteWaitlistFigures(Schema):
+    site_id = fields.String()
+    waiting = fields.Integer(metadata={"description": "every program's waiting referrals"})
+    oldest_waiting_days = fields.Integer(allow_none=True)
+    programs = fields.List(fields.Nested(ProgramWaitlistFigures))
+
+
+class WaitlistFigures(Schema):
+    items = fields.List(
+        fields.Nested(SiteWaitlistFigures),
+        metadata={"description": "one per site the caller may see, in site id order"},
+    )
+
+
+@blp.route("/waitlist-figures")
+class WaitlistFiguresView(MethodView):
+    @require_roles("operator", "coordinator")
+    @blp.response(200, WaitlistFigures)
+    def get(self):
+        """Per site and program: how many wait, by stage, and the longest wait in days, from
+        kept counts and a walk from the waitlist's head (operators: every site; coordinators:
+        the sites where they coordinate). The referrals behind it: ``GET /v1/waitlist``."""
+        return figures.waitlist_figures(components(), current_principal())

@@ -1,0 +1,113 @@
+"""Intake's organisation-wide waitlist figures (``GET /v1/waitlist-figures``): every site in one
+call, per program how many wait and the longest wait, a coordinator's sites only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from intake import bootstrap
+from intake.app import create_app
+
+
+@pytest.fixture
+def components(clock):
+    return bootstrap.in_memory(clock)
+
+
+@pytest.fixture
+def client(api_env, components):
+    return create_app(components).test_client()
+
+
+@pytest.fixture
+def operator(auth):
+    return auth(["operator"], [], "op")
+
+
+def add_site(client, operator, name: str) -> str:
+    body = {"name": name, "timezone": "Europe/London", "intake_email": "i@x.example"}
+    created = client.post("/v1/sites", json=body, headers=operator)
+    assert created.status_code == 201, created.json
+    return created.json["id"]
+
+
+def refer(client, headers, site_id: str, program: str = "adult", name: str = "Ada") -> str:
+    body = {
+        "site_id": site_id,
+        "program": program,
+        "source": "GP",
+        "consent_to_contact": True,
+        "client": {
+            "given_name": name,
+            "family_name": "Lovelace",
+            "date_of_birth": "1990-01-02",
+            "email": "a@example.org",
+            "phone": "+44 20 7946 0000",
+        },
+    }
+    created = client.post("/v1/referrals", json=body, headers=headers)
+    assert created.status_code == 201, created.json
+    return created.json["id"]
+
+
+def by_site(answer) -> dict[str, dict]:
+    return {row["site_id"]: row for row in answer.json["items"]}
+
+
+def test_every_site_in_one_call_with_each_programs_count_and_longest_wait(
+    client, operator, auth, clock
+):
+    north, south = add_site(client, operator, "North"), add_site(client, operator, "South")
+    refer(client, operator, north, name="Ada")
+    clock.advance(timedelta(days=9))
+    refer(client, operator, north, name="Bea")
+    refer(client, operator, north, program="adolescent", name="Cy")
+    clock.advance(timedelta(days=3))
+
+    answer = client.get("/v1/waitlist-figures", headers=operator)
+
+    assert answer.status_code == 200, answer.json
+    sites = by_site(answer)
+    assert set(sites) == {north, south}
+    programs = {p["program"]: p for p in sites[north]["programs"]}
+    assert programs["adult"]["waiting"] == 2
+    assert programs["adult"]["oldest_waiting_days"] == 12
+    assert programs["adolescent"]["waiting"] == 1
+    assert programs["adolescent"]["oldest_waiting_days"] == 3
+    assert sites[north]["waiting"] == 3
+    assert sites[north]["oldest_waiting_days"] == 12
+    assert {s["stage"]: s["count"] for s in programs["adult"]["stages"]}["received"] == 2
+    assert sites[south]["waiting"] == 0
+    assert sites[south]["oldest_waiting_days"] is None
+
+
+def test_a_referral_that_leaves_the_waitlist_leaves_the_figures(client, operator, clock):
+    site = add_site(client, operator, "North")
+    first = refer(client, operator, site, name="Ada")
+    clock.advance(timedelta(days=5))
+    refer(client, operator, site, name="Bea")
+    clock.advance(timedelta(days=1))
+    withdrawn = client.post(
+        f"/v1/referrals/{first}/withdrawal", json={"reason": "client_declined"}, headers=operator
+    )
+    assert withdrawn.status_code == 200, withdrawn.json
+
+    row = by_site(client.get("/v1/waitlist-figures", headers=operator))[site]
+
+    assert row["waiting"] == 1
+    assert row["oldest_waiting_days"] == 1  # Bea's wait, no longer Ada's six days
+
+
+def test_a_coordinator_sees_only_their_sites_and_a_therapist_nothing(client, operator, auth):
+    north, south = add_site(client, operator, "North"), add_site(client, operator, "South")
+    refer(client, operator, south)
+
+    coordinator = auth(["coordinator"], [north], "coord")
+    seen = client.get("/v1/waitlist-figures", headers=coordinator)
+    refused = client.get("/v1/waitlist-figures", headers=auth(["therapist"], [north], "t"))
+
+    assert seen.status_code == 200
+    assert set(by_site(seen)) == {north}
+    assert refused.status_code == 403
