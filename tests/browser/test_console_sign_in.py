@@ -1,0 +1,47 @@
+"""Signing in to the console through the stack's Keycloak, as a person does: the start page,
+the provider's form, back on the console as that person; a wrong password stays at the
+provider; signing out ends the provider's session too (the next sign-in asks for the
+password again)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+
+def test_olivia_signs_in_through_keycloak_and_out_again(
+    page, console_profile, sign_in, sign_out, axe_check, screenshot
+):
+    page.goto("/")
+    expect(page).to_have_title(re.compile("^Sign in"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("DBT clinic console")
+    axe_check(page)
+    screenshot(page, "start")
+
+    sign_in(page, "olivia", fresh=True)
+    # The operator's home is the organisation at a glance, with her name in the header.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Organisation")
+    expect(page.locator(".nhsuk-header")).to_contain_text("Olivia")
+    axe_check(page)
+
+    sign_out(page)
+    axe_check(page)
+    # The provider's session ended too: signing in again shows its form, not the console.
+    page.get_by_role("link", name="Sign in").click()
+    page.wait_for_url(re.compile(re.escape(console_profile.keycloak_issuer)))
+    expect(page.locator("#password")).to_be_visible()
+
+
+def test_a_wrong_password_stays_at_the_provider(page, console_profile, axe_check):
+    page.goto("/auth/sign-in")
+    page.locator("#username").fill("carla")
+    page.locator("#password").fill("not-carla")
+    page.locator("#kc-login").click()
+    expect(page.locator("#input-error, .kc-feedback-text, [id*=error]").first).to_be_visible()
+    assert page.url.startswith(console_profile.keycloak_issuer)
+    # Nobody is signed in at the console.
+    page.goto("/home")
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    axe_check(page)
