@@ -1,19 +1,19 @@
-"""``/v1/sites/{site_id}/coaching-figures``: a site's coaching figures for the operators'
-overview, from kept counts (no client data)."""
+"""``/v1/coaching-figures`` (every site the caller may see, in one call) and
+``/v1/sites/{site_id}/coaching-figures`` (one site): coaching's figures for the operators'
+overview, from kept counts and the rota as it stands (no client data)."""
 
 from __future__ import annotations
-
-from datetime import UTC
 
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from coaching.services import figures
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 
-blp = Blueprint("figures", __name__, url_prefix="/v1/sites", description="Overview figures")
+blp = Blueprint("figures", __name__, url_prefix="/v1", description="Overview figures")
 
-DAYS = 7  # the overview's window
+DAYS = figures.DAYS  # the overview's window
 
 
 class CoachingFigures(Schema):
@@ -24,18 +24,51 @@ class CoachingFigures(Schema):
             "today and the 6 days before (UTC days)"
         }
     )
+    rota_set = fields.Boolean(
+        metadata={"description": "false: no rota yet, and the coverage figures are null"}
+    )
+    gaps_7d = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "stretches of coaching hours in the next 7 days without a primary "
+            "or without a backup on call (GET /v1/sites/{site_id}/coverage lists them)"
+        },
+    )
+    hours_without_primary_7d = fields.Float(
+        allow_none=True,
+        metadata={"description": "coaching hours in the next 7 days with no clinician on call"},
+    )
+    hours_without_backup_7d = fields.Float(
+        allow_none=True,
+        metadata={"description": "coaching hours in the next 7 days with no backup on call"},
+    )
+    first_gap_at = fields.DateTime(allow_none=True, metadata={"description": "UTC"})
 
 
-@blp.route("/<site_id>/coaching-figures")
+class OrganisationCoachingFigures(Schema):
+    items = fields.List(
+        fields.Nested(CoachingFigures),
+        metadata={"description": "one per site the caller may see, in site id order"},
+    )
+
+
+@blp.route("/coaching-figures")
+class EveryCoachingFigures(MethodView):
+    @require_roles("operator", "coordinator")
+    @blp.response(200, OrganisationCoachingFigures)
+    def get(self):
+        """Every site's coaching figures in one call (operators: all; coordinators: the sites
+        where they coordinate): acknowledgements missed in the last 7 days, coverage gaps of
+        the next 7 days."""
+        return figures.every_site(components(), current_principal())
+
+
+@blp.route("/sites/<site_id>/coaching-figures")
 class SiteCoachingFigures(MethodView):
     @require_roles("operator", "coordinator")
     @blp.response(200, CoachingFigures)
     def get(self, site_id):
         """The site's coaching figures (its coordinators, operators): acknowledgements missed in
-        the last 7 days. Coverage gaps are ``GET /v1/sites/{site_id}/coverage``'s."""
-        principal = current_principal()
-        principal.require_site(site_id)
-        c = components()
-        today = c.clock.now().astimezone(UTC).date()
-        missed = c.repositories.missed_acks_in_days(site_id, today, DAYS)
-        return {"site_id": site_id, "missed_acknowledgements_7d": missed}
+        the last 7 days, coverage gaps of the next 7 days. The gaps themselves are
+        ``GET /v1/sites/{site_id}/coverage``'s."""
+        return figures.one_site(site_id, components(), current_principal())

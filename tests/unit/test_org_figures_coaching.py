@@ -1,0 +1,121 @@
+"""Coaching's organisation-wide figures (``GET /v1/coaching-figures``): every site in one call,
+each with its acknowledgements missed in 7 days and the coverage gaps of the next 7 days as the
+rota stands (hours without a clinician on call); a coordinator gets their sites only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from coaching import bootstrap
+from coaching.app import create_app
+from coaching.services import directory
+from dbt_shared.clock import FixedClock
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, before the evening's coaching hours
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+HOURS = {
+    "hours": [{"weekday": d, "start": "17:00", "end": "21:00"} for d in WEEKDAYS],
+}
+
+
+def rota(primary_days, backup_days=()) -> dict:
+    return {
+        "primary": [
+            {"clinician_id": "pat", "weekday": d, "start": "17:00", "end": "21:00"}
+            for d in primary_days
+        ],
+        "backup": [
+            {"clinician_id": "bea", "weekday": d, "start": "17:00", "end": "21:00"}
+            for d in backup_days
+        ],
+    }
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def components(clock):
+    c = bootstrap.in_memory(clock)
+    for site in ("site-a", "site-b"):
+        c.repositories.sites.insert({"_id": site, "timezone": "Europe/London"})
+    for cid in ("pat", "bea"):
+        directory.on_clinician_registered(
+            {
+                "clinician_id": cid,
+                "site_id": "site-a",
+                "subject": f"s-{cid}",
+                "roles": ["therapist"],
+            },
+            c,
+        )
+    return c
+
+
+@pytest.fixture
+def api(api_env, components):
+    return create_app(components).test_client()
+
+
+def figures(api, headers) -> dict[str, dict]:
+    answer = api.get("/v1/coaching-figures", headers=headers)
+    assert answer.status_code == 200, answer.json
+    return {row["site_id"]: row for row in answer.json["items"]}
+
+
+def set_up(api, auth, rota_body) -> None:
+    coordinator = auth("coordinator", "site-a")
+    hours = api.put("/v1/sites/site-a/coaching-hours", json=HOURS, headers=coordinator)
+    assert hours.status_code == 200, hours.json
+    put = api.put("/v1/sites/site-a/rota", json=rota_body, headers=coordinator)
+    assert put.status_code == 200, put.json
+
+
+def test_every_site_in_one_call_with_the_hours_nobody_is_on_call(api, auth):
+    # Pat covers Monday to Wednesday; Thursday and Friday evenings (2 x 4 h) have no primary,
+    # and no day has a backup (5 x 4 h).
+    set_up(api, auth, rota(("mon", "tue", "wed")))
+
+    rows = figures(api, auth("operator", []))
+
+    assert set(rows) == {"site-a", "site-b"}
+    assert rows["site-a"]["rota_set"] is True
+    assert rows["site-a"]["hours_without_primary_7d"] == 8.0
+    assert rows["site-a"]["hours_without_backup_7d"] == 20.0
+    assert rows["site-a"]["gaps_7d"] == 7  # Thursday, Friday without a primary; 5 without a backup
+    assert rows["site-a"]["first_gap_at"].startswith("2026-03-02T17:00")
+    assert rows["site-a"]["missed_acknowledgements_7d"] == 0
+    assert rows["site-b"]["rota_set"] is False  # no rota yet: not counted as short-handed
+    assert rows["site-b"]["hours_without_primary_7d"] is None
+
+
+def test_a_rota_that_covers_every_hour_has_no_gap(api, auth):
+    set_up(api, auth, rota(WEEKDAYS, WEEKDAYS))
+
+    row = figures(api, auth("operator", []))["site-a"]
+
+    assert row["gaps_7d"] == 0
+    assert row["hours_without_primary_7d"] == 0.0
+    assert row["first_gap_at"] is None
+
+
+def test_the_per_site_figures_are_the_same_row(api, auth):
+    set_up(api, auth, rota(("mon",)))
+    operator = auth("operator", [])
+
+    one = api.get("/v1/sites/site-a/coaching-figures", headers=operator)
+
+    assert one.status_code == 200
+    assert one.json == figures(api, operator)["site-a"]
+
+
+def test_a_coordinator_sees_only_their_sites_and_a_therapist_nothing(api, auth):
+    seen = figures(api, auth("coordinator", "site-b"))
+    refused = api.get("/v1/coaching-figures", headers=auth("therapist", "site-a"))
+
+    assert set(seen) == {"site-b"}
+    assert refused.status_code == 403
