@@ -135,6 +135,11 @@ class Repositories:
         # index: clinician_week (clinician_id, week): one clinician's contacts of one week
         return self.contacts.find({"clinician_id": clinician_id, "week": week})
 
+    def contacts_in_month(self, site_id: str, month: str) -> list[dict[str, Any]]:
+        # index: site_month (site_id, month): one site's contacts of one local month (equality
+        # only, which FerretDB pushes down), for the after-hours figures against the team
+        return self.contacts.find({"site_id": site_id, "month": month})
+
     # -- diary cards and the relationship ------------------------------------------------------
     def cards_between(self, client_id: str, first: str, last: str) -> list[dict[str, Any]]:
         # _id is "<client>:<date>": one _id read per day of the week
@@ -163,6 +168,14 @@ class Repositories:
 
     def clinician(self, clinician_id: str) -> dict[str, Any] | None:
         return self.clinicians.get(clinician_id)  # index: _id
+
+    def clinicians_of_site(self, site_id: str) -> list[dict[str, Any]]:
+        # index: site (site_id): a site's clinicians (the team a median is taken over)
+        return self.clinicians.find({"site_id": site_id}, sort=[("_id", 1)])
+
+    def clients_of_therapist(self, therapist_id: str) -> list[dict[str, Any]]:
+        # index: therapist (therapist_id): one clinician's caseload
+        return self.clients.find({"therapist_id": therapist_id}, sort=[("_id", 1)])
 
     def clinicians_of_subject(self, subject: str) -> list[dict[str, Any]]:
         # index: subject (subject): a person's clinician records (one per site)
@@ -204,6 +217,9 @@ def ensure_indexes(db: Database) -> None:
     db[RUPTURES].create_index("client_id", name="client")
     db[GOALS].create_index("client_id", name="client")
     db[CLINICIANS].create_index("subject", name="subject")
+    db[CLINICIANS].create_index("site_id", name="site")
+    db[CLIENTS].create_index("therapist_id", name="therapist")
+    db[CONTACTS].create_index([("site_id", 1), ("month", 1)], name="site_month")
     audit.ensure_indexes(db)
 
 

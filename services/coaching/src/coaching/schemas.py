@@ -204,10 +204,15 @@ SelfHarm = response_schema(
 
 # -- diary cards ---------------------------------------------------------------------------------
 class Urge(Schema):
-    target = fields.String(
+    # A personal target is in the client's own words ("licorice binge"), sealed with the rest
+    # of the card; only the standard targets are codes (the risk rules read those).
+    target = Text(
         required=True,
-        validate=_LABEL,
-        metadata={"description": f"{', '.join(diary.STANDARD_TARGETS)} or a personal target"},
+        validate=validate.Length(min=1, max=diary.TARGET_MAX),
+        metadata={
+            "description": f"{', '.join(diary.STANDARD_TARGETS)}, or a personal target in the "
+            "client's own words (one line)"
+        },
     )
     rating = JsonInteger(required=True, validate=validate.Range(min=0, max=5))
     acted = fields.Boolean(required=True)
@@ -229,7 +234,7 @@ class DiaryCardIn(Schema):
 
     @validates_schema
     def _one_per_target(self, data, **_kwargs) -> None:
-        targets = [u["target"] for u in data.get("urges", [])]
+        targets = [diary.target_key(u["target"]) for u in data.get("urges", [])]
         if len(targets) != len(set(targets)):
             raise ValidationError("One entry per target.", field_name="urges")
 

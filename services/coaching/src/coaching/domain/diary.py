@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 STANDARD_TARGETS = ("suicide", "self_harm", "substances")
+TARGET_MAX = 60  # a personal target is a few words of the client's own
 RISK_URGE_RATING = 4  # an urge to suicide rated this or more is a risk flag
 SELF_HARM_ACTED, SUICIDE_URGE = "self_harm_acted", "suicide_urge"
 OTHER = "other"  # skills_by_module key for codes no module lists
@@ -55,6 +56,12 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 _MODULE_OF = {skill: module for module, skills in MODULES.items() for skill in skills}
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def target_key(target: str) -> str:
+    """What makes two targets the same one: case and spacing aside ("Licorice  binge" is
+    "licorice binge"), so a card holds one entry per target."""
+    return " ".join(target.split()).casefold()
 
 
 def module_of(skill: str) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from coaching.services import (
     availability,
+    caseload,
     diary,
     directory,
     escalation,
@@ -26,6 +27,7 @@ from coaching.services import (
 
 __all__ = [
     "availability",
+    "caseload",
     "diary",
     "directory",
     "escalation",

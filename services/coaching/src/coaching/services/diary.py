@@ -22,7 +22,8 @@ CARD_FIELD = "card"
 def _content(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "emotions": dict(body.get("emotions") or {}),
-        "urges": [dict(u) for u in body.get("urges") or []],
+        # a personal target kept in the client's words, spacing tidied ("licorice binge")
+        "urges": [{**u, "target": " ".join(u["target"].split())} for u in body.get("urges") or []],
         "skills_used": list(body.get("skills_used") or []),
         "distress": body["distress"],
     }

@@ -116,6 +116,8 @@ def _record_contact(c: Components, request: dict[str, Any]) -> None:
             "clinician_id": clinician_id,
             "site_id": request["site_id"],
             "week": week,
+            # the local month: a site's contacts of a month, for the after-hours figures
+            "month": started.astimezone(ZoneInfo(zone)).strftime("%Y-%m"),
             "started_at": started,
             "minutes": minutes,
             "outside_minutes": outside,
