@@ -27,6 +27,9 @@ FILES = [
     ),
     ("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"),
     ("axe-core/axe.min.js", "axe-core/axe.min.js"),  # for the browser tests' accessibility runs
+    # the therapist's charts (diary card week, alliance line): a small ES module, no build step
+    ("uplot/dist/uPlot.esm.js", "uplot/uPlot.esm.js"),
+    ("uplot/dist/uPlot.min.css", "uplot/uPlot.min.css"),
 ]
 
 
