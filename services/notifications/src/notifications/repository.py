@@ -85,6 +85,8 @@ def ensure_indexes(db: Database) -> None:
     db[INBOX].create_index([("recipient_id", 1), ("me_bucket", 1), ("_id", 1)], name="my_inbox")
     # a site's unread items, for the recount of its unread tally (equality, not the history)
     db[INBOX].create_index([("site_id", 1), ("unread", 1)], name="site_unread")
+    # a site's deliveries failed for good on one day (the overview's list behind its figure)
+    db[FAILED].create_index([("site_id", 1), ("day", 1)], name="site_day")
     tallies.ensure_indexes(db)
     db[DELIVERIES].create_index(
         [("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_deliveries"
@@ -245,6 +247,23 @@ class InboxItems:
 
 
 # -- per-site figures for the operators' overview ------------------------------------------------
+FAILED = "failed_deliveries"  # per delivery failed for good: what it was, never its content
+
+
+def failure_record(delivery: dict[str, Any], at: datetime) -> dict[str, Any]:
+    return {
+        "_id": delivery["_id"],
+        "site_id": delivery["site_id"],
+        "day": at.astimezone(UTC).date().isoformat(),
+        "failed_at": at,
+        "purpose": delivery.get("purpose"),
+        "channel": delivery.get("channel"),
+        "recipient_kind": delivery.get("recipient_kind"),
+        "recipient_id": delivery.get("recipient_id"),
+        "attempts": len(delivery.get("attempts_log") or []),
+    }
+
+
 def failed_tally(site_id: str, day: date) -> str:
     """The tally of a site's deliveries that failed for good on one (UTC) day (``n``)."""
     return f"deliveries:failed:{site_id}:{day.isoformat()}"
@@ -254,12 +273,22 @@ class SiteFigures:
     """Figures of a site kept as they change (``tallies``), so that an overview reads a few
     documents by key, never a count over the deliveries' history."""
 
-    def __init__(self, tallies: Tallies) -> None:
+    def __init__(self, tallies: Tallies, failures: DocumentStore | None = None) -> None:
         self.tallies = tallies
+        self.failures = failures  # one small record per failed delivery: the list behind it
 
-    def count_failed(self, site_id: str, at: datetime) -> None:
+    def count_failed(self, site_id: str, at: datetime, delivery: dict | None = None) -> None:
         day = at.astimezone(UTC).date()
         self.tallies.adjust(failed_tally(site_id, day), {"n": 1}, site_id=site_id, kind="failed")
+        if delivery is not None and self.failures is not None:
+            self.failures.insert_many([failure_record(delivery, at)])  # once per delivery
+
+    def failed_on(self, site_id: str, day: date) -> list[dict[str, Any]]:
+        """The site's deliveries that failed for good on one (UTC) day: index ``site_day``
+        (site_id, day), equality on one day's few records, never the deliveries' history."""
+        if self.failures is None:
+            return []
+        return self.failures.find({"site_id": site_id, "day": day.isoformat()}, sort=[("_id", 1)])
 
     def failed_in_days(self, site_id: str, today: date, days: int) -> int:
         """Deliveries that failed for good on ``today`` and the ``days - 1`` days before it:
@@ -332,7 +361,7 @@ def mongo(db: Database, clock: Clock | None = None) -> Repositories:
         schedule=Schedule(MongoDocumentStore(db[SCHEDULE], "schedule entry")),
         enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
         clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
-        figures=SiteFigures(MongoTallies(db)),
+        figures=SiteFigures(MongoTallies(db), MongoDocumentStore(db[FAILED], "failed delivery")),
         settings_ttl_s=SETTINGS_TTL_S,
     )
 
@@ -352,5 +381,5 @@ def in_memory(clock: Clock | None = None) -> Repositories:
         schedule=Schedule(InMemoryDocumentStore("schedule entry")),
         enrollments=InMemoryDocumentStore("enrollment"),
         clinicians=InMemoryDocumentStore("clinician"),
-        figures=SiteFigures(InMemoryTallies()),
+        figures=SiteFigures(InMemoryTallies(), InMemoryDocumentStore("failed delivery")),
     )

@@ -62,6 +62,10 @@ class SiteTimeZones:
     def timezone_of(self, site_id: str) -> str | None:
         raise NotImplementedError
 
+    def site_ids(self) -> list[str]:
+        """Every site learned of, in id order (the site directory: one document per site)."""
+        raise NotImplementedError
+
 
 class MongoSiteTimeZones(SiteTimeZones):
     """A site's zone is remembered for ``ZONE_TTL_S`` once known (a burst of deliveries for one
@@ -78,6 +82,9 @@ class MongoSiteTimeZones(SiteTimeZones):
     def timezone_of(self, site_id: str) -> str | None:
         return self._zones.get(site_id, lambda: self._read(site_id))
 
+    def site_ids(self) -> list[str]:
+        return [s["_id"] for s in self.collection.find({}, {"_id": 1}, sort=[("_id", 1)])]
+
     def _read(self, site_id: str) -> str | None:
         site = self.collection.find_one({"_id": site_id}, {"timezone": 1})  # index: _id
         return site.get("timezone") if site else None
@@ -89,3 +96,6 @@ class InMemorySiteTimeZones(SiteTimeZones):
 
     def timezone_of(self, site_id: str) -> str | None:
         return self.zones.get(site_id)
+
+    def site_ids(self) -> list[str]:
+        return sorted(self.zones)

@@ -10,8 +10,8 @@ are ``dbt_shared.site_directory``'s.
 from __future__ import annotations
 
 from dbt_shared import site_directory
-from notifications.api import inbox, people, site_inbox
+from notifications.api import figures, inbox, people, site_inbox
 
 TITLE = "DBT Platform - Notifications"
 DESCRIPTION = "Site inboxes, channel preferences, reminders and the delivery audit."
-BLUEPRINTS = [inbox.blp, people.blp, site_inbox.blp, site_directory.blueprint()]
+BLUEPRINTS = [inbox.blp, people.blp, site_inbox.blp, figures.blp, site_directory.blueprint()]

@@ -248,7 +248,7 @@ def _record(c, saves: _Saves, delivery, target, *, error, permanent, provider=No
                 metrics.REMINDER_LEAD.labels(changed["channel"]).observe(max(lead, 0.0))
         elif attempt.settled:
             log.error("delivery failed for good", extra={**_ids(delivery), "error": error})
-            c.repositories.figures.count_failed(delivery["site_id"], now)  # the overview's
+            c.repositories.figures.count_failed(delivery["site_id"], now, changed)  # overview
         else:
             log.warning("delivery failed; will retry", extra={**_ids(delivery), "error": error})
         metrics.DELIVERIES.labels(delivery["purpose"], changed["channel"], attempt.outcome).inc()
