@@ -25,3 +25,19 @@ SCREENING_FLAGS = {
     "phq9_severe": "PHQ-9: severe depression",
     "gad7_severe": "GAD-7: severe anxiety",
 }
+#: The findings that call for the risk banner and the emergency route: the C-SSRS screener's
+#: high risk, and any thoughts of self-harm on PHQ-9 item 9 (intake rates that "moderate"
+#: overall, yet it asks for a same-day response and intake gives the safety resources for it).
+RISK_BANNER_FLAGS = frozenset({"cssrs_high", "phq9_self_harm_thoughts"})
+
+
+def calls_for_risk_banner(screening: dict | None) -> bool:
+    """Whether a screening (intake's summary or its answer to a new one) shows the banner."""
+    if not screening:
+        return False
+    return (
+        screening.get("risk_level") == "high"
+        or bool(screening.get("needs_immediate_response"))
+        or bool(screening.get("phq9_self_harm_thoughts"))
+        or bool(RISK_BANNER_FLAGS & set(screening.get("flags") or ()))
+    )

@@ -16,7 +16,12 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, session, url_for
 
 from console.client import ServiceRefused, segment
-from console.domain.referrals import SCREENING_FLAGS, STAFF, STATUS_NAMES
+from console.domain.referrals import (
+    SCREENING_FLAGS,
+    STAFF,
+    STATUS_NAMES,
+    calls_for_risk_banner,
+)
 from console.views import forms
 from console.web import api, roles
 
@@ -162,7 +167,7 @@ def referral_page(referral_id: str, step: str = "", values=None, errors=None, fo
         latest=latest,
         status_names=STATUS_NAMES,
         flag_names=SCREENING_FLAGS,
-        at_risk=bool(latest and latest.get("risk_level") == "high"),
+        at_risk=calls_for_risk_banner(latest),
         safety=session.pop("safety_resources", None),
         duplicates=session.pop("possible_duplicates", None),
         clinician_options=[("", "Match automatically (language, program, caseload)")]
@@ -242,7 +247,7 @@ def record_screening(referral_id: str):
     except ServiceRefused as exc:
         errors, form_error = forms.refusal(exc, wording)
         return _screening_page(referral_id, values, errors, form_error, key, 422)
-    if result.get("needs_immediate_response"):
+    if calls_for_risk_banner(result):
         # Site resources (crisis lines), not the client's data: kept for the next page only.
         session["safety_resources"] = result.get("safety_resources") or []
     return redirect(url_for("referrals.referral", referral_id=referral_id), code=303)
