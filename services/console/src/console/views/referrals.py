@@ -11,6 +11,7 @@ from datetime import date, datetime
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from console.client import ServiceRefused
+from console.domain import languages
 from console.domain.referrals import STAFF, STAGES, STATUS_NAMES
 from console.views import forms
 from console.views.referral_steps import referral_page
@@ -43,8 +44,11 @@ REFERRAL_WORDING = {
     "client.email": "Enter the client's email address",
     "client.phone": "Enter the client's phone number",
     "client.preferred_channel": "Choose how the client prefers to be contacted",
-    "client.language": "Enter a language code, for example en",
+    "client.language": "Choose the client's language",
 }
+#: The form's field listing the possible duplicates the coordinator was shown and chose to
+#: record anyway (referral ids, space-separated: not personal data).
+ACKNOWLEDGED = "acknowledged_duplicates"
 
 
 def _sites() -> list[dict]:
@@ -160,41 +164,72 @@ def new():
     values = {
         "site_id": _chosen_site(sites) or "",
         "client.preferred_channel": "email",
-        "client.language": "en",
+        "client.language": languages.DEFAULT,
     }
     return _form(sites, values, {}, None, forms.idempotency_key())
 
 
-def _form(sites, values, errors, form_error, key, status=200):
+def _form(sites, values, errors, form_error, key, status=200, duplicates=()):
     return render_template(
         "referrals/new.html",
         site_options=[("", "Choose a site")] + [(site["id"], site["name"]) for site in sites],
+        language_options=languages.options(values.get("client.language")),
         values=values,
         errors=errors,
         form_error=form_error,
         idempotency_key=key,
+        duplicates=list(duplicates),
     ), status
 
 
 @blp.post("/new")
 @roles(*STAFF)
 def record():
-    """Record the referral with intake; on a refusal the form again, values kept."""
+    """Check for the same person's open referrals at the site first: if there are some the
+    coordinator has not seen, the form again with them (values kept) and 'Record it anyway';
+    otherwise record the referral with intake. On a refusal the form again, values kept."""
     values = forms.submitted()
     values["client.date_of_birth"] = _date_of_birth(values)
+    acknowledged = set(values.pop(ACKNOWLEDGED, "").split())
+    key = forms.idempotency_key()
+    found = _possible_duplicates(values)
+    if set(found) - acknowledged:  # a name or date changed after the warning is checked anew
+        return _form(_sites(), values, {}, None, key, duplicates=found)
     body = forms.nested(values, REFERRAL_FIELDS)
     if values.get("consent_to_contact") == "yes":
         body["consent_to_contact"] = True
-    key = forms.idempotency_key()
     try:
         referral = api().post("intake", "/v1/referrals", body, idempotency_key=key)
     except ServiceRefused as exc:
         errors, form_error = forms.refusal(exc, REFERRAL_WORDING)
         return _form(_sites(), values, errors, form_error, key, 422)
-    if referral.get("possible_duplicates"):
-        # referral ids (not personal data), shown once on the new referral's page
-        session["possible_duplicates"] = list(referral["possible_duplicates"])
+    unseen = [
+        other for other in referral.get("possible_duplicates") or [] if other not in acknowledged
+    ]
+    if unseen:
+        # recorded meanwhile by someone else (after the check): referral ids (not personal
+        # data), shown once on the new referral's page
+        session["possible_duplicates"] = unseen
     return redirect(url_for("referrals.referral", referral_id=referral["id"]), code=303)
+
+
+def _possible_duplicates(values: dict[str, str]) -> list[str]:
+    """The site's open referrals of the person named in the form (intake's keyed-hash look-up:
+    one call, nothing decrypted; only referral ids come back, of the chosen site only). Until
+    the site, both names and the date of birth are given, or while intake refuses them, there
+    is nothing to check: recording then says what is missing or wrong, next to its field."""
+    site_id = values.get("site_id", "")
+    person = {
+        name: values.get(f"client.{name}", "")
+        for name in ("given_name", "family_name", "date_of_birth")
+    }
+    if not site_id or not all(person.values()):
+        return []
+    try:
+        found = api().post("intake", "/v1/duplicate-checks", {"site_id": site_id, **person})
+    except ServiceRefused:
+        return []  # a 422 (a date that is not one...), a 403: recording answers it properly
+    return list(found.get("possible_duplicates") or [])
 
 
 def _date_of_birth(values: dict[str, str]) -> str:
