@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,6 +63,22 @@ class ServiceRefused(Exception):
 
 class SignedOut(Exception):
     """A service refused the token (401): the session no longer authenticates anyone."""
+
+
+class CallCount:
+    """The calls one page made to the services, and the time spent waiting on them (summed over
+    calls, so parallel calls count each). Thread-safe: a page's parallel calls run on the pool's
+    threads. A list page makes the same few calls whatever its rows (web.py reports the count)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.waited_s = 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.calls += 1
+            self.waited_s += seconds
 
 
 @dataclass(frozen=True)
@@ -115,8 +132,10 @@ class ServiceClient:
         self.timeout_s = timeout_s
         self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="console-call")
 
-    def as_user(self, access_token: str, request_id: str | None = None) -> UserCalls:
-        return UserCalls(self, access_token, request_id)
+    def as_user(
+        self, access_token: str, request_id: str | None = None, count: CallCount | None = None
+    ) -> UserCalls:
+        return UserCalls(self, access_token, request_id, count)
 
     def call(
         self,
@@ -129,6 +148,7 @@ class ServiceClient:
         body: Any = None,
         idempotency_key: str | None = None,
         request_id: str | None = None,
+        count: CallCount | None = None,
     ) -> Any:
         base = self.urls.get(service)
         if not base:
@@ -139,12 +159,16 @@ class ServiceClient:
         if request_id:  # the services log the console's request under the same id
             headers[correlation.REQUEST_ID_HEADER] = request_id
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        started = time.perf_counter()
         try:
             answer = self.transport(
                 method, base + path, headers, clean or None, body, self.timeout_s
             )
         except (requests.RequestException, ConnectionError, TimeoutError) as exc:
             raise ServiceUnavailable(service) from exc
+        finally:
+            if count is not None:
+                count.add(time.perf_counter() - started)
         if answer.status == 401:
             raise SignedOut()
         if answer.status in (502, 503, 504) or answer.status >= 500:
@@ -173,14 +197,27 @@ class ServiceClient:
 class UserCalls:
     """The client bound to one user's access token, with the verbs pages use."""
 
-    def __init__(self, client: ServiceClient, token: str, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        token: str,
+        request_id: str | None = None,
+        count: CallCount | None = None,
+    ) -> None:
         self.client = client
         self.token = token
         self.request_id = request_id
+        self.count = count
 
     def get(self, service: str, path: str, **params: Any) -> Any:
         return self.client.call(
-            service, "GET", path, self.token, params=params, request_id=self.request_id
+            service,
+            "GET",
+            path,
+            self.token,
+            params=params,
+            request_id=self.request_id,
+            count=self.count,
         )
 
     def post(self, service: str, path: str, body: Any = None, idempotency_key: str | None = None):
@@ -192,16 +229,34 @@ class UserCalls:
             body=body,
             idempotency_key=idempotency_key,
             request_id=self.request_id,
+            count=self.count,
         )
 
     def put(self, service: str, path: str, body: Any) -> Any:
         return self.client.call(
-            service, "PUT", path, self.token, body=body, request_id=self.request_id
+            service,
+            "PUT",
+            path,
+            self.token,
+            body=body,
+            request_id=self.request_id,
+            count=self.count,
         )
 
     def patch(self, service: str, path: str, body: Any) -> Any:
         return self.client.call(
-            service, "PATCH", path, self.token, body=body, request_id=self.request_id
+            service,
+            "PATCH",
+            path,
+            self.token,
+            body=body,
+            request_id=self.request_id,
+            count=self.count,
+        )
+
+    def delete(self, service: str, path: str) -> Any:
+        return self.client.call(
+            service, "DELETE", path, self.token, request_id=self.request_id, count=self.count
         )
 
     def gather(self, **calls: Callable[[], Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 
-from console.client import ServiceRefused, ServiceUnavailable, SignedOut, UserCalls
+from console.client import CallCount, ServiceRefused, ServiceUnavailable, SignedOut, UserCalls
 from console.identity import RefreshFailed, tokens_from, user_from, with_directory
 from dbt_shared import correlation, metrics
 
@@ -83,7 +83,9 @@ def current_user() -> dict[str, Any]:
 
 def api() -> UserCalls:
     """The services, called as the signed-in user."""
-    return components().services.as_user(session["tokens"]["access_token"], correlation.current())
+    return components().services.as_user(
+        session["tokens"]["access_token"], correlation.current(), g.get("service_calls")
+    )
 
 
 def csrf_token() -> str:
@@ -102,7 +104,9 @@ def _from_directory(user: dict[str, Any], access_token: str) -> dict[str, Any]:
     """Who may do what where, from the staff directory, as every service applies it: the
     pages then offer what the services will allow. While intake does not answer, the token's
     own claims are shown (the services still decide every call)."""
-    calls = components().services.as_user(access_token, correlation.current())
+    calls = components().services.as_user(
+        access_token, correlation.current(), g.get("service_calls")
+    )
     try:
         me = calls.get("intake", "/v1/staff/me/roles")
     except ServiceRefused as exc:
@@ -138,6 +142,7 @@ def _install_hooks(app: Flask) -> None:
     @app.before_request
     def _begin() -> Response | tuple[str, int] | None:
         g.started = time.perf_counter()
+        g.service_calls = CallCount()
         g.correlation_token = correlation.set_current(correlation.accept_or_new(None))
         if request.path.startswith(("/static/", "/healthz", "/readyz", "/metrics")):
             return None
@@ -175,6 +180,7 @@ def _install_hooks(app: Flask) -> None:
         metrics.HTTP_DURATION.labels("console", request.method, route).observe(elapsed)
         _secure(response)
         if not request.path.startswith(("/static/", "/healthz", "/readyz", "/metrics")):
+            _report_cost(response, elapsed)
             log.info(
                 "request",
                 extra={
@@ -192,6 +198,24 @@ def _install_hooks(app: Flask) -> None:
         token = g.pop("correlation_token", None)
         if token is not None:
             correlation.reset(token)
+
+
+#: The header naming how many calls to the services a page made (``make bench`` reads it, and
+#: tests: a list page makes a constant number, never one per row).
+SERVICE_CALLS_HEADER = "Console-Service-Calls"
+
+
+def _report_cost(response: Response, elapsed_s: float) -> None:
+    """What the page cost the server, for ``make bench`` and the browser's Performance API:
+    ``Server-Timing`` (the console's whole time, and the time its service calls took, summed)
+    and the number of service calls. Figures only, nothing about whom the page shows."""
+    count = g.get("service_calls")
+    if count is None:
+        return
+    response.headers["Server-Timing"] = (
+        f"app;dur={elapsed_s * 1000:.1f}, services;dur={count.waited_s * 1000:.1f}"
+    )
+    response.headers[SERVICE_CALLS_HEADER] = str(count.calls)
 
 
 def _renew_tokens() -> Response | None:
