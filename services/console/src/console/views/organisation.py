@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, redirect, render_template, url_for
 
-from console.client import ServiceRefused, segment
+from console.client import ServiceRefused, ServiceUnavailable, segment
 from console.domain import program_settings
 from console.views import forms
 from console.web import api, roles
@@ -32,60 +35,185 @@ SITE_WORDING = {
 }
 
 
+#: The figures of the overview, each one call for every site: (service, path).
+FIGURES = {
+    "waitlist": ("intake", "/v1/waitlist-figures"),
+    "groups": ("skills-group", "/v1/group-figures"),
+    "coaching": ("coaching", "/v1/coaching-figures"),
+    "notifications": ("notifications", "/v1/notification-figures"),
+}
+
+
 @blp.get("/organisation")
 @roles("operator")
 def overview():
-    """Every site with who is waiting (and the longest wait) and its groups' seats."""
+    """Every site at a glance: one call per service for all the sites at once (the services'
+    organisation-wide figures), never one per site. A service that does not answer leaves its
+    columns saying so; the rest of the page is shown."""
     calls = api()
-    sites = calls.get("intake", "/v1/sites", limit=SITES_PAGE)["items"]
-    # One call per site to each service, all at once: intake and skills-group have no
-    # organisation-wide summary yet (docs/console.md, "Known gaps").
-    fetches = {}
-    for site in sites:
-        site_id = site["id"]
-        fetches[f"wait:{site_id}"] = lambda s=site_id: calls.get(
-            "intake", "/v1/waitlist", site_id=s, limit=1
-        )
-        fetches[f"groups:{site_id}"] = lambda s=site_id: calls.get(
-            "skills-group", "/v1/groups", site_id=s
-        )
-        fetches[f"notifications:{site_id}"] = lambda s=site_id: _figures(
-            calls, "notifications", f"/v1/sites/{segment(s)}/notification-figures"
-        )
-        fetches[f"coaching:{site_id}"] = lambda s=site_id: _figures(
-            calls, "coaching", f"/v1/sites/{segment(s)}/coaching-figures"
-        )
-    found = calls.gather(**fetches)
-    rows = []
-    for site in sites:
-        waitlist = found[f"wait:{site['id']}"]
-        groups = found[f"groups:{site['id']}"]
-        sent = found[f"notifications:{site['id']}"] or {}
-        coaching = found[f"coaching:{site['id']}"] or {}
-        oldest = waitlist["items"][0]["waiting_days"] if waitlist.get("items") else None
-        rows.append(
-            {
-                "site": site,
-                "waiting": sum(stage["count"] for stage in waitlist.get("stages", [])),
-                "oldest_days": oldest,
-                "groups": len(groups),
-                "seats": sum(group.get("capacity") or 0 for group in groups),
-                "unread_inbox": sent.get("unread_inbox"),
-                "failed_deliveries": sent.get("failed_deliveries_7d"),
-                "missed_acks": coaching.get("missed_acknowledgements_7d"),
-            }
-        )
-    return render_template("organisation/overview.html", rows=rows)
+    jobs = {"sites": _part(lambda: calls.get("intake", "/v1/sites", limit=SITES_PAGE))}
+    for name, (service, path) in FIGURES.items():
+        jobs[name] = _part(lambda service=service, path=path: calls.get(service, path))
+    found = calls.gather(**jobs)
+    unavailable = sorted(
+        {FIGURES[n][0] for n in FIGURES if found[n] is UNAVAILABLE}
+        | ({"intake"} if found["sites"] is UNAVAILABLE else set())
+    )
+    by_site = {
+        name: {row["site_id"]: row for row in (found[name] or {}).get("items", [])}
+        if isinstance(found[name], dict)
+        else None  # unavailable: every figure of it unknown
+        for name in FIGURES
+    }
+    sites = found["sites"]["items"] if isinstance(found["sites"], dict) else None
+    if sites is None:  # intake is down: the sites the other services know, by id
+        ids = sorted({s for rows in by_site.values() if rows for s in rows})
+        sites = [{"id": site_id, "name": site_id} for site_id in ids]
+    rows = [_site_row(site, by_site) for site in sites]
+    return render_template(
+        "organisation/overview.html",
+        rows=rows,
+        programs=[p for row in rows for p in row["programs"]],
+        unavailable=unavailable,
+    )
 
 
-def _figures(calls, service: str, path: str) -> dict | None:
-    """A site's kept figures from a service; None where that service offers none yet (404)."""
-    try:
-        return calls.get(service, path)
-    except ServiceRefused as exc:
-        if exc.status != 404:
-            raise
-        return None
+UNAVAILABLE = object()  # a service that did not answer (its figures are not known)
+
+
+def _part(fetch):
+    """A call whose service may be down (or not offer the figures yet, 404): the page goes on
+    without it."""
+
+    def run():
+        try:
+            return fetch()
+        except ServiceUnavailable:
+            return UNAVAILABLE
+        except ServiceRefused as exc:
+            if exc.status != 404:
+                raise
+            return None
+
+    return run
+
+
+def _site_row(site: dict, by_site: dict) -> dict:
+    """One site's figures, ``None`` where the service that keeps one did not answer."""
+    site_id = site["id"]
+
+    def of(name: str) -> dict | None:
+        rows = by_site[name]
+        return None if rows is None else rows.get(site_id, {})
+
+    waitlist, groups = of("waitlist"), of("groups")
+    coaching, sent = of("coaching"), of("notifications")
+    programs: dict[str, dict] = {}
+    for p in (waitlist or {}).get("programs", []):
+        programs.setdefault(p["program"], {"program": p["program"]}).update(
+            waiting=p.get("waiting"), oldest_days=p.get("oldest_waiting_days")
+        )
+    for p in (groups or {}).get("programs", []):
+        kind = p.get("program") or p.get("program_id")
+        programs.setdefault(kind, {"program": kind}).update(
+            groups=p.get("groups"),
+            filled=p.get("filled"),
+            free=p.get("free"),
+            at_risk=p.get("at_risk"),
+        )
+    return {
+        "site": site,
+        "waitlist_known": waitlist is not None,
+        "waiting": (waitlist or {}).get("waiting", 0),
+        "oldest_days": (waitlist or {}).get("oldest_waiting_days"),
+        "groups_known": groups is not None,
+        "filled": (groups or {}).get("filled", 0),
+        "free": (groups or {}).get("free", 0),
+        "at_risk": (groups or {}).get("at_risk", 0),
+        "coaching_known": coaching is not None,
+        "rota_set": (coaching or {}).get("rota_set", False),
+        "uncovered_hours": (coaching or {}).get("hours_without_primary_7d"),
+        "missed_acks": (coaching or {}).get("missed_acknowledgements_7d", 0),
+        "notifications_known": sent is not None,
+        "failed_deliveries": (sent or {}).get("failed_deliveries_7d", 0),
+        "unread_inbox": (sent or {}).get("unread_inbox", 0),
+        "programs": [{"site": site, **programs[kind]} for kind in sorted(programs, key=str)],
+    }
+
+
+@blp.get("/sites/<site_id>/members-at-risk")
+@roles("operator")
+def members_at_risk(site_id: str):
+    """The site's group members one miss from their program's limit (skills-group audits the
+    list), named with one display-names call for the page (intake audits it)."""
+    calls = api()
+    path = f"/v1/sites/{segment(site_id)}"
+    found = calls.gather(
+        site=lambda: calls.get("intake", path),
+        members=lambda: calls.get("skills-group", path + "/members-at-risk"),
+    )
+    items = found["members"]["items"]
+    names = _display_names([m["client_id"] for m in items])
+    return render_template(
+        "organisation/members_at_risk.html", site=found["site"], items=items, names=names
+    )
+
+
+def _display_names(client_ids: list[str]) -> dict[str, str]:
+    wanted = list(dict.fromkeys(client_ids))[:100]
+    if not wanted:
+        return {}
+    found = api().post("intake", "/v1/clients/display-names", {"client_ids": wanted})
+    return {item["client_id"]: item["display_name"] for item in found["items"]}
+
+
+@blp.get("/sites/<site_id>/coverage-gaps")
+@roles("operator")
+def coverage_gaps(site_id: str):
+    """The stretches of coaching hours in the next 7 days without a primary or a backup on
+    call, in the site's time (coaching computes them from the rota as it stands)."""
+    calls = api()
+    path = f"/v1/sites/{segment(site_id)}"
+    found = calls.gather(
+        site=lambda: calls.get("intake", path),
+        coverage=lambda: calls.get("coaching", path + "/coverage"),
+    )
+    zone = ZoneInfo(found["coverage"].get("timezone") or found["site"].get("timezone") or "UTC")
+    gaps = [
+        {
+            "missing": gap["missing"],
+            "start": datetime.fromisoformat(gap["start"]).astimezone(zone),
+            "end": datetime.fromisoformat(gap["end"]).astimezone(zone),
+        }
+        for gap in found["coverage"].get("gaps", [])
+    ]
+    for gap in gaps:
+        gap["hours"] = round((gap["end"] - gap["start"]).total_seconds() / 3600, 1)
+    return render_template("organisation/coverage_gaps.html", site=found["site"], gaps=gaps)
+
+
+@blp.get("/sites/<site_id>/failed-deliveries")
+@roles("operator")
+def failed_deliveries(site_id: str):
+    """The site's deliveries that failed for good in the last 7 days, newest first
+    (notifications audits the list)."""
+    calls = api()
+    path = f"/v1/sites/{segment(site_id)}"
+    found = calls.gather(
+        site=lambda: calls.get("intake", path),
+        failed=lambda: calls.get("notifications", path + "/failed-deliveries"),
+    )
+    zone = ZoneInfo(found["site"].get("timezone") or "UTC")
+    items = [
+        {**item, "failed_at": datetime.fromisoformat(item["failed_at"]).astimezone(zone)}
+        for item in found["failed"]["items"]
+    ]
+    return render_template(
+        "organisation/failed_deliveries.html",
+        site=found["site"],
+        items=items,
+        days=found["failed"].get("days", 7),
+    )
 
 
 @blp.get("/sites")
