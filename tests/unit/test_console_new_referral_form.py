@@ -11,7 +11,7 @@ import pytest
 
 from console import bootstrap
 from console.app import create_app
-from console.testing import FakeProvider, FakeServices
+from console.testing import FakeProvider, FakeServices, problem
 
 NORTH = {"id": "site-north", "name": "North Clinic", "timezone": "Europe/London"}
 NEW_ID = "0d9a1f2e-7c41-4e55-9b0a-1c2d3e4f5a6b"
@@ -166,3 +166,32 @@ def test_the_language_is_chosen_by_name_english_first_chosen(coordinator, servic
     assert '<select class="nhsuk-select" id="f-client-language" name="client.language"' in page
     assert '<option value="en" selected>English</option>' in page
     assert '<option value="es">Spanish</option>' in page
+
+
+def test_a_field_refused_after_record_it_anyway_keeps_the_confirmation(coordinator, services):
+    services.on("POST", "intake", "/v1/duplicate-checks", {"possible_duplicates": [OTHER_ID]})
+    services.on(
+        "POST",
+        "intake",
+        "/v1/referrals",
+        problem(
+            422,
+            "invalid",
+            [{"field": "client.email", "location": "json", "message": "Not a valid email."}],
+        ),
+    )
+    warned = coordinator.post(
+        "/referrals/new", data={"csrf_token": _csrf(coordinator), **FORM}
+    ).get_data(as_text=True)
+    refused = coordinator.post(
+        "/referrals/new",
+        data={
+            "csrf_token": _hidden(warned, "csrf_token"),
+            "acknowledged_duplicates": _hidden(warned, "acknowledged_duplicates"),
+            **FORM,
+            "client.email": "alex-at-example",
+        },
+    )
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Not a valid email." in page
+    assert _hidden(page, "acknowledged_duplicates") == OTHER_ID and "Record it anyway" in page

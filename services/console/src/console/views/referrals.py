@@ -202,7 +202,8 @@ def record():
         referral = api().post("intake", "/v1/referrals", body, idempotency_key=key)
     except ServiceRefused as exc:
         errors, form_error = forms.refusal(exc, REFERRAL_WORDING)
-        return _form(_sites(), values, errors, form_error, key, 422)
+        # the warning stays, confirmed already: fixing a field does not ask again
+        return _form(_sites(), values, errors, form_error, key, 422, duplicates=found)
     unseen = [
         other for other in referral.get("possible_duplicates") or [] if other not in acknowledged
     ]
