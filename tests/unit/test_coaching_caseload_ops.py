@@ -297,3 +297,30 @@ def test_the_queue_version_changes_with_what_is_in_hand_and_leaves_no_audit_reco
     audited = len(components.repositories.audit.entries)
     api.get(url, headers=as_clinician(auth, "pat"))
     assert len(components.repositories.audit.entries) == audited  # no client data, no record
+
+
+def test_the_alliance_gives_each_check_in_its_baseline_and_a_repair_its_note(
+    api, auth, components, clock
+):
+    for ratings in ([10, 10, 9, 9], [10, 10, 10, 8], [8, 7, 7, 8]):
+        clock.advance(timedelta(days=7))  # a session a week
+        answer = api.post(
+            "/v1/alliance-checkins",
+            json={"session_kind": "individual", "ratings": ratings},
+            headers=as_client(auth),
+        )
+        assert answer.status_code == 201, answer.json
+    rupture_id = answer.json["rupture_id"]
+    assert rupture_id
+    repaired = api.post(
+        f"/v1/ruptures/{rupture_id}/repair",
+        json={"note": "Talked about the missed session"},
+        headers=as_clinician(auth, "tess"),
+    )
+    assert repaired.status_code == 200, repaired.json
+    alliance = api.get("/v1/clients/client-1/alliance", headers=as_clinician(auth, "tess")).json
+    assert [p["baseline"] for p in alliance["series"]] == [None, 38.0, 38.0]
+    (done,) = alliance["repaired_ruptures"]
+    assert done["note"] == "Talked about the missed session"
+    stored = components.repositories.ruptures.documents[rupture_id]
+    assert "missed session" not in str(stored)  # the note stays sealed at rest

@@ -107,6 +107,7 @@ Rota = response_schema(
     primary=fields.List(fields.Nested(Shift)),
     backup=fields.List(fields.Nested(Shift)),
     overrides=fields.List(fields.Nested(Override)),
+    time_off=fields.List(fields.Nested(TimeOff)),
 )
 
 
@@ -297,6 +298,7 @@ Rupture = response_schema(
     "Rupture",
     "id client_id checkin_id status",
     repaired_by=_maybe(),
+    note=_maybe(),
     reasons=fields.List(fields.String()),
     flagged_at=fields.DateTime(),
     repaired_at=fields.DateTime(),
@@ -312,6 +314,10 @@ Alliance = response_schema(
                 at=fields.DateTime(),
                 ratings=fields.List(fields.Integer()),
                 total=fields.Integer(),
+                baseline=fields.Float(
+                    allow_none=True,
+                    metadata={"description": "the mean of the client's previous four totals"},
+                ),
             )
         )
     ),

@@ -14,7 +14,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
 from itsdangerous import BadSignature, Signer
 from pymongo.database import Database
@@ -33,6 +33,8 @@ SESSIONLESS_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
 #: ``last_seen`` is written again only when older than this: a page with several htmx requests
 #: costs one write, and the idle limit is kept within these seconds.
 TOUCH_EVERY_S = 15
+#: ``g``'s flag of a request a page makes by itself (polling), which is not the user's activity.
+PASSIVE = "console_passive_request"
 
 
 class SessionStore(Protocol):
@@ -194,6 +196,12 @@ class ServerSessionInterface(SessionInterface):
             response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Lax")
             return
         now = self.clock.now()
+        if g.get(PASSIVE) and not session.new:
+            # A page's own polling (the live coaching queue) is not the user's activity: the
+            # idle end still comes 15 minutes after the last thing they did.
+            if session.modified:
+                self.store.save(session.sid, dict(session), session.last_seen or now)
+            return
         if session.new:
             if not session:
                 return  # nothing worth keeping: no record, no cookie

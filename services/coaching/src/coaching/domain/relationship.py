@@ -49,6 +49,13 @@ def rating_errors(ratings: object) -> list[tuple[str, str]]:
     ]
 
 
+def baseline(previous_totals: Sequence[int]) -> float | None:
+    """The client's own baseline: the mean of their previous ``BASELINE_COUNT`` totals (None
+    before the first check-in)."""
+    last = list(previous_totals)[-BASELINE_COUNT:]
+    return round(sum(last) / len(last), 1) if last else None
+
+
 def rupture_reasons(ratings: Sequence[int], previous_totals: Sequence[int]) -> list[str]:
     """Why this check-in may be a rupture: [] or from ["below_threshold", "drop_from_baseline"].
     ``previous_totals``: the client's earlier totals, oldest first."""

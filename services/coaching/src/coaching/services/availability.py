@@ -95,6 +95,8 @@ def rota_view(site_id: str, c: Components, principal: Principal) -> dict[str, An
         "primary": layers.get("primary", []),
         "backup": layers.get("backup", []),
         "overrides": [_public(o) for o in c.repositories.overrides_of(site_id)],
+        # current and coming time off (ended entries are purged): the rota page marks it
+        "time_off": [_public(t) for t in c.repositories.time_off_of_site(site_id)],
     }
 
 

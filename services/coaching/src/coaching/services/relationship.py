@@ -122,9 +122,20 @@ def alliance(client_id: str, c: Components, principal: Principal) -> dict[str, A
                 "session_kind": x["session_kind"],
                 "ratings": ratings,
                 "total": relationship.total(ratings),
+                # the client's own baseline this check-in was judged against
+                "baseline": relationship.baseline([p["total"] for p in series]),
             }
         )
-    ruptures = [_rupture_view(r) for r in c.repositories.ruptures_of(client_id)]
+    ruptures = [
+        # the repair's note (sealed at rest) shows to those who may read the alliance
+        {
+            **_rupture_view(r),
+            "note": c.cipher.decrypt(r["note"], record_id=r["_id"], field="note")
+            if r.get("note")
+            else None,
+        }
+        for r in c.repositories.ruptures_of(client_id)
+    ]
     audit(c, principal, "alliance.read", "client", client_id, client["site_id"])
     return {
         "client_id": client_id,

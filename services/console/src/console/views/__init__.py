@@ -3,13 +3,16 @@
 from console.views import (
     api_docs,
     auth,
+    caseload,
     clinicians,
+    coaching,
     inbox,
     organisation,
     pages,
     programs,
     referral_steps,
     referrals,
+    rota,
     staff,
 )
 
@@ -24,4 +27,7 @@ BLUEPRINTS = [
     programs.blp,
     inbox.blp,
     api_docs.blp,
+    coaching.blp,
+    rota.blp,
+    caseload.blp,
 ]

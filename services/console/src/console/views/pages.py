@@ -37,4 +37,6 @@ def home():
         return redirect(url_for("organisation.overview"))
     if "coordinator" in user_roles:
         return redirect(url_for("referrals.queue"))
+    if "therapist" in user_roles:
+        return redirect(url_for("coaching.queue"))
     return render_template("home.html")
