@@ -43,10 +43,16 @@ def inbox():
 @blp.post("/inbox/<site_id>/<item_id>/read")
 @roles(*STAFF)
 def mark_read(site_id: str, item_id: str):
-    """Mark an item read (notifications keeps who and when); htmx swaps just its row."""
-    item = api().post(
-        "notifications", f"/v1/sites/{segment(site_id)}/inbox/{segment(item_id)}/read"
-    )
+    """Mark an item read (notifications keeps who and when); htmx swaps just its row and the
+    unread count."""
+    calls = api()
+    site = f"/v1/sites/{segment(site_id)}"
+    item = calls.post("notifications", f"{site}/inbox/{segment(item_id)}/read")
     if request.headers.get("HX-Request"):
-        return render_template("inbox_row.html", item=item, site_id=site_id, kinds=KINDS)
+        # The row, and the site's unread count after the mark (notifications' tally, one read
+        # by key) out of band: without it the page kept the count from before.
+        unread = calls.get("notifications", f"{site}/inbox/unread-count")["unread"]
+        return render_template(
+            "inbox_row.html", item=item, site_id=site_id, kinds=KINDS
+        ) + render_template("inbox_unread.html", unread=unread, out_of_band=True)
     return redirect(url_for("inbox.inbox", site=site_id), code=303)
