@@ -2,7 +2,8 @@
 
 Config from the environment, JSON logs with correlation ids, RFC 9457 problem bodies, bearer-token
 auth on ``/v1``, request metrics, ``/healthz``, ``/readyz``, ``/metrics``, and the OpenAPI document
-at ``/openapi.json`` with Swagger UI at ``/docs`` (flask-smorest).
+at ``/openapi.json`` with Swagger UI at ``/docs``, its files served by the service itself
+(``dbt_shared.openapi``).
 
 Every request is bounded before it is read: a body above ``MAX_REQUEST_BODY_BYTES`` answers 413,
 a path segment above ``PATH_SEGMENT_MAX`` characters matches no route (404), and the fields of
@@ -11,7 +12,6 @@ every request schema carry their own bounds (``dbt_shared.http_fields``).
 
 from __future__ import annotations
 
-import http
 import io
 import logging
 import time
@@ -21,15 +21,11 @@ from functools import cached_property
 from typing import Any
 
 import flask_smorest
-from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter, resolver
 from flask import Flask, Response, current_app, g, jsonify, request
-from flask_smorest import Api
-from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import UnicodeConverter
 
@@ -48,7 +44,8 @@ from dbt_shared.events import outbox
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.kafka_probe import KafkaProbe
-from dbt_shared.problems import CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem, field_errors, title_for
+from dbt_shared.openapi import create_api, document_config
+from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, title_for
 from dbt_shared.staff_directory import COLLECTION as STAFF_DIRECTORY
 from dbt_shared.staff_directory import StaffDirectory
 
@@ -131,41 +128,6 @@ def components() -> Any:
     return current_app.extensions[COMPONENTS_EXTENSION]
 
 
-class FieldError(Schema):
-    field = fields.String(allow_none=True, metadata={"example": "client.email"})
-    location = fields.String(metadata={"example": "json"})
-    message = fields.String(metadata={"example": "Not a valid email address."})
-
-
-class ProblemDetails(Schema):
-    """RFC 9457 problem details, the body of every error response.
-
-    A service declares the extension members its domain errors carry (``problem_members`` of
-    ``create_service_app``), so the document describes every member a problem can have.
-    """
-
-    type = fields.String(
-        required=True, metadata={"example": "https://dbt-platform.example/problems/not-found"}
-    )
-    title = fields.String(required=True, metadata={"example": "Not Found"})
-    status = fields.Integer(required=True, metadata={"example": 404})
-    detail = fields.String()
-    instance = fields.String(metadata={"example": "/v1/referrals/01a2"})
-    errors = fields.List(fields.Nested(FieldError))
-    checks = fields.Dict(
-        keys=fields.String(),
-        values=fields.Boolean(),
-        metadata={"description": "readiness: which dependency answered"},
-    )
-
-
-def problem_schema(members: dict[str, fields.Field] | None) -> type[Schema]:
-    """``ProblemDetails`` with a service's extension members declared."""
-    if not members:
-        return ProblemDetails
-    return type("ProblemDetails", (ProblemDetails,), dict(members))
-
-
 def problem_for(error: DomainError) -> Problem:
     """The one map from a domain error to its problem response."""
     return Problem(
@@ -177,82 +139,6 @@ def problem_for(error: DomainError) -> Problem:
         headers=getattr(error, "headers", None),  # e.g. a 429's Retry-After
         extra=error.members,
     )
-
-
-class ProblemApi(Api):
-    """flask-smorest's Api answering (and documenting) every HTTP error as a problem body."""
-
-    ERROR_SCHEMA: type[Schema] = ProblemDetails
-
-    def __init__(self, app: Flask, *, error_schema: type[Schema], **kwargs: Any) -> None:
-        self.ERROR_SCHEMA = error_schema
-        super().__init__(app, **kwargs)
-
-    def _register_responses(self):
-        for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
-            if status >= 400:
-                response["schema"] = self.ERROR_SCHEMA
-            prepare_response(response, self.spec, CONTENT_TYPE)
-            self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
-        prepare_response(response, self.spec, CONTENT_TYPE)
-        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
-
-    def handle_http_exception(self, error: HTTPException):
-        data = getattr(error, "data", None) or {}
-        errors = None
-        if "messages" in data:  # webargs validation errors, keyed by location
-            errors = []
-            for location, messages in data["messages"].items():
-                errors.extend(field_errors(messages, location))
-        status = error.code or 500
-        title = title_for(status)
-        detail = data.get("message") or error.description
-        if status == 422:
-            detail = "The request has invalid fields; see errors."
-        headers = dict(data.get("headers") or {})
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
-            headers["Allow"] = ", ".join(sorted(error.valid_methods))  # RFC 9110 section 15.5.6
-        problem = Problem(
-            status,
-            title,
-            detail,
-            type_=PROBLEM_TYPE_BASE + title.lower().replace(" ", "-"),
-            errors=errors,
-            headers=headers,
-        )
-        return problem.to_response(instance=request.path)
-
-
-def _schema_name(schema: Any) -> str:
-    """OpenAPI component names: the class name, ``Partial`` in front of a partial instance
-    (a PATCH body reusing its POST schema), instead of apispec's numbered duplicates."""
-    name = resolver(schema)
-    return f"Partial{name}" if getattr(schema, "partial", False) else name
-
-
-class _Converter(OpenAPIConverter):
-    """apispec's converter, plus what fields cannot say about a whole schema: a schema's
-    ``Meta.json_schema`` (say, an ``if``/``then`` rule between two of its fields, which its
-    ``@validates_schema`` enforces) is merged into its component."""
-
-    def schema2jsonschema(self, schema):
-        jsonschema = super().schema2jsonschema(schema)
-        jsonschema.update(getattr(getattr(schema, "Meta", None), "json_schema", None) or {})
-        return jsonschema
-
-    def field2property(self, field):
-        prop = super().field2property(field)
-        # ``load_default=None`` on a field that does not take null (an absent query argument)
-        # is no JSON default: ``default: null`` on ``type: string`` is an invalid document.
-        if "default" in prop and prop["default"] is None and not field.allow_none:
-            del prop["default"]
-        return prop
-
-
-class _Plugin(MarshmallowPlugin):
-    Converter = _Converter
 
 
 def create_service_app(
@@ -274,22 +160,7 @@ def create_service_app(
     logs.configure(service, settings.log_level, settings.log_format)
     app = Flask(service)
     app.config.update(
-        API_TITLE=title,
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.1.0",
-        OPENAPI_URL_PREFIX="/",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        API_SPEC_OPTIONS={
-            "info": {"description": description},
-            "components": {
-                "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-                }
-            },
-            "security": [{"bearerAuth": []}],
-        },
+        **document_config(title, description),
         JSON_SORT_KEYS=False,
         # Werkzeug refuses a longer body when it is read; _begin refuses one announced by its
         # Content-Length before anything reads it.
@@ -311,11 +182,7 @@ def create_service_app(
     hops = env_int("TRUSTED_PROXY_HOPS", 0)
     if hops:  # behind an ingress: the client's address (for the audit trail) is X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    api = ProblemApi(
-        app,
-        error_schema=problem_schema(problem_members),
-        spec_kwargs={"marshmallow_plugin": _Plugin(schema_name_resolver=_schema_name)},
-    )
+    api = create_api(app, problem_members)
     for blueprint in blueprints:
         if isinstance(blueprint, flask_smorest.Blueprint):
             api.register_blueprint(blueprint)  # documented, under /v1

@@ -178,6 +178,18 @@ def _console_assets() -> None:
     assets.copy(paths.CONSOLE_SRC / "node_modules", paths.CONSOLE_VENDOR)
 
 
+def _swagger_ui() -> None:
+    """The services' own ``/docs`` page loads Swagger UI from ``dbt_shared.openapi``'s static
+    folder: its files from the console's ``swagger-ui-dist`` (one version, one lock file)."""
+    from dbt_shared import openapi
+
+    source = paths.CONSOLE_SRC / "node_modules" / "swagger-ui-dist"
+    if not source.is_dir():
+        npm = _require("npm", "install Node.js 20+ with npm")
+        _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=paths.CONSOLE_SRC)
+    openapi.copy_swagger_ui(source)
+
+
 def _prime_keycloak() -> None:
     keycloak.prime()
 
@@ -213,6 +225,12 @@ def steps() -> list[Step]:
             ],
             paths.CONSOLE_VENDOR,
             _console_assets,
+        ),
+        Step(
+            "swagger-ui",
+            [paths.CONSOLE_SRC / "package-lock.json", paths.SHARED_OPENAPI],
+            paths.SHARED_OPENAPI.parent / "static" / "swagger-ui",
+            _swagger_ui,
         ),
         Step("keycloak", [paths.KEYCLOAK_SRC / "pom.xml"], paths.KEYCLOAK_DIST, _fetch_keycloak),
         # After "keycloak" (a new distribution removes the template, and so this step's output).

@@ -58,6 +58,8 @@ CONSOLE_SECRET_KEY: Path = SECRETS_DIR / "console-secret-dev.key"
 #: their built files for the console to serve (git-ignored).
 CONSOLE_SRC: Path = ROOT / "services" / "console"
 CONSOLE_VENDOR: Path = CONSOLE_SRC / "src" / "console" / "static" / "vendor"
+# The services' Swagger UI page (dbt_shared.openapi) and, beside it, the files it loads.
+SHARED_OPENAPI: Path = ROOT / "shared" / "src" / "dbt_shared" / "openapi.py"
 FIELD_KEY: Path = SECRETS_DIR / "field-encryption-dev.key"  # intake's
 # The services that store client health data, each with a field-encryption key of its own.
 FIELD_KEYS: dict[str, Path] = {
