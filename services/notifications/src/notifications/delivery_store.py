@@ -1,8 +1,9 @@
 """Deliveries and the queue of the pending ones: what the sender claims and settles.
 
 ``MongoDeliveries`` keeps a queue beside the deliveries that holds only the pending ones
-(``delivery_queue``), so the timer's reads cost the work in flight, not the history. Every query
-names the index that serves it on MongoDB 7.
+(``delivery_queue``), so the timer's reads cost the work in flight, not the history, and a send
+journal (``notifications.send_journal``): the attempts handed to a provider whose outcome may
+not be written with their delivery yet. Every query names the index that serves it on MongoDB 7.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from dbt_shared.events.envelope import Event
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from notifications.domain.deliveries import DeliveryStatus, claim_order
 from notifications.domain.purposes import Priority, priority_rank
+from notifications.send_journal import (
+    JOURNAL,
+    InMemorySendJournal,
+    MongoSendJournal,
+    SendJournal,
+    send_key,
+)
 
 QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
 ORPHAN_GRACE = timedelta(minutes=2)
@@ -84,9 +92,15 @@ class Deliveries:
     """Deliveries and their outcome events (``claim_due`` is storage-specific), each listed in
     two bucketed lists, its site's and its recipient's (``GET /v1/deliveries``)."""
 
-    def __init__(self, store: DocumentStore, sequences: listing.Sequences | None = None) -> None:
+    def __init__(
+        self,
+        store: DocumentStore,
+        sequences: listing.Sequences | None = None,
+        journal: SendJournal | None = None,
+    ) -> None:
         self.store = store
         self.sequences = sequences or listing.InMemorySequences()
+        self.journal = journal or InMemorySendJournal()
         # Set when an urgent delivery due at once is stored: the sender's timer runs at once
         # (``timers``), so a crisis page is pushed, not picked up on the next tick.
         self.wake = threading.Event()
@@ -124,7 +138,17 @@ class Deliveries:
         return self.store.find({"recipient_id": recipient_id, "status": status})
 
     def get(self, delivery_id: str) -> dict[str, Any] | None:
-        return self.store.get(delivery_id)
+        """A delivery as stored; a pending one with its attempt in flight (``sending``: the
+        attempt and since when), which only the send journal holds until its outcome is
+        written."""
+        delivery = self.store.get(delivery_id)  # index: _id
+        if delivery is None or delivery["status"] != DeliveryStatus.PENDING:
+            return delivery
+        attempt = delivery.get("attempts", 0) + 1
+        begun = self.journal.entry(send_key(delivery, attempt))  # index: _id
+        if begun is None:
+            return delivery
+        return {**delivery, "sending": {"attempt": attempt, "since": aware(begun["since"])}}
 
     def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
         """Write a changed delivery (and its outcome event) if no one changed it since it was
@@ -158,6 +182,7 @@ class MongoDeliveries(Deliveries):
         super().__init__(
             MongoDocumentStore(collection, "delivery"),
             listing.BlockSequences(listing.MongoSequences(collection.database)),
+            MongoSendJournal(collection.database[JOURNAL]),
         )
         self.collection = collection
         self.queue = collection.database[QUEUE]
@@ -248,8 +273,6 @@ class MongoDeliveries(Deliveries):
         return results
 
     def _requeue(self, stored: dict[str, Any]) -> None:
-        if stored.get("sending"):
-            return  # an attempt stored as in flight: its entry holds the claim's lease already
         if stored["status"] == DeliveryStatus.PENDING:
             self._enqueue(stored)
         else:  # settled: its entry goes with others a moment later (its lease keeps it unclaimed)
@@ -350,7 +373,9 @@ class MongoDeliveries(Deliveries):
 
 class InMemoryDeliveries(Deliveries):
     def __init__(self) -> None:
-        super().__init__(InMemoryDocumentStore("delivery"), listing.InMemorySequences())
+        super().__init__(
+            InMemoryDocumentStore("delivery"), listing.InMemorySequences(), InMemorySendJournal()
+        )
 
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         for due in self.store.find(_due(now), sort=claim_order(), limit=1):

@@ -43,6 +43,7 @@ from notifications.schedule import (
     Schedule,
     SiteTimeZones,
 )
+from notifications.send_journal import JOURNAL
 
 INBOX = "inbox_items"
 DELIVERIES = "deliveries"
@@ -82,6 +83,8 @@ def ensure_indexes(db: Database) -> None:
         [("status", 1), ("priority_rank", 1), ("next_attempt_at", 1)], name="due_by_priority"
     )
     db[QUEUE].create_index([("priority_rank", 1), ("next_attempt_at", 1)], name="due")
+    # the send journal: a re-claimed attempt's outcome, carried by its sender's next entry
+    db[JOURNAL].create_index("outcome_of", name="outcome_of")
     db[INBOX].create_index([("recipient_id", 1), ("me_bucket", 1), ("_id", 1)], name="my_inbox")
     # a site's unread items, for the recount of its unread tally (equality, not the history)
     db[INBOX].create_index([("site_id", 1), ("unread", 1)], name="site_unread")

@@ -3,18 +3,16 @@ time (intake's API; nothing is stored), held when its channel's window is closed
 recipient (SMS 08:00-21:00 in their zone, their quiet hours), dropped when a held reminder's
 session has started by then, else sent and its attempt recorded.
 
-Email and SMS are at-least-once, and a crash repeats at most the one message in flight: before
-the provider is called, the attempt is stored as in flight (``sending``), in the same write as
-the outcome of the message before it, so every message handed to a provider before the one in
-hand has its outcome stored. That write is guarded like any save: a delivery another worker
-claimed meanwhile is left to it, not sent twice. The one in flight at a crash is sent again
-when its lease runs out, under the same key (``send_key``): the SMS provider's
-``Idempotency-Key`` and the email's ``Message-ID``, so the provider (or the recipient's mail
-client) can tell the repeat. Changes that send nothing (held, dropped, no address) are written
-together, up to ``SAVE_EVERY`` at once, at most ``SAVE_WITHIN_S`` after the first. Urgent
-deliveries (safety alerts to clinicians) are claimed before normal ones, retried on a faster
-schedule that never gives up; safety messages, crisis coaching and a coaching request to the
-clinician on call (``at_once``) are never held.
+Email and SMS are at-least-once, and a crash repeats at most the one message in flight: each
+attempt is begun in the send journal before its provider call, carrying the outcome of the
+message handed over before it (``notifications.send_journal``); the deliveries are written
+together, up to ``SAVE_EVERY`` at once, at most ``SAVE_WITHIN_S`` after the first, each guarded
+(a delivery another worker wrote meanwhile is left to it). A re-claimed delivery finds its
+attempt begun: the journal's outcome is recorded without sending, else it was in flight and
+is sent again under the same key (``send_key``: the SMS ``Idempotency-Key``, the email's
+``Message-ID``). Urgent deliveries (safety alerts to clinicians) are claimed before normal
+ones, retried on a faster schedule that never gives up; safety messages, crisis coaching and a
+coaching request to the clinician on call (``at_once``) are never held.
 """
 
 from __future__ import annotations
@@ -45,13 +43,16 @@ from notifications.domain.deliveries import (
 from notifications.domain.messages import EMAIL_TEMPLATES
 from notifications.domain.purposes import Priority
 from notifications.domain.recipients import NoRecipient, resolve_recipient
+from notifications.send_journal import send_key
 
 log = logging.getLogger(__name__)
 PEOPLE = ("client", "clinician")
 DROPPED = "dropped"
 SAVE_EVERY = 20  # changes written in one bulk write at most
 SAVE_WITHIN_S = 0.25  # how long a change waits for others before it is written
-SENDING = "sending"  # the attempt in flight: {"attempt", "since"}, stored before the provider call
+# An attempt in flight as an earlier version stored it on the delivery ({"attempt", "since"}):
+# cleared by every change written; read once, on the first claim after the upgrade.
+SENDING = "sending"
 
 
 @dataclass(frozen=True)
@@ -91,18 +92,23 @@ def dispatch_due(components: Components, stop: threading.Event | None = None) ->
 
 class _Saves:
     """The claimed deliveries' changes not written yet: written together, then each one's
-    ``done`` is called with whether it took effect (a change made meanwhile wins)."""
+    ``done`` is called with whether it took effect (a change made meanwhile wins).
+
+    ``carried``: the outcome of the last attempt handed to a provider whose change is not
+    written yet, for the next attempt's journal entry to carry."""
 
     def __init__(self, c: Components) -> None:
         self.c = c
-        self.pending: list[tuple[dict[str, Any], list[Event], Callable[[], None]]] = []
+        self.pending: list[tuple[dict[str, Any], list[Event], Callable[[], None], str | None]] = []
         self.ids: set[str] = set()
         self.since = 0.0
+        self.carried: tuple[str, dict[str, Any]] | None = None
 
-    def add(self, delivery: dict[str, Any], events=(), done: Callable[[], None] = lambda: None):
+    def add(self, delivery, events=(), done: Callable[[], None] = lambda: None, key=None) -> None:
+        """A change to write; ``key``: the journal entry of the attempt it records."""
         if not self.pending:
             self.since = time.monotonic()
-        self.pending.append((delivery, list(events), done))
+        self.pending.append((delivery, list(events), done, key))
         self.ids.add(delivery["_id"])
 
     def flush_if_due(self) -> None:
@@ -112,29 +118,25 @@ class _Saves:
             self.flush()
 
     def flush(self) -> None:
-        self.write_with(None)
-
-    def write_with(self, delivery: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Write what is pending, and ``delivery`` with it (one bulk write); answers
-        ``delivery`` as stored, ``None`` when it was changed meanwhile (not written)."""
+        """Write what is pending (one ``save_many``); the journal entries of the attempts it
+        records are forgotten (a delivery changed meanwhile is its claimer's, who records or
+        repeats that attempt under its key)."""
         pending, self.pending, self.ids = self.pending, [], set()
-        if not pending and delivery is None:
-            return None
-        changes = [(d, ev) for d, ev, _done in pending]
-        if delivery is not None:
-            changes.append((delivery, []))
-        stored = self.c.repositories.deliveries.save_many(changes)
-        for (delivery_, _events, done), written in zip(pending, stored, strict=False):
-            with correlation.bound(delivery_.get("correlation_id")):
+        if not pending:
+            return
+        stored = self.c.repositories.deliveries.save_many([(d, ev) for d, ev, _, _ in pending])
+        self.carried = None  # written (or its claimer's now)
+        self.c.repositories.deliveries.journal.forget(k for *_, k in pending if k is not None)
+        for (delivery, _events, done, _key), written in zip(pending, stored, strict=True):
+            with correlation.bound(delivery.get("correlation_id")):
                 if written is None:
                     # Its lease ran out and another worker claimed it meanwhile: that worker
                     # owns it now.
                     log.warning(
-                        "delivery changed meanwhile; left to its claimer", extra=_ids(delivery_)
+                        "delivery changed meanwhile; left to its claimer", extra=_ids(delivery)
                     )
                 else:
                     done()
-        return stored[-1] if delivery is not None else None
 
 
 def at_once(delivery: dict[str, Any]) -> bool:
@@ -143,11 +145,14 @@ def at_once(delivery: dict[str, Any]) -> bool:
 
 def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Saves) -> int:
     """Send one claimed delivery, or hold or drop it; answers 1 when it was attempted."""
+    key = send_key(delivery, delivery["attempts"] + 1)
     try:
         target = _target(c, delivery)
     except (PermanentFailure, TransientFailure) as exc:
-        permanent = isinstance(exc, PermanentFailure)
-        _record(c, saves, delivery, None, error=str(exc), permanent=permanent)
+        # (a failure is rare: it looks whether this attempt went out before its sender stopped)
+        if not _journaled(c, saves, delivery, None, key):
+            permanent = isinstance(exc, PermanentFailure)
+            _record(c, saves, delivery, None, key=key, error=str(exc), permanent=permanent)
         return 1
     delivery = {**delivery, "channel": target.channel}
     until = windows.send_at(
@@ -161,6 +166,8 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
     if until is not None:
         starts = delivery.get("session_starts_at")
         if starts is not None and windows.drop_held_reminder(until, aware(starts)):
+            if _journaled(c, saves, delivery, target, key):  # it went out: not dropped
+                return 1
 
             def dropped() -> None:
                 metrics.DELIVERIES.labels(delivery["purpose"], target.channel, DROPPED).inc()
@@ -172,43 +179,64 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
                 "last_error": "held past",
                 SENDING: None,
             }
-            saves.add({**delivery, **change}, done=dropped)
+            saves.add({**delivery, **change}, done=dropped, key=key)
             return 0
 
         def held() -> None:
             metrics.HELD.labels(delivery["purpose"], target.channel).inc()
             log.info("delivery held until its window opens", extra=_ids(delivery))
 
-        # (an attempt a stopped worker left in flight is over: the window decides again)
+        # (an attempt a stopped sender began stays in the journal: when the window opens, its
+        # outcome is recorded from there, or it is sent again under its key)
         held_change = {"held_until": until, "next_attempt_at": until, SENDING: None}
         saves.add({**delivery, **held_change}, done=held)
         return 0
-    attempt = delivery["attempts"] + 1
-    interrupted = delivery.get(SENDING)
-    if interrupted and interrupted.get("attempt") == attempt:
-        # Its worker stopped between the provider call and the outcome: it may have gone out.
-        # Sent again under the same key (the provider can tell the repeat); counted.
-        metrics.RESENT.labels(delivery["purpose"], target.channel).inc()
-        log.warning("delivery's last attempt was interrupted; sending again", extra=_ids(delivery))
-    # The attempt is stored before the provider is called, with what is pending (the outcome
-    # of the message before): a crash from here repeats this message at most.
-    in_flight = saves.write_with({**delivery, SENDING: {"attempt": attempt, "since": now}})
-    if in_flight is None:
-        log.warning("delivery changed meanwhile; left to its claimer", extra=_ids(delivery))
-        return 0
-    delivery = in_flight
+    # Begun in the journal before the provider is called, with the outcome of the message
+    # before: a crash from here repeats this message at most.
+    if c.repositories.deliveries.journal.begin(key, now, saves.carried):
+        interrupted = delivery.get(SENDING) or {}  # stored in flight by an earlier version
+        if interrupted.get("attempt") == delivery["attempts"] + 1:
+            _resending(delivery, target)
+    elif _journaled(c, saves, delivery, target, key):  # begun by its earlier claimer
+        return 1
+    else:
+        _resending(delivery, target)
     error, permanent, provider = None, False, None
     try:
-        provider = _send(c, delivery, target, key=send_key(delivery, attempt))
+        provider = _send(c, delivery, target, key=key)
     except PermanentFailure as exc:
         error, permanent = str(exc), True
     except TransientFailure as exc:
         error = str(exc)
-    _record(c, saves, delivery, target, error=error, permanent=permanent, provider=provider)
+    _record(
+        c, saves, delivery, target, key=key, error=error, permanent=permanent, provider=provider
+    )
+    outcome = {"error": error, "permanent": permanent, "provider": provider}
+    saves.carried = (key, {**outcome, "channel": target.channel})
     return 1
 
 
-def _record(c, saves: _Saves, delivery, target, *, error, permanent, provider=None) -> None:
+def _journaled(c: Components, saves: _Saves, delivery, target: Target | None, key: str) -> bool:
+    """Record the outcome of attempt ``key`` as the journal has it (handed to the provider by a
+    sender that stopped before writing it; index ``outcome_of``); ``False`` when it has none."""
+    outcome = c.repositories.deliveries.journal.outcome(key)
+    if outcome is None:
+        return False
+    log.info("an interrupted attempt's outcome recorded from the journal", extra=_ids(delivery))
+    changed = {**delivery, "channel": outcome.get("channel") or (target and target.channel)}
+    recorded = {k: outcome.get(k) for k in ("error", "permanent", "provider")}
+    _record(c, saves, changed, target, key=key, **recorded)
+    return True
+
+
+def _resending(delivery: dict[str, Any], target: Target) -> None:
+    """Its sender stopped between the provider call and the outcome (or its lease ran out):
+    it may have gone out. Sent again under the same key (the provider can tell the repeat)."""
+    metrics.RESENT.labels(delivery["purpose"], target.channel).inc()
+    log.warning("delivery's last attempt was interrupted; sending again", extra=_ids(delivery))
+
+
+def _record(c, saves: _Saves, delivery, target, *, error, permanent, provider=None, key=None):
     policies = c.retry_policies
     now = c.clock.now()
     attempt = record_attempt(
@@ -253,7 +281,7 @@ def _record(c, saves: _Saves, delivery, target, *, error, permanent, provider=No
             log.warning("delivery failed; will retry", extra={**_ids(delivery), "error": error})
         metrics.DELIVERIES.labels(delivery["purpose"], changed["channel"], attempt.outcome).inc()
 
-    saves.add(changed, outcome, done=recorded)
+    saves.add(changed, outcome, done=recorded, key=key)
 
 
 def _ids(delivery: dict[str, Any]) -> dict[str, Any]:
@@ -331,12 +359,6 @@ def _opted_out(c: Components, number: str) -> bool:
         bool(normal)
         and c.repositories.opt_outs.get(sms.number_key(normal, c.number_pepper)) is not None
     )
-
-
-def send_key(delivery: dict[str, Any], attempt: int) -> str:
-    """The key one attempt is sent under, the same when it is sent again after a crash: the
-    SMS provider's ``Idempotency-Key``, the email's ``Message-ID``."""
-    return f"{delivery['_id']}.{attempt}"
 
 
 def _send(c: Components, delivery: dict[str, Any], target: Target, *, key: str) -> str:
