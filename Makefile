@@ -30,7 +30,7 @@ define pytest
 	exit $$rc
 endef
 
-.PHONY: help venv setup run up down status test test-unit test-integration test-e2e test-contract \
+.PHONY: help venv setup run up down status demo test test-unit test-integration test-e2e test-contract \
 	lint fmt token docs bench seed chaos clean
 
 help: ## Show this help
@@ -39,7 +39,8 @@ help: ## Show this help
 		awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables: PYTEST_ARGS='...' for the test targets; ROLE, SITES, SUB for token;"
-	@echo "           PROFILE=dev|test for run/up/down/status (default dev);"
+	@echo "           PROFILE=dev|test for run/up/down/status/demo (default dev);"
+	@echo "           DEMO=0 for run/up: the first start of an empty stack stays empty;"
 	@echo "           DEVSTACK_PORT_OFFSET=N adds N to every test-profile port (default 0)."
 
 venv: ## Install uv if missing and sync the Python workspace into .venv (uv.lock, frozen)
@@ -52,11 +53,17 @@ venv: ## Install uv if missing and sync the Python workspace into .venv (uv.lock
 setup: venv ## venv + build FerretDB, Mailpit, Kafka jars, Keycloak (dev realm), dev keys into .local/ (cached)
 	@$(PY) -m devstack setup
 
+# DEMO=0: the first start of an empty dev stack stays empty (no demo organisation).
+NO_DEMO = $(if $(filter 0 no false off,$(DEMO)),--no-demo,)
+
 run: setup ## Run the whole platform, Keycloak and the console (dev ports) in the foreground; Ctrl-C stops
-	@$(PY) -m devstack run --profile $(PROFILE)
+	@$(PY) -m devstack run --profile $(PROFILE) $(NO_DEMO)
 
 up: setup ## Start the whole platform (dev ports) in the background, with a supervisor
-	@$(PY) -m devstack up --profile $(PROFILE)
+	@$(PY) -m devstack up --profile $(PROFILE) $(NO_DEMO)
+
+demo: venv ## Load the demo organisation (2 sites, staff roles, a group, referrals) into the running stack
+	@$(PY) -m devstack demo --profile $(PROFILE)
 
 down: setup ## Stop what `make up` started (the supervisor first)
 	@$(PY) -m devstack down --profile $(PROFILE)

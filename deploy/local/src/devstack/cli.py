@@ -1,4 +1,4 @@
-"""``python -m devstack <command>``: setup, run, up, down, status, token, env (and supervise,
+"""``python -m devstack <command>``: setup, run, up, down, status, demo, token, env (and supervise,
 the background supervisor that ``up`` starts)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 
-from . import build, paths, supervisor
+from . import build, demo, paths, supervisor
 from .errors import StackError
 from .process import ManagedProcess
 from .profile import DEV_USERS, SERVICES, Profile
@@ -51,6 +51,33 @@ def _sign_in_help(profile: Profile) -> str:
     return "\n".join(lines)
 
 
+def _first_start_demo(profile: Profile, wanted: bool) -> None:
+    """The demo organisation on the first start of an empty dev stack (not the test profile's:
+    its tests make what they need)."""
+    if profile.ephemeral:
+        return
+    message = demo.load_on_first_start(profile, wanted)
+    if message:
+        print(message, flush=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load (or complete) the demo organisation in the running stack; idempotent."""
+    profile = _profile(args)
+    try:
+        made = demo.load(profile)
+    except demo.DemoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # requests' connection errors: nothing answers
+        print(f"error: is the {profile.name} stack running (make up)? {exc}", file=sys.stderr)
+        return 1
+    if not profile.ephemeral:
+        demo.mark_loaded(profile, made)
+    print(demo.describe(made))
+    return 0
+
+
 def _with_console() -> bool:
     """Whether the staff console is installed in this environment (services/console)."""
     import importlib.util
@@ -84,7 +111,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         t0 = time.monotonic()
         stack.start_all(keycloak=True, console=_with_console())
-        _print_started(stack, time.monotonic() - t0)
+        seconds = time.monotonic() - t0
+        _first_start_demo(stack.profile, args.demo)
+        _print_started(stack, seconds)
         print(
             "A process that dies is restarted (1 s, doubling to 30 s). Ctrl-C stops everything.",
             flush=True,
@@ -168,7 +197,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         stack.stop_all()
         return 130
-    _print_started(stack, time.monotonic() - t0)
+    seconds = time.monotonic() - t0
+    _first_start_demo(profile, args.demo)
+    _print_started(stack, seconds)
     try:
         pid = _start_supervisor(profile)
     except StackError as exc:
@@ -269,10 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_setup)
 
+    demo_help = "load the demo organisation on the first start of an empty dev stack (default)"
     p = with_profile(sub.add_parser("run", help="run the whole platform in the foreground"))
+    p.add_argument("--demo", action=argparse.BooleanOptionalAction, default=True, help=demo_help)
     p.set_defaults(func=cmd_run)
     p = with_profile(sub.add_parser("up", help="start the whole platform in the background"))
+    p.add_argument("--demo", action=argparse.BooleanOptionalAction, default=True, help=demo_help)
     p.set_defaults(func=cmd_up)
+    p = with_profile(
+        sub.add_parser("demo", help="load the demo organisation into the running stack")
+    )
+    p.set_defaults(func=cmd_demo)
     p = with_profile(sub.add_parser("down", help="stop what `up` started"))
     p.add_argument("--timeout", type=float, default=None, help="seconds before SIGKILL")
     p.set_defaults(func=cmd_down)
