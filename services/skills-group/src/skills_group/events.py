@@ -41,6 +41,7 @@ def enrollment_created(e: dict[str, Any], first_starts_at: datetime, clock: Cloc
             "first_session_starts_at": _at(first_starts_at),
             "placed_by": e["placed_by"],
             "enrolled_at": _at(e["enrolled_at"]),
+            "transferred_from_enrollment_id": e.get("transferred_from"),
         },
         clock,
     )

@@ -129,6 +129,10 @@ Enrollment = response_schema(
     first_index=fields.Integer(),
     until_index=fields.Integer(),
     enrolled_at=fields.DateTime(),
+    consecutive_misses=fields.Integer(load_default=0, dump_default=0),
+    at_risk=fields.Boolean(dump_default=False),
+    transferred_from=fields.String(allow_none=True),
+    therapist_id=fields.String(allow_none=True, metadata={"description": "for outreach"}),
 )
 
 WaitlistEntry = response_schema(
@@ -147,6 +151,14 @@ class AttendanceRecordIn(Schema):
     minutes_late = JsonInteger(load_default=None, validate=validate.Range(min=0, max=600))
     reason = Text(load_default=None, validate=validate.Length(max=200))
 
+    @validates_schema
+    def _what_each_status_needs(self, data, **_kwargs) -> None:
+        # late counts as a miss past the program's minutes: without them it cannot be judged
+        if data.get("status") == attendance.LATE and data.get("minutes_late") is None:
+            raise ValidationError("Say how many minutes late.", field_name="minutes_late")
+        if data.get("status") == attendance.EXCUSED and not (data.get("reason") or "").strip():
+            raise ValidationError("Give the reason for the excused absence.", field_name="reason")
+
 
 class AttendanceIn(Schema):
     records = fields.List(
@@ -159,13 +171,30 @@ AttendanceRecord = response_schema(
     "client_id status reason",
     minutes_late=fields.Integer(allow_none=True),
 )
+MemberRun = response_schema(
+    "MemberRun",
+    "client_id status",
+    consecutive_misses=fields.Integer(),
+    at_risk=fields.Boolean(),
+)
 SessionAttendance = response_schema(
-    "SessionAttendance", "session_id", records=fields.List(fields.Nested(AttendanceRecord))
+    "SessionAttendance",
+    "session_id",
+    records=fields.List(fields.Nested(AttendanceRecord)),
+    members=fields.List(
+        fields.Nested(MemberRun),
+        metadata={"description": "each recorded member's run and risk after this write"},
+    ),
 )
 RosterEntry = response_schema(
     "RosterEntry",
     "client_id enrollment_id",
     status=fields.String(allow_none=True, metadata={"description": "null until recorded"}),
+    minutes_late=fields.Integer(allow_none=True),
+    reason=fields.String(allow_none=True),
+    consecutive_misses=fields.Integer(metadata={"description": "the member's current run"}),
+    miss_limit=fields.Integer(metadata={"description": "the program's consecutive miss limit"}),
+    at_risk=fields.Boolean(metadata={"description": "one miss from the limit"}),
 )
 ClientSession = response_schema(
     "ClientSession",
@@ -226,4 +255,64 @@ OverviewRow = response_schema(
     longest_wait_days=fields.Integer(allow_none=True),
     at_risk=fields.Integer(),
     attendance_rate_4w=fields.Float(allow_none=True),
+)
+
+
+# -- a facilitator's group operations (``api.rosters``) -----------------------------------------
+GroupClash = response_schema(
+    "GroupClash",
+    "date kind session_id group_id",
+    index=fields.Integer(),
+    facilitator_id=fields.String(allow_none=True),
+)
+ClosureMet = response_schema("ClosureMet", "date reason effect", index=fields.Integer())
+PreviewSession = response_schema(
+    "PreviewSession",
+    "date local_start module room status",
+    cycle=fields.Integer(),
+    index=fields.Integer(),
+    starts_at=fields.DateTime(),
+    module_week=fields.Integer(),
+    is_entry_point=fields.Boolean(),
+)
+GroupPreview = response_schema(
+    "GroupPreview",
+    "curriculum",
+    capacity=fields.Integer(),
+    sessions=fields.List(fields.Nested(PreviewSession)),
+    conflicts=fields.List(fields.Nested(GroupClash)),
+    closures=fields.List(fields.Nested(ClosureMet)),
+)
+
+
+class ClosureArgs(Schema):
+    group_id = Id(metadata={"description": "say what each closure did to this group"})
+
+
+SiteClosure = response_schema(
+    "SiteClosure",
+    "site_id date reason",
+    effect=fields.String(allow_none=True, metadata={"description": "shifted, skipped or null"}),
+    session_id=fields.String(allow_none=True),
+)
+ClosureRemoved = response_schema(
+    "ClosureRemoved", "site_id date", sessions_changed=fields.Integer()
+)
+
+
+class RemovalIn(Schema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TransferIn(Schema):
+    group_id = Id(required=True)
+    reason = Text(required=True, validate=validate.Length(min=1, max=200))
+    from_session_id = Id(load_default=None, allow_none=True)
+
+
+GroupWaiting = response_schema(
+    "GroupWaiting",
+    "client_id program_id reason",
+    waiting_since=fields.DateTime(),
+    fits=fields.Boolean(metadata={"description": "their availability fits the group's slot"}),
 )

@@ -20,7 +20,8 @@ CLIENT_DISCHARGED = "skills.client.discharged.v1"
 SESSION_RESCHEDULED = "skills.session.rescheduled.v1"
 SESSION_CANCELLED = "skills.session.cancelled.v1"
 
-DISCHARGE_REASONS = ("consecutive_misses", "withdrawn")
+# removed: taken out by hand (a facilitator or coordinator, with a reason kept sealed)
+DISCHARGE_REASONS = ("consecutive_misses", "withdrawn", "removed")
 MODULES = ("M", "DT", "ER", "IE", "WMP")
 
 
@@ -34,6 +35,11 @@ class EnrollmentCreatedV1(Schema):
     first_session_starts_at = fields.DateTime(required=True)
     placed_by = fields.String(required=True, validate=validate.OneOf(("rolling_admission", "hand")))
     enrolled_at = fields.DateTime(required=True)
+    transferred_from_enrollment_id = fields.String(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "a member moved by hand: the membership they left"},
+    )
 
 
 class ClientWaitlistedV1(Schema):

@@ -39,4 +39,6 @@ def home():
         return redirect(url_for("referrals.queue"))
     if "therapist" in user_roles:
         return redirect(url_for("coaching.queue"))
+    if "facilitator" in user_roles:
+        return redirect(url_for("groups.my_groups"))
     return render_template("home.html")

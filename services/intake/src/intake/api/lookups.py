@@ -35,7 +35,7 @@ class DuplicateCheckView(MethodView):
 
 @blp.route("/clients/display-names")
 class DisplayNamesView(MethodView):
-    @require_roles("coordinator", "operator", "therapist")
+    @require_roles("coordinator", "operator", "therapist", "facilitator")
     @blp.arguments(DisplayNamesIn, example={"client_ids": ["01a214d7-2efe-7325-a9cf-f6c3557e6e63"]})
     @blp.response(200, DisplayNames)
     def post(self, body):

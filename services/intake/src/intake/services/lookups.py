@@ -7,6 +7,7 @@ from typing import Any
 
 from dbt_shared.auth import Principal
 from intake.bootstrap import Components
+from intake.domain.pipeline import ADMITTED
 from intake.domain.referral import Referral
 from intake.services.access import own_clinician_ids
 
@@ -15,20 +16,25 @@ NAME_FIELDS = ("given_name", "family_name")
 
 def display_names(client_ids: list[str], c: Components, principal: Principal) -> list[dict]:
     """``{client_id, display_name}`` for each id the caller may see (a client of their sites; a
-    therapist's own client), in the order asked; the others are left out as if unknown. One
-    audit record per site shown names every client of it that was shown."""
+    therapist's own client; a facilitator's site's admitted clients), in the order asked; the
+    others are left out as if unknown. One audit record per site shown names every client of it
+    that was shown."""
     wanted = list(dict.fromkeys(client_ids))
     own = own_clinician_ids(c, principal)
     # referrals index: _id, an $in over at most 100 ids (one list page's), whatever the history
     found = c.repositories.referrals.find(
-        {"_id": {"$in": wanted}}, {"site_id": 1, "therapist": 1, "client": 1}
+        {"_id": {"$in": wanted}}, {"site_id": 1, "therapist": 1, "client": 1, "status": 1}
     )
     visible: dict[str, Referral] = {}
     for state in found:
         referral = Referral(state)
         if not principal.can_act_on_site(referral.site_id):
             continue
-        if own is not None and referral.therapist_id not in own:
+        if (
+            own is not None
+            and referral.therapist_id not in own
+            and not _in_groups(principal, referral)
+        ):
             continue
         visible[referral.id] = referral
     shown_by_site: dict[str, list[str]] = {}
@@ -49,6 +55,12 @@ def display_names(client_ids: list[str], c: Components, principal: Principal) ->
         for client_id in wanted
         if client_id in visible
     ]
+
+
+def _in_groups(principal: Principal, referral: Referral) -> bool:
+    """A facilitator at the site reads the names of its admitted clients (its groups'
+    members, on their attendance sheets and rosters): names only, audited like the rest."""
+    return referral.status == ADMITTED and "facilitator" in principal.roles_at(referral.site_id)
 
 
 def _display_name(c: Components, referral: Referral) -> str:

@@ -89,6 +89,15 @@ def on_enrollments(batch: Batch, c: Components) -> None:
         )
         groups.add(data["group_id"])
     store(c, items, out)
+    # A member moved by hand: the group they left sends them nothing more.
+    on_members_left(
+        [
+            (event, {**data, "enrollment_id": data["transferred_from_enrollment_id"]})
+            for event, data in batch
+            if data.get("transferred_from_enrollment_id")
+        ],
+        c,
+    )
     for group_id in groups:
         try:
             plan_group(c, group_id)

@@ -8,7 +8,7 @@ the waitlist and closures (``members``).
 from __future__ import annotations
 
 from dbt_shared import site_directory
-from skills_group.api import feeds, figures, groups, members, sessions
+from skills_group.api import feeds, figures, groups, members, rosters, sessions
 
 TITLE = "DBT Platform - Skills Group"
 DESCRIPTION = "Skills groups: curricula, groups, calendars, enrollments, waitlist and attendance."
@@ -17,6 +17,7 @@ BLUEPRINTS = [
     groups.blp,
     sessions.blp,
     members.blp,
+    rosters.blp,
     feeds.blp,
     feeds.calendar,
     figures.blp,

@@ -83,12 +83,14 @@ class GroupSessions(MethodView):
 
 @blp.route("/<group_id>/enrollments")
 class GroupEnrollments(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*STAFF)
     @blp.arguments(EnrollmentIn)
     @blp.response(201, Enrollment)
     def post(self, body, group_id):
         """Place an admitted client by hand at the next entry point, or at ``from_session_id``
-        (an entry point, earlier ones included); 409 when the group is full there."""
+        (an entry point, earlier ones included); 409 when the group is full there. The
+        site's coordinators, or the group's own facilitators (a waiting client to a free
+        seat)."""
         return services.enroll_by_hand(group_id, body, components(), current_principal()), 201
 
     @require_roles(*STAFF)

@@ -6,19 +6,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dbt_shared.auth import Principal
-from dbt_shared.errors import Conflict, Forbidden, InvalidInput, StaleWrite
+from dbt_shared.errors import Conflict, InvalidInput, StaleWrite
 from dbt_shared.ids import new_id
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar, placement
 from skills_group.repository import ACTIVE, PLACING, WAITING
 from skills_group.services.common import (
-    COORDINATING,
     ENROLLED,
     GRADUATED,
     _audit,
     _aware,
     _group,
+    _may_run,
     _reconcile,
     _settings,
     _started,
@@ -154,9 +154,16 @@ def _mark_enrolled(c: Components, client_id: str, enrollment_id: str) -> None:
     raise StaleWrite("client")
 
 
-def _enroll(c: Components, client: dict[str, Any], chosen: placement.Candidate, by: str):
+def _enroll(
+    c: Components,
+    client: dict[str, Any],
+    chosen: placement.Candidate,
+    by: str,
+    transferred_from: str | None = None,
+):
     """Take the seat under the group's lock (re-checked there: capacity is never exceeded);
-    ``None`` when another placement took it first."""
+    ``None`` when another placement took it first. A member moved from another group names
+    the membership they left (``transferred_from``)."""
     group = c.repositories.groups.get(chosen.group_id)
     with c.locks(f"placement/{chosen.group_id}"), c.locks(f"client/{client['_id']}"):
         # index: client: a client holds one seat at a time, however many placements race
@@ -183,6 +190,8 @@ def _enroll(c: Components, client: dict[str, Any], chosen: placement.Candidate, 
             "at_risk_flagged": [],
             "counted_from": chosen.index,
         }
+        if transferred_from:
+            enrollment["transferred_from"] = transferred_from
         c.repositories.enrollments.insert(
             enrollment, [events.enrollment_created(enrollment, chosen.starts_at, c.clock)]
         )
@@ -214,8 +223,7 @@ def promote_waiting(c: Components, site_id: str, program_id: str) -> int:
 
 def enroll_by_hand(group_id: str, body: dict[str, Any], c: Components, principal: Principal):
     group = _group(c, group_id, principal)
-    if not principal.holds_at(group["site_id"], *COORDINATING):  # of this site
-        raise Forbidden("Coordinators place clients by hand.")
+    _may_run(c, group, principal)  # the site's coordinators, or this group's facilitators
     client = c.repositories.clients.get(body["client_id"])
     if client is None or client["site_id"] != group["site_id"]:
         raise InvalidInput.field("client_id", "No admitted client of this site has this id.")

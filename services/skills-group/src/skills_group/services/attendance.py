@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import listing
+from dbt_shared import documents, listing
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 from dbt_shared.events.envelope import Event
@@ -72,14 +72,36 @@ def roster(session_id: str, c: Components, principal: Principal):
     _may_run(c, group, principal)
     _audit(c, principal, "roster.read", "session", session_id, session["site_id"])
     records = {r["client_id"]: r for r in c.repositories.records_of_session(session_id)}
-    return [
-        {
-            "client_id": e["client_id"],
-            "enrollment_id": e["_id"],
-            "status": (records.get(e["client_id"]) or {}).get("status"),
-        }
-        for e in _expected(c, session)
+    rules = attendance.Rules.of(_settings(c, group))
+    out = []
+    for e in _expected(c, session):
+        record = records.get(e["client_id"]) or {}
+        run = e.get("consecutive_misses")
+        if run is None:  # a membership last changed before runs were kept: counted once here
+            run = _run(c, e, rules)
+        out.append(
+            {
+                "client_id": e["client_id"],
+                "enrollment_id": e["_id"],
+                "status": record.get("status"),
+                "minutes_late": record.get("minutes_late"),
+                "reason": _reason(c, record) if record else None,
+                "consecutive_misses": run,
+                "miss_limit": rules.miss_limit,
+                # one miss from the limit: the facilitator reaches out before the next session
+                "at_risk": e["status"] == ACTIVE and run >= rules.miss_limit - 1,
+            }
+        )
+    return out
+
+
+def _run(c: Components, enrollment: dict[str, Any], rules: attendance.Rules) -> int:
+    records = [
+        (r["session_id"], r)
+        for r in c.repositories.records_of_enrollment(enrollment["_id"])  # index: enrollment
+        if r["index"] >= enrollment.get("counted_from", enrollment["first_index"])
     ]
+    return attendance.evaluate(records, rules).consecutive_misses
 
 
 def record_attendance(session_id: str, body: dict[str, Any], c: Components, principal: Principal):
@@ -109,19 +131,39 @@ def record_attendance(session_id: str, body: dict[str, Any], c: Components, prin
             "recorded_by": principal.subject,
             "recorded_at": c.clock.now(),
         }
-        existing = c.repositories.attendance.get(doc["_id"])
-        if existing is None:
-            c.repositories.attendance.insert(doc)
-        else:
-            c.repositories.attendance.save({**doc, "_rev": existing.get("_rev", 0)})
+        # One document per member and session: two facilitators on one sheet write different
+        # documents; on the same member the later write wins (a lost insert race, or a save on
+        # a stale revision, tries again on what is stored now), never a 409 or a silent drop.
+        documents.put(c.repositories.attendance, doc, attempts=5)  # index: _id
         _audit(c, principal, "attendance.record", "attendance", doc["_id"], group["site_id"])
     freed = False
-    for client_id in {r["client_id"] for r in body["records"]}:
-        freed |= _apply_rule(c, expected[client_id], group)
+    members = []
+    for client_id in dict.fromkeys(r["client_id"] for r in body["records"]):
+        enrollment = expected[client_id]
+        for _attempt in range(5):
+            try:
+                freed |= _apply_rule(c, enrollment, group)
+                break
+            except StaleWrite:  # another record of this member meanwhile: recount on it
+                enrollment = c.repositories.enrollments.get(enrollment["_id"])  # index: _id
+        else:
+            raise StaleWrite("enrollment")
+        members.append(
+            {
+                "client_id": client_id,
+                "consecutive_misses": enrollment.get("consecutive_misses", 0),
+                "at_risk": bool(enrollment.get("at_risk")),
+                "status": enrollment["status"],
+            }
+        )
     if freed:
         promote_waiting(c, group["site_id"], group["program_id"])
     records = c.repositories.records_of_session(session_id)
-    return {"session_id": session_id, "records": [_shown(c, r) for r in records]}
+    return {
+        "session_id": session_id,
+        "records": [_shown(c, r) for r in records],
+        "members": members,
+    }
 
 
 def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]) -> bool:
@@ -146,8 +188,13 @@ def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]
             )
     enrollment["at_risk_flagged"] = flagged
     at_risk = outcome.discharged_at is None and outcome.consecutive_misses >= rules.miss_limit - 1
-    changed = bool(raised) or enrollment.get("at_risk", False) != at_risk
+    changed = (
+        bool(raised)
+        or enrollment.get("at_risk", False) != at_risk
+        or enrollment.get("consecutive_misses") != outcome.consecutive_misses
+    )
     enrollment["at_risk"] = at_risk
+    enrollment["consecutive_misses"] = outcome.consecutive_misses  # the roster's run
     freed = False
     if outcome.discharged_at and enrollment["status"] == ACTIVE:
         at = next(r for s, r in records if s == outcome.discharged_at)
