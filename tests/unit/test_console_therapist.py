@@ -537,3 +537,36 @@ def test_my_load_shows_the_week_and_month_against_the_team_median(clock, service
     assert "This week (2026-03-02 to 2026-03-03) 3 Above the team median 45 1.0" in shown
     assert "This month (2026-03) 4 Above the team median 60 2.0" in shown
     assert 'id="f-clinician"' not in page.get_data(as_text=True)  # a clinician sees their own only
+
+
+def test_an_override_with_a_bad_time_is_refused_at_its_field_and_sends_nothing(services):
+    clock = FixedClock(datetime(2026, 10, 24, 12, 0, tzinfo=UTC))
+    services.on("GET", "coaching", f"/v1/sites/{SITE}/coverage", coverage_london_fall_back())
+    services.on(
+        "GET",
+        "coaching",
+        f"/v1/sites/{SITE}/rota",
+        {"site_id": SITE, "primary": [], "backup": [], "overrides": [], "time_off": []},
+    )
+    client = signed_in(clock, services, roles=("coordinator",), sub="sub-carla")
+    html = client.get(f"/rota?site={SITE}&from=2026-10-25").get_data(as_text=True)
+    assert "Swap or cover a shift" in html
+    answer = client.post(
+        "/rota/overrides",
+        data={
+            "csrf_token": csrf(html),
+            "site": SITE,
+            "timezone": "Europe/London",
+            "clinician_id": "c-bea",
+            "role": "backup",
+            "date": "2026-10-25",
+            "start": "17:00",
+            "end": "25:00",
+        },
+    )
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert 'href="#ov-end">Enter the end time, for example 24:00' in page
+    assert 'id="ov-end-error"' in page and 'id="to-end-error"' not in page
+    assert 'value="25:00"' in page  # what was typed is kept
+    assert not [c for c in services.calls if c["method"] == "POST" and c["service"] == "coaching"]
