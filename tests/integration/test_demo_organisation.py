@@ -156,7 +156,14 @@ def test_a_second_load_changes_nothing(loaded):
 def test_a_first_start_leaves_a_stack_with_data_alone(loaded, tmp_path):
     profile, _, _ = loaded
     fresh = dataclasses.replace(profile, root=tmp_path)  # no marker yet; the same services
-    assert demo.load_on_first_start(fresh) is None  # intake has sites: someone's own data
+    own = requests.post(
+        profile.api_url("intake") + "/v1/sites",
+        json={"name": "Someone's own clinic", "timezone": "UTC", "intake_email": "o@example.org"},
+        headers={"Authorization": f"Bearer {mint_token(['operator'], [], 'demo-test-operator')}"},
+        timeout=30,
+    )
+    assert own.status_code == 201, own.text
+    assert demo.load_on_first_start(fresh) is None  # someone's own data: left as it is
     assert demo.marker(fresh).is_file()
 
 

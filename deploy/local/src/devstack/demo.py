@@ -342,9 +342,9 @@ def mark_loaded(profile: Profile, made: dict[str, int]) -> None:
 
 def load_on_first_start(profile: Profile, wanted: bool = True) -> str | None:
     """``make run``/``make up``: the demo organisation into a stack started for the first time
-    with nothing in it (no marker, and intake answers no site: one read); once. ``wanted``
-    false (``DEMO=0``) starts empty and remembers it. Answers a line to print, or None. A load
-    that fails leaves the stack running and says how to try again."""
+    with nothing in it (no marker, and intake has no site but the demo's: one read); once.
+    ``wanted`` false (``DEMO=0``) starts empty and remembers it. Answers a line to print, or
+    None. A load that fails leaves the stack running and says how to try again."""
     if marker(profile).exists():
         return None
     if not wanted:
@@ -352,12 +352,15 @@ def load_on_first_start(profile: Profile, wanted: bool = True) -> str | None:
         return "started empty (DEMO=0); `make demo` loads the demo organisation later"
     try:
         api = Api(profile)
-        if api.call("GET", "intake", "/v1/sites?limit=1")["items"]:
+        # Empty: no site but the demo's own (a first load that stopped half-way is finished).
+        demo_names = {spec["name"] for spec in SITES.values()}
+        sites = api.call("GET", "intake", f"/v1/sites?limit={len(SITES) + 1}")["items"]
+        if any(site["name"] not in demo_names for site in sites):
             _mark(profile, "not empty")  # someone's own data: left alone
             return None
         print("\nloading the demo organisation (first start, empty stack) ...", flush=True)
         made = load(profile)
-    except Exception as exc:
+    except Exception as exc:  # whatever went wrong, the stack keeps running: say so and go on
         return f"the demo organisation was not loaded ({exc}); `make demo` tries again"
     _mark(profile, "loaded", made)
     return describe(made) + " (`make run DEMO=0` on an empty stack starts without it)"
