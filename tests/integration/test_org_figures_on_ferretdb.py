@@ -1,5 +1,6 @@
 """The organisation overview's new query shapes on the test server (FerretDB locally): a
-delivery failed for good is kept once and read back by site and day (index ``site_day``), the
+delivery failed for good (and a missed coaching acknowledgement) is kept once and read back by
+site and day (index ``site_day``), the
 sites are read from the site directory, and intake's waitlist figures (tallies by site and kind,
 the longest wait from a walk of the waitlist from its head) come out per program."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from coaching import repository as coaching_repository
 from dbt_shared import listing, site_directory
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
@@ -96,5 +98,22 @@ def test_the_waitlist_figures_per_program_from_tallies_and_the_walk(fresh_db):
             programs["adolescent"]["oldest_waiting_days"],
         ) == (1, 5)
         assert (site["waiting"], site["oldest_waiting_days"]) == (3, 12)
+    finally:
+        flush_deferred_deletes()
+
+
+def test_a_missed_acknowledgement_is_kept_once_and_read_by_site_and_day(fresh_db):
+    coaching_repository.ensure_indexes(fresh_db)
+    assert "site_day" in fresh_db[coaching_repository.MISSED_ACKS].index_information()
+    repositories = coaching_repository.mongo(fresh_db, FixedClock(NOW))
+    request = {"_id": "req-1", "site_id": SITE, "kind": "crisis", "client_id": "c-1"}
+    try:
+        for _ in range(2):  # escalated twice in a race: one record
+            repositories.count_missed_ack(SITE, NOW, request)
+        flush_pending()
+
+        [record] = repositories.missed_acks_on(SITE, NOW.date())
+        assert (record["_id"], record["kind"], record["client_id"]) == ("req-1", "crisis", "c-1")
+        assert repositories.missed_acks_on(SITE, NOW.date() + timedelta(days=1)) == []
     finally:
         flush_deferred_deletes()

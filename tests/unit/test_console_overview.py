@@ -130,6 +130,7 @@ def test_each_sites_figures_are_shown_each_a_link_to_the_list_behind_it(operator
         "/sites/site-north/members-at-risk",
         "/sites/site-north/coverage-gaps",
         "/sites/site-north/failed-deliveries",
+        "/sites/site-north/missed-acknowledgements",
         "/inbox?site=site-north",
     ):
         assert f'href="{link}"' in html
@@ -259,6 +260,39 @@ def test_the_coverage_gaps_of_a_site_in_its_time(operator, services):
     assert "Primary Thu 05 Mar 17:00 Thu 05 Mar 21:00 4.0" in text(page)
 
 
+def test_the_missed_acknowledgements_of_a_site_named_with_one_call(operator, services):
+    services.on(
+        "GET",
+        "coaching",
+        "/v1/sites/site-north/missed-acknowledgements",
+        {
+            "site_id": "site-north",
+            "days": 7,
+            "items": [
+                {
+                    "request_id": "r1",
+                    "kind": "crisis",
+                    "client_id": CLIENT_ID,
+                    "missed_at": "2026-03-03T09:30:00+00:00",
+                }
+            ],
+        },
+    )
+    services.on(
+        "POST",
+        "intake",
+        "/v1/clients/display-names",
+        {"items": [{"client_id": CLIENT_ID, "display_name": "Alex R."}]},
+    )
+    services.calls.clear()
+
+    page = operator.get("/sites/site-north/missed-acknowledgements")
+
+    assert page.status_code == 200
+    assert "Tue 03 Mar 09:30 Crisis Alex R." in text(page)
+    assert [c["path"] for c in services.calls].count("/v1/clients/display-names") == 1
+
+
 def test_a_coordinator_gets_none_of_these_pages(client, provider):
     coordinator = signed_in(client, provider, "Carla", ["coordinator"], ["site-north"])
     for path in (
@@ -266,5 +300,6 @@ def test_a_coordinator_gets_none_of_these_pages(client, provider):
         "/sites/site-north/members-at-risk",
         "/sites/site-north/coverage-gaps",
         "/sites/site-north/failed-deliveries",
+        "/sites/site-north/missed-acknowledgements",
     ):
         assert coordinator.get(path).status_code == 403, path

@@ -4,13 +4,13 @@ rota stands (hours without a clinician on call); a coordinator gets their sites 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from coaching import bootstrap
 from coaching.app import create_app
-from coaching.services import directory
+from coaching.services import directory, escalation
 from dbt_shared.clock import FixedClock
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, before the evening's coaching hours
@@ -119,3 +119,61 @@ def test_a_coordinator_sees_only_their_sites_and_a_therapist_nothing(api, auth):
 
     assert set(seen) == {"site-b"}
     assert refused.status_code == 403
+
+
+# -- the list behind the missed acknowledgements --------------------------------------------------
+def test_the_requests_whose_acknowledgement_was_missed_listed_for_a_week_audited(api_env, auth):
+    from test_coaching_figures import NOW as EVENING  # a Tuesday evening in New York
+    from test_coaching_figures import PROGRAM, ROTA, SITE
+
+    clock = FixedClock(EVENING)
+    c = bootstrap.in_memory(clock)
+    c.repositories.sites.insert({"_id": SITE, "timezone": "America/New_York"})
+    settings = {"coaching_ack_target_minutes": 1, "twenty_four_hour_rule": True}
+    c.repositories.programs.insert(
+        {"_id": PROGRAM, "site_id": SITE, "kind": "adult", "settings": settings}
+    )
+    for cid in ("pat", "bea"):
+        directory.on_clinician_registered(
+            {"clinician_id": cid, "site_id": SITE, "subject": f"s-{cid}", "roles": ["therapist"]},
+            c,
+        )
+    directory.on_client_admitted(
+        {
+            "client_id": "client-1",
+            "site_id": SITE,
+            "program_id": PROGRAM,
+            "therapist_id": "pat",
+            "admitted_at": "2026-02-01T00:00:00+00:00",
+        },
+        c,
+    )
+    api = create_app(c).test_client()
+    api.put(f"/v1/sites/{SITE}/rota", json=ROTA, headers=auth("coordinator", SITE))
+    made = api.post(
+        "/v1/coaching-requests", json={"kind": "skills"}, headers=auth("client", [], "client-1")
+    )
+    assert made.status_code == 201, made.json
+    for _ in range(3):  # to the backup, then to the lead: missed once
+        clock.advance(timedelta(minutes=1, seconds=1))
+        escalation.escalate_due(c)
+    operator = auth("operator", [])
+
+    listed = api.get(f"/v1/sites/{SITE}/missed-acknowledgements", headers=operator)
+    elsewhere = api.get(
+        f"/v1/sites/{SITE}/missed-acknowledgements", headers=auth("coordinator", "site-b")
+    )
+    clock.advance(timedelta(days=7))
+    a_week_on = api.get(f"/v1/sites/{SITE}/missed-acknowledgements", headers=operator)
+
+    assert listed.status_code == 200, listed.json
+    [item] = listed.json["items"]
+    assert (item["request_id"], item["kind"], item["client_id"]) == (
+        made.json["id"],
+        "skills",
+        "client-1",
+    )
+    assert a_week_on.json["items"] == []
+    assert elsewhere.status_code == 404 and "items" not in elsewhere.json
+    trail = [e for e in c.repositories.audit.entries if e["action"] == "missed_acks.list"]
+    assert trail[0]["object_ids"] == [made.json["id"]]

@@ -45,6 +45,7 @@ RUPTURES = "ruptures"
 GOALS = "goals"
 CLIENTS = "clients"  # admitted clients: site, therapist, the safety state of their cards
 CLINICIANS = "clinicians"  # read model of intake's clinicians (site, subject, roles)
+MISSED_ACKS = "missed_acks"  # per request whose acknowledgement deadline passed: the list
 
 OUTBOX_COLLECTIONS = [GAP_REPORTS, REQUESTS, LOAD_FLAGS, DIARY_CARDS, RUPTURES]
 
@@ -89,11 +90,28 @@ class Repositories:
     sequences: listing.Sequences
     audit: AuditLog
     tallies: Tallies
+    missed_acks: DocumentStore
 
     # -- figures for the operators' overview (tallies: a few reads by key, no count) -----------
-    def count_missed_ack(self, site_id: str, at: datetime) -> None:
+    def count_missed_ack(self, site_id: str, at: datetime, request: dict | None = None) -> None:
         day = at.astimezone(UTC).date()
         self.tallies.adjust(missed_ack_tally(site_id, day), {"n": 1}, site_id=site_id, kind="ack")
+        if request is not None:  # the list behind the figure: ids and the kind, no content
+            record = {
+                "_id": request["_id"],
+                "site_id": site_id,
+                "day": day.isoformat(),
+                "missed_at": at,
+                "kind": request.get("kind"),
+                "client_id": request.get("client_id"),
+            }
+            self.missed_acks.insert_many([record])  # once per request
+
+    def missed_acks_on(self, site_id: str, day: date) -> list[dict[str, Any]]:
+        """The site's requests whose acknowledgement deadline passed on one (UTC) day: index
+        ``site_day`` (site_id, day), one day's few records, never the requests' history."""
+        query = {"site_id": site_id, "day": day.isoformat()}
+        return self.missed_acks.find(query, sort=[("_id", 1)])
 
     def missed_acks_in_days(self, site_id: str, today: date, days: int) -> int:
         """Requests whose acknowledgement came too late or not at all (first escalated) on
@@ -217,6 +235,8 @@ def ensure_indexes(db: Database) -> None:
     db[RUPTURES].create_index("client_id", name="client")
     db[GOALS].create_index("client_id", name="client")
     db[CLINICIANS].create_index("subject", name="subject")
+    # a site's requests whose acknowledgement was missed on one day (the overview's list)
+    db[MISSED_ACKS].create_index([("site_id", 1), ("day", 1)], name="site_day")
     db[CLINICIANS].create_index("site_id", name="site")
     db[CLIENTS].create_index("therapist_id", name="therapist")
     db[CONTACTS].create_index([("site_id", 1), ("month", 1)], name="site_month")
@@ -248,6 +268,7 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         sequences=listing.MongoSequences(db),
         audit=MongoAuditLog(db, clock),
         tallies=MongoTallies(db),
+        missed_acks=MongoDocumentStore(db[MISSED_ACKS], "missed acknowledgement"),
     )
 
 
@@ -276,4 +297,5 @@ def in_memory(clock: Clock) -> Repositories:
         sequences=listing.InMemorySequences(),
         audit=InMemoryAuditLog(clock),
         tallies=InMemoryTallies(),
+        missed_acks=InMemoryDocumentStore("missed acknowledgement"),
     )

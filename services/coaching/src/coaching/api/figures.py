@@ -52,6 +52,21 @@ class OrganisationCoachingFigures(Schema):
     )
 
 
+class MissedAcknowledgement(Schema):
+    request_id = fields.String()
+    kind = fields.String(allow_none=True, metadata={"example": "skills"})
+    client_id = fields.String(allow_none=True)
+    missed_at = fields.DateTime(metadata={"description": "when its deadline passed (UTC)"})
+
+
+class MissedAcknowledgements(Schema):
+    site_id = fields.String()
+    days = fields.Integer(metadata={"description": "the window: today and the days before"})
+    items = fields.List(
+        fields.Nested(MissedAcknowledgement), metadata={"description": "newest first"}
+    )
+
+
 @blp.route("/coaching-figures")
 class EveryCoachingFigures(MethodView):
     @require_roles("operator", "coordinator")
@@ -72,3 +87,14 @@ class SiteCoachingFigures(MethodView):
         the last 7 days, coverage gaps of the next 7 days. The gaps themselves are
         ``GET /v1/sites/{site_id}/coverage``'s."""
         return figures.one_site(site_id, components(), current_principal())
+
+
+@blp.route("/sites/<site_id>/missed-acknowledgements")
+class SiteMissedAcknowledgements(MethodView):
+    @require_roles("operator", "coordinator")
+    @blp.response(200, MissedAcknowledgements)
+    def get(self, site_id):
+        """The requests behind ``missed_acknowledgements_7d``: those whose acknowledgement
+        deadline passed in the last 7 days, newest first (the site's coordinators, operators;
+        audited)."""
+        return figures.missed_acknowledgements(site_id, components(), current_principal())

@@ -90,7 +90,7 @@ def _escalate(c: Components, entry: dict[str, Any], now: datetime) -> int:
             metrics.ESCALATIONS.labels(kind, str(level)).inc()
             fired = 1
         if kind == ACK and reached == 0:  # its acknowledgement deadline passed: missed
-            c.repositories.count_missed_ack(request["site_id"], now)
+            c.repositories.count_missed_ack(request["site_id"], now, request)
         reached = level
     if reached >= 2:
         c.repositories.deadlines.delete(entry["_id"])

@@ -10,8 +10,10 @@ from typing import Any
 
 from coaching.bootstrap import Components
 from coaching.domain import rota
-from coaching.services.common import availability
+from coaching.services.common import COORDINATING, availability
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
+from dbt_shared.errors import Forbidden
 
 DAYS = 7  # the overview's window, back for acknowledgements and ahead for coverage
 HORIZON = timedelta(days=DAYS)
@@ -70,3 +72,38 @@ def every_site(c: Components, principal: Principal) -> dict[str, Any]:
             if allowed is None or site_id in allowed
         ]
     }
+
+
+def missed_acknowledgements(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
+    """The list behind ``missed_acknowledgements_7d``: the site's requests whose acknowledgement
+    deadline passed today and the 6 days before (UTC), newest first; seven reads by (site, day)
+    (index ``site_day`` of ``missed_acks``). Its coordinators, operators. Which clients' requests
+    waited is their health data: audited, naming each request, before the answer."""
+    principal.require_site(site_id)
+    if not principal.holds_at(site_id, *COORDINATING):
+        raise Forbidden("The site's missed acknowledgements are for its coordinators.")
+    today = c.clock.now().astimezone(UTC).date()
+    records = [
+        record
+        for n in range(DAYS)
+        for record in c.repositories.missed_acks_on(site_id, today - timedelta(days=n))
+    ]
+    records.sort(key=lambda r: aware(r["missed_at"]), reverse=True)
+    c.repositories.audit.record(
+        principal,
+        action="missed_acks.list",
+        object_type="request_list",
+        object_id=site_id,
+        site_id=site_id,
+        object_ids=[r["_id"] for r in records] or None,
+    )
+    items = [
+        {
+            "request_id": r["_id"],
+            "kind": r.get("kind"),
+            "client_id": r.get("client_id"),
+            "missed_at": aware(r["missed_at"]),
+        }
+        for r in records
+    ]
+    return {"site_id": site_id, "days": DAYS, "items": items}

@@ -192,6 +192,32 @@ def coverage_gaps(site_id: str):
     return render_template("organisation/coverage_gaps.html", site=found["site"], gaps=gaps)
 
 
+@blp.get("/sites/<site_id>/missed-acknowledgements")
+@roles("operator")
+def missed_acknowledgements(site_id: str):
+    """The coaching requests whose acknowledgement deadline passed in the last 7 days, newest
+    first (coaching audits the list), each client named with one display-names call."""
+    calls = api()
+    path = f"/v1/sites/{segment(site_id)}"
+    found = calls.gather(
+        site=lambda: calls.get("intake", path),
+        missed=lambda: calls.get("coaching", path + "/missed-acknowledgements"),
+    )
+    zone = ZoneInfo(found["site"].get("timezone") or "UTC")
+    items = [
+        {**item, "missed_at": datetime.fromisoformat(item["missed_at"]).astimezone(zone)}
+        for item in found["missed"]["items"]
+    ]
+    names = _display_names([i["client_id"] for i in items if i.get("client_id")])
+    return render_template(
+        "organisation/missed_acknowledgements.html",
+        site=found["site"],
+        items=items,
+        names=names,
+        days=found["missed"].get("days", 7),
+    )
+
+
 @blp.get("/sites/<site_id>/failed-deliveries")
 @roles("operator")
 def failed_deliveries(site_id: str):
