@@ -34,3 +34,15 @@ def test_the_group_starts_on_the_next_tuesday():
     assert demo.next_tuesday(date(2026, 12, 7)) == date(2026, 12, 8)  # a Monday
     assert demo.next_tuesday(date(2026, 12, 8)) == date(2026, 12, 15)  # a Tuesday: a week on
     assert demo.next_tuesday(date(2026, 12, 10)) == date(2026, 12, 15)
+
+
+def test_the_sign_in_help_names_the_demo_sites_once_the_demo_is_loaded(tmp_path):
+    from devstack.cli import _sign_in_help
+
+    profile = _profile(tmp_path)
+    before = _sign_in_help(profile)
+    assert "carla (intake coordinator)" in before and "Site North" not in before
+    demo.mark_loaded(profile, {"sites": 2})
+    after = _sign_in_help(profile)
+    assert profile.console_url in after
+    assert "Site North (demo) and Site South (demo)" in after

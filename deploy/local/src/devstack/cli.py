@@ -43,6 +43,9 @@ def _sign_in_help(profile: Profile) -> str:
         f"\nconsole: {profile.console_url}/  (sign in through Keycloak, {profile.keycloak_url})",
         f"sign in as {users}; the password is the name",
     ]
+    note = demo.sign_in_note(profile)
+    if note:
+        lines.append(note)
     if not profile.ephemeral:
         lines.append(
             f"Keycloak admin console: {profile.keycloak_url}/admin/ (admin / "

@@ -335,6 +335,21 @@ def _mark(profile: Profile, outcome: str, made: dict[str, int] | None = None) ->
     path.write_text(json.dumps({"outcome": outcome, "made": made or {}}) + "\n")
 
 
+def sign_in_note(profile: Profile) -> str | None:
+    """For ``make run``'s sign-in help: where the dev users work, once the demo is loaded."""
+    try:
+        loaded = json.loads(marker(profile).read_text())["outcome"] == "loaded"
+    except (OSError, ValueError, KeyError, TypeError):
+        loaded = False
+    if not loaded:
+        return None
+    north, south = SITES[NORTH]["name"], SITES[SOUTH]["name"]
+    return (
+        f"demo organisation: {north} and {south}; carla coordinates both, fiona leads the "
+        f"Tuesday group and theo has four clients at {north}"
+    )
+
+
 def mark_loaded(profile: Profile, made: dict[str, int]) -> None:
     """After ``make demo``: a later first start does not look again."""
     _mark(profile, "loaded", made)
