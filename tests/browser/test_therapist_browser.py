@@ -170,6 +170,23 @@ def practice(console, tokens):
             )
         )
     assert flagged["rupture_id"]
+    # this week's diary card, a personal target in the client's own words
+    today = datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date()
+    _ok(
+        client.post(
+            "/v1/diary-cards",
+            json={
+                "date": today.isoformat(),
+                "emotions": {"sadness": 3, "shame": 2},
+                "urges": [
+                    {"target": "licorice binge", "rating": 4, "acted": True},
+                    {"target": "self_harm", "rating": 1, "acted": False},
+                ],
+                "skills_used": ["tipp", "opposite_action"],
+                "distress": 7,
+            },
+        )
+    )
     # theo's own token: coaching applies his directory roles before the browser signs in
     theo = Api(profile.api_url("coaching"), password_token(profile, "theo"))
     wait_until(
@@ -283,3 +300,33 @@ def test_a_rupture_shows_on_the_clients_alliance_chart(
     page.get_by_role("button", name="Record the repair").click()
     expect(page.get_by_text("Talked it through at the next session")).to_be_visible()
     axe_check(page)
+
+
+def test_the_diary_week_reads_at_a_glance_and_a_shared_goal_is_edited(
+    page, sign_in, axe_check, screenshot, practice
+):
+    sign_in(page, "theo")
+    axe_check(page)
+    page.goto(f"/caseload/{practice['client_id']}")
+    expect(page.locator('[data-chart="diary"]')).to_have_attribute("data-drawn", "true")
+    expect(page.get_by_test_id("diary-summary")).to_contain_text("1 of 7 days filled in.")
+    expect(page.get_by_test_id("diary-summary")).to_contain_text(
+        "Acted on: Licorice binge on 1 day."
+    )
+    table = page.get_by_role("table", name="The week day by day")
+    expect(table).to_contain_text("Licorice binge 4")
+    axe_check(page)
+    page.get_by_label("Goal, in the client's words").fill("Walk the dog every morning")
+    page.get_by_role("button", name="Add the goal").click()
+    goal = page.locator(".nhsuk-card", has_text="Walk the dog every morning")
+    expect(goal).to_contain_text("Progress: 0%")
+    goal.get_by_label("Progress (0 to 100)").fill("30")
+    goal.get_by_label("Note").fill("Four mornings out of seven")
+    goal.get_by_role("button", name="Save the goal").click()
+    goal = page.locator(".nhsuk-card", has_text="Walk the dog every morning")
+    expect(goal).to_contain_text("Progress: 30%")
+    expect(goal).to_contain_text("Latest note: Four mornings out of seven")
+    goal.get_by_text("Who changed what").click()
+    expect(goal).to_contain_text("you changed note, progress")
+    axe_check(page)
+    screenshot(page, "client-goals")

@@ -452,11 +452,18 @@ def test_a_shared_goal_is_changed_with_only_what_was_entered_and_a_conflict_is_s
     )
     saved = client.post(
         "/caseload/cl-1/goals/g1",
-        data={"csrf_token": csrf(html), "progress": "60", "status": "active", "note": ""},
+        data={
+            "csrf_token": csrf(html),
+            "progress": "60",
+            "progress_was": "40",
+            "status": "active",
+            "status_was": "active",
+            "note": "",
+        },
     )
     assert saved.status_code == 303 and saved.headers["Location"].endswith("/caseload/cl-1#goals")
     (patch,) = [c for c in services.calls if c["method"] == "PATCH"]
-    assert patch["body"] == {"progress": 60, "status": "active"}
+    assert patch["body"] == {"progress": 60}  # only what changed: the history says so
     services.on(
         "PATCH",
         "coaching",

@@ -90,11 +90,13 @@ def _attendance(calls, cid: str) -> dict[str, Any] | None:
 
 
 def _goal_body(form) -> dict[str, Any]:
+    """Only what the therapist changed (the form carries the values it was drawn with), so the
+    goal's history says who changed what, not every field each time."""
     body: dict[str, Any] = {}
     progress = form.get("progress", "").strip()
-    if progress:
+    if progress and progress != form.get("progress_was"):
         body["progress"] = int(progress) if progress.isdigit() else progress
-    if form.get("status"):
+    if form.get("status") and form["status"] != form.get("status_was"):
         body["status"] = form["status"]
     if form.get("note", "").strip():
         body["note"] = form["note"]
@@ -118,6 +120,8 @@ def add_goal(client_id: str):
 @roles("therapist")
 def change_goal(client_id: str, goal_id: str):
     body = _goal_body(request.form)
+    if not body:  # nothing changed: nothing to send, nothing in the goal's history
+        return redirect(url_for("caseload.client", client_id=client_id) + "#goals", code=303)
     return _goal_write(
         client_id,
         lambda calls: calls.patch(
