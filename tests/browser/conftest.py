@@ -7,8 +7,11 @@ Fixtures (their names are stable: other browser test modules use them):
 - ``browser``: one headless chromium for the whole session.
 - ``page``: a fresh browser context and page on the console (``page.goto("/referrals")``);
   every console page it lands on must be checked with ``axe_check`` before the test ends.
-- ``sign_in``: ``sign_in(page, "carla")`` signs in through Keycloak's form; a later call for
-  the same user reuses that session's cookies unless ``fresh=True`` (a test about sign-in).
+- ``sign_in``: ``sign_in(page, "carla")`` signs in through Keycloak's form and checks the page
+  it lands on with axe; a later call for the same user reuses that session's cookie, unless
+  ``fresh=True`` (a test about sign-in) or the user's staff-directory entry changed since (the
+  console reads a person's roles at each site at sign-in). After giving someone a site, wait
+  until intake applies it (``clinic_setup.set_up_clinic`` shows how) before signing them in.
 - ``sign_out``: ``sign_out(page)`` presses "Sign out" and waits for the start page.
 - ``axe_check``: ``axe_check(page)`` runs axe-core on the page as it is now and fails, listing
   each rule id and target, on any serious or critical violation.
@@ -22,6 +25,7 @@ Every test here is marked ``e2e`` (``make test-e2e`` runs them).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -29,13 +33,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from devstack import mint_token
 
 ROOT = Path(__file__).resolve().parents[2]
 #: axe-core from the console's npm packages (installed by setup; dev dependency).
 AXE = ROOT / "services" / "console" / "node_modules" / "axe-core" / "axe.min.js"
-#: The same file as the console serves it (console.assets copies it at setup).
-VENDORED_AXE = "/static/vendor/axe-core/axe.min.js"
 #: Debian's chromium; Playwright's own browser builds are never downloaded.
 CHROMIUM = os.environ.get("CONSOLE_BROWSER", "/usr/bin/chromium")
 #: The violations that fail a test (axe's impact levels: minor, moderate, serious, critical).
@@ -107,6 +112,9 @@ def context(browser: Browser, console_url: str) -> Iterator[BrowserContext]:
     ctx = browser.new_context(base_url=console_url, viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(STEP_TIMEOUT_MS)
     ctx.set_default_navigation_timeout(STEP_TIMEOUT_MS)
+    # axe-core in every page before its own scripts (the DevTools protocol is not subject to
+    # the console's CSP, which refuses an inline copy; no fetch that a busy server can stall).
+    ctx.add_init_script(path=str(AXE))
     try:
         yield ctx
     finally:
@@ -132,14 +140,9 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _violations(page: Page, on_console: bool) -> list[dict]:
+def _violations(page: Page) -> list[dict]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        if on_console:
-            # The console's CSP admits scripts from 'self' only (an inline copy is refused):
-            # axe goes in from the console's own vendored copy of the same file.
-            page.add_script_tag(url=VENDORED_AXE)
-        else:
-            page.add_script_tag(path=str(AXE))
+        page.evaluate(AXE.read_text(encoding="utf-8"))  # a page opened before the context's
     result = page.evaluate(
         """async () => {
             const r = await axe.run(document, {resultTypes: ['violations']});
@@ -157,7 +160,7 @@ def axe_check(_visits: Visits) -> Callable[[Page], list[dict]]:
     def check(page: Page) -> list[dict]:
         page.wait_for_load_state("load")
         path = _visits.path(page.url)
-        found = _violations(page, on_console=path is not None)
+        found = _violations(page)
         if path is not None:
             _visits.landed(page.url)
             _visits.checked.add(path)
@@ -170,19 +173,60 @@ def axe_check(_visits: Visits) -> Callable[[Page], list[dict]]:
     return check
 
 
+#: The dev realm's users and their fixed ids (the identity provider's subjects).
+REALM = ROOT / "deploy" / "local" / "keycloak" / "realm-dbt.json"
+
+
 @pytest.fixture(scope="session")
-def _signed_in_states() -> dict[str, list[dict]]:
-    return {}
+def _user_ids() -> dict[str, str]:
+    realm = json.loads(REALM.read_text(encoding="utf-8"))
+    return {user["username"]: user["id"] for user in realm.get("users", [])}
+
+
+@pytest.fixture(scope="session")
+def _directory(console_profile, _user_ids) -> Callable[[str], object]:
+    """A user's entry in the staff directory as it is now (None if absent): the console reads
+    a person's roles at each site at sign-in, so a session from before a change is stale."""
+    intake = console_profile.api_url("intake")
+    token = mint_token(["operator"], [], "browser-tests")
+
+    def entry(user: str) -> object:
+        subject = _user_ids.get(user)
+        if subject is None:
+            return None
+        answer = requests.get(
+            f"{intake}/v1/staff/{subject}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        if answer.status_code == 404:
+            return None
+        answer.raise_for_status()
+        member = answer.json()
+        return member.get("active"), sorted(
+            (m["site_id"], sorted(m.get("roles") or [])) for m in member.get("memberships") or []
+        )
+
+    return entry
+
+
+@pytest.fixture(scope="session")
+def _signed_in() -> dict[str, tuple[list[dict], object]]:
+    return {}  # user -> (the console's session cookie, their directory entry at sign-in)
 
 
 @pytest.fixture
-def sign_in(console_url: str, console_profile, _signed_in_states) -> Callable[..., Page]:
+def sign_in(
+    console_url: str, console_profile, _signed_in, _directory, axe_check
+) -> Callable[..., Page]:
     def sign_in_(page: Page, user: str, *, fresh: bool = False) -> Page:
-        cookies = _signed_in_states.get(user)
-        if cookies and not fresh:
-            page.context.add_cookies(cookies)
+        entry = _directory(user)
+        kept = _signed_in.get(user)
+        if kept and not fresh and kept[1] == entry:
+            page.context.add_cookies(kept[0])
             page.goto("/home")
             if not _on_start_page(page):
+                axe_check(page)
                 return page
             page.context.clear_cookies()  # that session ended (signed out, idle): a new one
         page.goto("/auth/sign-in")
@@ -192,7 +236,9 @@ def sign_in(console_url: str, console_profile, _signed_in_states) -> Callable[..
         page.locator("#kc-login").click()
         page.wait_for_url(lambda url: url.startswith(console_url + "/"))
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-        _signed_in_states[user] = [c for c in page.context.cookies() if c["name"] == "dbt_console"]
+        cookie = [c for c in page.context.cookies() if c["name"] == "dbt_console"]
+        _signed_in[user] = (cookie, entry)
+        axe_check(page)
         return page
 
     return sign_in_

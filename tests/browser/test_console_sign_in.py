@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 
@@ -38,10 +39,34 @@ def test_a_wrong_password_stays_at_the_provider(page, console_profile, axe_check
     page.locator("#username").fill("carla")
     page.locator("#password").fill("not-carla")
     page.locator("#kc-login").click()
-    expect(page.locator("#input-error, .kc-feedback-text, [id*=error]").first).to_be_visible()
+    expect(page.get_by_text(re.compile("Invalid username or password", re.I))).to_be_visible()
     assert page.url.startswith(console_profile.keycloak_issuer)
     # Nobody is signed in at the console.
     page.goto("/home")
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    axe_check(page)
+
+
+def test_oscar_of_ops_signs_in_to_the_services_api_documents(page, sign_in, axe_check):
+    sign_in(page, "oscar", fresh=True)
+    header = page.locator(".nhsuk-header")
+    expect(header).to_contain_text("Oscar")
+    expect(header).to_contain_text("Operations")
+    # Ops has no clinic pages: no referrals, staff or sites in the menu.
+    for other in ("Referrals", "Staff", "Sites"):
+        expect(page.get_by_role("link", name=other, exact=True)).to_have_count(0)
+    axe_check(page)
+    page.get_by_role("link", name="APIs", exact=True).click()
+    expect(page).to_have_title(re.compile("^API"))
+    axe_check(page)
+
+
+@pytest.mark.parametrize(("user", "name"), [("fiona", "Fiona"), ("theo", "Theo")])
+def test_clinicians_sign_in_as_themselves(page, sign_in, axe_check, user, name):
+    sign_in(page, user, fresh=True)
+    expect(page.locator(".nhsuk-header")).to_contain_text(name)
+    # No operator's or coordinator's pages for them.
+    for other in ("Organisation", "Staff", "Sites", "Referrals"):
+        expect(page.get_by_role("link", name=other, exact=True)).to_have_count(0)
     axe_check(page)
