@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from clinic_setup import CARLA
 from playwright.sync_api import Page, expect
 
@@ -28,6 +29,8 @@ def summary_value(page: Page, key: str):
     )
 
 
+# One long workflow: on a busy 2-core machine it can outlast the default 300 s.
+@pytest.mark.timeout(600)
 def test_olivia_sets_up_a_site_its_clinician_program_and_coordinator(
     page, console_profile, sign_in, sign_out, axe_check, screenshot
 ):
