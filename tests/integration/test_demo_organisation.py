@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,11 +63,48 @@ def _snapshot(profile, sites: dict[str, str]) -> dict[str, Any]:
     north = f"/v1/sites/{sites['north']}"
     shot["rota"] = _get(profile, "coaching", north + "/rota", op)
     shot["hours"] = _get(profile, "coaching", north + "/coaching-hours", op)
+    theo = mint_token(["therapist"], [sites["north"]], demo_data.THEO)
+    admitted = [r["id"] for r in shot["north"]["referrals"]["items"] if r["status"] == "admitted"]
+    shot["coaching"] = [
+        [
+            _get(profile, "coaching", f"/v1/clients/{client}/{what}", theo)
+            for what in ("alliance", "goals", *(f"diary-summary?week={w}" for w in _weeks()))
+        ]
+        for client in admitted
+    ]
     shot["enrollments"] = [
         _get(profile, "skills-group", f"/v1/groups/{g['id']}/enrollments", op)
         for g in shot["north"]["groups"]
     ]
     return shot
+
+
+def _weeks() -> list[str]:
+    """The ISO weeks of the demo's diary cards (the six days before today)."""
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=back) for back in range(1, 7)]
+    return sorted({f"{d.isocalendar().year}-W{d.isocalendar().week:02d}" for d in days})
+
+
+def test_theo_reads_his_clients_diary_cards_goals_and_alliance(loaded):
+    profile, _, sites = loaded
+    theo = mint_token(["therapist"], [sites["north"]], demo_data.THEO)
+    own = _get(profile, "intake", f"/v1/referrals?site_id={sites['north']}&status=admitted", theo)
+    assert len(own["items"]) == 2
+    ruptures = 0
+    for client in (r["id"] for r in own["items"]):
+        filled = sum(
+            _get(profile, "coaching", f"/v1/clients/{client}/diary-summary?week={w}", theo)[
+                "days_filled"
+            ]
+            for w in _weeks()
+        )
+        assert filled == 6
+        assert len(_get(profile, "coaching", f"/v1/clients/{client}/goals", theo)) == 1
+        alliance = _get(profile, "coaching", f"/v1/clients/{client}/alliance", theo)
+        assert len(alliance["series"]) >= 4
+        ruptures += len(alliance["open_ruptures"])
+    assert ruptures == 1  # Hal's last check-in is low: theo has a rupture to repair
 
 
 def test_each_dev_user_has_their_role_at_the_demo_sites(loaded):

@@ -2,7 +2,8 @@
 
 Two sites, their programs, clinicians, the dev users' roles in the staff directory, a skills
 group at Site North led by fiona, referrals at each stage of the pipeline (two admitted into the
-group), coaching hours and an on-call rota with theo on it and one deliberate gap (Saturdays).
+group), coaching hours and an on-call rota with theo on it and one deliberate gap (Saturdays),
+and the admitted clients' diary cards, goals and alliance check-ins (:mod:`devstack.demo_clients`).
 
 Everything goes through the services' own HTTP APIs, with dev-key tokens (the dev and test
 profiles take a dev-key token's sites from the token), never into a database: field encryption,
@@ -27,6 +28,7 @@ from typing import Any
 
 import requests
 
+from . import demo_clients
 from .demo_data import (
     CLINICIANS,
     FIONA,
@@ -237,9 +239,10 @@ def _shifts(shifts: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
     return {(s["weekday"], s["start"], s["end"], s["clinician_id"]) for s in shifts}
 
 
-def _referrals(api: Api, sites: dict[str, str], clinicians: dict[str, str]) -> None:
+def _referrals(api: Api, sites: dict[str, str], clinicians: dict[str, str]) -> dict[str, str]:
     """Each demo client's referral, recorded unless the site has one of that name, then taken
-    from where it is to its stage."""
+    from where it is to its stage. Answers the admitted clients' ids by given name."""
+    admitted = {}
     for key, site in sites.items():
         rows = _pages(api, "intake", f"/v1/referrals?site_id={site}&limit=100", api.coordinator)
         names: dict[str, str] = {}
@@ -258,6 +261,9 @@ def _referrals(api: Api, sites: dict[str, str], clinicians: dict[str, str]) -> N
             else:
                 row = by_id[referral_id]
             _advance(api, row, stage, high_risk, clinicians[THEO])
+            if stage == "admitted":
+                admitted[given] = row["id"]
+    return admitted
 
 
 def _record(api: Api, site: str, given: str, family: str, born: str) -> dict[str, Any]:
@@ -312,8 +318,9 @@ def load(profile: Profile, timeout: float = DEFAULT_TIMEOUT) -> dict[str, int]:
     clinicians = _clinicians(api, sites)
     _staff(api, sites)
     _group(api, sites, programs[NORTH], clinicians)  # before the admissions: placed into it
-    _referrals(api, sites, clinicians)
+    admitted = _referrals(api, sites, clinicians)
     _coaching(api, sites, clinicians)
+    demo_clients.load(api, sites[NORTH], admitted, THEO)
     return api.made
 
 
