@@ -21,6 +21,9 @@ SITE_ROLES = (
 )
 STAFF_PAGE = 100
 WORDING = {"display_name": "Enter the person's name", "subject": "Enter the person's user id"}
+ALREADY_ON_THE_STAFF = (
+    "This person is already on the staff: change their roles from the staff list instead"
+)
 
 
 @blp.get("")
@@ -83,7 +86,22 @@ def add():
     if not subject:
         values = _submitted()
         return _form(None, values, {"subject": WORDING["subject"]}, None, 422)
+    if _on_the_staff(subject):
+        # intake's PUT replaces: adding someone already there would silently take away their
+        # roles at every site not ticked here. Their own page starts from what they have.
+        values = _submitted()
+        return _form(None, values, {"subject": ALREADY_ON_THE_STAFF}, None, 422)
     return _save(subject, new_member=True)
+
+
+def _on_the_staff(subject: str) -> bool:
+    try:
+        api().get("intake", f"/v1/staff/{segment(subject)}")
+    except ServiceRefused as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
 
 
 @blp.post("/<member_id>")
