@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -112,7 +113,8 @@ def _pages(api: Api, service: str, path: str, token: str) -> list[dict[str, Any]
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = api.call("GET", service, path + (f"&cursor={cursor}" if cursor else ""), token=token)
+        more = f"&cursor={quote(cursor, safe='')}" if cursor else ""
+        page = api.call("GET", service, path + more, token=token)
         items += page["items"]
         cursor = page.get("next_cursor")
         if not cursor:
