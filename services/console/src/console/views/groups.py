@@ -48,7 +48,8 @@ ENDED_NAMES = {
     "graduated": "Completed",
 }
 
-FEED_SHOWN = "groups.feed_shown"  # the feed URL made, shown once (server-side session)
+# the feed URL made, shown once (server-side session; a key without dots: FerretDB)
+FEED_SHOWN = "groups_feed_shown"
 
 
 def module_name(code: str) -> str:
