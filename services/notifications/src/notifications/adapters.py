@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import parseaddr
+from functools import partial
 from typing import Any, Protocol
 
 import requests
@@ -262,6 +263,7 @@ class IntakeSites:
         self.tokens = tokens
         self._local = threading.local()  # one keep-alive session per thread
         self._sites = Remembered(SITE_TTL_S)
+        self._clinicians = Remembered(SITE_TTL_S)  # work contacts: a crisis surge asks once
 
     def site(self, site_id: str) -> dict[str, Any]:
         """The site as intake answers it, remembered for ``SITE_TTL_S`` (a burst of deliveries
@@ -269,9 +271,10 @@ class IntakeSites:
         return dict(self._sites.get(site_id, lambda: self._fetch(site_id)))
 
     def person(self, kind: str, person_id: str) -> dict[str, Any]:
-        """``GET /v1/clients/{id}/contact`` or ``/v1/clinicians/{id}/contact``: never kept."""
+        """``GET /v1/clients/{id}/contact`` (never kept) or ``/v1/clinicians/{id}/contact``."""
         path = "clients" if kind == "client" else "clinicians"
-        return self._get(f"/v1/{path}/{person_id}/contact", f"{kind} unknown to intake")
+        ask = partial(self._get, f"/v1/{path}/{person_id}/contact", f"{kind} unknown to intake")
+        return ask() if kind == "client" else dict(self._clinicians.get(person_id, ask))
 
     def _fetch(self, site_id: str) -> dict[str, Any]:
         return self._get(f"/v1/sites/{site_id}", "site unknown to intake")

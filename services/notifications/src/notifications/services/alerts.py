@@ -92,10 +92,13 @@ def delivery(
 
 
 def store(c: Components, items: list[dict], deliveries: list[dict]) -> None:
-    c.repositories.inbox.add_many(items)
     pending = [d for d in deliveries if d["status"] == DeliveryStatus.PENDING]
     scheduled = [d for d in deliveries if d["status"] == DeliveryStatus.SCHEDULED]
+    # The deliveries due now first: a page is handed to the (woken) sender before the inbox
+    # writes. Both are keyed on the event: a crash between them, and the redelivered event
+    # stores what is missing.
     c.repositories.deliveries.add_many(pending)
+    c.repositories.inbox.add_many(items)
     for d in scheduled:  # schedule entry first: a scheduled delivery is never left unplanned
         c.repositories.schedule.put(d["_id"], d["due_at"])
     c.repositories.deliveries.add_many(scheduled)
