@@ -26,7 +26,9 @@ variables (``make bench SEED=2000`` sets ``BENCH_SEED``): BENCH_SEED (referrals 
 20), BENCH_OPEN_S (30), BENCH_BACKLOG (events, 10000), BENCH_LIST_RATE (requests/s, 50),
 BENCH_LIST_S (per endpoint, 10), BENCH_CRISIS (crisis requests, 60), BENCH_CRISIS_RATE
 (referrals/s meanwhile, 100), BENCH_QUIET_S (20), BENCH_CPU_S (30), BENCH_SETTLE_MAX (s, 900),
-BENCH_SEED_SETTLE_MAX (s, 3600: the wait for the workers after seeding).
+BENCH_SEED_SETTLE_MAX (s, 3600: the wait for the workers after seeding), BENCH_CONSOLE_USERS
+(20), BENCH_CONSOLE_ROUNDS (10), BENCH_CONSOLE_FCP_LOADS (5): the console section, after the
+seeded phase (``tests/bench/bench_console.py``; it runs alone too).
 ``DEVSTACK_PORT_OFFSET`` moves the stack (ports and data directory) away from other test stacks.
 """
 
@@ -44,7 +46,7 @@ from pymongo import MongoClient
 from dbt_shared.contracts import CATALOG
 from dbt_shared.events.publisher import EventPublisher
 from devstack import Profile, Stack, StackError, mint_token
-from tests.bench import bench_crisis
+from tests.bench import bench_console, bench_crisis
 from tests.bench import bench_probe as probe
 from tests.bench.bench_load import Http, closed_loop, open_loop, percentile, referral_body
 from tests.bench.bench_report import LISTS, print_table
@@ -71,6 +73,9 @@ class Config:
     cpu_s: float = 30.0
     settle_max: float = 900.0
     seed_settle_max: float = 3600.0
+    console_users: int = 20
+    console_rounds: int = 10
+    console_fcp_loads: int = 5
 
     @classmethod
     def from_env(cls) -> Config:
@@ -317,6 +322,17 @@ def main() -> None:
             bench.settle("seeding", cfg.seed_settle_max)
             site = bench.seeded_site() or bench.new_site()
             results["seeded"] = bench.phase("seeded", site)
+            say("seeded: the staff console")
+            try:  # the console section (tests/bench/bench_console.py)
+                figures, notes = bench_console.measure(
+                    stack, site, cfg.console_users, cfg.console_rounds, cfg.console_fcp_loads
+                )
+                results["seeded"].update(figures)
+                bench.notes.extend(f"seeded: {note}" for note in notes)
+            except StackError:
+                raise
+            except Exception as exc:  # the console's figures missing, not the run's
+                bench.note(f"console failed: {exc!r}")
         context = (
             f"{os.cpu_count()} cores; load average {load[0]:.1f} at the start, "
             f"{os.getloadavg()[0]:.1f} at the end; {(time.monotonic() - began) / 60:.0f} min; "

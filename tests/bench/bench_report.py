@@ -22,6 +22,20 @@ LISTS: tuple[tuple[str, str], ...] = (
     ("coaching", "/v1/sites"),
     ("coaching", "/v1/sites/{site}/programs"),
 )
+#: The console's busiest pages (tests/bench/bench_console.py opens them), and its list pages
+#: (their first render in Chromium is measured).
+CONSOLE_PAGES: tuple[tuple[str, str], ...] = (
+    ("organisation", "organisation overview"),
+    ("queue", "referral queue, one stage"),
+    ("waitlist", "waitlist, oldest first"),
+    ("referral", "a referral"),
+    ("inbox", "site inbox"),
+    ("staff", "staff list"),
+    ("groups", "groups (#21)"),
+    ("coaching", "coaching queue (#21)"),
+    ("rota", "on-call rota week (#21)"),
+)
+CONSOLE_LIST_PAGES = tuple(p for p in CONSOLE_PAGES if p[0] != "referral")
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,20 @@ def rows(cfg) -> list[Row]:
     for service, path in LISTS:
         shown = path.replace("{site}", "{id}")
         result.append(Row(f"list:{service}:{path}", f"p99 {service} {shown}", "ms", False, 50))
+    users = f"{getattr(cfg, 'console_users', 20)} signed-in staff at once"
+    for key, label in CONSOLE_PAGES:
+        result += [
+            Row(f"console:{key}:p95", f"console {label}: p95 server time", "ms", False, 150),
+            Row(f"console:{key}:p50", f"  p50 server time, {users}", "ms", False),
+            Row(f"console:{key}:ttlb95", "  p95 to last byte at the client", "ms", False),
+            # at most one parallel round of the console's pool (client.POOL_SIZE, 8): a page
+            # calling a service once per row of a page of rows shows far above it
+            Row(f"console:{key}:calls", "  service calls per page, max", "calls", False, 8),
+        ]
+    for key, label in CONSOLE_LIST_PAGES:
+        result.append(
+            Row(f"console:{key}:fcp", f"console {label}: first paint, Chromium", "ms", False, 1000)
+        )
     processes = [*INFRASTRUCTURE, *(f"{s}-{k}" for k in ("api", "worker") for s in SERVICES)]
     for process in processes:
         result.append(Row(f"cpu:{process}", f"CPU at rest: {process}", "%", False, 5))
@@ -87,8 +115,13 @@ def _value(row: Row, value: float | None) -> str:
 
 
 def print_table(
-    cfg, results: dict[str, dict[str, float | None]], notes: list[str], context: str
+    cfg,
+    results: dict[str, dict[str, float | None]],
+    notes: list[str],
+    context: str,
+    only: str = "",
 ) -> None:
+    """The table; ``only`` keeps the rows whose key starts with it (a section run alone)."""
     empty, seeded = results.get("empty", {}), results.get("seeded", {})
     print()
     print(
@@ -101,6 +134,8 @@ def print_table(
     print(header)
     print("-" * len(header))
     for row in rows(cfg):
+        if not row.key.startswith(only):
+            continue
         a, b = empty.get(row.key), seeded.get(row.key)
         if a is None and b is None and row.key.startswith("cpu:"):
             continue
