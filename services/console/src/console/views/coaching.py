@@ -86,15 +86,18 @@ def queue_rows():
     version = calls.get("coaching", f"/v1/sites/{segment(site_id)}/coaching-queue-version")
     if version["version"] == request.args.get("version"):
         return Response(status=204)
-    return render_template("coaching/_queue.html", site_id=site_id, **_queue(site_id, calls))
+    return render_template(
+        "coaching/_queue.html", site_id=site_id, **_queue(site_id, calls, version)
+    )
 
 
-def _queue(site_id: str | None, calls) -> dict[str, Any]:
+def _queue(site_id: str | None, calls, version: dict | None = None) -> dict[str, Any]:
     if not site_id:
         return {"rows": [], "version": "", "poll_ms": POLL_MS}
     where = f"/v1/sites/{segment(site_id)}"
     found = calls.gather(
-        version=lambda: calls.get("coaching", f"{where}/coaching-queue-version"),
+        # the poll read the digest already: the lists are read right after it
+        version=lambda: version or calls.get("coaching", f"{where}/coaching-queue-version"),
         clinicians=lambda: calls.get("intake", f"{where}/clinicians"),
         **{
             status: (
