@@ -15,6 +15,7 @@ from dbt_shared.events.envelope import new_event
 from notifications import bootstrap, services
 from notifications.adapters import InMemorySender
 from notifications.domain.deliveries import LEASE
+from notifications.services import dispatch
 from notifications.services.dispatch import SAVE_EVERY
 
 SITE = "site-1"
@@ -129,7 +130,54 @@ def test_a_sender_stopped_before_its_batch_was_written_sends_none_of_it_again(
     assert sorted(times.values()) == [1] * 17 + [2], "only the message in flight went twice"
     [again] = [d for d, n in times.items() if n == 2]
     assert len({e.key for e in relay.sent if e.delivery_id == again}) == 1, "under one key"
-    assert deliveries.journal.entries == {}
+    stopped = {e.key for e in relay.sent[:16]}
+    assert set(deliveries.journal.entries) <= stopped, "only what the stopped sender left"
+
+
+def test_a_stopped_senders_batch_is_recorded_once_in_whatever_order_it_is_claimed_again(
+    notifications, monkeypatch
+):
+    """Three emails handed over, the sender dies with the third in flight; the second is
+    claimed again before the first (and each outcome written at once): the first's outcome,
+    carried by the second's entry, is still there when the first is claimed."""
+    _referrals(notifications, 3)
+    deliveries = notifications.repositories.deliveries
+    save_many = deliveries.save_many
+    dead = []
+
+    class Dying(InMemorySender):
+        def send(self, email) -> None:
+            super().send(email)
+            if len(self.sent) == 3:
+                dead.append(True)
+                raise Crash
+
+    def unless_dead(changes):
+        if dead:
+            raise Crash
+        return save_many(changes)
+
+    relay = Dying()
+    notifications.sender = relay
+    monkeypatch.setattr(deliveries, "save_many", unless_dead)
+    with pytest.raises(Crash):
+        services.dispatch_due(notifications)
+    monkeypatch.setattr(deliveries, "save_many", save_many)
+
+    first, second, _third = (e.delivery_id for e in relay.sent)
+    later = deliveries.store.get(first)
+    deliveries.store.save(
+        {**later, "next_attempt_at": later["next_attempt_at"] + timedelta(seconds=1)}
+    )
+    monkeypatch.setattr(dispatch, "SAVE_EVERY", 1)  # each outcome written as it is recorded
+    restarted = dataclasses.replace(notifications, sender=InMemorySender(sent=relay.sent))
+    restarted.clock.advance(LEASE + timedelta(seconds=2))
+    services.dispatch_due(restarted)
+
+    assert {(d["status"], d["attempts"]) for d in deliveries.store.find({})} == {("sent", 1)}
+    times = collections.Counter(email.delivery_id for email in relay.sent)
+    assert (times[first], times[second]) == (1, 1), "neither handed over again"
+    assert sum(times.values()) == 4, "only the one in flight went twice"
 
 
 def test_a_sender_whose_lease_ran_out_mid_send_does_not_make_it_a_new_message(

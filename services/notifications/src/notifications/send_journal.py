@@ -33,8 +33,9 @@ class SendJournal:
       (``outcome_of``: that attempt's key, ``outcome``), whose delivery may not be written yet.
       So every message handed to a provider before the one in flight has its outcome stored:
       a worker that dies re-sends at most the one in flight, under the same key.
-    - Once an attempt's outcome is written with its delivery, its entry is deleted (a moment
-      later, with others).
+    - Once an attempt a sender began is written with its delivery, its entry is deleted (a
+      moment later, with others). The entries a stopped sender left are not: one may carry the
+      outcome of an attempt not re-claimed yet. They stay (a few per crash, read by key only).
     """
 
     def begin(

@@ -152,7 +152,7 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
         # (a failure is rare: it looks whether this attempt went out before its sender stopped)
         if not _journaled(c, saves, delivery, None, key):
             permanent = isinstance(exc, PermanentFailure)
-            _record(c, saves, delivery, None, key=key, error=str(exc), permanent=permanent)
+            _record(c, saves, delivery, None, error=str(exc), permanent=permanent)
         return 1
     delivery = {**delivery, "channel": target.channel}
     until = windows.send_at(
@@ -164,10 +164,12 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
         quiet_hours=target.quiet_hours,
     )
     if until is not None:
+        # A hold or a drop is rare beside a send: it looks whether this attempt went out before
+        # its sender stopped (then it is recorded as sent, neither held nor dropped).
+        if _journaled(c, saves, delivery, target, key):
+            return 1
         starts = delivery.get("session_starts_at")
         if starts is not None and windows.drop_held_reminder(until, aware(starts)):
-            if _journaled(c, saves, delivery, target, key):  # it went out: not dropped
-                return 1
 
             def dropped() -> None:
                 metrics.DELIVERIES.labels(delivery["purpose"], target.channel, DROPPED).inc()
@@ -179,21 +181,20 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
                 "last_error": "held past",
                 SENDING: None,
             }
-            saves.add({**delivery, **change}, done=dropped, key=key)
+            saves.add({**delivery, **change}, done=dropped)
             return 0
 
         def held() -> None:
             metrics.HELD.labels(delivery["purpose"], target.channel).inc()
             log.info("delivery held until its window opens", extra=_ids(delivery))
 
-        # (an attempt a stopped sender began stays in the journal: when the window opens, its
-        # outcome is recorded from there, or it is sent again under its key)
         held_change = {"held_until": until, "next_attempt_at": until, SENDING: None}
         saves.add({**delivery, **held_change}, done=held)
         return 0
     # Begun in the journal before the provider is called, with the outcome of the message
     # before: a crash from here repeats this message at most.
-    if c.repositories.deliveries.journal.begin(key, now, saves.carried):
+    began = c.repositories.deliveries.journal.begin(key, now, saves.carried)
+    if began:
         interrupted = delivery.get(SENDING) or {}  # stored in flight by an earlier version
         if interrupted.get("attempt") == delivery["attempts"] + 1:
             _resending(delivery, target)
@@ -208,8 +209,11 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
         error, permanent = str(exc), True
     except TransientFailure as exc:
         error = str(exc)
+    # Only an entry this sender began is forgotten once written: a stopped sender's entry may
+    # carry the outcome of an attempt not re-claimed yet (``SendJournal``).
+    mine = key if began else None
     _record(
-        c, saves, delivery, target, key=key, error=error, permanent=permanent, provider=provider
+        c, saves, delivery, target, key=mine, error=error, permanent=permanent, provider=provider
     )
     outcome = {"error": error, "permanent": permanent, "provider": provider}
     saves.carried = (key, {**outcome, "channel": target.channel})
@@ -225,7 +229,7 @@ def _journaled(c: Components, saves: _Saves, delivery, target: Target | None, ke
     log.info("an interrupted attempt's outcome recorded from the journal", extra=_ids(delivery))
     changed = {**delivery, "channel": outcome.get("channel") or (target and target.channel)}
     recorded = {k: outcome.get(k) for k in ("error", "permanent", "provider")}
-    _record(c, saves, changed, target, key=key, **recorded)
+    _record(c, saves, changed, target, **recorded)  # (its entry is left: ``SendJournal``)
     return True
 
 
