@@ -177,7 +177,7 @@ def test_carla_takes_a_referral_from_received_to_admitted(
     # Therapist match with its explanation, then a manual override.
     page.get_by_role("button", name="Assign therapist").click()
     assigned = page.get_by_text(re.compile(r"^Assigned: "))
-    expect(assigned).to_contain_text("(matched)")
+    expect(assigned).to_contain_text(re.compile(r"\(matched\): \S"))  # with its reasons
     matched = next(name for name in clinic.therapists if name in assigned.inner_text())
     other = next(name for name in clinic.therapists if name != matched)
     axe_check(page)
