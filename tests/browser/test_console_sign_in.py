@@ -70,3 +70,18 @@ def test_clinicians_sign_in_as_themselves(page, sign_in, axe_check, user, name):
     for other in ("Organisation", "Staff", "Sites", "Referrals"):
         expect(page.get_by_role("link", name=other, exact=True)).to_have_count(0)
     axe_check(page)
+
+
+def test_the_accessibility_check_fails_on_a_serious_violation(page, axe_check):
+    """The harness's own check is not vacuous: a form field without a label and an image
+    without a text alternative fail it, naming each rule and its target."""
+    page.set_content(
+        "<!DOCTYPE html><html lang='en'><head><title>Broken</title></head><body><main>"
+        "<h1>Broken</h1><img src='data:,' id='no-alt'><input id='no-label' type='text'>"
+        "</main></body></html>"
+    )
+    with pytest.raises(AssertionError) as failed:
+        axe_check(page)
+    message = str(failed.value)
+    assert "image-alt" in message and "#no-alt" in message
+    assert "label" in message and "#no-label" in message
