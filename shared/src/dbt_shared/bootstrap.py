@@ -115,6 +115,7 @@ def service_worker(
             fetch_wait_ms=getattr(handlers, "FETCH_WAIT_MS", 0),
             in_send_order=getattr(handlers, "IN_SEND_ORDER", False),
             first_topics=getattr(handlers, "FIRST_TOPICS", ()),
+            urgent_topics=getattr(handlers, "URGENT_TOPICS", ()),
         )
 
     run_worker(

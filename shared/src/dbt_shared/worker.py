@@ -1,7 +1,7 @@
 """The worker process every service runs: outbox relay, event consumer, timers, health/metrics.
 
-Scales by partitions, not by HTTP load. SIGTERM (or Ctrl-C) stops every loop: the consumer
-finishes the record in hand, commits and leaves its group; the relay finishes its batch.
+Scales by partitions, not by HTTP load. SIGTERM (or Ctrl-C) stops every loop: each consumer
+lane finishes the record in hand, commits and leaves its group; the relay finishes its batch.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.events import outbox
 from dbt_shared.events.catalog import Catalog
-from dbt_shared.events.consumer import PROCESSED_COLLECTION, ConsumerRunner, Handler
+from dbt_shared.events.consumer import PROCESSED_COLLECTION, Handler
+from dbt_shared.events.lanes import consumer_lanes
 from dbt_shared.events.outbox import OutboxRelay
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
@@ -76,6 +77,9 @@ class Wiring:
     # Topics whose records a poll hands over before the others' (a service's
     # ``handlers.FIRST_TOPICS``): safety events must not wait behind a backlog of routine ones.
     first_topics: tuple[str, ...] = ()
+    # Topics read by a consumer of their own (a service's ``handlers.URGENT_TOPICS``): a
+    # crisis request is handled while a poll of routine events is, not after it (``lanes``).
+    urgent_topics: tuple[str, ...] = ()
 
 
 def run_worker(
@@ -120,7 +124,7 @@ def run_worker(
     publisher = EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
     outbox.configure_hand_off(lambda: publisher)
     relay = OutboxRelay(ctx.db, outbox_collections, publisher, service, clock=ctx.clock)
-    consumer = ConsumerRunner(
+    consumers = consumer_lanes(
         service=service,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         db=ctx.db,
@@ -132,11 +136,12 @@ def run_worker(
         fetch_wait_ms=wiring.fetch_wait_ms,
         in_send_order=wiring.in_send_order,
         first_topics=wiring.first_topics,
+        urgent_topics=wiring.urgent_topics,
     )
 
     loops: dict[str, Callable[[], None]] = {
         "relay": lambda: relay.run(stop),
-        "consumer": consumer.run,
+        **{lane: runner.run for lane, runner in consumers.items()},
     }
     for timer in [*wiring.timers, Timer("housekeeping", 3600, housekeeping)]:
         loops[f"timer:{timer.name}"] = _timer_loop(timer, ctx)
@@ -150,8 +155,7 @@ def run_worker(
 
     def failing_loops() -> set[str]:
         failing = set(FAILING)
-        if not consumer.healthy:
-            failing.add("consumer")
+        failing.update(lane for lane, runner in consumers.items() if not runner.healthy)
         if not relay.healthy:
             failing.add("relay")
         return failing
@@ -163,7 +167,8 @@ def run_worker(
     for timer in wiring.timers:
         if timer.wake is not None:
             timer.wake.set()  # a timer waiting for its wake sees the stop now
-    consumer.stop()
+    for runner in consumers.values():
+        runner.stop()
     for thread in threads.values():
         thread.join(timeout=20)
     server.shutdown()

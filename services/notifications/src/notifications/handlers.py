@@ -16,9 +16,14 @@ from notifications import services
 from notifications.bootstrap import Components
 from notifications.services import alerts, reminders, skills_alerts
 
-# Coaching's topic carries the crisis requests: a poll hands its records over before intake's
-# and skills-group's, so a page does not wait behind a backlog of referrals and reminders.
-FIRST_TOPICS = (coaching.TOPIC.name,)
+# Coaching's topic carries the crisis requests: the worker reads it with a consumer of its own
+# (``dbt_shared.events.lanes``), so a page is handled while a poll of up to 500 of intake's
+# referrals or skills-group's reminders is, not after it. Intake's risk flags share their
+# partitions with the referrals: they are read in order, in the routine lane.
+URGENT_TOPICS = (coaching.TOPIC.name,)
+# Within a poll that holds several topics (the lane's own, or a worker run without lanes), the
+# safety topic's records are handed over first.
+FIRST_TOPICS = URGENT_TOPICS
 
 
 def handlers(components: Components) -> dict[str, Handler]:

@@ -27,11 +27,11 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 from kafka import KafkaConsumer, OffsetAndMetadata
+from kafka.coordinator.assignors.range import RangePartitionAssignor
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure
+from pymongo.errors import BulkWriteError
 
 from dbt_shared import correlation, metrics, retention
 from dbt_shared.clock import Clock
@@ -39,6 +39,7 @@ from dbt_shared.events import records
 from dbt_shared.events.catalog import Catalog, EventSchemaError
 from dbt_shared.events.envelope import EnvelopeError, Event, NotFromOwner
 from dbt_shared.events.handling import BatchHandler, Handler, HandlerContext, batched
+from dbt_shared.events.outages import Retrying, Stopping, database_away
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import DLQ_SUFFIX
 
@@ -52,6 +53,7 @@ __all__ = [
     "Handler",
     "HandlerContext",
     "batched",
+    "database_away",
 ]
 
 PROCESSED_COLLECTION = "processed_events"
@@ -63,11 +65,7 @@ FETCH_MIN_BYTES = 64 << 10  # what a fetch with a window waits for, at most the 
 SKIPPED_COMMIT_S = 5.0
 
 
-class _Stopping(Exception):
-    pass
-
-
-class ConsumerRunner:
+class ConsumerRunner(Retrying):
     def __init__(
         self,
         *,
@@ -86,6 +84,7 @@ class ConsumerRunner:
         fetch_wait_ms: int = 0,
         in_send_order: bool = False,
         first_topics: tuple[str, ...] = (),
+        lane: str = "consumer",
     ) -> None:
         self.catalog = catalog
         unknown = [name for name in handlers if not catalog.knows(name)]
@@ -106,6 +105,7 @@ class ConsumerRunner:
         self.fetch_wait_ms = fetch_wait_ms
         self.in_send_order = in_send_order
         self.first_topics = frozenset(first_topics)
+        self.lane = lane  # which of the worker's consumers (``lanes``): its client id, its logs
         self.healthy = True  # false while the broker cannot be reached (worker readiness)
         self._in_batch: set[str] = set()
         self._skipped_offsets: dict = {}  # partition -> offset past records not ours
@@ -126,14 +126,17 @@ class ConsumerRunner:
             try:
                 self._consume()
                 return
-            except _Stopping:
+            except Stopping:
                 return
             except Exception:
                 # A broker restart or outage (a timed-out commit, no broker, a lost group):
                 # never the end of the loop. Nothing is lost: uncommitted records come again,
                 # and their effects are stored once (dedup records, derived ids).
                 self.healthy = False
-                log.exception("consumer failed; reconnecting", extra={"group": self.group_id})
+                log.exception(
+                    "consumer failed; reconnecting",
+                    extra={"group": self.group_id, "lane": self.lane},
+                )
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.backoff_max_s)
 
@@ -142,7 +145,7 @@ class ConsumerRunner:
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
-            client_id=f"{self.group_id}-consumer",
+            client_id=f"{self.group_id}-{self.lane}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_poll_records,
@@ -154,12 +157,19 @@ class ConsumerRunner:
             fetch_max_wait_ms=self.fetch_wait_ms or 1000,
             session_timeout_ms=15_000,
             heartbeat_interval_ms=3_000,
+            # Range only: a worker's lanes (``lanes``) are members of one group subscribed to
+            # different topics, and kafka-python's round-robin assignor (its other default)
+            # fails on that (KeyError in 3.0.12); range gives a topic to its subscribers only.
+            partition_assignment_strategy=(RangePartitionAssignor,),
             # Back within seconds of a broker restart (kafka-python waits up to 30 s otherwise).
             reconnect_backoff_max_ms=2_000,
         )
         try:
             consumer.subscribe(self.topics)
-            log.info("consumer started", extra={"group": self.group_id, "topics": self.topics})
+            log.info(
+                "consumer started",
+                extra={"group": self.group_id, "lane": self.lane, "topics": self.topics},
+            )
             while not self._stop.is_set():
                 batches = consumer.poll(timeout_ms=1000)
                 self.healthy = True
@@ -347,37 +357,6 @@ class ConsumerRunner:
         handler = self.handlers[event.type]
         return self._retrying(lambda: handler(event, data, self.ctx), event)
 
-    def _retrying(self, run: Callable[[], None], event: Event) -> Exception | None:
-        """Run ``run`` until it succeeds (``None``) or has failed ``max_attempts`` times (the
-        last error). A lost database is waited out and never counts as an attempt."""
-        attempt = 0
-        delay = self.backoff_initial_s
-        while True:
-            if self._stop.is_set() and attempt > 0:
-                raise _Stopping  # leave the offset uncommitted: redelivered after restart
-            try:
-                run()
-                return None
-            except Exception as exc:
-                if not database_away(exc):
-                    error = exc
-                elif self._stop.is_set():  # stopping: leave it uncommitted, redelivered later
-                    raise _Stopping from None
-                else:  # an outage is not the event's fault: never counts as an attempt
-                    log.warning("database unreachable while handling; waiting", extra=_ids(event))
-                    self._stop.wait(min(delay, self.backoff_max_s))
-                    delay = min(delay * 2, self.backoff_max_s)
-                    continue
-            attempt += 1
-            log.warning(
-                "event handler failed",
-                extra={**_ids(event), "attempt": attempt, "error": type(error).__name__},
-            )
-            if attempt >= self.max_attempts:
-                return error
-            self._stop.wait(min(delay, self.backoff_max_s))
-            delay = min(delay * 2, self.backoff_max_s)
-
     def _mark_processed_many(self, events: list[Event]) -> None:
         now = self.ctx.clock.now()
         day = retention.stamp(now)  # housekeeping forgets marks a day at a time
@@ -390,20 +369,6 @@ class ConsumerRunner:
         except BulkWriteError as exc:  # marked before (a redelivery after a crash)
             if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
                 raise
-
-    def _with_db_retry(self, operation):
-        delay = self.backoff_initial_s
-        while True:
-            try:
-                return operation()
-            except Exception as exc:
-                if not database_away(exc):
-                    raise
-                if self._stop.is_set():
-                    raise _Stopping from None
-                log.warning("database unreachable; waiting")
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.backoff_max_s)
 
     def _dead_letter(self, record, error: Exception, attempts: int, event_type: str) -> None:
         headers = records.dead_letter_headers(
@@ -421,30 +386,3 @@ class ConsumerRunner:
                 "error_type": type(error).__name__,
             },
         )
-
-
-# What FerretDB answers while its PostgreSQL is away (down, restarting, refusing connections):
-# an internal error naming the lost backend, not a connection failure.
-_BACKEND_AWAY = (
-    "SQLSTATE 08",  # connection exception
-    "SQLSTATE 57P",  # shut down, crashed, cannot connect now
-    "failed to connect to",
-    "dial error",
-    "unexpected postmaster exit",
-    "the database system is",  # ... starting up / shutting down / in recovery mode
-)
-
-
-def database_away(error: BaseException) -> bool:
-    """Whether ``error`` says the database cannot be reached (MongoDB or FerretDB, or the
-    PostgreSQL behind FerretDB), rather than that this write is wrong."""
-    if isinstance(error, ConnectionFailure):
-        return True
-    if not isinstance(error, OperationFailure):
-        return False
-    text = f"{error} {getattr(error, 'details', '')}"
-    return any(sign in text for sign in _BACKEND_AWAY)
-
-
-def _ids(event: Event) -> dict:
-    return {"event_id": event.id, "event_type": event.type}
