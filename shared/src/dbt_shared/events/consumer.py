@@ -18,7 +18,8 @@ its keyed writes' job), so a backlog costs a few bulk writes per poll, not a few
 A failing handler is retried with exponential backoff; after the last attempt the record goes to
 the dead-letter topic with the error in its headers. A lost database connection is not the
 event's fault: it is retried until the database is back, never dead-lettered.
-SIGTERM finishes the record in hand, commits, leaves the group and closes.
+SIGTERM finishes the record in hand, commits, leaves the group and closes. A worker may run
+several runners in its one group, each on its own topics (``lanes``: urgent topics apart).
 """
 
 from __future__ import annotations
