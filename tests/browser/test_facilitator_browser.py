@@ -201,6 +201,7 @@ def test_fiona_takes_attendance_and_sees_the_at_risk_mark_after_the_third_miss(
 ):
     sign_in(page, "fiona")
     open_group(page, week, axe_check)
+    screenshot(page, "group")
     expect(page.get_by_role("cell", name=week["client_name"], exact=True)).to_be_visible()
     expect(page.get_by_text("Entry point").first).to_be_visible()
     axe_check(page)
@@ -220,7 +221,7 @@ def test_fiona_takes_attendance_and_sees_the_at_risk_mark_after_the_third_miss(
     expect(mark).to_have_text("At risk: one miss from the limit")
     expect(member.get_by_role("link", name=re.compile("Reach out"))).to_be_visible()
     axe_check(page)
-    screenshot(page, "console-attendance")
+    screenshot(page, "attendance")
     page.reload()  # stored, not only drawn: the sheet says the same when opened again
     member = page.locator(".console-member", has_text=week["client_name"])
     expect(member.get_by_label("Absent")).to_be_checked()
@@ -277,7 +278,7 @@ def test_fiona_reschedules_one_session_and_the_clients_reminder_moves(
 
 
 def test_the_next_cycle_is_previewed_with_its_conflicts_before_saving(
-    page: Page, sign_in, axe_check, week
+    page: Page, sign_in, axe_check, screenshot, week
 ):
     sign_in(page, "fiona")
     open_group(page, week, axe_check)
@@ -289,6 +290,7 @@ def test_the_next_cycle_is_previewed_with_its_conflicts_before_saving(
     expect(page.get_by_text(re.compile(r"\d+ conflicts"))).to_be_visible()  # its own room
     expect(page.get_by_text("Room taken").first).to_be_visible()
     axe_check(page)
+    screenshot(page, "group-schedule-preview")
 
 
 def test_fiona_makes_the_groups_calendar_link_and_revokes_it(page: Page, sign_in, axe_check, week):
