@@ -12,6 +12,21 @@ from console.client import ServiceRefused
 #: What a service says of a missing required field, replaced by the page's own words.
 MISSING = "Missing data for required field."
 
+#: The services' (Marshmallow's) type messages, in the words of the NHS.UK design system.
+PLAIN = {
+    "Not a valid integer.": "Enter a whole number",
+    "Not a valid number.": "Enter a number",
+    "Not a valid email address.": (
+        "Enter an email address in the correct format, like name@example.com"
+    ),
+    "Not a valid date.": "Enter a real date",
+    "Not a valid datetime.": "Enter a real date and time",
+    "Not a valid time.": "Enter a time, like 17:30",
+    "Not a valid boolean.": "Choose yes or no",
+    "Field may not be null.": "Enter a value",
+    "Shorter than minimum length 1.": "Enter a value",
+}
+
 
 def submitted() -> dict[str, str]:
     """The form's values, trimmed (the CSRF token and the idempotency key left out)."""
@@ -54,7 +69,10 @@ def refusal(exc: ServiceRefused, wording: dict[str, str]) -> tuple[dict[str, str
         raise exc
     errors: dict[str, str] = {}
     for field, message in exc.field_errors.items():
-        errors[field] = wording.get(field, message) if message == MISSING else message
+        if message == MISSING:
+            errors[field] = wording.get(field, message)
+        else:
+            errors[field] = PLAIN.get(message, message)
     shown = {k: v for k, v in errors.items() if k in wording}
     form_error = None
     if len(shown) < len(errors) or not errors:
