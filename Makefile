@@ -101,6 +101,7 @@ token: venv ## Print a dev JWT: make token ROLE=coordinator[,therapist] SITES=a,
 bench: setup ## Platform figures beside their targets, empty then seeded (SEED=20000; BENCH_*: tests/bench/bench_platform.py)
 	$(if $(SEED),BENCH_SEED=$(SEED) )$(PY) -m tests.bench.bench_platform
 	$(PY) -m tests.bench.bench_skills
+	$(PY) -m tests.bench.bench_coaching_queue
 
 chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referrals: 0 lost, 0 doubled
 	$(PY) -P tests/bench/chaos.py $(or $(N),1000)
