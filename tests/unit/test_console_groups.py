@@ -142,6 +142,18 @@ def services():
         },
     )
     fake.on(
+        "POST",
+        "intake",
+        "/v1/clinicians/display-names",
+        lambda _q, body: {
+            "items": [
+                {**c, "clinician_id": c["id"], "site_id": SITE}
+                for c in CLINICIANS["items"]
+                if c["id"] in body["clinician_ids"]
+            ]
+        },
+    )
+    fake.on(
         "GET",
         "skills-group",
         "/v1/groups",

@@ -53,12 +53,18 @@ class Repositories:
     feeds: DocumentStore
     audit: AuditLog
 
-    def groups_of(self, site_id: str, program_id: str | None = None) -> list[dict[str, Any]]:
+    def groups_of(
+        self, site_id: str, program_id: str | None = None, limit: int = 0
+    ) -> list[dict[str, Any]]:
         # index: site_program (site_id, program_id): a site's few groups
         query: dict[str, Any] = {"site_id": site_id}
         if program_id:
             query["program_id"] = program_id
-        return self.groups.find(query, HIDDEN, sort=[("_id", 1)])
+        return self.groups.find(query, HIDDEN, sort=[("_id", 1)], limit=limit)
+
+    def site_ids(self) -> list[str]:
+        # index: _id: the sites read model, one document per site (tens; does not grow with time)
+        return [s["_id"] for s in self.sites.find({}, {"_id": 1}, sort=[("_id", 1)])]
 
     def calendar(self, group_id: str) -> list[dict[str, Any]]:
         # index: group_calendar (group_id, index): one group's sessions, some hundreds at most

@@ -56,9 +56,23 @@ class GroupPatch(Schema):
         _some(data, ("room", "facilitator_ids", "capacity"))
 
 
+# The groups one list answers (a caller's sites' groups for one page): bounded, not the history.
+MAX_GROUPS_LISTED = 500
+
+
 class GroupArgs(Schema):
-    site_id = Id(required=True)
+    site_id = Id(
+        metadata={
+            "description": "one site's groups; without it, the groups of every site of the "
+            "caller's (an operator: every site), site by site, at most ``limit``"
+        }
+    )
     program_id = Id()
+    limit = fields.Integer(
+        load_default=200,
+        validate=validate.Range(min=1, max=MAX_GROUPS_LISTED),
+        metadata={"description": "at most this many groups (a page of sites)"},
+    )
 
 
 class SessionArgs(Schema):

@@ -57,11 +57,14 @@ def module_name(code: str) -> str:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _site_ids() -> list[str]:
-    """The sites where the user runs groups (an operator: every site, from intake)."""
+def _site_ids(sites: list[dict[str, Any]] | None = None) -> list[str]:
+    """The sites where the user runs groups (an operator: every site, from intake's list:
+    ``sites`` when the page has it already)."""
     user = current_user()
     if "operator" in user.get("roles", ()):
-        return [s["id"] for s in api().get("intake", "/v1/sites", limit=100)["items"]]
+        if sites is None:
+            sites = api().get("intake", "/v1/sites", limit=100)["items"]
+        return [s["id"] for s in sites]
     site_roles = user.get("site_roles") or {}
     if not site_roles:  # the directory did not answer at sign-in: the token's sites
         return list(user.get("sites") or [])
@@ -76,11 +79,6 @@ def _coordinates(site_id: str) -> bool:
     return "coordinator" in (held if held is not None else user.get("roles", ()))
 
 
-def _mine(clinicians: list[dict[str, Any]]) -> set[str]:
-    sub = current_user().get("sub")
-    return {c["id"] for c in clinicians if c.get("subject") == sub}
-
-
 def _names(calls, ids: list[str]) -> dict[str, str]:
     """The clients' display names, one call for the whole page (intake audits it)."""
     wanted = list(dict.fromkeys(i for i in ids if i))[:100]
@@ -93,34 +91,49 @@ def _names(calls, ids: list[str]) -> dict[str, str]:
 @blp.get("")
 @roles(*STAFF)
 def my_groups():
-    """The groups I facilitate at each of my sites, then the site's other groups (each site's
-    groups and clinicians at once, every site in parallel)."""
+    """The groups I facilitate at each of my sites, then the site's other groups: one call per
+    service whatever the number of sites (the sites and the groups of all mine at once, then the
+    leaders' names and subjects in one intake call), never one per site."""
     calls = api()
-    site_ids = _site_ids()
-    jobs = {"sites": lambda: calls.get("intake", "/v1/sites", limit=100)}
-    for n, site_id in enumerate(site_ids):
-        jobs[f"g{n}"] = lambda s=site_id: calls.get("skills-group", "/v1/groups", site_id=s)
-        jobs[f"c{n}"] = lambda s=site_id: _clinician_list(calls, s)
-    found = calls.gather(**jobs)
+    found = calls.gather(
+        sites=lambda: calls.get("intake", "/v1/sites", limit=100),
+        groups=lambda: calls.get("skills-group", "/v1/groups"),  # every site of mine
+    )
     site_names = {s["id"]: s["name"] for s in found["sites"]["items"]}
+    site_ids = _site_ids(found["sites"]["items"])
+    groups = found["groups"]
+    leaders = _clinician_names(calls, [i for g in groups for i in g.get("facilitator_ids", [])])
+    sub = current_user().get("sub")
+    me = {i for i, c in leaders.items() if sub and c.get("subject") == sub}
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for g in groups:
+        g["leaders"] = [
+            leaders.get(i, {}).get("display_name") or "Someone who left"
+            for i in g.get("facilitator_ids", [])
+        ]
+        by_site.setdefault(g["site_id"], []).append(g)
     sites = []
-    for n, site_id in enumerate(site_ids):
-        clinicians = found[f"c{n}"]
-        names = {c["id"]: c.get("display_name", "") for c in clinicians}
-        me = _mine(clinicians)
-        groups = found[f"g{n}"]
-        for g in groups:
-            g["leaders"] = [names.get(i, "Someone who left") for i in g.get("facilitator_ids", [])]
+    for site_id in site_ids:
+        here = by_site.get(site_id, [])
         sites.append(
             {
                 "id": site_id,
                 "name": site_names.get(site_id, "A site"),
-                "mine": [g for g in groups if me & set(g.get("facilitator_ids", []))],
-                "others": [g for g in groups if not me & set(g.get("facilitator_ids", []))],
+                "mine": [g for g in here if me & set(g.get("facilitator_ids", []))],
+                "others": [g for g in here if not me & set(g.get("facilitator_ids", []))],
                 "may_schedule": True,
             }
         )
     return render_template("groups/mine.html", sites=sites, weekdays=dict(WEEKDAYS))
+
+
+def _clinician_names(calls, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The clinicians' names and subjects by id, one intake call for the whole page."""
+    wanted = list(dict.fromkeys(i for i in ids if i))[:500]  # intake's bound: MAX_CLINICIAN_IDS
+    if not wanted:
+        return {}
+    found = calls.post("intake", "/v1/clinicians/display-names", {"clinician_ids": wanted})
+    return {c["clinician_id"]: c for c in found["items"]}
 
 
 # -- scheduling ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Look-ups for staff pages, each a POST whose body holds what must stay out of URLs:
 ``/v1/duplicate-checks`` (the same person's open referrals at a site) and
-``/v1/clients/display-names`` (several clients' names for one list page, in one call)."""
+``/v1/clients/display-names`` (several clients' names for one list page, in one call) and
+``/v1/clinicians/display-names`` (several clinicians' names, across the caller's sites)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
-from intake.schemas.lookups import DisplayNames, DisplayNamesIn, DuplicateCheck, DuplicateCheckIn
+from intake.schemas.lookups import (
+    ClinicianNames,
+    ClinicianNamesIn,
+    DisplayNames,
+    DisplayNamesIn,
+    DuplicateCheck,
+    DuplicateCheckIn,
+)
 from intake.services import duplicates, lookups
 
 blp = Blueprint("lookups", __name__, url_prefix="/v1", description="Look-ups for staff pages")
@@ -44,4 +52,22 @@ class DisplayNamesView(MethodView):
         audit record per call names every client shown."""
         return {
             "items": lookups.display_names(body["client_ids"], components(), current_principal())
+        }
+
+
+@blp.route("/clinicians/display-names")
+class ClinicianNamesView(MethodView):
+    @require_roles("coordinator", "operator", "therapist", "facilitator")
+    @blp.arguments(
+        ClinicianNamesIn, example={"clinician_ids": ["01a214d7-2efe-7325-a9cf-f6c3557e6e63"]}
+    )
+    @blp.response(200, ClinicianNames)
+    def post(self, body):
+        """The names (and sign-in subjects) of up to 500 clinicians in one call, whatever their
+        sites, for a page listing several sites' groups: those of the caller's sites (an
+        operator: every site); the others are left out as if unknown."""
+        return {
+            "items": lookups.clinician_names(
+                body["clinician_ids"], components(), current_principal()
+            )
         }

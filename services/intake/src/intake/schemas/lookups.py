@@ -12,6 +12,9 @@ from intake.schemas.requests import EXAMPLE_ID, ClientIn
 
 # A list page's clients: bounded by a page, not by history.
 MAX_CLIENT_IDS = 100
+# The clinicians one page names (the leaders of every group at the caller's sites): bounded by
+# the organisation's staff, not by history.
+MAX_CLINICIAN_IDS = 500
 
 
 class DuplicateCheckIn(Schema):
@@ -55,7 +58,41 @@ class DisplayNames(Schema):
     )
 
 
+class ClinicianNamesIn(Schema):
+    clinician_ids = http_fields.List(
+        http_fields.Id(),
+        required=True,
+        min_items=1,
+        max_items=MAX_CLINICIAN_IDS,
+        metadata={"description": "clinician ids, those one page shows (a group's leaders)"},
+    )
+
+
+class ClinicianName(Schema):
+    clinician_id = fields.String(metadata={"example": EXAMPLE_ID})
+    site_id = fields.String(metadata={"example": EXAMPLE_ID})
+    display_name = fields.String(metadata={"example": "Dr. Ana Ortiz"})
+    subject = fields.String(
+        metadata={"description": "the clinician's sign-in subject (a page finds the caller's own)"}
+    )
+
+
+class ClinicianNames(Schema):
+    items = fields.List(
+        fields.Nested(ClinicianName),
+        metadata={"description": "those of the ids at the caller's sites, in the order asked"},
+    )
+
+
 __all__ = [
-    "MAX_CLIENT_IDS", "DisplayName", "DisplayNames", "DisplayNamesIn", "DuplicateCheck",
+    "MAX_CLIENT_IDS",
+    "MAX_CLINICIAN_IDS",
+    "ClinicianName",
+    "ClinicianNames",
+    "ClinicianNamesIn",
+    "DisplayName",
+    "DisplayNames",
+    "DisplayNamesIn",
+    "DuplicateCheck",
     "DuplicateCheckIn",
-]  # fmt: skip
+]

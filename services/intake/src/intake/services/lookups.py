@@ -57,6 +57,26 @@ def display_names(client_ids: list[str], c: Components, principal: Principal) ->
     ]
 
 
+def clinician_names(ids: list[str], c: Components, principal: Principal) -> list[dict]:
+    """``{clinician_id, site_id, display_name, subject}`` for each id at a site of the caller's
+    (an operator: every site), in the order asked; the others are left out as if unknown. Staff
+    details, not a client's: not on the audit trail (as a site's clinician list is not)."""
+    found = []
+    for clinician_id in dict.fromkeys(ids):
+        # clinicians index: _id, one equality read per id (at most 500; no $in: FerretDB)
+        clinician = c.repositories.clinicians.get(clinician_id)
+        if clinician is not None and principal.can_act_on_site(clinician["site_id"]):
+            found.append(
+                {
+                    "clinician_id": clinician["_id"],
+                    "site_id": clinician["site_id"],
+                    "display_name": clinician.get("display_name", ""),
+                    "subject": clinician.get("subject", ""),
+                }
+            )
+    return found
+
+
 def _in_groups(principal: Principal, referral: Referral) -> bool:
     """A facilitator at the site reads the names of its admitted clients (its groups'
     members, on their attendance sheets and rosters): names only, audited like the rest."""
