@@ -1,0 +1,48 @@
+"""The groups of every site of the caller's in one answer (console "My groups": one call, not one
+per site), on the server the tests run against (FerretDB locally): one equality query per site
+on ``site_program``, the operator's sites from the ``sites`` read model, bounded by ``limit``,
+another site's groups never shown to a site's staff."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from dbt_shared.auth import Principal
+from dbt_shared.clock import FixedClock
+from dbt_shared.documents import DocumentLock
+from dbt_shared.protection import FieldCipher
+from skills_group import repository, services
+from skills_group.bootstrap import Components
+
+SITES = [f"site-{n:02d}" for n in range(20)]
+
+
+def test_the_groups_of_my_sites_in_one_answer(fresh_db):
+    clock = FixedClock(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+    c = Components(
+        repositories=repository.mongo(fresh_db, clock),
+        clock=clock,
+        locks=lambda name: DocumentLock(fresh_db, name),
+        cipher=FieldCipher(os.urandom(32)),
+    )
+    repository.ensure_indexes(fresh_db)
+    r = c.repositories
+    for n, site_id in enumerate(SITES):
+        r.sites.insert({"_id": site_id, "timezone": "UTC"})
+        for k in range(2):
+            r.groups.insert(
+                {"_id": f"g-{n:02d}-{k}", "site_id": site_id, "program_id": f"{site_id}:adult"}
+            )
+    operator = Principal("olivia", frozenset({"operator"}), frozenset())
+    facilitator = Principal("fiona", frozenset({"facilitator"}), frozenset(SITES[3:5]))
+
+    every = services.list_groups({"limit": 200}, c, operator)
+    assert [g["_id"] for g in every] == sorted(
+        f"g-{n:02d}-{k}" for n in range(20) for k in range(2)
+    )
+    mine = services.list_groups({"limit": 200}, c, facilitator)
+    assert [g["_id"] for g in mine] == ["g-03-0", "g-03-1", "g-04-0", "g-04-1"]
+    assert len(services.list_groups({"limit": 5}, c, operator)) == 5
+    names = {i["name"] for i in fresh_db[repository.GROUPS].list_indexes()}
+    assert "site_program" in names
