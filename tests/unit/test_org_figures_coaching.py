@@ -160,11 +160,13 @@ def test_the_requests_whose_acknowledgement_was_missed_listed_for_a_week_audited
     operator = auth("operator", [])
 
     listed = api.get(f"/v1/sites/{SITE}/missed-acknowledgements", headers=operator)
+    overview = figures(api, operator)[SITE]
     elsewhere = api.get(
         f"/v1/sites/{SITE}/missed-acknowledgements", headers=auth("coordinator", "site-b")
     )
     clock.advance(timedelta(days=7))
     a_week_on = api.get(f"/v1/sites/{SITE}/missed-acknowledgements", headers=operator)
+    overview_a_week_on = figures(api, operator)[SITE]
 
     assert listed.status_code == 200, listed.json
     [item] = listed.json["items"]
@@ -174,6 +176,56 @@ def test_the_requests_whose_acknowledgement_was_missed_listed_for_a_week_audited
         "client-1",
     )
     assert a_week_on.json["items"] == []
+    assert overview["missed_acknowledgements_7d"] == 1  # the figure the list is behind
+    assert overview_a_week_on["missed_acknowledgements_7d"] == 0
     assert elsewhere.status_code == 404 and "items" not in elsewhere.json
     trail = [e for e in c.repositories.audit.entries if e["action"] == "missed_acks.list"]
     assert trail[0]["object_ids"] == [made.json["id"]]
+
+
+class CountedReads:
+    """A store or the tallies as they are, each read counted (what the overview costs)."""
+
+    def __init__(self, inner, counter: list[int]) -> None:
+        self.inner, self.counter = inner, counter
+
+    def __getattr__(self, name):
+        attribute = getattr(self.inner, name)
+        if name in ("get", "find", "count"):
+
+            def counted(*args, **kwargs):
+                self.counter[0] += 1
+                return attribute(*args, **kwargs)
+
+            return counted
+        return attribute
+
+
+def test_every_sites_figures_cost_the_same_reads_for_2_sites_as_for_30(api_env, clock, auth):
+    """Every site's row in one call reads each kind of document once for all sites (a day's
+    missed-acknowledgement tallies, the rotas, the settings, ...): 30 sites with a rota do not
+    cost 15 times the reads of 2, and each row is still the site's own figures."""
+
+    def overview(sites: int) -> tuple[int, dict]:
+        c = bootstrap.in_memory(clock)
+        api = create_app(c).test_client()
+        for n in range(sites):
+            site = f"site-{n}"
+            c.repositories.sites.insert({"_id": site, "timezone": "Europe/London"})
+            # as the rota and hours pages store them (their validation is tested with them)
+            c.repositories.settings.insert({"_id": site, "hours": HOURS["hours"]})
+            c.repositories.rotas.insert({"_id": site, **rota(WEEKDAYS[: 1 + n % 5])})
+        reads = [0]
+        r = c.repositories
+        for name in ("tallies", "sites", "rotas", "settings", "overrides", "time_off"):
+            setattr(r, name, CountedReads(getattr(r, name), reads))
+        rows = figures(api, auth("operator", []))
+        return reads[0], rows
+
+    few, rows_few = overview(2)
+    many, rows_many = overview(30)
+
+    assert many == few
+    assert rows_many["site-1"] == rows_few["site-1"]
+    assert rows_many["site-1"]["hours_without_primary_7d"] == 12.0  # Mon, Tue covered of five
+    assert rows_many["site-29"]["hours_without_primary_7d"] == 0.0  # every weekday covered

@@ -111,3 +111,43 @@ def test_a_coordinator_sees_only_their_sites_and_a_therapist_nothing(client, ope
     assert seen.status_code == 200
     assert set(by_site(seen)) == {north}
     assert refused.status_code == 403
+
+
+class CountedTallies:
+    """The tallies as they are, each read counted."""
+
+    def __init__(self, tallies) -> None:
+        self.tallies, self.reads = tallies, 0
+
+    def __getattr__(self, name):
+        return getattr(self.tallies, name)
+
+    def get(self, key):
+        self.reads += 1
+        return self.tallies.get(key)
+
+    def find(self, tags):
+        self.reads += 1
+        return self.tallies.find(tags)
+
+
+def test_every_sites_waiting_counts_come_from_one_read_of_the_tallies(api_env, clock, auth):
+    """The waiting counts of 2 sites or of 12 cost one read of the tallies, not one per site,
+    and each site keeps its own counts."""
+
+    def overview(sites: int) -> tuple[int, dict]:
+        c = bootstrap.in_memory(clock)
+        client, operator = create_app(c).test_client(), auth(["operator"], [], "op")
+        made = [add_site(client, operator, f"Site {n}") for n in range(sites)]
+        refer(client, operator, made[0])
+        counted = CountedTallies(c.repositories.tallies)
+        c.repositories.tallies = counted
+        rows = by_site(client.get("/v1/waitlist-figures", headers=operator))
+        return counted.reads, {n: rows[site] for n, site in enumerate(made)}
+
+    few, rows_few = overview(2)
+    many, rows_many = overview(12)
+
+    assert few == many == 1
+    assert rows_many[0]["waiting"] == rows_few[0]["waiting"] == 1
+    assert rows_many[11]["waiting"] == 0

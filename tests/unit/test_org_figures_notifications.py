@@ -102,3 +102,60 @@ def test_another_sites_coordinator_and_a_therapist_see_no_failed_deliveries(
 
     assert elsewhere.status_code == 404 and "items" not in elsewhere.json
     assert therapist.status_code == 403
+
+
+class CountedReads:
+    """The tallies as they are, each read counted (what the overview costs the database)."""
+
+    def __init__(self, tallies) -> None:
+        self.tallies, self.reads = tallies, 0
+
+    def __getattr__(self, name):
+        return getattr(self.tallies, name)
+
+    def get(self, key):
+        self.reads += 1
+        return self.tallies.get(key)
+
+    def find(self, tags):
+        self.reads += 1
+        return self.tallies.find(tags)
+
+
+def test_every_sites_figures_cost_the_same_reads_for_2_sites_as_for_30(api_env, clock, auth):
+    """The overview's one call reads the unread tallies once and each day's failures once, for
+    all sites together: 30 sites do not cost 15 times the reads of 2 (the page's wait)."""
+
+    def reads_for(sites: int) -> tuple[int, dict]:
+        c = bootstrap.in_memory(clock)
+        c.repositories.site_zones.zones.update({f"site-{n}": "Europe/London" for n in range(sites)})
+        counted = CountedReads(c.repositories.inbox.tallies)
+        c.repositories.inbox.tallies = c.repositories.figures.tallies = counted
+        referral_received(c, "ref-1", "site-1")  # fails for good: a failure and an inbox item
+        assert services.dispatch_due(c) == 1
+        counted.reads = 0
+        rows = by_site(
+            create_app(c)
+            .test_client()
+            .get("/v1/notification-figures", headers=auth("operator", []))
+        )
+        return counted.reads, rows
+
+    few, rows_few = reads_for(2)
+    many, rows_many = reads_for(30)
+
+    assert many == few
+    assert (
+        rows_many["site-1"]
+        == rows_few["site-1"]
+        == {
+            "site_id": "site-1",
+            "unread_inbox": 1,
+            "failed_deliveries_7d": 1,
+        }
+    )
+    assert rows_many["site-29"] == {
+        "site_id": "site-29",
+        "unread_inbox": 0,
+        "failed_deliveries_7d": 0,
+    }

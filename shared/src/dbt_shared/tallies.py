@@ -23,7 +23,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.collection import Collection
@@ -207,7 +208,45 @@ def _summed(docs) -> dict[str, Any]:
 def ensure_indexes(db: Database) -> None:
     db[TALLIES].create_index("key", name="key")
     db[TALLIES].create_index([("site_id", 1), ("kind", 1)], name="site_kind")
+    # every site's tallies of a kind at once (an overview across sites: one read, not one per
+    # site), and of one day for the per-day kinds (tag ``day``)
+    db[TALLIES].create_index([("kind", 1), ("day", 1)], name="kind_day")
     _fold_in_unwritten_keys(db[TALLIES])
+
+
+def by_site(tallies: Tallies, tags: dict[str, Any], field: str = "n") -> dict[str, int]:
+    """``field`` of every site's tallies whose tags equal ``tags``, summed per ``site_id``: one
+    read for all sites (an overview across sites; index ``kind_day`` for ``kind``/``day``)."""
+    totals: dict[str, int] = {}
+    for tally in tallies.find(tags):
+        if tally.get("site_id"):
+            totals[tally["site_id"]] = totals.get(tally["site_id"], 0) + int(tally.get(field, 0))
+    return totals
+
+
+def by_site_in_days(tallies: Tallies, kind: str, today: date, days: int) -> dict[str, int]:
+    """Every site's per-day tallies of ``kind`` (tagged ``day``) on ``today`` and the ``days
+    - 1`` days before, summed per site: one read per day (index ``kind_day``), not per site."""
+    totals: dict[str, int] = {}
+    for n in range(days):
+        day = (today - timedelta(days=n)).isoformat()
+        for site_id, count in by_site(tallies, {"kind": kind, "day": day}).items():
+            totals[site_id] = totals.get(site_id, 0) + count
+    return totals
+
+
+def date_recent_days(
+    db: Database, site_ids: Iterable[str], key_of: Callable[[str, date], str], days: int
+) -> None:
+    """At start-up, tag each site's per-day tallies (``key_of(site_id, day)``) of the last
+    ``days`` UTC days with their ``day`` (index ``kind_day``), for tallies written before they
+    carried it (an upgraded database): a few writes by key per site, never a scan."""
+    today = datetime.now(UTC).date()
+    for site_id in site_ids:
+        for day in (today - timedelta(days=n) for n in range(days)):
+            db[TALLIES].update_many(
+                {"key": key_of(site_id, day)}, {"$set": {"day": day.isoformat()}}
+            )  # index: key
 
 
 def _fold_in_unwritten_keys(collection: Collection) -> int:

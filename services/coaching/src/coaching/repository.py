@@ -95,7 +95,14 @@ class Repositories:
     # -- figures for the operators' overview (tallies: a few reads by key, no count) -----------
     def count_missed_ack(self, site_id: str, at: datetime, request: dict | None = None) -> None:
         day = at.astimezone(UTC).date()
-        self.tallies.adjust(missed_ack_tally(site_id, day), {"n": 1}, site_id=site_id, kind="ack")
+        # tagged with its day: the overview reads every site's day in one find (index kind_day)
+        self.tallies.adjust(
+            missed_ack_tally(site_id, day),
+            {"n": 1},
+            site_id=site_id,
+            kind="ack",
+            day=day.isoformat(),
+        )
         if request is not None:  # the list behind the figure: ids and the kind, no content
             record = {
                 "_id": request["_id"],
@@ -120,6 +127,10 @@ class Repositories:
             int(self.tallies.get(missed_ack_tally(site_id, today - timedelta(days=n))).get("n", 0))
             for n in range(days)
         )
+
+    def missed_acks_in_days_by_site(self, today: date, days: int) -> dict[str, int]:
+        """Every site's ``missed_acks_in_days``: one read per day for all sites."""
+        return tallies.by_site_in_days(self.tallies, "ack", today, days)
 
     # -- availability --------------------------------------------------------------------------
     def overrides_of(self, site_id: str) -> list[dict[str, Any]]:
@@ -224,6 +235,8 @@ def _days(first: str, last: str) -> list[str]:
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
     tallies.ensure_indexes(db)
+    sites = [s["_id"] for s in db[site_directory.COLLECTION].find({}, {"_id": 1})]
+    tallies.date_recent_days(db, sites, missed_ack_tally, 7)  # 7: the overview's DAYS
     db[OVERRIDES].create_index("site_id", name="site")
     db[TIME_OFF].create_index("site_id", name="site")
     db[REQUESTS].create_index([("site_id", 1), ("active", 1)], name="site_active")

@@ -91,6 +91,7 @@ def ensure_indexes(db: Database) -> None:
     # a site's deliveries failed for good on one day (the overview's list behind its figure)
     db[FAILED].create_index([("site_id", 1), ("day", 1)], name="site_day")
     tallies.ensure_indexes(db)
+    tallies.date_recent_days(db, MongoSiteTimeZones(db).site_ids(), failed_tally, days=7)
     db[DELIVERIES].create_index(
         [("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_deliveries"
     )
@@ -212,6 +213,10 @@ class InboxItems:
         """The site's unread items: its tally (index ``key``), never a count of the inbox."""
         return max(0, int(self.tallies.get(unread_tally(site_id)).get("n", 0)))
 
+    def unread_by_site(self) -> dict[str, int]:
+        """Every site's unread items: one read of the unread tallies, not one per site."""
+        return {s: max(0, n) for s, n in tallies.by_site(self.tallies, {"kind": "unread"}).items()}
+
     def recount_unread(self, site_id: str) -> int:
         """Recount a site's unread items from the inbox (the slow timer): a tally a killed
         process left off is exact again. Index ``site_unread`` (site_id, unread): equality on
@@ -282,7 +287,8 @@ class SiteFigures:
 
     def count_failed(self, site_id: str, at: datetime, delivery: dict | None = None) -> None:
         day = at.astimezone(UTC).date()
-        self.tallies.adjust(failed_tally(site_id, day), {"n": 1}, site_id=site_id, kind="failed")
+        tags = {"site_id": site_id, "kind": "failed", "day": day.isoformat()}  # day: kind_day
+        self.tallies.adjust(failed_tally(site_id, day), {"n": 1}, **tags)
         if delivery is not None and self.failures is not None:
             self.failures.insert_many([failure_record(delivery, at)])  # once per delivery
 
@@ -292,6 +298,10 @@ class SiteFigures:
         if self.failures is None:
             return []
         return self.failures.find({"site_id": site_id, "day": day.isoformat()}, sort=[("_id", 1)])
+
+    def failed_in_days_by_site(self, today: date, days: int) -> dict[str, int]:
+        """Every site's ``failed_in_days``: one read per day for all sites."""
+        return tallies.by_site_in_days(self.tallies, "failed", today, days)
 
     def failed_in_days(self, site_id: str, today: date, days: int) -> int:
         """Deliveries that failed for good on ``today`` and the ``days - 1`` days before it:

@@ -166,7 +166,12 @@ def zone_of(c: Components, site_id: str) -> str:
 
 def site_settings(c: Components, site_id: str) -> dict[str, Any]:
     """The site's coaching settings, the standard values where none were published."""
-    stored = c.repositories.settings.get(site_id) or {}
+    return settings_of(c.repositories.settings.get(site_id))
+
+
+def settings_of(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """Stored coaching settings (``None``: none published) with the standard values filled in."""
+    stored = stored or {}
     return {
         "hours": stored["hours"]
         if stored.get("hours") is not None
@@ -207,22 +212,27 @@ def windows(docs: list[dict[str, Any]]) -> list[rota.Window]:
 
 def availability(c: Components, site_id: str):
     """Everything ``rota.coverage`` and ``rota.on_call`` take for a site, after its zone."""
-    settings = site_settings(c, site_id)
-    layers = c.repositories.rotas.get(site_id) or {}
-    overrides = [
-        rota.Override(o["clinician_id"], o["role"], aware(o["from"]), aware(o["to"]))
-        for o in c.repositories.overrides_of(site_id)
-    ]
-    time_off = [
-        rota.TimeOff(t["clinician_id"], aware(t["from"]), aware(t["to"]))
-        for t in c.repositories.time_off_of_site(site_id)
-    ]
+    return availability_of(
+        site_settings(c, site_id),
+        c.repositories.rotas.get(site_id),
+        c.repositories.overrides_of(site_id),
+        c.repositories.time_off_of_site(site_id),
+    )
+
+
+def availability_of(settings, layers, overrides, time_off):
+    """``availability`` from documents read already (the overview reads every site's at once):
+    the site's settings, rota layers (``None``: none), overrides and time off in their order."""
+    layers = layers or {}
     return (
         windows(settings["hours"]),
         windows(layers.get("primary", [])),
         windows(layers.get("backup", [])),
-        overrides,
-        time_off,
+        [
+            rota.Override(o["clinician_id"], o["role"], aware(o["from"]), aware(o["to"]))
+            for o in overrides
+        ],
+        [rota.TimeOff(t["clinician_id"], aware(t["from"]), aware(t["to"])) for t in time_off],
     )
 
 

@@ -27,12 +27,17 @@ def waitlist_figures(c: Components, principal: Principal) -> dict[str, Any]:
     allowed = principal.site_filter()  # None: every site
     sites = [s for s in c.repositories.site_ids() if allowed is None or s in allowed]
     now = c.clock.now()
-    return {"items": [_site_figures(c, site_id, now) for site_id in sites]}
+    # Every site's waitlist tallies in one read (tallies index kind_day, its kind prefix: one
+    # document per site and program, and writer), never one read per site.
+    tallied: dict[str, list[dict[str, Any]]] = {}
+    for tally in c.repositories.tallies.find({"kind": "waitlist"}):
+        tallied.setdefault(tally.get("site_id"), []).append(tally)
+    return {"items": [_site_figures(c, s, tallied.get(s, []), now) for s in sites]}
 
 
-def _site_figures(c: Components, site_id: str, now: datetime) -> dict[str, Any]:
-    # tallies index site_kind (site_id, kind): one document per program (and writer)
-    tallied = c.repositories.tallies.find({"site_id": site_id, "kind": "waitlist"})
+def _site_figures(
+    c: Components, site_id: str, tallied: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
     counts: dict[str, dict[str, int]] = {}
     for tally in tallied:
         program = tally.get("program")
