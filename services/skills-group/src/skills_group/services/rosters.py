@@ -134,8 +134,8 @@ def site_closures(site_id: str, args: dict[str, Any], c: Components, principal: 
     effects: dict[str, dict[str, Any]] = {}
     if args.get("group_id"):
         group = _group(c, args["group_id"], principal)
-        if group["site_id"] != site_id:
-            raise InvalidInput.field("group_id", "Not a group of this site.")
+        if group["site_id"] != site_id:  # as any group the caller cannot reach here
+            raise NotFound("group")
         effects = {e["date"]: e for e in _closure_effects(c, group)}
     out = []
     for x in found:
