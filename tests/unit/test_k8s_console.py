@@ -162,8 +162,11 @@ def test_the_console_is_served_at_its_base_url_through_the_gateway(prod):
         "app.kubernetes.io/name": "console",
         "app.kubernetes.io/component": "web",
     }
-    # Only the console is routed from outside.
-    assert [d["metadata"]["name"] for d in prod if d["kind"] == "HTTPRoute"] == ["console"]
+    # Only the console and the services' public endpoints are routed from outside, under the
+    # console's host (which paths exactly: test_k8s_routes.py).
+    routes = [d for d in prod if d["kind"] == "HTTPRoute"]
+    assert [d["metadata"]["name"] for d in routes] == ["console", "public-endpoints"]
+    assert all(d["spec"]["hostnames"] == [base.hostname] for d in routes)
 
 
 # -- NetworkPolicies ---------------------------------------------------------------------------
