@@ -2,7 +2,7 @@
 delivery failed for good (and a missed coaching acknowledgement) is kept once and read back by
 site and day (index ``site_day``), the
 sites are read from the site directory, and intake's waitlist figures (tallies by site and kind,
-the longest wait from a walk of the waitlist from its head) come out per program."""
+the longest wait kept in them by moment of receipt) come out per program."""
 
 from __future__ import annotations
 

@@ -151,3 +151,70 @@ def test_every_sites_waiting_counts_come_from_one_read_of_the_tallies(api_env, c
     assert few == many == 1
     assert rows_many[0]["waiting"] == rows_few[0]["waiting"] == 1
     assert rows_many[11]["waiting"] == 0
+
+
+class CountedRows:
+    """The referral list rows as they are, each read counted."""
+
+    def __init__(self, rows) -> None:
+        self.rows, self.reads = rows, 0
+
+    def __getattr__(self, name):
+        return getattr(self.rows, name)
+
+    def find(self, *args, **kwargs):
+        self.reads += 1
+        return self.rows.find(*args, **kwargs)
+
+    def count(self, *args, **kwargs):
+        self.reads += 1
+        return self.rows.count(*args, **kwargs)
+
+
+def test_the_longest_wait_is_kept_not_found_by_reading_the_waitlist(
+    client, operator, components, clock
+):
+    """The oldest wait comes with the counts (kept as referrals move), so the figures read no
+    referral row however long the waitlist, and stay right when the oldest moves on or
+    leaves."""
+    site = add_site(client, operator, "North")
+    first = refer(client, operator, site, name="Ada")
+    clock.advance(timedelta(days=4))
+    second = refer(client, operator, site, name="Bea")
+    clock.advance(timedelta(days=3))
+    for n in range(6):
+        refer(client, operator, site, name=f"Cy{n}")
+    clock.advance(timedelta(days=2))
+    counted = CountedRows(components.repositories.rows)
+    components.repositories.rows = counted
+
+    def figures() -> dict:
+        answer = client.get("/v1/waitlist-figures", headers=operator)
+        assert answer.status_code == 200, answer.json
+        return by_site(answer)[site]
+
+    assert (figures()["waiting"], figures()["oldest_waiting_days"]) == (8, 9)
+    assert counted.reads == 0
+    components.repositories.rows = counted.rows  # the moves below read and write as ever
+    low_risk = {
+        "cssrs": [False] * 6,
+        "phq9": [1, 1, 1, 1, 0, 1, 0, 0, 0],
+        "gad7": [1, 1, 0, 0, 1, 0, 0],
+        "ders16_total": 40,
+        "bsl23_mean": 0.8,
+    }
+    screened = client.post(f"/v1/referrals/{first}/screenings", json=low_risk, headers=operator)
+    moved = figures()
+    withdrawn = client.post(
+        f"/v1/referrals/{first}/withdrawal", json={"reason": "client_declined"}, headers=operator
+    )
+    assert withdrawn.status_code == 200, withdrawn.json
+    after_first = figures()
+    client.post(
+        f"/v1/referrals/{second}/withdrawal", json={"reason": "client_declined"}, headers=operator
+    )
+
+    assert screened.status_code == 201, screened.json
+    assert (moved["waiting"], moved["oldest_waiting_days"]) == (8, 9)  # still waiting
+    assert (after_first["waiting"], after_first["oldest_waiting_days"]) == (7, 5)
+    assert (figures()["waiting"], figures()["oldest_waiting_days"]) == (6, 2)

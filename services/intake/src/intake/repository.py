@@ -19,7 +19,7 @@ from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
-from intake.domain import pipeline
+from intake.domain import pipeline, waitlist
 from intake.domain.referral import Referral
 
 SITES = "sites"
@@ -68,7 +68,8 @@ def waitlist_head(site_id: str) -> str:
 
 
 def waiting_tally(site_id: str, program: str) -> str:
-    """The tally of a site's program's waitlist: one count per waiting stage."""
+    """The tally of a site's program's waitlist: one count per waiting stage, and one per moment
+    of receipt of those waiting (``intake.domain.waitlist``: the longest wait, kept)."""
     return f"waitlist:{site_id}:{program}"
 
 
@@ -86,7 +87,10 @@ def tally_changes(before: dict[str, Any] | None, after: dict[str, Any]):
         if row.get("waiting"):
             key = waiting_tally(row["site_id"], row["program"])
             tags = {"site_id": row["site_id"], "program": row["program"], "kind": "waitlist"}
-            changes.append((key, {row["status"]: sign}, tags))
+            deltas = {row["status"]: sign}
+            if row.get("received_at") is not None:  # when it was received: the longest wait
+                deltas[waitlist.received_field(row["received_at"])] = sign
+            changes.append((key, deltas, tags))
         if row.get("on_caseload"):
             key = caseload_tally(row["therapist_id"])
             tags = {"site_id": row["site_id"], "kind": "caseload"}
@@ -201,22 +205,7 @@ class Repositories:
         """Recount a site's waitlist and its therapists' caseloads from the rows (the slow
         timer): a tally a killed process left off by one is exact again."""
         for program in self.programs_of(site_id):
-            kind = program["kind"]
-
-            def count_waiting(kind: str = kind) -> dict[str, int]:
-                # rows index: site_status (site_id, status), per waiting stage
-                return {
-                    stage: self.rows.count({"site_id": site_id, "status": stage, "program": kind})
-                    for stage in pipeline.WAITING_STAGES
-                }
-
-            self.tallies.reconcile(
-                waiting_tally(site_id, kind),
-                count_waiting,
-                site_id=site_id,
-                program=kind,
-                kind="waitlist",
-            )
+            self.reconcile_waitlist(site_id, program["kind"])
         for clinician in self.clinicians_of(site_id):
             cid = clinician["_id"]
 
@@ -227,6 +216,32 @@ class Repositories:
             self.tallies.reconcile(
                 caseload_tally(cid), count_caseload, site_id=site_id, kind="caseload"
             )
+
+    def reconcile_waitlist(self, site_id: str, program: str) -> None:
+        """Recount a site's program's waitlist tally: per waiting stage, and per moment of
+        receipt of those waiting (hourly; once per database at start-up, for referrals stored
+        before the moments were kept)."""
+
+        def count_waiting() -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for stage in pipeline.WAITING_STAGES:
+                # rows index: site_status (site_id, status): what waits now, not history
+                query = {"site_id": site_id, "status": stage, "program": program}
+                rows = self.rows.find(query, {"received_at": 1})
+                counts[stage] = len(rows)
+                for row in rows:
+                    if row.get("received_at") is not None:
+                        name = waitlist.received_field(row["received_at"])
+                        counts[name] = counts.get(name, 0) + 1
+            return counts
+
+        self.tallies.reconcile(
+            waiting_tally(site_id, program),
+            count_waiting,
+            site_id=site_id,
+            program=program,
+            kind="waitlist",
+        )
 
     # -- programs and clinicians ---------------------------------------------------------------
     def program(self, site_id: str, kind: str) -> dict[str, Any] | None:
@@ -301,6 +316,7 @@ def ensure_indexes(db: Database) -> None:
         then=mongo(db, SystemClock()).put_row,  # the row, with its new places
     )
     _tag_caseloads_with_sites(db)
+    _count_received_once(db)
     # a person's referrals at a site, by the keyed hash of their names and date of birth
     db[REFERRALS].create_index([("site_id", 1), ("person_key", 1)], name="site_person")
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)
@@ -323,6 +339,22 @@ def _tag_caseloads_with_sites(db: Database) -> None:
             {"$set": {"site_id": clinician["site_id"]}},
         )
     counters.update_one({"_id": CASELOADS_TAGGED}, {"$set": {"done": True}}, upsert=True)
+
+
+RECEIVED_COUNTED = "tallies:waitlist-received-at"
+
+
+def _count_received_once(db: Database) -> None:
+    """Once per database: the waitlist tallies recounted with the moments of receipt of those
+    waiting, for referrals stored before the moments were kept (an upgraded database); from
+    then on the writes keep them. What waits at each program, once, not the history."""
+    counters = db[listing.COUNTERS]
+    if counters.find_one({"_id": RECEIVED_COUNTED}) is not None:  # index: _id
+        return
+    repositories = mongo(db, SystemClock())
+    for program in db[PROGRAMS].find({}, {"site_id": 1, "kind": 1}):  # a site's few programs
+        repositories.reconcile_waitlist(program["site_id"], program["kind"])
+    counters.update_one({"_id": RECEIVED_COUNTED}, {"$set": {"done": True}}, upsert=True)
 
 
 def mongo(db: Database, clock: Clock) -> Repositories:

@@ -47,6 +47,7 @@ class WaitlistFiguresView(MethodView):
     @blp.response(200, WaitlistFigures)
     def get(self):
         """Per site and program: how many wait, by stage, and the longest wait in days, from
-        kept counts and a walk from the waitlist's head (operators: every site; coordinators:
-        the sites where they coordinate). The referrals behind it: ``GET /v1/waitlist``."""
+        kept counts (how many wait per stage, and when those waiting were received; operators:
+        every site; coordinators: the sites where they coordinate). The referrals behind it:
+        ``GET /v1/waitlist``."""
         return figures.waitlist_figures(components(), current_principal())
