@@ -106,6 +106,9 @@ class Member:
     def assignment(self):
         return {TopicPartition(topic, 0) for topic in self.topics}
 
+    def highwater(self, tp):
+        return None  # no fetch metadata here: the consumer lag is left at 0
+
     def commit(self, offsets: dict) -> None:
         self.commits.append((self.client_id, dict(offsets)))
 

@@ -66,6 +66,32 @@ OUTBOX_PARKED_NOW = Gauge(
     ["service"],
     multiprocess_mode="livemax",
 )
+CONSUMER_LAG = Gauge(
+    "dbt_consumer_lag",
+    "Records behind the partition's end, in the partitions this worker holds, after its last poll",
+    ["service", "topic"],
+    multiprocess_mode="livemostrecent",  # a restarted worker's value, not a killed one's
+)
+# Refreshed at each scrape of the worker (``dbt_shared.worker``): what its /readyz answers.
+WORKER_LOOP_UP = Gauge(
+    "dbt_worker_loop_up",
+    "1 while a worker loop's last pass succeeded, 0 while it fails (the worker's readiness)",
+    ["service", "loop"],
+    multiprocess_mode="livemostrecent",  # a restarted worker's value, not a killed one's
+)
+WORKER_LOOP_RESTARTS = Counter(
+    "dbt_worker_loop_restarts_total",
+    "Worker loops that failed and were started again (a consumer lane: reconnected)",
+    ["service", "loop"],
+)
+# Refreshed at each scrape of the api (``dbt_shared.web``): its readiness checks. The process
+# scraped last tells (under gunicorn any one of them answers a scrape).
+DEPENDENCY_UP = Gauge(
+    "dbt_dependency_up",
+    "1 while the api's readiness check of a dependency (mongodb, kafka) passes, else 0",
+    ["service", "dependency"],
+    multiprocess_mode="livemostrecent",
+)
 
 
 def registry() -> CollectorRegistry:

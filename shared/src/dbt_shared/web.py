@@ -282,14 +282,22 @@ def _install_operational_routes(app: Flask, ctx: ServiceContext) -> None:
     def healthz():
         return jsonify(status="ok", service=ctx.settings.service)
 
-    @app.get("/readyz")
-    def readyz():
+    def failed_checks() -> dict[str, str]:
+        """The readiness checks that fail now, each also set in ``dbt_dependency_up``."""
         failures = {}
         for name, check in ctx.ready_checks.items():
             try:
                 check()
             except Exception as exc:
                 failures[name] = type(exc).__name__
+            metrics.DEPENDENCY_UP.labels(ctx.settings.service, name).set(
+                0 if name in failures else 1
+            )
+        return failures
+
+    @app.get("/readyz")
+    def readyz():
+        failures = failed_checks()
         if failures:
             problem = Problem(
                 503,
@@ -303,6 +311,9 @@ def _install_operational_routes(app: Flask, ctx: ServiceContext) -> None:
 
     @app.get("/metrics")
     def metrics_endpoint():
+        # Each scrape runs the readiness checks (a ping, a broker metadata request cached 2 s),
+        # so an alert sees a dependency out of reach without anything probing /readyz.
+        failed_checks()
         payload, content_type = metrics.exposition()
         return Response(payload, mimetype=content_type.split(";")[0], content_type=content_type)
 

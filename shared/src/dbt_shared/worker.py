@@ -147,7 +147,7 @@ def run_worker(
         loops[f"timer:{timer.name}"] = _timer_loop(timer, ctx)
     freeze_startup_objects()  # wired: what start-up built stays (dbt_shared.heap)
     threads = {
-        name: threading.Thread(target=_guarded(name, fn, stop), name=name, daemon=True)
+        name: threading.Thread(target=_guarded(service, name, fn, stop), name=name, daemon=True)
         for name, fn in loops.items()
     }
     for thread in threads.values():
@@ -160,7 +160,9 @@ def run_worker(
             failing.add("relay")
         return failing
 
-    server = _serve_health_and_metrics(settings.worker_metrics_port, threads, failing_loops)
+    server = _serve_health_and_metrics(
+        settings.worker_metrics_port, threads, _reporting(service, threads, failing_loops)
+    )
     log.info("worker started", extra={"loops": sorted(threads)})
 
     stop.wait()
@@ -216,7 +218,24 @@ def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:
 FAILING: set[str] = set()
 
 
-def _guarded(name: str, fn: Callable[[], None], stop: threading.Event) -> Callable[[], None]:
+def _reporting(
+    service: str, threads: dict[str, threading.Thread], failing_loops: Callable[[], set[str]]
+) -> Callable[[], set[str]]:
+    """``failing_loops`` that also sets ``dbt_worker_loop_up`` per loop each time it is asked
+    (each /readyz and each scrape): an alert sees what readiness sees."""
+
+    def failing() -> set[str]:
+        failed = failing_loops()
+        for name in threads:
+            metrics.WORKER_LOOP_UP.labels(service, name).set(0 if name in failed else 1)
+        return failed
+
+    return failing
+
+
+def _guarded(
+    service: str, name: str, fn: Callable[[], None], stop: threading.Event
+) -> Callable[[], None]:
     """A loop that fails is started again with backoff: an outage never ends it."""
 
     def run() -> None:
@@ -227,6 +246,7 @@ def _guarded(name: str, fn: Callable[[], None], stop: threading.Event) -> Callab
                 return
             except Exception:
                 FAILING.add(name)
+                metrics.WORKER_LOOP_RESTARTS.labels(service, name).inc()
                 log.exception("worker loop failed; starting it again", extra={"loop": name})
                 stop.wait(delay)
                 delay = min(delay * 2, 30.0)
@@ -252,6 +272,7 @@ def _serve_health_and_metrics(
                 ).encode()
                 content_type = "application/json"
             elif self.path == "/metrics":
+                failing_loops()  # sets dbt_worker_loop_up as /readyz would answer now
                 status = 200
                 body, content_type = metrics.exposition()
             else:

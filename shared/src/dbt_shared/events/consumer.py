@@ -110,6 +110,7 @@ class ConsumerRunner(Retrying):
         self.healthy = True  # false while the broker cannot be reached (worker readiness)
         self._in_batch: set[str] = set()
         self._skipped_offsets: dict = {}  # partition -> offset past records not ours
+        self._next_offsets: dict = {}  # partition -> offset past the last record handed over
         self._committed_at = time.monotonic()
         self._stop = threading.Event()
 
@@ -134,6 +135,7 @@ class ConsumerRunner(Retrying):
                 # never the end of the loop. Nothing is lost: uncommitted records come again,
                 # and their effects are stored once (dedup records, derived ids).
                 self.healthy = False
+                metrics.WORKER_LOOP_RESTARTS.labels(self.service, self.lane).inc()
                 log.exception(
                     "consumer failed; reconnecting",
                     extra={"group": self.group_id, "lane": self.lane},
@@ -143,6 +145,7 @@ class ConsumerRunner(Retrying):
 
     def _consume(self) -> None:
         self._skipped_offsets.clear()
+        self._next_offsets.clear()
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
@@ -182,6 +185,7 @@ class ConsumerRunner(Retrying):
                 runs = records.first_of(runs, self.first_topics)
                 for tp, run in runs:
                     self._process_batch(consumer, tp, run)
+                self._report_lag(consumer, batches)
                 if self._skipped_offsets and (
                     not batches or time.monotonic() - self._committed_at >= SKIPPED_COMMIT_S
                 ):
@@ -193,6 +197,21 @@ class ConsumerRunner(Retrying):
             with contextlib.suppress(Exception):
                 consumer.close(autocommit=False)
             log.info("consumer closed", extra={"group": self.group_id})
+
+    def _report_lag(self, consumer: KafkaConsumer, batches: dict) -> None:
+        """``dbt_consumer_lag`` per topic after a poll, from what the client knows already (no
+        request to the broker): each partition held is behind by its end (the high watermark
+        of its last fetch) less the offset past the last record handed over from it."""
+        for tp, run in batches.items():
+            if run:
+                self._next_offsets[tp] = run[-1].offset + 1
+        lag = dict.fromkeys(self.topics, 0)
+        for tp in consumer.assignment():
+            end, at = consumer.highwater(tp), self._next_offsets.get(tp)
+            if end is not None and at is not None and tp.topic in lag:
+                lag[tp.topic] += max(end - at, 0)
+        for topic, behind in lag.items():
+            metrics.CONSUMER_LAG.labels(self.service, topic).set(behind)
 
     def _process_batch(self, consumer: KafkaConsumer, tp, records: list) -> None:
         """One poll's records of one partition, in order: effects first (a run of records whose
