@@ -126,6 +126,15 @@ def console(platform: Infrastructure, keycloak: Infrastructure) -> Infrastructur
 
 
 @pytest.fixture(scope="session")
+def monitoring(platform: Infrastructure) -> Infrastructure:
+    """The platform with Prometheus (scraping every api and worker, production's rule files) and
+    Alertmanager (mailing the test Mailpit) on the test ports, 19090 and 19193 +
+    ``DEVSTACK_PORT_OFFSET``, as ``make run`` starts them on 9090 and 9193."""
+    platform.stack.start_monitoring()
+    return platform
+
+
+@pytest.fixture(scope="session")
 def mongo(infra: Infrastructure) -> Iterator[MongoClient]:
     client = MongoClient(infra.mongodb_uri, tz_aware=True)
     yield client

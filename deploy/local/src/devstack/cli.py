@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher: supervisor.Supervisor | None = None
     try:
         t0 = time.monotonic()
-        stack.start_all(keycloak=True, console=_with_console())
+        stack.start_all(keycloak=True, console=_with_console(), monitoring=True)
         seconds = time.monotonic() - t0
         _first_start_demo(stack.profile, args.demo)
         _print_started(stack, seconds)
@@ -193,7 +193,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = Stack(profile, detached=True)
     try:
         t0 = time.monotonic()
-        stack.start_all(keycloak=True, console=_with_console())
+        stack.start_all(keycloak=True, console=_with_console(), monitoring=True)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -293,13 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "setup",
-        help="build FerretDB, Mailpit; fetch the Kafka jars and Keycloak; make the dev keys",
+        help="build FerretDB, Mailpit, Prometheus, Alertmanager; fetch the Kafka jars and "
+        "Keycloak; make the dev keys",
     )
     p.add_argument("--force", action="store_true", help="rebuild even if up to date")
     p.add_argument(
         "--only",
         action="append",
-        choices=("ferretdb", "mailpit", "kafka", "console-assets", "keycloak", "keycloak-realm"),
+        choices=[step.name for step in build.steps()],  # every step, none forgotten
+        help="run only this step (repeatable)",
     )
     p.set_defaults(func=cmd_setup)
 

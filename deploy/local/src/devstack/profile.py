@@ -26,10 +26,17 @@ INFRASTRUCTURE: tuple[str, ...] = (
     "ferretdb",
     "mailpit",
     "sms-sink",
+    "alertmanager",
+    "prometheus",
     "keycloak",
 )
-#: The infrastructure every stack starts (all but Keycloak).
-CORE_INFRASTRUCTURE: tuple[str, ...] = tuple(n for n in INFRASTRUCTURE if n != "keycloak")
+#: Prometheus and Alertmanager (devstack.monitoring): started by ``make run``/``make up`` after
+#: the services, and by the tests that need them (``Stack.start_monitoring``).
+MONITORING: tuple[str, ...] = ("alertmanager", "prometheus")
+#: The infrastructure every stack starts (all but Keycloak and the monitoring).
+CORE_INFRASTRUCTURE: tuple[str, ...] = tuple(
+    n for n in INFRASTRUCTURE if n != "keycloak" and n not in MONITORING
+)
 #: The staff console (services/console): one process, started after the services' apis.
 CONSOLE = "console"
 #: The console's OIDC client in the dev realm (deploy/local/keycloak/realm-dbt.json); the
@@ -120,6 +127,9 @@ class Profile:
     #: Keycloak (the identity provider, realm ``dbt``) and the staff console.
     keycloak_port: int = 8180
     console_port: int = 8000
+    #: Prometheus and Alertmanager (not 9093: the broker's controller listens there).
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9193
     root: Path = field(default=paths.ROOT)
     #: Infrastructure run elsewhere (explicit env, Testcontainers): used instead of starting it.
     external_kafka: str | None = None
@@ -168,6 +178,8 @@ class Profile:
             ephemeral=True,
             keycloak_port=18180 + offset,
             console_port=18000 + offset,
+            prometheus_port=19090 + offset,
+            alertmanager_port=19193 + offset,
             port_offset=offset,
         )
         highest = max(profile.ports().values())
@@ -252,6 +264,14 @@ class Profile:
     def console_url(self) -> str:
         return f"http://{HOST}:{self.console_port}"
 
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{HOST}:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://{HOST}:{self.alertmanager_port}"
+
     def api_port(self, service: str) -> int:
         check_service(service)
         return self.api_ports[SERVICES.index(service)]
@@ -278,6 +298,8 @@ class Profile:
             "sms-sink": self.sms_port,
             "keycloak": self.keycloak_port,
             CONSOLE: self.console_port,
+            "prometheus": self.prometheus_port,
+            "alertmanager": self.alertmanager_port,
         }
         for service in SERVICES:
             result[f"{service}-api"] = self.api_port(service)
@@ -395,6 +417,9 @@ class Profile:
                 "CONSOLE_BASE_URL": self.console_url,
                 "CONSOLE_SECRET_KEY_FILE": str(paths.CONSOLE_SECRET_KEY),
                 "CONSOLE_SESSION_IDLE_S": str(CONSOLE_SESSION_IDLE_S),
+                # The ops page's charts and alerts (the browser never talks to these).
+                "PROMETHEUS_URL": self.prometheus_url,
+                "ALERTMANAGER_URL": self.alertmanager_url,
                 "MONGODB_URI": self.mongodb_uri,
                 "LOG_FORMAT": "json",
                 "PYTHONUNBUFFERED": "1",

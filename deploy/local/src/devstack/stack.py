@@ -1,5 +1,6 @@
 """Start, watch and stop the local stack: Kafka (KRaft), PostgreSQL, FerretDB, Mailpit, the SMS
-sink, Keycloak (the identity provider), the services and the staff console."""
+sink, Alertmanager and Prometheus, Keycloak (the identity provider), the services and the staff
+console."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import build, keycloak, paths, postgres, ready
+from . import build, keycloak, monitoring, paths, postgres, ready
 from .errors import StackError
 from .process import ManagedProcess
 from .profile import (
@@ -29,6 +30,7 @@ from .profile import (
     HOST,
     INFRASTRUCTURE,
     KINDS,
+    MONITORING,
     SERVICES,
     SMS_ACCOUNT_SID,
     SMS_AUTH_TOKEN,
@@ -148,6 +150,10 @@ class Stack:
             return f"sms {p.sms_url}"
         if key == "keycloak":
             return p.keycloak_issuer
+        if key == "prometheus":  # HTTP API only: the web UI is not bundled
+            return f"{p.prometheus_url}/api/v1/alerts"
+        if key == "alertmanager":
+            return f"{p.alertmanager_url}/api/v2/alerts"
         if key == CONSOLE:
             return p.console_url
         service, _, kind = key.rpartition("-")
@@ -218,6 +224,8 @@ class Stack:
             missing = build.missing_artifacts()
             if "keycloak" in to_start:
                 missing += build.missing_keycloak()
+            if any(name in MONITORING for name in to_start):
+                missing += monitoring.missing()
             if missing:
                 raise StackError(
                     "the local stack is not built (missing: "
@@ -236,6 +244,8 @@ class Stack:
                 "mailpit": [self.profile.smtp_port, self.profile.mailpit_http_port],
                 "sms-sink": [self.profile.sms_port],
                 "keycloak": [self.profile.keycloak_port],
+                "prometheus": [self.profile.prometheus_port],
+                "alertmanager": [self.profile.alertmanager_port],
             }
             for name in to_start:
                 self._check_ports_free(name, ports[name])
@@ -466,6 +476,25 @@ class Stack:
         )
         url = keycloak.discovery_url(p.keycloak_port)
         return proc, lambda: ready.http_ok(url)
+
+    def _spawn_alertmanager(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        """Alertmanager: production's route tree, every receiver mailing Mailpit."""
+        p = self.profile
+        cmd = monitoring.alertmanager_command(p)
+        proc = self._spawn("alertmanager", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
+        return proc, lambda: ready.http_ok(f"{p.alertmanager_url}/-/ready")
+
+    def _spawn_prometheus(self) -> tuple[ManagedProcess, Callable[[], bool]]:
+        """Prometheus: every api and worker scraped, production's rule files evaluated."""
+        p = self.profile
+        cmd = monitoring.prometheus_command(p)
+        proc = self._spawn("prometheus", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
+        return proc, lambda: ready.http_ok(f"{p.prometheus_url}/-/ready")
+
+    def start_monitoring(self, timeout: float = 60.0) -> None:
+        """Start Alertmanager and Prometheus (those not running) and wait until both are ready:
+        for ``make run``/``make up`` (after the services) and the tests that watch alerts."""
+        self._start_infrastructure(list(MONITORING), timeout=timeout, prepare=True)
 
     def _render_kafka_properties(self, log_dirs: Path) -> str:
         template = string.Template(paths.KAFKA_PROPERTIES_TEMPLATE.read_text())
@@ -704,11 +733,13 @@ class Stack:
         *,
         keycloak: bool = False,
         console: bool = False,
+        monitoring: bool = False,
     ) -> None:
         """Infrastructure, then the four apis and four workers (started together, then awaited);
         with ``keycloak`` the identity provider too, with ``console`` also the staff console
         (it needs Keycloak: ``make run``/``make up`` start both; the test suites only the
-        tests that sign in).
+        tests that sign in); with ``monitoring`` Alertmanager and Prometheus last (once every
+        target answers, so no alert fires on a process still starting).
 
         On failure, what this call started is stopped again (processes that were already
         running stay up) and :class:`StackError` is raised.
@@ -728,6 +759,8 @@ class Stack:
                     self._await(proc, probe, deadline)
                 if console:
                     self.start_console(timeout=service_timeout)
+                if monitoring:
+                    self.start_monitoring(timeout=timeout)
                 self.twin_indexes()  # the services have made their indexes by now
                 self._keep_twinning()
             except BaseException:
