@@ -109,10 +109,11 @@ chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referra
 seed: setup ## Fill the running stack (PROFILE=dev) with a clinic-year: 20 sites, 20,000 referrals
 	$(PY) tests/bench/seed.py --profile $(PROFILE) $(if $(REFERRALS),--referrals $(REFERRALS),)
 
-docs: venv ## Regenerate docs/events.md, the Strimzi KafkaTopics and the Grafana dashboard from the definitions in code
+docs: venv ## Regenerate docs/events.md, the Strimzi KafkaTopics, the Grafana dashboard and the PrometheusRule from their sources
 	$(PY) -m dbt_shared.events.catalog_doc > docs/events.md
 	$(PY) -m dbt_shared.events.topics --strimzi > deploy/k8s/base/kafka/topics.yaml
 	$(PY) -m console.grafana > deploy/k8s/components/monitoring/dashboards/dbt-platform.json
+	$(PY) deploy/monitoring/prometheusrule.py > deploy/k8s/components/monitoring/prometheusrule.yaml
 
 clean: ## Stop a leftover test stack, remove .local/test (.local/test-<offset>) and .venv
 	@if [ -x $(PY) ]; then $(PY) -m devstack down --profile test --timeout 5 >/dev/null 2>&1 || true; fi
