@@ -281,8 +281,24 @@ def test_the_coordinator_starts_at_the_queue_of_their_site_oldest_first(coordina
     ]
 
 
+def site_figures(q, b):
+    stages = [{"stage": "received", "count": 1}, {"stage": "screening", "count": 1}]
+    return {
+        "items": [
+            {
+                "site_id": q["site_id"],
+                "programs": [
+                    {"program": "adult", "stages": stages},
+                    {"program": "adolescent", "stages": [{"stage": "screening", "count": 2}]},
+                ],
+            }
+        ]
+    }
+
+
 def test_a_stage_of_the_queue_lists_that_stage_with_the_days_waited(coordinator, services, clock):
     services.on("GET", "intake", "/v1/waitlist", waitlist)
+    services.on("GET", "intake", "/v1/waitlist-figures", site_figures)
     services.on(
         "GET",
         "intake",
@@ -308,6 +324,24 @@ def test_a_stage_of_the_queue_lists_that_stage_with_the_days_waited(coordinator,
     )
     assert fragment.get_data(as_text=True).lstrip().startswith('<div id="queue">')
     assert "<html" not in fragment.get_data(as_text=True)
+
+
+def test_a_stage_of_the_queue_counts_the_stages_from_the_sites_figures_not_a_waitlist_page(
+    coordinator, services
+):
+    """One stage's queue shows every stage's count (all programs added up) from intake's kept
+    figures of the site: it does not read a page of the whole waitlist it does not show."""
+    services.on("GET", "intake", "/v1/waitlist", waitlist)
+    services.on("GET", "intake", "/v1/waitlist-figures", site_figures)
+    services.on("GET", "intake", "/v1/referrals", {"items": [], "next_cursor": None})
+
+    shown = text(coordinator.get("/referrals?site=site-north&stage=screening"))
+
+    assert "Screening (3)" in shown and "Received (1)" in shown
+    assert [c["params"] for c in services.calls if c["path"] == "/v1/waitlist-figures"] == [
+        {"site_id": "site-north"}
+    ]
+    assert not [c for c in services.calls if c["path"] == "/v1/waitlist"]
 
 
 def test_recording_a_referral_sends_the_details_and_opens_it_by_id(coordinator, services):

@@ -75,6 +75,12 @@ def _services(rows: int) -> FakeServices:
         {"items": [_referral(n) for n in range(rows)], "next_cursor": None},
     )
     fake.on(
+        "GET",
+        "intake",
+        "/v1/waitlist-figures",
+        {"items": [{"site_id": "site-north", "programs": [{"program": "adult", "stages": []}]}]},
+    )
+    fake.on(
         "POST",
         "intake",
         "/v1/clients/display-names",

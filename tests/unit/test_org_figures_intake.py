@@ -218,3 +218,21 @@ def test_the_longest_wait_is_kept_not_found_by_reading_the_waitlist(
     assert (moved["waiting"], moved["oldest_waiting_days"]) == (8, 9)  # still waiting
     assert (after_first["waiting"], after_first["oldest_waiting_days"]) == (7, 5)
     assert (figures()["waiting"], figures()["oldest_waiting_days"]) == (6, 2)
+
+
+def test_one_sites_figures_for_its_queue_page_and_another_sites_not_found(client, operator, auth):
+    north, south = add_site(client, operator, "North"), add_site(client, operator, "South")
+    refer(client, operator, north, name="Ada")
+    refer(client, operator, south, name="Bea")
+    refer(client, operator, south, program="adolescent", name="Cy")
+    coordinator = auth(["coordinator"], [south], "coord")
+
+    mine = client.get(f"/v1/waitlist-figures?site_id={south}", headers=coordinator)
+    other = client.get(f"/v1/waitlist-figures?site_id={north}", headers=coordinator)
+    unknown = client.get("/v1/waitlist-figures?site_id=nowhere", headers=operator)
+    bad = client.get("/v1/waitlist-figures?site_id=", headers=operator)
+
+    assert mine.status_code == 200, mine.json
+    assert [(s["site_id"], s["waiting"]) for s in mine.json["items"]] == [(south, 2)]
+    assert other.status_code == 404 and unknown.status_code == 404
+    assert bad.status_code == 422

@@ -75,17 +75,21 @@ def queue():
     rows, counts = [], {}
     if site_id:
         calls = api()
-        found = calls.gather(
-            waitlist=lambda: calls.get("intake", "/v1/waitlist", site_id=site_id, limit=QUEUE_PAGE),
-            staged=lambda: (
-                calls.get(
+        if stage:
+            # The stage's referrals, and the counts of every stage from intake's kept figures
+            # of the site (one read of its tallies), not a page of the waitlist as well.
+            found = calls.gather(
+                figures=lambda: calls.get("intake", "/v1/waitlist-figures", site_id=site_id),
+                staged=lambda: calls.get(
                     "intake", "/v1/referrals", site_id=site_id, status=stage, limit=QUEUE_PAGE
-                )
-                if stage
-                else None
-            ),
-        )
-        counts = {item["stage"]: item["count"] for item in found["waitlist"].get("stages", [])}
+                ),
+            )
+            counts = _stage_counts(found["figures"])
+        else:
+            found = {
+                "waitlist": calls.get("intake", "/v1/waitlist", site_id=site_id, limit=QUEUE_PAGE)
+            }
+            counts = {item["stage"]: item["count"] for item in found["waitlist"].get("stages", [])}
         if stage:
             today = components().clock.now().date()
             rows = [
@@ -123,6 +127,16 @@ def queue():
         rows=rows,
         status_names=STATUS_NAMES,
     )
+
+
+def _stage_counts(figures: dict) -> dict[str, int]:
+    """How many wait at each stage, every program of the site added up."""
+    counts: dict[str, int] = {}
+    for site in figures.get("items", []):
+        for program in site.get("programs", []):
+            for item in program.get("stages", []):
+                counts[item["stage"]] = counts.get(item["stage"], 0) + item["count"]
+    return counts
 
 
 def _add_names(rows: list[dict]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 from intake.schemas import StageCount
@@ -41,13 +42,20 @@ class WaitlistFigures(Schema):
     )
 
 
+class WaitlistFiguresArgs(Schema):
+    site_id = http_fields.Id(
+        metadata={"description": "one site's figures only (a site page's stage counts)"}
+    )
+
+
 @blp.route("/waitlist-figures")
 class WaitlistFiguresView(MethodView):
     @require_roles("operator", "coordinator")
+    @blp.arguments(WaitlistFiguresArgs, location="query")
     @blp.response(200, WaitlistFigures)
-    def get(self):
+    def get(self, args):
         """Per site and program: how many wait, by stage, and the longest wait in days, from
         kept counts (how many wait per stage, and when those waiting were received; operators:
         every site; coordinators: the sites where they coordinate). The referrals behind it:
         ``GET /v1/waitlist``."""
-        return figures.waitlist_figures(components(), current_principal())
+        return figures.waitlist_figures(components(), current_principal(), args.get("site_id"))

@@ -13,21 +13,33 @@ from datetime import datetime
 from typing import Any
 
 from dbt_shared.auth import Principal
+from dbt_shared.errors import NotFound
 from intake.bootstrap import Components
 from intake.domain import pipeline, waitlist
 
 
-def waitlist_figures(c: Components, principal: Principal) -> dict[str, Any]:
-    """Every site the caller may see (operators: all; coordinators: theirs), each program with
-    its waiting count by stage and the longest wait in days."""
-    allowed = principal.site_filter()  # None: every site
-    sites = [s for s in c.repositories.site_ids() if allowed is None or s in allowed]
+def waitlist_figures(
+    c: Components, principal: Principal, site_id: str | None = None
+) -> dict[str, Any]:
+    """Every site the caller may see (operators: all; coordinators: theirs), or the one site
+    asked for, each program with its waiting count by stage and the longest wait in days."""
     now = c.clock.now()
-    # Every site's waitlist tallies, counts per stage and moments of receipt, in one read
-    # (tallies index kind_day, its kind prefix: one document per site, program and writer),
-    # never a read per site nor a walk of a waitlist.
+    if site_id is not None:
+        principal.require_site(site_id)
+        if not c.repositories.site_exists(site_id):
+            raise NotFound("site")
+        sites = [site_id]
+        # the site's waitlist tallies: tallies index site_kind (site_id, kind)
+        found = c.repositories.tallies.find({"site_id": site_id, "kind": "waitlist"})
+    else:
+        allowed = principal.site_filter()  # None: every site
+        sites = [s for s in c.repositories.site_ids() if allowed is None or s in allowed]
+        # Every site's waitlist tallies, counts per stage and moments of receipt, in one read
+        # (tallies index kind_day, its kind prefix: one document per site, program and
+        # writer), never a read per site nor a walk of a waitlist.
+        found = c.repositories.tallies.find({"kind": "waitlist"})
     tallied: dict[str, list[dict[str, Any]]] = {}
-    for tally in c.repositories.tallies.find({"kind": "waitlist"}):
+    for tally in found:
         tallied.setdefault(tally.get("site_id"), []).append(tally)
     return {"items": [_site_figures(s, tallied.get(s, []), now) for s in sites]}
 
