@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from console.client import ServiceClient, Transport
 from console.identity import IdentityProvider, OidcProvider
+from console.monitoring import Monitoring
 from console.sessions import MemorySessionStore, MongoSessionStore, SessionStore
 from console.settings import SERVICE_URL_VARIABLES, ConsoleSettings
 from dbt_shared import mongo
@@ -26,6 +27,7 @@ class Components:
     identity: IdentityProvider
     services: ServiceClient
     clock: Clock
+    monitoring: Monitoring
 
 
 def bootstrap(settings: ConsoleSettings | None = None, clock: Clock | None = None) -> Components:
@@ -40,6 +42,11 @@ def bootstrap(settings: ConsoleSettings | None = None, clock: Clock | None = Non
         identity=OidcProvider(settings),
         services=ServiceClient(settings.service_urls, timeout_s=settings.service_timeout_s),
         clock=clock or SystemClock(),
+        monitoring=Monitoring(
+            settings.prometheus_url,
+            settings.alertmanager_url,
+            timeout_s=settings.service_timeout_s,
+        ),
     )
 
 
@@ -59,7 +66,9 @@ def settings_for_tests(**overrides) -> ConsoleSettings:
 def in_memory(
     clock: Clock, identity: IdentityProvider, transport: Transport, **settings
 ) -> Components:
-    """For unit and page tests: the given clock, provider and transport, sessions in memory."""
+    """For unit and page tests: the given clock, provider and transport, sessions in memory.
+    Prometheus and Alertmanager are real HTTP (a test gives ``prometheus_url`` of a local
+    stand-in); none is configured unless given."""
     config = settings_for_tests(**settings)
     return Components(
         settings=config,
@@ -67,4 +76,5 @@ def in_memory(
         identity=identity,
         services=ServiceClient(config.service_urls, transport=transport, timeout_s=1.0),
         clock=clock,
+        monitoring=Monitoring(config.prometheus_url, config.alertmanager_url, timeout_s=1.0),
     )

@@ -37,6 +37,12 @@ class ConsoleSettings:
     mongodb_database: str = "console"
     log_level: str = "INFO"
     log_format: str = "json"
+    # The ops page's sources, asked by the console's server only: Prometheus' HTTP API (charts;
+    # its /api/v1/alerts too when no Alertmanager is given) and Alertmanager's (alerts firing).
+    prometheus_url: str = ""
+    alertmanager_url: str = ""
+    # Where docs/ is published (the alert rules' runbook links are paths in the repository).
+    runbook_base_url: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -70,6 +76,9 @@ class ConsoleSettings:
             mongodb_database=os.environ.get("CONSOLE_MONGODB_DATABASE", "console"),
             log_level=os.environ.get("LOG_LEVEL", "INFO"),
             log_format=os.environ.get("LOG_FORMAT", "json"),
+            prometheus_url=os.environ.get("PROMETHEUS_URL", "").rstrip("/"),
+            alertmanager_url=os.environ.get("ALERTMANAGER_URL", "").rstrip("/"),
+            runbook_base_url=os.environ.get("RUNBOOK_BASE_URL", ""),
         )
 
 

@@ -11,6 +11,7 @@ from console.views import (
     groups_members,
     groups_schedule,
     inbox,
+    ops,
     organisation,
     pages,
     programs,
@@ -38,4 +39,5 @@ BLUEPRINTS = [
     coaching.blp,
     rota.blp,
     caseload.blp,
+    ops.blp,
 ]

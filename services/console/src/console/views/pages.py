@@ -41,4 +41,6 @@ def home():
         return redirect(url_for("coaching.queue"))
     if "facilitator" in user_roles:
         return redirect(url_for("groups.my_groups"))
+    if "ops" in user_roles:
+        return redirect(url_for("ops.screen"))
     return render_template("home.html")

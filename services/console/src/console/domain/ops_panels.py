@@ -1,0 +1,367 @@
+"""The ops page's panels, defined once: the console draws them from Prometheus' HTTP API and
+``console.grafana`` writes the same definitions as the Grafana dashboard shipped for production
+(``deploy/k8s/components/monitoring/dashboards/dbt-platform.json``, ``make docs``), so the two
+never drift. Platform health only: every metric here has bounded labels (service, topic,
+channel, outcome, step...), never a client, referral or person id.
+
+A panel's PromQL is written as Grafana reads it: ``$__rate_interval`` is the rate window, which
+Grafana works out itself and the console puts in from the chosen range (``rate_window``).
+Also here: the time ranges the page offers, what Prometheus' answers become (a chart's aligned
+series and the table behind it), and the alerts firing now as Alertmanager or Prometheus list
+them. Plain code: no framework import.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str  # the chart's id on the page and its refId in Grafana
+    title: str
+    description: str
+    expr: str  # PromQL, with Grafana's $__rate_interval for the rate window
+    unit: str  # Grafana's unit id (see UNITS)
+    legend: str  # Grafana's legend format: {{label}} for a label's value
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One task of the ops team, one screen of the page, one row of the dashboard."""
+
+    key: str
+    title: str
+    intro: str
+    panels: tuple[Panel, ...]
+
+
+#: Grafana's unit ids used here, as the page says them: (axis label, format of one value).
+UNITS: dict[str, tuple[str, str]] = {
+    "reqps": ("requests per second", "{:.3g}/s"),
+    "percentunit": ("share of requests", "{:.2%}"),
+    "s": ("seconds", "{:.3g} s"),
+    "opm": ("per minute", "{:.3g}/min"),
+    "short": ("count", "{:.4g}"),
+}
+
+SERVICES = Screen(
+    "services",
+    "Services",
+    "Each api's requests, errors and latency (RED), per service, and the workers' restarts.",
+    (
+        Panel(
+            "request-rate",
+            "Request rate",
+            "HTTP requests answered per second, per service.",
+            "sum by (service) (rate(dbt_http_requests_total[$__rate_interval]))",
+            "reqps",
+            "{{service}}",
+        ),
+        Panel(
+            "error-ratio",
+            "Errors (5xx)",
+            "Share of requests answered with a 5xx status, per service.",
+            'sum by (service) (rate(dbt_http_requests_total{status=~"5.."}[$__rate_interval]))'
+            " / sum by (service) (rate(dbt_http_requests_total[$__rate_interval]))",
+            "percentunit",
+            "{{service}}",
+        ),
+        Panel(
+            "latency-p95",
+            "Latency p95",
+            "95th percentile of the time to answer a request, per service.",
+            "histogram_quantile(0.95, sum by (service, le)"
+            " (rate(dbt_http_request_duration_seconds_bucket[$__rate_interval])))",
+            "s",
+            "{{service}}",
+        ),
+        Panel(
+            "worker-restarts",
+            "Worker loop restarts",
+            "Worker loops (outbox relay, consumer lanes, timers) that failed and were started"
+            " again, per window.",
+            "sum by (service, loop) (increase(dbt_worker_loop_restarts_total[$__rate_interval]))",
+            "short",
+            "{{service}} {{loop}}",
+        ),
+    ),
+)
+
+EVENTS = Screen(
+    "events",
+    "Events",
+    "The event backbone: what each service publishes and consumes, what waits, what failed.",
+    (
+        Panel(
+            "events-published",
+            "Events published",
+            "Events the outbox relays published per minute, per service (its topic).",
+            "60 * sum by (service) (rate(dbt_events_published_total[$__rate_interval]))",
+            "opm",
+            "{{service}}",
+        ),
+        Panel(
+            "events-consumed",
+            "Events consumed",
+            "Events taken from Kafka per minute, per consuming service and outcome.",
+            "60 * sum by (service, outcome) (rate(dbt_events_consumed_total[$__rate_interval]))",
+            "opm",
+            "{{service}} {{outcome}}",
+        ),
+        Panel(
+            "consumer-lag",
+            "Consumer lag",
+            "Events on a topic that a service's workers have not read yet (at their last poll).",
+            "sum by (service, topic) (dbt_consumer_lag)",
+            "short",
+            "{{service}} on {{topic}}",
+        ),
+        Panel(
+            "outbox-backlog",
+            "Outbox backlog",
+            "Events recorded in a service's outbox and not yet published.",
+            "max by (service) (dbt_outbox_backlog)",
+            "short",
+            "{{service}}",
+        ),
+        Panel(
+            "dead-lettered",
+            "Dead-lettered events",
+            "Events a consumer gave up on and sent to a dead-letter topic, per window.",
+            "sum by (service, topic) (increase(dbt_events_dead_lettered_total[$__rate_interval]))",
+            "short",
+            "{{service}} to {{topic}}",
+        ),
+        Panel(
+            "parked",
+            "Parked events",
+            "Events the broker refused for good, waiting in outbox_parked for an operator.",
+            "max by (service) (dbt_outbox_parked_events)",
+            "short",
+            "{{service}}",
+        ),
+    ),
+)
+
+DELIVERIES = Screen(
+    "deliveries",
+    "Deliveries and response times",
+    "Messages by channel and outcome, and how fast clinicians answer coaching and crisis calls.",
+    (
+        Panel(
+            "deliveries",
+            "Deliveries",
+            "Delivery attempts per minute, by channel and outcome"
+            " (sent, retrying, failed, dropped).",
+            "60 * sum by (channel, outcome)"
+            " (rate(dbt_notifications_deliveries_total[$__rate_interval]))",
+            "opm",
+            "{{channel}} {{outcome}}",
+        ),
+        Panel(
+            "held",
+            "Messages held",
+            "Messages held per minute until their channel's window opens, by channel.",
+            "60 * sum by (channel) (rate(dbt_notifications_held_total[$__rate_interval]))",
+            "opm",
+            "{{channel}}",
+        ),
+        Panel(
+            "response-p95",
+            "Coaching response time p95",
+            "95th percentile, over the hour before each point, of the time from a coaching or"
+            " crisis request to its acknowledgement or call-back.",
+            "histogram_quantile(0.95, sum by (step, le)"
+            " (rate(dbt_coaching_response_seconds_bucket[1h])))",
+            "s",
+            "{{step}}",
+        ),
+    ),
+)
+
+SCREENS: tuple[Screen, ...] = (SERVICES, EVENTS, DELIVERIES)
+SCREENS_BY_KEY = {s.key: s for s in SCREENS}
+
+
+@dataclass(frozen=True)
+class Range:
+    key: str
+    label: str
+    seconds: int
+    step_s: int  # about 60 points a chart
+
+
+RANGES: dict[str, Range] = {
+    r.key: r
+    for r in (
+        Range("15m", "15 minutes", 15 * 60, 15),
+        Range("1h", "hour", 3600, 60),
+        Range("6h", "6 hours", 6 * 3600, 300),
+        Range("24h", "24 hours", 24 * 3600, 1200),
+    )
+}
+DEFAULT_RANGE = "1h"
+
+#: Production's scrape interval (the ServiceMonitors' 30s; locally 5s): a rate needs at least
+#: two samples in its window, so the window is never under four scrapes (Grafana's own rule).
+SCRAPE_INTERVAL_S = 30
+
+
+def rate_window(step_s: int) -> str:
+    """Grafana's ``$__rate_interval`` for a step: max(step + scrape, 4 x scrape)."""
+    return f"{max(step_s + SCRAPE_INTERVAL_S, 4 * SCRAPE_INTERVAL_S)}s"
+
+
+def query(panel: Panel, chosen: Range) -> str:
+    return panel.expr.replace("$__rate_interval", rate_window(chosen.step_s))
+
+
+def window(chosen: Range, now: datetime) -> tuple[int, int]:
+    """(start, end) in Unix seconds, the end on a whole step: each refresh draws the same grid."""
+    end = int(now.timestamp()) // chosen.step_s * chosen.step_s
+    return end - chosen.seconds, end
+
+
+_LABEL = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def legend(panel: Panel, labels: dict[str, str]) -> str:
+    """A series' name as Grafana's legend format gives it (an absent label reads as nothing)."""
+    text = " ".join(_LABEL.sub(lambda m: labels.get(m[1], ""), panel.legend).split())
+    return text or panel.title
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "No data"
+    return UNITS.get(unit, UNITS["short"])[1].format(value)
+
+
+def _number(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None  # NaN (no requests: 0/0), +Inf
+
+
+def chart(panel: Panel, matrix: list[dict[str, Any]], start: int, end: int, step: int) -> dict:
+    """Prometheus' ``query_range`` matrix as the page draws it: one x axis (every step from
+    start to end), each series' values on it (None where it has no sample) for uPlot, and the
+    table behind the chart, one row a series: now, average, highest and when."""
+    xs = list(range(start, end + 1, step))
+    index = {x: n for n, x in enumerate(xs)}
+    series, rows = [], []
+    for result in matrix:
+        values: list[float | None] = [None] * len(xs)
+        for at, text in result.get("values") or []:
+            n = index.get(int(float(at)))
+            if n is not None:
+                values[n] = _number(text)
+        name = legend(panel, result.get("metric") or {})
+        series.append({"label": name, "values": values})
+        known = [(v, x) for v, x in zip(values, xs, strict=True) if v is not None]
+        peak = max(known, default=None, key=lambda p: p[0])
+        rows.append(
+            {
+                "label": name,
+                "now": format_value(values[-1] if values else None, panel.unit),
+                "mean": format_value(
+                    sum(v for v, _ in known) / len(known) if known else None, panel.unit
+                ),
+                "peak": format_value(peak[0] if peak else None, panel.unit),
+                "peak_at": _clock(peak[1]) if peak else "",
+            }
+        )
+    order = sorted(range(len(series)), key=lambda n: series[n]["label"].casefold())
+    return {
+        "data": {
+            "x": xs,
+            "series": [series[n] for n in order],
+            "unit": panel.unit,
+            "axis": UNITS.get(panel.unit, UNITS["short"])[0],
+        },
+        "rows": [rows[n] for n in order],
+        "any": any(v is not None for s in series for v in s["values"]),
+    }
+
+
+def _clock(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%d %b %H:%M UTC")
+
+
+# -- the alerts firing now ----------------------------------------------------------------------
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def runbook_link(url: str | None, base: str = "") -> str | None:
+    """A runbook link the page may show: http(s), or a path on this host; a path in the
+    repository as the rules give it (``docs/runbooks.md#workerdown``) joined to ``base``
+    (``RUNBOOK_BASE_URL``, where the docs are published) when there is one. Nothing else
+    (no ``javascript:``)."""
+    if not url:
+        return None
+    if url.startswith(("https://", "http://")) or (url.startswith("/") and url[1:2] != "/"):
+        return url
+    if base.startswith(("https://", "http://")) and ":" not in url.split("/", 1)[0]:
+        return urljoin(base.rstrip("/") + "/", url.lstrip("/"))
+    return None
+
+
+def _alert(
+    labels: dict, annotations: dict, since: str | None, state: str, runbook_base: str
+) -> dict[str, Any]:
+    runbook = annotations.get("runbook_url") or annotations.get("runbook") or ""
+    return {
+        "name": labels.get("alertname", "Unnamed alert"),
+        "severity": labels.get("severity", ""),
+        "team": labels.get("team", ""),
+        "where": ", ".join(
+            f"{k} {labels[k]}" for k in ("service", "topic", "channel", "job") if labels.get(k)
+        ),
+        "summary": annotations.get("summary") or annotations.get("description") or "",
+        "runbook": runbook_link(runbook, runbook_base),
+        "runbook_text": runbook,
+        "since": (since or "")[:16].replace("T", " ") + (" UTC" if since else ""),
+        "state": state,
+    }
+
+
+def _ordered(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(alerts, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 3), a["since"]))
+
+
+def alerts_from_alertmanager(answer: Any, runbook_base: str = "") -> list[dict[str, Any]]:
+    """Alertmanager's ``GET /api/v2/alerts?active=true``: those firing, silenced ones marked."""
+    found = []
+    for item in answer if isinstance(answer, list) else []:
+        status = (item.get("status") or {}).get("state", "active")
+        state = "silenced" if status == "suppressed" else "firing"
+        labels, annotations = item.get("labels") or {}, item.get("annotations") or {}
+        found.append(_alert(labels, annotations, item.get("startsAt"), state, runbook_base))
+    return _ordered(found)
+
+
+def alerts_from_prometheus(answer: Any, runbook_base: str = "") -> list[dict[str, Any]]:
+    """Prometheus' ``GET /api/v1/alerts``: the firing ones (not those still pending)."""
+    items = ((answer or {}).get("data") or {}).get("alerts") or []
+    return _ordered(
+        [
+            _alert(
+                a.get("labels") or {},
+                a.get("annotations") or {},
+                a.get("activeAt"),
+                "firing",
+                runbook_base,
+            )
+            for a in items
+            if a.get("state") == "firing"
+        ]
+    )

@@ -1,0 +1,72 @@
+"""The ops page in a real browser, signed in through Keycloak as oscar (the organisation-wide
+``ops`` role), against the test stack with its Prometheus and Alertmanager (the ``monitoring``
+fixture): the charts the console's server drew from Prometheus, each with its table, on each
+screen; the range picker; axe on every screen. Screenshots ``ops-*.png`` with
+CONSOLE_SCREENSHOTS."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+#: How long Prometheus may take to have two scrapes of every api (5 s apart locally) on a busy
+#: machine, so a rate has something to draw.
+DATA_DEADLINE_S = 120
+
+
+def charts_drawn(page: Page, panel: str) -> None:
+    """Reload until the panel's chart is drawn from data (Prometheus has scraped enough)."""
+    chart = page.locator(f'section[aria-labelledby="panel-{panel}"] [data-chart="ops"]')
+    deadline = time.monotonic() + DATA_DEADLINE_S
+    while chart.count() == 0:
+        assert time.monotonic() < deadline, f"no data for {panel} after {DATA_DEADLINE_S} s"
+        page.wait_for_timeout(3000)  # Prometheus scrapes every 5 s: look again after a while
+        page.reload()
+    expect(chart).to_have_attribute("data-drawn", "true")
+    expect(chart.locator("canvas")).to_have_count(1)
+
+
+@pytest.mark.timeout(600)
+def test_oscar_reads_the_platforms_health_on_the_ops_page(
+    monitoring, page, sign_in, axe_check, screenshot
+):
+    sign_in(page, "oscar")
+
+    # The ops role's home is the ops page: services first, the alerts on top.
+    expect(page).to_have_title(re.compile("^Operations: Services"))
+    expect(page.get_by_role("heading", name="Alerts firing now")).to_be_visible()
+    expect(page.get_by_test_id("unavailable")).to_have_count(0)  # Prometheus answers
+    charts_drawn(page, "request-rate")
+    # the table behind the chart names each service scraped, the console among them
+    table = page.locator('section[aria-labelledby="panel-request-rate"] table')
+    expect(table.get_by_role("rowheader", name="intake", exact=True)).to_be_visible()
+    expect(table.get_by_role("rowheader", name="console", exact=True)).to_be_visible()
+    axe_check(page)
+    screenshot(page, "ops-services")
+
+    # The range picker: a link, swapped in by htmx, the address kept for the back button.
+    page.get_by_role("link", name="Last 15 minutes").click()
+    expect(page).to_have_url(re.compile(r"/ops\?range=15m$"))
+    expect(page.get_by_role("link", name="Last 15 minutes")).to_have_attribute(
+        "aria-current", "page"
+    )
+    charts_drawn(page, "latency-p95")
+    axe_check(page)
+
+    # The event backbone, the range kept.
+    page.get_by_role("link", name="Events", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/ops/events\?range=15m$"))
+    expect(page).to_have_title(re.compile("^Operations: Events"))
+    charts_drawn(page, "outbox-backlog")
+    expect(page.locator('section[aria-labelledby="panel-consumer-lag"]')).to_be_visible()
+    axe_check(page)
+    screenshot(page, "ops-events")
+
+    page.get_by_role("link", name="Deliveries and response times").click()
+    expect(page).to_have_title(re.compile("^Operations: Deliveries"))
+    expect(page.get_by_test_id("panel")).to_have_count(3)
+    axe_check(page)
+    screenshot(page, "ops-deliveries")
