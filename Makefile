@@ -31,7 +31,7 @@ define pytest
 endef
 
 .PHONY: help venv setup run up down status demo test test-unit test-integration test-e2e test-contract \
-	lint fmt token docs bench seed chaos clean
+	lint fmt token docs bench seed chaos k8s-verify clean
 
 help: ## Show this help
 	@echo "Targets:"
@@ -105,6 +105,11 @@ bench: setup ## Platform figures beside their targets, empty then seeded (SEED=2
 
 chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referrals: 0 lost, 0 doubled
 	$(PY) -P tests/bench/chaos.py $(or $(N),1000)
+
+# etcd and kube-apiserver are built on the first run (tens of minutes cold), not by `make setup`.
+k8s-verify: setup ## Every overlay applied (server-side dry-run) to a real kube-apiserver + etcd on loopback
+	@start=$$(date +%s); rc=0; $(PY) -m devstack.kubeapi || rc=$$?; \
+	echo "k8s-verify: $$(( $$(date +%s) - start ))s"; exit $$rc
 
 seed: setup ## Fill the running stack (PROFILE=dev) with a clinic-year: 20 sites, 20,000 referrals
 	$(PY) tests/bench/seed.py --profile $(PROFILE) $(if $(REFERRALS),--referrals $(REFERRALS),)
