@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import keycloak, paths, postgres
+from . import crds, keycloak, paths, postgres
 from .errors import StackError
 from .tokens import ensure_console_secret_key, ensure_field_key, ensure_jwt_keys
 
@@ -363,6 +363,9 @@ def steps() -> list[Step]:
             _prime_keycloak,
             _keycloak_java,
         ),
+        # The operators' CRDs at pinned versions, for the manifests' validation (unit tests)
+        # and make k8s-verify's API server (devstack.crds).
+        Step("crds", crds.INPUTS, crds.CRDS_DIR, crds.fetch, crds.toolchain),
     ]
 
 
