@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -316,20 +317,49 @@ def test_a_rules_runbook_path_is_linked_on_the_docs_site_the_console_is_given(cl
     assert f'href="{base}/docs/runbooks.md#consumerlaggrowing"' in page
 
 
+#: Labels with a handful of values each; never a client, referral, person or delivery id.
+BOUNDED = {"service", "topic", "outcome", "loop", "channel", "path", "step", "deadline"}
+
+
 def test_every_panel_keeps_to_bounded_labels():
     for screen in ops_panels.SCREENS:
         for panel in screen.panels:
             grouped = re.findall(r"by \(([^)]*)\)", panel.expr)
             labels = {x.strip() for g in grouped for x in g.split(",")} - {"le"}
-            assert labels <= {
-                "service",
-                "outcome",
-                "topic",
-                "loop",
-                "channel",
-                "step",
-                "kind",
-            }
+            assert labels <= BOUNDED, (panel.key, labels - BOUNDED)
+
+
+def _exported_metrics() -> set[str]:
+    """Every ``dbt_`` metric name the services' code registers (dbt_shared and each service)."""
+    sources = [*ROOT.glob("shared/src/**/*.py"), *ROOT.glob("services/*/src/**/*.py")]
+    return {m for path in sources for m in re.findall(r'"(dbt_[a-z0-9_]+)"', path.read_text())}
+
+
+def test_every_panel_charts_metrics_the_services_export():
+    exported = _exported_metrics()
+    for screen in ops_panels.SCREENS:
+        for panel in screen.panels:
+            for metric in re.findall(r"\b(dbt_[a-z0-9_]+?)(?:_bucket)?\b", panel.expr):
+                assert metric in exported, f"{panel.key}: no service exports {metric}"
+
+
+def test_every_panels_promql_is_valid_for_prometheus(tmp_path):
+    """promtool (built by ``make setup``) parses each query as the console sends it."""
+    promtool = ROOT / ".local" / "bin" / "promtool"
+    if not promtool.exists():
+        pytest.fail(f"{promtool} is missing: run `make setup` (it builds Prometheus' promtool)")
+    chosen = ops_panels.RANGES[ops_panels.DEFAULT_RANGE]
+    rules = [
+        {"record": f"ops:{p.key.replace('-', '_')}", "expr": ops_panels.query(p, chosen)}
+        for s in ops_panels.SCREENS
+        for p in s.panels
+    ]
+    path = tmp_path / "panels.yml"
+    path.write_text(json.dumps({"groups": [{"name": "ops-panels", "rules": rules}]}))
+    checked = subprocess.run(
+        [str(promtool), "check", "rules", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_the_grafana_dashboard_in_deploy_is_the_one_the_ops_panels_generate():

@@ -93,26 +93,33 @@ SERVICES = Screen(
     ),
 )
 
+#: An event type's topic, as the catalog has it (``intake.referral.received.v1`` is published on
+#: ``dbt.intake.events``): the event counters carry the type, the page shows topics.
+_TOPIC = '"topic", "dbt.$1.events", "type", "([^.]+)[.].*"'
+
 EVENTS = Screen(
     "events",
     "Events",
-    "The event backbone: what each service publishes and consumes, what waits, what failed.",
+    "The event backbone: what is published and consumed on each topic, what waits, what failed.",
     (
         Panel(
             "events-published",
             "Events published",
-            "Events the outbox relays published per minute, per service (its topic).",
-            "60 * sum by (service) (rate(dbt_events_published_total[$__rate_interval]))",
+            "Events the outbox relays published per minute, per topic.",
+            "60 * sum by (topic) (label_replace(rate(dbt_events_published_total"
+            f"[$__rate_interval]), {_TOPIC}))",
             "opm",
-            "{{service}}",
+            "{{topic}}",
         ),
         Panel(
             "events-consumed",
             "Events consumed",
-            "Events taken from Kafka per minute, per consuming service and outcome.",
-            "60 * sum by (service, outcome) (rate(dbt_events_consumed_total[$__rate_interval]))",
+            "Events taken from each topic per minute, by consuming service and outcome"
+            " (handled, duplicate, skipped_unknown, dead_lettered).",
+            "60 * sum by (service, topic, outcome) (label_replace(rate(dbt_events_consumed_total"
+            f"[$__rate_interval]), {_TOPIC}))",
             "opm",
-            "{{service}} {{outcome}}",
+            "{{service}} from {{topic}}: {{outcome}}",
         ),
         Panel(
             "consumer-lag",
@@ -149,10 +156,17 @@ EVENTS = Screen(
     ),
 )
 
+#: Coaching's response times are rare events: a p95 over the hour before each point.
+_RESPONSE = (
+    "histogram_quantile(0.95, sum by (path, le)"
+    ' (rate(dbt_coaching_response_seconds_bucket{{step="{step}"}}[1h])))'
+)
+
 DELIVERIES = Screen(
     "deliveries",
     "Deliveries and response times",
-    "Messages by channel and outcome, and how fast clinicians answer coaching and crisis calls.",
+    "Messages by channel and outcome, the providers, and how fast clinicians answer crisis and"
+    " coaching requests.",
     (
         Panel(
             "deliveries",
@@ -165,6 +179,25 @@ DELIVERIES = Screen(
             "{{channel}} {{outcome}}",
         ),
         Panel(
+            "safety-pending",
+            "Oldest safety alert not delivered",
+            "Age of the oldest undelivered safety alert (risk flag, coaching risk, crisis page);"
+            " 0 when none waits. Alert: over 5 minutes.",
+            "max(dbt_notifications_safety_pending_oldest_seconds)",
+            "s",
+            "waiting",
+        ),
+        Panel(
+            "provider-calls",
+            "Provider calls",
+            "Calls to the SMS and email providers per minute, by channel and outcome"
+            " (ok, error, rejected).",
+            "60 * sum by (channel, outcome)"
+            " (rate(dbt_notifications_provider_calls_total[$__rate_interval]))",
+            "opm",
+            "{{channel}} {{outcome}}",
+        ),
+        Panel(
             "held",
             "Messages held",
             "Messages held per minute until their channel's window opens, by channel.",
@@ -173,14 +206,32 @@ DELIVERIES = Screen(
             "{{channel}}",
         ),
         Panel(
-            "response-p95",
-            "Coaching response time p95",
-            "95th percentile, over the hour before each point, of the time from a coaching or"
-            " crisis request to its acknowledgement or call-back.",
-            "histogram_quantile(0.95, sum by (step, le)"
-            " (rate(dbt_coaching_response_seconds_bucket[1h])))",
+            "acknowledgement-p95",
+            "Acknowledgement time p95",
+            "95th percentile, over the hour before each point, of the time from a request to"
+            " its acknowledgement: crisis and routine coaching.",
+            _RESPONSE.format(step="acknowledged"),
             "s",
-            "{{step}}",
+            "{{path}}",
+        ),
+        Panel(
+            "callback-p95",
+            "Call-back time p95",
+            "95th percentile, over the hour before each point, of the time from a request to"
+            " the clinician's call-back: crisis and routine coaching.",
+            _RESPONSE.format(step="called_back"),
+            "s",
+            "{{path}}",
+        ),
+        Panel(
+            "deadlines-missed",
+            "Coaching deadlines missed",
+            "Acknowledgement and call-back deadlines passed and escalated, per window, crisis and"
+            " routine.",
+            "sum by (deadline, path)"
+            " (increase(dbt_coaching_deadlines_missed_total[$__rate_interval]))",
+            "short",
+            "{{deadline}} {{path}}",
         ),
     ),
 )
