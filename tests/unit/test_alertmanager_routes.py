@@ -111,3 +111,23 @@ def test_local_receivers_mail_the_profiles_mail_catcher():
         (email,) = receiver["email_configs"]
         assert email["to"].endswith("@dbt.local")
         assert email["send_resolved"] is True
+
+
+def test_every_alert_rule_carries_the_labels_the_tree_routes_on():
+    """A rule without team or severity would fall to the root's receiver unnoticed."""
+    routed = {(labels.get("team"), labels.get("severity")) for labels, _ in ROUTING}
+    rules = [
+        rule
+        for path in sorted(monitoring.RULES_DIR.glob("*.yml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
+    assert rules, f"no alert rule in {monitoring.RULES_DIR}"
+    unrouted = [
+        rule["alert"]
+        for rule in rules
+        if (rule.get("labels", {}).get("team"), rule.get("labels", {}).get("severity"))
+        not in routed
+    ]
+    assert not unrouted, f"rules without a routed team and severity: {unrouted}"
