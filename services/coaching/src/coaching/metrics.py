@@ -3,7 +3,7 @@ from ``dbt_shared.metrics``). Labels: codes and site ids, never a client or clin
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter(
     "dbt_coaching_requests_total",
@@ -12,9 +12,9 @@ REQUESTS = Counter(
 )
 RESPONSE_SECONDS = Histogram(
     "dbt_coaching_response_seconds",
-    "From a coaching request to its acknowledgement or call-back",
-    ["step"],
-    buckets=(60, 300, 600, 900, 1800, 3600, 7200, 14400),
+    "From a coaching request to its acknowledgement or call-back, by path (crisis, routine)",
+    ["step", "path"],
+    buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400),
 )
 ESCALATIONS = Counter(
     "dbt_coaching_escalations_total", "Deadlines passed and escalated", ["deadline", "level"]
@@ -37,3 +37,24 @@ CRISIS_REPEATS = Counter(
 HOLDS_RELEASED = Counter(
     "dbt_coaching_holds_released_total", "Requests released at the end of the 24-hour rule"
 )
+DEADLINES_MISSED = Counter(
+    "dbt_coaching_deadlines_missed_total",
+    "Requests whose acknowledgement or call-back deadline passed unanswered (first escalation), "
+    "by path (crisis, routine)",
+    ["deadline", "path"],
+)
+COVERAGE_GAPS_NEXT_24H = Gauge(
+    "dbt_coaching_coverage_gaps_next_24h",
+    "On-call gaps of a site starting within the next 24 hours or under way (the coverage check)",
+    ["site_id"],
+    multiprocess_mode="livemostrecent",  # the api (a rota change) and the worker (hourly) set it
+)
+PATHS = ("crisis", "routine")
+# Every deadline and path exported from the start at 0, so an alert's increase() sees the first.
+for _deadline in ("acknowledgement", "callback"):  # requests.ACK, requests.CALLBACK
+    for _path in PATHS:
+        DEADLINES_MISSED.labels(_deadline, _path)
+
+
+def path_of(request: dict) -> str:
+    return "crisis" if request.get("crisis") else "routine"

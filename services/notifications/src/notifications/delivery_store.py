@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -47,6 +47,7 @@ URGENT_EVERY_S = 0.2  # how often a claim from those looks for an urgent entry d
 READY_MAX = 500  # deliveries handed to the sender in memory at most (beyond: the queue)
 READY_MARGIN = timedelta(seconds=15)  # a handed-over delivery is sent with this lease left
 URGENT_RANK = priority_rank(Priority.URGENT)
+_FAR = datetime.max.replace(tzinfo=UTC)  # an entry without its time sorts last
 
 
 def _due_at_once(delivery: dict[str, Any]) -> bool:
@@ -318,6 +319,17 @@ class MongoDeliveries(Deliveries):
                 continue  # its delivery may still be being written: the lease brings it back
             self.queue.delete_one({"_id": entry["_id"]})  # settled, or never written
 
+    def oldest_urgent_waiting(self) -> datetime | None:
+        """When the oldest urgent delivery not sent yet (waiting or retrying) was made. Index
+        ``due``: equality on the rank, so only the urgent entries are read (a handful), each
+        checked pending on its delivery (index ``_id``): a sent one's entry goes a moment later."""
+        entries = self.queue.find({"priority_rank": URGENT_RANK}, {"queued_at": 1})
+        for entry in sorted(entries, key=lambda e: aware(e.get("queued_at") or _FAR)):
+            found = self.collection.find_one({"_id": entry["_id"]}, {"status": 1, "created_at": 1})
+            if found is not None and found["status"] == DeliveryStatus.PENDING:
+                return aware(found["created_at"])
+        return None
+
     def _urgent_entry(self, now: datetime) -> dict[str, Any] | None:
         """The first urgent entry due in the queue, looked for at most every URGENT_EVERY_S
         (``None`` in between). Index ``due``: equality on the rank, so FerretDB decodes only
@@ -376,6 +388,11 @@ class InMemoryDeliveries(Deliveries):
         super().__init__(
             InMemoryDocumentStore("delivery"), listing.InMemorySequences(), InMemorySendJournal()
         )
+
+    def oldest_urgent_waiting(self) -> datetime | None:
+        urgent = {"status": DeliveryStatus.PENDING, "priority_rank": URGENT_RANK}
+        found = self.store.find(urgent, sort=[("created_at", 1)], limit=1)
+        return aware(found[0]["created_at"]) if found else None
 
     def claim_due(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         for due in self.store.find(_due(now), sort=claim_order(), limit=1):

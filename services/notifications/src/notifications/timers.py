@@ -1,8 +1,9 @@
 """Notifications' periodic jobs: sending what is due (``dispatch.dispatch_due``), moving the
 scheduled deliveries whose minute has come into the send queue (``reminders.promote_due``), and
 planning the reminders of the next two days (``reminders.plan_all``, hourly), and the
-facilitators' digest at 17:00 site time (``digest.send_digests``), and the hourly recount of
-each site inbox's unread tally (``InboxItems.recount_unread``)."""
+facilitators' digest at 17:00 site time (``digest.send_digests``), the hourly recount of
+each site inbox's unread tally (``InboxItems.recount_unread``), and every 15 s the wait of the
+oldest safety alert not sent yet, for its alert (``safety_wait.report_safety_wait``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dbt_shared.worker import Timer, WorkerContext
 from notifications import services
 from notifications.bootstrap import Components
 from notifications.domain.deliveries import LEASE
-from notifications.services import digest, reminders
+from notifications.services import digest, reminders, safety_wait
 
 # Twice a second while there is work. A pass that finds nothing due doubles the wait, up to
 # 2 s: at rest the timer reads the (empty) pending queue once every 2 s. An urgent delivery
@@ -24,6 +25,9 @@ DELIVERIES_IDLE_MAX_S = 2.0
 SCHEDULE_INTERVAL_S = 20.0
 PLAN_INTERVAL_S = 3600.0
 DIGEST_INTERVAL_S = 600.0  # the facilitators' digest leaves within 10 minutes of 17:00
+# How long the oldest safety alert not sent yet has waited, for its alert (a few urgent entries
+# read by equality on their rank: nothing while none waits).
+SAFETY_WAIT_INTERVAL_S = 15.0
 UNREAD_RECOUNT_INTERVAL_S = 3600.0  # a tally a killed process left off is exact within the hour
 
 
@@ -36,6 +40,9 @@ def timers(components: Components) -> list[Timer]:
 
     def promote(_ctx: WorkerContext) -> None:
         reminders.promote_due(components)
+
+    def safety_alerts_wait(_ctx: WorkerContext) -> None:
+        safety_wait.report_safety_wait(components)
 
     def plan(_ctx: WorkerContext) -> None:
         reminders.plan_all(components)
@@ -57,6 +64,7 @@ def timers(components: Components) -> list[Timer]:
             wake=components.repositories.deliveries.wake,
         ),
         Timer("schedule", SCHEDULE_INTERVAL_S, promote),
+        Timer("safety-wait", SAFETY_WAIT_INTERVAL_S, safety_alerts_wait),
         Timer("reminder-plan", PLAN_INTERVAL_S, plan),
         Timer("facilitator-digest", DIGEST_INTERVAL_S, digests),
         Timer("inbox-unread-recount", UNREAD_RECOUNT_INTERVAL_S, recount_unread),

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from coaching import events
+from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import rota
 from coaching.services.common import (
@@ -27,6 +27,7 @@ from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound
 
 GAP_HORIZON = timedelta(days=7)
+ALERT_HORIZON = timedelta(hours=24)  # a gap starting this soon is alerted on (operations)
 MAX_COVERAGE_DAYS = 62
 
 
@@ -214,6 +215,10 @@ def check_gaps(c: Components, site_id: str) -> int:
             now,
             now + GAP_HORIZON + timedelta(days=1),
         )
+        # For OnCallCoverageGap: the gaps this check computed anyway that start within a day
+        # (a gap under way starts now); nothing more is read.
+        soon = sum(1 for gap in gaps if gap.start < now + ALERT_HORIZON)
+        metrics.COVERAGE_GAPS_NEXT_24H.labels(site_id).set(soon)
         watch = c.repositories.watches.get(site_id) or {"_id": site_id, "reported": []}
         reported = [r for r in watch["reported"] if aware(r["end"]) > now]
         new = 0

@@ -89,6 +89,8 @@ def _escalate(c: Components, entry: dict[str, Any], now: datetime) -> int:
             )
             metrics.ESCALATIONS.labels(kind, str(level)).inc()
             fired = 1
+        if reached == 0:  # the deadline passed unanswered (its first escalation): missed
+            metrics.DEADLINES_MISSED.labels(kind, metrics.path_of(request)).inc()
         if kind == ACK and reached == 0:  # its acknowledgement deadline passed: missed
             c.repositories.count_missed_ack(request["site_id"], now, request)
         reached = level

@@ -94,7 +94,8 @@ def close(request_id: str, body: dict[str, Any], c: Components, principal: Princ
 
 def _observe(request: dict[str, Any], field: str) -> None:
     seconds = (aware(request[field]) - aware(request["created_at"])).total_seconds()
-    metrics.RESPONSE_SECONDS.labels(field.removesuffix("_at")).observe(max(seconds, 0.0))
+    path = metrics.path_of(request)
+    metrics.RESPONSE_SECONDS.labels(field.removesuffix("_at"), path).observe(max(seconds, 0.0))
 
 
 def _record_contact(c: Components, request: dict[str, Any]) -> None:

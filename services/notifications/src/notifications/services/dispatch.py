@@ -209,6 +209,9 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
         error, permanent = str(exc), True
     except TransientFailure as exc:
         error = str(exc)
+    # The provider's record (NotificationProviderFailing; a missing address never gets here)
+    call = "ok" if error is None else "rejected" if permanent else "error"
+    metrics.PROVIDER_CALLS.labels(target.channel, call).inc()
     # Only an entry this sender began is forgotten once written: a stopped sender's entry may
     # carry the outcome of an attempt not re-claimed yet (``SendJournal``).
     mine = key if began else None

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dbt_shared.clock import aware
 from dbt_shared.errors import StaleWrite
+from notifications import metrics
 from notifications.bootstrap import Components
 from notifications.domain.deliveries import DeliveryStatus, TransientFailure
 from notifications.domain.purposes import Priority, priority_rank
@@ -100,7 +101,7 @@ def on_enrollments(batch: Batch, c: Components) -> None:
     )
     for group_id in groups:
         try:
-            plan_group(c, group_id)
+            _plan_counted(c, group_id)
         except TransientFailure:  # skills-group not answering: the hourly plan catches up
             log.warning("reminders not planned yet", extra={"group_id": group_id})
 
@@ -126,9 +127,21 @@ def plan_all(c: Components) -> int:
     planned = 0
     for group_id in sorted(groups):
         try:
-            planned += plan_group(c, group_id)
+            planned += _plan_counted(c, group_id)
         except TransientFailure:  # this group's calendar next hour; the others now
             log.warning("reminders not planned yet", extra={"group_id": group_id})
+    return planned
+
+
+def _plan_counted(c: Components, group_id: str) -> int:
+    """``plan_group``, its outcome counted (``dbt_notifications_reminder_plans_total``): a
+    calendar that cannot be read is what CalendarRemindersFailing watches."""
+    try:
+        planned = plan_group(c, group_id)
+    except TransientFailure:
+        metrics.REMINDER_PLANS.labels("calendar_unreachable").inc()
+        raise
+    metrics.REMINDER_PLANS.labels("planned").inc()
     return planned
 
 
