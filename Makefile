@@ -114,11 +114,12 @@ k8s-verify: setup ## Every overlay applied (server-side dry-run) to a real kube-
 seed: setup ## Fill the running stack (PROFILE=dev) with a clinic-year: 20 sites, 20,000 referrals
 	$(PY) tests/bench/seed.py --profile $(PROFILE) $(if $(REFERRALS),--referrals $(REFERRALS),)
 
-docs: venv ## Regenerate docs/events.md, the Strimzi KafkaTopics, the Grafana dashboard and the PrometheusRule from their sources
+docs: venv ## Regenerate docs/events.md, the Strimzi KafkaTopics, the Grafana dashboard, the PrometheusRule and Alertmanager's config from their sources
 	$(PY) -m dbt_shared.events.catalog_doc > docs/events.md
 	$(PY) -m dbt_shared.events.topics --strimzi > deploy/k8s/base/kafka/topics.yaml
 	$(PY) -m console.grafana > deploy/k8s/components/monitoring/dashboards/dbt-platform.json
 	$(PY) deploy/monitoring/prometheusrule.py > deploy/k8s/components/monitoring/prometheusrule.yaml
+	$(PY) -m devstack.monitoring  # Alertmanager's Secret, from deploy/monitoring/alertmanager/routes.yml
 
 clean: ## Stop a leftover test stack, remove .local/test (.local/test-<offset>) and .venv
 	@if [ -x $(PY) ]; then $(PY) -m devstack down --profile test --timeout 5 >/dev/null 2>&1 || true; fi

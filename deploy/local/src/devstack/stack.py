@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import build, keycloak, monitoring, paths, postgres, ready
+from . import build, keycloak, paths, postgres, ready
 from .errors import StackError
 from .process import ManagedProcess
 from .profile import (
@@ -72,6 +72,14 @@ def _new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
+
+
+def _monitoring():
+    """devstack.monitoring, imported when used (``python -m devstack.monitoring`` runs it as a
+    script, which must not find it imported already by the package)."""
+    from . import monitoring
+
+    return monitoring
 
 
 def process_key(service: str, kind: str) -> str:
@@ -225,7 +233,7 @@ class Stack:
             if "keycloak" in to_start:
                 missing += build.missing_keycloak()
             if any(name in MONITORING for name in to_start):
-                missing += monitoring.missing()
+                missing += _monitoring().missing()
             if missing:
                 raise StackError(
                     "the local stack is not built (missing: "
@@ -480,14 +488,14 @@ class Stack:
     def _spawn_alertmanager(self) -> tuple[ManagedProcess, Callable[[], bool]]:
         """Alertmanager: production's route tree, every receiver mailing Mailpit."""
         p = self.profile
-        cmd = monitoring.alertmanager_command(p)
+        cmd = _monitoring().alertmanager_command(p)
         proc = self._spawn("alertmanager", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
         return proc, lambda: ready.http_ok(f"{p.alertmanager_url}/-/ready")
 
     def _spawn_prometheus(self) -> tuple[ManagedProcess, Callable[[], bool]]:
         """Prometheus: every api and worker scraped, production's rule files evaluated."""
         p = self.profile
-        cmd = monitoring.prometheus_command(p)
+        cmd = _monitoring().prometheus_command(p)
         proc = self._spawn("prometheus", cmd, stop_timeout=INFRA_STOP_TIMEOUT)
         return proc, lambda: ready.http_ok(f"{p.prometheus_url}/-/ready")
 
