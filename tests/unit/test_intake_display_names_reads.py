@@ -25,14 +25,19 @@ class Reads:
     def __init__(self, store) -> None:
         self.store = store
         self.queries: list[dict[str, Any]] = []
+        self.answered: list[dict[str, Any]] = []
 
     def get(self, document_id):
         self.queries.append({"_id": document_id})
-        return self.store.get(document_id)
+        found = self.store.get(document_id)
+        self.answered.extend([found] if found else [])
+        return found
 
     def find(self, query, projection=None, sort=None, limit=0):
         self.queries.append(query)
-        return self.store.find(query, projection, sort, limit)
+        found = self.store.find(query, projection, sort, limit)
+        self.answered.extend(found)
+        return found
 
     def __getattr__(self, name):
         return getattr(self.store, name)
@@ -42,7 +47,7 @@ def _equalities(query: dict[str, Any]) -> bool:
     return all(not isinstance(v, dict) and not k.startswith("$") for k, v in query.items())
 
 
-def test_a_pages_names_are_read_by_id_each_an_equality_not_an_in(clock):
+def _received(clock, count: int = 3):
     from intake.services import organisation
 
     c = bootstrap.in_memory(clock)
@@ -50,7 +55,7 @@ def test_a_pages_names_are_read_by_id_each_an_equality_not_an_in(clock):
     organisation.register_site(SITE, c, site_id)
     coordinator = Principal("carla", frozenset({"coordinator"}), frozenset({site_id}))
     ids = []
-    for n in range(3):
+    for n in range(count):
         body = {
             "site_id": site_id,
             "program": "adult",
@@ -68,6 +73,11 @@ def test_a_pages_names_are_read_by_id_each_an_equality_not_an_in(clock):
         }
         referrals.receive(body, c, coordinator, f"ref-{n}")
         ids.append(f"ref-{n}")
+    return c, coordinator, ids
+
+
+def test_a_pages_names_are_read_by_id_each_an_equality_not_an_in(clock):
+    c, coordinator, ids = _received(clock)
     spy = Reads(c.repositories.referrals)
     c.repositories.referrals = spy
 
@@ -79,3 +89,19 @@ def test_a_pages_names_are_read_by_id_each_an_equality_not_an_in(clock):
         "Client2 Rivera",
     ]
     assert spy.queries and all(_equalities(q) for q in spy.queries), spy.queries
+
+
+def test_a_name_reads_the_names_and_the_access_fields_not_the_whole_referral(clock):
+    """A page's 50 names read 50 referrals: each brings its sealed names and what the access
+    rule looks at, not its screenings, history and pending events (many times the size)."""
+    c, coordinator, ids = _received(clock, 2)
+    spy = Reads(c.repositories.referrals)
+    c.repositories.referrals = spy
+
+    names = lookups.display_names(ids, c, coordinator)
+
+    assert [n["display_name"] for n in names] == ["Client0 Rivera", "Client1 Rivera"]
+    assert len(spy.answered) == 2
+    for state in spy.answered:
+        assert {"site_id", "client"} <= set(state)
+        assert not {"history", "_outbox", "screenings", "received_at"} & set(state), set(state)

@@ -12,6 +12,8 @@ from intake.domain.referral import Referral
 from intake.services.access import own_clinician_ids
 
 NAME_FIELDS = ("given_name", "family_name")
+#: A referral's fields a display name reads: the sealed names, and where and whose it is.
+NAME_VIEW = {"site_id": 1, "status": 1, "therapist": 1, "program": 1, "client": 1}
 
 
 def display_names(client_ids: list[str], c: Components, principal: Principal) -> list[dict]:
@@ -24,7 +26,13 @@ def display_names(client_ids: list[str], c: Components, principal: Principal) ->
     # referrals index: _id, one equality read per id (at most 100: one list page's). Not an
     # $in: FerretDB does not push $in down, and one read the whole collection (9 s for a
     # page's 50 names on the bench's seeded clinic, growing with the history)
-    found = [state for i in wanted if (state := c.repositories.referrals.get(i)) is not None]
+    # Only what a name and its access rule need: a referral carries its screenings, history
+    # and events besides, many times the names' size, decoded for nothing on every row.
+    found = [
+        state
+        for i in wanted
+        for state in c.repositories.referrals.find({"_id": i}, NAME_VIEW, limit=1)
+    ]
     visible: dict[str, Referral] = {}
     for state in found:
         referral = Referral(state)
