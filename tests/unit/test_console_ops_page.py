@@ -6,6 +6,7 @@ dashboard shipped for production is the one the same panel definitions generate.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -155,9 +156,9 @@ def test_oscar_sees_the_services_screen_drawn_from_prometheus_by_the_consoles_se
     for panel in ops_panels.SERVICES.panels:
         assert f'<h2 class="nhsuk-heading-m" id="panel-{panel.key}">{panel.title}</h2>' in page
         block = re.search(
-            rf'<script type="application/json" id="data-{panel.key}">(.*?)</script>', page
+            rf'aria-labelledby="panel-{panel.key}".*?data-chart-data=\'(.*?)\'', page, re.S
         )
-        data = json.loads(block[1])
+        data = json.loads(html.unescape(block[1]))
         assert [s["label"] for s in data["series"]] == SERVICES
         assert data["x"][0] == end - 3600 and data["x"][-1] == end
         # NaN at the start and no sample at the end: gaps, not zeros

@@ -1,5 +1,5 @@
-// The ops page's charts, drawn with uPlot from the JSON data blocks the console's server wrote
-// from Prometheus (the browser never asks Prometheus itself; CSP script-src 'self' holds). Each
+// The ops page's charts, drawn with uPlot from the JSON data (data-chart-data) the console's
+// server wrote from Prometheus (the browser never asks Prometheus itself; CSP script-src 'self' holds). Each
 // chart has a table behind it saying the same, so the canvas is hidden from screen readers.
 // Drawn on load and again whenever htmx swaps the screen in (a range picked, the 30 s poll).
 import uPlot from "./vendor/uplot/uPlot.esm.js";
@@ -27,7 +27,7 @@ function draw(el, data) {
       // the tables say UTC: so do the axes, whatever the browser's zone
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       scales: { y: { range: (u, min, max) => [Math.min(0, min ?? 0), max > 0 ? max * 1.1 : 1] } },
-      axes: [{}, { label: data.axis, size: 60, values: (u, splits) => splits.map((v) => format(v)) }],
+      axes: [{ label: "Time (UTC)" }, { label: data.axis, size: 60, values: (u, splits) => splits.map((v) => format(v)) }],
       series,
     },
     [data.x, ...data.series.map((s) => s.values)],
@@ -37,9 +37,7 @@ function draw(el, data) {
 
 function drawAll(root) {
   for (const el of root.querySelectorAll('[data-chart="ops"]:not([data-drawn])')) {
-    const source = document.getElementById(el.dataset.chartSource);
-    if (!source) continue;
-    draw(el, JSON.parse(source.textContent));
+    draw(el, JSON.parse(el.dataset.chartData));
     el.dataset.drawn = "true";
   }
 }
