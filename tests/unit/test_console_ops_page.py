@@ -21,7 +21,7 @@ import pytest
 
 from console import bootstrap, grafana
 from console.app import create_app
-from console.domain import ops_panels
+from console.domain import ops_alerts, ops_panels
 from console.testing import FakeProvider, FakeServices
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -291,14 +291,14 @@ def test_the_charts_poll_is_not_the_users_activity(clock, prometheus):
 def test_a_runbook_link_is_http_or_on_this_host_or_the_repository_path_on_the_docs_site():
     annotations = ["javascript:alert(1)", "/runbooks#x", "docs/runbooks.md#workerdown", ""]
     answer = [{**FIRING, "annotations": {"runbook_url": url}} for url in annotations]
-    assert [a["runbook"] for a in ops_panels.alerts_from_alertmanager(answer)] == [
+    assert [a["runbook"] for a in ops_alerts.alerts_from_alertmanager(answer)] == [
         None,
         "/runbooks#x",
         None,  # no RUNBOOK_BASE_URL: the path is shown as text
         None,
     ]
     docs = "https://docs.example.org/dbt/"
-    assert [a["runbook"] for a in ops_panels.alerts_from_alertmanager(answer, docs)] == [
+    assert [a["runbook"] for a in ops_alerts.alerts_from_alertmanager(answer, docs)] == [
         None,
         "/runbooks#x",
         "https://docs.example.org/dbt/docs/runbooks.md#workerdown",

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request
 
-from console.domain import ops_panels
+from console.domain import ops_alerts, ops_panels
 from console.monitoring import MonitoringUnavailable, QueryRefused
 from console.sessions import PASSIVE
 from console.web import components, error_page, roles
@@ -103,9 +103,9 @@ def _read(chosen_screen: ops_panels.Screen, chosen: ops_panels.Range) -> dict[st
     if isinstance(answer, MonitoringUnavailable | QueryRefused):
         alerts = None
     elif monitoring.alerts_source == "Alertmanager":
-        alerts = ops_panels.alerts_from_alertmanager(answer, components().settings.runbook_base_url)
+        alerts = ops_alerts.alerts_from_alertmanager(answer, components().settings.runbook_base_url)
     else:
-        alerts = ops_panels.alerts_from_prometheus(answer, components().settings.runbook_base_url)
+        alerts = ops_alerts.alerts_from_prometheus(answer, components().settings.runbook_base_url)
     unavailable = {
         exc.system: exc.configured
         for exc in found.values()
