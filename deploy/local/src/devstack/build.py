@@ -27,7 +27,9 @@ from .tokens import ensure_console_secret_key, ensure_field_key, ensure_jwt_keys
 
 FERRETDB_VERSION = "v1.24.2"
 MAILPIT_VERSION = "v1.33.1"
-PROMETHEUS_VERSION = "v0.316.0"  # Prometheus 3.16.0 (module versions are v0.3MM.P)
+PROMETHEUS_VERSION = "v0.316.0"
+#: The release that module version is (Prometheus 3.x.y is published as module v0.3xx.y).
+PROMETHEUS_RELEASE = "3.16.0"
 ALERTMANAGER_VERSION = "v0.35.0"
 #: Without the cloud service-discovery plugins (AWS, Azure, GCE, Kubernetes, ...): the local
 #: Prometheus scrapes static targets only (production's runs under the Prometheus Operator), and
@@ -119,8 +121,8 @@ def _build_mailpit() -> None:
 def _prometheus_tool(
     binary: str, package: str, src: Path, version: str, tags: str
 ) -> Callable[[], None]:
-    """A ``go build`` of one command of Prometheus or Alertmanager, its version stamped in as
-    their release builds do (``prometheus --version``, ``amtool --version``)."""
+    """A ``go build`` of one command of Prometheus (promtool, prometheus), its release stamped
+    in as Prometheus' own builds do (``prometheus --version``)."""
     version_flag = f"-X github.com/prometheus/common/version.Version={version.lstrip('v')}"
 
     def build_it() -> None:
@@ -323,7 +325,7 @@ def steps() -> list[Step]:
                     "promtool",
                     _PROMETHEUS,
                     paths.PROMETHEUS_SRC,
-                    PROMETHEUS_VERSION,
+                    PROMETHEUS_RELEASE,
                     PROMETHEUS_BUILD_TAGS,
                 ),
                 ("amtool", _ALERTMANAGER, paths.ALERTMANAGER_SRC, ALERTMANAGER_VERSION, ""),
@@ -331,7 +333,7 @@ def steps() -> list[Step]:
                     "prometheus",
                     _PROMETHEUS,
                     paths.PROMETHEUS_SRC,
-                    PROMETHEUS_VERSION,
+                    PROMETHEUS_RELEASE,
                     PROMETHEUS_BUILD_TAGS,
                 ),
                 ("alertmanager", _ALERTMANAGER, paths.ALERTMANAGER_SRC, ALERTMANAGER_VERSION, ""),
