@@ -92,6 +92,14 @@ DEPENDENCY_UP = Gauge(
     ["service", "dependency"],
     multiprocess_mode="livemostrecent",
 )
+# Refreshed at each scrape of the worker, as its /readyz answers (``dbt_shared.loop_health``).
+WORKER_LOOP_BUSY = Gauge(
+    "dbt_worker_loop_busy_seconds",
+    "Seconds a worker loop has been in its current pass, 0 while it waits for the next "
+    "(past WORKER_STALL_S the loop is stuck and the worker not ready)",
+    ["service", "loop"],
+    multiprocess_mode="livemostrecent",  # a restarted worker's value, not a killed one's
+)
 
 
 def registry() -> CollectorRegistry:

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pymongo.database import Database
 
-from dbt_shared import idempotency, logs, metrics, mongo, retention
+from dbt_shared import idempotency, logs, loop_health, metrics, mongo, retention
 from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
@@ -153,13 +153,7 @@ def run_worker(
     for thread in threads.values():
         thread.start()
 
-    def failing_loops() -> set[str]:
-        failing = set(FAILING)
-        failing.update(lane for lane, runner in consumers.items() if not runner.healthy)
-        if not relay.healthy:
-            failing.add("relay")
-        return failing
-
+    failing_loops = _failing_loops(consumers, relay, stall_limit_s())
     server = _serve_health_and_metrics(
         settings.worker_metrics_port, threads, _reporting(service, threads, failing_loops)
     )
@@ -179,6 +173,28 @@ def run_worker(
     sys.exit(0)
 
 
+def stall_limit_s() -> int:
+    """``WORKER_STALL_S``: how long a loop may stay in one pass before readiness calls it
+    stuck. Above the longest pass a healthy loop takes (a poll of 500 records and their
+    effects, a sweep of a backlog, a timer's run), well below an alert's patience."""
+    return env_int("WORKER_STALL_S", 120)
+
+
+def _failing_loops(consumers: dict, relay, stall_s: float) -> Callable[[], set[str]]:
+    """What the worker's /readyz names: the loops whose last pass failed (a broker or database
+    outage) and those stuck in one pass for more than ``stall_s`` (``loop_health``)."""
+
+    def failing_loops() -> set[str]:
+        failing = set(FAILING)
+        failing.update(lane for lane, runner in consumers.items() if not runner.healthy)
+        if not relay.healthy:
+            failing.add("relay")
+        failing.update(loop_health.PASSES.stuck(stall_s))
+        return failing
+
+    return failing_loops
+
+
 def housekeeping(ctx: WorkerContext) -> None:
     """Forget what is no longer needed: dedup records older than any redelivery can be (Kafka
     keeps events 7 days) and idempotency keys older than any client retry. The audit log is
@@ -195,7 +211,8 @@ def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:
         interval = timer.interval_s
         while not ctx.stop.is_set():
             try:
-                did = timer.run(ctx)
+                with loop_health.PASSES.busy(f"timer:{timer.name}"):  # stuck: not ready
+                    did = timer.run(ctx)
                 FAILING.discard(f"timer:{timer.name}")
             except Exception:
                 FAILING.add(f"timer:{timer.name}")
@@ -228,6 +245,7 @@ def _reporting(
         failed = failing_loops()
         for name in threads:
             metrics.WORKER_LOOP_UP.labels(service, name).set(0 if name in failed else 1)
+            metrics.WORKER_LOOP_BUSY.labels(service, name).set(loop_health.PASSES.busy_for(name))
         return failed
 
     return failing

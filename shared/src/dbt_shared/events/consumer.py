@@ -34,7 +34,7 @@ from kafka.coordinator.assignors.range import RangePartitionAssignor
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from dbt_shared import correlation, metrics, retention
+from dbt_shared import correlation, loop_health, metrics, retention
 from dbt_shared.clock import Clock
 from dbt_shared.events import records
 from dbt_shared.events.catalog import Catalog, EventSchemaError
@@ -175,6 +175,9 @@ class ConsumerRunner(Retrying):
                 extra={"group": self.group_id, "lane": self.lane, "topics": self.topics},
             )
             while not self._stop.is_set():
+                # A pass: the poll and its records. One that never ends (a handler's call that
+                # never returns, a database that stays away) makes the worker not ready.
+                loop_health.PASSES.begin(self.lane)
                 batches = consumer.poll(timeout_ms=1000)
                 self.healthy = True
                 # With a window, several partitions come at once: taken in the order sent
@@ -191,6 +194,7 @@ class ConsumerRunner(Retrying):
                 ):
                     self._commit(consumer, {})
         finally:
+            loop_health.PASSES.end(self.lane)
             with contextlib.suppress(Exception):
                 if self._skipped_offsets:
                     self._commit(consumer, {})

@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from dbt_shared import group_inserts, metrics
+from dbt_shared import group_inserts, loop_health, metrics
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.publisher import Unpublishable
@@ -476,6 +476,9 @@ class OutboxRelay:
         ensure_indexes(self.db)
         interval = idle_interval_s
         while not stop.is_set():
+            # A sweep that never returns (a publish or a read that hangs) raises nothing: the
+            # worker's readiness sees it by its age (loop "relay", dbt_shared.loop_health).
+            loop_health.PASSES.begin("relay")
             try:
                 sent = self.relay_once()
                 self.healthy = True
@@ -488,7 +491,9 @@ class OutboxRelay:
                     metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.pending(), 1))
                 except Exception:  # the database itself may be what failed
                     metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.backlog, 1))
+                loop_health.PASSES.end("relay")
                 stop.wait(2)
                 continue
+            loop_health.PASSES.end("relay")
             interval = idle_interval_s if sent or self.backlog else min(interval * 2, max_idle_s)
             stop.wait(interval)
