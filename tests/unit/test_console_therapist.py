@@ -138,7 +138,7 @@ def test_the_queue_puts_a_crisis_on_top_with_the_route_deadlines_and_escalations
     assert "Emergency route" in shown and "Emergency number: 988" in shown
     assert "escalated to Bea Backup" in shown
     assert html.count('data-countdown="') == 4  # acknowledge and call back, two requests
-    assert 'hx-trigger="every 800ms"' in html
+    assert 'hx-trigger="every 500ms"' in html  # the queue polls by itself
     assert "cl-1" not in urlsplit(re.search(r'hx-get="([^"]+)"', html).group(1)).query
     # one display-names call for the page, never one per row
     assert len([c for c in services.calls if c["path"] == "/v1/clients/display-names"]) == 1
