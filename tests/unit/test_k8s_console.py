@@ -167,6 +167,9 @@ def test_the_console_is_served_at_its_base_url_through_the_gateway(prod):
     routes = [d for d in prod if d["kind"] == "HTTPRoute"]
     assert [d["metadata"]["name"] for d in routes] == ["console", "public-endpoints"]
     assert all(d["spec"]["hostnames"] == [base.hostname] for d in routes)
+    # The feed links skills-group hands out name that host too (a calendar app is outside).
+    feeds = urlsplit(pod_env(prod, "skills-group-api")["PUBLIC_BASE_URL"])
+    assert (feeds.scheme, feeds.hostname) == ("https", base.hostname)
 
 
 # -- NetworkPolicies ---------------------------------------------------------------------------

@@ -74,6 +74,20 @@ def test_a_feed_url_needs_no_token_and_answers_404_once_revoked(client, auth, co
     assert client.get(path).status_code == 404
 
 
+def test_a_feed_url_names_the_public_host_when_one_is_set(api_env, auth, clock):
+    # The console asks from inside the cluster: the link must name the Gateway's host, not the
+    # api's own (a calendar app outside cannot reach that one).
+    components = seeded(clock, capacity=8)
+    components.public_base_url = "https://console.example.com"
+    client = create_app(components).test_client()
+    group = client.post("/v1/groups", json=GROUP, headers=auth("coordinator", SITE)).json
+    feed = client.post(
+        "/v1/calendar-feeds", json={"group_id": group["id"]}, headers=auth("coordinator", SITE)
+    ).json
+    assert feed["url"].startswith("https://console.example.com/calendar/")
+    assert client.get(feed["url"].removeprefix("https://console.example.com")).status_code == 200
+
+
 def test_every_read_of_enrollments_is_in_the_audit_trail(client, auth, components):
     group = client.post("/v1/groups", json=GROUP, headers=auth("coordinator", SITE)).json
     admit(components, "client-1")

@@ -33,6 +33,9 @@ class Components:
     clock: Clock
     locks: Callable[[str], AbstractContextManager]
     cipher: FieldCipher
+    #: Where calendar apps reach this api's public feeds (``PUBLIC_BASE_URL``, the Gateway's
+    #: host in production); empty: the address the request came to (dev, tests).
+    public_base_url: str = ""
 
 
 def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
@@ -46,6 +49,7 @@ def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Compone
         clock=clock,
         locks=lambda name: DocumentLock(db, name),
         cipher=FieldCipher.from_env(),  # fail at start-up, not on the first attendance record
+        public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
     )
 
 

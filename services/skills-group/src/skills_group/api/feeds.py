@@ -20,6 +20,15 @@ blp = Blueprint(
 STAFF = ("operator", "coordinator", "facilitator", "therapist")
 
 
+def _feed_url(secret: str) -> str:
+    """The feed's address for a calendar app: on the public host when one is set (the console
+    asks from inside the cluster, where this api's own host is not reachable from outside)."""
+    base = components().public_base_url
+    if base:
+        return base + url_for("calendar.feed", secret=secret)
+    return url_for("calendar.feed", secret=secret, _external=True)
+
+
 @blp.route("")
 class Feeds(MethodView):
     @require_roles(*STAFF)
@@ -28,8 +37,7 @@ class Feeds(MethodView):
     def post(self, body):
         """A secret, revocable feed URL of a group's sessions or a clinician's."""
         feed = services.create_feed(body, components(), current_principal())
-        url = url_for("calendar.feed", secret=feed.pop("secret"), _external=True)
-        return {**feed, "url": url}, 201
+        return {**feed, "url": _feed_url(feed.pop("secret"))}, 201
 
     @require_roles(*STAFF)
     @blp.arguments(FeedListArgs, location="query")
