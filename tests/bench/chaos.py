@@ -29,12 +29,20 @@ and answers errors); the worker resumes, its handlers fail on the database, and 
 in the middle of that; then PostgreSQL and the worker are started again. Every risk flag and
 every crisis request must still get its site inbox item (exactly one) and a delivery within
 2 minutes of the restart: a stopping consumer never commits what it did not handle.
+
+Then, **the consumer-lag alert**: the broker is killed and kept down while referrals go on
+arriving, until the alert has been mailed (at most ``--outage`` seconds, default 150), then
+started again. The stack's Prometheus
+(production's rule files, every ``for:`` capped at 30 s by ``DEVSTACK_ALERT_FOR_MAX``) must fire
+``ConsumerLagGrowing``, Alertmanager must mail it to Mailpit by the production route tree, and
+both must resolve (a ``[RESOLVED]`` mail) within ``--wait`` seconds of the broker's return.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import os
 import re
 import signal
 import sys
@@ -46,7 +54,7 @@ from dataclasses import dataclass, field
 import requests
 from pymongo import MongoClient
 
-from devstack import INFRASTRUCTURE, Profile, Stack, mint_token
+from devstack import INFRASTRUCTURE, Profile, Stack, mint_token, monitoring
 from devstack.supervisor import BACKOFF_FIRST
 
 #: What is killed, in this order, and the stack processes that make it up.
@@ -466,6 +474,105 @@ def report_alerts(alerts: Alerts) -> int:
     return 0
 
 
+# -- the consumer-lag alert ----------------------------------------------------------------------
+#: The alert a broker outage must raise (deploy/monitoring/rules/platform.yml), and the cap on
+#: every rule's `for:` in this run's Prometheus (production waits minutes).
+LAG_ALERT = "ConsumerLagGrowing"
+ALERT_FOR_MAX = "30s"
+
+
+@dataclass
+class AlertTrail:
+    """What the monitoring saw of one broker outage; times in seconds from the kill (fired,
+    mailed) or from the broker's return (resolved, resolved mail); None: never seen."""
+
+    outage_s: float  # at most
+    down_s: float = 0.0  # the broker was down this long (less once the alert was mailed)
+    posted: int = 0
+    receiver: str = ""
+    mailbox: str = ""
+    fired: float | None = None
+    mailed: float | None = None
+    resolved: float | None = None
+    resolved_mail: float | None = None
+
+
+def lag_alert_on_broker_outage(stack: Stack, profile: Profile, load: Load, wait_s: float):
+    """Kill the broker and keep it down for the trail's outage under ``load``, then start it;
+    follow ConsumerLagGrowing through Alertmanager's API and Mailpit until it has resolved."""
+    trail = AlertTrail(outage_s=load.total / load.rate)
+    mailboxes = {r["name"]: r["local_email"] for r in monitoring.load_routes()["receivers"]}
+
+    def mails(subject: str) -> bool:  # this outage's: not one seen before the kill
+        found = monitoring.alert_mails(profile, trail.mailbox, LAG_ALERT)
+        return any(m["Subject"].startswith(subject) and m["ID"] not in seen for m in found)
+
+    def mailed() -> bool:
+        if trail.mailed is None and trail.mailbox and mails("[FIRING"):
+            trail.mailed = time.monotonic() - killed
+        return trail.mailed is not None
+
+    def fired() -> bool:
+        alerts = monitoring.alerts_in_alertmanager(profile, LAG_ALERT)
+        if alerts and trail.fired is None:
+            trail.fired = time.monotonic() - killed
+            trail.receiver = alerts[0]["receivers"][0]["name"]
+            trail.mailbox = mailboxes[trail.receiver]
+        return bool(alerts)
+
+    # An alert of an earlier kill of this run must be over first, and its mails do not count.
+    until(lambda: not monitoring.alerts_in_alertmanager(profile, LAG_ALERT), wait_s)
+    seen = {
+        m["ID"]
+        for box in mailboxes.values()
+        for m in monitoring.alert_mails(profile, box, LAG_ALERT)
+    }
+    load.start()
+    time.sleep(5.0)  # referrals on their way before the kill
+    stack.processes["kafka"].kill()
+    killed = time.monotonic()
+    # Down for the outage, or less once the alert has fired and been mailed.
+    until(
+        lambda: time.monotonic() - killed >= trail.outage_s or (fired() and mailed()),
+        trail.outage_s + 5,
+    )
+    stack.restart("kafka", timeout=180)
+    back = time.monotonic()
+    trail.down_s = back - killed
+    load.finish.set()
+    if trail.fired is None:
+        until(fired, wait_s)
+    if trail.mailbox:
+        until(mailed, wait_s)
+    if trail.fired is not None and until(lambda: not fired(), wait_s):
+        trail.resolved = time.monotonic() - back
+        if until(lambda: mails("[RESOLVED]"), wait_s):
+            trail.resolved_mail = time.monotonic() - back
+    load.join()
+    trail.posted = len(load.accepted)
+    return trail
+
+
+def report_lag_alert(trail: AlertTrail) -> int:
+    def seconds(value: float | None, after: str) -> str:
+        return "never" if value is None else f"{value:.1f} s after {after}"
+
+    print()
+    print(f"consumer-lag alert ({LAG_ALERT})")
+    print(f"  broker down                   {trail.down_s:.1f} s (at most {trail.outage_s:.0f} s)")
+    print(f"  referrals accepted meanwhile  {trail.posted}")
+    print(f"  fired in Alertmanager         {seconds(trail.fired, 'the kill')}")
+    print(f"  routed to                     {trail.receiver or '-'} ({trail.mailbox or '-'})")
+    print(f"  mail in Mailpit               {seconds(trail.mailed, 'the kill')}")
+    print(f"  resolved in Alertmanager      {seconds(trail.resolved, 'the broker returned')}")
+    print(f"  resolved mail in Mailpit      {seconds(trail.resolved_mail, 'the broker returned')}")
+    if None in (trail.fired, trail.mailed, trail.resolved, trail.resolved_mail):
+        print("FAIL: the consumer-lag alert did not fire, reach the mail catcher and resolve")
+        return 1
+    print("PASS")
+    return 0
+
+
 # -- the run -------------------------------------------------------------------------------------
 def create_site(intake_url: str) -> tuple[str, str]:
     operator = {"Authorization": f"Bearer {mint_token(['operator'], [], 'chaos-op')}"}
@@ -491,12 +598,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--alerts", type=int, default=20, help="risk flags and crises each (SIGTERM step)"
     )
+    parser.add_argument("--outage", type=float, default=150.0, help="broker held down at most (s)")
     args = parser.parse_args(argv)
 
     profile = Profile.test()
     stack = Stack(profile)
     print(f"chaos: starting a test stack (ports +{profile.port_offset}, {profile.data_dir})")
-    stack.start_all(timeout=180, service_timeout=180)
+    os.environ.setdefault(monitoring.ALERT_FOR_MAX_ENV, ALERT_FOR_MAX)
+    stack.start_all(timeout=180, service_timeout=180, monitoring=True)
     try:
         intake_url = profile.api_url("intake")
         site_id, address = create_site(intake_url)
@@ -539,7 +648,19 @@ def main(argv: list[str] | None = None) -> int:
         alerts = sigterm_during_retry(
             stack, profile, mongo, site_id, sorted(wanted), args.alerts, args.wait
         )
-        return max(code, report_alerts(alerts))
+        code = max(code, report_alerts(alerts))
+        print(f"\nchaos: the broker down (at most {args.outage:.0f} s) under load: {LAG_ALERT}")
+        outage_load = Load(  # 2 referrals/s through the outage: the outbox fills
+            url=load.url,
+            headers=load.headers,
+            site_id=site_id,
+            total=int(args.outage * 2),
+            threads=2,
+            rate=2.0,
+            give_up_at=time.monotonic() + args.outage + args.wait,
+        )
+        trail = lag_alert_on_broker_outage(stack, profile, outage_load, args.wait)
+        return max(code, report_lag_alert(trail))
     finally:
         stack.stop_all()
 
