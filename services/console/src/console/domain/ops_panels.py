@@ -66,7 +66,9 @@ SERVICES = Screen(
             "error-ratio",
             "Errors (5xx)",
             "Share of requests answered with a 5xx status, per service.",
-            'sum by (service) (rate(dbt_http_requests_total{status=~"5.."}[$__rate_interval]))'
+            # a service without a 5xx has no such series: 0 for it, not a gap
+            '(sum by (service) (rate(dbt_http_requests_total{status=~"5.."}[$__rate_interval]))'
+            " or 0 * sum by (service) (rate(dbt_http_requests_total[$__rate_interval])))"
             " / sum by (service) (rate(dbt_http_requests_total[$__rate_interval]))",
             "percentunit",
             "{{service}}",
@@ -85,7 +87,9 @@ SERVICES = Screen(
             "Worker loop restarts",
             "Worker loops (outbox relay, consumer lanes, timers) that failed and were started"
             " again, per window.",
-            "sum by (service, loop) (increase(dbt_worker_loop_restarts_total[$__rate_interval]))",
+            # a loop never restarted has no counter yet: 0 for each loop the worker reports
+            "sum by (service, loop) (increase(dbt_worker_loop_restarts_total[$__rate_interval]))"
+            " or 0 * sum by (service, loop) (dbt_worker_loop_up)",
             "short",
             "{{service}} {{loop}}",
         ),
@@ -343,4 +347,4 @@ def chart(panel: Panel, matrix: list[dict[str, Any]], start: int, end: int, step
 
 
 def _clock(at: int) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%d %b %H:%M UTC")
+    return datetime.fromtimestamp(at, UTC).strftime("%a %H:%M")  # the table says UTC
