@@ -125,6 +125,16 @@ EVENTS = Screen(
             "{{service}} from {{topic}}: {{outcome}}",
         ),
         Panel(
+            "handler-p95",
+            "Event handling time p95",
+            "95th percentile of the time a consuming service's handler took for an event, retries"
+            " included.",
+            "histogram_quantile(0.95, sum by (service, le)"
+            " (rate(dbt_event_handler_duration_seconds_bucket[$__rate_interval])))",
+            "s",
+            "{{service}}",
+        ),
+        Panel(
             "consumer-lag",
             "Consumer lag",
             "Events on a topic that a service's workers have not read yet (at their last poll).",
