@@ -87,14 +87,18 @@ def test_a_pod_template_the_restricted_namespace_would_not_run_fails_the_check(s
     worker = next(
         d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-worker")
     )
-    worker["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    # Allowed by the enforced "baseline", refused by "restricted" (which the namespace warns on
+    # and the platform's pods are meant to meet): a capability beyond NET_BIND_SERVICE.
+    worker["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"] = {
+        "add": ["NET_RAW"],
+        "drop": ["ALL"],
+    }
 
-    applied = server.dry_run("prod, privileged", yaml.safe_dump_all(docs))
+    applied = server.dry_run("prod, NET_RAW", yaml.safe_dump_all(docs))
 
     assert not applied.ok
-    assert any(worker["metadata"]["name"] in w for w in applied.pod_security_warnings), (
-        applied.errors
-    )
+    assert applied.returncode == 0  # the server accepts it: only the check's reading fails it
+    assert any("NET_RAW" in w for w in applied.pod_security_warnings), applied.errors
 
 
 def test_a_dry_run_stores_nothing(server, prod_docs):
