@@ -10,6 +10,7 @@ pom.xml, the toolchain version, the build command) matches the stamp under ``.lo
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -178,9 +179,10 @@ def _build_alertmanager_command(binary: str) -> Callable[[], None]:
                 for name in dirs:
                     os.chmod(Path(root) / name, 0o755)
             for ui in ("elm", "mantine"):
-                page = module / "ui" / "app" / "dist" / ui / "index.html"
+                # Served only compressed (index.html.gz; decompressed for a client that asks).
+                page = module / "ui" / "app" / "dist" / ui / "index.html.gz"
                 page.parent.mkdir(parents=True, exist_ok=True)
-                page.write_text(ALERTMANAGER_UI_PLACEHOLDER)
+                page.write_bytes(gzip.compress(ALERTMANAGER_UI_PLACEHOLDER.encode(), mtime=0))
             modfile = work / "go.mod"
             modfile.write_text(
                 (src / "go.mod").read_text() + f"\nreplace {_ALERTMANAGER} => {module}\n"
@@ -318,7 +320,14 @@ def steps() -> list[Step]:
                     if module == _ALERTMANAGER
                     else _prometheus_tool(binary, f"{module}/cmd/{binary}", src, version, tags)
                 ),
-                lambda version=version, tags=tags: f"{_go_version()} version={version} tags={tags}",
+                lambda version=version, tags=tags, module=module: (
+                    f"{_go_version()} version={version} tags={tags}"
+                    + (
+                        f" ui={_digest(ALERTMANAGER_UI_PLACEHOLDER)}"
+                        if module == _ALERTMANAGER
+                        else ""
+                    )
+                ),
             )
             for binary, module, src, version, tags in (
                 (
@@ -369,6 +378,10 @@ def steps() -> list[Step]:
         # and make k8s-verify's API server (devstack.crds).
         Step("crds", crds.INPUTS, crds.CRDS_DIR, crds.fetch, crds.toolchain),
     ]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _fingerprint(step: Step) -> str:
