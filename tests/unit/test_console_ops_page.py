@@ -121,7 +121,7 @@ def signed_in(clock, roles, **settings):
 
 FIRING = {
     "labels": {
-        "alertname": "DbtConsumerLagGrowing",
+        "alertname": "ConsumerLagGrowing",
         "severity": "critical",
         "team": "platform",
         "service": "notifications",
@@ -166,7 +166,7 @@ def test_oscar_sees_the_services_screen_drawn_from_prometheus_by_the_consoles_se
     # the table behind the request-rate chart says the same for a screen reader
     assert re.search(r'scope="row">intake</th>\s*<td[^>]*>No data</td>\s*<td[^>]*>2/s</td>', page)
     # the alert firing now, with its runbook link, from Alertmanager
-    assert "DbtConsumerLagGrowing" in page
+    assert "ConsumerLagGrowing" in page
     assert 'href="https://runbooks.example.org/operations#consumer-lag"' in page
     assert "2026-03-03 14:52 UTC" in page
     # the browser is never sent to Prometheus
@@ -193,7 +193,7 @@ def test_prometheus_down_is_said_plainly_and_the_alerts_still_show(clock, promet
     assert "Prometheus does not answer" in page
     assert "Prometheus did not answer the console: the charts cannot be drawn now." in page
     assert page.count("No chart: Prometheus did not answer.") == len(ops_panels.EVENTS.panels)
-    assert "DbtConsumerLagGrowing" in page  # the rest of the page is there
+    assert "ConsumerLagGrowing" in page  # the rest of the page is there
     assert 'data-chart="ops"' not in page
 
 
@@ -202,10 +202,14 @@ def test_without_alertmanager_the_alerts_come_from_prometheus_and_pending_ones_a
 ):
     prometheus.prometheus_alerts = [
         {**FIRING, "state": "firing", "activeAt": "2026-03-03T14:50:00Z"},
-        {"labels": {"alertname": "DbtOutboxBacklog"}, "annotations": {}, "state": "pending"},
+        {
+            "labels": {"alertname": "OutboxBacklogNotDraining"},
+            "annotations": {},
+            "state": "pending",
+        },
     ]
     page = signed_in(clock, ["ops"], prometheus_url=prometheus.url).get("/ops").get_data(True)
-    assert "DbtConsumerLagGrowing" in page and "DbtOutboxBacklog" not in page
+    assert "ConsumerLagGrowing" in page and "OutboxBacklogNotDraining" not in page
     assert ("/api/v1/alerts", {}) in prometheus.requests
 
 

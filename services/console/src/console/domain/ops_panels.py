@@ -93,6 +93,15 @@ SERVICES = Screen(
             "short",
             "{{service}} {{loop}}",
         ),
+        Panel(
+            "worker-busy",
+            "Worker loop in its pass",
+            "How long each worker loop has been in its current pass (0 while it waits for the"
+            " next); over WORKER_STALL_S its worker is not ready. Alert: over 5 minutes.",
+            "max by (service, loop) (dbt_worker_loop_busy_seconds)",
+            "s",
+            "{{service}} {{loop}}",
+        ),
     ),
 )
 
