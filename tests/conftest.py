@@ -128,8 +128,8 @@ def console(platform: Infrastructure, keycloak: Infrastructure) -> Infrastructur
 @pytest.fixture(scope="session")
 def monitoring(platform: Infrastructure) -> Infrastructure:
     """The platform with Prometheus (scraping every api and worker, production's rule files) and
-    Alertmanager (mailing the test Mailpit) on the test ports, 19090 and 19193 +
-    ``DEVSTACK_PORT_OFFSET``, as ``make run`` starts them on 9090 and 9193."""
+    Alertmanager (mailing the test Mailpit) on the test ports, 19090 and 19194 +
+    ``DEVSTACK_PORT_OFFSET``, as ``make run`` starts them on 9090 and 9194."""
     platform.stack.start_monitoring()
     return platform
 

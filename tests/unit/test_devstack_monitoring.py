@@ -30,14 +30,14 @@ def test_status_shows_where_to_see_alerts():
     profile = Profile.test(port_offset=2100)
     stack = Stack(profile, detached=True)
     assert stack.address("prometheus") == "http://127.0.0.1:21190/api/v1/alerts"
-    assert stack.address("alertmanager") == "http://127.0.0.1:21293/api/v2/alerts"
+    assert stack.address("alertmanager") == "http://127.0.0.1:21294/api/v2/alerts"
 
 
 def test_the_console_reads_prometheus_and_alertmanager_of_its_profile():
     profile = Profile.test(port_offset=2100)
     env = profile.console_env()
     assert env["PROMETHEUS_URL"] == "http://127.0.0.1:21190"
-    assert env["ALERTMANAGER_URL"] == "http://127.0.0.1:21293"
+    assert env["ALERTMANAGER_URL"] == "http://127.0.0.1:21294"
 
 
 def test_commands_keep_data_under_the_profile_and_listen_on_loopback(tmp_path):

@@ -53,8 +53,8 @@ def test_every_api_and_worker_is_scraped_under_productions_job_names():
 
 def test_monitoring_ports_move_with_the_test_profile_and_never_meet_the_broker():
     dev, test = Profile.dev(), Profile.test(port_offset=2100)
-    assert (dev.prometheus_port, dev.alertmanager_port) == (9090, 9193)
-    assert (test.prometheus_port, test.alertmanager_port) == (19090 + 2100, 19193 + 2100)
+    assert (dev.prometheus_port, dev.alertmanager_port) == (9090, 9194)
+    assert (test.prometheus_port, test.alertmanager_port) == (19090 + 2100, 19194 + 2100)
     for profile in (dev, test):
         ports = list(profile.ports().values())
         assert len(ports) == len(set(ports)), profile.ports()

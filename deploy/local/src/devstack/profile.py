@@ -129,7 +129,7 @@ class Profile:
     console_port: int = 8000
     #: Prometheus and Alertmanager (not 9093: the broker's controller listens there).
     prometheus_port: int = 9090
-    alertmanager_port: int = 9193
+    alertmanager_port: int = 9194
     root: Path = field(default=paths.ROOT)
     #: Infrastructure run elsewhere (explicit env, Testcontainers): used instead of starting it.
     external_kafka: str | None = None
@@ -179,7 +179,7 @@ class Profile:
             keycloak_port=18180 + offset,
             console_port=18000 + offset,
             prometheus_port=19090 + offset,
-            alertmanager_port=19193 + offset,
+            alertmanager_port=19194 + offset,
             port_offset=offset,
         )
         highest = max(profile.ports().values())
