@@ -86,21 +86,21 @@ SERVICES = Screen(
             "worker-restarts",
             "Worker loop restarts",
             "Worker loops (outbox relay, consumer lanes, timers) that failed and were started"
-            " again, per window.",
-            # a loop never restarted has no counter yet: 0 for each loop the worker reports
-            "sum by (service, loop) (increase(dbt_worker_loop_restarts_total[$__rate_interval]))"
-            " or 0 * sum by (service, loop) (dbt_worker_loop_up)",
+            " again, per service and window (the alert names the loop).",
+            # a loop never restarted has no counter yet: 0 for each worker reporting loops
+            "sum by (service) (increase(dbt_worker_loop_restarts_total[$__rate_interval]))"
+            " or 0 * sum by (service) (dbt_worker_loop_up)",
             "short",
-            "{{service}} {{loop}}",
+            "{{service}}",
         ),
         Panel(
             "worker-busy",
-            "Worker loop in its pass",
-            "How long each worker loop has been in its current pass (0 while it waits for the"
-            " next); over WORKER_STALL_S its worker is not ready. Alert: over 5 minutes.",
-            "max by (service, loop) (dbt_worker_loop_busy_seconds)",
+            "Longest worker loop pass",
+            "How long a service's busiest worker loop has been in its current pass (0 while all"
+            " wait); over WORKER_STALL_S the worker is not ready. Alert: over 5 minutes.",
+            "max by (service) (dbt_worker_loop_busy_seconds)",
             "s",
-            "{{service}} {{loop}}",
+            "{{service}}",
         ),
     ),
 )
