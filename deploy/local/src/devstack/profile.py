@@ -130,6 +130,8 @@ class Profile:
     #: Prometheus and Alertmanager (not 9093: the broker's controller listens there).
     prometheus_port: int = 9090
     alertmanager_port: int = 9194
+    #: FerretDB's metrics handler (``/debug/metrics``; 8088 is the ferretdb command's default).
+    ferretdb_metrics_port: int = 8088
     root: Path = field(default=paths.ROOT)
     #: Infrastructure run elsewhere (explicit env, Testcontainers): used instead of starting it.
     external_kafka: str | None = None
@@ -180,6 +182,7 @@ class Profile:
             console_port=18000 + offset,
             prometheus_port=19090 + offset,
             alertmanager_port=19194 + offset,
+            ferretdb_metrics_port=18088 + offset,
             port_offset=offset,
         )
         highest = max(profile.ports().values())
@@ -300,6 +303,7 @@ class Profile:
             CONSOLE: self.console_port,
             "prometheus": self.prometheus_port,
             "alertmanager": self.alertmanager_port,
+            "ferretdb-metrics": self.ferretdb_metrics_port,
         }
         for service in SERVICES:
             result[f"{service}-api"] = self.api_port(service)
