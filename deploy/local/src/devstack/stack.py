@@ -421,9 +421,10 @@ class Stack:
         # command (BSON to PostgreSQL's JSON and back) and keeps a small heap; about a tenth
         # less CPU per command for some tens of MB more memory.
         env = {**os.environ, "GOGC": os.environ.get("FERRETDB_GOGC", "400")}
-        proc = self._spawn(
-            "ferretdb", self.ferretdb_command(), env=env, stop_timeout=INFRA_STOP_TIMEOUT
-        )
+        # The stack's own FerretDB serves its metrics for the local Prometheus (job ferretdb);
+        # a test's private FerretDB (ferretdb_command with a port) opens no second handler.
+        command = [*self.ferretdb_command(), "--debug-addr", f"{HOST}:{p.ferretdb_metrics_port}"]
+        proc = self._spawn("ferretdb", command, env=env, stop_timeout=INFRA_STOP_TIMEOUT)
         return proc, lambda: ready.mongodb_ready(p.mongodb_uri)
 
     def _spawn_mailpit(self) -> tuple[ManagedProcess, Callable[[], bool]]:
