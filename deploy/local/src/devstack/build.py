@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import crds, keycloak, paths, postgres
+from .commands import require, run
 from .errors import StackError
 from .tokens import ensure_console_secret_key, ensure_field_key, ensure_jwt_keys
 
@@ -49,22 +50,6 @@ class Step:
     extra: Callable[[], str] = lambda: ""
 
 
-def _require(tool: str, hint: str) -> str:
-    found = shutil.which(tool)
-    if not found:
-        raise StackError(f"`{tool}` not found on PATH: {hint}")
-    return found
-
-
-def _run(cmd: Sequence[str], *, cwd: Path | None = None, env: dict | None = None) -> None:
-    result = subprocess.run(
-        list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    if result.returncode != 0:
-        tail = "\n".join(result.stdout.strip().splitlines()[-40:])
-        raise StackError(f"command failed ({result.returncode}): {' '.join(cmd)}\n{tail}")
-
-
 def _go_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -78,7 +63,7 @@ def _go_env() -> dict[str, str]:
 
 
 def _go_version() -> str:
-    go = _require("go", "install Go >= 1.26 (Mailpit v1.33 requires it)")
+    go = require("go", "install Go >= 1.26 (Mailpit v1.33 requires it)")
     out = subprocess.run(
         [go, "env", "GOVERSION", "GOOS", "GOARCH"],
         env=_go_env(),
@@ -91,10 +76,10 @@ def _go_version() -> str:
 
 def _go_build(output: Path, package: str, *, src: Path, min_go: str, flags: list[str]) -> None:
     """``go build`` one binary of a module of ours into ``output``, atomically."""
-    go = _require("go", f"install Go >= {min_go}")
+    go = require("go", f"install Go >= {min_go}")
     paths.BIN_DIR.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
-    _run([go, "build", "-trimpath", *flags, "-o", str(tmp), package], cwd=src, env=_go_env())
+    run([go, "build", "-trimpath", *flags, "-o", str(tmp), package], cwd=src, env=_go_env())
     os.replace(tmp, output)
 
 
@@ -160,7 +145,7 @@ def _build_alertmanager_command(binary: str) -> Callable[[], None]:
     )
 
     def build_it() -> None:
-        go = _require("go", "install Go >= 1.25")
+        go = require("go", "install Go >= 1.25")
         src = paths.ALERTMANAGER_SRC
         with tempfile.TemporaryDirectory(prefix="devstack-alertmanager-") as tmp:
             work = Path(tmp)
@@ -200,12 +185,12 @@ def _build_alertmanager_command(binary: str) -> Callable[[], None]:
 
 
 def _build_kafka() -> None:
-    mvn = _require("mvn", "install Maven 3.8+ (and a JDK 17+)")
-    _require("java", "install a JDK 17+")
+    mvn = require("mvn", "install Maven 3.8+ (and a JDK 17+)")
+    require("java", "install a JDK 17+")
     paths.KAFKA_HOME.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".libs-", dir=paths.KAFKA_HOME))
     try:
-        _run(
+        run(
             [
                 mvn,
                 "-q",
@@ -229,8 +214,8 @@ def _build_kafka() -> None:
 
 
 def _mvn(pom: Path, *goal: str) -> None:
-    mvn = _require("mvn", "install Maven 3.8+ (and a JDK 17+)")
-    _run([mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom), *goal])
+    mvn = require("mvn", "install Maven 3.8+ (and a JDK 17+)")
+    run([mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom), *goal])
 
 
 def _fetch_keycloak() -> None:
@@ -260,8 +245,8 @@ def _console_assets() -> None:
     """The console's design system, htmx and Swagger UI: ``npm ci`` from the committed lock file
     (the npm registry only), then ``console.assets`` copies what the pages load into its static
     folder, so no page loads anything from outside the platform."""
-    npm = _require("npm", "install Node.js 20+ with npm")
-    _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=paths.CONSOLE_SRC)
+    npm = require("npm", "install Node.js 20+ with npm")
+    run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=paths.CONSOLE_SRC)
     from console import assets  # the console's own list of files (a workspace member)
 
     shutil.rmtree(paths.CONSOLE_VENDOR, ignore_errors=True)
@@ -275,8 +260,8 @@ def _swagger_ui() -> None:
 
     source = paths.CONSOLE_SRC / "node_modules" / "swagger-ui-dist"
     if not source.is_dir():
-        npm = _require("npm", "install Node.js 20+ with npm")
-        _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=paths.CONSOLE_SRC)
+        npm = require("npm", "install Node.js 20+ with npm")
+        run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=paths.CONSOLE_SRC)
     openapi.copy_swagger_ui(source)
 
 

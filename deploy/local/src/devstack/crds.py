@@ -20,12 +20,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
+from .commands import require, run
 from .errors import StackError
 
 SRC: Path = paths.DEPLOY_DIR / "crds"
@@ -78,21 +78,6 @@ STRIMZI_GENERATOR_ARGS = [
 INPUTS: list[Path] = [SRC / "go.mod", SRC / "go.sum", STRIMZI_POM, Path(__file__)]
 
 
-def _require(tool: str, hint: str) -> str:
-    found = shutil.which(tool)
-    if not found:
-        raise StackError(f"`{tool}` not found on PATH: {hint}")
-    return found
-
-
-def _run(cmd: list[str], *, cwd: Path | None = None, env: dict | None = None) -> str:
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-40:])
-        raise StackError(f"command failed ({result.returncode}): {' '.join(cmd)}\n{tail}")
-    return result.stdout
-
-
 def _is_crd(path: Path) -> bool:
     # gateway-api's standard folder also holds a ValidatingAdmissionPolicy (safe upgrades).
     return re.search(r"^kind: CustomResourceDefinition\s*$", path.read_text(), re.M) is not None
@@ -109,9 +94,9 @@ def _json_stream(text: str):
 
 
 def _fetch_go(into: Path) -> None:
-    go = _require("go", "install Go >= 1.26")
+    go = require("go", "install Go >= 1.26")
     env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-mod=readonly")  # exactly go.sum
-    out = _run([go, "mod", "download", "-json"], cwd=SRC, env=env)
+    out = run([go, "mod", "download", "-json"], cwd=SRC, env=env)
     dirs = {}
     for info in _json_stream(out):
         if info.get("Error"):
@@ -131,9 +116,9 @@ def _fetch_go(into: Path) -> None:
 def _generate_strimzi(into: Path) -> None:
     from .keycloak import java_home  # a JDK 21+: the generator's classes need it
 
-    mvn = _require("mvn", "install Maven 3.8+ (and a JDK 17+)")
+    mvn = require("mvn", "install Maven 3.8+ (and a JDK 17+)")
     classpath_file = into / "classpath.txt"
-    _run(
+    run(
         [
             mvn,
             "-q",
@@ -147,7 +132,7 @@ def _generate_strimzi(into: Path) -> None:
     )
     target = into / "strimzi"
     target.mkdir(parents=True)
-    _run(
+    run(
         [
             str(java_home() / "bin" / "java"),
             "-cp",
@@ -181,8 +166,8 @@ def toolchain() -> str:
     """What the step's output depends on beyond its inputs (for the setup stamp)."""
     from .keycloak import _java_major, java_home
 
-    go = _require("go", "install Go >= 1.26")
-    version = _run([go, "env", "GOVERSION"], env=dict(os.environ, GOTOOLCHAIN="local"))
+    go = require("go", "install Go >= 1.26")
+    version = run([go, "env", "GOVERSION"], env=dict(os.environ, GOTOOLCHAIN="local"))
     return f"{version.strip()} java {_java_major(java_home())}"
 
 
