@@ -45,6 +45,11 @@ def test_every_api_and_worker_is_scraped_under_productions_job_names():
             [f"127.0.0.1:{worker}"],
             {"service": service, "kind": "worker"},
         )
+    # And the database's own exporter: FerretDB's metrics handler.
+    expected["ferretdb"] = (
+        [f"127.0.0.1:{profile.ferretdb_metrics_port}"],
+        {"kind": "database"},
+    )
     assert jobs == expected
     alertmanagers = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert alertmanagers == [f"127.0.0.1:{profile.alertmanager_port}"]
@@ -93,3 +98,35 @@ def test_a_local_cap_shortens_long_for_windows_only(tmp_path, monkeypatch):
     )
     fors = {r["alert"]: r.get("for") for r in copied["groups"][0]["rules"]}
     assert fors == {"Slow": "30s", "Quick": "15s", "Now": None}
+
+
+def test_ferretdb_is_scraped_on_its_metrics_handler_when_the_stack_runs_it():
+    for profile in (Profile.dev(), Profile.test(port_offset=300)):
+        (job,) = [
+            j
+            for j in monitoring.prometheus_config(profile)["scrape_configs"]
+            if j["job_name"] == "ferretdb"
+        ]
+        assert job["metrics_path"] == "/debug/metrics"
+        assert job["static_configs"][0]["targets"] == [f"127.0.0.1:{profile.ferretdb_metrics_port}"]
+    assert (
+        Profile.dev().ferretdb_metrics_port,
+        Profile.test(port_offset=300).ferretdb_metrics_port,
+    ) == (
+        8088,
+        18088 + 300,
+    )
+    # An external MongoDB (no FerretDB of ours): no target that could only be down.
+    external = dataclasses.replace(Profile.test(), external_mongodb="mongodb://db.example:27017/")
+    jobs = [j["job_name"] for j in monitoring.prometheus_config(external)["scrape_configs"]]
+    assert "ferretdb" not in jobs
+
+
+def test_ferretdb_metrics_ports_collide_with_no_port_of_stacks_100_apart():
+    """Test stacks of helpers and CI run side by side at offsets 100 apart, beside a dev stack."""
+    profiles = [Profile.dev()] + [Profile.test(port_offset=n * 100) for n in range(0, 40)]
+    for profile in profiles:
+        others = {
+            port for other in profiles if other is not profile for port in other.ports().values()
+        }
+        assert profile.ferretdb_metrics_port not in others, profile

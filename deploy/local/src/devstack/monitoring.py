@@ -1,8 +1,9 @@
 """Prometheus and Alertmanager of the local stack, and the Alertmanager configurations.
 
 Prometheus scrapes every api (``/metrics`` on its port) and every worker (its metrics port) of
-the profile, evaluates the rule files production loads (``deploy/monitoring/rules/*.yml``) and
-sends what fires to the profile's Alertmanager, which mails it to the local Mailpit.
+the profile, and FerretDB's metrics handler (job ``ferretdb``), evaluates the rule files
+production loads (``deploy/monitoring/rules/*.yml``) and sends what fires to the profile's
+Alertmanager, which mails it to the local Mailpit.
 
 The route tree has one source, ``deploy/monitoring/alertmanager/routes.yml``. From it come:
 
@@ -192,6 +193,27 @@ def scrape_targets(profile: Profile) -> list[tuple[str, str, str, int]]:
     return targets
 
 
+def exporter_jobs(profile: Profile) -> list[dict]:
+    """Scrape jobs of the infrastructure's own exporters: FerretDB's metrics handler (its
+    ``/debug/metrics``: clients, requests by command, the PostgreSQL pool), when this stack
+    starts FerretDB (not with an external MongoDB). The broker has none locally: no Kafka
+    exporter is served by the Go module proxy, and the workers' ``dbt_consumer_lag`` covers lag."""
+    if profile.is_external("ferretdb"):
+        return []
+    return [
+        {
+            "job_name": "ferretdb",
+            "metrics_path": "/debug/metrics",
+            "static_configs": [
+                {
+                    "targets": [f"{HOST}:{profile.ferretdb_metrics_port}"],
+                    "labels": {"kind": "database"},
+                }
+            ],
+        }
+    ]
+
+
 def rule_files(profile: Profile) -> list[str]:
     """The rule files Prometheus loads: production's, or with ``DEVSTACK_ALERT_FOR_MAX`` set,
     copies under the profile's directory with every ``for:`` capped at that duration."""
@@ -237,7 +259,8 @@ def prometheus_config(profile: Profile, rules: list[str] | None = None) -> dict:
                 ],
             }
             for job, service, kind, port in scrape_targets(profile)
-        ],
+        ]
+        + exporter_jobs(profile),
     }
 
 
