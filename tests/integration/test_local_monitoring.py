@@ -44,6 +44,8 @@ def _targets(prometheus_url: str) -> dict[str, str]:
 def test_prometheus_scrapes_every_api_and_worker(monitoring):
     profile = monitoring.profile
     wanted = {*SERVICES, *(f"{s}-worker" for s in SERVICES)}
+    if not profile.is_external("ferretdb"):
+        wanted.add("ferretdb")  # FerretDB's own metrics handler
 
     def all_up():
         targets = _targets(profile.prometheus_url)
@@ -57,6 +59,17 @@ def test_prometheus_scrapes_every_api_and_worker(monitoring):
         timeout=5,
     ).json()
     assert [r["metric"]["job"] for r in query["data"]["result"]] == ["intake-worker"]
+    if "ferretdb" in wanted:
+        # FerretDB's request counters by command, from the services' own MongoDB traffic.
+        def ferretdb_requests():
+            result = requests.get(
+                f"{profile.prometheus_url}/api/v1/query",
+                params={"query": 'sum(ferretdb_client_requests_total{job="ferretdb"}) > 0'},
+                timeout=5,
+            ).json()["data"]["result"]
+            return result or None
+
+        wait_until(ferretdb_requests, 30, "FerretDB's request counters in Prometheus")
 
 
 def _free_port() -> int:
