@@ -75,7 +75,7 @@ class DocumentLock:
                 held = self.locks.find_one({"_id": self.name})  # index: _id
                 if held is None:
                     continue  # released meanwhile
-                if _aware(held["expires_at"]) <= now:  # its holder died
+                if _utc_if_datetime(held["expires_at"]) <= now:  # its holder died
                     self.locks.delete_one({"_id": self.name, "owner": held["owner"]})
                     continue
                 return False
@@ -184,7 +184,7 @@ def flush_deferred_deletes() -> None:
     _DEFERRED.sweep()
 
 
-def _aware(value: Any) -> Any:
+def _utc_if_datetime(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value

@@ -28,7 +28,7 @@ from dbt_shared.document_locks import LOCK_LEASE as LOCK_LEASE
 from dbt_shared.document_locks import LOCK_WAIT_S, revision_lock, try_acquire_all
 from dbt_shared.document_locks import LOCKS_COLLECTION as LOCKS_COLLECTION
 from dbt_shared.document_locks import DocumentLock as DocumentLock
-from dbt_shared.document_locks import _aware as _aware
+from dbt_shared.document_locks import _utc_if_datetime as _utc_if_datetime
 from dbt_shared.document_locks import delete_later as delete_later
 from dbt_shared.document_locks import flush_deferred_deletes as flush_deferred_deletes
 from dbt_shared.document_locks import needs_write_lock as needs_write_lock

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from dbt_shared.documents import _BOOKKEEPING, REVISION, Sort, _aware, state_of
+from dbt_shared.documents import _BOOKKEEPING, REVISION, Sort, _utc_if_datetime, state_of
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
@@ -32,11 +32,11 @@ def _values_at(document: Any, path: str) -> list[Any]:
         flat.extend(value if isinstance(value, list) else [value])
         if isinstance(value, list):
             flat.append(value)
-    return [_aware(v) for v in flat]
+    return [_utc_if_datetime(v) for v in flat]
 
 
 def _compare(values: list[Any], op: str, operand: Any) -> bool:
-    operand = _aware(operand)
+    operand = _utc_if_datetime(operand)
     if op == "$in":
         return any(v in operand for v in values) or (not values and None in operand)
     if op == "$nin":
@@ -73,7 +73,7 @@ def matches(document: dict[str, Any], query: dict[str, Any]) -> bool:
         elif condition is None:
             if values and any(v is not None for v in values):
                 return False
-        elif _aware(condition) not in values:
+        elif _utc_if_datetime(condition) not in values:
             return False
     return True
 

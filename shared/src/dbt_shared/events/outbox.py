@@ -34,14 +34,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from dbt_shared import group_inserts, loop_health, metrics
-from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.clock import Clock, SystemClock, aware
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.publisher import Unpublishable
 from dbt_shared.events.records import error_text
@@ -69,10 +69,6 @@ GATHER_S = 0.01
 
 class Publisher(Protocol):
     def publish(self, events: list[Event], timeout_s: float = 30) -> None: ...
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # BSON dates are UTC
 
 
 def new_document_with_events(document: dict[str, Any], events: list[Event]) -> dict[str, Any]:
@@ -321,7 +317,7 @@ class _History:
 
     def __init__(self, kept: list[dict[str, Any]]) -> None:
         self.ids = {e.get("id") for e in kept}
-        times = [_aware(e["time"]) for e in kept if isinstance(e.get("time"), datetime)]
+        times = [aware(e["time"]) for e in kept if isinstance(e.get("time"), datetime)]
         # Full: older events may have been sliced away; the oldest kept one says from when.
         self.reaches_back_to = min(times) if len(kept) >= KEEP_IN_DOCUMENT and times else None
 
@@ -334,7 +330,7 @@ class _History:
         return (
             self.reaches_back_to is not None
             and isinstance(at, datetime)
-            and _aware(at) <= self.reaches_back_to + SKEW
+            and aware(at) <= self.reaches_back_to + SKEW
         )
 
 
@@ -408,7 +404,7 @@ class OutboxRelay:
         waiting = 0
         for intent in intents:
             key = (intent["collection"], intent["document_id"])
-            if now - _aware(intent["created_at"]) < self.hand_off_time:
+            if now - aware(intent["created_at"]) < self.hand_off_time:
                 held.add(key)  # being handed off right now, most likely
                 waiting += 1
                 continue
@@ -423,7 +419,7 @@ class OutboxRelay:
                 ready.append(intent)
             elif written:
                 waiting += 1
-            elif now - _aware(intent["created_at"]) > self.grace:
+            elif now - aware(intent["created_at"]) > self.grace:
                 dropped.append(intent["_id"])  # its write never happened
             else:
                 held.add(key)  # the write may still be under way: keep the order

@@ -75,7 +75,8 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _aware(instant: datetime) -> datetime:
+def _in_utc(instant: datetime) -> datetime:
+    """An aware instant in UTC; a naive one is a caller's mistake here, not a stored date."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"an aware datetime is needed, not {instant!r}")
     return instant.astimezone(UTC)
@@ -104,7 +105,7 @@ def minutes_outside_business_hours(
 ) -> int:
     """How many of the ``minutes`` of a contact starting at ``start`` (aware) fall outside
     business hours in ``zone``'s wall time, daylight saving included."""
-    start = _aware(start)
+    start = _in_utc(start)
     return round(_outside_seconds(start, minutes, zone, _business_windows(business_hours)) / 60)
 
 
@@ -120,7 +121,7 @@ def weekly_load(
     the local week it starts in (a Sunday-night call running past midnight stays in its week)."""
     tz = ZoneInfo(zone)
     windows = _business_windows(business_hours)
-    today = _aware(now).astimezone(tz).date()
+    today = _in_utc(now).astimezone(tz).date()
     this_monday = today - timedelta(days=today.weekday())
     labels = [
         iso_week(this_monday - timedelta(weeks=back)) for back in range(max(weeks, 0) - 1, -1, -1)
@@ -131,7 +132,7 @@ def weekly_load(
     }
     outside_seconds = dict.fromkeys(labels, 0.0)
     for start, minutes in contacts:
-        start = _aware(start)
+        start = _in_utc(start)
         label = iso_week(start.astimezone(tz).date())
         if label not in buckets:
             continue

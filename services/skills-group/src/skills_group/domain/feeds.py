@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from dbt_shared.clock import aware
+
 MODULE_NAMES = {
     "M": "Mindfulness",
     "DT": "Distress Tolerance",
@@ -65,7 +67,7 @@ def render(
     tz = ZoneInfo(zone)
     for session in sessions:
         group = groups[session["group_id"]]
-        start = _aware(session["starts_at"]).astimezone(tz)
+        start = aware(session["starts_at"]).astimezone(tz)
         event = icalendar.Event()
         event.add("uid", f"{session['_id']}@dbt-platform")
         event.add("dtstamp", now.astimezone(UTC))
@@ -80,7 +82,3 @@ def render(
         cal.add_component(event)
     cal.add_missing_timezones()
     return cal.to_ical()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

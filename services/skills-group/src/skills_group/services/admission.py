@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict, InvalidInput, StaleWrite
 from dbt_shared.ids import new_id
 from skills_group import events, metrics
@@ -16,7 +17,6 @@ from skills_group.services.common import (
     ENROLLED,
     GRADUATED,
     _audit,
-    _aware,
     _group,
     _may_run,
     _reconcile,
@@ -80,7 +80,7 @@ def _candidate(
     for session in c.repositories.calendar(group["_id"]):
         if not session["is_entry_point"] or session["status"] == calendar.CANCELLED:
             continue
-        if within is not None and _aware(session["starts_at"]) > now + within:
+        if within is not None and aware(session["starts_at"]) > now + within:
             return None
         if first is not None and session["index"] < first["index"]:
             continue
@@ -92,7 +92,7 @@ def _candidate(
                 group["_id"],
                 session["_id"],
                 session["index"],
-                _aware(session["starts_at"]),
+                aware(session["starts_at"]),
                 placement.occupancy(seats, session["index"]),
             )
         if first is not None:

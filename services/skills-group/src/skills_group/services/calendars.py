@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict
 from dbt_shared.ids import new_id
 from skills_group import events
@@ -15,7 +16,6 @@ from skills_group.domain import calendar
 from skills_group.services.admission import promote_waiting
 from skills_group.services.common import (
     FIRST_SESSIONS_SHOWN,
-    _aware,
     _check_facilitators,
     _conflict,
     _group,
@@ -152,10 +152,10 @@ def reschedule_session(session_id: str, body: dict[str, Any], c: Components, pri
     _may_run(c, group, principal)
     if _started(session, c.clock.now()):
         raise Conflict("The session has started; record attendance instead.")
-    previous = _aware(session["starts_at"])
+    previous = aware(session["starts_at"])
     new = dict(session)
     if "starts_at" in body:
-        moment = _aware(body["starts_at"]).astimezone(UTC)
+        moment = aware(body["starts_at"]).astimezone(UTC)
         local = moment.astimezone(ZoneInfo(_zone(c, session["site_id"])))
         new.update(
             starts_at=moment, date=local.date().isoformat(), local_start=local.strftime("%H:%M")

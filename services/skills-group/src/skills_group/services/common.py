@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from skills_group import events
 from skills_group.bootstrap import Components
@@ -128,7 +129,7 @@ def _conflict(c: Components, session: dict[str, Any], ignore_group: str | None) 
         if not calendar.overlaps(
             session["starts_at"],
             session["duration_minutes"],
-            _aware(other["starts_at"]),
+            aware(other["starts_at"]),
             other["duration_minutes"],
         ):
             continue
@@ -142,10 +143,6 @@ def _conflict(c: Components, session: dict[str, Any], ignore_group: str | None) 
             )
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def group_view(group: dict[str, Any], sessions: list[dict[str, Any]] | None = None):
     view = {k: v for k, v in group.items() if not k.startswith("_") or k == "_id"}
     if sessions is not None:
@@ -154,7 +151,7 @@ def group_view(group: dict[str, Any], sessions: list[dict[str, Any]] | None = No
 
 
 def _started(session: dict[str, Any], now: datetime) -> bool:
-    return _aware(session["starts_at"]) <= now
+    return aware(session["starts_at"]) <= now
 
 
 def _reconcile(c: Components, group: dict[str, Any], reason: str) -> int:
@@ -174,7 +171,7 @@ def _reconcile(c: Components, group: dict[str, Any], reason: str) -> int:
         planned = _session_doc(group, slot, zone)
         if planned["date"] == session["date"] and planned["status"] == session["status"]:
             continue
-        previous = _aware(session["starts_at"])
+        previous = aware(session["starts_at"])
         session.update(
             date=planned["date"],
             starts_at=planned["starts_at"],

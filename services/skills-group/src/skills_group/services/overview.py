@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
 from skills_group import metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, placement
 from skills_group.services.admission import seats_of
-from skills_group.services.common import _audit, _aware, _settings, _started
+from skills_group.services.common import _audit, _settings, _started
 
 WINDOW = timedelta(weeks=4)
 
@@ -59,7 +60,7 @@ def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
         r["at_risk"] += sum(1 for e in members if e.get("at_risk"))
         rules = attendance.Rules.of(_settings(c, group))
         for session in sessions:
-            at = _aware(session["starts_at"])
+            at = aware(session["starts_at"])
             if now - WINDOW <= at <= now:
                 for record in c.repositories.records_of_session(session["_id"]):
                     r["recorded"] += 1
@@ -69,7 +70,7 @@ def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
         r["waitlist"] += 1
         since = client.get("waiting_since")
         if since is not None:
-            days = (now - _aware(since)).days
+            days = (now - aware(since)).days
             r["longest_wait_days"] = max(r["longest_wait_days"] or 0, days)
     for r in rows.values():
         r["fill_ratio"] = round(r["taken_at_next_entry"] / r["seats"], 3) if r["seats"] else None

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from dbt_shared.auth import Principal
+from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict, InvalidInput, NotFound
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
@@ -21,7 +22,6 @@ from skills_group.services.admission import _candidate, _enroll, promote_waiting
 from skills_group.services.common import (
     COORDINATING,
     _audit,
-    _aware,
     _check_facilitators,
     _group,
     _may_run,
@@ -85,7 +85,7 @@ def _clashes(c: Components, session: dict[str, Any]) -> list[dict[str, Any]]:
         if other["status"] == calendar.CANCELLED or not calendar.overlaps(
             session["starts_at"],
             session["duration_minutes"],
-            _aware(other["starts_at"]),
+            aware(other["starts_at"]),
             other["duration_minutes"],
         ):
             continue
@@ -186,7 +186,7 @@ def _end(c, enrollment, group, status, reason, principal, raised) -> dict[str, A
     upcoming = [
         s["index"]
         for s in c.repositories.calendar(group["_id"])  # index: group_calendar
-        if _aware(s["starts_at"]) > now and s["index"] >= enrollment["first_index"]
+        if aware(s["starts_at"]) > now and s["index"] >= enrollment["first_index"]
     ]
     until = min([*upcoming, enrollment["until_index"]])
     enrollment.update(
