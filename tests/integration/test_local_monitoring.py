@@ -46,6 +46,8 @@ def test_prometheus_scrapes_every_api_and_worker(monitoring):
     wanted = {*SERVICES, *(f"{s}-worker" for s in SERVICES)}
     if not profile.is_external("ferretdb"):
         wanted.add("ferretdb")  # FerretDB's own metrics handler
+    if not profile.is_external("kafka"):
+        wanted.add("kafka")  # the broker's JMX exporter agent
 
     def all_up():
         targets = _targets(profile.prometheus_url)
@@ -70,6 +72,20 @@ def test_prometheus_scrapes_every_api_and_worker(monitoring):
             return result or None
 
         wait_until(ferretdb_requests, 30, "FerretDB's request counters in Prometheus")
+    if "kafka" in wanted:
+        # The broker's messages in, per topic: the services' events (sites, referrals) landed.
+        def broker_messages():
+            result = requests.get(
+                f"{profile.prometheus_url}/api/v1/query",
+                params={"query": f"sum by (topic) ({BROKER_MESSAGES_IN}) > 0"},
+                timeout=5,
+            ).json()["data"]["result"]
+            return result or None
+
+        wait_until(broker_messages, 60, "the broker's messages per topic in Prometheus")
+
+
+BROKER_MESSAGES_IN = 'kafka_server_brokertopicmetrics_messagesin_total{job="kafka"}'
 
 
 def _free_port() -> int:

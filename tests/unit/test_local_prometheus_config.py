@@ -45,7 +45,8 @@ def test_every_api_and_worker_is_scraped_under_productions_job_names():
             [f"127.0.0.1:{worker}"],
             {"service": service, "kind": "worker"},
         )
-    # And the database's own exporter: FerretDB's metrics handler.
+    # And the infrastructure's own exporters: the broker's JMX agent, FerretDB's handler.
+    expected["kafka"] = ([f"127.0.0.1:{profile.kafka_metrics_port}"], {"kind": "broker"})
     expected["ferretdb"] = (
         [f"127.0.0.1:{profile.ferretdb_metrics_port}"],
         {"kind": "database"},
@@ -122,6 +123,24 @@ def test_ferretdb_is_scraped_on_its_metrics_handler_when_the_stack_runs_it():
     assert "ferretdb" not in jobs
 
 
+def test_the_broker_is_scraped_on_its_jmx_exporter_when_the_stack_runs_it():
+    for profile in (Profile.dev(), Profile.test(port_offset=300)):
+        (job,) = [
+            j
+            for j in monitoring.prometheus_config(profile)["scrape_configs"]
+            if j["job_name"] == "kafka"
+        ]
+        assert job["static_configs"][0]["targets"] == [f"127.0.0.1:{profile.kafka_metrics_port}"]
+    assert (Profile.dev().kafka_metrics_port, Profile.test(port_offset=300).kafka_metrics_port) == (
+        9308,
+        19308 + 300,
+    )
+    # An external broker (not ours): no target that could only be down.
+    external = dataclasses.replace(Profile.test(), external_kafka="broker.example:9092")
+    jobs = [j["job_name"] for j in monitoring.prometheus_config(external)["scrape_configs"]]
+    assert "kafka" not in jobs and "ferretdb" in jobs
+
+
 def test_ferretdb_metrics_ports_collide_with_no_port_of_stacks_100_apart():
     """Test stacks of helpers and CI run side by side at offsets 100 apart, beside a dev stack."""
     profiles = [Profile.dev()] + [Profile.test(port_offset=n * 100) for n in range(0, 40)]
@@ -130,3 +149,4 @@ def test_ferretdb_metrics_ports_collide_with_no_port_of_stacks_100_apart():
             port for other in profiles if other is not profile for port in other.ports().values()
         }
         assert profile.ferretdb_metrics_port not in others, profile
+        assert profile.kafka_metrics_port not in others, profile

@@ -194,13 +194,29 @@ def scrape_targets(profile: Profile) -> list[tuple[str, str, str, int]]:
 
 
 def exporter_jobs(profile: Profile) -> list[dict]:
-    """Scrape jobs of the infrastructure's own exporters: FerretDB's metrics handler (its
-    ``/debug/metrics``: clients, requests by command, the PostgreSQL pool), when this stack
-    starts FerretDB (not with an external MongoDB). The broker has none locally: no Kafka
-    exporter is served by the Go module proxy, and the workers' ``dbt_consumer_lag`` covers lag."""
+    """Scrape jobs of the infrastructure's own exporters, for what this stack starts itself
+    (not an external broker or MongoDB): the broker's JMX exporter agent (job ``kafka``:
+    messages and bytes per topic, requests, partitions; rules in
+    ``deploy/local/kafka/jmx-exporter.yml``; no Kafka exporter is served by the Go module proxy,
+    and the workers' ``dbt_consumer_lag`` covers lag) and FerretDB's metrics handler (its
+    ``/debug/metrics``: clients, requests by command, the PostgreSQL pool)."""
+    jobs = []
+    if not profile.is_external("kafka"):
+        jobs.append(
+            {
+                "job_name": "kafka",
+                "static_configs": [
+                    {
+                        "targets": [f"{HOST}:{profile.kafka_metrics_port}"],
+                        "labels": {"kind": "broker"},
+                    }
+                ],
+            }
+        )
     if profile.is_external("ferretdb"):
-        return []
+        return jobs
     return [
+        *jobs,
         {
             "job_name": "ferretdb",
             "metrics_path": "/debug/metrics",
@@ -210,7 +226,7 @@ def exporter_jobs(profile: Profile) -> list[dict]:
                     "labels": {"kind": "database"},
                 }
             ],
-        }
+        },
     ]
 
 

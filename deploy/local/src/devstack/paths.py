@@ -51,6 +51,8 @@ KAFKA_LIBS: Path = KAFKA_HOME / "libs"
 KAFKA_FORMATTED: Path = KAFKA_HOME / "formatted"
 KAFKA_PROPERTIES_TEMPLATE: Path = KAFKA_SRC / "server.properties.template"
 KAFKA_LOG4J_CONFIG: Path = KAFKA_SRC / "log4j2.properties"
+#: What the broker's JMX exporter agent exports (its rules).
+KAFKA_METRICS_CONFIG: Path = KAFKA_SRC / "jmx-exporter.yml"
 KEYCLOAK_HOME: Path = LOCAL_DIR / "keycloak"
 #: The unpacked keycloak-quarkus-dist (read-only once set up: augmented for start-dev).
 KEYCLOAK_DIST: Path = KEYCLOAK_HOME / "dist"

@@ -132,6 +132,8 @@ class Profile:
     alertmanager_port: int = 9194
     #: FerretDB's metrics handler (``/debug/metrics``; 8088 is the ferretdb command's default).
     ferretdb_metrics_port: int = 8088
+    #: The broker's JMX exporter (a Java agent in the broker; 9308 is the Kafka exporters' port).
+    kafka_metrics_port: int = 9308
     root: Path = field(default=paths.ROOT)
     #: Infrastructure run elsewhere (explicit env, Testcontainers): used instead of starting it.
     external_kafka: str | None = None
@@ -183,6 +185,7 @@ class Profile:
             prometheus_port=19090 + offset,
             alertmanager_port=19194 + offset,
             ferretdb_metrics_port=18088 + offset,
+            kafka_metrics_port=19308 + offset,
             port_offset=offset,
         )
         highest = max(profile.ports().values())
@@ -304,6 +307,7 @@ class Profile:
             "prometheus": self.prometheus_port,
             "alertmanager": self.alertmanager_port,
             "ferretdb-metrics": self.ferretdb_metrics_port,
+            "kafka-metrics": self.kafka_metrics_port,
         }
         for service in SERVICES:
             result[f"{service}-api"] = self.api_port(service)

@@ -67,6 +67,14 @@ def _java() -> str:
     return found
 
 
+def _jmx_exporter() -> Path:
+    """The broker's JMX exporter agent, copied into the broker's libs by setup (pom.xml)."""
+    found = sorted(paths.KAFKA_LIBS.glob("jmx_prometheus_javaagent-*.jar"))
+    if not found:
+        raise StackError(f"no JMX exporter agent in {paths.KAFKA_LIBS}: run `make setup`")
+    return found[-1]
+
+
 def _new_cluster_id() -> str:
     while True:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -351,6 +359,8 @@ class Stack:
             f"-Dlog4j2.configurationFile={paths.KAFKA_LOG4J_CONFIG}",
             f"-Dkafka.logs.file={p.log_file('kafka')}",
             f"-Dkafka.logs.dir={p.log_dir}",
+            # Its JMX metrics for Prometheus (job "kafka"): the exporter agent, rules in its file.
+            f"-javaagent:{_jmx_exporter()}={HOST}:{p.kafka_metrics_port}:{paths.KAFKA_METRICS_CONFIG}",
             "-cp",
             f"{paths.KAFKA_LIBS}/*",
             "kafka.Kafka",
