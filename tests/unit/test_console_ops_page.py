@@ -29,6 +29,12 @@ DASHBOARD = ROOT / "deploy/k8s/components/monitoring/dashboards/dbt-platform.jso
 SERVICES = ["coaching", "intake", "notifications", "skills-group"]
 
 
+class _Server(ThreadingHTTPServer):
+    # A screen asks for all its panels at once: the default listen backlog (5) refused some of
+    # them on a busy machine, and the panel said Prometheus was unreachable.
+    request_queue_size = 64
+
+
 class StandIn:
     """Prometheus' ``/api/v1/query_range`` and ``/api/v1/alerts`` and Alertmanager's
     ``/api/v2/alerts``, answered from what a test sets; every request recorded."""
@@ -42,6 +48,11 @@ class StandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive as Prometheus answers: an HTTP/1.0 close after each answer raced the
+            # client reusing that pooled connection for the next panel (a panel then said
+            # Prometheus was unreachable; seen once in CI on a busy machine).
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self):
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -57,7 +68,7 @@ class StandIn:
             def log_message(self, *args):
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
