@@ -148,6 +148,29 @@ def test_a_closure_shifts_that_session_and_every_later_one_each_saying_so(c):
     assert len(moved) == 22 and all("client" not in str(e.data) for e in moved)
 
 
+def test_a_closure_leaves_the_site_groups_that_do_not_meet_that_day_unread_and_unchanged(c):
+    tuesday = services.create_group(group_body(), c, COORDINATOR)
+    thursdays = [
+        services.create_group(
+            group_body(name=f"Thursday {at}", weekday="thu", start_time=at), c, COORDINATOR
+        )
+        for at in ("09:00", "12:00", "15:00")
+    ]
+    before = {g["_id"]: services.list_sessions(g["_id"], {}, c, COORDINATOR) for g in thursdays}
+    read = []
+    calendar_of = c.repositories.calendar
+    c.repositories.calendar = lambda group_id: read.append(group_id) or calendar_of(group_id)
+
+    result = services.add_closure(
+        SITE, {"date": date(2027, 1, 19), "reason": "Holiday"}, c, COORDINATOR
+    )
+
+    assert result["sessions_changed"] == 22  # the Tuesday group's 3rd session on
+    assert read == [tuesday["_id"]]  # a site's groups accumulate; only the one met is read
+    for group in thursdays:
+        assert services.list_sessions(group["_id"], {}, c, COORDINATOR) == before[group["_id"]]
+
+
 def test_an_admitted_client_is_placed_at_the_next_entry_point_with_a_seat(c, clock):
     group = services.create_group(group_body(starts_on=date(2026, 12, 1)), c, COORDINATOR)
     # the group already meets: its first mindfulness block has passed

@@ -22,7 +22,7 @@ from skills_group.services.common import (
     _may_run,
     _plan,
     _program,
-    _reconcile,
+    _reconcile_closure,
     _session,
     _session_doc,
     _started,
@@ -142,7 +142,7 @@ def add_closure(site_id: str, body: dict[str, Any], c: Components, principal: Pr
     day = body["date"].isoformat()
     closure = {"_id": f"{site_id}:{day}", "site_id": site_id, "date": day, "reason": body["reason"]}
     c.repositories.closures.insert(closure)
-    changed = sum(_reconcile(c, g, "closure") for g in c.repositories.groups_of(site_id))
+    changed = _reconcile_closure(c, site_id, body["date"])
     return {**closure, "sessions_changed": changed}
 
 

@@ -106,8 +106,16 @@ def _session_doc(group: dict[str, Any], slot: calendar.Slot, zone: str) -> dict[
 
 
 def _plan(c: Components, group: dict[str, Any]) -> list[calendar.Slot]:
-    settings = _settings(c, group)
-    closures = {date.fromisoformat(x["date"]) for x in c.repositories.closures_of(group["site_id"])}
+    return _planned(group, _closure_days(c, group["site_id"]), _settings(c, group))
+
+
+def _closure_days(c: Components, site_id: str) -> set[date]:
+    return {date.fromisoformat(x["date"]) for x in c.repositories.closures_of(site_id)}
+
+
+def _planned(
+    group: dict[str, Any], closures: set[date], settings: dict[str, Any]
+) -> list[calendar.Slot]:
     return calendar.plan(
         starts_on=date.fromisoformat(group["starts_on"]),
         weekday=group["weekday"],
@@ -154,14 +162,37 @@ def _started(session: dict[str, Any], now: datetime) -> bool:
     return aware(session["starts_at"]) <= now
 
 
-def _reconcile(c: Components, group: dict[str, Any], reason: str) -> int:
+def _reconcile_closure(c: Components, site_id: str, day: date) -> int:
+    """After the closure of ``day`` was added or removed: the site's groups whose plan it
+    changes (a session that day, and under ``shift`` the later ones) are brought in line; the
+    others' calendars are not read. Answers how many sessions changed.
+
+    The plans are computed, not read: one read of the closures and one of each program, then a
+    calendar read only per group the day touches (a site's groups accumulate; a day touches few).
+    """
+    now_closed = _closure_days(c, site_id)
+    other = now_closed ^ {day}
+    settings: dict[str, dict[str, Any]] = {}
+    changed = 0
+    for group in c.repositories.groups_of(site_id):  # index: site_program
+        if group["program_id"] not in settings:
+            settings[group["program_id"]] = _settings(c, group)
+        plan = _planned(group, now_closed, settings[group["program_id"]])
+        if plan != _planned(group, other, settings[group["program_id"]]):
+            changed += _reconcile(c, group, "closure", plan)
+    return changed
+
+
+def _reconcile(
+    c: Components, group: dict[str, Any], reason: str, plan: list[calendar.Slot] | None = None
+) -> int:
     """Bring the group's sessions still to come in line with its plan (closures applied);
     each session that moves or is cancelled says so. Answers how many changed."""
     zone = _zone(c, group["site_id"])
     now = c.clock.now()
     stored = {s["index"]: s for s in c.repositories.calendar(group["_id"])}
     changed = 0
-    for slot in _plan(c, group):
+    for slot in _plan(c, group) if plan is None else plan:
         session = stored.get(slot.index)
         if session is None:
             c.repositories.sessions.insert(_session_doc(group, slot, zone))

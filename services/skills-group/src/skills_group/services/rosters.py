@@ -27,7 +27,7 @@ from skills_group.services.common import (
     _may_run,
     _plan,
     _program,
-    _reconcile,
+    _reconcile_closure,
     _session_doc,
     _settings,
     _zone,
@@ -164,7 +164,7 @@ def remove_closure(site_id: str, day: date, c: Components, principal: Principal)
     if c.repositories.closures.get(closure_id) is None:  # index: _id
         raise NotFound("closure")
     c.repositories.closures.delete(closure_id)
-    changed = sum(_reconcile(c, g, "closure") for g in c.repositories.groups_of(site_id))
+    changed = _reconcile_closure(c, site_id, day)
     _audit(c, principal, "closure.remove", "closure", closure_id, site_id)
     return {"site_id": site_id, "date": day.isoformat(), "sessions_changed": changed}
 
