@@ -158,3 +158,26 @@ def set_up_clinic(profile, operator_token: str) -> Clinic:
         other_client=" ".join(other_client),
         therapists=therapists,
     )
+
+
+def site_of_her_own(profile, operator_token: str, what: str) -> tuple[str, str]:
+    """A new site with carla as its coordinator, known to intake (her site list) and to
+    notifications (its inbox) before she signs in: a test that counts what reaches a site sees
+    nothing of the other tests' referrals and risk flags, which arrive on their own time."""
+    operator = Api(profile.api_url("intake"), operator_token)
+    name = f"{what} {uuid.uuid4().hex[:6]}"
+    site_id = _site(operator, name)
+    give_site(operator, CARLA, "Carla Costa", site_id, ["coordinator"])
+    token = password_token(profile, "carla")
+    intake = Api(profile.api_url("intake"), token)
+    inbox = Api(profile.api_url("notifications"), token)
+
+    def known():
+        return all(
+            intake.get("/v1/referrals", params={"site_id": site_id}).status_code == 200
+            and inbox.get("/v1/inbox", params={"site_id": site_id}).status_code == 200
+            for _ in range(6)
+        )
+
+    wait_until(known, timeout=30, what="intake and notifications apply carla's new site")
+    return site_id, name

@@ -11,7 +11,7 @@ from dbt_shared import audit
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.document_locks import flush_deferred_deletes
-from dbt_shared.tallies import flush_pending
+from dbt_shared.tallies import TALLIES, flush_pending
 from notifications import repository as notifications_repository
 
 CLOCK = FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))
@@ -70,3 +70,17 @@ def test_marks_made_at_once_keep_the_unread_tally_exact(fresh_db):
         assert inbox.recount_unread(SITE) == 2
     finally:
         flush_deferred_deletes()
+
+
+def test_a_mark_answered_is_in_the_count_every_process_reads(fresh_db):
+    notifications_repository.ensure_indexes(fresh_db)
+    inbox = notifications_repository.mongo(fresh_db, CLOCK).inbox
+    inbox.add_many([{"_id": "item-0", "site_id": SITE, "priority_rank": 1, "kind": "risk_flagged"}])
+    flush_pending()
+    key = notifications_repository.unread_tally(SITE)
+
+    inbox.mark_read(SITE, "item-0", "someone", CLOCK.now())
+
+    # What another process reads: the stored tally documents alone, not this one's pending.
+    written = sum(doc.get("n", 0) for doc in fresh_db[TALLIES].find({"key": key}))
+    assert written == 0

@@ -64,6 +64,12 @@ class Tallies(Protocol):
         the counts."""
         ...
 
+    def settle(self) -> None:
+        """Write this process's pending adjustments now, before a person's action is answered:
+        the page they load next may be served by another process, which reads only what is
+        written (an item marked read, then the inbox reloaded at once)."""
+        ...
+
 
 class _Pending:
     """This process's adjustments not written yet, per tally document, written together every
@@ -169,6 +175,9 @@ class MongoTallies:
             # (until ``ensure_indexes`` folds it in, or while an older process still writes it).
             by_key.setdefault(doc.get("key", doc.get("_id")), []).append(doc)
         return [{**_summed(docs), "key": key} for key, docs in by_key.items()]
+
+    def settle(self):
+        _PENDING.flush()
 
     def reconcile(self, key, count, **tags):
         # The recount folds every writer's document into one. A writer adjusting between the
@@ -290,6 +299,9 @@ class InMemoryTallies:
             for key, t in self.tallies.items()
             if all(t.get(k) == v for k, v in tags.items())
         ]
+
+    def settle(self):
+        pass  # adjusted in place: every reader sees it at once
 
     def reconcile(self, key, count, **tags):
         with self._lock:

@@ -206,6 +206,7 @@ class InboxItems:
             except StaleWrite:
                 continue  # changed meanwhile: look again
             self.tallies.adjust(unread_tally(site_id), {"n": -1}, site_id=site_id, kind="unread")
+            self.tallies.settle()  # the inbox reloaded next shows the count without this item
             return stored
         raise StaleWrite("inbox item")
 
