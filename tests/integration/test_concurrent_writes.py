@@ -195,25 +195,3 @@ def test_a_process_reads_its_own_adjustments_at_once_and_writes_them_a_moment_la
 
     wait_until(stored, timeout=5, what="the adjustments written")
     assert tallies.get("waitlist:site-2:adult")["received"] == 49  # once, not pending and stored
-
-
-def test_tallies_stored_before_they_had_writers_still_count_and_are_folded_in_at_start(fresh_db):
-    from dbt_shared import tallies
-    from dbt_shared.tallies import MongoTallies, flush_pending
-
-    # A database upgraded from the version whose tally was one document, by key.
-    old = {"site_id": "site-1", "kind": "waitlist", "program": "adult", "received": 7}
-    fresh_db[tallies.TALLIES].insert_one({"_id": "waitlist:site-1:adult", **old})
-    counted = MongoTallies(fresh_db)
-    counted.adjust("waitlist:site-1:adult", {"received": 1}, site_id="site-1", kind="waitlist")
-    flush_pending()
-
-    # An older process may still be running beside this one: its tally is read as it is.
-    found = counted.find({"site_id": "site-1", "kind": "waitlist"})
-    assert [(t["key"], t["received"]) for t in found] == [("waitlist:site-1:adult", 8)]
-
-    tallies.ensure_indexes(fresh_db)  # at start-up
-    assert counted.get("waitlist:site-1:adult")["received"] == 8
-    assert fresh_db[tallies.TALLIES].count_documents({"key": {"$exists": False}}) == 0
-    tallies.ensure_indexes(fresh_db)  # again: nothing is counted twice
-    assert counted.get("waitlist:site-1:adult")["received"] == 8

@@ -1,17 +1,14 @@
 """The overview's figures of every site at once on the test server (FerretDB locally): a day's
 per-site tallies are read in one find by kind and day (index ``kind_day``), each site's the sum of
 its writers' documents (on FerretDB one per process: two processes counting at once, from several
-threads each, lose nothing), and a tally written before tallies carried their day is tagged at
-start-up so the overview does not miss it."""
+threads each, lose nothing)."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
 
-from coaching import repository as coaching_repository
-from dbt_shared import site_directory, tallies
-from dbt_shared.clock import FixedClock
+from dbt_shared import tallies
 from dbt_shared.tallies import MongoTallies, flush_pending
 from notifications import repository as notifications_repository
 
@@ -57,28 +54,3 @@ def test_two_processes_counting_at_once_are_summed_per_site_in_one_read_per_day(
     # the same as each site's own figure (its day keys read one by one, every writer's)
     assert by_site["site-1"] == figures[0].failed_in_days("site-1", today, 7)
     assert tallies.by_site(writers[1], {"kind": "failed", "day": yesterday.isoformat()})
-
-
-def test_a_tally_stored_before_it_carried_its_day_is_tagged_at_start_up(fresh_db):
-    fresh_db[site_directory.COLLECTION].insert_one({"_id": "site-1", "timezone": "UTC"})
-    today = datetime.now(UTC).date()
-    key = coaching_repository.missed_ack_tally("site-1", today)
-    # as the version before wrote it: site and kind, no day
-    fresh_db[tallies.TALLIES].insert_one(
-        {
-            "_id": f"{key}#base",
-            "key": key,
-            "shard": "base",
-            "site_id": "site-1",
-            "kind": "ack",
-            "n": 2,
-        }
-    )
-    repositories = coaching_repository.mongo(fresh_db, FixedClock(NOW))
-
-    before = repositories.missed_acks_in_days_by_site(today, 7)
-    coaching_repository.ensure_indexes(fresh_db)
-    after = repositories.missed_acks_in_days_by_site(today, 7)
-
-    assert before == {}
-    assert after == {"site-1": 2}

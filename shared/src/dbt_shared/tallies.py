@@ -23,8 +23,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from pymongo.collection import Collection
@@ -171,9 +171,7 @@ class MongoTallies:
             pending = _PENDING.of(self.collection)
         by_key: dict[str, list[dict[str, Any]]] = {}
         for doc in [*stored, *(p for p in pending if _tagged(p, tags))]:
-            # A tally written before tallies had writers is its key's only document, by _id
-            # (until ``ensure_indexes`` folds it in, or while an older process still writes it).
-            by_key.setdefault(doc.get("key", doc.get("_id")), []).append(doc)
+            by_key.setdefault(doc["key"], []).append(doc)
         return [{**_summed(docs), "key": key} for key, docs in by_key.items()]
 
     def settle(self):
@@ -220,7 +218,6 @@ def ensure_indexes(db: Database) -> None:
     # every site's tallies of a kind at once (an overview across sites: one read, not one per
     # site), and of one day for the per-day kinds (tag ``day``)
     db[TALLIES].create_index([("kind", 1), ("day", 1)], name="kind_day")
-    _fold_in_unwritten_keys(db[TALLIES])
 
 
 def by_site(tallies: Tallies, tags: dict[str, Any], field: str = "n") -> dict[str, int]:
@@ -242,40 +239,6 @@ def by_site_in_days(tallies: Tallies, kind: str, today: date, days: int) -> dict
         for site_id, count in by_site(tallies, {"kind": kind, "day": day}).items():
             totals[site_id] = totals.get(site_id, 0) + count
     return totals
-
-
-def date_recent_days(
-    db: Database, site_ids: Iterable[str], key_of: Callable[[str, date], str], days: int
-) -> None:
-    """At start-up, tag each site's per-day tallies (``key_of(site_id, day)``) of the last
-    ``days`` UTC days with their ``day`` (index ``kind_day``), for tallies written before they
-    carried it (an upgraded database): a few writes by key per site, never a scan."""
-    today = datetime.now(UTC).date()
-    for site_id in site_ids:
-        for day in (today - timedelta(days=n) for n in range(days)):
-            db[TALLIES].update_many(
-                {"key": key_of(site_id, day)}, {"$set": {"day": day.isoformat()}}
-            )  # index: key
-
-
-def _fold_in_unwritten_keys(collection: Collection) -> int:
-    """Tallies stored before they had writers (``_id`` = key, no ``key`` field: a database
-    upgraded from that version) become their key's base document, unless a recount wrote one
-    meanwhile (then it is exact, and the old one is dropped). A scan at start-up of a collection
-    of one document per key and writer (sites' programs, therapists), not of the history."""
-    folded = 0
-    for old in collection.find({"key": {"$exists": False}}):
-        key = old["_id"]
-        base = {k: v for k, v in old.items() if k != "_id"}
-        try:
-            collection.insert_one({**base, "_id": f"{key}#{BASE}", "key": key, "shard": BASE})
-            folded += 1
-        except DuplicateKeyError:
-            pass  # recounted since: the base is exact
-        collection.delete_one({"_id": key, "key": {"$exists": False}})
-    if folded:
-        log.info("tallies: %d stored before tallies had writers folded into their key", folded)
-    return folded
 
 
 class InMemoryTallies:

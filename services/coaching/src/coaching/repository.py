@@ -235,8 +235,6 @@ def _days(first: str, last: str) -> list[str]:
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
     tallies.ensure_indexes(db)
-    sites = [s["_id"] for s in db[site_directory.COLLECTION].find({}, {"_id": 1})]
-    tallies.date_recent_days(db, sites, missed_ack_tally, 7)  # 7: the overview's DAYS
     db[OVERRIDES].create_index("site_id", name="site")
     db[TIME_OFF].create_index("site_id", name="site")
     db[REQUESTS].create_index([("site_id", 1), ("active", 1)], name="site_active")

@@ -91,7 +91,6 @@ def ensure_indexes(db: Database) -> None:
     # a site's deliveries failed for good on one day (the overview's list behind its figure)
     db[FAILED].create_index([("site_id", 1), ("day", 1)], name="site_day")
     tallies.ensure_indexes(db)
-    tallies.date_recent_days(db, MongoSiteTimeZones(db).site_ids(), failed_tally, days=7)
     db[DELIVERIES].create_index(
         [("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_deliveries"
     )
