@@ -14,7 +14,7 @@ from pymongo.database import Database
 
 from dbt_shared import audit, listing, tallies
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
-from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
@@ -30,9 +30,6 @@ STAFF = "staff"  # the staff directory's members, by identity-provider subject (
 # The list rows of referrals: what a list shows, a tenth of a referral's size, so that a page
 # (and a count) decodes little on any server. Written after each write of the referral.
 REFERRAL_ROWS = "referral_rows"
-ROWS_BACKFILLED = "referral_rows:backfilled"
-# Rows stored before the program and status lists get their places in them once.
-FILTER_LISTS_BACKFILLED = "referral_rows:program-status"
 
 # Collections whose documents carry pending events for the outbox relay.
 OUTBOX_COLLECTIONS = [SITES, PROGRAMS, CLINICIANS, REFERRALS, STAFF]
@@ -109,12 +106,6 @@ def lanes_of(state: dict[str, Any]) -> dict[str, str]:
         "site_bucket": site_list(state["site_id"]),
         "program_bucket": program_list(state["site_id"], state["program"]),
     }
-
-
-def filter_lanes_of(state: dict[str, Any]) -> dict[str, str]:
-    """For the one-off backfill: ``lanes_of`` and the place in the current status's list."""
-    key = status_list(state["site_id"], state["program"], state["status"])
-    return {**lanes_of(state), "status_bucket": key}
 
 
 def row_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -219,8 +210,7 @@ class Repositories:
 
     def reconcile_waitlist(self, site_id: str, program: str) -> None:
         """Recount a site's program's waitlist tally: per waiting stage, and per moment of
-        receipt of those waiting (hourly; once per database at start-up, for referrals stored
-        before the moments were kept)."""
+        receipt of those waiting (hourly)."""
 
         def count_waiting() -> dict[str, int]:
             counts: dict[str, int] = {}
@@ -298,63 +288,11 @@ def ensure_indexes(db: Database) -> None:
     rows.create_index([("therapist_id", 1), ("_id", 1)], name="therapist_list")
     rows.create_index([("therapist_id", 1), ("on_caseload", 1)], name="caseload")
     tallies.ensure_indexes(db)
-    for old in ("site_status", "therapist_list", "caseload"):  # now on the rows
-        if old in db[REFERRALS].index_information():
-            db[REFERRALS].drop_index(old)
-    listing.backfill_in_background(
-        db[REFERRALS],
-        listing.MongoSequences(db),
-        lanes_of,
-        marker=ROWS_BACKFILLED,
-        then=mongo(db, SystemClock()).put_row,  # the row and its tallies
-    )
-    listing.backfill_in_background(
-        db[REFERRALS],
-        listing.MongoSequences(db),
-        filter_lanes_of,
-        marker=FILTER_LISTS_BACKFILLED,
-        then=mongo(db, SystemClock()).put_row,  # the row, with its new places
-    )
-    _tag_caseloads_with_sites(db)
-    _count_received_once(db)
     # a person's referrals at a site, by the keyed hash of their names and date of birth
     db[REFERRALS].create_index([("site_id", 1), ("person_key", 1)], name="site_person")
     db[PROGRAMS].create_index([("site_id", 1), ("kind", 1)], name="site_kind", unique=True)
     db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject", unique=True)
     audit.ensure_indexes(db)
-
-
-CASELOADS_TAGGED = "tallies:caseload-sites"
-
-
-def _tag_caseloads_with_sites(db: Database) -> None:
-    """Once per database: caseload tallies written before they carried their site get it (one
-    update per clinician), so that a site's caseloads are one read."""
-    counters = db[listing.COUNTERS]
-    if counters.find_one({"_id": CASELOADS_TAGGED}) is not None:  # index: _id
-        return
-    for clinician in db[CLINICIANS].find({}, {"site_id": 1}):  # a one-off pass over the staff
-        db[tallies.TALLIES].update_many(
-            {"key": caseload_tally(clinician["_id"])},  # index: key
-            {"$set": {"site_id": clinician["site_id"]}},
-        )
-    counters.update_one({"_id": CASELOADS_TAGGED}, {"$set": {"done": True}}, upsert=True)
-
-
-RECEIVED_COUNTED = "tallies:waitlist-received-at"
-
-
-def _count_received_once(db: Database) -> None:
-    """Once per database: the waitlist tallies recounted with the moments of receipt of those
-    waiting, for referrals stored before the moments were kept (an upgraded database); from
-    then on the writes keep them. What waits at each program, once, not the history."""
-    counters = db[listing.COUNTERS]
-    if counters.find_one({"_id": RECEIVED_COUNTED}) is not None:  # index: _id
-        return
-    repositories = mongo(db, SystemClock())
-    for program in db[PROGRAMS].find({}, {"site_id": 1, "kind": 1}):  # a site's few programs
-        repositories.reconcile_waitlist(program["site_id"], program["kind"])
-    counters.update_one({"_id": RECEIVED_COUNTED}, {"$set": {"done": True}}, upsert=True)
 
 
 def mongo(db: Database, clock: Clock) -> Repositories:
