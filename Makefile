@@ -104,7 +104,7 @@ bench: setup ## Platform figures beside their targets, empty then seeded (SEED=2
 	$(PY) -m tests.bench.bench_coaching_queue
 
 chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referrals: 0 lost, 0 doubled
-	$(PY) -P tests/bench/chaos.py $(or $(N),1000)
+	$(PY) -m tests.bench.chaos $(or $(N),1000)
 
 # etcd and kube-apiserver are built on the first run (tens of minutes cold), not by `make setup`.
 k8s-verify: setup ## Every overlay applied (server-side dry-run) to a real kube-apiserver + etcd on loopback
