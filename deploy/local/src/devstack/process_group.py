@@ -6,6 +6,7 @@ one; the infrastructure and the services' processes are started by its two halve
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,7 +28,8 @@ def process_key(service: str, kind: str) -> str:
 
 
 class ProcessGroup:
-    """The processes of one profile, by name (``kafka``, ``intake-api``, ...)."""
+    """The processes of one profile, by name (``kafka``, ``intake-api``, ...). Unless
+    ``detached``, :meth:`stop_all` runs at interpreter exit."""
 
     def __init__(
         self,
@@ -41,6 +43,8 @@ class ProcessGroup:
         self.die_with_parent = (not detached) if die_with_parent is None else die_with_parent
         self.processes: dict[str, ManagedProcess] = {}
         self._lock = threading.RLock()
+        if not detached:
+            atexit.register(self._at_exit)
 
     @classmethod
     def attach(cls, profile: Profile) -> Self:
@@ -130,6 +134,13 @@ class ProcessGroup:
                 )
             time.sleep(0.2)
 
+    def stop_all(self, timeout: float | None = None) -> dict[str, int | None]:
+        """Stop every process this stack started (or adopted): services (and extra processes)
+        first, then the infrastructure, PostgreSQL last. Each group gets its stop signal
+        (SIGTERM; SIGINT for PostgreSQL), then SIGKILL after ``timeout`` seconds (default 10 s
+        for services, 20 s for the infrastructure). Returns the exit codes."""
+        return self._stop_keys(list(self.processes), timeout)
+
     def _stop_keys(self, keys: list[str], timeout: float | None) -> dict[str, int | None]:
         with self._lock:
             codes: dict[str, int | None] = {}
@@ -150,3 +161,7 @@ class ProcessGroup:
                     codes[proc.name] = proc.finish_stop(deadline)
                     self.processes.pop(proc.name, None)
             return codes
+
+    def _at_exit(self) -> None:
+        if self.processes:
+            self.stop_all(timeout=5.0)

@@ -9,7 +9,6 @@ console by :mod:`devstack.service_processes`, and both spawn, await and stop thr
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 import time
@@ -18,7 +17,7 @@ from . import paths
 from .infrastructure import Infrastructure
 from .process import ManagedProcess
 from .process_group import process_key
-from .profile import CONSOLE, HOST, INFRASTRUCTURE, KINDS, SERVICES, Profile
+from .profile import CONSOLE, HOST, INFRASTRUCTURE, KINDS, SERVICES
 from .service_processes import ServiceProcesses
 from .supervisor import describe
 
@@ -35,17 +34,8 @@ class Stack(Infrastructure, ServiceProcesses):
     leaves no broker behind.
     """
 
-    def __init__(
-        self,
-        profile: Profile | None = None,
-        *,
-        detached: bool = False,
-        die_with_parent: bool | None = None,
-    ) -> None:
-        super().__init__(profile, detached=detached, die_with_parent=die_with_parent)
-        self._twinning: threading.Event | None = None
-        if not detached:
-            atexit.register(self._at_exit)
+    #: Set, it stops the thread that makes index twins (:meth:`_keep_twinning`).
+    _twinning: threading.Event | None = None
 
     def __enter__(self) -> Stack:
         return self
@@ -189,18 +179,11 @@ class Stack(Infrastructure, ServiceProcesses):
                 self._stop_keys([key for key in self.processes if key not in already], 5.0)
                 raise
 
-    # -- waiting and stopping --------------------------------------------------------------
+    # -- stopping ----------------------------------------------------------------------------
 
     def stop_all(self, timeout: float | None = None) -> dict[str, int | None]:
-        """Stop every process this stack started (or adopted): services (and extra processes)
-        first, then the infrastructure, PostgreSQL last. Each group gets its stop signal
-        (SIGTERM; SIGINT for PostgreSQL), then SIGKILL after ``timeout`` seconds (default 10 s
-        for services, 20 s for the infrastructure). Returns the exit codes."""
+        """Stop making index twins, then every process (:meth:`ProcessGroup.stop_all`)."""
         if self._twinning is not None:
             self._twinning.set()
             self._twinning = None
-        return self._stop_keys(list(self.processes), timeout)
-
-    def _at_exit(self) -> None:
-        if self.processes:
-            self.stop_all(timeout=5.0)
+        return super().stop_all(timeout)
