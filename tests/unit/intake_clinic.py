@@ -25,22 +25,11 @@ LOW_RISK = {
     "ders16_total": 40,
     "bsl23_mean": 0.8,
 }
-
-
 HIGH_RISK = {**LOW_RISK, "cssrs": [True, True, True, True, False, False], "phq9": [2] * 8 + [1]}
-
-
 SELF_HARM_THOUGHTS_ONLY = {**LOW_RISK, "phq9": [0] * 8 + [1]}
-
-
 AGREED = {"all_modes": True, "four_miss_rule": True, "consent_to_treatment": True}
-
-
 TUESDAY_EVENINGS = [{"weekday": "tue", "start": "17:00", "end": "21:00"}]
-
-
 NO_PREFERENCE = {"clinician_id": None, "preferred_clinician_id": None, "language": None}
-
 
 # What the client told the clinic, none of which may be readable at rest or in an event.
 GIVEN, FAMILY, EMAIL, PHONE, BORN = (
@@ -50,16 +39,10 @@ GIVEN, FAMILY, EMAIL, PHONE, BORN = (
     "+13125550147",  # intake stores numbers in E.164 (the spelling a STOP's From has)
     date(1991, 7, 4),
 )
-
-
 SECRETS = (GIVEN, FAMILY, EMAIL, PHONE, BORN.isoformat())
 
-
 OPERATOR = Principal(subject="op", roles=frozenset({"operator"}), sites=frozenset())
-
-
 NOTIFICATIONS = Principal.service("notifications")
-
 
 _ids = itertools.count(1)
 
