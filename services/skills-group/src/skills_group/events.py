@@ -10,6 +10,7 @@ from dbt_shared.clock import Clock
 from dbt_shared.contracts import intake, skills
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.envelope import Event, new_event
+from skills_group.domain.attendance import STATUSES
 
 SERVICE = "skills-group"
 # The event types it publishes and consumes (their topics are created when the worker starts).
@@ -135,6 +136,73 @@ def session_changed(
             "sequence": session["sequence"],
             "reason": reason,
             "changed_at": _at(clock.now()),
+        },
+        clock,
+    )
+
+
+def group_scheduled(group: dict[str, Any], sessions: list[dict[str, Any]], clock: Clock) -> Event:
+    """The group and its calendar, in counts and instants (its name and room stay here)."""
+    return _event(
+        skills.GROUP_SCHEDULED,
+        group["_id"],
+        f"groups/{group['_id']}",
+        {
+            "group_id": group["_id"],
+            "site_id": group["site_id"],
+            "program_id": group["program_id"],
+            "weekday": group["weekday"],
+            "start_time": group["start_time"],
+            "duration_minutes": group["duration_minutes"],
+            "capacity": group["capacity"],
+            "cycles": group["cycles"],
+            "sessions": len(sessions),
+            "first_session_starts_at": _at(sessions[0]["starts_at"]),
+            "last_session_starts_at": _at(sessions[-1]["starts_at"]),
+            "scheduled_at": _at(clock.now()),
+        },
+        clock,
+    )
+
+
+def session_scheduled(session: dict[str, Any], clock: Clock) -> Event:
+    """Keyed by the group, as the session's later changes are: one calendar stays in order."""
+    return _event(
+        skills.SESSION_SCHEDULED,
+        session["group_id"],
+        f"sessions/{session['_id']}",
+        {
+            "session_id": session["_id"],
+            "group_id": session["group_id"],
+            "site_id": session["site_id"],
+            "starts_at": _at(session["starts_at"]),
+            "duration_minutes": session["duration_minutes"],
+            "status": session["status"],
+            "room": session.get("room"),
+            "facilitator_ids": list(session["facilitator_ids"]),
+            "module": session["module"],
+            "sequence": session["sequence"],
+            "scheduled_at": _at(clock.now()),
+        },
+        clock,
+    )
+
+
+def attendance_recorded(
+    session: dict[str, Any], expected: int, counts: dict[str, int], clock: Clock
+) -> Event:
+    """A sheet saved: counts by status only (who was absent, and why, never leaves here)."""
+    return _event(
+        skills.ATTENDANCE_RECORDED,
+        session["group_id"],
+        f"sessions/{session['_id']}",
+        {
+            "session_id": session["_id"],
+            "group_id": session["group_id"],
+            "site_id": session["site_id"],
+            "expected": expected,
+            **{status: counts.get(status, 0) for status in STATUSES},
+            "recorded_at": _at(clock.now()),
         },
         clock,
     )

@@ -19,6 +19,9 @@ ATTENDANCE_AT_RISK = "skills.client.attendance_at_risk.v1"
 CLIENT_DISCHARGED = "skills.client.discharged.v1"
 SESSION_RESCHEDULED = "skills.session.rescheduled.v1"
 SESSION_CANCELLED = "skills.session.cancelled.v1"
+GROUP_SCHEDULED = "skills.group.scheduled.v1"
+SESSION_SCHEDULED = "skills.session.scheduled.v1"
+ATTENDANCE_RECORDED = "skills.attendance.recorded.v1"
 
 # removed: taken out by hand (a facilitator or coordinator, with a reason kept sealed)
 DISCHARGE_REASONS = ("consecutive_misses", "withdrawn", "removed")
@@ -98,6 +101,55 @@ class SessionChangedV1(Schema):
     changed_at = fields.DateTime(required=True)
 
 
+class GroupScheduledV1(Schema):
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    program_id = fields.String(required=True)
+    weekday = fields.String(required=True)
+    start_time = fields.String(required=True, metadata={"description": "local wall time, HH:MM"})
+    duration_minutes = fields.Integer(required=True)
+    capacity = fields.Integer(required=True)
+    cycles = fields.Integer(required=True)
+    sessions = fields.Integer(
+        required=True, metadata={"description": "how many sessions: one session.scheduled each"}
+    )
+    first_session_starts_at = fields.DateTime(required=True)
+    last_session_starts_at = fields.DateTime(required=True)
+    scheduled_at = fields.DateTime(required=True)
+
+
+class SessionScheduledV1(Schema):
+    session_id = fields.String(required=True)
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    starts_at = fields.DateTime(required=True, metadata={"description": "UTC"})
+    duration_minutes = fields.Integer(required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(("scheduled", "cancelled")),
+        metadata={"description": "cancelled: planned on a closure day under the skip policy"},
+    )
+    room = fields.String(allow_none=True, load_default=None)
+    facilitator_ids = fields.List(fields.String(), required=True)
+    module = fields.String(required=True, validate=validate.OneOf(MODULES))
+    sequence = fields.Integer(required=True)
+    scheduled_at = fields.DateTime(required=True)
+
+
+class AttendanceRecordedV1(Schema):
+    session_id = fields.String(required=True)
+    group_id = fields.String(required=True)
+    site_id = fields.String(required=True)
+    expected = fields.Integer(
+        required=True, metadata={"description": "members who hold a seat at the session"}
+    )
+    present = fields.Integer(required=True)
+    late = fields.Integer(required=True)
+    absent = fields.Integer(required=True)
+    excused = fields.Integer(required=True)
+    recorded_at = fields.DateTime(required=True)
+
+
 EVENT_TYPES = [
     EventType(
         ENROLLMENT_CREATED,
@@ -140,5 +192,26 @@ EVENT_TYPES = [
         TOPIC,
         SessionChangedV1,
         "A session will not take place (a closure under the skip policy, or cancelled).",
+    ),
+    EventType(
+        GROUP_SCHEDULED,
+        TOPIC,
+        GroupScheduledV1,
+        "A group was created and its calendar planned: when it meets and how many sessions "
+        "(each one follows as skills.session.scheduled).",
+    ),
+    EventType(
+        SESSION_SCHEDULED,
+        TOPIC,
+        SessionScheduledV1,
+        "A session was put on a group's calendar (the group's creation, or a planned week "
+        "added back); later changes follow as rescheduled or cancelled.",
+    ),
+    EventType(
+        ATTENDANCE_RECORDED,
+        TOPIC,
+        AttendanceRecordedV1,
+        "A session's attendance sheet was saved: how many members were expected and the "
+        "sheet's counts by status now (who and why stay in skills-group).",
     ),
 ]

@@ -2,7 +2,8 @@
 
 Each reminder is one scheduled delivery keyed by (session, client, offset): planned when a
 client is enrolled and, hourly, for the sessions of the next two days of each group with
-members (skills-group's calendar, asked at that moment); moved when its session moves,
+members (skills-group's calendar, asked at that moment), and when a session of those days is
+scheduled (``skills.session.scheduled``, from the event); moved when its session moves,
 cancelled when it is cancelled or the client leaves; never for a session before the client's
 first one. A scheduled delivery waits in the schedule (by the minute it falls due) and joins the
 send queue when its minute comes: neither step reads anything but pending work.
@@ -158,20 +159,57 @@ def plan_group(c: Components, group_id: str) -> int:
     )
     planned = []
     for session in sessions:
-        if session.get("status") == "cancelled":
+        if session.get("status") != "cancelled":
+            planned += _reminders_of(c, session, members, now)
+    return _store_fresh(c, planned)
+
+
+def on_sessions_scheduled(batch: Batch, c: Components) -> None:
+    """Sessions put on a group's calendar: one that falls in the plan's days gets its members'
+    reminders at once, from the event (no calendar read); a later one is the hourly plan's when
+    its days come. Delivery ids are derived from (session, client, offset): a redelivered event
+    plans nothing twice."""
+    now = c.clock.now()
+    last_day = (now + timedelta(days=PLAN_DAYS)).date()
+    members: dict[str, list[dict[str, Any]]] = {}
+    planned = []
+    for _event, data in batch:
+        starts = aware(data["starts_at"])
+        if data["status"] == "cancelled" or not now < starts or starts.date() > last_day:
             continue
-        starts = aware(session["starts_at"])
-        if starts <= now:
-            continue
-        for member in members:
-            if aware(member["first_session_starts_at"]) > starts:
-                continue  # never before the client's first session
-            for minutes in offsets(c, session["site_id"]):
-                due = starts - timedelta(minutes=minutes)
-                if due < now - LATE_GRACE:
-                    continue
-                planned.append(_reminder(c, session, member, minutes, due, now))
-    fresh = [d for d in planned if c.repositories.deliveries.get(d["_id"]) is None]
+        if data["group_id"] not in members:  # a group's sessions come together: one read
+            members[data["group_id"]] = c.repositories.enrolled(data["group_id"])
+        session = {
+            "id": data["session_id"],
+            "group_id": data["group_id"],
+            "site_id": data["site_id"],
+            "room": data.get("room"),
+            "starts_at": starts,
+        }
+        planned += _reminders_of(c, session, members[data["group_id"]], now)
+    _store_fresh(c, planned)
+
+
+def _reminders_of(c, session, members, now: datetime) -> list[dict[str, Any]]:
+    """The reminders of one session still to come for each member whose first session it is
+    not before, at each of the site's offsets not past (by more than the grace)."""
+    starts = aware(session["starts_at"])
+    if starts <= now:
+        return []
+    planned = []
+    for member in members:
+        if aware(member["first_session_starts_at"]) > starts:
+            continue  # never before the client's first session
+        for minutes in offsets(c, session["site_id"]):
+            due = starts - timedelta(minutes=minutes)
+            if due < now - LATE_GRACE:
+                continue
+            planned.append(_reminder(c, session, member, minutes, due, now))
+    return planned
+
+
+def _store_fresh(c: Components, planned: list[dict[str, Any]]) -> int:
+    fresh = [d for d in planned if c.repositories.deliveries.get(d["_id"]) is None]  # index: _id
     store(c, [], fresh)
     return len(fresh)
 

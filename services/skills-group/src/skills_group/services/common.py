@@ -195,7 +195,8 @@ def _reconcile(
     for slot in _plan(c, group) if plan is None else plan:
         session = stored.get(slot.index)
         if session is None:
-            c.repositories.sessions.insert(_session_doc(group, slot, zone))
+            added = _session_doc(group, slot, zone)
+            c.repositories.sessions.insert(added, [events.session_scheduled(added, c.clock)])
             continue
         if _started(session, now) or session.get("moved_by_hand"):
             continue
