@@ -15,7 +15,7 @@ import pytest
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
 from coaching.services import common
-from dbt_shared import staff_directory
+from dbt_shared import staff_directory, vocabulary
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.errors import Forbidden, NotFound
@@ -367,12 +367,12 @@ def test_coaching_shows_a_client_to_the_coordinators_of_the_clients_site_only():
         frozenset({"coordinator", "therapist"}),
         frozenset({SITE, OTHER}),
         site_roles={OTHER: frozenset({"coordinator"}), SITE: frozenset({"therapist"})},
-    ).acting_as(common.STAFF)
+    ).acting_as(vocabulary.SITE_STAFF)
     with pytest.raises(NotFound):
         common.client_for(c, "client-1", otto, coordinators=True)
     coordinator_here = Principal(
         "sub-cora", frozenset({"coordinator"}), frozenset({SITE}), site_roles=None
-    ).acting_as(common.STAFF)
+    ).acting_as(vocabulary.SITE_STAFF)
     assert common.client_for(c, "client-1", coordinator_here, coordinators=True)["_id"]
 
 

@@ -24,3 +24,12 @@ CHANNELS = ("email", "sms", "inbox")
 ROLES = ("operator", "coordinator", "therapist", "facilitator", "client", "service")
 #: The roles a staff member holds at a site (the staff directory); operators are organisation-wide.
 STAFF_SITE_ROLES = ("coordinator", "therapist", "facilitator")
+
+# Role sets, named for what their holders do (a view's ``require_roles(*...)``; the site check
+# of the use case adds the site). One meaning each, wherever a service or the console uses them.
+#: Who coordinates a site: its referrals, closures, rosters and settings (operators everywhere).
+COORDINATING = ("operator", "coordinator")
+#: Who runs a site's skills groups: its coordinators and the groups' facilitators.
+RUNNING_GROUPS = ("operator", "coordinator", "facilitator")
+#: Anyone who works at a site.
+SITE_STAFF = ("operator", "coordinator", "therapist", "facilitator")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing, site_directory
+from dbt_shared import audit, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
@@ -137,25 +137,8 @@ def ensure_indexes(db: Database) -> None:
     db[FEEDS].create_index("secret_hash", name="secret", unique=True)
     db[FEEDS].create_index([("site_id", 1), ("active", 1), ("_id", 1)], name="site_active")
     db[FEEDS].create_index([("created_by", 1), ("active", 1), ("_id", 1)], name="owner_active")
-    _mark_feeds_in_use(db)
     db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject")
     audit.ensure_indexes(db)
-
-
-FEEDS_MARKED = "calendar_feeds:active"
-
-
-def _mark_feeds_in_use(db: Database) -> None:
-    """Once per database: feeds made before they carried ``active`` get it (the lists of
-    feeds in use are an equality on it), revoked ones ``False``."""
-    counters = db[listing.COUNTERS]
-    if counters.find_one({"_id": FEEDS_MARKED}) is not None:  # index: _id
-        return
-    for feed in db[FEEDS].find({}, {"revoked_at": 1, "active": 1}):  # a one-off pass
-        if "active" not in feed:
-            in_use = feed.get("revoked_at") is None
-            db[FEEDS].update_one({"_id": feed["_id"]}, {"$set": {"active": in_use}})
-    counters.update_one({"_id": FEEDS_MARKED}, {"$set": {"done": True}}, upsert=True)
 
 
 def mongo(db: Database, clock: Clock) -> Repositories:

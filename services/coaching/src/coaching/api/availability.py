@@ -18,16 +18,15 @@ from coaching.schemas import (
 )
 from coaching.schemas import Override as OverrideOut
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING, SITE_STAFF
 from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("availability", __name__, url_prefix="/v1", description="On-call availability")
-STAFF = ("operator", "coordinator", "therapist", "facilitator")
-COORDINATING = ("operator", "coordinator")
 
 
 @blp.route("/sites/<site_id>/coaching-hours")
 class CoachingHours(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, Hours)
     def get(self, site_id):
         """The published coaching hours (site local time), call-back deadline, emergency route
@@ -51,7 +50,7 @@ class CoachingHours(MethodView):
 
 @blp.route("/sites/<site_id>/rota")
 class SiteRota(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, Rota)
     def get(self, site_id):
         """The weekly primary and backup layers (site local time) and the overrides."""
@@ -80,7 +79,7 @@ class RotaOverrides(MethodView):
 
 @blp.route("/clinicians/<clinician_id>/time-off")
 class ClinicianTimeOff(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(TimeOffIn)
     @blp.response(201, TimeOff)
     def post(self, body, clinician_id):
@@ -96,7 +95,7 @@ class ClinicianTimeOff(MethodView):
 
 @blp.route("/sites/<site_id>/coverage")
 class SiteCoverage(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(CoverageArgs, location="query")
     @blp.response(200, Coverage)
     def get(self, args, site_id):

@@ -13,7 +13,6 @@ from coaching.bootstrap import Components
 from coaching.domain import rota
 from coaching.services.common import (
     COORDINATING,
-    STAFF,
     acting_clinician,
     availability,
     aware,
@@ -25,6 +24,7 @@ from coaching.services.common import (
 from dbt_shared import documents
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound
+from dbt_shared.vocabulary import SITE_STAFF
 
 GAP_HORIZON = timedelta(days=7)
 ALERT_HORIZON = timedelta(hours=24)  # a gap starting this soon is alerted on (operations)
@@ -63,7 +63,7 @@ def put_hours(site_id: str, body: dict[str, Any], c: Components, principal: Prin
 
 def hours_view(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
     principal.require_site(site_id)
-    if not principal.has_role(*STAFF):
+    if not principal.has_role(*SITE_STAFF):
         raise NotFound("site")
     return {"site_id": site_id, **site_settings(c, site_id)}
 
@@ -88,7 +88,7 @@ def put_rota(site_id: str, body: dict[str, Any], c: Components, principal: Princ
 
 def rota_view(site_id: str, c: Components, principal: Principal) -> dict[str, Any]:
     principal.require_site(site_id)
-    if not principal.has_role(*STAFF):
+    if not principal.has_role(*SITE_STAFF):
         raise NotFound("site")
     layers = c.repositories.rotas.get(site_id) or {}
     return {
@@ -135,7 +135,7 @@ def add_time_off(clinician_id: str, body: dict[str, Any], c: Components, princip
     clinician = c.repositories.clinician(clinician_id)
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
-    own = principal.has_role(*STAFF) and clinician.get("subject") == principal.subject
+    own = principal.has_role(*SITE_STAFF) and clinician.get("subject") == principal.subject
     if not own and not principal.holds_at(clinician["site_id"], *COORDINATING):
         raise Forbidden("Only the clinician or the site's coordinators may record time off.")
     start, end = _span(body)
@@ -169,7 +169,7 @@ def _local_midnight(day: date, zone: str) -> datetime:
 
 def coverage(site_id: str, args: dict[str, Any], c: Components, principal: Principal):
     principal.require_site(site_id)
-    if not principal.has_role(*STAFF):
+    if not principal.has_role(*SITE_STAFF):
         raise NotFound("site")
     zone = zone_of(c, site_id)
     first = args.get("from_") or c.clock.now().astimezone(ZoneInfo(zone)).date()

@@ -20,7 +20,6 @@ from coaching.bootstrap import Components
 from coaching.domain import diary
 from coaching.services.common import (
     COORDINATING,
-    STAFF,
     acting_clinician,
     audit,
     aware,
@@ -35,6 +34,7 @@ from coaching.services.diary import CARD_FIELD
 from coaching.services.requests import _involved as involved
 from dbt_shared.auth import Principal
 from dbt_shared.errors import InvalidInput, NotFound
+from dbt_shared.vocabulary import SITE_STAFF
 
 RULE_HOURS = 24
 QUEUE_LIMIT = 200  # the requests in hand a queue shows (a site has a handful at once)
@@ -161,7 +161,7 @@ def after_hours(clinician_id: str, c: Components, principal: Principal) -> dict[
     clinician = c.repositories.clinician(clinician_id)
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
-    own = principal.has_role(*STAFF) and clinician.get("subject") == principal.subject
+    own = principal.has_role(*SITE_STAFF) and clinician.get("subject") == principal.subject
     if not own and not principal.holds_at(clinician["site_id"], *COORDINATING):
         raise NotFound("clinician")
     site_id = clinician["site_id"]

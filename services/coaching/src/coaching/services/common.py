@@ -16,9 +16,7 @@ from coaching.domain import rota
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Forbidden, NotFound, StaleWrite, Unavailable
-
-COORDINATING = ("operator", "coordinator")
-STAFF = ("operator", "coordinator", "therapist", "facilitator")
+from dbt_shared.vocabulary import COORDINATING, SITE_STAFF
 
 DEFAULT_CALLBACK_MINUTES = 30
 DEFAULT_EMERGENCY_NUMBER = "988"
@@ -40,7 +38,7 @@ def audit(c: Components, principal: Principal, action: str, kind: str, oid: str,
 # -- who the caller is ---------------------------------------------------------------------------
 def own_clinicians(c: Components, principal: Principal) -> list[dict[str, Any]]:
     """The caller's clinician records (one per site they work at); none for other callers."""
-    if not principal.has_role(*STAFF):
+    if not principal.has_role(*SITE_STAFF):
         return []
     return [
         x

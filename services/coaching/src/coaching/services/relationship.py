@@ -16,7 +16,6 @@ from coaching.bootstrap import Components
 from coaching.domain import relationship
 from coaching.services.common import (
     COORDINATING,
-    STAFF,
     audit,
     aware,
     client_for,
@@ -26,6 +25,7 @@ from coaching.services.common import (
 )
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite
+from dbt_shared.vocabulary import SITE_STAFF
 
 RATINGS_FIELD = "ratings"
 GOAL_TEXTS = ("title", "why", "note")
@@ -219,7 +219,7 @@ def load(clinician_id: str, args: dict[str, Any], c: Components, principal: Prin
     clinician = c.repositories.clinician(clinician_id)
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
-    own = principal.has_role(*STAFF) and clinician.get("subject") == principal.subject
+    own = principal.has_role(*SITE_STAFF) and clinician.get("subject") == principal.subject
     if not own and not principal.holds_at(clinician["site_id"], *COORDINATING):
         raise NotFound("clinician")
     zone = zone_of(c, clinician["site_id"])

@@ -1,7 +1,5 @@
 """The referral pipeline in a coordinator's words: its stages and statuses, and who works it."""
 
-#: The roles that work the referral pipeline (intake checks every step again).
-STAFF = ("coordinator", "operator")
 #: The stages a referral waits in, in the pipeline's order, as a coordinator names them.
 STAGES = {
     "received": "Received",

@@ -18,8 +18,9 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.client import ServiceRefused, segment
 from console.views import forms
-from console.views.groups import STAFF, module_name
+from console.views.groups import module_name
 from console.web import api, components, roles
+from dbt_shared.vocabulary import RUNNING_GROUPS
 
 blp = Blueprint("attendance", __name__, url_prefix="/groups")
 
@@ -66,10 +67,11 @@ def _sheet(group_id: str, session_id: str) -> dict[str, Any]:
         sessions=lambda: calls.get("skills-group", f"/v1/groups/{gid}/sessions"),
         roster=lambda: calls.get("skills-group", f"/v1/sessions/{sid}/roster"),
     )
-    one = next((s for s in found["sessions"] if s["id"] == session_id), None)
+    one = next((s for s in found["sessions"]["items"] if s["id"] == session_id), None)
     if one is None:
         raise ServiceRefused("skills-group", 404, {"detail": "No such session."})
-    ids = [r["client_id"] for r in found["roster"]]
+    roster = found["roster"]["items"]  # one page: a session's seats
+    ids = [r["client_id"] for r in roster]
     names = {}
     if ids:
         answer = calls.post("intake", "/v1/clients/display-names", {"client_ids": ids[:100]})
@@ -78,7 +80,7 @@ def _sheet(group_id: str, session_id: str) -> dict[str, Any]:
     return {
         "group": found["group"],
         "session": one,
-        "rows": _rows(found["roster"], names),
+        "rows": _rows(roster, names),
         "started": started,
     }
 
@@ -93,13 +95,13 @@ def _page(sheet: dict[str, Any], status: int = 200):
 
 
 @blp.get("/<group_id>/sessions/<session_id>/attendance")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def sheet(group_id: str, session_id: str):
     return _page(_sheet(group_id, session_id))
 
 
 @blp.post("/<group_id>/sessions/<session_id>/attendance")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def record(group_id: str, session_id: str):
     """One member's record: htmx gets the member's row back, a plain form the whole sheet."""
     values = forms.submitted()

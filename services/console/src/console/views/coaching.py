@@ -19,10 +19,10 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 from console.client import ServiceRefused, segment
 from console.sessions import PASSIVE
 from console.web import api, components, current_user, roles
+from dbt_shared.vocabulary import SITE_STAFF
 
 blp = Blueprint("coaching", __name__, url_prefix="/coaching")
 
-CLINICAL = ("therapist", "facilitator", "coordinator", "operator")
 IN_HAND = ("open", "acknowledged", "called_back")
 #: The queue's poll (ms): a request shows within this plus the POST and one round trip (target
 #: p99 <= 1 s). At 800 ms the worst case (800 + a 100-200 ms POST + a poll) sat on the target;
@@ -54,7 +54,7 @@ def clinical_sites(calls) -> tuple[list[dict], str | None]:
     sites = [
         s
         for s in calls.get("intake", "/v1/sites", limit=100)["items"]
-        if everywhere or set(held.get(s["id"], ())) & set(CLINICAL)
+        if everywhere or set(held.get(s["id"], ())) & set(SITE_STAFF)
     ]
     ids = [s["id"] for s in sites]
     wanted = request.values.get("site", "")
@@ -69,7 +69,7 @@ def own_clinician(clinicians: list[dict]) -> dict | None:
 
 # -- the queue -----------------------------------------------------------------------------------
 @blp.get("")
-@roles(*CLINICAL)
+@roles(*SITE_STAFF)
 def queue():
     calls = api()
     sites, site_id = clinical_sites(calls)
@@ -79,7 +79,7 @@ def queue():
 
 
 @blp.get("/queue")
-@roles(*CLINICAL)
+@roles(*SITE_STAFF)
 def queue_rows():
     """The poll: 204 (nothing to swap) while the digest is the one the page holds."""
     g.setdefault(PASSIVE, True)
@@ -181,7 +181,7 @@ def _minutes_since(when: str | None, now: datetime) -> int:
 
 
 @blp.post("/requests/<request_id>/<step>")
-@roles(*CLINICAL)
+@roles(*SITE_STAFF)
 def step(request_id: str, step: str):
     """Acknowledge, called back, close: one click each. htmx redraws the queue; without JS the
     page is drawn again."""
@@ -221,7 +221,7 @@ def step(request_id: str, step: str):
 
 # -- my load ---------------------------------------------------------------------------------------
 @blp.get("/load")
-@roles(*CLINICAL)
+@roles(*SITE_STAFF)
 def load():
     """After-hours contacts this week and month against the team's median: the clinician's
     own; a coordinator (the clinical lead's seat) picks any of the site's clinicians."""

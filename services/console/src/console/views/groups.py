@@ -18,11 +18,10 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from console.client import ServiceRefused, segment
 from console.web import api, components, current_user, roles
+from dbt_shared.vocabulary import COORDINATING, RUNNING_GROUPS
 
 blp = Blueprint("groups", __name__, url_prefix="/groups")
 
-STAFF = ("facilitator", "coordinator", "operator")
-COORDINATING = ("coordinator", "operator")
 WEEKDAYS = (
     ("mon", "Monday"),
     ("tue", "Tuesday"),
@@ -68,7 +67,7 @@ def _site_ids(sites: list[dict[str, Any]] | None = None) -> list[str]:
     site_roles = user.get("site_roles") or {}
     if not site_roles:  # the directory did not answer at sign-in: the token's sites
         return list(user.get("sites") or [])
-    return [s for s, held in site_roles.items() if set(held) & set(STAFF)]
+    return [s for s, held in site_roles.items() if set(held) & set(RUNNING_GROUPS)]
 
 
 def _coordinates(site_id: str) -> bool:
@@ -89,19 +88,21 @@ def _names(calls, ids: list[str]) -> dict[str, str]:
 
 
 @blp.get("")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def my_groups():
     """The groups I facilitate at each of my sites, then the site's other groups: one call per
     service whatever the number of sites (the sites and the groups of all mine at once, then the
     leaders' names and subjects in one intake call), never one per site."""
     calls = api()
+    cursor = request.args.get("cursor") or None  # the page after the one before (skills-group's)
     found = calls.gather(
         sites=lambda: calls.get("intake", "/v1/sites", limit=100),
-        groups=lambda: calls.get("skills-group", "/v1/groups"),  # every site of mine
+        # every site of mine, a page of them
+        groups=lambda: calls.get("skills-group", "/v1/groups", cursor=cursor),
     )
     site_names = {s["id"]: s["name"] for s in found["sites"]["items"]}
     site_ids = _site_ids(found["sites"]["items"])
-    groups = found["groups"]
+    groups = found["groups"]["items"]
     leaders = _clinician_names(calls, [i for g in groups for i in g.get("facilitator_ids", [])])
     sub = current_user().get("sub")
     me = {i for i, c in leaders.items() if sub and c.get("subject") == sub}
@@ -124,7 +125,12 @@ def my_groups():
                 "may_schedule": True,
             }
         )
-    return render_template("groups/mine.html", sites=sites, weekdays=dict(WEEKDAYS))
+    return render_template(
+        "groups/mine.html",
+        sites=sites,
+        weekdays=dict(WEEKDAYS),
+        next_cursor=found["groups"]["next_cursor"],
+    )
 
 
 def _clinician_names(calls, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -173,6 +179,10 @@ def load_group(group_id: str) -> dict[str, Any]:
     )
     group = first["group"]
     site = segment(group["site_id"])
+    # the calendar and the memberships are whole (bounded); who waits, the first page of them
+    first["more_waiting"] = first["waiting"]["next_cursor"] is not None
+    for listed in ("sessions", "enrollments", "waiting"):
+        first[listed] = first[listed]["items"]
     client_ids = [e["client_id"] for e in first["enrollments"]] + [
         w["client_id"] for w in first["waiting"]
     ]
@@ -183,11 +193,12 @@ def load_group(group_id: str) -> dict[str, Any]:
         feeds=lambda: calls.get("skills-group", "/v1/calendar-feeds", site_id=group["site_id"]),
         site=lambda: calls.get("intake", f"/v1/sites/{site}"),
     )
+    second["closures"] = second["closures"]["items"]  # a site's closures: one page, bounded
     return {**first, **second}
 
 
 @blp.get("/<group_id>")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def group_page(group_id: str):
     found = load_group(group_id)
     shown = session.pop(FEED_SHOWN, None)
@@ -221,6 +232,7 @@ def _render_group(group_id, found, feed_url=None, errors=None, form_error=None, 
         past_members=[e for e in found["enrollments"] if e["status"] != "active"],
         seats_free=max(group["capacity"] - len(held), 0),
         waiting=found["waiting"],
+        more_waiting=found.get("more_waiting", False),
         closures=[c for c in found["closures"] if c.get("effect")],
         names=found["names"],
         leaders=[
@@ -248,7 +260,7 @@ def _zone_of(group: dict[str, Any]) -> str:
 
 # -- members ---------------------------------------------------------------------------------
 @blp.post("/<group_id>/admissions")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def admit(group_id: str):
     """A waiting client into a free seat (the client's id in the form, never the URL)."""
     client_id = request.form.get("client_id", "")
@@ -283,7 +295,7 @@ def undo_closure(group_id: str):
 
 
 @blp.post("/<group_id>/feed")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def make_feed(group_id: str):
     """A calendar link for the group: shown once on the page (its secret is never stored by
     the console; it waits in the server-side session for the next page only)."""
@@ -293,7 +305,7 @@ def make_feed(group_id: str):
 
 
 @blp.post("/<group_id>/feed/revocation")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def revoke_feed(group_id: str):
     feed_id = request.form.get("feed_id", "")
     api().delete("skills-group", f"/v1/calendar-feeds/{segment(feed_id)}")

@@ -14,7 +14,6 @@ from console.client import ServiceRefused, segment
 from console.views import forms
 from console.views.groups import (
     ENDED_NAMES,
-    STAFF,
     STATUS_NAMES,
     WEEKDAYS,
     _clinician_list,
@@ -23,6 +22,7 @@ from console.views.groups import (
     module_name,
 )
 from console.web import api, roles
+from dbt_shared.vocabulary import RUNNING_GROUPS
 
 blp = Blueprint("group_members", __name__, url_prefix="/groups")
 
@@ -35,17 +35,21 @@ def _member_page(group_id, enrollment_id, values=None, errors=None, form_error=N
         enrollments=lambda: calls.get("skills-group", f"/v1/groups/{gid}/enrollments"),
     )
     group = found["group"]
-    member = next((e for e in found["enrollments"] if e["id"] == enrollment_id), None)
+    member = next((e for e in found["enrollments"]["items"] if e["id"] == enrollment_id), None)
     if member is None:
         raise ServiceRefused("skills-group", 404, {"detail": "No such member."})
     site = group["site_id"]
     more = calls.gather(
-        groups=lambda: calls.get("skills-group", "/v1/groups", site_id=site),
+        groups=lambda: calls.get(
+            "skills-group", "/v1/groups", site_id=site, program_id=group["program_id"]
+        ),
         clinicians=lambda: _clinician_list(calls, site),
         names=lambda: _names(calls, [member["client_id"]]),
     )
     others = [
-        g for g in more["groups"] if g["id"] != group_id and g["program_id"] == group["program_id"]
+        g
+        for g in more["groups"]["items"]
+        if g["id"] != group_id and g["program_id"] == group["program_id"]
     ]
     therapist = next((c for c in more["clinicians"] if c["id"] == member.get("therapist_id")), None)
     return render_template(
@@ -64,7 +68,7 @@ def _member_page(group_id, enrollment_id, values=None, errors=None, form_error=N
 
 
 @blp.get("/<group_id>/members/<enrollment_id>")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def member(group_id: str, enrollment_id: str):
     """One member: their run, their therapist to reach out through, remove or move them."""
     return _member_page(group_id, segment(enrollment_id))
@@ -77,7 +81,7 @@ MEMBER_WORDING = {
 
 
 @blp.post("/<group_id>/members/<enrollment_id>/removal")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def remove(group_id: str, enrollment_id: str):
     values = forms.submitted()
     try:
@@ -95,7 +99,7 @@ def remove(group_id: str, enrollment_id: str):
 
 
 @blp.post("/<group_id>/members/<enrollment_id>/transfer")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def transfer(group_id: str, enrollment_id: str):
     values = forms.submitted()
     body = {k: values[k] for k in ("group_id", "reason") if values.get(k)}
@@ -128,7 +132,7 @@ def _session_of(group_id: str, session_id: str) -> tuple[dict, dict]:
         group=lambda: calls.get("skills-group", f"/v1/groups/{gid}"),
         sessions=lambda: calls.get("skills-group", f"/v1/groups/{gid}/sessions"),
     )
-    one = next((s for s in found["sessions"] if s["id"] == session_id), None)
+    one = next((s for s in found["sessions"]["items"] if s["id"] == session_id), None)
     if one is None:
         raise ServiceRefused("skills-group", 404, {"detail": "No such session."})
     return found["group"], one
@@ -151,14 +155,14 @@ def _session_page(group_id, session_id, values=None, errors=None, form_error=Non
 
 
 @blp.get("/<group_id>/sessions/<session_id>")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def session_page(group_id: str, session_id: str):
     """Reschedule or cancel this one session (never the series)."""
     return _session_page(group_id, segment(session_id))
 
 
 @blp.post("/<group_id>/sessions/<session_id>/reschedule")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def reschedule(group_id: str, session_id: str):
     values = forms.submitted()
     group, one = _session_of(group_id, segment(session_id))
@@ -199,7 +203,7 @@ def reschedule(group_id: str, session_id: str):
 
 
 @blp.post("/<group_id>/sessions/<session_id>/cancellation")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def cancel(group_id: str, session_id: str):
     values = forms.submitted()
     if not values.get("reason"):

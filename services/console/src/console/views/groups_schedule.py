@@ -13,7 +13,6 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from console.client import ServiceRefused, segment
 from console.views import forms
 from console.views.groups import (
-    STAFF,
     STATUS_NAMES,
     WEEKDAYS,
     _clinician_list,
@@ -22,6 +21,7 @@ from console.views.groups import (
     module_name,
 )
 from console.web import api, components, roles
+from dbt_shared.vocabulary import RUNNING_GROUPS
 
 blp = Blueprint("group_schedule", __name__, url_prefix="/groups")
 
@@ -93,7 +93,7 @@ def _schedule_page(values, errors, form_error, preview=None, status=200):
 
 
 @blp.get("/new")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def schedule():
     """A new group, or (``?after=<group id>``) the next cycle of one: the same program, day,
     time, room and leaders, starting the week after its last session."""
@@ -105,7 +105,7 @@ def schedule():
             group=lambda: calls.get("skills-group", f"/v1/groups/{segment(after)}"),
             sessions=lambda: calls.get("skills-group", f"/v1/groups/{segment(after)}/sessions"),
         )
-        g, sessions = found["group"], found["sessions"]
+        g, sessions = found["group"], found["sessions"]["items"]
         last = max(
             (date.fromisoformat(s["date"]) for s in sessions),
             default=components().clock.now().date(),
@@ -159,7 +159,7 @@ def _field_errors(exc: ServiceRefused) -> tuple[dict[str, str], str | None]:
 
 
 @blp.post("/new")
-@roles(*STAFF)
+@roles(*RUNNING_GROUPS)
 def schedule_post():
     """``preview``: the calendar and its conflicts, nothing saved; ``save``: the group."""
     values = forms.submitted()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.client import segment
-from console.domain.referrals import STAFF
 from console.web import api, current_user, roles
+from dbt_shared.vocabulary import COORDINATING
 
 blp = Blueprint("inbox", __name__)
 
@@ -16,7 +16,7 @@ INBOX_PAGE = 50
 
 
 @blp.get("/inbox")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def inbox():
     calls = api()
     sites = calls.get("intake", "/v1/sites", limit=100)["items"]
@@ -41,7 +41,7 @@ def inbox():
 
 
 @blp.post("/inbox/<site_id>/<item_id>/read")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def mark_read(site_id: str, item_id: str):
     """Mark an item read (notifications keeps who and when); htmx swaps just its row and the
     unread count."""

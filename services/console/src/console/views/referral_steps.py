@@ -18,12 +18,12 @@ from flask import Blueprint, redirect, render_template, session, url_for
 from console.client import ServiceRefused, segment
 from console.domain.referrals import (
     SCREENING_FLAGS,
-    STAFF,
     STATUS_NAMES,
     calls_for_risk_banner,
 )
 from console.views import forms
 from console.web import api, roles
+from dbt_shared.vocabulary import COORDINATING
 
 blp = Blueprint("referral_steps", __name__, url_prefix="/referrals")
 
@@ -183,7 +183,7 @@ def referral_page(referral_id: str, step: str = "", values=None, errors=None, fo
 
 
 @blp.post("/<referral_id>/steps/<step>")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def take(referral_id: str, step: str):
     """Take one step of the pipeline; back to the referral page."""
     chosen = STEPS.get(step)
@@ -201,7 +201,7 @@ def take(referral_id: str, step: str):
 
 
 @blp.get("/<referral_id>/screening")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def screening_form(referral_id: str):
     return _screening_page(referral_id, {}, {}, None, forms.idempotency_key())
 
@@ -220,7 +220,7 @@ def _screening_page(referral_id, values, errors, form_error, key, status=200):
 
 
 @blp.post("/<referral_id>/screening")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def record_screening(referral_id: str):
     """Score the answers (intake does); a high risk shows the banner and the safety resources
     to give the client now on the referral page."""

@@ -12,10 +12,11 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from console.client import ServiceRefused
 from console.domain import languages
-from console.domain.referrals import STAFF, STAGES, STATUS_NAMES
+from console.domain.referrals import STAGES, STATUS_NAMES
 from console.views import forms
 from console.views.referral_steps import referral_page
 from console.web import api, components, current_user, roles
+from dbt_shared.vocabulary import COORDINATING
 
 blp = Blueprint("referrals", __name__, url_prefix="/referrals")
 
@@ -65,7 +66,7 @@ def _chosen_site(sites: list[dict]) -> str | None:
 
 
 @blp.get("")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def queue():
     """Who waits at which stage, oldest first, with the days each has waited."""
     sites = _sites()
@@ -162,7 +163,7 @@ def _days_since(received_at: str | None, today: date) -> int | None:
 
 
 @blp.get("/find")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def find():
     """A referral by its reference (its id), from the search box."""
     reference = request.args.get("reference", "").strip()
@@ -172,7 +173,7 @@ def find():
 
 
 @blp.get("/new")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def new():
     sites = _sites()
     values = {
@@ -197,7 +198,7 @@ def _form(sites, values, errors, form_error, key, status=200, duplicates=()):
 
 
 @blp.post("/new")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def record():
     """Check for the same person's open referrals at the site first: if there are some the
     coordinator has not seen, the form again with them (values kept) and 'Record it anyway';
@@ -257,7 +258,7 @@ def _date_of_birth(values: dict[str, str]) -> str:
 
 
 @blp.get("/<referral_id>")
-@roles(*STAFF)
+@roles(*COORDINATING)
 def referral(referral_id: str):
     """The referral, its client, screenings (with the risk banner), and its next steps."""
     return referral_page(referral_id)

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.client import ServiceRefused, segment
-from console.views.coaching import CLINICAL, clinical_sites, own_clinician
+from console.views.coaching import clinical_sites, own_clinician
 from console.web import api, components, current_user, roles
+from dbt_shared.vocabulary import SITE_STAFF
 
 blp = Blueprint("rota", __name__, url_prefix="/rota")
 
@@ -37,7 +38,7 @@ def _at(text: str) -> datetime:
 
 
 @blp.get("")
-@roles(*CLINICAL)
+@roles(*SITE_STAFF)
 def week(errors: dict | None = None, values: dict | None = None, status: int = 200):
     calls = api()
     sites, site_id = clinical_sites(calls)
@@ -199,7 +200,7 @@ def _span_from_form(zone: ZoneInfo) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 @blp.post("/overrides")
-@roles(*CLINICAL)
+@roles(*SITE_STAFF)
 def add_override():
     """A swap or cover: this clinician takes the role for these hours (the site's
     coordinators; coaching decides)."""
@@ -207,7 +208,7 @@ def add_override():
 
 
 @blp.post("/time-off")
-@roles(*CLINICAL)
+@roles(*SITE_STAFF)
 def add_time_off():
     """Time off: the clinician is never on call meanwhile (the clinician, or a coordinator)."""
     return _submit("time_off")

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.idempotency import idempotent, resource_id
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from intake.api.common import IDEMPOTENCY_DOC
 from intake.schemas import (
@@ -24,12 +25,10 @@ blp = Blueprint(
     "referral_steps", __name__, url_prefix="/v1/referrals", description="Pipeline steps"
 )
 
-STAFF = ("coordinator", "operator")
-
 
 @blp.route("/<referral_id>/screenings")
 class Screenings(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.arguments(
         ScreeningIn,
         example={
@@ -58,7 +57,7 @@ class Screenings(MethodView):
 
 @blp.route("/<referral_id>/eligibility")
 class EligibilityDecision(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.arguments(
         EligibilityIn, example={"decision": "eligible", "reason": "Meets criteria; BPD features."}
     )
@@ -70,7 +69,7 @@ class EligibilityDecision(MethodView):
 
 @blp.route("/<referral_id>/orientation")
 class Orientation(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.response(200, Referral)
     def post(self, referral_id):
         """Start orientation and commitment sessions (the referral must be eligible)."""
@@ -79,7 +78,7 @@ class Orientation(MethodView):
 
 @blp.route("/<referral_id>/commitment")
 class CommitmentRecord(MethodView):
-    @require_roles(*STAFF, "therapist")
+    @require_roles(*COORDINATING, "therapist")
     @blp.arguments(
         CommitmentIn,
         example={
@@ -97,7 +96,7 @@ class CommitmentRecord(MethodView):
 
 @blp.route("/<referral_id>/therapist")
 class TherapistMatch(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.arguments(TherapistIn, example={"language": "es", "preferred_clinician_id": None})
     @blp.response(200, Referral)
     def post(self, body, referral_id):
@@ -109,7 +108,7 @@ class TherapistMatch(MethodView):
 
 @blp.route("/<referral_id>/admission")
 class AdmissionRecord(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.arguments(
         AdmissionIn,
         example={"availability": [{"weekday": "tue", "start": "17:00", "end": "21:00"}]},
@@ -123,7 +122,7 @@ class AdmissionRecord(MethodView):
 
 @blp.route("/<referral_id>/withdrawal")
 class WithdrawalRecord(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.arguments(WithdrawalIn, example={"reason": "client_declined", "note": None})
     @blp.response(200, Referral)
     def post(self, body, referral_id):

@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.idempotency import idempotent, resource_id
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from intake.api.common import IDEMPOTENCY_DOC
 from intake.schemas import Referral, ReferralIn, ReferralListArgs, ReferralPage, ReferralPatch
@@ -16,12 +17,10 @@ blp = Blueprint(
     "referrals", __name__, url_prefix="/v1/referrals", description="Referral to admission"
 )
 
-STAFF = ("coordinator", "operator")
-
 
 @blp.route("")
 class Referrals(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.arguments(
         ReferralIn,
         example={
@@ -49,7 +48,7 @@ class Referrals(MethodView):
         location = url_for("referrals.ReferralById", referral_id=shown["_id"])
         return shown, 201, {"Location": location}
 
-    @require_roles(*STAFF, "therapist")
+    @require_roles(*COORDINATING, "therapist")
     @blp.arguments(ReferralListArgs, location="query")
     @blp.response(200, ReferralPage)
     def get(self, args):
@@ -60,13 +59,13 @@ class Referrals(MethodView):
 
 @blp.route("/<referral_id>")
 class ReferralById(MethodView):
-    @require_roles(*STAFF, "therapist")
+    @require_roles(*COORDINATING, "therapist")
     @blp.response(200, Referral)
     def get(self, referral_id):
         """A referral with the client's details, for staff of its site."""
         return referrals.read(referral_id, components(), current_principal())
 
-    @require_roles(*STAFF)
+    @require_roles(*COORDINATING)
     @blp.arguments(ReferralPatch, example={"client": {"phone": "+1 312 555 0199"}})
     @blp.response(200, Referral)
     def patch(self, body, referral_id):

@@ -8,6 +8,7 @@ from flask.views import MethodView
 
 from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles, signed_request
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 from notifications import services
 from notifications.schemas import (
@@ -23,7 +24,6 @@ from notifications.schemas import (
 from notifications.services import people
 
 blp = Blueprint("people", __name__, url_prefix="/v1", description="People and deliveries")
-STAFF = ("operator", "coordinator", "therapist", "facilitator")
 
 
 @blp.route("/me/inbox")
@@ -40,7 +40,7 @@ class MyInbox(MethodView):
 
 @blp.route("/preferences/<recipient_id>")
 class RecipientPreferences(MethodView):
-    @require_roles("client", *STAFF)
+    @require_roles("client", *SITE_STAFF)
     @blp.response(200, Preferences)
     def get(self, recipient_id):
         """The preferences in force (the recipient, or the staff of their site).
@@ -51,7 +51,7 @@ class RecipientPreferences(MethodView):
         came from their number. Each read is audited."""
         return people.get_preferences(recipient_id, components(), current_principal())
 
-    @require_roles("client", *STAFF)
+    @require_roles("client", *SITE_STAFF)
     @blp.arguments(PreferencesIn)
     @blp.response(200, Preferences)
     def put(self, body, recipient_id):
@@ -67,7 +67,7 @@ class RecipientPreferences(MethodView):
 
 @blp.route("/sites/<site_id>/notification-settings")
 class NotificationSettings(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, SiteSettings)
     def get(self, site_id):
         """The site's SMS window (08:00-21:00 by default) and reminder offsets (24 h, 2 h)."""
@@ -84,7 +84,7 @@ class NotificationSettings(MethodView):
 
 @blp.route("/deliveries")
 class Deliveries(MethodView):
-    @require_roles("client", *STAFF)
+    @require_roles("client", *SITE_STAFF)
     @blp.arguments(DeliveryArgs, location="query")
     @blp.response(200, DeliveryPage)
     def get(self, args):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from notifications.schemas import InboxItem, NotificationFigures, UnreadCount
 from notifications.services import inbox
@@ -14,12 +15,10 @@ blp = Blueprint(
     "site_inbox", __name__, url_prefix="/v1/sites", description="Site inboxes: read marks"
 )
 
-INBOX_STAFF = ("coordinator", "operator")  # those who read the site's inbox (GET /v1/inbox)
-
 
 @blp.route("/<site_id>/inbox/<item_id>/read")
 class InboxItemRead(MethodView):
-    @require_roles(*INBOX_STAFF)
+    @require_roles(*COORDINATING)
     @blp.response(200, InboxItem)
     def post(self, site_id, item_id):
         """Mark one of the site's inbox items read; marking it again changes nothing. Audited."""
@@ -28,7 +27,7 @@ class InboxItemRead(MethodView):
 
 @blp.route("/<site_id>/inbox/unread-count")
 class InboxUnreadCount(MethodView):
-    @require_roles(*INBOX_STAFF)
+    @require_roles(*COORDINATING)
     @blp.response(200, UnreadCount)
     def get(self, site_id):
         """How many of the site's inbox items nobody has marked read (a kept count)."""
@@ -37,7 +36,7 @@ class InboxUnreadCount(MethodView):
 
 @blp.route("/<site_id>/notification-figures")
 class SiteNotificationFigures(MethodView):
-    @require_roles(*INBOX_STAFF)
+    @require_roles(*COORDINATING)
     @blp.response(200, NotificationFigures)
     def get(self, site_id):
         """The site's figures for the operators' overview: unread inbox items, deliveries that

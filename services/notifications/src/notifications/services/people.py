@@ -10,6 +10,7 @@ from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite, Unavailable
+from dbt_shared.vocabulary import COORDINATING, SITE_STAFF
 from notifications.bootstrap import Components
 from notifications.delivery_store import (
     purpose_deliveries,
@@ -20,8 +21,6 @@ from notifications.domain import preferences, sms
 from notifications.domain.deliveries import PermanentFailure, TransientFailure
 
 log = logging.getLogger(__name__)
-COORDINATING = ("operator", "coordinator")
-STAFF = ("operator", "coordinator", "therapist", "facilitator")
 
 
 # -- preferences ---------------------------------------------------------------------------------
@@ -34,11 +33,11 @@ def _kind_of(c: Components, recipient_id: str, principal: Principal) -> tuple[st
         return "client", None
     clinician = c.repositories.clinician(recipient_id)
     if clinician is not None:
-        if principal.can_act_on_site(clinician["site_id"]) and principal.has_role(*STAFF):
+        if principal.can_act_on_site(clinician["site_id"]) and principal.has_role(*SITE_STAFF):
             return "clinician", clinician["site_id"]
         raise NotFound("recipient")
     for enrollment in c.repositories.enrollments_of(recipient_id):
-        if principal.can_act_on_site(enrollment["site_id"]) and principal.has_role(*STAFF):
+        if principal.can_act_on_site(enrollment["site_id"]) and principal.has_role(*SITE_STAFF):
             return "client", enrollment["site_id"]
     raise NotFound("recipient")
 

@@ -1,28 +1,21 @@
 """Use cases of attendance: the roster, records and the four-miss rule, reinstatement.
 
 A record's reason (why a client was absent or late: often health or crisis) is health data:
-sealed at rest with the field cipher, bound to its record, and opened only for an answer; the
-worker seals, once, what an earlier version stored in the clear.
+sealed at rest with the field cipher, bound to its record, and opened only for an answer.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
 from typing import Any
 
-from pymongo.database import Database
-
-from dbt_shared import documents, listing
+from dbt_shared import documents
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 from dbt_shared.events.envelope import Event
-from dbt_shared.protection import PREFIX
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, calendar, placement
-from skills_group.repository import ACTIVE, ATTENDANCE
+from skills_group.repository import ACTIVE
 from skills_group.services.admission import promote_waiting, seats_of
 from skills_group.services.common import (
     COORDINATING,
@@ -35,8 +28,6 @@ from skills_group.services.common import (
     _started,
 )
 
-log = logging.getLogger(__name__)
-
 # -- attendance ----------------------------------------------------------------------------------
 REASON_FIELD = "reason"
 
@@ -46,11 +37,8 @@ def _seal_reason(c: Components, record_id: str, reason: str | None) -> str | Non
 
 
 def _reason(c: Components, record: dict[str, Any]) -> str | None:
-    """A record's reason in the clear (one written before reasons were sealed is as it was)."""
-    reason = record.get("reason")
-    if reason is None or not reason.startswith(PREFIX):
-        return reason
-    return c.cipher.decrypt(reason, record_id=record["_id"], field=REASON_FIELD)
+    """A record's reason in the clear."""
+    return c.cipher.decrypt(record.get("reason"), record_id=record["_id"], field=REASON_FIELD)
 
 
 def _shown(c: Components, record: dict[str, Any]) -> dict[str, Any]:
@@ -269,39 +257,3 @@ def client_attendance(client_id: str, c: Components, principal: Principal):
         "consecutive_misses": miss_run,
         "attendance_rate": rate,
     }
-
-
-# -- reasons stored in the clear by an earlier version -------------------------------------------
-REASONS_SEALED = "attendance:reasons-sealed"
-
-
-def seal_stored_reasons(c: Components, db: Database) -> int | None:
-    """Once per database (a marker in ``list_counters``; one process does it): seal every
-    reason an earlier version stored in the clear, each record through the guarded ``save`` (a
-    record written meanwhile was sealed by that write). One pass over the records, at the
-    first start of this version; answers how many it visited."""
-
-    def seal(record: dict[str, Any]) -> None:
-        reason = record.get("reason")
-        if reason is not None and not reason.startswith(PREFIX):
-            sealed = {**record, "reason": _seal_reason(c, record["_id"], reason)}
-            with contextlib.suppress(StaleWrite):  # written meanwhile: sealed by that write
-                c.repositories.attendance.save(sealed)  # index: _id
-
-    return listing.backfill(
-        db[ATTENDANCE], listing.MongoSequences(db), lambda _r: {}, marker=REASONS_SEALED, then=seal
-    )
-
-
-def seal_stored_reasons_in_background(c: Components, db: Database) -> None:
-    """``seal_stored_reasons`` on a thread of its own, so that the worker starts at once."""
-    if db[listing.COUNTERS].find_one({"_id": REASONS_SEALED}) is not None:  # index: _id
-        return
-
-    def run() -> None:
-        try:
-            seal_stored_reasons(c, db)
-        except Exception:  # the next start tries again (the claim's lease runs out)
-            log.exception("sealing stored attendance reasons failed")
-
-    threading.Thread(target=run, name="seal stored reasons", daemon=True).start()
