@@ -14,7 +14,7 @@ import copy
 import pytest
 import yaml
 
-from devstack import kubeapi
+from devstack import kube_manifests, kubeapi
 
 NAMESPACE = "dbt-platform"
 #: The first test builds etcd and kube-apiserver when their cache is cold (tens of minutes on 2
@@ -30,7 +30,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def prod_docs() -> list[dict]:
-    return [d for d in yaml.safe_load_all(kubeapi.render("prod")) if d]
+    return [d for d in yaml.safe_load_all(kube_manifests.render("prod")) if d]
 
 
 def _object_line(doc: dict) -> str:
@@ -41,15 +41,15 @@ def _object_line(doc: dict) -> str:
 
 
 def test_the_check_covers_every_overlay_and_the_optional_components():
-    names = kubeapi.overlays()
+    names = kube_manifests.overlays()
     assert {"dev", "prod", "prod+keda"} <= set(names)
-    kinds = {d["kind"] for d in yaml.safe_load_all(kubeapi.render("prod+keda")) if d}
+    kinds = {d["kind"] for d in yaml.safe_load_all(kube_manifests.render("prod+keda")) if d}
     assert {"ScaledObject", "HTTPRoute", "PrometheusRule", "KafkaTopic"} <= kinds
 
 
-@pytest.mark.parametrize("overlay", kubeapi.overlays())
+@pytest.mark.parametrize("overlay", kube_manifests.overlays())
 def test_every_object_of_the_overlay_is_accepted_by_the_api_server(server, overlay):
-    manifests = kubeapi.render(overlay)
+    manifests = kube_manifests.render(overlay)
     docs = [d for d in yaml.safe_load_all(manifests) if d]
     server.create_namespaces(docs)
 
