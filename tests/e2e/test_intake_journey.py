@@ -2,7 +2,8 @@
 
 A coordinator screens, decides, orients, commits, matches and admits a client; a high-risk
 screening at 03:00 site time reaches the clinical lead by email within seconds; bad requests are
-refused precisely and change nothing; nothing readable about the client sits in the database.
+refused precisely and change nothing. Who may see a client and what the database holds:
+``test_intake_client_privacy``; lists, the waitlist and the API document: ``test_intake_lists``.
 """
 
 from __future__ import annotations
@@ -10,113 +11,27 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from e2e_intake_clinic import (
+    HIGH_RISK,
+    LOW_RISK,
+    client_details,
+    new_referral,
+    set_up_clinic,
+    zone_where_it_is,
+)
 from pymongo import MongoClient
 
 from dbt_shared.contracts import intake as contract
 from support import Api, header, read_topic, wait_until
 
-LOW_RISK = {
-    "cssrs": [False] * 6,
-    "phq9": [1, 1, 1, 1, 0, 1, 0, 0, 0],
-    "gad7": [1, 1, 0, 0, 1, 0, 0],
-    "ders16_total": 40,
-    "bsl23_mean": 0.8,
-}
-HIGH_RISK = {**LOW_RISK, "cssrs": [True, True, True, True, False, False], "phq9": [2] * 8 + [1]}
-
-
-def client_details(tag: str) -> dict:
-    return {
-        "given_name": f"Given{tag}",
-        "family_name": f"Family{tag}",
-        "date_of_birth": "1990-02-03",
-        "email": f"client.{tag}@example.org",
-        "phone": phone_of(tag),
-        "preferred_channel": "sms",
-        "language": "es",
-    }
-
-
-def phone_of(tag: str) -> str:
-    # in E.164, as intake stores and answers every number
-    return f"+1312555{int(tag, 16) % 10000:04d}"
-
-
-def zone_where_it_is(hour: int) -> str:
-    """An IANA zone whose local time is now within ``hour``: a real 03:00 without faked clocks."""
-    now = datetime.now(UTC)
-    for name in sorted(available_timezones()):
-        if "/" in name and now.astimezone(ZoneInfo(name)).hour == hour:
-            return name
-    raise AssertionError(f"no time zone is at {hour}:00 now")
-
 
 @pytest.fixture(scope="module")
 def clinic(platform, tokens):
-    profile = platform.profile
-    operator = Api(profile.api_url("intake"), tokens.operator())
-    tag = uuid.uuid4().hex[:6]
-    lead_email = f"lead-{tag}@clinic.example.org"
-    site = operator.post(
-        "/v1/sites",
-        json={
-            "name": f"Night Site {tag}",
-            "timezone": zone_where_it_is(3),
-            "intake_email": f"intake-{tag}@clinic.example.org",
-            "clinical_lead": {"name": "Dr. Lead", "email": lead_email, "phone": "+1 312 555 0100"},
-        },
-    )
-    assert site.status_code == 201, site.text
-    site_id = site.json()["id"]
-    adult = operator.post(f"/v1/sites/{site_id}/programs", json={"kind": "adult"})
-    assert adult.status_code == 201, adult.text
-    therapists, subjects = {}, {}
-    for name, languages, limit in (("en-only", ["en"], 10), ("bilingual", ["en", "es"], 10)):
-        created = operator.post(
-            f"/v1/sites/{site_id}/clinicians",
-            json={
-                "subject": f"idp|{name}-{tag}",
-                "display_name": f"Therapist {name}",
-                "roles": ["therapist"],
-                "programs": ["adult"],
-                "languages": languages,
-                "caseload_limit": limit,
-            },
-        )
-        assert created.status_code == 201, created.text
-        therapists[name] = created.json()["id"]
-        subjects[name] = f"idp|{name}-{tag}"
-    return {
-        "profile": profile,
-        "site_id": site_id,
-        "site_zone": site.json()["timezone"],
-        "lead_email": lead_email,
-        "program": adult.json(),
-        "therapists": therapists,
-        "therapist_subjects": subjects,
-        "coordinator": Api(profile.api_url("intake"), tokens.coordinator(site_id)),
-        "operator": operator,
-    }
-
-
-def new_referral(clinic, tag: str | None = None) -> dict:
-    tag = tag or uuid.uuid4().hex[:6]
-    response = clinic["coordinator"].post(
-        "/v1/referrals",
-        json={
-            "site_id": clinic["site_id"],
-            "program": "adult",
-            "source": "self",
-            "consent_to_contact": True,
-            "client": client_details(tag),
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+    return set_up_clinic(platform, tokens)
 
 
 def test_programs_default_to_standard_dbt_and_settings_can_change(clinic, tokens):
@@ -398,194 +313,3 @@ def test_high_risk_alerts_the_clinical_lead_at_once_whatever_the_hour(clinic, to
     assert first["priority"] == "urgent" and first["referral_id"] == referral["id"]
     metrics_text = requests.get(clinic["profile"].api_url("intake") + "/metrics", timeout=5).text
     assert 'dbt_intake_screenings_total{risk_level="high"}' in metrics_text
-
-
-def test_another_sites_coordinator_sees_nothing(clinic, tokens):
-    referral = new_referral(clinic)
-    stranger = Api(clinic["profile"].api_url("intake"), tokens.coordinator(str(uuid.uuid4())))
-    assert stranger.get(f"/v1/referrals/{referral['id']}").status_code == 404
-    assert (
-        stranger.post(f"/v1/referrals/{referral['id']}/screenings", json=LOW_RISK).status_code
-        == 404
-    )
-    listed = stranger.get("/v1/referrals").json()["items"]
-    assert referral["id"] not in [r["id"] for r in listed]
-    assert stranger.get(f"/v1/waitlist?site_id={clinic['site_id']}").status_code == 404
-    assert stranger.get(f"/v1/sites/{clinic['site_id']}").status_code == 404
-
-
-def test_waitlist_lists_who_waits_where_oldest_first(clinic):
-    first, second = new_referral(clinic), new_referral(clinic)
-    clinic["coordinator"].post(f"/v1/referrals/{second['id']}/screenings", json=LOW_RISK)
-    waitlist = (
-        clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}&limit=200").json()
-    )
-    ids = [e["referral_id"] for e in waitlist["items"]]
-    assert ids.index(first["id"]) < ids.index(second["id"])
-    stages = {e["referral_id"]: e["stage"] for e in waitlist["items"]}
-    assert stages[first["id"]] == "received" and stages[second["id"]] == "screening"
-    assert all(e["waiting_days"] == 0 for e in waitlist["items"])
-    assert "client" not in waitlist["items"][0]
-
-    def counted() -> bool:  # a stage count is a moment behind on the other api worker
-        answer = clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}").json()
-        counts = {s["stage"]: s["count"] for s in answer["stages"]}
-        return counts["received"] >= 1 and counts["screening"] >= 1
-
-    wait_until(counted, timeout=5, what="both stages counted")
-
-
-def test_a_coordinator_of_two_sites_can_list_one_of_them(clinic, tokens):
-    other_site = (
-        clinic["operator"]
-        .post(
-            "/v1/sites",
-            json={"name": "Second", "timezone": "UTC", "intake_email": "second@example.org"},
-        )
-        .json()["id"]
-    )
-    both = Api(
-        clinic["profile"].api_url("intake"), tokens.coordinator(clinic["site_id"], other_site)
-    )
-    elsewhere = both.post(
-        "/v1/referrals",
-        json={
-            "site_id": other_site,
-            "program": "adult",
-            "source": "self",
-            "consent_to_contact": True,
-            "client": client_details(uuid.uuid4().hex[:6]),
-        },
-    ).json()["id"]
-    listed = both.get(f"/v1/referrals?site_id={clinic['site_id']}&limit=200").json()["items"]
-    assert listed and {r["site_id"] for r in listed} == {clinic["site_id"]}
-    assert elsewhere not in [r["id"] for r in listed]
-
-
-def test_lists_filter_and_paginate(clinic):
-    for _ in range(3):
-        new_referral(clinic)
-    coordinator = clinic["coordinator"]
-    first_page = coordinator.get(
-        f"/v1/referrals?site_id={clinic['site_id']}&status=received&limit=2"
-    ).json()
-    assert len(first_page["items"]) == 2 and first_page["next_cursor"]
-    assert all(item["status"] == "received" for item in first_page["items"])
-    second_page = coordinator.get(
-        f"/v1/referrals?site_id={clinic['site_id']}&status=received&limit=2"
-        f"&cursor={first_page['next_cursor']}"
-    ).json()
-    assert not {i["id"] for i in first_page["items"]} & {i["id"] for i in second_page["items"]}
-    assert coordinator.get("/v1/referrals?cursor=nonsense").status_code == 422
-
-
-def test_contact_channels_are_for_services_only(clinic, tokens):
-    referral = new_referral(clinic, tag="c0ffee")
-    path = f"/v1/clients/{referral['id']}/contact"
-    assert clinic["coordinator"].get(path).status_code == 403
-    service = Api(
-        clinic["profile"].api_url("intake"), tokens.role("service", sub="service:notifications")
-    )
-    contact = service.get(path).json()
-    assert contact["channels"] == {"email": "client.c0ffee@example.org", "sms": phone_of("c0ffee")}
-    assert contact["preferred_channel"] == "sms" and contact["language"] == "es"
-    assert contact["timezone"] == clinic["site_zone"]
-
-
-def test_the_database_holds_no_plain_text_client_data(clinic):
-    referral = (
-        clinic["coordinator"]
-        .post(
-            "/v1/referrals",
-            json={
-                "site_id": clinic["site_id"],
-                "program": "adult",
-                "source": "self",
-                "consent_to_contact": True,
-                "client": client_details("beef42"),
-            },
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-        )
-        .json()
-    )
-    rid = referral["id"]
-    clinic["coordinator"].post(f"/v1/referrals/{rid}/screenings", json=LOW_RISK)
-    clinic["coordinator"].post(
-        f"/v1/referrals/{rid}/eligibility", json={"decision": "eligible", "reason": "Quietbeef42"}
-    )
-    intake_db = MongoClient(clinic["profile"].mongodb_uri)["dbt_intake"]
-    secrets = (
-        "Givenbeef42",
-        "Familybeef42",
-        "client.beef42@example.org",
-        phone_of("beef42"),
-        "1990-02-03",
-        "Quietbeef42",
-    )
-    for name in intake_db.list_collection_names():
-        dump = json.dumps(list(intake_db[name].find()), default=str)
-        for secret in secrets:
-            assert secret not in dump, f"{secret} readable in intake's {name} collection"
-    stored = intake_db.referrals.find_one({"_id": rid})
-    assert stored["client"]["email"].startswith("enc:v1:")
-    assert stored["screenings"][0]["answers"].startswith("enc:v1:"), "answers are sealed too"
-
-
-def test_every_access_to_a_client_leaves_one_audit_record(clinic, tokens):
-    referral = new_referral(clinic)
-    rid = referral["id"]
-    coordinator = clinic["coordinator"]
-    coordinator.get(f"/v1/referrals/{rid}")
-    coordinator.get(f"/v1/referrals/{rid}")
-    coordinator.post(f"/v1/referrals/{rid}/screenings", json=LOW_RISK)
-    coordinator.request(
-        "PATCH", f"/v1/referrals/{rid}", json={"client": {"phone": "+1 312 555 0111"}}
-    )
-    trail = clinic["operator"].get(f"/v1/audit?object_id={rid}&limit=200").json()["items"]
-    assert [r["action"] for r in trail] == [
-        "referral.create",
-        "referral.read",
-        "referral.read",
-        "referral.record_screening",
-        "referral.update_contact",
-    ]
-    assert all(r["actor"] == "coord-test" and r["site_id"] == clinic["site_id"] for r in trail)
-    assert all(r["request_id"] for r in trail)
-    assert clinic["coordinator"].get("/v1/audit").status_code == 403
-
-
-def test_the_openapi_document_describes_every_endpoint_with_examples(platform):
-    spec = Api(platform.profile.api_url("intake")).get("/openapi.json").json()
-    expected = {
-        ("/v1/sites", "post"),
-        ("/v1/sites/{site_id}/programs", "post"),
-        ("/v1/sites/{site_id}/programs/{program_id}", "patch"),
-        ("/v1/sites/{site_id}/clinicians", "post"),
-        ("/v1/referrals", "post"),
-        ("/v1/referrals", "get"),
-        ("/v1/referrals/{referral_id}", "patch"),
-        ("/v1/referrals/{referral_id}/screenings", "post"),
-        ("/v1/referrals/{referral_id}/eligibility", "post"),
-        ("/v1/referrals/{referral_id}/orientation", "post"),
-        ("/v1/referrals/{referral_id}/commitment", "post"),
-        ("/v1/referrals/{referral_id}/therapist", "post"),
-        ("/v1/referrals/{referral_id}/admission", "post"),
-        ("/v1/referrals/{referral_id}/withdrawal", "post"),
-        ("/v1/waitlist", "get"),
-        ("/v1/clients/{client_id}/contact", "get"),
-        ("/v1/audit", "get"),
-    }
-    verbs = {"get", "post", "patch", "put", "delete"}
-    documented = {(p, m) for p, ops in spec["paths"].items() for m in ops if m in verbs}
-    assert expected <= documented
-    for path, ops in spec["paths"].items():
-        for method, op in ops.items():
-            if method not in verbs:
-                continue
-            assert op.get("summary"), f"{method} {path} has no summary"
-            assert "default" in op["responses"], f"{method} {path} documents no problem response"
-            body = op.get("requestBody", {}).get("content", {}).get("application/json")
-            if body:
-                assert "example" in body, f"{method} {path} has no request example"
-    problem = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
-    assert "application/problem+json" in problem

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 import requests
+from e2e_intake_clinic import LOW_RISK, new_referral
 from pymongo import MongoClient
-from test_intake_journey import LOW_RISK, new_referral
 
 from dbt_shared.contracts import skills
 from support import Api, header, read_topic, wait_until

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from test_intake_journey import LOW_RISK, new_referral, phone_of, zone_where_it_is
+from e2e_intake_clinic import LOW_RISK, new_referral, phone_of, zone_where_it_is
 
 from dbt_shared.contracts import notifications as contract
 from devstack.profile import SMS_AUTH_TOKEN

@@ -8,11 +8,7 @@ database, broker or HTTP; the clinic they run in is set up by ``intake_clinic``.
 from __future__ import annotations
 
 import pytest
-from intake_clinic import (
-    Clinic,
-    events_of,
-    set_up_clinic,
-)
+from intake_clinic import Clinic, events_of, set_up_clinic
 
 from dbt_shared.contracts import intake as contract
 from dbt_shared.errors import Conflict, InvalidInput
