@@ -6,6 +6,7 @@ sealed at rest with the field cipher, bound to its record, and opened only for a
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from dbt_shared import documents
@@ -146,12 +147,28 @@ def record_attendance(session_id: str, body: dict[str, Any], c: Components, prin
         )
     if freed:
         promote_waiting(c, group["site_id"], group["program_id"])
-    records = c.repositories.records_of_session(session_id)
+    records = _sheet_saved(c, session, len(expected))
     return {
         "session_id": session_id,
         "records": [_shown(c, r) for r in records],
         "members": members,
     }
+
+
+def _sheet_saved(c: Components, session: dict[str, Any], expected: int) -> list[dict[str, Any]]:
+    """The sheet's counts by status now, kept on its session with ``attendance.recorded`` (the
+    event rides in the session's write). Another sheet of this session saved meanwhile: count
+    again on what is stored then. Answers the session's records."""
+    for _attempt in range(5):
+        records = c.repositories.records_of_session(session["_id"])  # index: session
+        counts = dict(Counter(r["status"] for r in records))
+        recorded = events.attendance_recorded(session, expected, counts, c.clock)
+        try:
+            c.repositories.sessions.save({**session, "attendance_counts": counts}, [recorded])
+            return records
+        except StaleWrite:
+            session = c.repositories.sessions.get(session["_id"])  # index: _id
+    raise StaleWrite("session")
 
 
 def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]) -> bool:
