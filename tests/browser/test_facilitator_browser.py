@@ -154,9 +154,9 @@ def week(console, tokens) -> dict:
     other_day = DAYS[(next_meeting.weekday() + 3) % 7]  # waits: no group fits the day
     family = f"Quintanilla{suffix}"
     client_id = _admit(intake, site_id, therapist_id, other_day, family)
-    sessions = _ok(coordinator.get(f"/v1/groups/{group['id']}/sessions"))
+    sessions = _ok(coordinator.get(f"/v1/groups/{group['id']}/sessions"))["items"]
     wait_until(
-        lambda: coordinator.get("/v1/waitlist", params={"site_id": site_id}).json(),
+        lambda: coordinator.get("/v1/waitlist", params={"site_id": site_id}).json()["items"],
         timeout=60,
         what="skills-group to learn the admitted client",
     )

@@ -205,7 +205,7 @@ def test_a_low_check_in_raises_a_rupture_and_goals_are_shared(clinic):
         f"/v1/clients/{clinic['client_id']}/goals/{goal['id']}", json={"progress": 25}
     )
     assert changed.status_code == 200, changed.text
-    seen = clinic["client"].get(f"/v1/clients/{clinic['client_id']}/goals").json()
+    seen = clinic["client"].get(f"/v1/clients/{clinic['client_id']}/goals").json()["items"]
     assert seen[0]["progress"] == 25 and len(seen[0]["history"]) == 2
     assert clinic["other_client"].get(f"/v1/clients/{clinic['client_id']}/goals").status_code == 404
 

@@ -138,17 +138,19 @@ def test_admitted_clients_are_placed_at_the_next_entry_point_or_wait_for_a_seat(
     first, second = admit(clinic), admit(clinic)
 
     enrollments = wait_until(
-        lambda: clinic["coordinator"].get(f"/v1/groups/{group['id']}/enrollments").json(),
+        lambda: clinic["coordinator"].get(f"/v1/groups/{group['id']}/enrollments").json()["items"],
         timeout=30,
         what="the first admitted client to be placed",
     )
     [enrollment] = enrollments
     assert enrollment["client_id"] == first
-    sessions = clinic["coordinator"].get(f"/v1/groups/{group['id']}/sessions").json()
+    sessions = clinic["coordinator"].get(f"/v1/groups/{group['id']}/sessions").json()["items"]
     start = next(s for s in sessions if s["id"] == enrollment["first_session_id"])
     assert start["is_entry_point"] and start["starts_at"] > datetime.now(UTC).isoformat()
     waiting = wait_until(
-        lambda: clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}").json(),
+        lambda: (
+            clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}").json()["items"]
+        ),
         timeout=30,
         what="the second client on the waitlist",
     )
@@ -159,9 +161,10 @@ def test_admitted_clients_are_placed_at_the_next_entry_point_or_wait_for_a_seat(
         "PATCH", f"/v1/groups/{group['id']}", json={"capacity": 2}
     )
     assert grown.status_code == 200, grown.text
-    both = clinic["coordinator"].get(f"/v1/groups/{group['id']}/enrollments").json()
+    both = clinic["coordinator"].get(f"/v1/groups/{group['id']}/enrollments").json()["items"]
     assert sorted(e["client_id"] for e in both) == sorted([first, second])
-    assert clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}").json() == []
+    waitlist = clinic["coordinator"].get(f"/v1/waitlist?site_id={clinic['site_id']}").json()
+    assert waitlist["items"] == []
 
     bootstrap = clinic["profile"].kafka_bootstrap
     created = [
@@ -228,13 +231,13 @@ def test_three_misses_raise_the_at_risk_event_and_the_fourth_discharges(groups_c
                 w["client_id"]
                 for w in clinic["coordinator"]
                 .get(f"/v1/waitlist?site_id={clinic['site_id']}")
-                .json()
+                .json()["items"]
             ]
         ),
         timeout=30,
         what="the client on the waitlist (no group of theirs has a seat soon)",
     )
-    sessions = clinic["coordinator"].get(f"/v1/groups/{group['id']}/sessions").json()
+    sessions = clinic["coordinator"].get(f"/v1/groups/{group['id']}/sessions").json()["items"]
     entry = next(s for s in sessions if s["is_entry_point"])  # the group already met then
     placed = clinic["coordinator"].post(
         f"/v1/groups/{group['id']}/enrollments",

@@ -74,7 +74,7 @@ def _snapshot(profile, sites: dict[str, str]) -> dict[str, Any]:
     ]
     shot["enrollments"] = [
         _get(profile, "skills-group", f"/v1/groups/{g['id']}/enrollments", op)
-        for g in shot["north"]["groups"]
+        for g in shot["north"]["groups"]["items"]
     ]
     return shot
 
@@ -100,7 +100,7 @@ def test_theo_reads_his_clients_diary_cards_goals_and_alliance(loaded):
             for w in _weeks()
         )
         assert filled == 6
-        assert len(_get(profile, "coaching", f"/v1/clients/{client}/goals", theo)) == 1
+        assert len(_get(profile, "coaching", f"/v1/clients/{client}/goals", theo)["items"]) == 1
         alliance = _get(profile, "coaching", f"/v1/clients/{client}/alliance", theo)
         assert len(alliance["series"]) >= 4
         ruptures += len(alliance["open_ruptures"])
@@ -152,12 +152,14 @@ def test_the_group_led_by_fiona_has_the_admitted_clients_as_members(loaded):
     profile, _, sites = loaded
     fiona = mint_token(["facilitator"], [sites["north"]], demo_data.FIONA)
     groups = _get(profile, "skills-group", f"/v1/groups?site_id={sites['north']}", fiona)
-    (group,) = [g for g in groups if g["name"] == demo_data.GROUP["name"]]
+    (group,) = [g for g in groups["items"] if g["name"] == demo_data.GROUP["name"]]
     assert len(group["facilitator_ids"]) == 2
     members = _until(
         lambda: [
             e
-            for e in _get(profile, "skills-group", f"/v1/groups/{group['id']}/enrollments", fiona)
+            for e in _get(profile, "skills-group", f"/v1/groups/{group['id']}/enrollments", fiona)[
+                "items"
+            ]
             if e["status"] == "active"
         ][1:],  # truthy once both admitted clients are placed
         "both admitted clients placed in the demo group",

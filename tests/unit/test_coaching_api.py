@@ -287,7 +287,7 @@ def test_goals_are_shared_with_who_changed_what(api, auth):
         headers=as_clinician(auth, "tess"),
     )
     assert changed.status_code == 200 and changed.json["progress"] == 40
-    seen = api.get("/v1/clients/client-1/goals", headers=as_client(auth)).json
+    seen = api.get("/v1/clients/client-1/goals", headers=as_client(auth)).json["items"]
     assert seen[0]["title"] == "Sleep by 23:00"
     assert [h["by"] for h in seen[0]["history"]] == ["client-1", "sub-tess"]
     assert (

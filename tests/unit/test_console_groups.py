@@ -13,7 +13,7 @@ import pytest
 
 from console import bootstrap
 from console.app import create_app
-from console.testing import FakeProvider, FakeServices, problem
+from console.testing import FakeProvider, FakeServices, page, problem
 
 SITE = "site-a"
 GROUP = "grp-1"
@@ -157,48 +157,54 @@ def services():
         "GET",
         "skills-group",
         "/v1/groups",
-        [
-            GROUP_BODY,
-            {**GROUP_BODY, "id": OTHER, "name": "Thursday", "facilitator_ids": ["clin-ben"]},
-        ],
+        page(
+            [
+                GROUP_BODY,
+                {**GROUP_BODY, "id": OTHER, "name": "Thursday", "facilitator_ids": ["clin-ben"]},
+            ]
+        ),
     )
     fake.on("GET", "skills-group", f"/v1/groups/{GROUP}", GROUP_BODY)
-    fake.on("GET", "skills-group", f"/v1/groups/{GROUP}/sessions", SESSIONS)
-    fake.on("GET", "skills-group", f"/v1/groups/{GROUP}/enrollments", ENROLLMENTS)
+    fake.on("GET", "skills-group", f"/v1/groups/{GROUP}/sessions", page(SESSIONS))
+    fake.on("GET", "skills-group", f"/v1/groups/{GROUP}/enrollments", page(ENROLLMENTS))
     fake.on(
         "GET",
         "skills-group",
         f"/v1/groups/{GROUP}/waitlist",
-        [
-            {
-                "client_id": WAITING,
-                "program_id": f"{SITE}:adult",
-                "fits": True,
-                "reason": "no_free_seat",
-                "waiting_since": "2026-02-01T10:00:00+00:00",
-            }
-        ],
+        page(
+            [
+                {
+                    "client_id": WAITING,
+                    "program_id": f"{SITE}:adult",
+                    "fits": True,
+                    "reason": "no_free_seat",
+                    "waiting_since": "2026-02-01T10:00:00+00:00",
+                }
+            ]
+        ),
     )
     fake.on(
         "GET",
         "skills-group",
         f"/v1/sites/{SITE}/closures",
-        [
-            {
-                "site_id": SITE,
-                "date": "2026-03-10",
-                "reason": "Staff training",
-                "effect": "shifted",
-                "session_id": S3,
-            },
-            {
-                "site_id": SITE,
-                "date": "2026-03-11",
-                "reason": "Other day",
-                "effect": None,
-                "session_id": None,
-            },
-        ],
+        page(
+            [
+                {
+                    "site_id": SITE,
+                    "date": "2026-03-10",
+                    "reason": "Staff training",
+                    "effect": "shifted",
+                    "session_id": S3,
+                },
+                {
+                    "site_id": SITE,
+                    "date": "2026-03-11",
+                    "reason": "Other day",
+                    "effect": None,
+                    "session_id": None,
+                },
+            ]
+        ),
     )
     fake.on("GET", "skills-group", "/v1/calendar-feeds", {"items": [], "next_cursor": None})
     return fake
@@ -512,7 +518,7 @@ ROSTER = [
 
 
 def test_the_sheet_saves_one_member_as_it_is_set_and_marks_the_third_miss(clock, services):
-    services.on("GET", "skills-group", f"/v1/sessions/{S2}/roster", ROSTER)
+    services.on("GET", "skills-group", f"/v1/sessions/{S2}/roster", page(ROSTER))
     services.on(
         "PUT",
         "skills-group",
@@ -553,7 +559,7 @@ def test_the_sheet_saves_one_member_as_it_is_set_and_marks_the_third_miss(clock,
 
 
 def test_without_js_a_row_posts_and_the_sheet_returns_and_late_needs_its_minutes(clock, services):
-    services.on("GET", "skills-group", f"/v1/sessions/{S2}/roster", ROSTER)
+    services.on("GET", "skills-group", f"/v1/sessions/{S2}/roster", page(ROSTER))
     services.on(
         "PUT",
         "skills-group",

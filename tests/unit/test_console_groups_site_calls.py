@@ -10,7 +10,7 @@ import pytest
 
 from console import bootstrap
 from console.app import create_app
-from console.testing import FakeProvider, FakeServices
+from console.testing import FakeProvider, FakeServices, page
 
 
 def _site(n: int) -> str:
@@ -71,11 +71,13 @@ def _services(sites: int) -> FakeServices:
         "GET",
         "skills-group",
         "/v1/groups",
-        lambda params, _b: [
-            _group(n)
-            for n in range(sites)
-            if not (params or {}).get("site_id") or params["site_id"] == _site(n)
-        ],
+        lambda params, _b: page(
+            [
+                _group(n)
+                for n in range(sites)
+                if not (params or {}).get("site_id") or params["site_id"] == _site(n)
+            ]
+        ),
     )
     return fake
 

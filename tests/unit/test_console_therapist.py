@@ -14,7 +14,7 @@ import pytest
 from console import bootstrap
 from console.app import create_app
 from console.client import Answer
-from console.testing import FakeProvider, FakeServices, problem
+from console.testing import FakeProvider, FakeServices, page, problem
 from dbt_shared.clock import FixedClock
 
 SITE = "site-a"
@@ -383,7 +383,7 @@ GOALS = [
 def client_page_routes(services):
     services.on("GET", "coaching", "/v1/clients/cl-1/diary-cards", DIARY_WEEK)
     services.on("GET", "coaching", "/v1/clients/cl-1/alliance", ALLIANCE)
-    services.on("GET", "coaching", "/v1/clients/cl-1/goals", GOALS)
+    services.on("GET", "coaching", "/v1/clients/cl-1/goals", page(GOALS))
     services.on(
         "GET",
         "coaching",

@@ -35,7 +35,7 @@ def client(api_env, clock):
 
 def _ids(answer) -> list[str]:
     assert answer.status_code == 200, answer.json
-    return [g["id"] for g in answer.json]
+    return [g["id"] for g in answer.json["items"]]
 
 
 def test_site_staff_get_their_sites_groups_only(client, auth):

@@ -12,6 +12,7 @@ from test_skills_services import (
     FACILITATOR,
     NOW,
     OTHER_FACILITATOR,
+    PAGE,
     SITE,
     admit,
     events_of,
@@ -208,12 +209,12 @@ def test_a_facilitator_sees_who_waits_for_the_group_and_admits_one_to_a_free_sea
     admit(c, "c3")
     admit(c, "c4")  # full again: waits
 
-    waiting = rosters.group_waitlist(group["_id"], c, FACILITATOR)
+    waiting, _ = rosters.group_waitlist(group["_id"], PAGE, c, FACILITATOR)
     assert [(w["client_id"], w["fits"]) for w in waiting] == [("c4", True)]
     with pytest.raises(Conflict):  # no free seat: refused, not over capacity
         services.enroll_by_hand(group["_id"], {"client_id": "c4"}, c, FACILITATOR)
     services.change_group(group["_id"], {"capacity": 3}, c, FACILITATOR)
-    assert rosters.group_waitlist(group["_id"], c, FACILITATOR) == []
+    assert rosters.group_waitlist(group["_id"], PAGE, c, FACILITATOR) == ([], None)
     with pytest.raises(Forbidden):
         services.enroll_by_hand(group["_id"], {"client_id": "c4"}, c, OTHER_FACILITATOR)
 
@@ -279,7 +280,7 @@ def test_the_new_operations_answer_over_http_with_their_access_rules(http, auth,
     preview = http.post("/v1/group-previews", json=body, headers=fiona)
     assert preview.status_code == 200 and preview.json["capacity"] == 6
     assert http.get(f"/v1/groups/{group['_id']}/waitlist", headers=fiona).status_code == 200
-    assert http.get(f"/v1/sites/{SITE}/closures", headers=fiona).json == []
+    assert http.get(f"/v1/sites/{SITE}/closures", headers=fiona).json["items"] == []
     stranger = auth("facilitator", "elsewhere", sub="subject-ana")
     refused = http.post(
         f"/v1/enrollments/{enrollment['_id']}/removal", json={"reason": "x"}, headers=stranger

@@ -21,6 +21,7 @@ STRANGER = Principal("coord-b", frozenset({"coordinator"}), frozenset({OTHER_SIT
 FACILITATOR = Principal("subject-ana", frozenset({"facilitator"}), frozenset({SITE}))
 OTHER_FACILITATOR = Principal("subject-zed", frozenset({"facilitator"}), frozenset({SITE}))
 EVENINGS = [{"weekday": "tue", "start": "17:00", "end": "22:00"}]
+PAGE = {"limit": 50, "cursor": None}  # a list's query arguments as its schema loads them
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def test_no_fit_waits_and_a_freed_seat_places_the_longest_waiting(c, clock):
     admit(c, "c3")  # capacity 2: waits
     admit(c, "mornings", [{"weekday": "tue", "start": "08:00", "end": "12:00"}])
 
-    waiting = services.waitlist({"site_id": SITE}, c, COORDINATOR)
+    waiting, _ = services.waitlist({"site_id": SITE, **PAGE}, c, COORDINATOR)
     assert [(w["client_id"], w["reason"]) for w in waiting] == [
         ("c3", "no_free_seat"),
         ("mornings", "no_group_fits_availability"),
@@ -302,8 +303,8 @@ def test_the_overview_counts_seats_fill_waitlist_and_risk_per_site_and_program(c
             c,
             FACILITATOR,
         )
-    [row] = services.overview(c, COORDINATOR)
+    [row], _ = services.overview(PAGE, c, COORDINATOR)
     assert (row["site_id"], row["program_id"], row["groups"], row["seats"]) == (SITE, PROGRAM, 1, 2)
     assert row["waitlist"] == 1 and row["at_risk"] == 1
     assert row["attendance_rate_4w"] == 0.5
-    assert services.overview(c, STRANGER) == []
+    assert services.overview(PAGE, c, STRANGER) == ([], None)

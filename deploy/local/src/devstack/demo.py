@@ -207,7 +207,8 @@ def _group(api: Api, sites: dict[str, str], program: str, clinicians: dict[str, 
     """Site North's skills group (fiona and Robin lead it); skills-group learns the site, the
     program and the clinicians from intake's events, so it may refuse them for a moment."""
     site = sites[NORTH]
-    for group in api.call("GET", "skills-group", f"/v1/groups?site_id={site}"):
+    # the site's first page of groups (200): the demo makes one
+    for group in api.call("GET", "skills-group", f"/v1/groups?site_id={site}")["items"]:
         if group["name"] == GROUP["name"]:
             return group["id"]
     body = {**GROUP, "site_id": site, "program_id": program,

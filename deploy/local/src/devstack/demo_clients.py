@@ -53,7 +53,7 @@ def load(api, site: str, clients: dict[str, str], theo: str) -> None:
             continue
         _diary_week(api, client)
         goals = api.call("GET", "coaching", f"/v1/clients/{client_id}/goals", token=therapist)
-        if plan["goal"] not in {goal["title"] for goal in goals}:
+        if plan["goal"] not in {goal["title"] for goal in goals["items"]}:  # the first page
             target = (datetime.now(UTC) + timedelta(weeks=8)).date().isoformat()
             body = {"title": plan["goal"], "target_date": target,
                     "why": "Agreed with theo at the first individual session (demo)."}  # fmt: skip

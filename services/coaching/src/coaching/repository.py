@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing, site_directory, tallies
+from dbt_shared import audit, listing, pagination, site_directory, tallies
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
@@ -187,9 +187,14 @@ class Repositories:
         # index: client (client_id): one client's ruptures
         return self.ruptures.find({"client_id": client_id}, HIDDEN, sort=[("flagged_at", 1)])
 
-    def goals_of(self, client_id: str) -> list[dict[str, Any]]:
-        # index: client (client_id): one client's goals
-        return self.goals.find({"client_id": client_id}, HIDDEN, sort=[("created_at", 1)])
+    def goals_page(
+        self, client_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        # index: client_goals (client_id, _id): one client's goals, a keyset page in _id order
+        # (goal ids are time-ordered, so oldest first)
+        return pagination.page(
+            self.goals, {"client_id": client_id}, limit=limit, cursor=cursor, projection=HIDDEN
+        )
 
     # -- read models ---------------------------------------------------------------------------
     def client(self, client_id: str) -> dict[str, Any] | None:
@@ -244,7 +249,7 @@ def ensure_indexes(db: Database) -> None:
     db[CONTACTS].create_index([("clinician_id", 1), ("week", 1)], name="clinician_week")
     db[CHECKINS].create_index([("client_id", 1), ("at", 1)], name="client")
     db[RUPTURES].create_index("client_id", name="client")
-    db[GOALS].create_index("client_id", name="client")
+    db[GOALS].create_index([("client_id", 1), ("_id", 1)], name="client_goals")  # a page
     db[CLINICIANS].create_index("subject", name="subject")
     # a site's requests whose acknowledgement was missed on one day (the overview's list)
     db[MISSED_ACKS].create_index([("site_id", 1), ("day", 1)], name="site_day")

@@ -19,7 +19,7 @@ from dbt_shared.http_fields import (
     Text,
     response_schema,
 )
-from dbt_shared.pagination import Page, PageArgs
+from dbt_shared.pagination import Page, PageArgs, page_of
 
 _HHMM = Pattern(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", error="Use 24-hour HH:MM.")
 _LABEL = Pattern(r"^[a-z][a-z0-9_]{0,39}$", error="Lower-case letters, digits and _.")
@@ -362,6 +362,7 @@ Goal = response_schema(
         )
     ),
 )
+GoalPage = page_of(Goal)
 
 
 class LoadArgs(Schema):

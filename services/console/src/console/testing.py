@@ -155,3 +155,8 @@ def problem(status: int, detail: str, errors: list[dict[str, str]] | None = None
     if errors:
         body["errors"] = errors
     return Answer(status, {"Content-Type": "application/problem+json"}, body)
+
+
+def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> dict[str, Any]:
+    """A list as the services answer it (architecture.md: ``{"items", "next_cursor"}``)."""
+    return {"items": list(items), "next_cursor": next_cursor}

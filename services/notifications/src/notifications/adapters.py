@@ -331,7 +331,7 @@ class SkillsSessions:
             return []
         if response.status_code != 200:
             raise TransientFailure(f"skills-group answered {response.status_code}")
-        return response.json()
+        return response.json()["items"]  # one page: a group's calendar is bounded
 
     def _configured(self) -> bool:
         try:

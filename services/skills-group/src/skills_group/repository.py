@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, site_directory
+from dbt_shared import audit, pagination, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
@@ -62,6 +62,19 @@ class Repositories:
             query["program_id"] = program_id
         return self.groups.find(query, HIDDEN, sort=[("_id", 1)], limit=limit)
 
+    def groups_page(
+        self, site_id: str, program_id: str | None, after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """A site's groups (of a program) in ``_id`` order after ``after``: a keyset page.
+        index: site_groups (site_id, _id); with a program, site_program (site_id, program_id),
+        that program's few groups a year sorted after it"""
+        query: dict[str, Any] = {"site_id": site_id}
+        if program_id:
+            query["program_id"] = program_id
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        return self.groups.find(query, HIDDEN, sort=[("_id", 1)], limit=limit)
+
     def site_ids(self) -> list[str]:
         # index: _id: the sites read model, one document per site (tens; does not grow with time)
         return [s["_id"] for s in self.sites.find({}, {"_id": 1}, sort=[("_id", 1)])]
@@ -97,6 +110,34 @@ class Repositories:
             query["program_id"] = program_id
         return self.clients.find(query, HIDDEN, sort=[("admitted_at", 1), ("_id", 1)])
 
+    def waiting_page(
+        self, site_id: str, program_id: str | None, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of what waits now, oldest first, and the next page's cursor: a keyset on
+        (admitted_at, _id) after the client the cursor names, whose admission time is read as
+        stored (index _id), so it compares like for like. A cursor naming no client starts at the
+        front (any string of the pattern is a place in the list).
+        index: site_waiting (site_id, status, admitted_at): the site's queue, not its history"""
+        query: dict[str, Any] = {"site_id": site_id, "status": WAITING}
+        if program_id:
+            query["program_id"] = program_id
+        last = self.clients.get(pagination.decode_cursor(cursor)) if cursor else None
+        if last is not None:
+            at = last.get("admitted_at")
+            after = {
+                "$or": [
+                    {"admitted_at": {"$gt": at}},
+                    {"admitted_at": at, "_id": {"$gt": last["_id"]}},
+                ]
+            }
+            query = {"$and": [query, after]}
+        found = self.clients.find(
+            query, HIDDEN, sort=[("admitted_at", 1), ("_id", 1)], limit=limit + 1
+        )
+        more = len(found) > limit
+        found = found[:limit]
+        return found, (pagination.encode_cursor(found[-1]["_id"]) if more else None)
+
     def records_of_session(self, session_id: str) -> list[dict[str, Any]]:
         # index: session (session_id)
         return self.attendance.find({"session_id": session_id})
@@ -123,6 +164,7 @@ class Repositories:
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
     db[GROUPS].create_index([("site_id", 1), ("program_id", 1)], name="site_program")
+    db[GROUPS].create_index([("site_id", 1), ("_id", 1)], name="site_groups")  # list pages
     db[SESSIONS].create_index([("group_id", 1), ("index", 1)], name="group_calendar")
     db[SESSIONS].create_index([("site_id", 1), ("date", 1)], name="site_day")
     db[CLOSURES].create_index("site_id", name="site_closures")

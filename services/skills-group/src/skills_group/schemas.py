@@ -71,8 +71,9 @@ class GroupArgs(Schema):
     limit = fields.Integer(
         load_default=200,
         validate=validate.Range(min=1, max=MAX_GROUPS_LISTED),
-        metadata={"description": "at most this many groups (a page of sites)"},
+        metadata={"description": "at most this many groups on a page"},
     )
+    cursor = pagination.cursor_field()
 
 
 class SessionArgs(Schema):
@@ -105,6 +106,10 @@ Group = response_schema(
     capacity=fields.Integer(),
     sessions=fields.List(fields.Nested(Session)),
 )
+
+
+GroupPage = pagination.page_of(Group)
+SessionPage = pagination.page_of(Session)
 
 
 class SessionPatch(Schema):
@@ -148,13 +153,17 @@ Enrollment = response_schema(
     transferred_from=fields.String(allow_none=True),
     therapist_id=fields.String(allow_none=True, metadata={"description": "for outreach"}),
 )
+EnrollmentPage = pagination.page_of(Enrollment)
 
 WaitlistEntry = response_schema(
     "SkillsWaitlistEntry", "client_id program_id reason", waiting_since=fields.DateTime()
 )
 
 
-class WaitlistArgs(Schema):
+WaitlistPage = pagination.page_of(WaitlistEntry)
+
+
+class WaitlistArgs(pagination.PageArgs):
     site_id = Id(required=True)
     program_id = Id()
 
@@ -210,6 +219,7 @@ RosterEntry = response_schema(
     miss_limit=fields.Integer(metadata={"description": "the program's consecutive miss limit"}),
     at_risk=fields.Boolean(metadata={"description": "one miss from the limit"}),
 )
+RosterPage = pagination.page_of(RosterEntry)
 ClientSession = response_schema(
     "ClientSession",
     "session_id group_id status reason",
@@ -270,6 +280,7 @@ OverviewRow = response_schema(
     at_risk=fields.Integer(),
     attendance_rate_4w=fields.Float(allow_none=True),
 )
+OverviewPage = pagination.page_of(OverviewRow)
 
 
 # -- a facilitator's group operations (``api.rosters``) -----------------------------------------
@@ -309,6 +320,7 @@ SiteClosure = response_schema(
     effect=fields.String(allow_none=True, metadata={"description": "shifted, skipped or null"}),
     session_id=fields.String(allow_none=True),
 )
+SiteClosurePage = pagination.page_of(SiteClosure)
 ClosureRemoved = response_schema(
     "ClosureRemoved", "site_id date", sessions_changed=fields.Integer()
 )
@@ -330,3 +342,4 @@ GroupWaiting = response_schema(
     waiting_since=fields.DateTime(),
     fits=fields.Boolean(metadata={"description": "their availability fits the group's slot"}),
 )
+GroupWaitingPage = pagination.page_of(GroupWaiting)

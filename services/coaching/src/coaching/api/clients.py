@@ -15,6 +15,7 @@ from coaching.schemas import (
     DiarySummary,
     Goal,
     GoalIn,
+    GoalPage,
     GoalPatch,
     Load,
     LoadArgs,
@@ -26,6 +27,7 @@ from coaching.schemas import (
 )
 from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.pagination import PageArgs
 from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("clients", __name__, url_prefix="/v1", description="Diary cards and alliance")
@@ -102,10 +104,15 @@ class AllianceView(MethodView):
 @blp.route("/clients/<client_id>/goals")
 class Goals(MethodView):
     @require_roles("client", *CLINICIANS)
-    @blp.response(200, Goal(many=True))
-    def get(self, client_id):
-        """The shared goals, with who changed what."""
-        return services.relationship.goals(client_id, components(), current_principal())
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, GoalPage)
+    def get(self, args, client_id):
+        """The shared goals, with who changed what, oldest first; a page of ``limit``,
+        ``next_cursor`` continues it."""
+        items, cursor = services.relationship.goals(
+            client_id, args, components(), current_principal()
+        )
+        return {"items": items, "next_cursor": cursor}
 
     @require_roles("client", "therapist")
     @blp.arguments(GoalIn)

@@ -25,6 +25,7 @@ from coaching.services.common import (
 )
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite
+from dbt_shared.ids import new_id
 from dbt_shared.vocabulary import SITE_STAFF
 
 RATINGS_FIELD = "ratings"
@@ -162,16 +163,20 @@ def _goal_view(c: Components, goal: dict[str, Any]) -> dict[str, Any]:
     return {"id": goal["_id"], **shown}
 
 
-def goals(client_id: str, c: Components, principal: Principal) -> list[dict[str, Any]]:
+def goals(
+    client_id: str, args: dict[str, Any], c: Components, principal: Principal
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the client's goals, oldest first, and the next page's cursor."""
     client = client_for(c, client_id, principal, coordinators=True)
     audit(c, principal, "goal.list", "client", client_id, client["site_id"])
-    return [_goal_view(c, g) for g in c.repositories.goals_of(client_id)]
+    found, cursor = c.repositories.goals_page(client_id, limit=args["limit"], cursor=args["cursor"])
+    return [_goal_view(c, g) for g in found], cursor
 
 
 def add_goal(client_id: str, body: dict[str, Any], c: Components, principal: Principal):
     client = _goal_writer(c, client_id, principal)
     now = c.clock.now()
-    goal_id = uuid.uuid4().hex
+    goal_id = new_id()  # time-ordered: the goals' pages are in _id order, oldest first
     goal = {
         "_id": goal_id,
         "client_id": client_id,

@@ -20,6 +20,7 @@ from console.web import api, roles
 blp = Blueprint("caseload", __name__, url_prefix="/caseload")
 
 GOAL_STATUSES = [("active", "Active"), ("achieved", "Achieved"), ("dropped", "Dropped")]
+GOALS_SHOWN = 200  # coaching's largest page of goals: a client's page shows that many at most
 
 
 @blp.get("")
@@ -57,7 +58,7 @@ def client(client_id: str, goal_errors: dict | None = None, status: int = 200):
     found = calls.gather(
         diary=lambda: calls.get("coaching", f"/v1/clients/{cid}/diary-cards", week=week),
         alliance=lambda: calls.get("coaching", f"/v1/clients/{cid}/alliance"),
-        goals=lambda: calls.get("coaching", f"/v1/clients/{cid}/goals"),
+        goals=lambda: calls.get("coaching", f"/v1/clients/{cid}/goals", limit=GOALS_SHOWN),
         rule=lambda: calls.get("coaching", f"/v1/clients/{cid}/twenty-four-hour-rule"),
         attendance=lambda: _attendance(calls, cid),
     )
@@ -70,7 +71,8 @@ def client(client_id: str, goal_errors: dict | None = None, status: int = 200):
         name=name,
         diary=diary,
         alliance=alliance,
-        goals=found["goals"],
+        goals=found["goals"]["items"],
+        more_goals=found["goals"]["next_cursor"] is not None,
         rule=found["rule"],
         attendance=found["attendance"],
         week=found["diary"]["week"],

@@ -10,12 +10,14 @@ from skills_group import services
 from skills_group.schemas import (
     Enrollment,
     EnrollmentIn,
+    EnrollmentPage,
     Group,
     GroupArgs,
     GroupIn,
+    GroupPage,
     GroupPatch,
-    Session,
     SessionArgs,
+    SessionPage,
 )
 
 blp = Blueprint("groups", __name__, url_prefix="/v1/groups", description="Groups and calendars")
@@ -48,10 +50,12 @@ class Groups(MethodView):
 
     @require_roles(*STAFF)
     @blp.arguments(GroupArgs, location="query")
-    @blp.response(200, Group(many=True))
+    @blp.response(200, GroupPage)
     def get(self, args):
-        """The groups of a site (and program)."""
-        return services.list_groups(args, components(), current_principal())
+        """The groups of a site (and program); without a site, those of every site of the
+        caller's, site by site. A page of ``limit``; ``next_cursor`` continues it."""
+        items, cursor = services.list_groups(args, components(), current_principal())
+        return {"items": items, "next_cursor": cursor}
 
 
 @blp.route("/<group_id>")
@@ -74,11 +78,14 @@ class GroupById(MethodView):
 class GroupSessions(MethodView):
     @require_roles(*STAFF, caller("notifications"))  # notifications plans reminders from it
     @blp.arguments(SessionArgs, location="query")
-    @blp.response(200, Session(many=True))
+    @blp.response(200, SessionPage)
     def get(self, args, group_id):
-        """The group's sessions, between ``from`` and ``to`` (local dates) if given."""
+        """The group's sessions, between ``from`` and ``to`` (local dates) if given, all in one
+        page (``next_cursor`` is null): a group's calendar is fixed by its curriculum and its
+        cycles (at most 4), so it does not grow with time."""
         query = {"from": args.get("from_"), "to": args.get("to")}
-        return services.list_sessions(group_id, query, components(), current_principal())
+        items = services.list_sessions(group_id, query, components(), current_principal())
+        return {"items": items, "next_cursor": None}
 
 
 @blp.route("/<group_id>/enrollments")
@@ -94,7 +101,10 @@ class GroupEnrollments(MethodView):
         return services.enroll_by_hand(group_id, body, components(), current_principal()), 201
 
     @require_roles(*STAFF)
-    @blp.response(200, Enrollment(many=True))
+    @blp.response(200, EnrollmentPage)
     def get(self, group_id):
-        """The group's enrollments, every status."""
-        return services.list_enrollments(group_id, components(), current_principal())
+        """The group's enrollments, every status, all in one page (``next_cursor`` is null):
+        members join only at the group's entry points, so there are at most its seats times its
+        entry points, fixed by its calendar; they do not grow with time."""
+        items = services.list_enrollments(group_id, components(), current_principal())
+        return {"items": items, "next_cursor": None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dbt_shared import audit
+from dbt_shared import audit, pagination
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 from skills_group import services
@@ -13,9 +13,9 @@ from skills_group.schemas import (
     Closure,
     ClosureIn,
     Enrollment,
-    OverviewRow,
+    OverviewPage,
     WaitlistArgs,
-    WaitlistEntry,
+    WaitlistPage,
 )
 
 blp = Blueprint("members", __name__, url_prefix="/v1", description="Members and closures")
@@ -36,10 +36,12 @@ class ClientAttendanceView(MethodView):
 class Waitlist(MethodView):
     @require_roles("operator", "coordinator")
     @blp.arguments(WaitlistArgs, location="query")
-    @blp.response(200, WaitlistEntry(many=True))
+    @blp.response(200, WaitlistPage)
     def get(self, args):
-        """Who waits for a seat, since when, and why no group fits, longest-waiting first."""
-        return services.waitlist(args, components(), current_principal())
+        """Who waits for a seat, since when, and why no group fits, longest-waiting first; a
+        page of ``limit``, ``next_cursor`` continues it."""
+        items, cursor = services.waitlist(args, components(), current_principal())
+        return {"items": items, "next_cursor": cursor}
 
 
 @blp.route("/enrollments/<enrollment_id>/reinstatement")
@@ -65,12 +67,15 @@ class SiteClosures(MethodView):
 @blp.route("/overview")
 class Overview(MethodView):
     @require_roles("operator", "coordinator")
-    @blp.response(200, OverviewRow(many=True))
-    def get(self):
+    @blp.arguments(pagination.PageArgs, location="query")
+    @blp.response(200, OverviewPage)
+    def get(self, args):
         """Per site and program: groups, seats, fill at the next entry point, the waitlist and
         its longest wait, members at risk, attendance over 4 weeks (operators: every site;
-        coordinators: theirs)."""
-        return services.overview(components(), current_principal())
+        coordinators: theirs). Rows in site and program order, a page of ``limit``;
+        ``next_cursor`` continues it."""
+        items, cursor = services.overview(args, components(), current_principal())
+        return {"items": items, "next_cursor": cursor}
 
 
 @blp.route("/audit")

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask.views import MethodView
 
+from dbt_shared import pagination
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.errors import NotFound
 from dbt_shared.web import Blueprint, components
@@ -17,9 +18,9 @@ from skills_group.schemas import (
     Enrollment,
     GroupIn,
     GroupPreview,
-    GroupWaiting,
+    GroupWaitingPage,
     RemovalIn,
-    SiteClosure,
+    SiteClosurePage,
     TransferIn,
 )
 from skills_group.services import rosters
@@ -42,11 +43,14 @@ class GroupPreviews(MethodView):
 @blp.route("/groups/<group_id>/waitlist")
 class GroupWaitlist(MethodView):
     @require_roles(*STAFF)
-    @blp.response(200, GroupWaiting(many=True))
-    def get(self, group_id):
+    @blp.arguments(pagination.PageArgs, location="query")
+    @blp.response(200, GroupWaitingPage)
+    def get(self, args, group_id):
         """Who waits for the group's program at its site, longest first, and whether each
-        one's availability fits the group (its facilitators, the site's coordinators)."""
-        return rosters.group_waitlist(group_id, components(), current_principal())
+        one's availability fits the group (its facilitators, the site's coordinators); a page
+        of ``limit``, ``next_cursor`` continues it."""
+        items, cursor = rosters.group_waitlist(group_id, args, components(), current_principal())
+        return {"items": items, "next_cursor": cursor}
 
 
 @blp.route("/enrollments/<enrollment_id>/removal")
@@ -78,11 +82,14 @@ class Transfer(MethodView):
 class SiteClosureList(MethodView):
     @require_roles(*STAFF)
     @blp.arguments(ClosureArgs, location="query")
-    @blp.response(200, SiteClosure(many=True))
+    @blp.response(200, SiteClosurePage)
     def get(self, args, site_id):
         """The site's closure days, and with ``group_id`` what each did to that group's
-        calendar (shifted or skipped, and the session it met)."""
-        return rosters.site_closures(site_id, args, components(), current_principal())
+        calendar (shifted or skipped, and the session it met), all in one page
+        (``next_cursor`` is null): a site closes some days a year, and every calendar plan
+        reads them all anyway."""
+        items = rosters.site_closures(site_id, args, components(), current_principal())
+        return {"items": items, "next_cursor": None}
 
 
 @blp.route("/sites/<site_id>/closures/<day>")

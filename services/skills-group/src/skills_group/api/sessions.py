@@ -10,7 +10,7 @@ from skills_group import services
 from skills_group.schemas import (
     AttendanceIn,
     Cancellation,
-    RosterEntry,
+    RosterPage,
     Session,
     SessionAttendance,
     SessionPatch,
@@ -43,10 +43,13 @@ class SessionCancellation(MethodView):
 @blp.route("/<session_id>/roster")
 class SessionRoster(MethodView):
     @require_roles(*STAFF)
-    @blp.response(200, RosterEntry(many=True))
+    @blp.response(200, RosterPage)
     def get(self, session_id):
-        """Who is expected at the session, and what is recorded so far."""
-        return services.roster(session_id, components(), current_principal())
+        """Who is expected at the session, and what is recorded so far, all in one page
+        (``next_cursor`` is null): those who hold a seat at one session, never more than the
+        group's capacity (at most 20)."""
+        items = services.roster(session_id, components(), current_principal())
+        return {"items": items, "next_cursor": None}
 
 
 @blp.route("/<session_id>/attendance")

@@ -252,6 +252,9 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal):
     site_id = args["site_id"]
     principal.require_site(site_id)
     _audit(c, principal, "waitlist.read", "waitlist", site_id, site_id)
+    waiting, cursor = c.repositories.waiting_page(
+        site_id, args.get("program_id"), limit=args.get("limit", 50), cursor=args.get("cursor")
+    )
     return [
         {
             "client_id": w["_id"],
@@ -259,8 +262,8 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal):
             "waiting_since": w.get("waiting_since"),
             "reason": w.get("waitlist_reason"),
         }
-        for w in c.repositories.waiting(site_id, args.get("program_id"))
-    ]
+        for w in waiting
+    ], cursor
 
 
 # -- graduation (the timer) ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict
 from dbt_shared.ids import new_id
+from dbt_shared.pagination import decode_cursor, encode_cursor
 from skills_group import events
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar
@@ -74,9 +75,13 @@ def get_group(group_id: str, c: Components, principal: Principal) -> dict[str, A
     return group_view(group, c.repositories.calendar(group_id)[:FIRST_SESSIONS_SHOWN])
 
 
-def list_groups(args: dict[str, Any], c: Components, principal: Principal) -> list[dict]:
+def list_groups(
+    args: dict[str, Any], c: Components, principal: Principal
+) -> tuple[list[dict], str | None]:
     """One site's groups, or (no site named) those of every site of the caller's, site by site
-    in one answer: a page listing them makes one call, not one per site."""
+    in one answer: a page listing them makes one call, not one per site. A page holds at most
+    ``limit`` groups; its cursor names the site and the group it ended at (a keyset: sites in
+    order, each site's groups in ``_id`` order, ``Repositories.groups_page``)."""
     limit = args.get("limit", 200)
     if args.get("site_id"):
         principal.require_site(args["site_id"])
@@ -84,13 +89,26 @@ def list_groups(args: dict[str, Any], c: Components, principal: Principal) -> li
     else:
         allowed = principal.site_filter()
         sites = sorted(allowed if allowed is not None else c.repositories.site_ids())
+    # any string of the pattern is a place: "<site> <group>", or a site alone (its first group)
+    cursor = args.get("cursor")
+    after_site, _, after_id = decode_cursor(cursor).partition(" ") if cursor else ("", "", "")
     found: list[dict] = []
     for site_id in sites:  # one equality query per site (no $in: FerretDB)
-        groups = c.repositories.groups_of(site_id, args.get("program_id"), limit - len(found))
-        found.extend(group_view(g) for g in groups)
-        if len(found) >= limit:
+        if site_id < after_site:
+            continue
+        after = after_id if site_id == after_site else None
+        found.extend(
+            c.repositories.groups_page(
+                site_id, args.get("program_id"), after, limit + 1 - len(found)
+            )
+        )
+        if len(found) > limit:
             break
-    return found
+    more, found = len(found) > limit, found[:limit]
+    last = found[-1] if more else None
+    return [group_view(g) for g in found], (
+        encode_cursor(f"{last['site_id']} {last['_id']}") if last else None
+    )
 
 
 def list_sessions(group_id: str, args: dict[str, Any], c: Components, principal: Principal):

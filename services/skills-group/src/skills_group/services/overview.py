@@ -8,6 +8,7 @@ from typing import Any
 
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
+from dbt_shared.pagination import decode_cursor, encode_cursor
 from skills_group import metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, placement
@@ -78,11 +79,27 @@ def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def overview(c: Components, principal: Principal) -> list[dict[str, Any]]:
-    """Operators: every site; coordinators: theirs."""
-    figures = [row for site_id in _sites(c, principal) for row in site_figures(c, site_id)]
+def overview(
+    args: dict[str, Any], c: Components, principal: Principal
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Operators: every site; coordinators: theirs. A page of rows in (site, program) order,
+    at most ``limit``: only the sites it shows are read; its cursor names the last row (any
+    string of the pattern is a place: "<site> <program>", or a site alone)."""
+    limit = args.get("limit", 50)
+    cursor = args.get("cursor")
+    after = tuple(decode_cursor(cursor).partition(" ")[::2]) if cursor else ("", "")
+    rows: list[dict[str, Any]] = []
+    for site_id in _sites(c, principal):
+        if site_id < after[0]:
+            continue
+        figures = sorted(site_figures(c, site_id), key=lambda r: r["program_id"])
+        rows.extend(r for r in figures if (site_id, r["program_id"]) > after)
+        if len(rows) > limit:
+            break
     _audit(c, principal, "overview.read", "overview", "*", "*")
-    return figures
+    more, rows = len(rows) > limit, rows[:limit]
+    last = rows[-1] if more else None
+    return rows, (encode_cursor(f"{last['site_id']} {last['program_id']}") if last else None)
 
 
 def publish_gauges(c: Components) -> None:

@@ -279,14 +279,19 @@ def _shown(c: Components, enrollment: dict[str, Any]) -> dict[str, Any]:
     return {**enrollment, NOTE_FIELD: note}
 
 
-def group_waitlist(group_id: str, c: Components, principal: Principal):
-    """Who waits at the site for the group's program, longest first, and whether each one's
-    availability fits the group's weekly slot (index ``site_waiting``); the seats free at the
-    group's next entry point beside them."""
+def group_waitlist(group_id: str, args: dict[str, Any], c: Components, principal: Principal):
+    """A page of who waits at the site for the group's program, longest first, and whether
+    each one's availability fits the group's weekly slot (index ``site_waiting``), with the
+    next page's cursor."""
     group = _group(c, group_id, principal)
     _may_run(c, group, principal)
     _audit(c, principal, "waitlist.read", "group", group_id, group["site_id"])
-    waiting = c.repositories.waiting(group["site_id"], group["program_id"])
+    waiting, cursor = c.repositories.waiting_page(
+        group["site_id"],
+        group["program_id"],
+        limit=args.get("limit", 50),
+        cursor=args.get("cursor"),
+    )
     return [
         {
             "client_id": w["_id"],
@@ -301,4 +306,4 @@ def group_waitlist(group_id: str, c: Components, principal: Principal):
             ),
         }
         for w in waiting
-    ]
+    ], cursor
