@@ -151,29 +151,6 @@ def test_a_screening_summary_is_sealed_at_rest_and_shown_to_its_sites_staff(inta
     assert shown["id"] == result.json["id"] and "summary" not in shown and "answers" not in shown
 
 
-def test_a_screening_stored_in_the_clear_before_is_still_shown_and_sealed_at_the_next_write(
-    intake,
-):
-    components, client, coordinator, rid = intake
-    client.post(f"/v1/referrals/{rid}/screenings", json=SELF_HARM, headers=coordinator)
-    stored = components.repositories.referrals.documents[rid]
-    (sealed,) = stored["screenings"]
-    from intake.services.screenings import open_screening
-
-    old = {**open_screening(components, rid, sealed), "answers": sealed["answers"]}
-    stored["screenings"] = [old]  # as an earlier version wrote it
-
-    (shown,) = client.get(f"/v1/referrals/{rid}", headers=coordinator).json["screenings"]
-    assert shown["risk_level"] == "moderate"
-    client.post(
-        f"/v1/referrals/{rid}/eligibility",
-        json={"decision": "eligible", "reason": "Meets criteria."},
-        headers=coordinator,
-    )
-    (resealed,) = components.repositories.referrals.documents[rid]["screenings"]
-    assert "risk_level" not in resealed and resealed["summary"].startswith("enc:v1:")
-
-
 def test_a_replayed_screening_is_audited_before_it_is_shown_again(intake, auth):
     components, client, coordinator, rid = intake
     key = {**coordinator, "Idempotency-Key": "screen-once"}

@@ -13,7 +13,6 @@ from dbt_shared.auth import Principal
 from dbt_shared.errors import InvalidInput
 from intake import bootstrap as intake_bootstrap
 from intake.services import organisation, oversight, referrals
-from intake.services.referrals import CLIENT_SECRET_FIELDS
 from notifications import bootstrap as notifications_bootstrap
 from notifications.domain import sms as sms_rules
 from notifications.services import people
@@ -105,20 +104,6 @@ def test_a_number_intake_cannot_place_is_refused_naming_the_field_not_the_number
     assert "0147" not in str(refused.value.field_errors) + refused.value.detail
     assert intake.repositories.referral("ref-utc") is None
     assert referral(intake, "utc", "+1 312 555 0147")  # with its country code it is stored
-
-
-def test_a_number_stored_before_e164_is_answered_in_e164(intake):
-    site(intake, "chicago", "America/Chicago")
-    rid = referral(intake, "chicago", "+13125550147")
-    stored = intake.repositories.referral(rid)
-    stored.correct_contact(
-        intake.cipher.seal(
-            {"phone": "312 555 0147"}, CLIENT_SECRET_FIELDS, record_id=rid, prefix="client"
-        ),
-        now=intake.clock.now(),
-    )
-    intake.repositories.save_referral(stored, [])
-    assert oversight.contact_for(rid, intake, NOTIFICATIONS)["channels"]["sms"] == "+13125550147"
 
 
 def test_a_stop_is_found_when_the_coordinator_typed_the_number_without_a_country_code(

@@ -23,9 +23,6 @@ AUDIT_COLLECTION = "audit_log"
 #: The filters of the trail, each an equality on the record.
 FILTERS = ("site_id", "object_type", "object_id", "actor", "action")
 ALL = "audit:all"
-# Once per database, the records stored before a list existed get their place in it (the first
-# marker, "audit:backfilled", placed the whole and the site trails; this one adds the actor's).
-BACKFILLED = "audit:backfilled:actor"
 
 
 def site_key(site_id: str) -> str:
@@ -175,8 +172,7 @@ class InMemoryAuditLog(_Recording):
 
 def ensure_indexes(db: Database) -> None:
     """The trail is read oldest first in buckets (``AuditLog.page``): whole, by site, by
-    actor; one object's records by equality. Records stored before a list existed get
-    their place in it once, in ``_id`` order (a pass that places every list a record lacks)."""
+    actor; one object's records by equality."""
     trail = db[AUDIT_COLLECTION]
     trail.create_index([("object_type", 1), ("object_id", 1)], name="object")
     trail.create_index([("object_id", 1), ("_id", 1)], name="object_trail")  # without its type
@@ -185,11 +181,6 @@ def ensure_indexes(db: Database) -> None:
     trail.create_index([("bucket", 1), ("_id", 1)], name="trail")
     trail.create_index([("site_id", 1), ("site_bucket", 1), ("_id", 1)], name="site_trail")
     trail.create_index([("actor", 1), ("actor_bucket", 1), ("_id", 1)], name="actor_trail")
-    for old in ("at", "site", "actor", "action"):
-        if old in trail.index_information():
-            trail.drop_index(old)
-    sequences = listing.MongoSequences(db)
-    listing.backfill_in_background(trail, sequences, lanes_of, marker=BACKFILLED)
 
 
 # -- the trail over HTTP (``GET /v1/audit`` of every service that keeps one) ----------------------

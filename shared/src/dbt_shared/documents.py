@@ -248,7 +248,7 @@ class MongoDocumentStore:
         token = uuid.uuid4().hex
         updates = [
             UpdateOne(
-                {"_id": document["_id"], REVISION: _revision_filter(document.get(REVISION))},
+                {"_id": document["_id"], REVISION: document.get(REVISION)},
                 outbox.update_with_events(
                     {"$set": {**state_of(document), WRITER: token}, "$inc": {REVISION: 1}}, events
                 ),
@@ -293,7 +293,7 @@ class MongoDocumentStore:
             # update there is an unlocked read-then-write: it compares what it read).
             update: dict[str, Any] = {"$set": state_of(document), "$inc": {REVISION: 1}}
             written = self.collection.update_one(
-                {"_id": document["_id"], REVISION: _revision_filter(revision)},
+                {"_id": document["_id"], REVISION: revision},
                 outbox.update_with_events(update, events),
             )
         except BaseException:
@@ -333,7 +333,7 @@ class MongoDocumentStore:
     def _guarded_update(self, document, events):
         """MongoDB applies a filtered update atomically: the revision in the filter is the
         compare of compare-and-set."""
-        revision = _revision_filter(document.get(REVISION))
+        revision = document.get(REVISION)
         update: dict[str, Any] = {"$set": state_of(document), "$inc": {REVISION: 1}}
         stored = self.collection.find_one_and_update(
             {"_id": document["_id"], REVISION: revision},  # index: _id
@@ -343,8 +343,3 @@ class MongoDocumentStore:
         if stored is None:
             raise StaleWrite(self.what)
         return stored
-
-
-def _revision_filter(revision: Any) -> Any:
-    # A document stored before revisions were kept has none: it is at "no revision".
-    return {"$exists": False} if revision is None else revision

@@ -26,11 +26,8 @@ bucket's documents on any server. A page of 50 touches one or two buckets.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument
@@ -40,16 +37,12 @@ from dbt_shared import group_inserts
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import decode_cursor, encode_cursor
-from dbt_shared.sequences import COUNTERS as COUNTERS
 from dbt_shared.sequences import BlockSequences as BlockSequences
 from dbt_shared.sequences import Head, Sequences
 from dbt_shared.sequences import InMemorySequences as InMemorySequences
 from dbt_shared.sequences import MongoSequences as MongoSequences
 
-log = logging.getLogger(__name__)
-
 BUCKET_SIZE = 64
-BACKFILL_LEASE = timedelta(minutes=10)
 _SYSTEM_CLOCK = SystemClock()
 
 
@@ -170,47 +163,6 @@ def page(
     return [doc for _, _, doc in found], encode_cursor(f"{lane_index}.{bucket}.{last['_id']}")
 
 
-def backfill(
-    collection,
-    sequences: Sequences,
-    lanes_of: Callable[[dict[str, Any]], dict[str, str]],
-    *,
-    marker: str,
-    then: Callable[[dict[str, Any]], None] | None = None,
-) -> int | None:
-    """Once per database (``marker`` in ``list_counters``): give the documents stored before
-    their lists existed a bucket in each (in ``_id`` order), and pass each to ``then`` (which
-    writes its list row). One pass over the collection, at the first start of a version that
-    lists it; answers how many documents it placed (``None``: another process is at it)."""
-    counters = collection.database[COUNTERS]
-    if counters.find_one({"_id": marker}) is not None:  # index: _id
-        return None
-    # One process does it (the others start at once, their lists complete when it is done); a
-    # claim older than its lease is a process that died mid-way, and the next start takes over.
-    claim, now = f"{marker}:claim", datetime.now(UTC)
-    try:
-        counters.insert_one({"_id": claim, "at": now})
-    except DuplicateKeyError:
-        taken = counters.find_one_and_update(
-            {"_id": claim, "at": {"$lt": now - BACKFILL_LEASE}}, {"$set": {"at": now}}
-        )
-        if taken is None:
-            return None
-    placed = 0
-    for document in collection.find({}, sort=[("_id", 1)]):
-        missing = {f: k for f, k in lanes_of(document).items() if f not in document}
-        if missing:
-            buckets = {f: bucket_of(sequences.take(k)) for f, k in missing.items()}
-            collection.update_one({"_id": document["_id"]}, {"$set": buckets})
-            document.update(buckets)
-            placed += 1
-        if then is not None:
-            then(document)
-    counters.update_one({"_id": marker}, {"$set": {"placed": placed}}, upsert=True)
-    counters.delete_one({"_id": claim})
-    return placed
-
-
 # -- slim rows -----------------------------------------------------------------------------------
 class MongoRows:
     """The list rows of a collection (a few fields of each document), kept beside it."""
@@ -263,20 +215,3 @@ class InMemoryRows:
 
     def count(self, query: dict[str, Any]) -> int:
         return self.store.count(query)
-
-
-def backfill_in_background(collection, sequences: Sequences, lanes_of, **options: Any) -> None:
-    """``backfill`` on a thread of its own, so that a first start on a large history is ready
-    at once (its lists fill in while it runs). Nothing to do costs one ``_id`` read."""
-    if collection.database[COUNTERS].find_one({"_id": options["marker"]}) is not None:
-        return
-
-    def run() -> None:
-        try:
-            placed = backfill(collection, sequences, lanes_of, **options)
-            if placed is not None:
-                log.info("list backfill %s: placed %d documents", options["marker"], placed)
-        except Exception:  # the next start tries again (the claim's lease runs out)
-            log.exception("list backfill %s failed", options["marker"])
-
-    threading.Thread(target=run, name=f"backfill {options['marker']}", daemon=True).start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dbt_shared.bootstrap import service_worker
 from intake import events, handlers, repository, timers
 from intake.bootstrap import bootstrap
-from intake.services import duplicates, screenings
 
 
 def main() -> None:
@@ -13,12 +12,7 @@ def main() -> None:
 
 
 def _components(ctx):
-    c = bootstrap(ctx.db, ctx.clock)
-    # screenings an earlier version stored in the clear are sealed, once, in the background
-    screenings.seal_stored_in_background(c, ctx.db)
-    # referrals an earlier version stored without a person key get one, once, likewise
-    duplicates.key_stored_in_background(c, ctx.db)
-    return c
+    return bootstrap(ctx.db, ctx.clock)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Every query below names the index that serves it on MongoDB 7.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,24 +17,13 @@ from pymongo.database import Database
 from dbt_shared import audit, listing, tallies
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock, SystemClock
-from dbt_shared.documents import (
-    DocumentStore,
-    MongoDocumentStore,
-)
+from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.errors import StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.remembered import Remembered
 from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
-from notifications.delivery_store import (
-    QUEUE,
-    Deliveries,
-    InMemoryDeliveries,
-    MongoDeliveries,
-    delivery_lanes,
-)
-from notifications.domain import preferences
-from notifications.domain.deliveries import DeliveryStatus
+from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
     InMemorySiteTimeZones,
@@ -59,28 +47,12 @@ SETTINGS_TTL_S = 60.0  # how long the sender keeps a site's settings
 
 OUTBOX_COLLECTIONS = [DELIVERIES]
 
-INBOX_BACKFILLED = "inbox:backfilled"
-PREFERENCES_THAWED = "preferences:thawed"
-PURPOSES_BACKFILLED = "deliveries:purpose-lists"
-
 
 def ensure_indexes(db: Database) -> None:
     outbox.ensure_indexes(db)
     audit.ensure_indexes(db)
-    thaw_preferences(db)
     db[INBOX].create_index(
         [("site_id", 1), ("priority_rank", 1), ("bucket", 1), ("_id", 1)], name="site_inbox"
-    )
-    if "site_by_priority" in db[INBOX].index_information():
-        db[INBOX].drop_index("site_by_priority")
-    listing.backfill_in_background(
-        db[INBOX],
-        listing.MongoSequences(db),
-        lambda item: {"bucket": inbox_key(item["site_id"], item["priority_rank"])},
-        marker=INBOX_BACKFILLED,
-    )
-    db[DELIVERIES].create_index(
-        [("status", 1), ("priority_rank", 1), ("next_attempt_at", 1)], name="due_by_priority"
     )
     db[QUEUE].create_index([("priority_rank", 1), ("next_attempt_at", 1)], name="due")
     # the send journal: a re-claimed attempt's outcome, carried by its sender's next entry
@@ -101,9 +73,6 @@ def ensure_indexes(db: Database) -> None:
         [("site_id", 1), ("purpose", 1), ("site_purpose_bucket", 1), ("_id", 1)],
         name="site_purpose_deliveries",
     )
-    listing.backfill_in_background(  # deliveries stored before the purpose lists existed
-        db[DELIVERIES], listing.MongoSequences(db), delivery_lanes, marker=PURPOSES_BACKFILLED
-    )
     db[DELIVERIES].create_index([("session_id", 1), ("status", 1)], name="session_status")
     db[DELIVERIES].create_index([("recipient_id", 1), ("status", 1)], name="recipient_status")
     db[ENROLLMENTS].create_index("status", name="status")
@@ -111,29 +80,6 @@ def ensure_indexes(db: Database) -> None:
     db[CLINICIANS].create_index("subject", name="subject")
     db[SCHEDULE].create_index("slot", name="slot")
     db[ENROLLMENTS].create_index([("group_id", 1), ("status", 1)], name="group_status")
-    # Deliveries recorded before the queue existed join it (index due_by_priority: status).
-    queue = MongoDeliveries(db[DELIVERIES])
-    for delivery in db[DELIVERIES].find({"status": DeliveryStatus.PENDING}):
-        queue._enqueue(delivery)
-
-
-def thaw_preferences(db: Database) -> None:
-    """Once per database (marker ``preferences:thawed`` in ``list_counters``): unset the defaults
-    an earlier version froze into stored preferences (``preferences.thawed``), through the
-    guarded save (a change made meanwhile wins; that document is left as it is). Reads the
-    preferences once, one document per recipient; afterwards nothing but the marker's _id."""
-    marks = db[listing.COUNTERS]
-    if marks.find_one({"_id": PREFERENCES_THAWED}) is not None:  # index: _id
-        return
-    store = MongoDocumentStore(db[PREFERENCES], "preferences")
-    thawed = 0
-    for stored in db[PREFERENCES].find({}):  # once, at the first start of this version
-        changed = preferences.thawed(stored)
-        if changed is not None:
-            with contextlib.suppress(StaleWrite):
-                store.save(changed)
-                thawed += 1
-    marks.update_one({"_id": PREFERENCES_THAWED}, {"$set": {"thawed": thawed}}, upsert=True)
 
 
 # -- the inbox -----------------------------------------------------------------------------------
@@ -193,12 +139,12 @@ class InboxItems:
     ) -> dict[str, Any] | None:
         """Mark one of the site's items read (``None``: no such item of the site's). The
         guarded save lets one of two people marking it at once count it: the other finds it
-        read already. An item stored before items had a read mark counts as read."""
+        read already."""
         for _ in range(3):
             item = self.store.get(item_id)  # index: _id
             if item is None or item.get("site_id") != site_id or item.get("recipient_id"):
                 return None
-            if not item.get("unread"):  # read already (or stored before items had marks)
+            if not item.get("unread"):  # read already
                 return item
             try:
                 stored = self.store.save({**item, "unread": False, "read_at": now, "read_by": by})

@@ -68,17 +68,6 @@ def to_e164(text: str, region: str | None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def stored_e164(text: str | None, region: str | None) -> str | None:
-    """A number stored before intake kept E.164, in E.164 when it reads as one, else ``None``
-    (never a number the provider could not match)."""
-    if not text:
-        return None
-    try:
-        return to_e164(text, region)
-    except NotAPhoneNumber:
-        return None
-
-
 @functools.cache
 def _zone_countries() -> dict[str, str]:
     """Zone name -> country code, from the first ``zone.tab`` found: the ``tzdata`` package's

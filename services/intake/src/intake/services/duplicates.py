@@ -3,23 +3,14 @@ hash intake stores beside the sealed client fields (``person_key``), never by de
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
 from typing import Any
 
-from pymongo.database import Database
-
-from dbt_shared import listing
 from dbt_shared.auth import Principal
-from dbt_shared.errors import InvalidInput, StaleWrite
+from dbt_shared.errors import InvalidInput
 from intake.bootstrap import Components
 from intake.domain import duplicates
-from intake.repository import REFERRALS
 
 PERSON_FIELDS = frozenset({"given_name", "family_name", "date_of_birth"})
-KEYED = "referrals:person-keyed"  # the marker of the one-off pass over stored referrals
-log = logging.getLogger(__name__)
 
 
 def person_keys(c: Components, client: dict[str, Any]) -> list[str]:
@@ -85,35 +76,3 @@ def check(body: dict[str, Any], c: Components, principal: Principal) -> dict[str
         object_ids=found,
     )
     return {"site_id": body["site_id"], "possible_duplicates": found}
-
-
-def key_stored(c: Components, db: Database) -> int | None:
-    """Once per database (a marker in ``list_counters``; one process does it): referrals an
-    earlier version stored without a person key get one (decrypting their names and date of
-    birth once, here), each through the guarded ``save``: a referral written meanwhile got
-    its key from that write. Answers how many it visited."""
-
-    def key_one(document: dict[str, Any]) -> None:
-        if document.get("person_key") or not document.get("client"):
-            return
-        keep_person_key(c, document, _stored_person(c, document))
-        with contextlib.suppress(StaleWrite):  # written meanwhile: that write keyed it
-            c.repositories.referrals.save(document)  # index: _id
-
-    return listing.backfill(
-        db[REFERRALS], listing.MongoSequences(db), lambda _d: {}, marker=KEYED, then=key_one
-    )
-
-
-def key_stored_in_background(c: Components, db: Database) -> None:
-    """``key_stored`` on a thread of its own, so that the worker starts at once."""
-    if db[listing.COUNTERS].find_one({"_id": KEYED}) is not None:  # index: _id
-        return
-
-    def run() -> None:
-        try:
-            key_stored(c, db)
-        except Exception:  # the next start tries again (the claim's lease runs out)
-            log.exception("keying stored referrals failed")
-
-    threading.Thread(target=run, name="key stored referrals", daemon=True).start()

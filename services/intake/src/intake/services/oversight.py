@@ -8,7 +8,7 @@ from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.errors import NotFound
 from intake.bootstrap import Components
-from intake.domain import phones, pipeline
+from intake.domain import pipeline
 from intake.repository import site_list, waitlist_head
 from intake.services.referrals import client_details
 
@@ -28,9 +28,8 @@ def contact_for(client_id: str, c: Components, principal: Principal) -> dict[str
         object_id=client_id,
         site_id=referral.site_id,
     )
-    # E.164 (a number stored before intake kept E.164 is read with the site's country; one that
-    # does not read as a number is left out): the provider's STOP names it that way.
-    number = phones.stored_e164(client.get("phone"), phones.phone_region(site or {}))
+    # stored in E.164 (``organisation.e164``): the provider's STOP names it that way
+    number = client.get("phone")
     return {
         "client_id": client_id,
         "site_id": referral.site_id,
@@ -48,8 +47,9 @@ def clinician_contact_for(clinician_id: str, c: Components, principal: Principal
     if clinician is None:
         raise NotFound("clinician")
     site = c.repositories.site(clinician["site_id"])
-    number = phones.stored_e164(clinician.get("phone"), phones.phone_region(site or {}))
-    channels = {k: v for k, v in (("email", clinician.get("email")), ("sms", number)) if v}
+    channels = {
+        k: v for k, v in (("email", clinician.get("email")), ("sms", clinician.get("phone"))) if v
+    }
     return {
         "clinician_id": clinician_id,
         "site_id": clinician["site_id"],

@@ -24,7 +24,7 @@ from intake.repository import program_list, site_list, status_head, status_list
 from intake.services.access import own_clinician_ids, sees_whole_site, visible_referral
 from intake.services.duplicates import keep_person_key, open_referrals, rekey_person
 from intake.services.organisation import site_e164
-from intake.services.screenings import open_screening, seal_old_screenings, seal_screening
+from intake.services.screenings import open_screening, seal_screening
 
 CLIENT_SECRET_FIELDS = ("given_name", "family_name", "date_of_birth", "email", "phone")
 
@@ -65,7 +65,6 @@ def _audit(c: Components, principal: Principal, action: str, referral: Referral)
 
 
 def _save(c: Components, referral: Referral) -> Referral:
-    seal_old_screenings(c, referral)
     stored = c.repositories.save_referral(
         referral, [events.for_referral(referral.state, e, c.clock) for e in referral.events]
     )

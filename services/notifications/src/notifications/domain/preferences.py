@@ -170,31 +170,6 @@ def changed(stored: dict | None, named: dict) -> dict:
     return {key: value for key, value in merge(named, kept).items() if key in CHOICES}
 
 
-def thawed(stored: dict) -> dict | None:
-    """A document an earlier version stored, with the defaults it froze unset; ``None`` when
-    there are none.
-
-    That version stored every field on any change, the platform's defaults included: a client
-    who chose SMS at intake and then set quiet hours was stored as "email", "en". Such a document
-    has every one of ``CHOICES``; the values equal to those defaults (a category's channels, the
-    preferred channel, the language, the opt-out flag) become "not set" (``None``, the category
-    left out), so what the client told intake applies again. Quiet hours stay as they are."""
-    kind = stored.get("kind")
-    if kind not in ("client", "clinician") or not all(key in stored for key in CHOICES):
-        return None
-    old = defaults(kind)
-    changes: dict = {}
-    channels = stored.get("channels")
-    if isinstance(channels, dict):
-        kept = {c: chosen for c, chosen in channels.items() if chosen != old["channels"].get(c)}
-        if kept != channels:
-            changes["channels"] = kept
-    for key in ("preferred_channel", "language", "sms_opted_out"):
-        if stored[key] is not None and stored[key] == old[key]:
-            changes[key] = None
-    return {**stored, **changes} if changes else None
-
-
 def channels_for(
     purpose: str, prefs: dict, *, available: set[str], at_once: bool = False
 ) -> list[str]:
