@@ -1,7 +1,7 @@
 """The groups of every site of the caller's in one answer (console "My groups": one call, not one
 per site), on the server the tests run against (FerretDB locally): one equality query per site
-on ``site_program``, the operator's sites from the ``sites`` read model, bounded by ``limit``,
-another site's groups never shown to a site's staff."""
+on ``site_groups``, the operator's sites from the ``sites`` read model, a page of ``limit`` that
+its cursor continues, another site's groups never shown to a site's staff."""
 
 from __future__ import annotations
 
@@ -37,12 +37,16 @@ def test_the_groups_of_my_sites_in_one_answer(fresh_db):
     operator = Principal("olivia", frozenset({"operator"}), frozenset())
     facilitator = Principal("fiona", frozenset({"facilitator"}), frozenset(SITES[3:5]))
 
-    every = services.list_groups({"limit": 200}, c, operator)
+    every, _ = services.list_groups({"limit": 200}, c, operator)
     assert [g["_id"] for g in every] == sorted(
         f"g-{n:02d}-{k}" for n in range(20) for k in range(2)
     )
-    mine = services.list_groups({"limit": 200}, c, facilitator)
+    mine, _ = services.list_groups({"limit": 200}, c, facilitator)
     assert [g["_id"] for g in mine] == ["g-03-0", "g-03-1", "g-04-0", "g-04-1"]
-    assert len(services.list_groups({"limit": 5}, c, operator)) == 5
+    first, cursor = services.list_groups({"limit": 5}, c, operator)
+    assert len(first) == 5
+    # the next page starts where the first ended, mid-site (g-02-0 was the fifth)
+    second, _ = services.list_groups({"limit": 5, "cursor": cursor}, c, operator)
+    assert [g["_id"] for g in first + second] == [g["_id"] for g in every[:10]]
     names = {i["name"] for i in fresh_db[repository.GROUPS].list_indexes()}
-    assert "site_program" in names
+    assert "site_program" in names and "site_groups" in names
