@@ -84,7 +84,7 @@ def revoke_feed(feed_id: str, c: Components, principal: Principal) -> None:
     feed = c.repositories.feeds.get(feed_id)  # index: _id
     if (
         feed is None
-        or not feed.get("active", not feed.get("revoked_at"))
+        or not feed["active"]
         or not principal.can_act_on_site(feed["site_id"])
         or not (feed["created_by"] == principal.subject or principal.has_role(*OVERSEEING))
     ):
@@ -105,7 +105,7 @@ def feed_calendar(secret: str, c: Components) -> bytes:
     clinician record is deactivated, or for a made-up one)."""
     # index: secret (secret_hash), unique
     found = c.repositories.feeds.find({"secret_hash": feeds.secret_hash(secret)}, limit=1)
-    if not found or found[0].get("revoked_at") or found[0].get("active") is False:
+    if not found or not found[0]["active"]:
         raise NotFound("calendar feed")
     feed = found[0]
     if _deactivated(c, feed.get("clinician_id")) or _deactivated(c, feed.get("owner_clinician_id")):
