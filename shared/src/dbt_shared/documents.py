@@ -38,7 +38,7 @@ from dbt_shared.events.envelope import Event
 
 REVISION = "_rev"
 WRITER = "_w"  # which ``save_many`` wrote the document last (it tells its writes by it)
-_BOOKKEEPING = (REVISION, WRITER, outbox.OUTBOX_FIELD, outbox.RECORDED_AT_FIELD)
+_BOOKKEEPING = (REVISION, WRITER, outbox.OUTBOX_FIELD)
 _SYSTEM_CLOCK = SystemClock()
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ REFERRAL_ROWS = "referral_rows"
 # Collections whose documents carry pending events for the outbox relay.
 OUTBOX_COLLECTIONS = [SITES, PROGRAMS, CLINICIANS, REFERRALS, STAFF]
 
-HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
+HIDDEN = {outbox.OUTBOX_FIELD: 0}
 
 
 def site_list(site_id: str) -> str:

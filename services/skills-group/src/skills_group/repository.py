@@ -32,7 +32,7 @@ FEEDS = "calendar_feeds"
 # Collections whose documents carry pending events for the outbox relay.
 OUTBOX_COLLECTIONS = [GROUPS, SESSIONS, ENROLLMENTS, CLIENTS]
 
-HIDDEN = {outbox.OUTBOX_FIELD: 0, outbox.RECORDED_AT_FIELD: 0}
+HIDDEN = {outbox.OUTBOX_FIELD: 0}
 
 ACTIVE = "active"
 WAITING = "waiting"
