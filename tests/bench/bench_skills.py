@@ -20,6 +20,7 @@ from pymongo import MongoClient
 from dbt_shared.clock import SystemClock
 from dbt_shared.document_locks import flush_deferred_deletes
 from devstack import Profile, Stack
+from devstack.environment import service_env
 from skills_group import bootstrap, services
 from skills_group.bootstrap import Components
 from tests.bench.bench_load import percentile
@@ -208,7 +209,7 @@ def main() -> None:
         repository.ensure_indexes(client[name])
         # the cipher of attendance reasons reads its key as the service does
         os.environ.setdefault(
-            "FIELD_ENCRYPTION_KEY", profile.service_env("skills-group")["FIELD_ENCRYPTION_KEY"]
+            "FIELD_ENCRYPTION_KEY", service_env(profile, "skills-group")["FIELD_ENCRYPTION_KEY"]
         )
         stored = run(bootstrap.bootstrap(client[name], SystemClock()))
     finally:

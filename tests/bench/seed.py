@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from devstack import Profile
+from devstack.environment import service_env
 
 STAGES = (
     "received",
@@ -78,7 +79,7 @@ def _wiring(profile_name: str):
     if "c" in _PROCESS:
         return _PROCESS["c"], _PROCESS["clock"]
     profile = Profile.named(profile_name)
-    os.environ.update(profile.service_env("intake"))
+    os.environ.update(service_env(profile, "intake"))
     os.environ["LOG_LEVEL"] = "WARNING"
 
     from dbt_shared import mongo

@@ -11,6 +11,7 @@ from pymongo import MongoClient
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.outbox import INTENTS_COLLECTION
 from dbt_shared.events.publisher import EventPublisher
+from devstack.environment import service_env
 from devstack.ready import port_open
 from support import Api, header, read_topic, referral_event, wait_until
 
@@ -107,7 +108,7 @@ def test_readiness_turns_503_when_the_database_stops_and_recovers(platform, tmp_
         "readiness-db", database_cmd, probe=lambda: port_open("127.0.0.1", mongo_port)
     )
     env = {
-        **profile.service_env("skills-group"),
+        **service_env(profile, "skills-group"),
         "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_port}/",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devstack import Profile, keycloak
+from devstack.environment import console_env
 from devstack.errors import StackError
 
 
@@ -69,7 +70,7 @@ def test_the_issuer_is_fixed_to_the_profiles_address(tmp_path):
 
 
 def test_the_console_is_pointed_at_the_profiles_keycloak_and_services():
-    env = Profile.test(port_offset=800).console_env()
+    env = console_env(Profile.test(port_offset=800))
     assert env["OIDC_ISSUER"] == "http://127.0.0.1:18980/realms/dbt"
     assert env["CONSOLE_BASE_URL"] == "http://127.0.0.1:18800"
     assert env["INTAKE_URL"] == "http://127.0.0.1:18801"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from devstack import Profile, Stack, build, monitoring, paths
 from devstack.cli import build_parser
+from devstack.environment import console_env
 from devstack.profile import CORE_INFRASTRUCTURE, INFRASTRUCTURE, MONITORING
 
 
@@ -35,7 +36,7 @@ def test_status_shows_where_to_see_alerts():
 
 def test_the_console_reads_prometheus_and_alertmanager_of_its_profile():
     profile = Profile.test(port_offset=2100)
-    env = profile.console_env()
+    env = console_env(profile)
     assert env["PROMETHEUS_URL"] == "http://127.0.0.1:21190"
     assert env["ALERTMANAGER_URL"] == "http://127.0.0.1:21294"
 

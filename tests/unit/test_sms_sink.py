@@ -12,7 +12,8 @@ from email.utils import parsedate_to_datetime
 import pytest
 import requests
 
-from devstack import sms_sink
+from devstack import sms_sink, sms_store
+from devstack.environment import service_env
 from devstack.profile import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM, Profile
 
 SID = SMS_ACCOUNT_SID
@@ -58,11 +59,11 @@ def test_dev_credentials_look_like_twilio_ones():
 
 def test_notifications_get_the_sink_in_their_environment(tmp_path):
     p = dataclasses.replace(Profile.test(port_offset=0), root=tmp_path)  # metrics dirs go there
-    env = p.service_env("notifications")
+    env = service_env(p, "notifications")
     assert env["SMS_BASE_URL"] == p.sms_url == "http://127.0.0.1:18030"
     assert (env["SMS_ACCOUNT_SID"], env["SMS_AUTH_TOKEN"]) == (SID, TOKEN)
     assert env["SMS_FROM"] == SMS_FROM
-    assert "SMS_BASE_URL" not in p.service_env("skills-group")
+    assert "SMS_BASE_URL" not in service_env(p, "skills-group")
     assert Profile.dev().ports()["sms-sink"] == 8030
     assert Profile.test(port_offset=7).ports()["sms-sink"] == 18037
 
@@ -182,12 +183,12 @@ def test_the_store_file_survives_a_restart(start, tmp_path):
 
 def test_at_most_the_limit_is_kept_and_the_file_is_compacted(tmp_path):
     path = tmp_path / "messages.jsonl"
-    store = sms_sink.MessageStore(path, limit=3)
+    store = sms_store.MessageStore(path, limit=3)
     for i in range(8):
         store.add({"sid": f"SM{i}", "to": TO, "body": str(i)})
     assert [m["sid"] for m in store.list()] == ["SM5", "SM6", "SM7"]
     assert len(path.read_text().splitlines()) <= 2 * 3
-    assert [m["sid"] for m in sms_sink.MessageStore(path, limit=3).list()] == ["SM5", "SM6", "SM7"]
+    assert [m["sid"] for m in sms_store.MessageStore(path, limit=3).list()] == ["SM5", "SM6", "SM7"]
 
 
 def test_the_log_has_no_numbers_or_bodies(sink, capsys):

@@ -184,10 +184,11 @@ def test_half_an_extra_issuer_is_a_configuration_error(monkeypatch, variables):
 @pytest.mark.parametrize("profile_name", ["dev", "test"])
 def test_the_local_stack_trusts_the_dev_key_and_its_keycloak(monkeypatch, profile_name):
     from devstack import Profile
+    from devstack.environment import service_env
 
     profile = Profile.dev() if profile_name == "dev" else Profile.test(port_offset=7)
     _clear_auth_env(monkeypatch)
-    for name, value in profile.service_env("intake").items():
+    for name, value in service_env(profile, "intake").items():
         if name.startswith("AUTH_"):
             monkeypatch.setenv(name, value)
     trusted = Settings.from_env("intake").auth.trusted_issuers()

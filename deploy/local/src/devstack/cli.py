@@ -10,6 +10,7 @@ import sys
 import time
 
 from . import build, demo, paths, supervisor
+from .environment import service_env
 from .errors import StackError
 from .process import ManagedProcess
 from .profile import DEV_USERS, SERVICES, Profile
@@ -276,7 +277,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     import os
     import shlex
 
-    env = _profile(args).service_env(args.service)
+    env = service_env(_profile(args), args.service)
     for key, value in env.items():
         if os.environ.get(key) != value:
             print(f"export {key}={shlex.quote(value)}")

@@ -3,6 +3,7 @@
 ``DEVSTACK_PORT_OFFSET`` (an integer, default 0) is added to every port of the test profile, so
 that two test stacks can run side by side on one machine (two checkouts, or two runs in one
 checkout: a non-zero offset also gets a data directory of its own, ``.local/test-<offset>/``).
+What the processes are told of a profile (their environment) is :mod:`devstack.environment`.
 """
 
 from __future__ import annotations
@@ -96,10 +97,6 @@ def port_offset_from_env() -> int:
 def check_service(service: str) -> None:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
-
-
-def _env_var_prefix(service: str) -> str:
-    return service.replace("-", "_").upper()
 
 
 @dataclass(frozen=True)
@@ -353,86 +350,3 @@ class Profile:
     @property
     def jwt_private_key_file(self) -> Path:
         return self.local_dir / "secrets" / paths.JWT_PRIVATE_KEY.name
-
-    # -- service environment ---------------------------------------------------------------
-
-    def service_env(self, service: str) -> dict[str, str]:
-        """Environment of a service's processes (api and worker): ``os.environ`` plus the stack's
-        addresses. Creates the service's ``PROMETHEUS_MULTIPROC_DIR``."""
-        check_service(service)
-        metrics_dir = self.metrics_dir(service)
-        metrics_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.update(
-            {
-                "SERVICE_NAME": service,
-                "MONGODB_URI": self.mongodb_uri,
-                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
-                "AUTH_PUBLIC_KEY_FILE": str(self.jwt_public_key_file),
-                "AUTH_SIGNING_KEY_FILE": str(self.jwt_private_key_file),
-                # Locally the services trust two issuers: the dev key above (`make token`, the
-                # services' own tokens) and Keycloak's realm, by its JWKS (the console's
-                # sign-in). Production sets neither of these two (docs/configuration.md).
-                "AUTH_EXTRA_ISSUER": self.keycloak_issuer,
-                "AUTH_EXTRA_JWKS_URL": self.keycloak_jwks_url,
-                # The dev key's tokens keep their roles and sites (scripts, tests); Keycloak's
-                # get site roles from the staff directory, as the identity provider's do in
-                # production (which sets neither, so: directory).
-                "AUTH_SITE_ROLES_FROM": "token",
-                "AUTH_EXTRA_SITE_ROLES_FROM": "directory",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-                "SMTP_HOST": self.smtp_host,
-                "SMTP_PORT": str(self.smtp_port),
-                "WORKER_METRICS_PORT": str(self.worker_metrics_port(service)),
-                "LOG_FORMAT": "json",
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        key_file = paths.FIELD_KEYS.get(service)  # the services that hold client health data
-        if key_file is not None:
-            if not key_file.is_file():
-                from devstack.tokens import ensure_field_key
-
-                ensure_field_key(key_file)
-            env["FIELD_ENCRYPTION_KEY"] = key_file.read_text().strip()
-        if service == "notifications":
-            env.update(
-                {
-                    "SMS_BASE_URL": self.sms_url,
-                    "SMS_ACCOUNT_SID": SMS_ACCOUNT_SID,
-                    "SMS_AUTH_TOKEN": SMS_AUTH_TOKEN,
-                    "SMS_FROM": SMS_FROM,
-                    "SMTP_SECURITY": "plain",  # Mailpit, on this machine: no TLS to verify
-                }
-            )
-        for other in SERVICES:
-            env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
-        return env
-
-    def console_env(self) -> dict[str, str]:
-        """Environment of the console (services/console): ``os.environ`` plus its OIDC client
-        at the profile's Keycloak, its address, its session key and the services' addresses."""
-        from devstack.tokens import ensure_console_secret_key
-
-        ensure_console_secret_key()
-        env = dict(os.environ)
-        env.update(
-            {
-                "SERVICE_NAME": CONSOLE,
-                "OIDC_ISSUER": self.keycloak_issuer,
-                "OIDC_CLIENT_ID": CONSOLE_CLIENT_ID,
-                "OIDC_CLIENT_SECRET": CONSOLE_CLIENT_SECRET,
-                "CONSOLE_BASE_URL": self.console_url,
-                "CONSOLE_SECRET_KEY_FILE": str(paths.CONSOLE_SECRET_KEY),
-                "CONSOLE_SESSION_IDLE_S": str(CONSOLE_SESSION_IDLE_S),
-                # The ops page's charts and alerts (the browser never talks to these).
-                "PROMETHEUS_URL": self.prometheus_url,
-                "ALERTMANAGER_URL": self.alertmanager_url,
-                "MONGODB_URI": self.mongodb_uri,
-                "LOG_FORMAT": "json",
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        for other in SERVICES:
-            env[f"{_env_var_prefix(other)}_URL"] = self.api_url(other)
-        return env

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from . import paths, ready
+from .environment import console_env, service_env
 from .process import ManagedProcess
 from .process_group import SERVICE_STOP_TIMEOUT, ProcessGroup, process_key
 from .profile import CONSOLE, HOST, KINDS, check_service, module_name
@@ -54,7 +55,7 @@ class ServiceProcesses(ProcessGroup):
         self.profile.run_dir.mkdir(parents=True, exist_ok=True)
         self._check_ports_free(key, [port])
         return self._spawn(
-            key, cmd, env=self.profile.service_env(service), stop_timeout=SERVICE_STOP_TIMEOUT
+            key, cmd, env=service_env(self.profile, service), stop_timeout=SERVICE_STOP_TIMEOUT
         )
 
     def start_service(self, service: str, kind: str = "api", timeout: float = 60.0):
@@ -103,7 +104,7 @@ class ServiceProcesses(ProcessGroup):
             proc = self._spawn(
                 CONSOLE,
                 self.console_command(),
-                env=self.profile.console_env(),
+                env=console_env(self.profile),
                 stop_timeout=SERVICE_STOP_TIMEOUT,
             )
             url = f"{self.profile.console_url}/healthz"

@@ -14,10 +14,10 @@
   ``[{"sid", "to", "from", "body", "received_at"}]``. ``DELETE /api/messages`` forgets it all.
 * ``GET /healthz``: 200 ``ok``.
 
-At most :data:`MAX_MESSAGES` are kept (the oldest go first). With ``--store`` each message is
-also appended to that file as a JSON line, and the file is read at start, so a restart keeps
-them. The log (stderr) has one line per request: method, path, status, time; never a phone
-number or a message body.
+At most :data:`~devstack.sms_store.MAX_MESSAGES` are kept (the oldest go first). With
+``--store`` each message is also appended to that file as a JSON line, and the file is read at
+start, so a restart keeps them (the store: :mod:`devstack.sms_store`). The log (stderr) has one
+line per request: method, path, status, time; never a phone number or a message body.
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import collections
 import hmac
 import json
-import os
 import re
 import signal
 import sys
@@ -41,8 +39,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from .sms_store import MessageStore
+
 API_VERSION = "2010-04-01"
-MAX_MESSAGES = 10_000
 #: Largest request body accepted (Twilio caps a body at 1600 characters).
 MAX_REQUEST_BYTES = 64 * 1024
 _MESSAGES_PATH = re.compile(rf"^/{API_VERSION}/Accounts/([^/]+)/Messages\.json$")
@@ -68,91 +67,6 @@ def _number(value: str) -> str:
     """A form's phone number; a leading space is an unescaped ``+`` (``curl -d To=+1...``)."""
     stripped = value.strip()
     return "+" + stripped if value.startswith(" ") and stripped[:1].isdigit() else stripped
-
-
-def _digits(number: str) -> str:
-    return re.sub(r"\D", "", number)
-
-
-class MessageStore:
-    """The received messages (at most ``limit``), optionally persisted as JSON lines."""
-
-    def __init__(self, path: Path | None = None, limit: int = MAX_MESSAGES) -> None:
-        self.path = path
-        self.limit = limit
-        self._messages: collections.deque[dict] = collections.deque(maxlen=limit)
-        self._lock = threading.Lock()
-        self._file_lines = 0
-        self._keys: dict[str, dict] = {}  # Idempotency-Key -> the message it was first sent with
-        if path is not None:
-            self._load(path)
-
-    def _load(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:  # e.g. a line cut short when the sink was killed
-                continue
-            if isinstance(record, dict) and "sid" in record:
-                self._messages.append(record)
-                if record.get("idempotency_key"):
-                    self._keys[record["idempotency_key"]] = record
-        self._file_lines = len(lines)
-
-    def add(self, record: dict) -> dict:
-        """Keep ``record``; answers it, or the message kept before with its idempotency key."""
-        with self._lock:
-            key = record.get("idempotency_key")
-            if key and key in self._keys:
-                return self._keys[key]
-            if key:
-                if len(self._keys) >= self.limit:  # as bounded as the messages
-                    del self._keys[next(iter(self._keys))]
-                self._keys[key] = record
-            self._messages.append(record)
-            if self.path is None:
-                return record
-            if self._file_lines >= 2 * self.limit:
-                self._rewrite()  # keeps the file from outgrowing the cap for good
-            else:
-                with open(self.path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                self._file_lines += 1
-        return record
-
-    def _rewrite(self) -> None:
-        assert self.path is not None
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for record in self._messages:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, self.path)
-        self._file_lines = len(self._messages)
-
-    def list(self, to: str | None = None) -> list[dict]:
-        """Oldest first; ``to`` keeps the messages to that number (compared by its digits, so
-        an unescaped ``?to=+1555...``, whose ``+`` arrives as a space, matches too)."""
-        with self._lock:
-            messages = list(self._messages)
-        if to is None:
-            return messages
-        wanted = _digits(to)
-        if not wanted:
-            return [m for m in messages if m.get("to") == to]
-        return [m for m in messages if _digits(m.get("to") or "") == wanted]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._messages.clear()
-            self._keys.clear()
-            if self.path is not None:
-                self.path.write_text("", encoding="utf-8")
-                self._file_lines = 0
 
 
 def _error(code: int, message: str, status: int) -> dict:
