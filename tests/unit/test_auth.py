@@ -14,10 +14,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dbt_shared.auth import JwksKeys, Principal, TokenVerifier, caller, require_roles
+from dbt_shared.auth import Principal, caller, require_roles
 from dbt_shared.config import AuthSettings
 from dbt_shared.errors import NotFound
 from dbt_shared.problems import Problem
+from dbt_shared.tokens import JwksKeys, TokenVerifier
 
 
 def _keypair():
@@ -159,7 +160,7 @@ def test_the_maximum_lifetime_is_a_setting(monkeypatch):
 
 
 def test_dev_tokens_and_service_tokens_are_within_the_maximum_and_accepted(tmp_path):
-    from dbt_shared.auth import ServiceTokens
+    from dbt_shared.tokens import ServiceTokens
     from devstack import mint_token, paths
     from devstack.tokens import ensure_jwt_keys
 

@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dbt_shared.auth import TokenVerifier
 from dbt_shared.config import AuthSettings, ConfigError, Settings, TrustedIssuer
 from dbt_shared.problems import Problem
+from dbt_shared.tokens import TokenVerifier
 
 DEV_ISSUER = "dbt-platform-dev"
 KEYCLOAK_ISSUER = "http://127.0.0.1:18180/realms/dbt"

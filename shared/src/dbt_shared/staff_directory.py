@@ -80,7 +80,7 @@ def site_roles_of(entry: dict[str, Any] | None) -> dict[str, frozenset[str]]:
 
 
 class StaffDirectory:
-    """Site roles from the ``staff_directory`` read model, for ``dbt_shared.auth.authenticate``.
+    """Site roles from the ``staff_directory`` read model, for ``dbt_shared.tokens.authenticate``.
 
     A subject's entry is read again once it is ``cache_s`` seconds old (one ``_id`` read a
     subject per interval and process; at most ``MAX_CACHED`` subjects kept)."""

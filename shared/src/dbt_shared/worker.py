@@ -19,17 +19,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pymongo.database import Database
 
 from dbt_shared import idempotency, logs, loop_health, metrics, mongo, retention
-from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.events import outbox
 from dbt_shared.events.catalog import Catalog
-from dbt_shared.events.consumer import PROCESSED_COLLECTION, Handler
+from dbt_shared.events.consumer import Handler
 from dbt_shared.events.lanes import consumer_lanes
 from dbt_shared.events.outbox import OutboxRelay
 from dbt_shared.events.publisher import EventPublisher
+from dbt_shared.events.record_handling import PROCESSED_COLLECTION
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.heap import freeze_startup_objects
+from dbt_shared.tokens import ServiceTokens
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 import requests
 
 from dbt_shared import correlation
-from dbt_shared.auth import ServiceTokens
 from dbt_shared.config import ConfigError, Settings, env, env_int
 from dbt_shared.remembered import Remembered
+from dbt_shared.tokens import ServiceTokens
 from notifications.domain.deliveries import PermanentFailure, TransientFailure
 
 

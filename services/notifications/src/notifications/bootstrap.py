@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
-from dbt_shared.auth import ServiceTokens
 from dbt_shared.clock import Clock
 from dbt_shared.config import Settings, env, env_int
+from dbt_shared.tokens import ServiceTokens
 from notifications import events, repository
 from notifications.adapters import (
     EmailSender,
