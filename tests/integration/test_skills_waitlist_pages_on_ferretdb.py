@@ -40,3 +40,16 @@ def test_the_waitlist_pages_continue_where_the_last_ended(fresh_db):
         found, cursor = r.waiting_page(SITE, None, limit=2, cursor=cursor)
         pages.append(found)
     assert [[w["_id"] for w in p] for p in pages] == [["c-1", "c-2a"], ["c-2b", "c-4"], ["c-5"]]
+
+
+def test_a_made_up_cursor_starts_at_the_front(fresh_db):
+    """Any string of the cursor pattern is a place in the list: one naming no client (here a
+    NUL, which PostgreSQL under FerretDB refuses in an ``_id`` equality) is the front."""
+    start = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
+    r = repository.mongo(fresh_db, FixedClock(start))
+    repository.ensure_indexes(fresh_db)
+    r.clients.insert({"_id": "c-1", "site_id": SITE, "program_id": f"{SITE}:adult",
+                      "status": repository.WAITING, "admitted_at": start})  # fmt: skip
+    for made_up in ("00", "6e6f2d6f6e65"):  # "\x00", "no-one"
+        found, cursor = r.waiting_page(SITE, None, limit=2, cursor=made_up)
+        assert ([w["_id"] for w in found], cursor) == (["c-1"], None)

@@ -8,6 +8,7 @@ members or what waits: nothing that grows with the history of the clinic.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
+from dbt_shared.http_fields import ID_PATTERN
 from dbt_shared.memory_documents import InMemoryDocumentStore
 
 GROUPS = "groups"
@@ -121,16 +123,19 @@ class Repositories:
         query: dict[str, Any] = {"site_id": site_id, "status": WAITING}
         if program_id:
             query["program_id"] = program_id
-        last = self.clients.get(pagination.decode_cursor(cursor)) if cursor else None
+        after = pagination.decode_cursor(cursor) if cursor else None
+        # only an id of the pattern can name a client (and PostgreSQL under FerretDB refuses a
+        # NUL in an _id equality: cursor "00" answered 500)
+        last = self.clients.get(after) if after and re.fullmatch(ID_PATTERN, after) else None
         if last is not None:
             at = last.get("admitted_at")
-            after = {
+            later = {
                 "$or": [
                     {"admitted_at": {"$gt": at}},
                     {"admitted_at": at, "_id": {"$gt": last["_id"]}},
                 ]
             }
-            query = {"$and": [query, after]}
+            query = {"$and": [query, later]}
         found = self.clients.find(
             query, HIDDEN, sort=[("admitted_at", 1), ("_id", 1)], limit=limit + 1
         )
