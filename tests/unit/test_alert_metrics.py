@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from stand_in_broker import INTAKE, TP, Broker, record, referral, runner_on
 from test_coaching_api import NOW as COACHING_NOW
 from test_coaching_api import SITE as COACHING_SITE
 from test_coaching_api import as_client, as_clinician, rota, seed
-from test_consumer_offsets import INTAKE, TP, Broker, record, referral, runner_on
 
 from coaching.app import create_app as coaching_app
 from coaching.services import availability, escalation

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 from kafka import TopicPartition
 from kafka.coordinator.assignors.range import RangePartitionAssignor
-from test_consumer_offsets import CLOCK, Db, DeadLetters, Record, record, referral
-from test_consumer_offsets import crisis_request as crisis_event
+from stand_in_broker import CLOCK, Db, DeadLetters, Record, record, referral
+from stand_in_broker import crisis_request as crisis_event
 
 from dbt_shared.contracts import CATALOG, coaching, intake
 from dbt_shared.events import consumer as consumer_module
