@@ -5,7 +5,7 @@ named while the rest of the page is shown, and the list pages behind the figures
 from __future__ import annotations
 
 import pytest
-from test_console_pages import NORTH, SOUTH, signed_in, text
+from console_pages_support import NORTH, SOUTH, signed_in, text
 
 from console import bootstrap
 from console.app import create_app
