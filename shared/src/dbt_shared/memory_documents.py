@@ -86,7 +86,7 @@ def _project(document: dict[str, Any], projection: dict[str, Any] | None) -> dic
         if projection.get("_id", 1):
             kept["_id"] = document["_id"]
         return kept
-    if projection.get("_id", 1) and len(projection) == 1:  # {"_id": 1}
+    if projection == {"_id": 1}:  # the ids alone ({"_outbox": 0} hides one field, as MongoDB)
         return {"_id": document["_id"]}
     return {k: v for k, v in document.items() if projection.get(k, 1)}
 
