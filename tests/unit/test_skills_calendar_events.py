@@ -64,7 +64,7 @@ def create_group(c, cycles: int = 2) -> dict:
 
 def recorded(c, type_: str) -> list:
     r = c.repositories
-    stores = (r.groups, r.sessions, r.enrollments, r.clients)
+    stores = (r.groups, r.sessions, r.enrollments, r.clients, r.sheets)
     return [e for store in stores for e in store.events if e.type == type_]
 
 

@@ -30,9 +30,12 @@ ATTENDANCE = "attendance"
 CLIENTS = "clients"  # admitted clients: where they stand with placement
 CLINICIANS = "clinicians"  # read model of intake's clinicians (site, subject, roles)
 FEEDS = "calendar_feeds"
+# One document per saved attendance sheet (counts only), carrying its ``attendance.recorded``:
+# inserted, never updated, so two facilitators saving at once never contend on a document.
+SHEETS = "attendance_sheets"
 
 # Collections whose documents carry pending events for the outbox relay.
-OUTBOX_COLLECTIONS = [GROUPS, SESSIONS, ENROLLMENTS, CLIENTS]
+OUTBOX_COLLECTIONS = [GROUPS, SESSIONS, ENROLLMENTS, CLIENTS, SHEETS]
 
 HIDDEN = {outbox.OUTBOX_FIELD: 0}
 
@@ -53,6 +56,7 @@ class Repositories:
     sites: DocumentStore
     programs: DocumentStore
     feeds: DocumentStore
+    sheets: DocumentStore
     audit: AuditLog
 
     def groups_of(
@@ -200,6 +204,7 @@ def mongo(db: Database, clock: Clock) -> Repositories:
         sites=MongoDocumentStore(db[site_directory.COLLECTION], "site"),
         programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
         feeds=MongoDocumentStore(db[FEEDS], "calendar feed"),
+        sheets=MongoDocumentStore(db[SHEETS], "attendance sheet"),  # index: _id only (no reads)
         audit=MongoAuditLog(db, clock),
     )
 
@@ -216,5 +221,6 @@ def in_memory(clock: Clock) -> Repositories:
         sites=InMemoryDocumentStore("site"),
         programs=InMemoryDocumentStore("program"),
         feeds=InMemoryDocumentStore("calendar feed", unique=[("secret_hash",)]),
+        sheets=InMemoryDocumentStore("attendance sheet"),
         audit=InMemoryAuditLog(clock),
     )

@@ -13,6 +13,7 @@ from dbt_shared import documents
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 from dbt_shared.events.envelope import Event
+from dbt_shared.ids import new_id
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, calendar, placement
@@ -156,19 +157,24 @@ def record_attendance(session_id: str, body: dict[str, Any], c: Components, prin
 
 
 def _sheet_saved(c: Components, session: dict[str, Any], expected: int) -> list[dict[str, Any]]:
-    """The sheet's counts by status now, kept on its session with ``attendance.recorded`` (the
-    event rides in the session's write). Another sheet of this session saved meanwhile: count
-    again on what is stored then. Answers the session's records."""
-    for _attempt in range(5):
-        records = c.repositories.records_of_session(session["_id"])  # index: session
-        counts = dict(Counter(r["status"] for r in records))
-        recorded = events.attendance_recorded(session, expected, counts, c.clock)
-        try:
-            c.repositories.sessions.save({**session, "attendance_counts": counts}, [recorded])
-            return records
-        except StaleWrite:
-            session = c.repositories.sessions.get(session["_id"])  # index: _id
-    raise StaleWrite("session")
+    """The session's counts by status after this save, in a document of its own with
+    ``attendance.recorded`` (inserted: facilitators saving at once never contend on one
+    document). Answers the session's records."""
+    records = c.repositories.records_of_session(session["_id"])  # index: session
+    counts = dict(Counter(r["status"] for r in records))
+    sheet = {
+        "_id": new_id(),
+        "session_id": session["_id"],
+        "group_id": session["group_id"],
+        "site_id": session["site_id"],
+        "expected": expected,
+        "counts": counts,
+        "saved_at": c.clock.now(),
+    }
+    c.repositories.sheets.insert(
+        sheet, [events.attendance_recorded(session, expected, counts, c.clock)]
+    )
+    return records
 
 
 def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]) -> bool:
