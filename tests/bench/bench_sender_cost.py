@@ -37,8 +37,8 @@ from dbt_shared.auth import Principal
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.document_locks import flush_deferred_deletes
-from dbt_shared.events import outbox
 from dbt_shared.events.envelope import new_event
+from dbt_shared.events.hand_off import configure_hand_off, flush_hand_off
 from devstack import Profile, Stack
 from tests.bench.bench_probe import TICKS, _snapshot, _tree_ticks
 
@@ -110,10 +110,10 @@ def _less_idle(cpu: Cpu, spent: dict[str, float], seconds: float) -> dict[str, f
 
 
 def _settle() -> None:
-    outbox.flush_hand_off()
+    flush_hand_off()
     flush_deferred_deletes()
     time.sleep(0.5)  # the tallies' tenth of a second, the group inserts
-    outbox.flush_hand_off()
+    flush_hand_off()
     flush_deferred_deletes()
 
 
@@ -269,14 +269,14 @@ def main() -> None:
     stack = Stack(profile)
     stack.start_infrastructure(timeout=180)
     counter = Counter()
-    outbox.configure_hand_off(Dropped)
+    configure_hand_off(Dropped)
     try:
         with MongoClient(profile.mongodb_uri, tz_aware=True, event_listeners=[counter]) as client:
             cpu = Cpu(stack)
             sender(stack, client, counter, cpu)
             receipts(stack, client, counter, cpu)
     finally:
-        outbox.configure_hand_off(None)
+        configure_hand_off(None)
         stack.stop_all()
 
 

@@ -83,7 +83,7 @@ def _wiring(profile_name: str):
     os.environ["LOG_LEVEL"] = "WARNING"
 
     from dbt_shared import mongo
-    from dbt_shared.events import outbox
+    from dbt_shared.events.hand_off import configure_hand_off
     from dbt_shared.events.publisher import EventPublisher
     from intake import bootstrap, events, repository
 
@@ -91,7 +91,7 @@ def _wiring(profile_name: str):
     db = mongo.database(profile.mongodb_uri, "dbt_intake")
     repository.ensure_indexes(db)
     c = bootstrap.bootstrap(db, clock)
-    outbox.configure_hand_off(  # no one waits for a seeded event: a quarter second per send
+    configure_hand_off(  # no one waits for a seeded event: a quarter second per send
         lambda: EventPublisher(profile.kafka_bootstrap, "intake", events.CATALOG), gather_s=0.25
     )
     _PROCESS.update(c=c, clock=clock)
@@ -145,9 +145,9 @@ def _flush() -> None:
     """What a task's process writes a moment later (events, tallies, released locks) is
     written before the task reports back (a pool's process may be ended at any time after)."""
     from dbt_shared import documents, tallies
-    from dbt_shared.events import outbox
+    from dbt_shared.events.hand_off import flush_hand_off
 
-    outbox.flush_hand_off()
+    flush_hand_off()
     tallies.flush_pending()
     documents.flush_deferred_deletes()
 

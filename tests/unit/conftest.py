@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dbt_shared.clock import FixedClock
-from dbt_shared.events import outbox
+from dbt_shared.events.hand_off import configure_hand_off
 from devstack import mint_token, paths
 from devstack.tokens import ensure_jwt_keys
 
@@ -33,7 +33,7 @@ def api_env(monkeypatch):
     yield
     # An app made here configured this process's hand-off to that unreachable broker: forget
     # it, so no later test (an integration test's MongoDB store) hands events to it.
-    outbox.configure_hand_off(None)
+    configure_hand_off(None)
 
 
 def bearer(roles: list[str] | str, sites: list[str] | str = (), sub: str = "someone") -> dict:

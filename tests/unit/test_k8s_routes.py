@@ -99,7 +99,7 @@ def service_rules() -> dict[str, set[tuple[str, str]]]:
     from datetime import UTC, datetime
 
     from dbt_shared.clock import FixedClock
-    from dbt_shared.events import outbox
+    from dbt_shared.events.hand_off import configure_hand_off
 
     patch = pytest.MonkeyPatch()
     patch.setenv("AUTH_PUBLIC_KEY_FILE", __file__)  # never read: no request is made
@@ -115,7 +115,7 @@ def service_rules() -> dict[str, set[tuple[str, str]]]:
             rules[service] = _app_rules(app)
         return rules
     finally:
-        outbox.configure_hand_off(None)
+        configure_hand_off(None)
         patch.undo()
 
 

@@ -21,7 +21,7 @@ from test_k8s_console import _overlay
 from dbt_shared import loop_health
 from dbt_shared import worker as worker_module
 from dbt_shared.contracts import intake
-from dbt_shared.events.outbox import OutboxRelay
+from dbt_shared.events.relay import OutboxRelay
 from dbt_shared.worker import Timer
 from support import wait_until
 

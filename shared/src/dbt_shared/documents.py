@@ -35,6 +35,7 @@ from dbt_shared.document_locks import needs_write_lock as needs_write_lock
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
+from dbt_shared.events.hand_off import hand_off
 
 REVISION = "_rev"
 WRITER = "_w"  # which ``save_many`` wrote the document last (it tells its writes by it)
@@ -148,7 +149,7 @@ class MongoDocumentStore:
             if existing is None:  # a duplicate on another unique index
                 raise Duplicate(self.what) from None
             return existing, False
-        outbox.hand_off(self.collection.database, events)
+        hand_off(self.collection.database, events)
         return stored, True
 
     def insert_many(self, documents, events=None):
@@ -176,7 +177,7 @@ class MongoDocumentStore:
         unwritten = [e.id for key, found in carried.items() if key not in created for e in found]
         if unwritten:
             outbox.forget_intents(db, unwritten)
-        outbox.hand_off(db, [e for key, found in carried.items() if key in created for e in found])
+        hand_off(db, [e for key, found in carried.items() if key in created for e in found])
         return created
 
     def delete(self, document_id):
@@ -195,7 +196,7 @@ class MongoDocumentStore:
         except StaleWrite:
             outbox.forget_intents(self.collection.database, intents)
             raise
-        outbox.hand_off(self.collection.database, events)
+        hand_off(self.collection.database, events)
         return stored
 
     def save_many(self, changes):
@@ -236,7 +237,7 @@ class MongoDocumentStore:
                 outbox.forget_intents(db, [e.id for e in events])
             else:
                 succeeded += events
-        outbox.hand_off(db, succeeded)
+        hand_off(db, succeeded)
         return results
 
     def _update_together(self, changes, locks: dict[str, DocumentLock]):

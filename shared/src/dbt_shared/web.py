@@ -34,8 +34,8 @@ from dbt_shared.auth import enforce_access_rule, is_signed_request
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.errors import DomainError
-from dbt_shared.events import outbox
 from dbt_shared.events.catalog import Catalog
+from dbt_shared.events.hand_off import configure_hand_off
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.kafka_probe import KafkaProbe
 from dbt_shared.openapi import create_api, document_config
@@ -150,7 +150,7 @@ def create_service_app(
     catalog: Catalog | None = None,
 ) -> Flask:
     """The api of ``service``. With ``catalog`` (the event types it records), events recorded
-    by a request are handed to the broker right after the write (``outbox.hand_off``)."""
+    by a request are handed to the broker right after the write (``dbt_shared.events.hand_off``)."""
     settings = settings or Settings.from_env(service)
     logs.configure(service, settings.log_level, settings.log_format)
     app = Flask(service)
@@ -169,7 +169,7 @@ def create_service_app(
     ctx.ready_checks["kafka"] = KafkaProbe(settings.kafka_bootstrap_servers)
     app.extensions["dbt"] = ctx
     if catalog is not None:
-        outbox.configure_hand_off(
+        configure_hand_off(
             lambda: EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
         )
     app.extensions[COMPONENTS_EXTENSION] = components

@@ -21,13 +21,13 @@ from pymongo.database import Database
 from dbt_shared import idempotency, logs, loop_health, metrics, mongo, retention
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
-from dbt_shared.events import outbox
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.consumer import Handler
+from dbt_shared.events.hand_off import configure_hand_off
 from dbt_shared.events.lanes import consumer_lanes
-from dbt_shared.events.outbox import OutboxRelay
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.record_handling import PROCESSED_COLLECTION
+from dbt_shared.events.relay import OutboxRelay
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.heap import freeze_startup_objects
 from dbt_shared.tokens import ServiceTokens
@@ -123,7 +123,7 @@ def run_worker(
         prepare(ctx)
     wiring = wire(ctx)
     publisher = EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
-    outbox.configure_hand_off(lambda: publisher)
+    configure_hand_off(lambda: publisher)
     relay = OutboxRelay(ctx.db, outbox_collections, publisher, service, clock=ctx.clock)
     consumers = consumer_lanes(
         service=service,
