@@ -1,6 +1,7 @@
-"""What the group facilitator's page tests share: a site with a group, its sessions, clinicians
-and members as the services answer them (``faked_services``, the ``services`` fixture of each
-module), signing in, and reading a page. Used by ``test_console_groups``,
+"""What the group facilitator's page tests share, on the console's in-memory wiring (Flask's
+test client, the services faked at their HTTP): a site with a group, its sessions, clinicians
+and members as the services answer them (the ``services`` fixture, which the test modules
+import), signing in, and reading a page. Used by ``test_console_groups``,
 ``test_console_group_changes`` and ``test_console_attendance_sheet``."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import html as html_text
 import re
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 from console import bootstrap
 from console.app import create_app
@@ -111,9 +114,8 @@ ENROLLMENTS = [
 ]
 
 
-def faked_services() -> FakeServices:
-    """The services as a facilitator's pages find them: the site, its group and sessions, its
-    clinicians and members (the ``services`` fixture of each test module)."""
+@pytest.fixture
+def services():
     fake = FakeServices(bootstrap.settings_for_tests().service_urls)
     fake.on("GET", "intake", "/v1/sites", {"items": [{"id": SITE, "name": "North"}]})
     fake.on("GET", "intake", f"/v1/sites/{SITE}", {"id": SITE, "timezone": "America/Chicago"})

@@ -1,13 +1,10 @@
 """The attendance sheet in the facilitator's console: saved member by member as each is set
 (htmx rows, the third miss marked), and plain form posts without JS.
-
-On the console's in-memory wiring (Flask's test client, the services faked at their HTTP, as
-``console_groups_support`` sets them up).
 """
 
+# ruff: noqa: F811 (the tests take the services fixture imported from console_groups_support)
 from __future__ import annotations
 
-import pytest
 from console_groups_support import (
     ANA,
     GROUP,
@@ -15,18 +12,12 @@ from console_groups_support import (
     S2,
     calls_to,
     csrf_of,
-    faked_services,
+    services,  # noqa: F401
     sign_in,
     text,
 )
 
 from console.testing import page
-
-
-@pytest.fixture
-def services():
-    return faked_services()
-
 
 # -- attendance ----------------------------------------------------------------------------------
 ROSTER = [

@@ -1,15 +1,12 @@
 """Changes to a running group in the facilitator's console: one session rescheduled or
 cancelled, members removed or moved, the calendar link shown once and revoked.
-
-On the console's in-memory wiring (Flask's test client, the services faked at their HTTP, as
-``console_groups_support`` sets them up).
 """
 
+# ruff: noqa: F811 (the tests take the services fixture imported from console_groups_support)
 from __future__ import annotations
 
 import re
 
-import pytest
 from console_groups_support import (
     GROUP,
     OTHER,
@@ -17,17 +14,12 @@ from console_groups_support import (
     SESSIONS,
     calls_to,
     csrf_of,
-    faked_services,
+    services,  # noqa: F401
     sign_in,
     text,
 )
 
 from console.testing import problem
-
-
-@pytest.fixture
-def services():
-    return faked_services()
 
 
 # -- one session ---------------------------------------------------------------------------------

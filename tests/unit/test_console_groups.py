@@ -1,15 +1,13 @@
-"""The group facilitator's pages: my groups, a group's page (calendar, closures, roster runs,
-seats, who waits, admitting to a free seat), and scheduling with the calendar previewed.
-
-On the console's in-memory wiring (Flask's test client, the services faked at their HTTP, as
-``console_groups_support`` sets them up).
+"""The group facilitator's pages on the console's in-memory wiring: my groups, a group's page
+(calendar, closures, roster runs, seats, who waits, admitting to a free seat), and scheduling
+with the calendar previewed.
 """
 
+# ruff: noqa: F811 (the tests take the services fixture imported from console_groups_support)
 from __future__ import annotations
 
 import re
 
-import pytest
 from console_groups_support import (
     ANA,
     GROUP,
@@ -21,18 +19,13 @@ from console_groups_support import (
     WAITING,
     calls_to,
     csrf_of,
-    faked_services,
+    services,  # noqa: F401
     session,
     sign_in,
     text,
 )
 
 from console.testing import problem
-
-
-@pytest.fixture
-def services():
-    return faked_services()
 
 
 # -- my groups and the group's page --------------------------------------------------------------
