@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from test_consumer_offsets import Broker, DeadLetters, record, referral, runner_on
+from stand_in_broker import Broker, DeadLetters, record, referral, runner_on
 from test_k8s_console import _overlay
 
 from dbt_shared import loop_health
