@@ -46,7 +46,6 @@ from dbt_shared.mongo import delete_ids
 log = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "_outbox"
-RECORDED_AT_FIELD = "_outbox_at"  # written by the earlier relay design; hidden, never read
 INTENTS_COLLECTION = "outbox_intents"
 # Events the broker refused for good, with why: out of the relay's sweep, kept for an operator.
 PARKED_COLLECTION = "outbox_parked"
@@ -81,7 +80,7 @@ def public(document: dict[str, Any] | None) -> dict[str, Any] | None:
     """The document without its outbox bookkeeping."""
     if document is None:
         return None
-    return {k: v for k, v in document.items() if k not in (OUTBOX_FIELD, RECORDED_AT_FIELD)}
+    return {k: v for k, v in document.items() if k != OUTBOX_FIELD}
 
 
 def ensure_indexes(db: Database) -> None:
