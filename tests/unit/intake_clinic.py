@@ -4,8 +4,8 @@ No database, broker or HTTP: each test calls the use cases of ``intake.services`
 handler or a timer would, with a ``Principal``, and checks what a clinic would notice: what is
 stored (and that nobody can read the client's details at rest), which events are recorded, who
 is refused and why, what the audit trail says. Here: the client's details, the people who act,
-the request bodies, and :class:`Clinic` (a site with an adult program and two therapists) that
-``set_up_clinic`` makes for the ``clinic`` fixture of each ``test_intake_*`` module.
+the request bodies, and the ``components`` and ``clinic`` fixtures (a :class:`Clinic`: a site
+with an adult program and two therapists), which the ``test_intake_*`` modules import.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
+import pytest
+
 from dbt_shared.auth import Principal
+from intake import bootstrap
 from intake.bootstrap import Components
 from intake.services import organisation, referrals
 
@@ -152,9 +155,13 @@ class Clinic:
         return self.c.repositories.referral(referral_id).status
 
 
-def set_up_clinic(components: Components) -> Clinic:
-    """The ``clinic`` fixture's clinic: a site, its adult program, an English-only and a bilingual
-    therapist, on ``components``."""
+@pytest.fixture
+def components(clock) -> Components:
+    return bootstrap.in_memory(clock)
+
+
+@pytest.fixture
+def clinic(components) -> Clinic:
     site = organisation.register_site(site_body(), components, new_id("site"))
     organisation.create_program(
         site["_id"], {"kind": "adult", "settings": {}}, components, OPERATOR

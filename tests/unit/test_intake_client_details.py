@@ -1,39 +1,31 @@
-"""A referral's client details: received once, unreadable at rest and in events, audited, and
-corrected field by field while the referral is open.
-
-Intake's use cases, called directly on the in-memory wiring (``bootstrap.in_memory``): no
-database, broker or HTTP; the clinic they run in is set up by ``intake_clinic``.
+"""A referral's client details in intake's use cases: received once, unreadable at rest and in
+events, audited, and corrected field by field while the referral is open.
 """
 
+# ruff: noqa: F811 (the tests take the fixtures imported from intake_clinic)
 from __future__ import annotations
 
 import json
 
 import pytest
-from intake_clinic import (
+from intake_clinic import (  # noqa: F401
     BORN,
     EMAIL,
     GIVEN,
     OPERATOR,
     PHONE,
     SECRETS,
-    Clinic,
+    clinic,
+    components,
     coordinator,
     events_of,
     new_id,
     referral_body,
-    set_up_clinic,
 )
 
 from dbt_shared.contracts import intake as contract
 from dbt_shared.errors import Conflict, InvalidInput, NotFound
-from intake import bootstrap
 from intake.services import referrals
-
-
-@pytest.fixture
-def clinic(clock) -> Clinic:
-    return set_up_clinic(bootstrap.in_memory(clock))
 
 
 # -- receipt -----------------------------------------------------------------------------------

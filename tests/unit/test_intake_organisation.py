@@ -1,37 +1,24 @@
-"""Intake's sites, programs and clinicians: registered, configured, listed and kept to their site.
-
-Intake's use cases, called directly on the in-memory wiring (``bootstrap.in_memory``): no
-database, broker or HTTP; the clinic they run in is set up by ``intake_clinic``.
+"""Intake's use cases for sites, programs and clinicians, on the in-memory wiring: registered,
+configured, listed and kept to their site.
 """
 
+# ruff: noqa: F811 (the tests take the fixtures imported from intake_clinic)
 from __future__ import annotations
 
 import pytest
-from intake_clinic import (
+from intake_clinic import (  # noqa: F401
     OPERATOR,
-    Clinic,
+    clinic,
     clinician_body,
+    components,
     coordinator,
     page_args,
-    set_up_clinic,
     site_body,
 )
 
 from dbt_shared.contracts import intake as contract
 from dbt_shared.errors import Conflict, InvalidInput, NotFound
-from intake import bootstrap
-from intake.bootstrap import Components
 from intake.services import organisation, referrals
-
-
-@pytest.fixture
-def components(clock) -> Components:
-    return bootstrap.in_memory(clock)
-
-
-@pytest.fixture
-def clinic(components) -> Clinic:
-    return set_up_clinic(components)
 
 
 # -- sites -------------------------------------------------------------------------------------

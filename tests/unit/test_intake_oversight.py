@@ -1,37 +1,29 @@
-"""Intake's oversight: contact channels given at send time, the waitlist and its tallies, the audit
-trail.
-
-Intake's use cases, called directly on the in-memory wiring (``bootstrap.in_memory``): no
-database, broker or HTTP; the clinic they run in is set up by ``intake_clinic``.
+"""Intake's oversight use cases: contact channels given at send time, the waitlist and its
+tallies, the audit trail.
 """
 
+# ruff: noqa: F811 (the tests take the fixtures imported from intake_clinic)
 from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from intake_clinic import (
+from intake_clinic import (  # noqa: F401
     EMAIL,
     NOTIFICATIONS,
     OPERATOR,
     PHONE,
-    Clinic,
+    clinic,
+    components,
     coordinator,
     page_args,
-    set_up_clinic,
     site_body,
 )
 
 from dbt_shared.errors import NotFound
-from intake import bootstrap
 from intake.domain.pipeline import WAITING_STAGES
 from intake.services import organisation, oversight, referrals
-
-
-@pytest.fixture
-def clinic(clock) -> Clinic:
-    return set_up_clinic(bootstrap.in_memory(clock))
 
 
 # -- oversight ---------------------------------------------------------------------------------

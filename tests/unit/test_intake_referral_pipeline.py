@@ -1,35 +1,27 @@
-"""A referral's path from receipt to admission: screening and its risk, eligibility, orientation,
-commitment, admission, steps out of order and withdrawal.
-
-Intake's use cases, called directly on the in-memory wiring (``bootstrap.in_memory``): no
-database, broker or HTTP; the clinic they run in is set up by ``intake_clinic``.
+"""A referral's path from receipt to admission in intake's use cases: screening and its risk,
+eligibility, orientation, commitment, admission, steps out of order and withdrawal.
 """
 
+# ruff: noqa: F811 (the tests take the fixtures imported from intake_clinic)
 from __future__ import annotations
 
 import json
 
 import pytest
-from intake_clinic import (
+from intake_clinic import (  # noqa: F401
     AGREED,
     HIGH_RISK,
     NO_PREFERENCE,
     SELF_HARM_THOUGHTS_ONLY,
     TUESDAY_EVENINGS,
-    Clinic,
+    clinic,
+    components,
     events_of,
-    set_up_clinic,
 )
 
 from dbt_shared.contracts import intake as contract
 from dbt_shared.errors import Conflict, InvalidInput
-from intake import bootstrap
 from intake.services import referrals
-
-
-@pytest.fixture
-def clinic(clock) -> Clinic:
-    return set_up_clinic(bootstrap.in_memory(clock))
 
 
 # -- the pipeline ------------------------------------------------------------------------------

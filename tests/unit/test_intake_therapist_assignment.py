@@ -1,23 +1,15 @@
-"""Assigning a therapist to a referral: matched by program, language and caseload, the client's
-preference honoured, by hand, or refused saying why.
-
-Intake's use cases, called directly on the in-memory wiring (``bootstrap.in_memory``): no
-database, broker or HTTP; the clinic they run in is set up by ``intake_clinic``.
+"""Assigning a therapist to a referral in intake's use cases: matched by program, language and
+caseload, the client's preference honoured, by hand, or refused saying why.
 """
 
+# ruff: noqa: F811 (the tests take the fixtures imported from intake_clinic)
 from __future__ import annotations
 
 import pytest
-from intake_clinic import Clinic, events_of, set_up_clinic
+from intake_clinic import clinic, components, events_of  # noqa: F401
 
 from dbt_shared.contracts import intake as contract
 from dbt_shared.errors import Conflict, InvalidInput
-from intake import bootstrap
-
-
-@pytest.fixture
-def clinic(clock) -> Clinic:
-    return set_up_clinic(bootstrap.in_memory(clock))
 
 
 def test_the_least_loaded_therapist_who_speaks_the_language_is_matched(clinic):

@@ -1,34 +1,27 @@
-"""Who sees and changes which referral: a therapist their own clients, a coordinator their own
-sites; lists filtered and paged; a change decided on a stale copy never overwrites a newer one.
-
-Intake's use cases, called directly on the in-memory wiring (``bootstrap.in_memory``): no
-database, broker or HTTP; the clinic they run in is set up by ``intake_clinic``.
+"""Who sees and changes which referral in intake's use cases: a therapist their own clients, a
+coordinator their own sites; lists filtered and paged; a change decided on a stale copy never
+overwrites a newer one.
 """
 
+# ruff: noqa: F811 (the tests take the fixtures imported from intake_clinic)
 from __future__ import annotations
 
 import pytest
-from intake_clinic import (
+from intake_clinic import (  # noqa: F401
     AGREED,
     GIVEN,
     LOW_RISK,
     PHONE,
-    Clinic,
+    clinic,
+    components,
     coordinator,
     new_id,
     page_args,
-    set_up_clinic,
     therapist,
 )
 
 from dbt_shared.errors import NotFound, StaleWrite
-from intake import bootstrap
 from intake.services import oversight, referrals
-
-
-@pytest.fixture
-def clinic(clock) -> Clinic:
-    return set_up_clinic(bootstrap.in_memory(clock))
 
 
 # -- who sees what -----------------------------------------------------------------------------
