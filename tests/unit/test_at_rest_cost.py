@@ -1,12 +1,15 @@
-"""What the platform does at rest must not grow with what it stores or with what it could read:
-the local broker's metrics exporter queries only the MBeans its rules turn into metrics."""
+"""What the platform does at rest, scraped every 5 s by the local Prometheus: the broker's metrics
+exporter queries only the MBeans its rules turn into metrics, and an api's readiness check of the
+broker (run at each scrape) keeps its connection."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
+from dbt_shared.kafka_probe import KafkaProbe
 from devstack import paths
 
 
@@ -41,3 +44,48 @@ def test_the_broker_exporter_reads_only_the_mbeans_its_rules_export():
         assert any(_included(domain, fixed, name) for name in include), rule["pattern"]
     # Each entry names a domain and a type: none is the whole broker again.
     assert all(":type=" in name and not name.startswith("*") for name in include)
+
+
+class _FakeAdmin:
+    """Stands in for kafka-python's admin client: counts what a probe asks of the broker."""
+
+    def __init__(self, broker: dict) -> None:
+        self.broker = broker
+        broker["connections"] += 1
+
+    def describe_cluster(self) -> dict:
+        if not broker_up(self.broker):
+            raise ConnectionError("broker away")
+        return {"brokers": [{"node_id": 1}]}
+
+    def close(self) -> None:
+        self.broker["closed"] += 1
+
+
+def broker_up(broker: dict) -> bool:
+    return broker["up"]
+
+
+def test_the_brokers_readiness_check_keeps_its_connection_between_scrapes():
+    """Each scrape of an api runs its readiness checks (every 5 s locally): a new admin client
+    per check was a connection, a handshake and a metadata bootstrap each time."""
+    broker = {"up": True, "connections": 0, "closed": 0}
+    probe = KafkaProbe("broker:9092", cache_s=0, connect=lambda _servers: _FakeAdmin(broker))
+    for _ in range(5):
+        probe()
+    assert broker["connections"] == 1 and broker["closed"] == 0
+
+
+def test_the_brokers_readiness_check_fails_while_it_is_away_and_passes_when_back():
+    broker = {"up": True, "connections": 0, "closed": 0}
+    probe = KafkaProbe("broker:9092", cache_s=0, connect=lambda _servers: _FakeAdmin(broker))
+    probe()
+    broker["up"] = False
+    with pytest.raises(ConnectionError):
+        probe()
+    assert broker["closed"] == 1  # the broken client is dropped, not kept
+    with pytest.raises(ConnectionError):
+        probe()
+    broker["up"] = True
+    probe()  # a fresh client: ready again
+    assert broker["connections"] == 3
