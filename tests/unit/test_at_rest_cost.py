@@ -1,14 +1,16 @@
 """What the platform does at rest, scraped every 5 s by the local Prometheus: the broker's metrics
-exporter queries only the MBeans its rules turn into metrics, and an api's readiness check of the
-broker (run at each scrape) keeps its connection."""
+exporter queries only the MBeans its rules turn into metrics, and an api's readiness checks of the
+broker and the database (run at each scrape) keep their connections."""
 
 from __future__ import annotations
 
 import re
 
+import pymongo.errors
 import pytest
 import yaml
 
+from dbt_shared import mongo
 from dbt_shared.kafka_probe import KafkaProbe
 from devstack import paths
 
@@ -89,3 +91,23 @@ def test_the_brokers_readiness_check_fails_while_it_is_away_and_passes_when_back
     broker["up"] = True
     probe()  # a fresh client: ready again
     assert broker["connections"] == 3
+
+
+def test_the_databases_readiness_ping_uses_the_processs_client(monkeypatch):
+    """A client made per ping (each scrape) was a connection, a handshake and an ended session
+    each time; the process's pooled client answers a ping on a connection it already holds."""
+    made = []
+
+    class CountingClient(mongo.MongoClient):
+        def __init__(self, *args, **kwargs):
+            made.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(mongo, "MongoClient", CountingClient)
+    monkeypatch.setattr(mongo, "_clients", {})
+    uri = "mongodb://127.0.0.1:9/?directConnection=true"  # nothing listens: every ping fails
+    for _ in range(3):
+        with pytest.raises(pymongo.errors.PyMongoError):
+            mongo.ping(uri, timeout_ms=50)
+    assert len(made) == 1
+    mongo.client(uri).close()
