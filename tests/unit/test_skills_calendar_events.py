@@ -1,7 +1,8 @@
 """The handbook's calendar and attendance events: skills-group records ``skills.group.scheduled``
-and ``skills.session.scheduled`` with the calendar it plans and ``skills.attendance.recorded``
-with each sheet it saves (ids, instants and counts only), each once; notifications plans a newly
-scheduled session's reminders from the event, without asking skills-group's calendar."""
+with a new group's whole calendar (one event, not one per session), ``skills.session.scheduled``
+for a session added to a calendar later, and ``skills.attendance.recorded`` with each sheet it
+saves (ids, instants and counts only), each once; notifications plans a newly scheduled
+session's reminders from the event, without asking skills-group's calendar."""
 
 from __future__ import annotations
 
@@ -85,13 +86,14 @@ def admit(c, client_id: str) -> None:
 
 
 # -- skills-group publishes ----------------------------------------------------------------------
-def test_a_new_group_records_one_group_scheduled_and_one_session_scheduled_per_session(c):
+def test_a_new_group_records_one_group_scheduled_with_its_whole_calendar(c):
     group = create_group(c)
     calendar = c.repositories.calendar(group["_id"])
     assert len(calendar) == 48  # two passes through a 24-week curriculum
 
     [scheduled] = recorded(c, skills.GROUP_SCHEDULED)
     assert scheduled.key == group["_id"]
+    sessions = scheduled.data.pop("sessions")
     assert scheduled.data == {
         "group_id": group["_id"],
         "site_id": SITE,
@@ -101,43 +103,40 @@ def test_a_new_group_records_one_group_scheduled_and_one_session_scheduled_per_s
         "duration_minutes": 150,
         "capacity": 3,
         "cycles": 2,
-        "sessions": 48,
-        "first_session_starts_at": "2027-01-06T00:00:00+00:00",  # 18:00 in Chicago
-        "last_session_starts_at": calendar[-1]["starts_at"].isoformat(),
-        "scheduled_at": NOW.isoformat(),
-    }
-    sessions = recorded(c, skills.SESSION_SCHEDULED)
-    assert [e.data["session_id"] for e in sessions] == [s["_id"] for s in calendar]
-    assert {e.key for e in sessions} == {group["_id"]}  # in order with the later changes
-    first = sessions[0].data
-    assert first == {
-        "session_id": calendar[0]["_id"],
-        "group_id": group["_id"],
-        "site_id": SITE,
-        "starts_at": "2027-01-06T00:00:00+00:00",
-        "duration_minutes": 150,
-        "status": "scheduled",
         "room": ROOM,
         "facilitator_ids": ["ana", "ben"],
-        "module": "M",
-        "sequence": 0,
         "scheduled_at": NOW.isoformat(),
     }
-    # Each session's event rides in that session's own document (the outbox's commit record).
-    stored = c.repositories.sessions.documents[calendar[5]["_id"]]
-    assert [e["id"] for e in stored["_outbox"]] == [sessions[5].id]
-    for event in [scheduled, *sessions]:
-        CATALOG.validate(event.type, event.data)  # as the relay publishes it
-        assert GROUP_NAME not in str(event.data)
+    assert [s["session_id"] for s in sessions] == [s["_id"] for s in calendar]
+    assert sessions[0] == {
+        "session_id": calendar[0]["_id"],
+        "starts_at": "2027-01-06T00:00:00+00:00",  # 18:00 in Chicago
+        "status": "scheduled",
+        "module": "M",
+    }
+    # One event for the calendar, not one per session (a group has some 48).
+    assert recorded(c, skills.SESSION_SCHEDULED) == []
+    scheduled.data["sessions"] = sessions
+    CATALOG.validate(scheduled.type, scheduled.data)  # as the relay publishes it
+    assert GROUP_NAME not in str(scheduled.data)
 
 
-def test_a_retried_calendar_write_records_no_session_twice(c):
+def test_a_session_written_back_to_a_calendar_records_session_scheduled(c):
     group = create_group(c, cycles=1)
     calendar = c.repositories.calendar(group["_id"])
-    before = len(recorded(c, skills.SESSION_SCHEDULED))
-    again = {s["_id"]: [events.session_scheduled(s, c.clock)] for s in calendar}
-    assert c.repositories.sessions.insert_many(calendar, again) == set()
-    assert len(recorded(c, skills.SESSION_SCHEDULED)) == before == 24
+    lost = calendar[5]
+    del c.repositories.sessions.documents[lost["_id"]]  # a calendar missing a planned week
+    # A closure later that group's plan changes: the group is brought in line with its plan.
+    services.add_closure(SITE, {"date": date(2027, 3, 30), "reason": "Holiday"}, c, COORDINATOR)
+    [added] = recorded(c, skills.SESSION_SCHEDULED)
+    assert added.key == group["_id"]
+    assert (added.data["session_id"], added.data["module"], added.data["sequence"]) == (
+        lost["_id"],
+        lost["module"],
+        0,
+    )
+    assert added.data["room"] == ROOM and added.data["facilitator_ids"] == ["ana", "ben"]
+    CATALOG.validate(added.type, added.data)
 
 
 def test_each_saved_attendance_sheet_records_its_counts_and_no_client(c, clock):
@@ -209,10 +208,10 @@ def member(n, group_id: str, client_id: str, first_starts: datetime) -> None:
     )
 
 
-def consume(n, events) -> None:
+def consume(n, type_: str, events_) -> None:
     """Through notifications' handler map, as its worker's consumer hands a poll's batch."""
-    handler = notifications_handlers.handlers(n)[skills.SESSION_SCHEDULED]
-    handler.batch([(e, CATALOG.load(e.type, e.data)) for e in events], None)
+    handler = notifications_handlers.handlers(n)[type_]
+    handler.batch([(e, CATALOG.load(e.type, e.data)) for e in events_], None)
 
 
 def planned(n) -> list[dict]:
@@ -224,9 +223,9 @@ def test_a_session_scheduled_in_the_next_days_gets_its_reminders_from_the_event(
     group = create_group(c)
     first = c.repositories.calendar(group["_id"])[0]  # tomorrow, 18:00 Chicago
     member(notifications, group["_id"], "c1", first["starts_at"])
-    events = recorded(c, skills.SESSION_SCHEDULED)
+    events_ = recorded(c, skills.GROUP_SCHEDULED)
 
-    consume(notifications, events)
+    consume(notifications, skills.GROUP_SCHEDULED, events_)
     reminders_ = planned(notifications)
     assert [(d["session_id"], d["offset_minutes"]) for d in reminders_] == [
         (first["_id"], 24 * 60),
@@ -238,26 +237,35 @@ def test_a_session_scheduled_in_the_next_days_gets_its_reminders_from_the_event(
         first["starts_at"] - timedelta(hours=2),
     ]
     assert all(d["status"] == "scheduled" for d in reminders_)
+    assert reminders_[0]["text_args"]["room"] == ROOM
 
-    consume(notifications, events)  # redelivered: nothing planned twice
+    consume(notifications, skills.GROUP_SCHEDULED, events_)  # redelivered: nothing twice
     assert len(planned(notifications)) == 2
 
 
-def test_a_session_scheduled_beyond_the_plan_days_or_cancelled_waits_for_the_hourly_plan(
-    c, notifications
-):
+def test_a_session_added_to_a_calendar_gets_its_reminders_from_its_event(c, notifications):
+    group = create_group(c)
+    first = c.repositories.calendar(group["_id"])[0]
+    member(notifications, group["_id"], "c1", first["starts_at"])
+    added = events.session_scheduled(first, c.clock)
+    consume(notifications, skills.SESSION_SCHEDULED, [added, added])
+    assert [d["offset_minutes"] for d in planned(notifications)] == [24 * 60, 120]
+
+
+def test_a_session_beyond_the_plan_days_or_cancelled_waits_for_the_hourly_plan(c, notifications):
     group = create_group(c)
     calendar = c.repositories.calendar(group["_id"])
     member(notifications, group["_id"], "c1", calendar[0]["starts_at"])
-    events = recorded(c, skills.SESSION_SCHEDULED)
-    first, later = events[0], events[1:]
-    cancelled = dataclasses.replace(first, data={**first.data, "status": "cancelled"})
+    [scheduled] = recorded(c, skills.GROUP_SCHEDULED)
+    sessions = [{**scheduled.data["sessions"][0], "status": "cancelled"}]
+    sessions += scheduled.data["sessions"][1:]
+    cancelled = dataclasses.replace(scheduled, data={**scheduled.data, "sessions": sessions})
 
-    consume(notifications, [cancelled, *later])
+    consume(notifications, skills.GROUP_SCHEDULED, [cancelled])
     assert planned(notifications) == []
 
 
 def test_a_session_of_a_group_without_members_plans_nothing(c, notifications):
     create_group(c)
-    consume(notifications, recorded(c, skills.SESSION_SCHEDULED))
+    consume(notifications, skills.GROUP_SCHEDULED, recorded(c, skills.GROUP_SCHEDULED))
     assert planned(notifications) == []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument, UpdateOne
@@ -80,14 +80,9 @@ class DocumentStore(Protocol):
         raised ``StaleWrite`` (that change was not written)."""
         ...
 
-    def insert_many(
-        self,
-        documents: list[dict[str, Any]],
-        events: Mapping[str, Iterable[Event]] | None = None,
-    ) -> set[str]:
-        """Store new documents in one write, each with its events (``events`` by ``_id``: a
-        group's calendar, each session with its own); an ``_id`` stored before is left as it
-        is, and its events are not recorded. Answers the ids stored now."""
+    def insert_many(self, documents: list[dict[str, Any]]) -> set[str]:
+        """Store new documents (no events) in one write; an ``_id`` stored before is left as
+        it is. Answers the ids stored now."""
         ...
 
     def delete(self, document_id: str) -> bool:
@@ -152,20 +147,11 @@ class MongoDocumentStore:
         hand_off(self.collection.database, events)
         return stored, True
 
-    def insert_many(self, documents, events=None):
+    def insert_many(self, documents):
         if not documents:
             return set()
-        carried = {key: list(found) for key, found in (events or {}).items()}
-        stored = [
-            outbox.new_document_with_events(
-                {**document, REVISION: 0}, carried.get(document["_id"], [])
-            )
-            for document in documents
-        ]
+        stored = [{**document, REVISION: 0} for document in documents]
         created = {document["_id"] for document in stored}
-        db = self.collection.database
-        # As ``insert``: the intents first (one insert for all), then the documents.
-        outbox.record_intents_many(db, self.collection.name, carried.items(), _SYSTEM_CLOCK)
         try:
             self.collection.insert_many(stored, ordered=False)
         except BulkWriteError as exc:
@@ -173,11 +159,6 @@ class MongoDocumentStore:
             if any(err.get("code") != 11000 for err in errors):
                 raise
             created -= {stored[err["index"]]["_id"] for err in errors}
-        # A document stored before (a retried write) keeps its own events: these never were.
-        unwritten = [e.id for key, found in carried.items() if key not in created for e in found]
-        if unwritten:
-            outbox.forget_intents(db, unwritten)
-        hand_off(db, [e for key, found in carried.items() if key in created for e in found])
         return created
 
     def delete(self, document_id):

@@ -149,8 +149,8 @@ class InMemoryDocumentStore:
             self.events.extend(events)
             return copy.deepcopy(stored), True
 
-    def insert_many(self, documents, events=None):
-        return {d["_id"] for d in documents if self.insert(d, (events or {}).get(d["_id"], ()))[1]}
+    def insert_many(self, documents):
+        return {d["_id"] for d in documents if self.insert(d)[1]}
 
     def delete(self, document_id):
         with self._lock:

@@ -64,6 +64,7 @@ def handlers(components: Components) -> dict[str, Handler]:
             _both(skills_alerts.on_discharged, reminders.on_members_left)
         ),
         skills.ATTENDANCE_AT_RISK: run(skills_alerts.on_attendance_at_risk),
+        skills.GROUP_SCHEDULED: run(reminders.on_groups_scheduled),
         skills.SESSION_SCHEDULED: run(reminders.on_sessions_scheduled),
         skills.SESSION_RESCHEDULED: run(reminders.on_sessions_moved),
         skills.SESSION_CANCELLED: run(reminders.on_sessions_cancelled),

@@ -142,7 +142,8 @@ def session_changed(
 
 
 def group_scheduled(group: dict[str, Any], sessions: list[dict[str, Any]], clock: Clock) -> Event:
-    """The group and its calendar, in counts and instants (its name and room stay here)."""
+    """The group and its whole calendar in one event (its name stays here): one write and one
+    record for some 48 sessions, not one each."""
     return _event(
         skills.GROUP_SCHEDULED,
         group["_id"],
@@ -156,9 +157,17 @@ def group_scheduled(group: dict[str, Any], sessions: list[dict[str, Any]], clock
             "duration_minutes": group["duration_minutes"],
             "capacity": group["capacity"],
             "cycles": group["cycles"],
-            "sessions": len(sessions),
-            "first_session_starts_at": _at(sessions[0]["starts_at"]),
-            "last_session_starts_at": _at(sessions[-1]["starts_at"]),
+            "room": group.get("room"),
+            "facilitator_ids": list(group["facilitator_ids"]),
+            "sessions": [
+                {
+                    "session_id": s["_id"],
+                    "starts_at": _at(s["starts_at"]),
+                    "status": s["status"],
+                    "module": s["module"],
+                }
+                for s in sessions
+            ],
             "scheduled_at": _at(clock.now()),
         },
         clock,

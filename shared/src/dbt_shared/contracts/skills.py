@@ -101,6 +101,17 @@ class SessionChangedV1(Schema):
     changed_at = fields.DateTime(required=True)
 
 
+class PlannedSessionV1(Schema):
+    session_id = fields.String(required=True)
+    starts_at = fields.DateTime(required=True, metadata={"description": "UTC"})
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(("scheduled", "cancelled")),
+        metadata={"description": "cancelled: on a closure day under the skip policy"},
+    )
+    module = fields.String(required=True, validate=validate.OneOf(MODULES))
+
+
 class GroupScheduledV1(Schema):
     group_id = fields.String(required=True)
     site_id = fields.String(required=True)
@@ -110,11 +121,13 @@ class GroupScheduledV1(Schema):
     duration_minutes = fields.Integer(required=True)
     capacity = fields.Integer(required=True)
     cycles = fields.Integer(required=True)
-    sessions = fields.Integer(
-        required=True, metadata={"description": "how many sessions: one session.scheduled each"}
+    room = fields.String(allow_none=True, load_default=None)
+    facilitator_ids = fields.List(fields.String(), required=True)
+    sessions = fields.List(
+        fields.Nested(PlannedSessionV1),
+        required=True,
+        metadata={"description": "every session of its calendar, in order"},
     )
-    first_session_starts_at = fields.DateTime(required=True)
-    last_session_starts_at = fields.DateTime(required=True)
     scheduled_at = fields.DateTime(required=True)
 
 
@@ -197,15 +210,16 @@ EVENT_TYPES = [
         GROUP_SCHEDULED,
         TOPIC,
         GroupScheduledV1,
-        "A group was created and its calendar planned: when it meets and how many sessions "
-        "(each one follows as skills.session.scheduled).",
+        "A group was created with its calendar: when it meets and every session (id, start, "
+        "status, module) in one event, not one per session (a group has some 48).",
     ),
     EventType(
         SESSION_SCHEDULED,
         TOPIC,
         SessionScheduledV1,
-        "A session was put on a group's calendar (the group's creation, or a planned week "
-        "added back); later changes follow as rescheduled or cancelled.",
+        "A session was added to an existing group's calendar (a planned week written back); "
+        "a new group's sessions come in its skills.group.scheduled. Later changes follow as "
+        "rescheduled or cancelled.",
     ),
     EventType(
         ATTENDANCE_RECORDED,

@@ -2,11 +2,11 @@
 
 Each reminder is one scheduled delivery keyed by (session, client, offset): planned when a
 client is enrolled and, hourly, for the sessions of the next two days of each group with
-members (skills-group's calendar, asked at that moment), and when a session of those days is
-scheduled (``skills.session.scheduled``, from the event); moved when its session moves,
-cancelled when it is cancelled or the client leaves; never for a session before the client's
-first one. A scheduled delivery waits in the schedule (by the minute it falls due) and joins the
-send queue when its minute comes: neither step reads anything but pending work.
+members (skills-group's calendar, asked at that moment), and from the event when a session of
+those days is scheduled; moved when its session moves, cancelled when it is cancelled or the
+client leaves; never for a session before the client's first one. A scheduled delivery waits in
+the schedule (by the minute it falls due) and joins the send queue when its minute comes:
+neither step reads anything but pending work.
 """
 
 from __future__ import annotations
@@ -164,16 +164,30 @@ def plan_group(c: Components, group_id: str) -> int:
     return _store_fresh(c, planned)
 
 
+def on_groups_scheduled(batch: Batch, c: Components) -> None:
+    _plan_scheduled(  # a new group's calendar: every session is in its event
+        c,
+        [
+            {**s, "group_id": data["group_id"], "site_id": data["site_id"], "room": data["room"]}
+            for _event, data in batch
+            for s in data["sessions"]
+        ],
+    )
+
+
 def on_sessions_scheduled(batch: Batch, c: Components) -> None:
-    """Sessions put on a group's calendar: one that falls in the plan's days gets its members'
-    reminders at once, from the event (no calendar read); a later one is the hourly plan's when
-    its days come. Delivery ids are derived from (session, client, offset): a redelivered event
-    plans nothing twice."""
+    _plan_scheduled(c, [data for _event, data in batch])  # one added to a group's calendar
+
+
+def _plan_scheduled(c: Components, scheduled: list[dict[str, Any]]) -> None:
+    """Sessions put on a calendar: one in the plan's days gets its group's members' reminders
+    at once, from the event (no calendar read); a later one is the hourly plan's when its days
+    come. Ids derived from (session, client, offset): a redelivery plans nothing twice."""
     now = c.clock.now()
     last_day = (now + timedelta(days=PLAN_DAYS)).date()
     members: dict[str, list[dict[str, Any]]] = {}
     planned = []
-    for _event, data in batch:
+    for data in scheduled:
         starts = aware(data["starts_at"])
         if data["status"] == "cancelled" or not now < starts or starts.date() > last_day:
             continue

@@ -61,11 +61,9 @@ def create_group(body: dict[str, Any], c: Components, principal: Principal) -> d
     sessions = [_session_doc(group, slot, zone) for slot in _plan(c, group)]
     for session in sessions:
         _conflict(c, session, ignore_group=None)
-    # The group with its event, then every session with its own (one write for all of them).
+    # The group carries its calendar's event (every session in it); the sessions, one write.
     c.repositories.groups.insert(group, [events.group_scheduled(group, sessions, c.clock)])
-    c.repositories.sessions.insert_many(
-        sessions, {s["_id"]: [events.session_scheduled(s, c.clock)] for s in sessions}
-    )
+    c.repositories.sessions.insert_many(sessions)
     promote_waiting(c, site_id, program["_id"])
     return group_view(group, sessions[:FIRST_SESSIONS_SHOWN])
 
