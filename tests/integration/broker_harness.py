@@ -21,7 +21,7 @@ TOPIC = intake.TOPIC.name
 
 def notification_handlers_on(db) -> dict:
     """Notifications' real handlers, recording into ``db`` (nothing is sent in these tests)."""
-    return notification_handlers.handlers(notification_bootstrap.bootstrap(None, db, CLOCK))
+    return notification_handlers.handlers(notification_bootstrap.wire(db, CLOCK))
 
 
 class RunningConsumer:

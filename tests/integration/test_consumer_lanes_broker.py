@@ -72,7 +72,7 @@ def test_a_crisis_request_is_paged_while_the_routine_lane_works_through_a_backlo
 ):
     site_id, clinician_id = str(uuid.uuid4()), str(uuid.uuid4())
     group = f"lanes-{uuid.uuid4().hex[:8]}"
-    real = notification_handlers.handlers(notification_bootstrap.bootstrap(None, fresh_db, CLOCK))
+    real = notification_handlers.handlers(notification_bootstrap.wire(fresh_db, CLOCK))
     paged = threading.Event()
     busy = threading.Event()
     polls: list[tuple[int, bool]] = []  # per referral batch of this site: its size, page out

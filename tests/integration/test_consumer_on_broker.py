@@ -162,9 +162,7 @@ def test_housekeeping_forgets_old_dedup_records_and_idempotency_keys_but_not_rec
         [written("old", now - timedelta(days=3), "created_at"), written("new", now, "created_at")]
     )
     fresh_db.audit_log.insert_one({"_id": "kept", "at": now - timedelta(days=4000)})
-    ctx = WorkerContext(
-        settings=None, db=fresh_db, clock=SystemClock(), service_tokens=None, stop=threading.Event()
-    )
+    ctx = WorkerContext(settings=None, db=fresh_db, clock=SystemClock(), stop=threading.Event())
     housekeeping(ctx)
     kept = sorted(d["_id"] for d in fresh_db.processed_events.find())
     assert kept == ["new", "within its 14 days"]

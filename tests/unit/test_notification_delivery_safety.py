@@ -179,7 +179,7 @@ def test_a_woken_timer_runs_at_once_not_on_its_next_tick():
     ran = threading.Semaphore(0)
     wake = threading.Event()
     timer = Timer("deliveries", 3600.0, lambda _ctx: ran.release() or False, wake=wake)
-    ctx = WorkerContext(None, None, None, None, threading.Event())  # type: ignore[arg-type]
+    ctx = WorkerContext(None, None, None, threading.Event())  # type: ignore[arg-type]
     threading.Thread(target=_timer_loop(timer, ctx), daemon=True).start()
     assert ran.acquire(timeout=5), "the first run"
     wake.set()

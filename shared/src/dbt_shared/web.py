@@ -42,7 +42,7 @@ from dbt_shared.openapi import create_api, document_config
 from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, title_for
 from dbt_shared.staff_directory import COLLECTION as STAFF_DIRECTORY
 from dbt_shared.staff_directory import StaffDirectory
-from dbt_shared.tokens import ServiceTokens, TokenVerifier, authenticate
+from dbt_shared.tokens import TokenVerifier, authenticate
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,6 @@ class ServiceContext:
     @cached_property
     def db(self) -> Database:
         return mongo.database(self.settings.mongodb_uri, self.settings.mongodb_database)
-
-    @cached_property
-    def service_tokens(self) -> ServiceTokens:
-        return ServiceTokens(self.settings.auth, self.settings.service)
 
     @cached_property
     def staff_directory(self) -> StaffDirectory:

@@ -30,7 +30,6 @@ from dbt_shared.events.record_handling import PROCESSED_COLLECTION
 from dbt_shared.events.relay import OutboxRelay
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.heap import freeze_startup_objects
-from dbt_shared.tokens import ServiceTokens
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,6 @@ class WorkerContext:
     settings: Settings
     db: Database
     clock: Clock
-    service_tokens: ServiceTokens
     stop: threading.Event
 
 
@@ -101,7 +99,6 @@ def run_worker(
         settings=settings,
         db=mongo.database(settings.mongodb_uri, settings.mongodb_database),
         clock=clock or SystemClock(),
-        service_tokens=ServiceTokens(settings.auth, service),
         stop=stop,
     )
 

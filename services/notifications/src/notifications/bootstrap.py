@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
-from dbt_shared.clock import Clock
+from dbt_shared import mongo
+from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env, env_int
 from dbt_shared.tokens import ServiceTokens
 from notifications import events, repository
@@ -55,21 +56,28 @@ class Components:
     """Each channel's local quiet hours (``quiet_hours.QUIET_HOURS``)."""
 
 
-def bootstrap(
-    settings: Settings | None,
+def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
+    """For the processes, as in every service: MongoDB from the environment (the worker passes
+    its own), email through the ``SMTP_*`` relay, addresses from intake's API and the calendar
+    from skills-group's, as this service; the system clock."""
+    settings = Settings.from_env(events.SERVICE)
+    if db is None:
+        db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
+    return wire(db, clock or SystemClock(), settings=settings)
+
+
+def wire(
     db: Database,
     clock: Clock,
     *,
-    service_tokens: ServiceTokens | None = None,
+    settings: Settings | None = None,
     sender: EmailSender | None = None,
     contacts: SiteContacts | None = None,
 ) -> Components:
-    """The processes' wiring on ``db``. Email goes through the SMTP relay of the ``SMTP_*``
-    variables; addresses come from intake's API (``INTAKE_URL``, as this service). Normal
-    deliveries are tried ``DELIVERY_MAX_ATTEMPTS`` times. ``settings`` may be ``None`` for a
-    wiring that only records (the consumer side in integration tests)."""
-    if service_tokens is None and settings is not None:
-        service_tokens = ServiceTokens(settings.auth, events.SERVICE)
+    """The processes' parts on ``db``. Normal deliveries are tried ``DELIVERY_MAX_ATTEMPTS``
+    times. Without ``settings``, a wiring that only records (the consumer side in integration
+    tests): intake and skills-group are not asked."""
+    service_tokens = ServiceTokens(settings.auth, events.SERVICE) if settings else None
     sms_settings = SmsSettings.from_env()
     return Components(
         clock=clock,

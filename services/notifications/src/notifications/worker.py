@@ -17,9 +17,7 @@ def main() -> None:
         repository,
         handlers,
         timers,
-        components=lambda ctx: bootstrap(
-            ctx.settings, ctx.db, ctx.clock, service_tokens=ctx.service_tokens
-        ),
+        components=lambda ctx: bootstrap(ctx.db, ctx.clock),
     )
 
 
