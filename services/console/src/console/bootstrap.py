@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pymongo.database import Database
+
 from console.client import ServiceClient, Transport
 from console.identity import IdentityProvider, OidcProvider
 from console.monitoring import Monitoring
@@ -30,12 +32,13 @@ class Components:
     monitoring: Monitoring
 
 
-def bootstrap(settings: ConsoleSettings | None = None, clock: Clock | None = None) -> Components:
-    """For the process: its settings, sessions in ``console.sessions``, the real provider."""
-    settings = settings or ConsoleSettings.from_env()
-    store = MongoSessionStore(
-        mongo.database(settings.mongodb_uri, settings.mongodb_database), settings.session_idle_s
-    )
+def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
+    """For the process, as in every service: its settings from the environment, sessions in
+    ``console.sessions`` (of ``db`` when given), the real provider, the system clock."""
+    settings = ConsoleSettings.from_env()
+    if db is None:
+        db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
+    store = MongoSessionStore(db, settings.session_idle_s)
     return Components(
         settings=settings,
         sessions=store,
