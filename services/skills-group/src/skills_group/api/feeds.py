@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.errors import NotFound
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 from skills_group import services
 from skills_group.schemas import Feed, FeedIn, FeedListArgs, FeedPage
@@ -17,7 +18,6 @@ from skills_group.schemas import Feed, FeedIn, FeedListArgs, FeedPage
 blp = Blueprint(
     "calendar_feeds", __name__, url_prefix="/v1/calendar-feeds", description="Calendar feeds"
 )
-STAFF = ("operator", "coordinator", "facilitator", "therapist")
 
 
 def _feed_url(secret: str) -> str:
@@ -31,7 +31,7 @@ def _feed_url(secret: str) -> str:
 
 @blp.route("")
 class Feeds(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(FeedIn, example={"group_id": "<group id>"})
     @blp.response(201, Feed)
     def post(self, body):
@@ -39,7 +39,7 @@ class Feeds(MethodView):
         feed = services.create_feed(body, components(), current_principal())
         return {**feed, "url": _feed_url(feed.pop("secret"))}, 201
 
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(FeedListArgs, location="query")
     @blp.response(200, FeedPage)
     def get(self, args):
@@ -50,7 +50,7 @@ class Feeds(MethodView):
 
 @blp.route("/<feed_id>")
 class FeedById(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*SITE_STAFF)
     @blp.response(204)
     def delete(self, feed_id):
         """Revoke a feed (its maker, or an operator): its URL answers 404 from now on."""

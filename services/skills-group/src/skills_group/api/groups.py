@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from dbt_shared.auth import caller, current_principal, require_roles
+from dbt_shared.vocabulary import RUNNING_GROUPS
 from dbt_shared.web import Blueprint, components
 from skills_group import services
 from skills_group.schemas import (
@@ -21,7 +22,6 @@ from skills_group.schemas import (
 )
 
 blp = Blueprint("groups", __name__, url_prefix="/v1/groups", description="Groups and calendars")
-STAFF = ("operator", "coordinator", "facilitator")
 
 
 @blp.route("")
@@ -48,7 +48,7 @@ class Groups(MethodView):
         room or facilitator, naming the session)."""
         return services.create_group(body, components(), current_principal()), 201
 
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(GroupArgs, location="query")
     @blp.response(200, GroupPage)
     def get(self, args):
@@ -60,13 +60,13 @@ class Groups(MethodView):
 
 @blp.route("/<group_id>")
 class GroupById(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.response(200, Group)
     def get(self, group_id):
         """A group, with its first sessions."""
         return services.get_group(group_id, components(), current_principal())
 
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(GroupPatch)
     @blp.response(200, Group)
     def patch(self, body, group_id):
@@ -76,7 +76,9 @@ class GroupById(MethodView):
 
 @blp.route("/<group_id>/sessions")
 class GroupSessions(MethodView):
-    @require_roles(*STAFF, caller("notifications"))  # notifications plans reminders from it
+    @require_roles(
+        *RUNNING_GROUPS, caller("notifications")
+    )  # notifications plans reminders from it
     @blp.arguments(SessionArgs, location="query")
     @blp.response(200, SessionPage)
     def get(self, args, group_id):
@@ -90,7 +92,7 @@ class GroupSessions(MethodView):
 
 @blp.route("/<group_id>/enrollments")
 class GroupEnrollments(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(EnrollmentIn)
     @blp.response(201, Enrollment)
     def post(self, body, group_id):
@@ -100,7 +102,7 @@ class GroupEnrollments(MethodView):
         seat)."""
         return services.enroll_by_hand(group_id, body, components(), current_principal()), 201
 
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.response(200, EnrollmentPage)
     def get(self, group_id):
         """The group's enrollments, every status, all in one page (``next_cursor`` is null):

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from dbt_shared import audit, pagination
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 from skills_group import services
 from skills_group.schemas import (
@@ -19,12 +20,11 @@ from skills_group.schemas import (
 )
 
 blp = Blueprint("members", __name__, url_prefix="/v1", description="Members and closures")
-STAFF = ("operator", "coordinator", "facilitator", "therapist")
 
 
 @blp.route("/clients/<client_id>/attendance")
 class ClientAttendanceView(MethodView):
-    @require_roles(*STAFF, "client")
+    @require_roles(*SITE_STAFF, "client")
     @blp.response(200, ClientAttendance)
     def get(self, client_id):
         """Every recorded session with status and reason, the current run of misses, the

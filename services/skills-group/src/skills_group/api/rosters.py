@@ -11,6 +11,7 @@ from flask.views import MethodView
 from dbt_shared import pagination
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.errors import NotFound
+from dbt_shared.vocabulary import RUNNING_GROUPS
 from dbt_shared.web import Blueprint, components
 from skills_group.schemas import (
     ClosureArgs,
@@ -26,12 +27,11 @@ from skills_group.schemas import (
 from skills_group.services import rosters
 
 blp = Blueprint("rosters", __name__, url_prefix="/v1", description="Rosters and closures")
-STAFF = ("operator", "coordinator", "facilitator")
 
 
 @blp.route("/group-previews")
 class GroupPreviews(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(GroupIn)
     @blp.response(200, GroupPreview)
     def post(self, body):
@@ -42,7 +42,7 @@ class GroupPreviews(MethodView):
 
 @blp.route("/groups/<group_id>/waitlist")
 class GroupWaitlist(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(pagination.PageArgs, location="query")
     @blp.response(200, GroupWaitingPage)
     def get(self, args, group_id):
@@ -55,7 +55,7 @@ class GroupWaitlist(MethodView):
 
 @blp.route("/enrollments/<enrollment_id>/removal")
 class Removal(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(RemovalIn, example={"reason": "Moved away"})
     @blp.response(200, Enrollment)
     def post(self, body, enrollment_id):
@@ -66,7 +66,7 @@ class Removal(MethodView):
 
 @blp.route("/enrollments/<enrollment_id>/transfer")
 class Transfer(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(TransferIn, example={"group_id": "<group id>", "reason": "Evenings suit"})
     @blp.response(201, Enrollment)
     def post(self, body, enrollment_id):
@@ -80,7 +80,7 @@ class Transfer(MethodView):
 
 @blp.route("/sites/<site_id>/closures")
 class SiteClosureList(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(ClosureArgs, location="query")
     @blp.response(200, SiteClosurePage)
     def get(self, args, site_id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import RUNNING_GROUPS
 from dbt_shared.web import Blueprint, components
 from skills_group import services
 from skills_group.schemas import (
@@ -17,12 +18,11 @@ from skills_group.schemas import (
 )
 
 blp = Blueprint("sessions", __name__, url_prefix="/v1/sessions", description="Sessions")
-STAFF = ("operator", "coordinator", "facilitator")
 
 
 @blp.route("/<session_id>")
 class SessionById(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(SessionPatch)
     @blp.response(200, Session)
     def patch(self, body, session_id):
@@ -32,7 +32,7 @@ class SessionById(MethodView):
 
 @blp.route("/<session_id>/cancellation")
 class SessionCancellation(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(Cancellation)
     @blp.response(200, Session)
     def post(self, body, session_id):
@@ -42,7 +42,7 @@ class SessionCancellation(MethodView):
 
 @blp.route("/<session_id>/roster")
 class SessionRoster(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.response(200, RosterPage)
     def get(self, session_id):
         """Who is expected at the session, and what is recorded so far, all in one page
@@ -54,7 +54,7 @@ class SessionRoster(MethodView):
 
 @blp.route("/<session_id>/attendance")
 class SessionAttendanceView(MethodView):
-    @require_roles(*STAFF)
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(AttendanceIn)
     @blp.response(200, SessionAttendance)
     def put(self, body, session_id):

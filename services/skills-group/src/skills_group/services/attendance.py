@@ -14,13 +14,13 @@ from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 from dbt_shared.events.envelope import Event
 from dbt_shared.ids import new_id
+from dbt_shared.vocabulary import COORDINATING
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, calendar, placement
 from skills_group.repository import ACTIVE
 from skills_group.services.admission import promote_waiting, seats_of
 from skills_group.services.common import (
-    COORDINATING,
     DISCHARGED,
     _audit,
     _group,

@@ -8,6 +8,7 @@ from typing import Any
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from dbt_shared.vocabulary import COORDINATING
 from skills_group import events
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar
@@ -15,7 +16,6 @@ from skills_group.domain import calendar
 ENROLLED = "enrolled"
 DISCHARGED, GRADUATED = "discharged", "graduated"
 FIRST_SESSIONS_SHOWN = 8
-COORDINATING = ("operator", "coordinator")
 
 
 # -- reading the read models ---------------------------------------------------------------------

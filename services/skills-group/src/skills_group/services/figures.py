@@ -13,8 +13,8 @@ from typing import Any
 
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden
+from dbt_shared.vocabulary import COORDINATING
 from skills_group.bootstrap import Components
-from skills_group.services.common import COORDINATING
 
 
 def _site_ids(c: Components, principal: Principal) -> list[str]:

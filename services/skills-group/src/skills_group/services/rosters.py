@@ -14,13 +14,13 @@ from typing import Any
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict, InvalidInput, NotFound
+from dbt_shared.vocabulary import COORDINATING
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar, closures, placement
 from skills_group.repository import ACTIVE
 from skills_group.services.admission import _candidate, _enroll, promote_waiting
 from skills_group.services.common import (
-    COORDINATING,
     _audit,
     _check_facilitators,
     _group,
