@@ -39,9 +39,6 @@ from dbt_shared.errors import NotFound
 from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
 
 ROLES = vocabulary.ROLES
-# The roles that act on a site's data; a client acts only on themselves, a service only where a
-# route names it.
-SITE_STAFF = ("operator", "coordinator", "therapist", "facilitator")
 _SITE_BOUND = vocabulary.STAFF_SITE_ROLES  # at the sites they hold them at
 # The roles a ``directory`` issuer's token may assert: they are not held at a site.
 ORG_WIDE = ("operator", "client", "service")

@@ -13,11 +13,12 @@ from typing import Any
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from dbt_shared.auth import SITE_STAFF, require_roles, require_site, scope_query
+from dbt_shared.auth import require_roles, require_site, scope_query
 from dbt_shared.contracts import intake
 from dbt_shared.events.consumer import Handler, HandlerContext
 from dbt_shared.events.envelope import Event
 from dbt_shared.pagination import Page, PageArgs, page
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, context
 
 COLLECTION = "sites"

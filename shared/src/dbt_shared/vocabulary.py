@@ -31,5 +31,6 @@ STAFF_SITE_ROLES = ("coordinator", "therapist", "facilitator")
 COORDINATING = ("operator", "coordinator")
 #: Who runs a site's skills groups: its coordinators and the groups' facilitators.
 RUNNING_GROUPS = ("operator", "coordinator", "facilitator")
-#: Anyone who works at a site.
+#: Anyone who works at a site (a client acts only on themselves, a service only where a route
+#: names it).
 SITE_STAFF = ("operator", "coordinator", "therapist", "facilitator")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from dbt_shared.auth import SITE_STAFF, caller, current_principal, require_roles
+from dbt_shared.auth import caller, current_principal, require_roles
 from dbt_shared.idempotency import idempotent, resource_id
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 from intake.api.common import IDEMPOTENCY_DOC
 from intake.schemas import (
