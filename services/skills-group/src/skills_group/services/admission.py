@@ -16,12 +16,12 @@ from skills_group.repository import ACTIVE, PLACING, WAITING
 from skills_group.services.common import (
     ENROLLED,
     GRADUATED,
-    _audit,
-    _group,
-    _may_run,
-    _reconcile,
-    _settings,
-    _started,
+    group_for,
+    has_started,
+    may_run,
+    reconcile,
+    record_audit,
+    settings_of,
 )
 
 PLACEMENT_HORIZON_WEEKS = 12
@@ -63,11 +63,11 @@ def horizon(c: Components, group: dict[str, Any]) -> timedelta:
     """How far ahead rolling admission looks for a seat (the program's
     ``placement_horizon_weeks``, 12 by default: the next module boundary or two). A client with
     no seat that soon waits, and is placed when one frees."""
-    weeks = int(_settings(c, group).get("placement_horizon_weeks", PLACEMENT_HORIZON_WEEKS))
+    weeks = int(settings_of(c, group).get("placement_horizon_weeks", PLACEMENT_HORIZON_WEEKS))
     return timedelta(weeks=weeks)
 
 
-def _candidate(
+def seat_candidate(
     c: Components,
     group: dict[str, Any],
     now: datetime,
@@ -84,7 +84,7 @@ def _candidate(
             return None
         if first is not None and session["index"] < first["index"]:
             continue
-        if first is None and _started(session, now):
+        if first is None and has_started(session, now):
             continue
         until = session["index"] + _span(group)
         if placement.free_from(seats, group["capacity"], session["index"], until):
@@ -113,12 +113,12 @@ def _place_or_wait(c: Components, client: dict[str, Any]) -> dict[str, Any] | No
     for _attempt in range(5):
         chosen = placement.choose(
             x
-            for x in (_candidate(c, g, now, within=horizon(c, g)) for g in fitting)
+            for x in (seat_candidate(c, g, now, within=horizon(c, g)) for g in fitting)
             if x is not None
         )
         if chosen is None:
             break
-        enrollment = _enroll(c, client, chosen, "rolling_admission")
+        enrollment = enroll_client(c, client, chosen, "rolling_admission")
         if enrollment is not None:
             return enrollment
     reason = (
@@ -154,7 +154,7 @@ def _mark_enrolled(c: Components, client_id: str, enrollment_id: str) -> None:
     raise StaleWrite("client")
 
 
-def _enroll(
+def enroll_client(
     c: Components,
     client: dict[str, Any],
     chosen: placement.Candidate,
@@ -208,7 +208,7 @@ def _extend_calendar(c: Components, group: dict[str, Any], until: int) -> None:
         return
     group["cycles"] = -(-until // weeks)
     group.update(c.repositories.groups.save(group))
-    _reconcile(c, group, "reschedule")
+    reconcile(c, group, "reschedule")
 
 
 def promote_waiting(c: Components, site_id: str, program_id: str) -> int:
@@ -222,8 +222,8 @@ def promote_waiting(c: Components, site_id: str, program_id: str) -> int:
 
 
 def enroll_by_hand(group_id: str, body: dict[str, Any], c: Components, principal: Principal):
-    group = _group(c, group_id, principal)
-    _may_run(c, group, principal)  # the site's coordinators, or this group's facilitators
+    group = group_for(c, group_id, principal)
+    may_run(c, group, principal)  # the site's coordinators, or this group's facilitators
     client = c.repositories.clients.get(body["client_id"])
     if client is None or client["site_id"] != group["site_id"]:
         raise InvalidInput.field("client_id", "No admitted client of this site has this id.")
@@ -234,24 +234,26 @@ def enroll_by_hand(group_id: str, body: dict[str, Any], c: Components, principal
         first = c.repositories.sessions.get(body["from_session_id"])
         if first is None or first["group_id"] != group_id or not first["is_entry_point"]:
             raise InvalidInput.field("from_session_id", "Not an entry point of this group.")
-    chosen = _candidate(c, group, c.clock.now(), first)
-    enrollment = _enroll(c, client, chosen, "hand") if chosen else None
+    chosen = seat_candidate(c, group, c.clock.now(), first)
+    enrollment = enroll_client(c, client, chosen, "hand") if chosen else None
     if enrollment is None:
         raise Conflict("The group is full at that entry point.", kind="group-full")
-    _audit(c, principal, "enrollment.create", "enrollment", enrollment["_id"], group["site_id"])
+    record_audit(
+        c, principal, "enrollment.create", "enrollment", enrollment["_id"], group["site_id"]
+    )
     return enrollment
 
 
 def list_enrollments(group_id: str, c: Components, principal: Principal):
-    group = _group(c, group_id, principal)
-    _audit(c, principal, "enrollment.list", "group", group_id, group["site_id"])
+    group = group_for(c, group_id, principal)
+    record_audit(c, principal, "enrollment.list", "group", group_id, group["site_id"])
     return c.repositories.enrollments_of(group_id)
 
 
 def waitlist(args: dict[str, Any], c: Components, principal: Principal):
     site_id = args["site_id"]
     principal.require_site(site_id)
-    _audit(c, principal, "waitlist.read", "waitlist", site_id, site_id)
+    record_audit(c, principal, "waitlist.read", "waitlist", site_id, site_id)
     waiting, cursor = c.repositories.waiting_page(
         site_id, args.get("program_id"), limit=args.get("limit", 50), cursor=args.get("cursor")
     )
@@ -276,7 +278,7 @@ def graduate_due(c: Components) -> int:
         last = c.repositories.sessions.get(
             calendar.session_id(enrollment["group_id"], enrollment["until_index"] - 1)
         )
-        if last is None or not _started(last, now):
+        if last is None or not has_started(last, now):
             continue
         enrollment.update(status=GRADUATED, ended_at=now)
         c.repositories.enrollments.save(enrollment, [events.graduated(enrollment, c.clock)])

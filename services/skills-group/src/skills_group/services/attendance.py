@@ -22,12 +22,12 @@ from skills_group.repository import ACTIVE
 from skills_group.services.admission import promote_waiting, seats_of
 from skills_group.services.common import (
     DISCHARGED,
-    _audit,
-    _group,
-    _may_run,
-    _session,
-    _settings,
-    _started,
+    group_for,
+    has_started,
+    may_run,
+    record_audit,
+    session_for,
+    settings_of,
 )
 
 # -- attendance ----------------------------------------------------------------------------------
@@ -57,12 +57,12 @@ def _expected(c: Components, session: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def roster(session_id: str, c: Components, principal: Principal):
-    session = _session(c, session_id, principal)
-    group = _group(c, session["group_id"], principal)
-    _may_run(c, group, principal)
-    _audit(c, principal, "roster.read", "session", session_id, session["site_id"])
+    session = session_for(c, session_id, principal)
+    group = group_for(c, session["group_id"], principal)
+    may_run(c, group, principal)
+    record_audit(c, principal, "roster.read", "session", session_id, session["site_id"])
     records = {r["client_id"]: r for r in c.repositories.records_of_session(session_id)}
-    rules = attendance.Rules.of(_settings(c, group))
+    rules = attendance.Rules.of(settings_of(c, group))
     out = []
     for e in _expected(c, session):
         record = records.get(e["client_id"]) or {}
@@ -95,12 +95,12 @@ def _run(c: Components, enrollment: dict[str, Any], rules: attendance.Rules) -> 
 
 
 def record_attendance(session_id: str, body: dict[str, Any], c: Components, principal: Principal):
-    session = _session(c, session_id, principal)
-    group = _group(c, session["group_id"], principal)
-    _may_run(c, group, principal)
+    session = session_for(c, session_id, principal)
+    group = group_for(c, session["group_id"], principal)
+    may_run(c, group, principal)
     if session["status"] == calendar.CANCELLED:
         raise Conflict("The session was cancelled.")
-    if not _started(session, c.clock.now()):
+    if not has_started(session, c.clock.now()):
         raise Conflict("The session has not started yet.", kind="session-not-started")
     expected = {e["client_id"]: e for e in _expected(c, session)}
     for n, record in enumerate(body["records"]):
@@ -125,7 +125,7 @@ def record_attendance(session_id: str, body: dict[str, Any], c: Components, prin
         # documents; on the same member the later write wins (a lost insert race, or a save on
         # a stale revision, tries again on what is stored now), never a 409 or a silent drop.
         documents.put(c.repositories.attendance, doc, attempts=5)  # index: _id
-        _audit(c, principal, "attendance.record", "attendance", doc["_id"], group["site_id"])
+        record_audit(c, principal, "attendance.record", "attendance", doc["_id"], group["site_id"])
     freed = False
     members = []
     for client_id in dict.fromkeys(r["client_id"] for r in body["records"]):
@@ -180,7 +180,7 @@ def _sheet_saved(c: Components, session: dict[str, Any], expected: int) -> list[
 def _apply_rule(c: Components, enrollment: dict[str, Any], group: dict[str, Any]) -> bool:
     """Recompute the member's misses; raise at-risk once per run, discharge at the limit.
     Answers whether a seat was freed."""
-    rules = attendance.Rules.of(_settings(c, group))
+    rules = attendance.Rules.of(settings_of(c, group))
     records = [
         (r["session_id"], r)
         for r in c.repositories.records_of_enrollment(enrollment["_id"])
@@ -243,7 +243,9 @@ def reinstate(enrollment_id: str, c: Components, principal: Principal):
             raise Conflict("The group is full again.", kind="group-full")
         enrollment.update(status=ACTIVE, until_index=until, counted_from=start, at_risk_flagged=[])
         stored = c.repositories.enrollments.save(enrollment)
-    _audit(c, principal, "enrollment.reinstate", "enrollment", enrollment_id, enrollment["site_id"])
+    record_audit(
+        c, principal, "enrollment.reinstate", "enrollment", enrollment_id, enrollment["site_id"]
+    )
     return stored
 
 
@@ -257,7 +259,7 @@ def client_attendance(client_id: str, c: Components, principal: Principal):
     sessions, miss_run, rate = [], 0, None
     for e in visible or enrollments:
         group = c.repositories.groups.get(e["group_id"])
-        rules = attendance.Rules.of(_settings(c, group))
+        rules = attendance.Rules.of(settings_of(c, group))
         records = c.repositories.records_of_enrollment(e["_id"])
         outcome = attendance.evaluate([(r["session_id"], r) for r in records], rules)
         miss_run, rate = outcome.consecutive_misses, outcome.attendance_rate
@@ -273,7 +275,7 @@ def client_attendance(client_id: str, c: Components, principal: Principal):
                 }
             )
     site = (visible or enrollments or [{"site_id": "*"}])[-1]["site_id"]
-    _audit(c, principal, "attendance.read", "client", client_id, site)
+    record_audit(c, principal, "attendance.read", "client", client_id, site)
     return {
         "client_id": client_id,
         "sessions": sessions,

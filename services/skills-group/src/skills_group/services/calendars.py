@@ -17,18 +17,18 @@ from skills_group.domain import calendar
 from skills_group.services.admission import promote_waiting
 from skills_group.services.common import (
     FIRST_SESSIONS_SHOWN,
-    _check_facilitators,
-    _conflict,
-    _group,
-    _may_run,
-    _plan,
-    _program,
-    _reconcile_closure,
-    _session,
-    _session_doc,
-    _started,
-    _zone,
+    check_facilitators,
+    group_for,
     group_view,
+    has_started,
+    may_run,
+    plan_of,
+    program_at,
+    reconcile_closure,
+    refuse_conflict,
+    session_doc,
+    session_for,
+    zone_of,
 )
 
 
@@ -36,9 +36,9 @@ from skills_group.services.common import (
 def create_group(body: dict[str, Any], c: Components, principal: Principal) -> dict[str, Any]:
     site_id = body["site_id"]
     principal.require_site(site_id)
-    program = _program(c, body["program_id"], site_id)
-    zone = _zone(c, site_id)
-    _check_facilitators(c, site_id, body["facilitator_ids"])
+    program = program_at(c, body["program_id"], site_id)
+    zone = zone_of(c, site_id)
+    check_facilitators(c, site_id, body["facilitator_ids"])
     settings = program.get("settings") or {}
     group = {
         "_id": new_id(),
@@ -58,9 +58,9 @@ def create_group(body: dict[str, Any], c: Components, principal: Principal) -> d
         "capacity": body.get("capacity") or int(settings.get("group_capacity", 8)),
         "created_at": c.clock.now(),
     }
-    sessions = [_session_doc(group, slot, zone) for slot in _plan(c, group)]
+    sessions = [session_doc(group, slot, zone) for slot in plan_of(c, group)]
     for session in sessions:
-        _conflict(c, session, ignore_group=None)
+        refuse_conflict(c, session, ignore_group=None)
     # The group carries its calendar's event (every session in it); the sessions, one write.
     c.repositories.groups.insert(group, [events.group_scheduled(group, sessions, c.clock)])
     c.repositories.sessions.insert_many(sessions)
@@ -69,7 +69,7 @@ def create_group(body: dict[str, Any], c: Components, principal: Principal) -> d
 
 
 def get_group(group_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    group = _group(c, group_id, principal)
+    group = group_for(c, group_id, principal)
     return group_view(group, c.repositories.calendar(group_id)[:FIRST_SESSIONS_SHOWN])
 
 
@@ -110,7 +110,7 @@ def list_groups(
 
 
 def list_sessions(group_id: str, args: dict[str, Any], c: Components, principal: Principal):
-    _group(c, group_id, principal)
+    group_for(c, group_id, principal)
     start, end = args.get("from"), args.get("to")
     return [
         s
@@ -123,10 +123,10 @@ def list_sessions(group_id: str, args: dict[str, Any], c: Components, principal:
 def change_group(group_id: str, body: dict[str, Any], c: Components, principal: Principal):
     """Room, facilitators or capacity; the sessions still to come follow the new room and
     facilitators (each one's sequence rises), checked for conflicts first."""
-    group = _group(c, group_id, principal)
-    _may_run(c, group, principal)
+    group = group_for(c, group_id, principal)
+    may_run(c, group, principal)
     if "facilitator_ids" in body:
-        _check_facilitators(c, group["site_id"], body["facilitator_ids"])
+        check_facilitators(c, group["site_id"], body["facilitator_ids"])
         group["facilitator_ids"] = list(body["facilitator_ids"])
         group["co_leader_missing"] = len(group["facilitator_ids"]) < 2
     if "room" in body:
@@ -136,11 +136,11 @@ def change_group(group_id: str, body: dict[str, Any], c: Components, principal: 
     now = c.clock.now()
     changed = []
     for session in c.repositories.calendar(group_id):
-        if _started(session, now) or session["status"] == calendar.CANCELLED:
+        if has_started(session, now) or session["status"] == calendar.CANCELLED:
             continue
         new = {**session, "room": group["room"], "facilitator_ids": group["facilitator_ids"]}
         if new["room"] != session["room"] or new["facilitator_ids"] != session["facilitator_ids"]:
-            _conflict(c, new, ignore_group=group_id)
+            refuse_conflict(c, new, ignore_group=group_id)
             changed.append(new)
     stored = c.repositories.groups.save(group)
     for session in changed:
@@ -157,32 +157,32 @@ def add_closure(site_id: str, body: dict[str, Any], c: Components, principal: Pr
     """A day the site is closed: each group's session that day is skipped or it and every
     later one shift a week, as the program's ``closure_policy`` says."""
     principal.require_site(site_id)
-    _zone(c, site_id)
+    zone_of(c, site_id)
     day = body["date"].isoformat()
     closure = {"_id": f"{site_id}:{day}", "site_id": site_id, "date": day, "reason": body["reason"]}
     c.repositories.closures.insert(closure)
-    changed = _reconcile_closure(c, site_id, body["date"])
+    changed = reconcile_closure(c, site_id, body["date"])
     return {**closure, "sessions_changed": changed}
 
 
 def reschedule_session(session_id: str, body: dict[str, Any], c: Components, principal: Principal):
-    session = _session(c, session_id, principal)
-    group = _group(c, session["group_id"], principal)
-    _may_run(c, group, principal)
-    if _started(session, c.clock.now()):
+    session = session_for(c, session_id, principal)
+    group = group_for(c, session["group_id"], principal)
+    may_run(c, group, principal)
+    if has_started(session, c.clock.now()):
         raise Conflict("The session has started; record attendance instead.")
     previous = aware(session["starts_at"])
     new = dict(session)
     if "starts_at" in body:
         moment = aware(body["starts_at"]).astimezone(UTC)
-        local = moment.astimezone(ZoneInfo(_zone(c, session["site_id"])))
+        local = moment.astimezone(ZoneInfo(zone_of(c, session["site_id"])))
         new.update(
             starts_at=moment, date=local.date().isoformat(), local_start=local.strftime("%H:%M")
         )
         new.update(status=calendar.RESCHEDULED, moved_by_hand=True)
     if "room" in body:
         new["room"] = body["room"]
-    _conflict(c, new, ignore_group=session["group_id"])
+    refuse_conflict(c, new, ignore_group=session["group_id"])
     new["sequence"] = session["sequence"] + 1
     return c.repositories.sessions.save(
         new, [events.session_changed(new, previous, "reschedule", c.clock)]
@@ -190,12 +190,12 @@ def reschedule_session(session_id: str, body: dict[str, Any], c: Components, pri
 
 
 def cancel_session(session_id: str, body: dict[str, Any], c: Components, principal: Principal):
-    session = _session(c, session_id, principal)
-    group = _group(c, session["group_id"], principal)
-    _may_run(c, group, principal)
+    session = session_for(c, session_id, principal)
+    group = group_for(c, session["group_id"], principal)
+    may_run(c, group, principal)
     if session["status"] == calendar.CANCELLED:
         return session
-    if _started(session, c.clock.now()):
+    if has_started(session, c.clock.now()):
         raise Conflict("The session has started; it cannot be cancelled.")
     session.update(status=calendar.CANCELLED, moved_by_hand=True, cancel_reason=body["reason"])
     session["sequence"] += 1

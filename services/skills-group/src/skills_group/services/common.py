@@ -19,40 +19,40 @@ FIRST_SESSIONS_SHOWN = 8
 
 
 # -- reading the read models ---------------------------------------------------------------------
-def _program(c: Components, program_id: str, site_id: str) -> dict[str, Any]:
+def program_at(c: Components, program_id: str, site_id: str) -> dict[str, Any]:
     program = c.repositories.program(program_id)
     if program is None or program.get("site_id") != site_id:
         raise InvalidInput.field("program_id", "No such program at this site (yet).")
     return program
 
 
-def _zone(c: Components, site_id: str) -> str:
+def zone_of(c: Components, site_id: str) -> str:
     site = c.repositories.site(site_id)
     if site is None:
         raise InvalidInput.field("site_id", "No such site (yet).")
     return site["timezone"]
 
 
-def _settings(c: Components, group: dict[str, Any]) -> dict[str, Any]:
+def settings_of(c: Components, group: dict[str, Any]) -> dict[str, Any]:
     program = c.repositories.program(group["program_id"]) or {}
     return program.get("settings") or {}
 
 
-def _group(c: Components, group_id: str, principal: Principal) -> dict[str, Any]:
+def group_for(c: Components, group_id: str, principal: Principal) -> dict[str, Any]:
     group = c.repositories.groups.get(group_id)
     if group is None or not principal.can_act_on_site(group["site_id"]):
         raise NotFound("group")
     return group
 
 
-def _session(c: Components, session_id: str, principal: Principal) -> dict[str, Any]:
+def session_for(c: Components, session_id: str, principal: Principal) -> dict[str, Any]:
     session = c.repositories.sessions.get(session_id)
     if session is None or not principal.can_act_on_site(session["site_id"]):
         raise NotFound("session")
     return session
 
 
-def _is_facilitator_of(c: Components, group: dict[str, Any], principal: Principal) -> bool:
+def is_facilitator_of(c: Components, group: dict[str, Any], principal: Principal) -> bool:
     for clinician_id in group["facilitator_ids"]:
         clinician = c.repositories.clinician(clinician_id)
         if clinician and clinician.get("subject") == principal.subject:
@@ -60,29 +60,29 @@ def _is_facilitator_of(c: Components, group: dict[str, Any], principal: Principa
     return False
 
 
-def _may_run(c: Components, group: dict[str, Any], principal: Principal) -> None:
+def may_run(c: Components, group: dict[str, Any], principal: Principal) -> None:
     """Coordinators and operators of the site, or the group's own facilitators."""
-    if principal.holds_at(group["site_id"], *COORDINATING) or _is_facilitator_of(
+    if principal.holds_at(group["site_id"], *COORDINATING) or is_facilitator_of(
         c, group, principal
     ):
         return
     raise Forbidden("Only this group's facilitators and the site's coordinators may do this.")
 
 
-def _audit(c, principal, action: str, object_type: str, object_id: str, site_id: str) -> None:
+def record_audit(c, principal, action: str, object_type: str, object_id: str, site_id: str) -> None:
     c.repositories.audit.record(
         principal, action=action, object_type=object_type, object_id=object_id, site_id=site_id
     )
 
 
-def _check_facilitators(c: Components, site_id: str, ids: list[str]) -> None:
+def check_facilitators(c: Components, site_id: str, ids: list[str]) -> None:
     for n, clinician_id in enumerate(ids):
         clinician = c.repositories.clinician(clinician_id)
         if clinician is None or clinician.get("site_id") != site_id:
             raise InvalidInput.field(f"facilitator_ids[{n}]", "No such clinician at this site.")
 
 
-def _session_doc(group: dict[str, Any], slot: calendar.Slot, zone: str) -> dict[str, Any]:
+def session_doc(group: dict[str, Any], slot: calendar.Slot, zone: str) -> dict[str, Any]:
     return {
         "_id": calendar.session_id(group["_id"], slot.index),
         "group_id": group["_id"],
@@ -105,8 +105,8 @@ def _session_doc(group: dict[str, Any], slot: calendar.Slot, zone: str) -> dict[
     }
 
 
-def _plan(c: Components, group: dict[str, Any]) -> list[calendar.Slot]:
-    return _planned(group, _closure_days(c, group["site_id"]), _settings(c, group))
+def plan_of(c: Components, group: dict[str, Any]) -> list[calendar.Slot]:
+    return _planned(group, _closure_days(c, group["site_id"]), settings_of(c, group))
 
 
 def _closure_days(c: Components, site_id: str) -> set[date]:
@@ -126,7 +126,7 @@ def _planned(
     )
 
 
-def _conflict(c: Components, session: dict[str, Any], ignore_group: str | None) -> None:
+def refuse_conflict(c: Components, session: dict[str, Any], ignore_group: str | None) -> None:
     """Refuse a session that overlaps another of the site's in the same room or with one of
     its facilitators (409 naming the session it clashes with)."""
     if session["status"] == calendar.CANCELLED:
@@ -158,11 +158,11 @@ def group_view(group: dict[str, Any], sessions: list[dict[str, Any]] | None = No
     return view
 
 
-def _started(session: dict[str, Any], now: datetime) -> bool:
+def has_started(session: dict[str, Any], now: datetime) -> bool:
     return aware(session["starts_at"]) <= now
 
 
-def _reconcile_closure(c: Components, site_id: str, day: date) -> int:
+def reconcile_closure(c: Components, site_id: str, day: date) -> int:
     """After the closure of ``day`` was added or removed: the site's groups whose plan it
     changes (a session that day, and under ``shift`` the later ones) are brought in line; the
     others' calendars are not read. Answers how many sessions changed.
@@ -176,31 +176,31 @@ def _reconcile_closure(c: Components, site_id: str, day: date) -> int:
     changed = 0
     for group in c.repositories.groups_of(site_id):  # index: site_program
         if group["program_id"] not in settings:
-            settings[group["program_id"]] = _settings(c, group)
+            settings[group["program_id"]] = settings_of(c, group)
         plan = _planned(group, now_closed, settings[group["program_id"]])
         if plan != _planned(group, other, settings[group["program_id"]]):
-            changed += _reconcile(c, group, "closure", plan)
+            changed += reconcile(c, group, "closure", plan)
     return changed
 
 
-def _reconcile(
+def reconcile(
     c: Components, group: dict[str, Any], reason: str, plan: list[calendar.Slot] | None = None
 ) -> int:
     """Bring the group's sessions still to come in line with its plan (closures applied);
     each session that moves or is cancelled says so. Answers how many changed."""
-    zone = _zone(c, group["site_id"])
+    zone = zone_of(c, group["site_id"])
     now = c.clock.now()
     stored = {s["index"]: s for s in c.repositories.calendar(group["_id"])}
     changed = 0
-    for slot in _plan(c, group) if plan is None else plan:
+    for slot in plan_of(c, group) if plan is None else plan:
         session = stored.get(slot.index)
         if session is None:
-            added = _session_doc(group, slot, zone)
+            added = session_doc(group, slot, zone)
             c.repositories.sessions.insert(added, [events.session_scheduled(added, c.clock)])
             continue
-        if _started(session, now) or session.get("moved_by_hand"):
+        if has_started(session, now) or session.get("moved_by_hand"):
             continue
-        planned = _session_doc(group, slot, zone)
+        planned = session_doc(group, slot, zone)
         if planned["date"] == session["date"] and planned["status"] == session["status"]:
             continue
         previous = aware(session["starts_at"])

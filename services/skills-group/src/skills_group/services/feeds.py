@@ -17,7 +17,7 @@ from dbt_shared.ids import new_id
 from dbt_shared.pagination import page
 from skills_group.bootstrap import Components
 from skills_group.domain import feeds
-from skills_group.services.common import _audit, _group, _zone
+from skills_group.services.common import group_for, record_audit, zone_of
 
 OVERSEEING = ("operator",)  # lists and revokes any site's feeds; others, their own
 
@@ -26,7 +26,7 @@ def create_feed(body: dict[str, Any], c: Components, principal: Principal) -> di
     """A feed of a group's sessions, or of every session a clinician facilitates. Answers the
     secret once (only its hash is kept): calendar apps cannot send bearer tokens."""
     if body.get("group_id"):
-        group = _group(c, body["group_id"], principal)
+        group = group_for(c, body["group_id"], principal)
         site_id, target = group["site_id"], {"group_id": group["_id"]}
     elif body.get("clinician_id"):
         clinician = c.repositories.clinician(body["clinician_id"])
@@ -51,7 +51,7 @@ def create_feed(body: dict[str, Any], c: Components, principal: Principal) -> di
         "active": True,
     }
     c.repositories.feeds.insert(feed)
-    _audit(c, principal, "calendar_feed.create", "calendar_feed", feed["_id"], site_id)
+    record_audit(c, principal, "calendar_feed.create", "calendar_feed", feed["_id"], site_id)
     return {"id": feed["_id"], "secret": secret, **target}
 
 
@@ -75,7 +75,7 @@ def list_feeds(args: dict[str, Any], c: Components, principal: Principal):
             query["site_id"] = site_id
     items, cursor = page(c.repositories.feeds, query, limit=args["limit"], cursor=args["cursor"])
     scope = site_id or "*"
-    _audit(c, principal, "calendar_feed.list", "calendar_feed_list", scope, scope)
+    record_audit(c, principal, "calendar_feed.list", "calendar_feed_list", scope, scope)
     return [_view(f) for f in items], cursor
 
 
@@ -89,7 +89,7 @@ def revoke_feed(feed_id: str, c: Components, principal: Principal) -> None:
         or not (feed["created_by"] == principal.subject or principal.has_role(*OVERSEEING))
     ):
         raise NotFound("calendar feed")
-    _audit(c, principal, "calendar_feed.revoke", "calendar_feed", feed_id, feed["site_id"])
+    record_audit(c, principal, "calendar_feed.revoke", "calendar_feed", feed_id, feed["site_id"])
     c.repositories.feeds.save({**feed, "revoked_at": c.clock.now(), "active": False})
 
 
@@ -110,7 +110,7 @@ def feed_calendar(secret: str, c: Components) -> bytes:
     feed = found[0]
     if _deactivated(c, feed.get("clinician_id")) or _deactivated(c, feed.get("owner_clinician_id")):
         raise NotFound("calendar feed")
-    zone = _zone(c, feed["site_id"])
+    zone = zone_of(c, feed["site_id"])
     if feed.get("group_id"):
         group = c.repositories.groups.get(feed["group_id"])
         groups = {group["_id"]: group} if group else {}

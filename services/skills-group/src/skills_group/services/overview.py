@@ -13,7 +13,7 @@ from skills_group import metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, placement
 from skills_group.services.admission import seats_of
-from skills_group.services.common import _audit, _settings, _started
+from skills_group.services.common import has_started, record_audit, settings_of
 
 WINDOW = timedelta(weeks=4)
 
@@ -52,14 +52,14 @@ def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
         r["groups"] += 1
         r["seats"] += group["capacity"]
         sessions = c.repositories.calendar(group["_id"])
-        upcoming = [s for s in sessions if s["is_entry_point"] and not _started(s, now)]
+        upcoming = [s for s in sessions if s["is_entry_point"] and not has_started(s, now)]
         if upcoming:
             r["taken_at_next_entry"] += placement.occupancy(
                 seats_of(c, group["_id"]), upcoming[0]["index"]
             )
         members = c.repositories.members(group["_id"])
         r["at_risk"] += sum(1 for e in members if e.get("at_risk"))
-        rules = attendance.Rules.of(_settings(c, group))
+        rules = attendance.Rules.of(settings_of(c, group))
         for session in sessions:
             at = aware(session["starts_at"])
             if now - WINDOW <= at <= now:
@@ -96,7 +96,7 @@ def overview(
         rows.extend(r for r in figures if (site_id, r["program_id"]) > after)
         if len(rows) > limit:
             break
-    _audit(c, principal, "overview.read", "overview", "*", "*")
+    record_audit(c, principal, "overview.read", "overview", "*", "*")
     more, rows = len(rows) > limit, rows[:limit]
     last = rows[-1] if more else None
     return rows, (encode_cursor(f"{last['site_id']} {last['program_id']}") if last else None)

@@ -19,18 +19,18 @@ from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar, closures, placement
 from skills_group.repository import ACTIVE
-from skills_group.services.admission import _candidate, _enroll, promote_waiting
+from skills_group.services.admission import enroll_client, promote_waiting, seat_candidate
 from skills_group.services.common import (
-    _audit,
-    _check_facilitators,
-    _group,
-    _may_run,
-    _plan,
-    _program,
-    _reconcile_closure,
-    _session_doc,
-    _settings,
-    _zone,
+    check_facilitators,
+    group_for,
+    may_run,
+    plan_of,
+    program_at,
+    reconcile_closure,
+    record_audit,
+    session_doc,
+    settings_of,
+    zone_of,
 )
 
 REMOVED, TRANSFERRED = "removed", "transferred"
@@ -44,9 +44,9 @@ def preview_group(body: dict[str, Any], c: Components, principal: Principal) -> 
     site's sessions of that day, index ``site_day``) and each closure met. Writes nothing."""
     site_id = body["site_id"]
     principal.require_site(site_id)
-    program = _program(c, body["program_id"], site_id)
-    zone = _zone(c, site_id)
-    _check_facilitators(c, site_id, body["facilitator_ids"])
+    program = program_at(c, body["program_id"], site_id)
+    zone = zone_of(c, site_id)
+    check_facilitators(c, site_id, body["facilitator_ids"])
     settings = program.get("settings") or {}
     group = {
         "_id": "preview",
@@ -61,7 +61,7 @@ def preview_group(body: dict[str, Any], c: Components, principal: Principal) -> 
         "cycles": body["cycles"],
         "curriculum": settings.get("curriculum", "M2 DT6 M2 ER6 M2 IE6"),
     }
-    sessions = [_session_doc(group, slot, zone) for slot in _plan(c, group)]
+    sessions = [session_doc(group, slot, zone) for slot in plan_of(c, group)]
     conflicts = [clash for s in sessions for clash in _clashes(c, s)]
     met = _closure_effects(c, group)
     for s in sessions:
@@ -112,7 +112,7 @@ def _closure_effects(c: Components, group: dict[str, Any]) -> list[dict[str, Any
         curriculum=group["curriculum"],
         cycles=group["cycles"],
         closures={date.fromisoformat(d) for d in stored},
-        policy=_settings(c, group).get("closure_policy", calendar.SHIFT),
+        policy=settings_of(c, group).get("closure_policy", calendar.SHIFT),
     )
     return [
         {
@@ -133,7 +133,7 @@ def site_closures(site_id: str, args: dict[str, Any], c: Components, principal: 
     found = c.repositories.closures_of(site_id)  # index: site_closures
     effects: dict[str, dict[str, Any]] = {}
     if args.get("group_id"):
-        group = _group(c, args["group_id"], principal)
+        group = group_for(c, args["group_id"], principal)
         if group["site_id"] != site_id:  # as any group the caller cannot reach here
             raise NotFound("group")
         effects = {e["date"]: e for e in _closure_effects(c, group)}
@@ -164,8 +164,8 @@ def remove_closure(site_id: str, day: date, c: Components, principal: Principal)
     if c.repositories.closures.get(closure_id) is None:  # index: _id
         raise NotFound("closure")
     c.repositories.closures.delete(closure_id)
-    changed = _reconcile_closure(c, site_id, day)
-    _audit(c, principal, "closure.remove", "closure", closure_id, site_id)
+    changed = reconcile_closure(c, site_id, day)
+    record_audit(c, principal, "closure.remove", "closure", closure_id, site_id)
     return {"site_id": site_id, "date": day.isoformat(), "sessions_changed": changed}
 
 
@@ -206,8 +206,8 @@ def remove_member(enrollment_id: str, body: dict[str, Any], c: Components, princ
     next session, the longest-waiting client who fits is placed, and notifications cancels
     their reminders (``skills.client.discharged.v1``, reason ``removed``)."""
     enrollment = _membership(c, enrollment_id, principal)
-    group = _group(c, enrollment["group_id"], principal)
-    _may_run(c, group, principal)
+    group = group_for(c, enrollment["group_id"], principal)
+    may_run(c, group, principal)
     with c.locks(f"placement/{group['_id']}"):
         stored = _end(
             c,
@@ -219,7 +219,7 @@ def remove_member(enrollment_id: str, body: dict[str, Any], c: Components, princ
             [events.discharged({**enrollment, "status": REMOVED}, REMOVED, c.clock)],
         )
     metrics.DISCHARGES.labels(REMOVED).inc()
-    _audit(c, principal, "enrollment.remove", "enrollment", enrollment_id, group["site_id"])
+    record_audit(c, principal, "enrollment.remove", "enrollment", enrollment_id, group["site_id"])
     promote_waiting(c, group["site_id"], group["program_id"])
     return _shown(c, stored)
 
@@ -230,8 +230,8 @@ def transfer_member(enrollment_id: str, body: dict[str, Any], c: Components, pri
     membership ends ``transferred`` and the new one's event names it
     (``transferred_from_enrollment_id``): notifications moves the reminders to the new group."""
     enrollment = _membership(c, enrollment_id, principal)
-    source = _group(c, enrollment["group_id"], principal)
-    _may_run(c, source, principal)
+    source = group_for(c, enrollment["group_id"], principal)
+    may_run(c, source, principal)
     target = c.repositories.groups.get(body["group_id"])  # index: _id
     if (
         target is None
@@ -247,7 +247,7 @@ def transfer_member(enrollment_id: str, body: dict[str, Any], c: Components, pri
         first = c.repositories.sessions.get(body["from_session_id"])
         if first is None or first["group_id"] != target["_id"] or not first["is_entry_point"]:
             raise InvalidInput.field("from_session_id", "Not an entry point of that group.")
-    chosen = _candidate(c, target, c.clock.now(), first)
+    chosen = seat_candidate(c, target, c.clock.now(), first)
     if chosen is None:
         raise Conflict("The group is full at that entry point.", kind="group-full")
     with c.locks(f"placement/{source['_id']}"):
@@ -256,7 +256,7 @@ def transfer_member(enrollment_id: str, body: dict[str, Any], c: Components, pri
     moved = (
         None
         if client is None
-        else _enroll(c, client, chosen, "hand", transferred_from=enrollment_id)
+        else enroll_client(c, client, chosen, "hand", transferred_from=enrollment_id)
     )
     if moved is None:  # the seat went meanwhile: the member stays where they were
         ended.update(
@@ -267,7 +267,9 @@ def transfer_member(enrollment_id: str, body: dict[str, Any], c: Components, pri
         )
         c.repositories.enrollments.save(ended)
         raise Conflict("The group is full at that entry point.", kind="group-full")
-    _audit(c, principal, "enrollment.transfer", "enrollment", enrollment_id, source["site_id"])
+    record_audit(
+        c, principal, "enrollment.transfer", "enrollment", enrollment_id, source["site_id"]
+    )
     promote_waiting(c, source["site_id"], source["program_id"])
     return moved
 
@@ -283,9 +285,9 @@ def group_waitlist(group_id: str, args: dict[str, Any], c: Components, principal
     """A page of who waits at the site for the group's program, longest first, and whether
     each one's availability fits the group's weekly slot (index ``site_waiting``), with the
     next page's cursor."""
-    group = _group(c, group_id, principal)
-    _may_run(c, group, principal)
-    _audit(c, principal, "waitlist.read", "group", group_id, group["site_id"])
+    group = group_for(c, group_id, principal)
+    may_run(c, group, principal)
+    record_audit(c, principal, "waitlist.read", "group", group_id, group["site_id"])
     waiting, cursor = c.repositories.waiting_page(
         group["site_id"],
         group["program_id"],
