@@ -31,7 +31,7 @@ from coaching.services.common import (
     zone_of,
 )
 from coaching.services.diary import CARD_FIELD
-from coaching.services.requests import _involved as involved
+from coaching.services.requests import is_involved
 from dbt_shared.auth import Principal
 from dbt_shared.errors import InvalidInput, NotFound
 from dbt_shared.vocabulary import SITE_STAFF
@@ -224,7 +224,7 @@ def queue_version(site_id: str, c: Components, principal: Principal) -> dict[str
         acting_clinician(c, principal, site_id)
     in_hand = c.repositories.active_requests(site_id, None, QUEUE_LIMIT)  # index: site_active
     if not coordinating:
-        in_hand = [r for r in in_hand if involved(c, principal, r)]
+        in_hand = [r for r in in_hand if is_involved(c, principal, r)]
     digest = hashlib.sha256()
     for r in in_hand:
         line = (

@@ -13,7 +13,7 @@ from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import rota
 from coaching.services.common import availability, aware, program_settings, site_settings, zone_of
-from coaching.services.requests import ACK, CALLBACK, _history, _lock
+from coaching.services.requests import ACK, CALLBACK, add_history, steps_lock
 
 
 def escalate_due(c: Components, limit: int = 200) -> int:
@@ -23,7 +23,7 @@ def escalate_due(c: Components, limit: int = 200) -> int:
     for entry in c.repositories.due_deadlines(limit):
         if aware(entry["due_at"]) > now:
             break  # sorted by due time: the rest is later
-        with c.locks(_lock(entry["request_id"])):
+        with c.locks(steps_lock(entry["request_id"])):
             # Read again under the lock: another worker may have escalated and moved it.
             current = c.repositories.deadlines.get(entry["_id"])
             if current is not None and aware(current["due_at"]) <= now:
@@ -75,7 +75,7 @@ def _escalate(c: Components, entry: dict[str, Any], now: datetime) -> int:
             # The lead has it already (the other deadline, or nobody was on call): recorded,
             # not announced twice.
             request["escalations"][kind] = level
-            _history(request, f"escalated_{kind}", None, now, level=level, to=None)
+            add_history(request, f"escalated_{kind}", None, now, level=level, to=None)
             c.repositories.requests.save(request)
         else:
             request["escalations"][kind] = level
@@ -83,7 +83,7 @@ def _escalate(c: Components, entry: dict[str, Any], now: datetime) -> int:
                 request["notified"].append(to)
             else:
                 request["notify_clinical_lead"] = True
-            _history(request, f"escalated_{kind}", None, now, level=level, to=to)
+            add_history(request, f"escalated_{kind}", None, now, level=level, to=to)
             c.repositories.requests.save(
                 request, [events.request_escalated(request, kind, level, to, c.clock)]
             )

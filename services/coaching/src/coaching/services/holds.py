@@ -19,10 +19,10 @@ from coaching.services.requests import (
     CALLBACK,
     HELD,
     HOLD,
-    _deadline,
-    _history,
-    _lock,
-    _route,
+    add_deadline,
+    add_history,
+    route_request,
+    steps_lock,
 )
 
 
@@ -33,7 +33,7 @@ def release_due(c: Components, limit: int = 200) -> int:
     for entry in c.repositories.due_holds(limit):
         if aware(entry["due_at"]) > now:
             break  # sorted by due time: the rest is later
-        with c.locks(_lock(entry["request_id"])):
+        with c.locks(steps_lock(entry["request_id"])):
             # Read again under the lock: another worker may have released it already.
             current = c.repositories.holds.get(entry["_id"])
             if current is not None and aware(current["due_at"]) <= now:
@@ -55,12 +55,12 @@ def _release(c: Components, entry: dict, now: datetime) -> int:
         # Self-harm recorded again during the hold: the rule runs on from that record.
         until = self_harm_at + HOLD
         request["held_until"] = until
-        _history(request, "held_on", None, now)
+        add_history(request, "held_on", None, now)
         c.repositories.holds.save({**entry, "due_at": until})
         c.repositories.requests.save(request)
         return 0
     settings = site_settings(c, request["site_id"])
-    to, reason = _route(c, client, request["site_id"], now)
+    to, reason = route_request(c, client, request["site_id"], now)
     request.update(
         status="open",
         active=True,
@@ -72,9 +72,9 @@ def _release(c: Components, entry: dict, now: datetime) -> int:
         call_back_by=now + timedelta(minutes=settings["callback_minutes"]),
         reason=reason,
     )
-    _history(request, "released", None, now, notified=[to] if to else [])
-    _deadline(c, request, ACK, request["acknowledge_by"])
-    _deadline(c, request, CALLBACK, request["call_back_by"])
+    add_history(request, "released", None, now, notified=[to] if to else [])
+    add_deadline(c, request, ACK, request["acknowledge_by"])
+    add_deadline(c, request, CALLBACK, request["call_back_by"])
     released = {**request, "notified": [to] if to else []}  # whom to reach now
     c.repositories.requests.save(request, [events.request_released(released, c.clock)])
     c.repositories.holds.delete(entry["_id"])

@@ -62,15 +62,15 @@ RULE_TEXT = (
 )
 
 
-def _lock(request_id: str) -> str:
+def steps_lock(request_id: str) -> str:
     return f"coaching-request-steps/{request_id}"
 
 
-def _history(request: dict[str, Any], what: str, by: str | None, now: datetime, **more):
+def add_history(request: dict[str, Any], what: str, by: str | None, now: datetime, **more):
     request.setdefault("history", []).append({"at": now, "what": what, "by": by, **more})
 
 
-def _deadline(c: Components, request: dict[str, Any], kind: str, due: datetime) -> None:
+def add_deadline(c: Components, request: dict[str, Any], kind: str, due: datetime) -> None:
     # Written before the request: a request is never without its deadline (a deadline whose
     # request never got written is dropped when it falls due).
     c.repositories.deadlines.insert(
@@ -133,7 +133,7 @@ def _requester(c: Components, principal: Principal, crisis: bool):
     return {"_id": principal.subject, "site_id": site_id, "therapist_id": None}, unverified
 
 
-def _route(c: Components, client: dict[str, Any], site_id: str | None, now: datetime):
+def route_request(c: Components, client: dict[str, Any], site_id: str | None, now: datetime):
     """Whom a non-crisis request goes to now: the client's own therapist when on call, else the
     primary on call, else the backup, else the site's clinical lead."""
     primary, backup = _on_call(c, site_id, now)
@@ -208,7 +208,7 @@ def _create(
             held_until=self_harm_at + HOLD,
         )
     else:
-        to, reason = _route(c, client, site_id, now)
+        to, reason = route_request(c, client, site_id, now)
         request.update(
             status="open",
             routed_to=to,
@@ -219,7 +219,7 @@ def _create(
             reason=reason,
         )
     request["active"] = request["status"] in ACTIVE_STATUSES
-    _history(request, "created", principal.subject, now, notified=list(request["notified"]))
+    add_history(request, "created", principal.subject, now, notified=list(request["notified"]))
     recorded = []
     if site_id is not None:
         listing.place(request, c.repositories.sequences, {"site_bucket": site_requests(site_id)})
@@ -232,9 +232,9 @@ def _create(
         request["call_back_by"] = None
     audit(c, principal, "coaching_request.create", "coaching_request", request["_id"], site_id)
     if request["acknowledge_by"] is not None:
-        _deadline(c, request, ACK, request["acknowledge_by"])
+        add_deadline(c, request, ACK, request["acknowledge_by"])
     if request["call_back_by"] is not None:
-        _deadline(c, request, CALLBACK, request["call_back_by"])
+        add_deadline(c, request, CALLBACK, request["call_back_by"])
     if held:  # written before the request, as its deadlines: a held request is always released
         c.repositories.holds.insert(
             {"_id": request["_id"], "request_id": request["_id"], "due_at": request["held_until"]}
@@ -254,10 +254,10 @@ def _repeated(c: Components, principal: Principal, latest: dict[str, Any], now: 
     )
     metrics.CRISIS_REPEATS.inc()
     try:
-        with c.locks(_lock(request_id)):
+        with c.locks(steps_lock(request_id)):
             current = c.repositories.requests.get(request_id) or latest
             current["repeats"] = int(current.get("repeats", 0)) + 1
-            _history(current, "repeated", principal.subject, now)
+            add_history(current, "repeated", principal.subject, now)
             return view(c.repositories.requests.save(current))
     except StaleWrite:
         log.warning("crisis repeat not recorded", extra={"request_id": request_id})
@@ -302,19 +302,21 @@ def view(request: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- reading -------------------------------------------------------------------------------------
-def _visible(c: Components, request_id: str, principal: Principal) -> dict[str, Any]:
+def visible_request(c: Components, request_id: str, principal: Principal) -> dict[str, Any]:
     request = c.repositories.requests.get(request_id)
     if request is None:
         raise NotFound("coaching request")
     if principal.has_role("client"):
         if not principal.is_client_self(request["client_id"]):
             raise NotFound("coaching request")
-    elif not principal.can_act_on_site(request["site_id"]) or not _involved(c, principal, request):
+    elif not principal.can_act_on_site(request["site_id"]) or not is_involved(
+        c, principal, request
+    ):
         raise NotFound("coaching request")
     return request
 
 
-def _involved(c: Components, principal: Principal, request: dict[str, Any]) -> bool:
+def is_involved(c: Components, principal: Principal, request: dict[str, Any]) -> bool:
     """Staff who may see a request: the site's coordinators, the client's therapist and the
     clinicians it was routed or escalated to."""
     if principal.holds_at(request["site_id"], *COORDINATING):
@@ -327,7 +329,7 @@ def _involved(c: Components, principal: Principal, request: dict[str, Any]) -> b
 
 
 def read(request_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    request = _visible(c, request_id, principal)
+    request = visible_request(c, request_id, principal)
     audit(c, principal, "coaching_request.read", "coaching_request", request_id, request["site_id"])
     return view(request)
 
@@ -360,6 +362,6 @@ def list_requests(args: dict[str, Any], c: Components, principal: Principal):
         )
         items += more
     if not principal.holds_at(site_id, *COORDINATING):  # a clinician: the requests of theirs
-        items = [r for r in items if _involved(c, principal, r)]
+        items = [r for r in items if is_involved(c, principal, r)]
     audit(c, principal, "coaching_request.list", "coaching_request_list", site_id, site_id)
     return [view(r) for r in items[: args["limit"]]], cursor

@@ -13,15 +13,23 @@ from coaching.bootstrap import Components
 from coaching.domain import relationship
 from coaching.repository import ACTIVE_STATUSES
 from coaching.services.common import acting_clinician, audit, aware, site_settings, zone_of
-from coaching.services.requests import ACK, CALLBACK, HELD, _history, _lock, _visible, view
+from coaching.services.requests import (
+    ACK,
+    CALLBACK,
+    HELD,
+    add_history,
+    steps_lock,
+    view,
+    visible_request,
+)
 from dbt_shared.auth import Principal
 from dbt_shared.contracts import coaching as contract
 from dbt_shared.errors import Conflict
 
 
 def _step(c: Components, request_id: str, principal: Principal, change) -> dict[str, Any]:
-    with c.locks(_lock(request_id)):
-        request = _visible(c, request_id, principal)
+    with c.locks(steps_lock(request_id)):
+        request = visible_request(c, request_id, principal)
         clinician = acting_clinician(c, principal, request["site_id"])
         now = c.clock.now()
         event = change(request, clinician["_id"], now)
@@ -45,7 +53,7 @@ def acknowledge(request_id: str, c: Components, principal: Principal) -> dict[st
         if request["status"] not in ("open", HELD):
             raise Conflict("This request was acknowledged already.", kind="request-state")
         request.update(status="acknowledged", acknowledged_at=now, acknowledged_by=by)
-        _history(request, "acknowledged", by, now)
+        add_history(request, "acknowledged", by, now)
         return "acknowledge", contract.REQUEST_ACKNOWLEDGED
 
     stored = _step(c, request_id, principal, change)
@@ -61,7 +69,7 @@ def call_back(request_id: str, c: Components, principal: Principal) -> dict[str,
         if "acknowledged_at" not in request:  # calling back answers the request too
             request.update(acknowledged_at=now, acknowledged_by=by)
         request.update(status="called_back", called_back_at=now, called_back_by=by)
-        _history(request, "called_back", by, now)
+        add_history(request, "called_back", by, now)
         return "call_back", contract.REQUEST_CALLED_BACK
 
     stored = _step(c, request_id, principal, change)
@@ -82,7 +90,7 @@ def close(request_id: str, body: dict[str, Any], c: Components, principal: Princ
             outcome=body["outcome"],
             duration_minutes=body["duration_minutes"],
         )
-        _history(request, "closed", by, now, outcome=body["outcome"])
+        add_history(request, "closed", by, now, outcome=body["outcome"])
         return "close", contract.REQUEST_CLOSED
 
     stored = _step(c, request_id, principal, change)
