@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.client import ServiceRefused, segment
+from console.names import client_names
 from console.views import forms
 from console.views.groups import module_name
 from console.web import api, components, roles
@@ -72,10 +73,7 @@ def _sheet(group_id: str, session_id: str) -> dict[str, Any]:
         raise ServiceRefused("skills-group", 404, {"detail": "No such session."})
     roster = found["roster"]["items"]  # one page: a session's seats
     ids = [r["client_id"] for r in roster]
-    names = {}
-    if ids:
-        answer = calls.post("intake", "/v1/clients/display-names", {"client_ids": ids[:100]})
-        names = {i["client_id"]: i["display_name"] for i in answer["items"]}
+    names = client_names(calls, ids)
     started = datetime.fromisoformat(one["starts_at"]) <= components().clock.now()
     return {
         "group": found["group"],

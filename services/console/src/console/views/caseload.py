@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.client import ServiceRefused, ServiceUnavailable, segment
 from console.domain import charts
-from console.views.coaching import _client_names
+from console.views.coaching import names_or_none
 from console.web import api, roles
 
 blp = Blueprint("caseload", __name__, url_prefix="/caseload")
@@ -32,7 +32,7 @@ def caseload():
         sites=lambda: calls.get("intake", "/v1/sites", limit=100),
     )
     items = found["caseload"]["items"]
-    names = _client_names(calls, [x["client_id"] for x in items])
+    names = names_or_none(calls, [x["client_id"] for x in items])
     sites = {s["id"]: s["name"] for s in found["sites"]["items"]}
     rows = sorted(
         (
@@ -62,7 +62,7 @@ def client(client_id: str, goal_errors: dict | None = None, status: int = 200):
         rule=lambda: calls.get("coaching", f"/v1/clients/{cid}/twenty-four-hour-rule"),
         attendance=lambda: _attendance(calls, cid),
     )
-    name = _client_names(calls, [client_id]).get(client_id) or "Client"
+    name = names_or_none(calls, [client_id]).get(client_id) or "Client"
     diary = charts.diary_week(found["diary"])
     alliance = charts.alliance(found["alliance"])
     return render_template(

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
 from console.client import ServiceRefused, segment
+from console.names import client_names
 from console.sessions import PASSIVE
 from console.web import api, components, current_user, roles
 from dbt_shared.vocabulary import SITE_STAFF
@@ -116,7 +117,7 @@ def _queue(site_id: str | None, calls, version: dict | None = None) -> dict[str,
     )
     items = [r for status in IN_HAND for r in found[status]["items"]]
     names = {x["id"]: x.get("display_name") for x in found["clinicians"]["items"]}
-    clients = _client_names(calls, [r["client_id"] for r in items])
+    clients = names_or_none(calls, [r["client_id"] for r in items])
     now = components().clock.now()
     rows = [_row(r, names, clients, now) for r in items]
     # crisis first, then the oldest: what must be answered first is at the top
@@ -129,16 +130,12 @@ def _queue(site_id: str | None, calls, version: dict | None = None) -> dict[str,
     }
 
 
-def _client_names(calls, client_ids: list[str]) -> dict[str, str]:
-    if not client_ids:
-        return {}
+def names_or_none(calls, client_ids: list[str]) -> dict[str, str]:
+    """The clients' names, or none when intake refuses: the queue is shown without them."""
     try:
-        found = calls.post(
-            "intake", "/v1/clients/display-names", {"client_ids": sorted(set(client_ids))[:100]}
-        )
+        return client_names(calls, client_ids)
     except ServiceRefused:
         return {}
-    return {x["client_id"]: x.get("display_name") for x in found.get("items") or []}
 
 
 def _row(r: dict, names: dict, clients: dict, now: datetime) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from console.client import ServiceRefused, segment
+from console.names import client_names
 from console.web import api, components, current_user, roles
 from dbt_shared.vocabulary import COORDINATING, RUNNING_GROUPS
 
@@ -76,15 +77,6 @@ def _coordinates(site_id: str) -> bool:
         return True
     held = (user.get("site_roles") or {}).get(site_id)
     return "coordinator" in (held if held is not None else user.get("roles", ()))
-
-
-def _names(calls, ids: list[str]) -> dict[str, str]:
-    """The clients' display names, one call for the whole page (intake audits it)."""
-    wanted = list(dict.fromkeys(i for i in ids if i))[:100]
-    if not wanted:
-        return {}
-    found = calls.post("intake", "/v1/clients/display-names", {"client_ids": wanted})
-    return {item["client_id"]: item["display_name"] for item in found["items"]}
 
 
 @blp.get("")
@@ -189,7 +181,7 @@ def load_group(group_id: str) -> dict[str, Any]:
     second = calls.gather(
         closures=lambda: calls.get("skills-group", f"/v1/sites/{site}/closures", group_id=group_id),
         clinicians=lambda: _clinician_list(calls, group["site_id"]),
-        names=lambda: _names(calls, client_ids),
+        names=lambda: client_names(calls, client_ids),
         feeds=lambda: calls.get("skills-group", "/v1/calendar-feeds", site_id=group["site_id"]),
         site=lambda: calls.get("intake", f"/v1/sites/{site}"),
     )

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, redirect, render_template, url_for
 
 from console.client import ServiceRefused, segment
+from console.names import client_names
 from console.views import forms
 from console.views.groups import (
     ENDED_NAMES,
     STATUS_NAMES,
     WEEKDAYS,
     _clinician_list,
-    _names,
     _zone_of,
     module_name,
 )
@@ -44,7 +44,7 @@ def _member_page(group_id, enrollment_id, values=None, errors=None, form_error=N
             "skills-group", "/v1/groups", site_id=site, program_id=group["program_id"]
         ),
         clinicians=lambda: _clinician_list(calls, site),
-        names=lambda: _names(calls, [member["client_id"]]),
+        names=lambda: client_names(calls, [member["client_id"]]),
     )
     others = [
         g

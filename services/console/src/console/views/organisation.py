@@ -9,6 +9,7 @@ from flask import Blueprint, redirect, render_template, url_for
 
 from console.client import ServiceRefused, ServiceUnavailable, segment
 from console.domain import program_settings
+from console.names import client_names
 from console.views import forms
 from console.web import api, roles
 
@@ -153,18 +154,10 @@ def members_at_risk(site_id: str):
         members=lambda: calls.get("skills-group", path + "/members-at-risk"),
     )
     items = found["members"]["items"]
-    names = _display_names([m["client_id"] for m in items])
+    names = client_names(api(), [m["client_id"] for m in items])
     return render_template(
         "organisation/members_at_risk.html", site=found["site"], items=items, names=names
     )
-
-
-def _display_names(client_ids: list[str]) -> dict[str, str]:
-    wanted = list(dict.fromkeys(client_ids))[:100]
-    if not wanted:
-        return {}
-    found = api().post("intake", "/v1/clients/display-names", {"client_ids": wanted})
-    return {item["client_id"]: item["display_name"] for item in found["items"]}
 
 
 @blp.get("/sites/<site_id>/coverage-gaps")
@@ -208,7 +201,7 @@ def missed_acknowledgements(site_id: str):
         {**item, "missed_at": datetime.fromisoformat(item["missed_at"]).astimezone(zone)}
         for item in found["missed"]["items"]
     ]
-    names = _display_names([i["client_id"] for i in items if i.get("client_id")])
+    names = client_names(api(), [i["client_id"] for i in items if i.get("client_id")])
     return render_template(
         "organisation/missed_acknowledgements.html",
         site=found["site"],

@@ -13,6 +13,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from console.client import ServiceRefused
 from console.domain import languages
 from console.domain.referrals import STAGES, STATUS_NAMES
+from console.names import client_names
 from console.views import forms
 from console.views.referral_steps import referral_page
 from console.web import api, components, current_user, roles
@@ -144,14 +145,11 @@ def _add_names(rows: list[dict]) -> None:
     """The page's clients' names in one call (intake's display-names), never one per row;
     only in the page's body (a name is never in a URL or a title)."""
     try:
-        found = api().post(
-            "intake", "/v1/clients/display-names", {"client_ids": [row["id"] for row in rows]}
-        )
+        names = client_names(api(), [row["id"] for row in rows])
     except ServiceRefused as exc:
         if exc.status != 404:
             raise
         return  # an intake without the look-up: the rows without names
-    names = {item["client_id"]: item["display_name"] for item in found.get("items") or []}
     for row in rows:
         row["name"] = names.get(row["id"])
 
