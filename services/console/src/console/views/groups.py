@@ -57,7 +57,7 @@ def module_name(code: str) -> str:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _site_ids(sites: list[dict[str, Any]] | None = None) -> list[str]:
+def group_site_ids(sites: list[dict[str, Any]] | None = None) -> list[str]:
     """The sites where the user runs groups (an operator: every site, from intake's list:
     ``sites`` when the page has it already)."""
     user = current_user()
@@ -93,7 +93,7 @@ def my_groups():
         groups=lambda: calls.get("skills-group", "/v1/groups", cursor=cursor),
     )
     site_names = {s["id"]: s["name"] for s in found["sites"]["items"]}
-    site_ids = _site_ids(found["sites"]["items"])
+    site_ids = group_site_ids(found["sites"]["items"])
     groups = found["groups"]["items"]
     leaders = _clinician_names(calls, [i for g in groups for i in g.get("facilitator_ids", [])])
     sub = current_user().get("sub")
@@ -135,13 +135,13 @@ def _clinician_names(calls, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 # -- scheduling ------------------------------------------------------------------------------
-def _clinician_list(calls, site_id: str) -> list[dict[str, Any]]:
+def clinician_list(calls, site_id: str) -> list[dict[str, Any]]:
     """The site's clinicians (``calls`` made in the request: a pool thread has no session)."""
     found = calls.get("intake", f"/v1/sites/{segment(site_id)}/clinicians")
     return found.get("items", found) if isinstance(found, dict) else found
 
 
-def _cycles(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cycles_of(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Sessions by cycle, then by module block (a block opens where the module changes)."""
     cycles: list[dict[str, Any]] = []
     for s in sessions:
@@ -180,7 +180,7 @@ def load_group(group_id: str) -> dict[str, Any]:
     ]
     second = calls.gather(
         closures=lambda: calls.get("skills-group", f"/v1/sites/{site}/closures", group_id=group_id),
-        clinicians=lambda: _clinician_list(calls, group["site_id"]),
+        clinicians=lambda: clinician_list(calls, group["site_id"]),
         names=lambda: client_names(calls, client_ids),
         feeds=lambda: calls.get("skills-group", "/v1/calendar-feeds", site_id=group["site_id"]),
         site=lambda: calls.get("intake", f"/v1/sites/{site}"),
@@ -219,7 +219,7 @@ def _render_group(group_id, found, feed_url=None, errors=None, form_error=None, 
     return render_template(
         "groups/group.html",
         group=group,
-        cycles=_cycles(sessions),
+        cycles=cycles_of(sessions),
         members=members,
         past_members=[e for e in found["enrollments"] if e["status"] != "active"],
         seats_free=max(group["capacity"] - len(held), 0),
@@ -244,7 +244,7 @@ def _render_group(group_id, found, feed_url=None, errors=None, form_error=None, 
     ), status
 
 
-def _zone_of(group: dict[str, Any]) -> str:
+def zone_of(group: dict[str, Any]) -> str:
     """The site's time zone: a session's wall time is the site's."""
     site = api().get("intake", f"/v1/sites/{segment(group['site_id'])}")
     return site.get("timezone") or "UTC"

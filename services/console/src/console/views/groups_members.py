@@ -17,9 +17,9 @@ from console.views.groups import (
     ENDED_NAMES,
     STATUS_NAMES,
     WEEKDAYS,
-    _clinician_list,
-    _zone_of,
+    clinician_list,
     module_name,
+    zone_of,
 )
 from console.web import api, roles
 from dbt_shared.vocabulary import RUNNING_GROUPS
@@ -43,7 +43,7 @@ def _member_page(group_id, enrollment_id, values=None, errors=None, form_error=N
         groups=lambda: calls.get(
             "skills-group", "/v1/groups", site_id=site, program_id=group["program_id"]
         ),
-        clinicians=lambda: _clinician_list(calls, site),
+        clinicians=lambda: clinician_list(calls, site),
         names=lambda: client_names(calls, [member["client_id"]]),
     )
     others = [
@@ -183,7 +183,7 @@ def reschedule(group_id: str, session_id: str):
         errors["room"] = SESSION_WORDING["room"]
     if errors:
         return _session_page(group_id, session_id, values, errors, None, 422)
-    zone = ZoneInfo(_zone_of(group))
+    zone = ZoneInfo(zone_of(group))
     moment = datetime.combine(day, at, tzinfo=zone)
     if day.isoformat() != one["date"] or at.strftime("%H:%M") != one["local_start"]:
         body["starts_at"] = moment.isoformat()

@@ -15,9 +15,9 @@ from console.views import forms
 from console.views.groups import (
     STATUS_NAMES,
     WEEKDAYS,
-    _clinician_list,
-    _cycles,
-    _site_ids,
+    clinician_list,
+    cycles_of,
+    group_site_ids,
     module_name,
 )
 from console.web import api, components, roles
@@ -55,7 +55,7 @@ GROUP_WORDING = {
 
 
 def _schedule_page(values, errors, form_error, preview=None, status=200):
-    site_ids = _site_ids()
+    site_ids = group_site_ids()
     site_id = values.get("site_id") or (site_ids[0] if site_ids else "")
     if site_id not in site_ids:
         site_id = site_ids[0] if site_ids else ""
@@ -66,7 +66,7 @@ def _schedule_page(values, errors, form_error, preview=None, status=200):
         programs=lambda: (
             calls.get("intake", f"/v1/sites/{segment(site_id)}/programs") if site_id else []
         ),
-        clinicians=lambda: _clinician_list(calls, site_id) if site_id else [],
+        clinicians=lambda: clinician_list(calls, site_id) if site_id else [],
     )
     programs = found["programs"]
     programs = programs.get("items", programs) if isinstance(programs, dict) else programs
@@ -193,5 +193,5 @@ def _preview(body: dict[str, Any]) -> dict[str, Any]:
     for s in preview["sessions"]:
         s["clashes"] = by_index.get(s["index"], [])
         s["closure"] = closures.get(s["index"])
-    preview["cycles"] = _cycles(preview["sessions"])
+    preview["cycles"] = cycles_of(preview["sessions"])
     return preview
