@@ -126,11 +126,15 @@ def _planned(
     )
 
 
-def refuse_conflict(c: Components, session: dict[str, Any], ignore_group: str | None) -> None:
-    """Refuse a session that overlaps another of the site's in the same room or with one of
-    its facilitators (409 naming the session it clashes with)."""
+def clashes(
+    c: Components, session: dict[str, Any], ignore_group: str | None = None
+) -> list[dict[str, Any]]:
+    """Every clash of ``session`` with the site's other sessions that day (index ``site_day``):
+    the same room, or a facilitator in both, at overlapping times; a cancelled session clashes
+    with nothing. ``ignore_group``'s own sessions are not counted (a group moving its own)."""
+    found: list[dict[str, Any]] = []
     if session["status"] == calendar.CANCELLED:
-        return
+        return found
     for other in c.repositories.sessions_on(session["site_id"], session["date"]):
         if other["group_id"] == ignore_group or other["status"] == calendar.CANCELLED:
             continue
@@ -141,14 +145,31 @@ def refuse_conflict(c: Components, session: dict[str, Any], ignore_group: str | 
             other["duration_minutes"],
         ):
             continue
-        shared = set(session["facilitator_ids"]) & set(other["facilitator_ids"])
-        if other.get("room") == session.get("room") or shared:
-            raise Conflict(
-                "Another session of the site is then in the same room or with the same "
-                "facilitator.",
-                kind="scheduling-conflict",
-                conflicting_session_id=other["_id"],
+        base = {"date": session["date"], "index": session["index"], "session_id": other["_id"]}
+        if other.get("room") == session.get("room"):
+            found.append({**base, "kind": "room", "group_id": other["group_id"]})
+        for clinician_id in sorted(set(session["facilitator_ids"]) & set(other["facilitator_ids"])):
+            found.append(
+                {
+                    **base,
+                    "kind": "facilitator",
+                    "group_id": other["group_id"],
+                    "facilitator_id": clinician_id,
+                }
             )
+    return found
+
+
+def refuse_conflict(c: Components, session: dict[str, Any], ignore_group: str | None) -> None:
+    """Refuse a session that overlaps another of the site's in the same room or with one of
+    its facilitators (409 naming the session it clashes with)."""
+    found = clashes(c, session, ignore_group)
+    if found:
+        raise Conflict(
+            "Another session of the site is then in the same room or with the same facilitator.",
+            kind="scheduling-conflict",
+            conflicting_session_id=found[0]["session_id"],
+        )
 
 
 def group_view(group: dict[str, Any], sessions: list[dict[str, Any]] | None = None):

@@ -22,6 +22,7 @@ from skills_group.repository import ACTIVE
 from skills_group.services.admission import enroll_client, promote_waiting, seat_candidate
 from skills_group.services.common import (
     check_facilitators,
+    clashes,
     group_for,
     may_run,
     plan_of,
@@ -62,7 +63,7 @@ def preview_group(body: dict[str, Any], c: Components, principal: Principal) -> 
         "curriculum": settings.get("curriculum", "M2 DT6 M2 ER6 M2 IE6"),
     }
     sessions = [session_doc(group, slot, zone) for slot in plan_of(c, group)]
-    conflicts = [clash for s in sessions for clash in _clashes(c, s)]
+    conflicts = [clash for s in sessions for clash in clashes(c, s)]
     met = _closure_effects(c, group)
     for s in sessions:
         s.pop("_id")
@@ -73,35 +74,6 @@ def preview_group(body: dict[str, Any], c: Components, principal: Principal) -> 
         "conflicts": conflicts,
         "closures": met,
     }
-
-
-def _clashes(c: Components, session: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every clash of ``session`` (room, facilitator) with the site's other sessions that day:
-    the same rule as ``common._conflict``, all of them rather than the first."""
-    found = []
-    if session["status"] == calendar.CANCELLED:
-        return found
-    for other in c.repositories.sessions_on(session["site_id"], session["date"]):  # site_day
-        if other["status"] == calendar.CANCELLED or not calendar.overlaps(
-            session["starts_at"],
-            session["duration_minutes"],
-            aware(other["starts_at"]),
-            other["duration_minutes"],
-        ):
-            continue
-        base = {"date": session["date"], "index": session["index"], "session_id": other["_id"]}
-        if other.get("room") == session.get("room"):
-            found.append({**base, "kind": "room", "group_id": other["group_id"]})
-        for clinician_id in sorted(set(session["facilitator_ids"]) & set(other["facilitator_ids"])):
-            found.append(
-                {
-                    **base,
-                    "kind": "facilitator",
-                    "group_id": other["group_id"],
-                    "facilitator_id": clinician_id,
-                }
-            )
-    return found
 
 
 def _closure_effects(c: Components, group: dict[str, Any]) -> list[dict[str, Any]]:
