@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from dbt_shared.clock import FixedClock
 from skills_group import repository
+from skills_group.domain import statuses
 
 SITE, OTHER = "site-w", "site-x"
 
@@ -24,11 +25,11 @@ def test_the_waitlist_pages_continue_where_the_last_ended(fresh_db):
                 "_id": client_id,
                 "site_id": SITE,
                 "program_id": f"{SITE}:adult",
-                "status": repository.WAITING,
+                "status": statuses.WAITING,
                 "admitted_at": start + timedelta(hours=hours),
             }
         )
-    r.clients.insert({"_id": "c-0", "site_id": OTHER, "status": repository.WAITING,
+    r.clients.insert({"_id": "c-0", "site_id": OTHER, "status": statuses.WAITING,
                       "program_id": f"{OTHER}:adult", "admitted_at": start})  # fmt: skip
 
     first, cursor = r.waiting_page(SITE, None, limit=2, cursor=None)
@@ -49,7 +50,7 @@ def test_a_made_up_cursor_starts_at_the_front(fresh_db):
     r = repository.mongo(fresh_db, FixedClock(start))
     repository.ensure_indexes(fresh_db)
     r.clients.insert({"_id": "c-1", "site_id": SITE, "program_id": f"{SITE}:adult",
-                      "status": repository.WAITING, "admitted_at": start})  # fmt: skip
+                      "status": statuses.WAITING, "admitted_at": start})  # fmt: skip
     for made_up in ("00", "6e6f2d6f6e65"):  # "\x00", "no-one"
         found, cursor = r.waiting_page(SITE, None, limit=2, cursor=made_up)
         assert ([w["_id"] for w in found], cursor) == (["c-1"], None)

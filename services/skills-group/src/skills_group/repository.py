@@ -21,6 +21,7 @@ from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
 from dbt_shared.http_fields import ID_PATTERN
 from dbt_shared.memory_documents import InMemoryDocumentStore
+from skills_group.domain.statuses import ACTIVE, WAITING
 
 GROUPS = "groups"
 SESSIONS = "sessions"
@@ -38,10 +39,6 @@ SHEETS = "attendance_sheets"
 OUTBOX_COLLECTIONS = [GROUPS, SESSIONS, ENROLLMENTS, CLIENTS, SHEETS]
 
 HIDDEN = {outbox.OUTBOX_FIELD: 0}
-
-ACTIVE = "active"
-WAITING = "waiting"
-PLACING = "placing"  # admitted, placement not decided yet
 
 
 @dataclass

@@ -12,10 +12,8 @@ from dbt_shared.ids import new_id
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar, placement
-from skills_group.repository import ACTIVE, PLACING, WAITING
+from skills_group.domain.statuses import ACTIVE, ENROLLED, GRADUATED, PLACING, WAITING
 from skills_group.services.common import (
-    ENROLLED,
-    GRADUATED,
     group_for,
     has_started,
     may_run,

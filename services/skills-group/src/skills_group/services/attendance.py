@@ -18,10 +18,9 @@ from dbt_shared.vocabulary import COORDINATING
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, calendar, placement
-from skills_group.repository import ACTIVE
+from skills_group.domain.statuses import ACTIVE, DISCHARGED
 from skills_group.services.admission import promote_waiting, seats_of
 from skills_group.services.common import (
-    DISCHARGED,
     group_for,
     has_started,
     may_run,

@@ -13,8 +13,6 @@ from skills_group import events
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar
 
-ENROLLED = "enrolled"
-DISCHARGED, GRADUATED = "discharged", "graduated"
 FIRST_SESSIONS_SHOWN = 8
 
 

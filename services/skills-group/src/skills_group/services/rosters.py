@@ -18,7 +18,7 @@ from dbt_shared.vocabulary import COORDINATING
 from skills_group import events, metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import calendar, closures, placement
-from skills_group.repository import ACTIVE
+from skills_group.domain.statuses import ACTIVE, REMOVED, TRANSFERRED
 from skills_group.services.admission import enroll_client, promote_waiting, seat_candidate
 from skills_group.services.common import (
     check_facilitators,
@@ -34,7 +34,6 @@ from skills_group.services.common import (
     zone_of,
 )
 
-REMOVED, TRANSFERRED = "removed", "transferred"
 NOTE_FIELD = "end_note"
 
 
