@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from coaching.domain.requests import ACK, CALLBACK
+
 REQUESTS = Counter(
     "dbt_coaching_requests_total",
     "Coaching requests, by kind, status at creation and how they were routed",
@@ -51,7 +53,7 @@ COVERAGE_GAPS_NEXT_24H = Gauge(
 )
 PATHS = ("crisis", "routine")
 # Every deadline and path exported from the start at 0, so an alert's increase() sees the first.
-for _deadline in ("acknowledgement", "callback"):  # requests.ACK, requests.CALLBACK
+for _deadline in (ACK, CALLBACK):
     for _path in PATHS:
         DEADLINES_MISSED.labels(_deadline, _path)
 

@@ -50,9 +50,6 @@ MISSED_ACKS = "missed_acks"  # per request whose acknowledgement deadline passed
 OUTBOX_COLLECTIONS = [GAP_REPORTS, REQUESTS, LOAD_FLAGS, DIARY_CARDS, RUPTURES]
 
 HIDDEN = {outbox.OUTBOX_FIELD: 0}
-# In hand: what a clinician still has to do something about (a held request was answered with
-# the rule and the crisis route; it is listed with ``status=held_24_hour_rule``).
-ACTIVE_STATUSES = ("open", "acknowledged", "called_back")
 
 
 def site_requests(site_id: str) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from coaching import metrics
 from coaching.bootstrap import Components
-from coaching.repository import ACTIVE_STATUSES
+from coaching.domain.requests import ACTIVE_STATUSES
 from coaching.services.common import SAFETY_WRITE_ATTEMPTS, aware
 from dbt_shared.errors import StaleWrite, TooManyRequests, Unavailable
 

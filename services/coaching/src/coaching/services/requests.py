@@ -29,7 +29,8 @@ from typing import Any
 from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import rota
-from coaching.repository import ACTIVE_STATUSES, site_requests
+from coaching.domain.requests import ACK, ACTIVE_STATUSES, CALLBACK, HELD, HOLD, RULE_TEXT
+from coaching.repository import site_requests
 from coaching.services import pace
 from coaching.services.common import (
     COORDINATING,
@@ -52,14 +53,6 @@ from dbt_shared.errors import (
 )
 
 log = logging.getLogger(__name__)
-HOLD = timedelta(hours=24)
-ACK, CALLBACK = "acknowledgement", "callback"
-HELD = "held_24_hour_rule"
-RULE_TEXT = (
-    "Your program keeps the 24-hour rule: for 24 hours after self-harm, coaching calls wait "
-    "so that help comes before harm, not after it. Your request is recorded and your "
-    "therapist is told. If you are in danger now, use the emergency route."
-)
 
 
 def steps_lock(request_id: str) -> str:

@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coaching.bootstrap import Components
+from coaching.domain.requests import HOLD
 from coaching.services.common import audit, change_safety, client_for
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, InvalidInput
-
-HOLD = timedelta(hours=24)
 
 
 def record_self_harm(client_id: str, body: dict[str, Any], c: Components, principal: Principal):

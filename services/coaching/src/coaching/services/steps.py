@@ -11,12 +11,9 @@ from zoneinfo import ZoneInfo
 from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import relationship
-from coaching.repository import ACTIVE_STATUSES
+from coaching.domain.requests import ACK, ACTIVE_STATUSES, CALLBACK, HELD
 from coaching.services.common import acting_clinician, audit, aware, site_settings, zone_of
 from coaching.services.requests import (
-    ACK,
-    CALLBACK,
-    HELD,
     add_history,
     steps_lock,
     view,
