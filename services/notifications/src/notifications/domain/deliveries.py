@@ -44,6 +44,7 @@ def claim_order() -> list[tuple[str, int]]:
 SENT = "sent"
 RETRYING = "retrying"
 FAILED = "failed"
+DROPPED = DeliveryStatus.DROPPED  # held past its session's start: never sent
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from notifications.adapters import Email, Sms
 from notifications.bootstrap import Components
 from notifications.domain import preferences, sms, texts, windows
 from notifications.domain.deliveries import (
+    DROPPED,
     LEASE,
     SENT,
     PermanentFailure,
@@ -47,7 +48,6 @@ from notifications.send_journal import send_key
 
 log = logging.getLogger(__name__)
 PEOPLE = ("client", "clinician")
-DROPPED = "dropped"
 SAVE_EVERY = 20  # changes written in one bulk write at most
 SAVE_WITHIN_S = 0.25  # how long a change waits for others before it is written
 # An attempt in flight as an earlier version stored it on the delivery ({"attempt", "since"}):
