@@ -115,6 +115,19 @@ def graduated(e: dict[str, Any], clock: Clock) -> Event:
     )
 
 
+def _session_facts(session: dict[str, Any]) -> dict[str, Any]:
+    """What every session event says of its session: which, where and when (no one's name)."""
+    return {
+        "session_id": session["_id"],
+        "group_id": session["group_id"],
+        "site_id": session["site_id"],
+        "starts_at": _at(session["starts_at"]),
+        "room": session.get("room"),
+        "module": session["module"],
+        "sequence": session["sequence"],
+    }
+
+
 def session_changed(
     session: dict[str, Any], previous_starts_at: datetime | None, reason: str, clock: Clock
 ) -> Event:
@@ -126,14 +139,8 @@ def session_changed(
         session["group_id"],
         f"sessions/{session['_id']}",
         {
-            "session_id": session["_id"],
-            "group_id": session["group_id"],
-            "site_id": session["site_id"],
-            "starts_at": _at(session["starts_at"]),
+            **_session_facts(session),
             "previous_starts_at": _at(previous_starts_at) if previous_starts_at else None,
-            "room": session.get("room"),
-            "module": session["module"],
-            "sequence": session["sequence"],
             "reason": reason,
             "changed_at": _at(clock.now()),
         },
@@ -181,16 +188,10 @@ def session_scheduled(session: dict[str, Any], clock: Clock) -> Event:
         session["group_id"],
         f"sessions/{session['_id']}",
         {
-            "session_id": session["_id"],
-            "group_id": session["group_id"],
-            "site_id": session["site_id"],
-            "starts_at": _at(session["starts_at"]),
+            **_session_facts(session),
             "duration_minutes": session["duration_minutes"],
             "status": session["status"],
-            "room": session.get("room"),
             "facilitator_ids": list(session["facilitator_ids"]),
-            "module": session["module"],
-            "sequence": session["sequence"],
             "scheduled_at": _at(clock.now()),
         },
         clock,
