@@ -4,7 +4,10 @@ Each call has a timeout; a page that needs several makes them in parallel (``gat
 service answers is turned into what a page can say: a problem+json 422 into messages by field
 (``ServiceRefused.field_errors``, keyed by the field paths the services report, such as
 ``client.email``), a refusal into its detail, and a service that does not answer (connection
-refused, timeout, 502/503/504) into ``ServiceUnavailable`` naming it. Nothing here knows a page.
+refused, timeout, 502/503/504) into ``ServiceUnavailable`` naming it and what happened. A
+connection that breaks before any answer (a pooled connection the service had just closed, a
+restarted process) is tried once more when the call is safe to repeat: a read, or a write with
+an idempotency key. Nothing here knows a page.
 """
 
 from __future__ import annotations
@@ -26,16 +29,22 @@ from dbt_shared import correlation
 #: The largest number of calls one page makes at once (and the pool shared by all pages).
 POOL_SIZE = 8
 
+#: Methods a broken connection may repeat without an idempotency key: they change nothing, or
+#: the same thing again.
+REPEATABLE = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
 #: An id the console will put into a service's path: the ids the services hand out.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$")
 
 
 class ServiceUnavailable(Exception):
-    """A service did not answer in time, or answered that it cannot serve now."""
+    """A service did not answer in time, or answered that it cannot serve now. ``cause`` says
+    which (for the log: an exception class or a status, never a path or a body)."""
 
-    def __init__(self, service: str) -> None:
-        super().__init__(f"{service} unavailable")
+    def __init__(self, service: str, cause: str = "not configured") -> None:
+        super().__init__(f"{service} unavailable ({cause})")
         self.service = service
+        self.cause = cause
 
 
 class ServiceRefused(Exception):
@@ -160,19 +169,26 @@ class ServiceClient:
             headers[correlation.REQUEST_ID_HEADER] = request_id
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         started = time.perf_counter()
+        tries = 2 if method in REPEATABLE or idempotency_key else 1
         try:
-            answer = self.transport(
-                method, base + path, headers, clean or None, body, self.timeout_s
-            )
-        except (requests.RequestException, ConnectionError, TimeoutError) as exc:
-            raise ServiceUnavailable(service) from exc
+            for tried in range(1, tries + 1):
+                try:
+                    answer = self.transport(
+                        method, base + path, headers, clean or None, body, self.timeout_s
+                    )
+                    break
+                except (requests.Timeout, TimeoutError) as exc:  # slow: waiting again is worse
+                    raise ServiceUnavailable(service, type(exc).__name__) from exc
+                except (requests.RequestException, ConnectionError) as exc:
+                    if tried == tries:
+                        raise ServiceUnavailable(service, type(exc).__name__) from exc
         finally:
             if count is not None:
                 count.add(time.perf_counter() - started)
         if answer.status == 401:
             raise SignedOut()
-        if answer.status in (502, 503, 504) or answer.status >= 500:
-            raise ServiceUnavailable(service)
+        if answer.status >= 500:
+            raise ServiceUnavailable(service, f"answered {answer.status}")
         if answer.status >= 400:
             problem = answer.body if isinstance(answer.body, dict) else {}
             raise ServiceRefused(service, answer.status, problem)

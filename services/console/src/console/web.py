@@ -281,7 +281,7 @@ def _secure(response: Response) -> None:
 def _install_errors(app: Flask) -> None:
     @app.errorhandler(ServiceUnavailable)
     def _unavailable(exc: ServiceUnavailable):
-        log.warning("service unavailable", extra={"unavailable": exc.service})
+        log.warning("service unavailable", extra={"unavailable": exc.service, "cause": exc.cause})
         return error_page(503, exc.service)
 
     @app.errorhandler(ServiceRefused)
