@@ -36,9 +36,9 @@ from dbt_shared import site_directory
 from dbt_shared.auth import Principal
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import CATALOG, intake
-from dbt_shared.document_locks import flush_deferred_deletes
 from dbt_shared.events.envelope import new_event
 from dbt_shared.events.hand_off import configure_hand_off, flush_hand_off
+from dbt_shared.storage.document_locks import flush_deferred_deletes
 from devstack import Profile, Stack
 from tests.bench.bench_probe import TICKS, _snapshot, _tree_ticks
 

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pymongo import MongoClient
 
 from dbt_shared.clock import SystemClock
-from dbt_shared.document_locks import flush_deferred_deletes
+from dbt_shared.storage.document_locks import flush_deferred_deletes
 from devstack import Profile, Stack
 from devstack.environment import service_env
 from skills_group import bootstrap, services

@@ -82,9 +82,9 @@ def _wiring(profile_name: str):
     os.environ.update(service_env(profile, "intake"))
     os.environ["LOG_LEVEL"] = "WARNING"
 
-    from dbt_shared import mongo
     from dbt_shared.events.hand_off import configure_hand_off
     from dbt_shared.events.publisher import EventPublisher
+    from dbt_shared.storage import mongo
     from intake import bootstrap, events, repository
 
     clock = MovableClock()
@@ -144,8 +144,8 @@ def _seed_site(task: Task) -> dict[str, int]:
 def _flush() -> None:
     """What a task's process writes a moment later (events, tallies, released locks) is
     written before the task reports back (a pool's process may be ended at any time after)."""
-    from dbt_shared import documents, tallies
     from dbt_shared.events.hand_off import flush_hand_off
+    from dbt_shared.storage import documents, tallies
 
     flush_hand_off()
     tallies.flush_pending()

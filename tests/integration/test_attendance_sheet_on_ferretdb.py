@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.document_locks import flush_deferred_deletes
-from dbt_shared.documents import DocumentLock
 from dbt_shared.protection import FieldCipher
+from dbt_shared.storage.document_locks import flush_deferred_deletes
+from dbt_shared.storage.documents import DocumentLock
 from skills_group import repository, services
 from skills_group.bootstrap import Components
 

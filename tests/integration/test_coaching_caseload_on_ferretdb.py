@@ -13,8 +13,8 @@ from coaching.bootstrap import Components
 from coaching.services import caseload
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.documents import DocumentLock
 from dbt_shared.protection import FieldCipher
+from dbt_shared.storage.documents import DocumentLock
 
 SITE = "site-1"
 # Tuesday 3 March 2026, 18:00 in New York

@@ -13,9 +13,9 @@ from coaching.bootstrap import Components
 from coaching.services import directory, pace, requests
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.documents import DocumentLock
 from dbt_shared.errors import TooManyRequests
 from dbt_shared.protection import FieldCipher
+from dbt_shared.storage.documents import DocumentLock
 
 NOW = datetime(2026, 3, 3, 23, 0, tzinfo=UTC)
 CLIENT = Principal(subject="client-1", roles=frozenset({"client"}), sites=frozenset({"site-a"}))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 
-from dbt_shared.documents import MongoDocumentStore
 from dbt_shared.errors import StaleWrite
+from dbt_shared.storage.documents import MongoDocumentStore
 from support import wait_until
 
 WRITERS = 8
@@ -109,8 +109,8 @@ def test_concurrent_batch_and_single_saves_keep_every_success(fresh_db):
 
 
 def test_save_many_writes_events_and_answers_a_conflict_for_a_stale_document(fresh_db):
-    from dbt_shared.documents import flush_deferred_deletes
     from dbt_shared.events.envelope import Event
+    from dbt_shared.storage.documents import flush_deferred_deletes
 
     store = MongoDocumentStore(fresh_db["things"], "thing")
     for name in ("a", "b", "c"):
@@ -131,7 +131,7 @@ def test_save_many_writes_events_and_answers_a_conflict_for_a_stale_document(fre
 def _adjust_many(uri: str, db_name: str, times: int) -> None:
     from pymongo import MongoClient
 
-    from dbt_shared.tallies import MongoTallies, flush_pending
+    from dbt_shared.storage.tallies import MongoTallies, flush_pending
 
     client = MongoClient(uri)
     tallies = MongoTallies(client[db_name])
@@ -152,7 +152,7 @@ def _adjust_many(uri: str, db_name: str, times: int) -> None:
 def test_concurrent_tally_adjustments_from_several_processes_lose_nothing(fresh_db, infra):
     import multiprocessing
 
-    from dbt_shared.tallies import MongoTallies
+    from dbt_shared.storage.tallies import MongoTallies
 
     tallies = MongoTallies(fresh_db)
     uri = infra.mongodb_uri
@@ -174,7 +174,7 @@ def test_concurrent_tally_adjustments_from_several_processes_lose_nothing(fresh_
 
 
 def test_a_process_reads_its_own_adjustments_at_once_and_writes_them_a_moment_later(fresh_db):
-    from dbt_shared.tallies import MongoTallies
+    from dbt_shared.storage.tallies import MongoTallies
 
     tallies = MongoTallies(fresh_db)
     for _ in range(50):

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from dbt_shared import audit
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.document_locks import flush_deferred_deletes
-from dbt_shared.tallies import TALLIES, flush_pending
+from dbt_shared.storage.document_locks import flush_deferred_deletes
+from dbt_shared.storage.tallies import TALLIES, flush_pending
 from notifications import repository as notifications_repository
 
 CLOCK = FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))

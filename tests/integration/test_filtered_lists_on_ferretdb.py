@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dbt_shared import audit, listing
+from dbt_shared import audit
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
+from dbt_shared.storage import listing
 
 CLOCK = FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from coaching import repository as coaching_repository
-from dbt_shared.sequences import COUNTERS
+from dbt_shared.storage.sequences import COUNTERS
 from intake import repository as intake_repository
 from notifications import repository as notifications_repository
 from skills_group import repository as skills_group_repository

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.documents import DocumentLock
 from dbt_shared.protection import FieldCipher
+from dbt_shared.storage.documents import DocumentLock
 from skills_group import repository, services
 from skills_group.bootstrap import Components
 

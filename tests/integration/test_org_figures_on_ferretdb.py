@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from coaching import repository as coaching_repository
-from dbt_shared import listing, site_directory
+from dbt_shared import site_directory
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.document_locks import flush_deferred_deletes
-from dbt_shared.tallies import flush_pending
+from dbt_shared.storage import listing
+from dbt_shared.storage.document_locks import flush_deferred_deletes
+from dbt_shared.storage.tallies import flush_pending
 from intake import repository as intake_repository
 from intake.services import figures as intake_figures
 from notifications import repository as notifications_repository

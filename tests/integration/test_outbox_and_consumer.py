@@ -18,7 +18,6 @@ from kafka import TopicPartition
 from prometheus_client import REGISTRY
 
 from dbt_shared.contracts import CATALOG, intake
-from dbt_shared.documents import MongoDocumentStore
 from dbt_shared.events.envelope import new_event
 from dbt_shared.events.hand_off import configure_hand_off, flush_hand_off
 from dbt_shared.events.outbox import (
@@ -28,6 +27,7 @@ from dbt_shared.events.outbox import (
     record_intents,
 )
 from dbt_shared.events.relay import OutboxRelay
+from dbt_shared.storage.documents import MongoDocumentStore
 from notifications import repository as notification_store
 from support import committed_offset, header, read_topic, referral_event, wait_until
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from dbt_shared import tallies
-from dbt_shared.tallies import MongoTallies, flush_pending
+from dbt_shared.storage import tallies
+from dbt_shared.storage.tallies import MongoTallies, flush_pending
 from notifications import repository as notifications_repository
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.documents import flush_deferred_deletes
 from dbt_shared.errors import StaleWrite
+from dbt_shared.storage.documents import flush_deferred_deletes
 from notifications import bootstrap, repository
 from notifications.services import people
 

@@ -12,8 +12,8 @@ import pytest
 
 from dbt_shared.clock import FixedClock
 from dbt_shared.contracts import CATALOG, intake
-from dbt_shared.documents import flush_deferred_deletes
 from dbt_shared.events.envelope import new_event
+from dbt_shared.storage.documents import flush_deferred_deletes
 from notifications import bootstrap, repository, services
 from notifications.adapters import InMemorySender
 from notifications.delivery_store import JOURNAL

@@ -9,11 +9,11 @@ import multiprocessing
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.document_locks import flush_deferred_deletes
-from dbt_shared.tallies import TALLIES, flush_pending
+from dbt_shared.storage import listing
+from dbt_shared.storage.document_locks import flush_deferred_deletes
+from dbt_shared.storage.tallies import TALLIES, flush_pending
 from intake import repository as intake_repository
 from intake.services import figures as intake_figures
 

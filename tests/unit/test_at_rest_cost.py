@@ -10,8 +10,8 @@ import pymongo.errors
 import pytest
 import yaml
 
-from dbt_shared import mongo
 from dbt_shared.kafka_probe import KafkaProbe
+from dbt_shared.storage import mongo
 from devstack import paths
 
 

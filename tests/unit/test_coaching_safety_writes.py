@@ -11,7 +11,7 @@ from coaching.app import create_app
 from coaching.services.common import safety_of
 from dbt_shared.clock import FixedClock
 from dbt_shared.errors import StaleWrite
-from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 
 SELF_HARM_CARD = {
     "date": "2026-03-03",

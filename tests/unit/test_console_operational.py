@@ -7,7 +7,7 @@ from console import bootstrap
 from console.app import create_app
 from console.sessions import MongoSessionStore
 from console.testing import FakeProvider, FakeServices
-from dbt_shared import mongo
+from dbt_shared.storage import mongo
 
 NOWHERE = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=50&connectTimeoutMS=50"
 

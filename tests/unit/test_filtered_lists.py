@@ -1,6 +1,6 @@
 """A filter a list offers reads a list of its own: a sparse filter over a long history answers
 its page in a query or two, each naming its list's bucket field (the index that serves it),
-instead of walking every bucket of the unfiltered list (``dbt_shared.listing``)."""
+instead of walking every bucket of the unfiltered list (``dbt_shared.storage.listing``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dbt_shared import listing
 from dbt_shared.audit import InMemoryAuditLog
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.ids import new_id
+from dbt_shared.storage import listing
 
 CLOCK = FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))
 HISTORY = listing.BUCKET_SIZE * 3  # three buckets of what the filter does not want

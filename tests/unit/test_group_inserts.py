@@ -1,4 +1,4 @@
-"""Grouped inserts (``dbt_shared.group_inserts``): concurrent callers' documents written
+"""Grouped inserts (``dbt_shared.storage.group_inserts``): concurrent callers' documents written
 together, each caller answered for its own documents only."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 import pytest
 from pymongo.errors import AutoReconnect, BulkWriteError, DuplicateKeyError
 
-from dbt_shared.group_inserts import GroupInserts
+from dbt_shared.storage.group_inserts import GroupInserts
 
 
 class SlowCollection:

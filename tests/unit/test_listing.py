@@ -1,15 +1,15 @@
-"""Bucketed lists (``dbt_shared.listing``): every member once, in order, page by page, each page
+"""Bucketed lists (``storage.listing``): every member once, in order, page by page, each page
 reading only the buckets it shows."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dbt_shared import listing, sequences
 from dbt_shared.clock import FixedClock
-from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import encode_cursor
-from dbt_shared.sequences import HEAD_CONFIRM
+from dbt_shared.storage import listing, sequences
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.sequences import HEAD_CONFIRM
 
 
 class CountingStore(InMemoryDocumentStore):

@@ -3,7 +3,7 @@ ids alone only when asked for them."""
 
 from __future__ import annotations
 
-from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 
 
 def test_a_one_field_exclusion_hides_that_field_only():

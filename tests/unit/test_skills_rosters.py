@@ -23,7 +23,7 @@ from test_skills_services import (
 from dbt_shared.clock import FixedClock
 from dbt_shared.contracts import skills
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from skills_group import services
 from skills_group.app import create_app
 from skills_group.services import rosters

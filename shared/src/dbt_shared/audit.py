@@ -12,12 +12,13 @@ from typing import Any, Protocol
 from marshmallow import ValidationError, fields, validate, validates_schema
 from pymongo.database import Database
 
-from dbt_shared import correlation, group_inserts, http_fields, listing, pagination
+from dbt_shared import correlation, http_fields, pagination
 from dbt_shared.auth import Principal
 from dbt_shared.clock import Clock
-from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.ids import new_id
-from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage import group_inserts, listing
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 
 AUDIT_COLLECTION = "audit_log"
 #: The filters of the trail, each an equality on the record.

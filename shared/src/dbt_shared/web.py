@@ -29,7 +29,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import UnicodeConverter
 
-from dbt_shared import correlation, logs, metrics, mongo
+from dbt_shared import correlation, logs, metrics
 from dbt_shared.auth import enforce_access_rule, is_signed_request
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
@@ -42,6 +42,7 @@ from dbt_shared.openapi import create_api, document_config
 from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, title_for
 from dbt_shared.staff_directory import COLLECTION as STAFF_DIRECTORY
 from dbt_shared.staff_directory import StaffDirectory
+from dbt_shared.storage import mongo
 from dbt_shared.tokens import TokenVerifier, authenticate
 
 log = logging.getLogger(__name__)

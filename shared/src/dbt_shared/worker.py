@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pymongo.database import Database
 
-from dbt_shared import idempotency, logs, loop_health, metrics, mongo, retention
+from dbt_shared import idempotency, logs, loop_health, metrics, retention
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.events.catalog import Catalog
@@ -30,6 +30,7 @@ from dbt_shared.events.record_handling import PROCESSED_COLLECTION
 from dbt_shared.events.relay import OutboxRelay
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.heap import freeze_startup_objects
+from dbt_shared.storage import mongo
 
 log = logging.getLogger(__name__)
 

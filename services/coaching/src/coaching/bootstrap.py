@@ -21,11 +21,11 @@ from pymongo.database import Database
 from coaching import repository
 from coaching.events import SERVICE
 from coaching.repository import Repositories
-from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings
-from dbt_shared.documents import DocumentLock
 from dbt_shared.protection import FieldCipher
+from dbt_shared.storage import mongo
+from dbt_shared.storage.documents import DocumentLock
 
 
 @dataclass

@@ -3,7 +3,7 @@ requests and their pending deadlines, diary cards, alliance check-ins and ruptur
 goals, coaching contacts (for clinician load), and the read models of sites, programs,
 clinicians and admitted clients.
 
-Built on ``dbt_shared.documents`` (MongoDB in the processes, in memory in unit tests). Health
+Built on ``storage.documents`` (MongoDB in the processes, in memory in unit tests). Health
 data (diary content, ratings, goal texts, closure outcomes) is sealed by the field cipher before
 it reaches a document. Every query names its index; the timers read ``deadlines`` and
 ``holds``, which hold only what is pending; ``pace`` is one document per client and purpose (the
@@ -19,13 +19,14 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing, pagination, site_directory, tallies
+from dbt_shared import audit, pagination, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
-from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
-from dbt_shared.memory_documents import InMemoryDocumentStore
-from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
+from dbt_shared.storage import listing, tallies
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
 
 SETTINGS = "coaching_settings"  # per site: hours, call-back minutes, emergency route, threshold
 ROTAS = "rotas"  # per site: the weekly primary and backup layers

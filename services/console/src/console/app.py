@@ -7,8 +7,9 @@ from flask import Flask, Response, jsonify
 from console import views, web
 from console.bootstrap import SERVICE, Components, bootstrap
 from console.sessions import MongoSessionStore, ServerSessionInterface
-from dbt_shared import logs, metrics, mongo
+from dbt_shared import logs, metrics
 from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem
+from dbt_shared.storage import mongo
 
 
 def create_app(components: Components | None = None) -> Flask:

@@ -16,8 +16,8 @@ from console.identity import IdentityProvider, OidcProvider
 from console.monitoring import Monitoring
 from console.sessions import MemorySessionStore, MongoSessionStore, SessionStore
 from console.settings import SERVICE_URL_VARIABLES, ConsoleSettings
-from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.storage import mongo
 
 SERVICE = "console"
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
-from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings
 from dbt_shared.protection import FieldCipher
+from dbt_shared.storage import mongo
 from intake import repository
 from intake.events import SERVICE
 from intake.repository import Repositories

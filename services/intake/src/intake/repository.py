@@ -1,6 +1,6 @@
 """Intake's storage: sites, programs, clinicians and referrals behind one small interface.
 
-``Repositories`` is built on four ``DocumentStore``s (``dbt_shared.documents``): MongoDB in the
+``Repositories`` is built on four ``DocumentStore``s (``storage.documents``): MongoDB in the
 processes (``mongo``), in memory in unit tests (``in_memory``). Every query names the index that
 serves it on MongoDB 7; hot paths use equality on indexed fields plus sort plus limit.
 """
@@ -12,13 +12,14 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing, tallies
+from dbt_shared import audit
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
-from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
-from dbt_shared.memory_documents import InMemoryDocumentStore
-from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
+from dbt_shared.storage import listing, tallies
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
 from intake.domain import pipeline, waitlist
 from intake.domain.referral import Referral
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
-from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env, env_int
+from dbt_shared.storage import mongo
 from dbt_shared.tokens import ServiceTokens
 from notifications import events, repository
 from notifications.adapters import (

@@ -18,9 +18,10 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
-from dbt_shared import listing
 from dbt_shared.clock import aware
-from dbt_shared.documents import (
+from dbt_shared.events.envelope import Event
+from dbt_shared.storage import listing
+from dbt_shared.storage.documents import (
     REVISION,
     DocumentLock,
     DocumentStore,
@@ -28,8 +29,7 @@ from dbt_shared.documents import (
     delete_later,
     needs_write_lock,
 )
-from dbt_shared.events.envelope import Event
-from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from notifications.domain.deliveries import DeliveryStatus, claim_order
 from notifications.domain.purposes import Priority, priority_rank
 from notifications.send_journal import (

@@ -1,6 +1,6 @@
 """Notifications' storage: inbox items and deliveries behind small interfaces.
 
-Both are built on ``dbt_shared.documents``: ``MongoDocumentStore`` in the processes (``mongo``),
+Both are built on ``storage.documents``: ``MongoDocumentStore`` in the processes (``mongo``),
 ``InMemoryDocumentStore`` in unit tests (``in_memory``). A delivery's outcome event is recorded
 with the write that settles it (the store's outbox: the relay or the hand-off publishes it).
 Every query below names the index that serves it on MongoDB 7.
@@ -14,15 +14,16 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, listing, tallies
+from dbt_shared import audit
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock, SystemClock
-from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.errors import StaleWrite
 from dbt_shared.events import outbox
-from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.remembered import Remembered
-from dbt_shared.tallies import InMemoryTallies, MongoTallies, Tallies
+from dbt_shared.storage import listing, tallies
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
 from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
@@ -107,7 +108,7 @@ def unread_tally(site_id: str) -> str:
 
 class InboxItems:
     """The sites' inboxes, on any ``DocumentStore``: one bucketed list per site and priority
-    (``dbt_shared.listing``), urgent first, each oldest first; and each site's unread count, a
+    (``storage.listing``), urgent first, each oldest first; and each site's unread count, a
     tally adjusted by the writes that store and read items (no count over the history)."""
 
     def __init__(

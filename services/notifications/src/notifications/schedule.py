@@ -10,8 +10,8 @@ from pymongo.database import Database
 
 from dbt_shared import site_directory
 from dbt_shared.clock import aware
-from dbt_shared.documents import DocumentStore
 from dbt_shared.remembered import Remembered
+from dbt_shared.storage.documents import DocumentStore
 
 SLOT_SECONDS = 60
 CURSOR_ID = "~cursor"

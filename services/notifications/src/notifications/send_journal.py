@@ -11,7 +11,7 @@ from typing import Any
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from dbt_shared.documents import delete_later
+from dbt_shared.storage.documents import delete_later
 
 JOURNAL = "send_journal"  # one entry per attempt handed to a provider, by its send key
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
-from dbt_shared import mongo
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings
-from dbt_shared.documents import DocumentLock
 from dbt_shared.protection import FieldCipher
+from dbt_shared.storage import mongo
+from dbt_shared.storage.documents import DocumentLock
 from skills_group import repository
 from skills_group.events import SERVICE
 from skills_group.repository import Repositories

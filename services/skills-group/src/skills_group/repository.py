@@ -1,7 +1,7 @@
 """Skills Group's storage: groups, their sessions, closures, enrollments, attendance, the
 admitted clients it places, and the read models of sites, programs and clinicians.
 
-Built on ``dbt_shared.documents`` (MongoDB in the processes, in memory in unit tests). Every
+Built on ``dbt_shared.storage.documents`` (MongoDB in the processes, in memory in unit tests). Every
 query names its index; none reads more than one group's calendar, one site's day, one group's
 members or what waits: nothing that grows with the history of the clinic.
 """
@@ -17,10 +17,10 @@ from pymongo.database import Database
 from dbt_shared import audit, pagination, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
-from dbt_shared.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.events import outbox
 from dbt_shared.http_fields import ID_PATTERN
-from dbt_shared.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from skills_group.domain.statuses import ACTIVE, WAITING
 
 GROUPS = "groups"

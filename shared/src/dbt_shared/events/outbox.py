@@ -2,7 +2,7 @@
 an immediate hand-off.
 
 FerretDB and a lone MongoDB have no multi-document transactions, so an event cannot be written
-atomically with a state change *and* into a queue. Instead (``dbt_shared.documents`` does this
+atomically with a state change *and* into a queue. Instead (``storage.documents`` does this
 for every save):
 
 1. **intent**: before the state write, one small document per event goes into
@@ -37,11 +37,12 @@ from typing import Any, Protocol
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from dbt_shared import group_inserts, metrics
+from dbt_shared import metrics
 from dbt_shared.clock import Clock
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.records import error_text
-from dbt_shared.mongo import delete_ids
+from dbt_shared.storage import group_inserts
+from dbt_shared.storage.mongo import delete_ids
 
 log = logging.getLogger(__name__)
 

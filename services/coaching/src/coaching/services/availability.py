@@ -21,9 +21,9 @@ from coaching.services.common import (
     windows,
     zone_of,
 )
-from dbt_shared import documents
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound
+from dbt_shared.storage import documents
 from dbt_shared.vocabulary import SITE_STAFF
 
 GAP_HORIZON = timedelta(days=7)

@@ -44,13 +44,13 @@ from coaching.services.common import (
     site_settings,
     zone_of,
 )
-from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.errors import (
     Forbidden,
     NotFound,
     StaleWrite,
 )
+from dbt_shared.storage import listing
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.errors import NotFound
+from dbt_shared.storage import listing
 from intake.bootstrap import Components
 from intake.domain import pipeline
 from intake.repository import site_list, waitlist_head

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, InvalidInput
 from dbt_shared.events import outbox
 from dbt_shared.pagination import page_union
+from dbt_shared.storage import listing
 from intake import events, metrics
 from intake.bootstrap import Components
 from intake.domain import matching, programs, screening

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dbt_shared import listing
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite, Unavailable
+from dbt_shared.storage import listing
 from dbt_shared.vocabulary import COORDINATING, SITE_STAFF
 from notifications.bootstrap import Components
 from notifications.delivery_store import (

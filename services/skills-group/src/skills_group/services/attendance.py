@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from dbt_shared import documents
 from dbt_shared.auth import Principal
 from dbt_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 from dbt_shared.events.envelope import Event
 from dbt_shared.ids import new_id
+from dbt_shared.storage import documents
 from dbt_shared.vocabulary import COORDINATING
 from skills_group import events, metrics
 from skills_group.bootstrap import Components

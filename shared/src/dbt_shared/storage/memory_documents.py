@@ -10,10 +10,10 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from dbt_shared.documents import _BOOKKEEPING, REVISION, Sort, _utc_if_datetime, state_of
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
+from dbt_shared.storage.documents import _BOOKKEEPING, REVISION, Sort, _utc_if_datetime, state_of
 
 
 def _values_at(document: Any, path: str) -> list[Any]:

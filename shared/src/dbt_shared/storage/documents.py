@@ -6,7 +6,7 @@ Every service's ``repository.py`` builds its repositories on a ``DocumentStore``
   a change and its events in one guarded ``find_one_and_update`` (the filter holds the revision
   the change was decided on, so a concurrent writer's change is never overwritten: the loser
   gets ``StaleWrite``). The events ride in the document (``outbox``) for the relay.
-- ``InMemoryDocumentStore`` (``dbt_shared.memory_documents``): the same contract in a dict,
+- ``InMemoryDocumentStore`` (``dbt_shared.storage.memory_documents``): the same contract in a dict,
   for unit tests of the service layer.
 """
 
@@ -22,20 +22,20 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from dbt_shared import group_inserts
 from dbt_shared.clock import SystemClock
-from dbt_shared.document_locks import LOCK_LEASE as LOCK_LEASE
-from dbt_shared.document_locks import LOCK_WAIT_S, revision_lock, try_acquire_all
-from dbt_shared.document_locks import LOCKS_COLLECTION as LOCKS_COLLECTION
-from dbt_shared.document_locks import DocumentLock as DocumentLock
-from dbt_shared.document_locks import _utc_if_datetime as _utc_if_datetime
-from dbt_shared.document_locks import delete_later as delete_later
-from dbt_shared.document_locks import flush_deferred_deletes as flush_deferred_deletes
-from dbt_shared.document_locks import needs_write_lock as needs_write_lock
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.hand_off import hand_off
+from dbt_shared.storage import group_inserts
+from dbt_shared.storage.document_locks import LOCK_LEASE as LOCK_LEASE
+from dbt_shared.storage.document_locks import LOCK_WAIT_S, revision_lock, try_acquire_all
+from dbt_shared.storage.document_locks import LOCKS_COLLECTION as LOCKS_COLLECTION
+from dbt_shared.storage.document_locks import DocumentLock as DocumentLock
+from dbt_shared.storage.document_locks import _utc_if_datetime as _utc_if_datetime
+from dbt_shared.storage.document_locks import delete_later as delete_later
+from dbt_shared.storage.document_locks import flush_deferred_deletes as flush_deferred_deletes
+from dbt_shared.storage.document_locks import needs_write_lock as needs_write_lock
 
 REVISION = "_rev"
 WRITER = "_w"  # which ``save_many`` wrote the document last (it tells its writes by it)

@@ -1,6 +1,6 @@
 """Locks around a read-modify-write where the server does not make it atomic (FerretDB v1),
 and the deletes made a moment later, together, of what no one reads again (past revisions'
-locks, settled queue entries). ``dbt_shared.documents`` takes a revision's lock in every save.
+locks, settled queue entries). ``storage.documents`` takes a revision's lock in every save.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dbt_shared.background import Later
 from dbt_shared.errors import StaleWrite
-from dbt_shared.mongo import delete_ids
+from dbt_shared.storage.mongo import delete_ids
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ divided by ``BUCKET_SIZE``. A page is then a walk over buckets, oldest first: on
 per bucket (``{...lane, field: bucket}``, sorted by ``_id``, limited), which reads at most one
 bucket's documents on any server. A page of 50 touches one or two buckets.
 
-- ``Sequences`` (``dbt_shared.sequences``) hands out the numbers: one counter document per
+- ``Sequences`` (``dbt_shared.storage.sequences``) hands out the numbers: one counter document per
   list key (``list_counters``), advanced with ``$inc``. Where the server loses an increment
   under concurrency (FerretDB does not make a read-modify-write atomic), two documents share a
   number: their bucket holds one more, and nothing else changes. A retried insert takes a
@@ -33,14 +33,14 @@ from typing import Any, Protocol
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from dbt_shared import group_inserts
 from dbt_shared.clock import Clock, SystemClock
-from dbt_shared.memory_documents import InMemoryDocumentStore
 from dbt_shared.pagination import decode_cursor, encode_cursor
-from dbt_shared.sequences import BlockSequences as BlockSequences
-from dbt_shared.sequences import Head, Sequences
-from dbt_shared.sequences import InMemorySequences as InMemorySequences
-from dbt_shared.sequences import MongoSequences as MongoSequences
+from dbt_shared.storage import group_inserts
+from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+from dbt_shared.storage.sequences import BlockSequences as BlockSequences
+from dbt_shared.storage.sequences import Head, Sequences
+from dbt_shared.storage.sequences import InMemorySequences as InMemorySequences
+from dbt_shared.storage.sequences import MongoSequences as MongoSequences
 
 BUCKET_SIZE = 64
 _SYSTEM_CLOCK = SystemClock()

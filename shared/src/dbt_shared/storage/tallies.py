@@ -32,7 +32,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from dbt_shared.background import Later
-from dbt_shared.documents import DocumentLock, needs_write_lock
+from dbt_shared.storage.documents import DocumentLock, needs_write_lock
 
 TALLIES = "tallies"
 FLUSH_EVERY_S = 0.1

@@ -1,4 +1,4 @@
-"""The numbers of a bucketed list (``dbt_shared.listing``): one counter document per list key
+"""The numbers of a bucketed list (``storage.listing``): one counter document per list key
 in ``list_counters``, advanced with ``$inc``, handed out in blocks by a busy process.
 
 Where the server loses an increment under concurrency (FerretDB does not make a
