@@ -12,9 +12,9 @@ from typing import Any
 from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import rota
-from coaching.domain.requests import ACK, CALLBACK
+from coaching.domain.requests import ACK, CALLBACK, add_history
 from coaching.services.common import availability, aware, program_settings, site_settings, zone_of
-from coaching.services.requests import add_history, steps_lock
+from coaching.services.requests import steps_lock
 
 
 def escalate_due(c: Components, limit: int = 200) -> int:

@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 
 from coaching import events, metrics
 from coaching.bootstrap import Components
-from coaching.domain.requests import ACK, CALLBACK, HELD, HOLD
+from coaching.domain.requests import ACK, CALLBACK, HELD, HOLD, add_history
 from coaching.services.common import aware, program_settings, safety_of, site_settings
 from coaching.services.requests import (
     add_deadline,
-    add_history,
     route_request,
     steps_lock,
 )

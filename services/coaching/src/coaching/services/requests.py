@@ -29,7 +29,15 @@ from typing import Any
 from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import rota
-from coaching.domain.requests import ACK, ACTIVE_STATUSES, CALLBACK, HELD, HOLD, RULE_TEXT
+from coaching.domain.requests import (
+    ACK,
+    ACTIVE_STATUSES,
+    CALLBACK,
+    HELD,
+    HOLD,
+    RULE_TEXT,
+    add_history,
+)
 from coaching.repository import site_requests
 from coaching.services import pace
 from coaching.services.common import (
@@ -57,10 +65,6 @@ log = logging.getLogger(__name__)
 
 def steps_lock(request_id: str) -> str:
     return f"coaching-request-steps/{request_id}"
-
-
-def add_history(request: dict[str, Any], what: str, by: str | None, now: datetime, **more):
-    request.setdefault("history", []).append({"at": now, "what": what, "by": by, **more})
 
 
 def add_deadline(c: Components, request: dict[str, Any], kind: str, due: datetime) -> None:

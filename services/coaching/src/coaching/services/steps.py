@@ -11,65 +11,53 @@ from zoneinfo import ZoneInfo
 from coaching import events, metrics
 from coaching.bootstrap import Components
 from coaching.domain import relationship
-from coaching.domain.requests import ACK, ACTIVE_STATUSES, CALLBACK, HELD
-from coaching.services.common import acting_clinician, audit, aware, site_settings, zone_of
-from coaching.services.requests import (
-    add_history,
-    steps_lock,
-    view,
-    visible_request,
+from coaching.domain.requests import (
+    ACK,
+    CALLBACK,
+    Acknowledged,
+    CalledBack,
+    Closed,
+    CoachingRequest,
 )
+from coaching.services.common import acting_clinician, audit, aware, site_settings, zone_of
+from coaching.services.requests import steps_lock, view, visible_request
 from dbt_shared.auth import Principal
 from dbt_shared.contracts import coaching as contract
-from dbt_shared.errors import Conflict
+
+#: What each step of a request is called in the audit trail, and the event it publishes.
+STEPS = {
+    Acknowledged: ("acknowledge", contract.REQUEST_ACKNOWLEDGED),
+    CalledBack: ("call_back", contract.REQUEST_CALLED_BACK),
+    Closed: ("close", contract.REQUEST_CLOSED),
+}
 
 
-def _step(c: Components, request_id: str, principal: Principal, change) -> dict[str, Any]:
+def _step(c: Components, request_id: str, principal: Principal, take) -> dict[str, Any]:
+    """Load the request under its lock, let ``take(request, by, now)`` take the step on the
+    aggregate, audit it and save the state with its event."""
     with c.locks(steps_lock(request_id)):
-        request = visible_request(c, request_id, principal)
-        clinician = acting_clinician(c, principal, request["site_id"])
-        now = c.clock.now()
-        event = change(request, clinician["_id"], now)
-        request["active"] = request["status"] in ACTIVE_STATUSES
-        audit(
-            c,
-            principal,
-            f"coaching_request.{event[0]}",
-            "coaching_request",
-            request_id,
-            request["site_id"],
-        )
+        request = CoachingRequest(visible_request(c, request_id, principal))
+        clinician = acting_clinician(c, principal, request.state["site_id"])
+        take(request, clinician["_id"], c.clock.now())
+        action, event_type = STEPS[type(request.events[-1])]
+        site_id = request.state["site_id"]
+        audit(c, principal, f"coaching_request.{action}", "coaching_request", request_id, site_id)
         stored = c.repositories.requests.save(
-            request, [events.request_step(event[1], request, clinician["_id"], c.clock)]
+            request.state,
+            [events.request_step(event_type, request.state, clinician["_id"], c.clock)],
         )
     return stored
 
 
 def acknowledge(request_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    def change(request, by, now):
-        if request["status"] not in ("open", HELD):
-            raise Conflict("This request was acknowledged already.", kind="request-state")
-        request.update(status="acknowledged", acknowledged_at=now, acknowledged_by=by)
-        add_history(request, "acknowledged", by, now)
-        return "acknowledge", contract.REQUEST_ACKNOWLEDGED
-
-    stored = _step(c, request_id, principal, change)
+    stored = _step(c, request_id, principal, lambda r, by, now: r.acknowledge(by=by, now=now))
     c.repositories.deadlines.delete(f"{request_id}:{ACK}")
     _observe(stored, "acknowledged_at")
     return view(stored)
 
 
 def call_back(request_id: str, c: Components, principal: Principal) -> dict[str, Any]:
-    def change(request, by, now):
-        if request["status"] not in ("open", "acknowledged", HELD):
-            raise Conflict("This request was called back or closed already.", kind="request-state")
-        if "acknowledged_at" not in request:  # calling back answers the request too
-            request.update(acknowledged_at=now, acknowledged_by=by)
-        request.update(status="called_back", called_back_at=now, called_back_by=by)
-        add_history(request, "called_back", by, now)
-        return "call_back", contract.REQUEST_CALLED_BACK
-
-    stored = _step(c, request_id, principal, change)
+    stored = _step(c, request_id, principal, lambda r, by, now: r.call_back(by=by, now=now))
     for kind in (ACK, CALLBACK):
         c.repositories.deadlines.delete(f"{request_id}:{kind}")
     _observe(stored, "called_back_at")
@@ -77,20 +65,12 @@ def call_back(request_id: str, c: Components, principal: Principal) -> dict[str,
 
 
 def close(request_id: str, body: dict[str, Any], c: Components, principal: Principal):
-    def change(request, by, now):
-        if request["status"] == "closed":
-            raise Conflict("This request is closed already.", kind="request-state")
-        request.update(
-            status="closed",
-            closed_at=now,
-            closed_by=by,
-            outcome=body["outcome"],
-            duration_minutes=body["duration_minutes"],
+    def take(request: CoachingRequest, by: str, now) -> None:
+        request.close(
+            by=by, now=now, outcome=body["outcome"], duration_minutes=body["duration_minutes"]
         )
-        add_history(request, "closed", by, now, outcome=body["outcome"])
-        return "close", contract.REQUEST_CLOSED
 
-    stored = _step(c, request_id, principal, change)
+    stored = _step(c, request_id, principal, take)
     for kind in (ACK, CALLBACK):
         c.repositories.deadlines.delete(f"{request_id}:{kind}")
     _record_contact(c, stored)
