@@ -120,6 +120,7 @@ docs: venv ## Regenerate docs/events.md, the Strimzi KafkaTopics, the Grafana da
 	$(PY) -m console.grafana > deploy/k8s/components/monitoring/dashboards/dbt-platform.json
 	$(PY) deploy/monitoring/prometheusrule.py > deploy/k8s/components/monitoring/prometheusrule.yaml
 	$(PY) -m devstack.monitoring  # Alertmanager's Secret, from deploy/monitoring/alertmanager/routes.yml
+	$(PY) tests/unit/test_routes_doc.py > docs/routes.md
 
 clean: ## Stop a leftover test stack, remove .local/test (.local/test-<offset>) and .venv
 	@if [ -x $(PY) ]; then $(PY) -m devstack down --profile test --timeout 5 >/dev/null 2>&1 || true; fi
