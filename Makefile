@@ -31,7 +31,7 @@ define pytest
 endef
 
 .PHONY: help venv setup run up down status demo test test-unit test-integration test-e2e test-contract \
-	lint fmt token docs bench seed chaos k8s-verify clean
+	lint fmt token docs bench bench-storage seed chaos k8s-verify clean
 
 help: ## Show this help
 	@echo "Targets:"
@@ -102,6 +102,10 @@ bench: setup ## Platform figures beside their targets, empty then seeded (SEED=2
 	$(if $(SEED),BENCH_SEED=$(SEED) )$(PY) -m tests.bench.bench_platform
 	$(PY) -m tests.bench.bench_skills
 	$(PY) -m tests.bench.bench_coaching_queue
+	$(PY) -m tests.bench.bench_storage --quick
+
+bench-storage: setup ## Each storage adaptation on and off, 10k/20k/50k documents (docs/storage.md)
+	$(PY) -m tests.bench.bench_storage
 
 chaos: setup ## Kill relay, consumer, api, broker, database under N=1000 referrals: 0 lost, 0 doubled
 	$(PY) -m tests.bench.chaos $(or $(N),1000)
