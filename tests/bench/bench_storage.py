@@ -93,17 +93,18 @@ class Plan:
     rounds: int  # rounds of a throughput or concurrency pair
 
 
-FULL = Plan(sizes=(10_000, 20_000, 50_000), repeat=15, rounds=3)  # 20k: a clinic-year
-QUICK = Plan(sizes=(10_000,), repeat=7, rounds=2)
+FULL = Plan(sizes=(10_000, 20_000, 50_000), repeat=15, rounds=7)  # 20k: a clinic-year
+QUICK = Plan(sizes=(10_000,), repeat=7, rounds=3)
+PARTS = ("reads", "writes")
 
 
-def run(client: MongoClient, plan: Plan, twin: Callable[[], object]) -> list[Row]:
+def run(client: MongoClient, plan: Plan, twin: Callable[[], object], parts=PARTS) -> list[Row]:
     from tests.bench import bench_storage_cases as cases
 
     rows: list[Row] = []
     names: list[str] = []
     try:
-        for size in plan.sizes:
+        for size in plan.sizes if "reads" in parts else ():
             name = f"bench_storage_{uuid.uuid4().hex[:8]}"
             names.append(name)
             db = client[name]
@@ -112,9 +113,10 @@ def run(client: MongoClient, plan: Plan, twin: Callable[[], object]) -> list[Row
             rows += cases.lists(db, data, plan)
             rows += cases.counts(db, data, plan)
             rows += cases.deletes(db, data, plan, twin)
-        name = f"bench_storage_{uuid.uuid4().hex[:8]}"
-        names.append(name)
-        rows += cases.writes(client[name], plan, twin)
+        if "writes" in parts:
+            name = f"bench_storage_{uuid.uuid4().hex[:8]}"
+            names.append(name)
+            rows += cases.writes(client[name], plan, twin)
     finally:
         for name in names:
             client.drop_database(name)
@@ -146,12 +148,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uri", help="MongoDB URI; default: start the test stack's database")
     parser.add_argument("--quick", action="store_true", help="10k documents, fewer repetitions")
+    parser.add_argument("--only", choices=PARTS, help="lists, counts and deletes, or the writes")
     args = parser.parse_args()
+    parts = (args.only,) if args.only else PARTS
     plan = QUICK if args.quick else FULL
     began = time.monotonic()
     if args.uri:
         client = MongoClient(args.uri, tz_aware=True)
-        rows = run(client, plan, twin=lambda: 0)
+        rows = run(client, plan, twin=lambda: 0, parts=parts)
         show(rows, args.uri, plan, time.monotonic() - began)
         return
     from devstack import Profile, Stack
@@ -165,7 +169,7 @@ def main() -> None:
         stack.start_infrastructure(timeout=180)
     client = MongoClient(profile.mongodb_uri, tz_aware=True)
     try:
-        rows = run(client, plan, twin=stack.twin_indexes)
+        rows = run(client, plan, twin=stack.twin_indexes, parts=parts)
     finally:
         client.close()
         if started_here:
