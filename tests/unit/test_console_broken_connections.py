@@ -74,3 +74,10 @@ def test_a_server_error_is_unavailable_with_its_status():
     with pytest.raises(ServiceUnavailable) as unavailable:
         client.call("intake", "GET", "/v1/sites", "token")
     assert unavailable.value.cause == "answered 503"
+
+
+def test_a_look_up_by_post_is_repeated_like_a_read():
+    transport = BreaksFirst(_reset())
+    calls = ServiceClient(URLS, transport).as_user("token")
+    assert calls.look_up("intake", "/v1/clients/display-names", {"client_ids": ["c-1"]})
+    assert [m for m, _ in transport.sent] == ["POST", "POST"]

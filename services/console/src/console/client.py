@@ -158,7 +158,9 @@ class ServiceClient:
         idempotency_key: str | None = None,
         request_id: str | None = None,
         count: CallCount | None = None,
+        repeatable: bool = False,
     ) -> Any:
+        """``repeatable``: the call only reads, whatever its method (a POST look-up)."""
         base = self.urls.get(service)
         if not base:
             raise ServiceUnavailable(service)  # not configured: unavailable, and the page says so
@@ -169,7 +171,7 @@ class ServiceClient:
             headers[correlation.REQUEST_ID_HEADER] = request_id
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         started = time.perf_counter()
-        tries = 2 if method in REPEATABLE or idempotency_key else 1
+        tries = 2 if repeatable or method in REPEATABLE or idempotency_key else 1
         try:
             for tried in range(1, tries + 1):
                 try:
@@ -246,6 +248,20 @@ class UserCalls:
             idempotency_key=idempotency_key,
             request_id=self.request_id,
             count=self.count,
+        )
+
+    def look_up(self, service: str, path: str, body: Any) -> Any:
+        """A POST that only reads (names by id: the ids go in the body, never the URL), so it is
+        as safe to repeat as a GET."""
+        return self.client.call(
+            service,
+            "POST",
+            path,
+            self.token,
+            body=body,
+            request_id=self.request_id,
+            count=self.count,
+            repeatable=True,
         )
 
     def put(self, service: str, path: str, body: Any) -> Any:

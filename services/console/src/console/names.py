@@ -16,5 +16,5 @@ def client_names(calls: UserCalls, client_ids: Iterable[str | None]) -> dict[str
     wanted = list(dict.fromkeys(i for i in client_ids if i))[:DISPLAY_NAMES_MAX]
     if not wanted:
         return {}
-    found = calls.post("intake", "/v1/clients/display-names", {"client_ids": wanted})
+    found = calls.look_up("intake", "/v1/clients/display-names", {"client_ids": wanted})
     return {item["client_id"]: item.get("display_name") for item in found.get("items") or []}

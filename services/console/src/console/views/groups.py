@@ -130,7 +130,7 @@ def _clinician_names(calls, ids: list[str]) -> dict[str, dict[str, Any]]:
     wanted = list(dict.fromkeys(i for i in ids if i))[:500]  # intake's bound: MAX_CLINICIAN_IDS
     if not wanted:
         return {}
-    found = calls.post("intake", "/v1/clinicians/display-names", {"clinician_ids": wanted})
+    found = calls.look_up("intake", "/v1/clinicians/display-names", {"clinician_ids": wanted})
     return {c["clinician_id"]: c for c in found["items"]}
 
 
