@@ -74,35 +74,13 @@ SELF_HARM = {
 }
 
 
-class _IdempotencyKeys:
-    """The three operations ``dbt_shared.idempotency`` makes on its collection, in memory (the
-    unit wiring has no database; the MongoDB behaviour is covered end to end)."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, dict] = {}
-
-    def find_one_and_update(self, query, update, upsert, return_document):
-        return self.records.setdefault(
-            query["_id"], {"_id": query["_id"], **update["$setOnInsert"]}
-        )
-
-    def update_one(self, query, update):
-        self.records[query["_id"]].update(update["$set"])
-
-    def delete_one(self, query):
-        found = self.records.get(query["_id"])
-        if found and all(found.get(k) == v for k, v in query.items()):
-            del self.records[query["_id"]]
-
-
 @pytest.fixture
 def intake(api_env, clock, auth):
     from intake import bootstrap
     from intake.app import create_app
 
     components = bootstrap.in_memory(clock)
-    app = create_app(components)
-    app.extensions["dbt"].__dict__["db"] = {"idempotency_keys": _IdempotencyKeys()}
+    app = create_app(components)  # its idempotency keeps the keys in memory
     client = app.test_client()
     operator = auth(["operator"], [], "op")
     site = client.post(

@@ -13,7 +13,8 @@ from pymongo.database import Database
 
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings
-from dbt_shared.protection import FieldCipher
+from dbt_shared.idempotency import Idempotency, InMemoryIdempotencyKeys, MongoIdempotencyKeys
+from dbt_shared.protection import FieldCipher, StoredResponseSealer
 from dbt_shared.storage import mongo
 from intake import repository
 from intake.events import SERVICE
@@ -25,6 +26,8 @@ class Components:
     repositories: Repositories
     cipher: FieldCipher
     clock: Clock
+    # the Idempotency-Key of creating POSTs: its keys, the first answers sealed (client data)
+    idempotency: Idempotency
 
 
 def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
@@ -33,17 +36,21 @@ def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Compone
         settings = Settings.from_env(SERVICE)
         db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
     clock = clock or SystemClock()
+    cipher = FieldCipher.from_env()  # fail at start-up, not on the first referral
     return Components(
         repositories=repository.mongo(db, clock),
-        cipher=FieldCipher.from_env(),  # fail at start-up, not on the first referral
+        cipher=cipher,
         clock=clock,
+        idempotency=Idempotency(MongoIdempotencyKeys(db), clock, StoredResponseSealer(cipher)),
     )
 
 
 def in_memory(clock: Clock) -> Components:
     """For unit and API tests: in-memory repositories, a fresh key, the given clock."""
+    cipher = FieldCipher(os.urandom(32))
     return Components(
         repositories=repository.in_memory(clock),
-        cipher=FieldCipher(os.urandom(32)),
+        cipher=cipher,
         clock=clock,
+        idempotency=Idempotency(InMemoryIdempotencyKeys(), clock, StoredResponseSealer(cipher)),
     )

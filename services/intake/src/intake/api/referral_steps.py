@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
-from dbt_shared.idempotency import idempotent, resource_id
+from dbt_shared.idempotency import resource_id
 from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
-from intake.api.common import IDEMPOTENCY_DOC
+from intake.api.common import IDEMPOTENCY_DOC, idempotent
 from intake.schemas import (
     AdmissionIn,
     CommitmentIn,
@@ -26,6 +26,12 @@ blp = Blueprint(
 )
 
 
+def _screening_replayed(_screening_id: str, referral_id: str) -> None:
+    """A replayed answer shows a screening's result (scores, risk level, PHQ-9 item 9) again:
+    audited before it goes, and only to a caller who may still see the referral."""
+    referrals.screening_replayed(referral_id, components(), current_principal())
+
+
 @blp.route("/<referral_id>/screenings")
 class Screenings(MethodView):
     @require_roles(*COORDINATING)
@@ -40,7 +46,7 @@ class Screenings(MethodView):
         },
     )
     @blp.doc(**IDEMPOTENCY_DOC)
-    @idempotent
+    @idempotent(on_replay=_screening_replayed)
     @blp.response(201, ScreeningResult)
     def post(self, body, referral_id):
         """Record screening answers; the service scores them and flags risk.

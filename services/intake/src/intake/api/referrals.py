@@ -6,16 +6,21 @@ from flask import url_for
 from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
-from dbt_shared.idempotency import idempotent, resource_id
+from dbt_shared.idempotency import resource_id
 from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
-from intake.api.common import IDEMPOTENCY_DOC
+from intake.api.common import IDEMPOTENCY_DOC, idempotent
 from intake.schemas import Referral, ReferralIn, ReferralListArgs, ReferralPage, ReferralPatch
 from intake.services import referrals
 
 blp = Blueprint(
     "referrals", __name__, url_prefix="/v1/referrals", description="Referral to admission"
 )
+
+
+def _replayed(referral_id: str) -> None:
+    """A replayed answer shows the referral's client details again: audited before it goes."""
+    referrals.replayed(referral_id, components(), current_principal())
 
 
 @blp.route("")
@@ -40,7 +45,7 @@ class Referrals(MethodView):
         },
     )
     @blp.doc(**IDEMPOTENCY_DOC)
-    @idempotent
+    @idempotent(on_replay=_replayed)
     @blp.response(201, Referral)
     def post(self, body):
         """Record a referral for a site (coordinators of that site)."""

@@ -6,10 +6,10 @@ from flask import url_for
 from flask.views import MethodView
 
 from dbt_shared.auth import caller, current_principal, require_roles
-from dbt_shared.idempotency import idempotent, resource_id
+from dbt_shared.idempotency import resource_id
 from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
-from intake.api.common import IDEMPOTENCY_DOC
+from intake.api.common import IDEMPOTENCY_DOC, idempotent
 from intake.schemas import (
     Clinician,
     ClinicianIn,
@@ -44,7 +44,7 @@ class Sites(MethodView):
         },
     )
     @blp.doc(**IDEMPOTENCY_DOC)
-    @idempotent
+    @idempotent()
     @blp.response(201, Site)
     def post(self, body):
         """Register a site (operators)."""
