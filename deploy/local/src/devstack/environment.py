@@ -25,11 +25,14 @@ def _env_var_prefix(service: str) -> str:
     return service.replace("-", "_").upper()
 
 
-def service_env(profile: Profile, service: str) -> dict[str, str]:
-    """Environment of a service's processes (api and worker): ``os.environ`` plus the stack's
-    addresses. Creates the service's ``PROMETHEUS_MULTIPROC_DIR``."""
+def service_env(profile: Profile, service: str, kind: str = "api") -> dict[str, str]:
+    """Environment of a service's process (``kind``: api or worker): ``os.environ`` plus the
+    stack's addresses. Creates the process's own ``PROMETHEUS_MULTIPROC_DIR``: the api and the
+    worker each export only their own series, as in Kubernetes (one directory per pod). A
+    shared one made both export every series of both (each scrape reading twice the files, and
+    a sum over instances counting the worker's gauges and the api's requests twice)."""
     check_service(service)
-    metrics_dir = profile.metrics_dir(service)
+    metrics_dir = profile.metrics_dir(service) / kind
     metrics_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update(

@@ -55,7 +55,10 @@ class ServiceProcesses(ProcessGroup):
         self.profile.run_dir.mkdir(parents=True, exist_ok=True)
         self._check_ports_free(key, [port])
         return self._spawn(
-            key, cmd, env=service_env(self.profile, service), stop_timeout=SERVICE_STOP_TIMEOUT
+            key,
+            cmd,
+            env=service_env(self.profile, service, kind),
+            stop_timeout=SERVICE_STOP_TIMEOUT,
         )
 
     def start_service(self, service: str, kind: str = "api", timeout: float = 60.0):
