@@ -37,8 +37,7 @@ from dbt_shared.auth import Principal
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.envelope import new_event
-from dbt_shared.events.hand_off import configure_hand_off, flush_hand_off
-from dbt_shared.storage.document_locks import flush_deferred_deletes
+from dbt_shared.storage.context import Storage
 from devstack import Profile, Stack
 from tests.bench.bench_probe import TICKS, _snapshot, _tree_ticks
 
@@ -109,12 +108,19 @@ def _less_idle(cpu: Cpu, spent: dict[str, float], seconds: float) -> dict[str, f
     return {k: v - (idle[k] if k != "python" else 0.0) for k, v in spent.items()}
 
 
-def _settle() -> None:
-    flush_hand_off()
-    flush_deferred_deletes()
+def _settle(storage: Storage) -> None:
+    storage.hand_off.flush()
+    storage.deferred.sweep()
     time.sleep(0.5)  # the tallies' tenth of a second, the group inserts
-    flush_hand_off()
-    flush_deferred_deletes()
+    storage.hand_off.flush()
+    storage.deferred.sweep()
+
+
+def _storage(db) -> Storage:
+    """The bench process's storage: its events handed to a broker that drops them."""
+    storage = Storage(db)
+    storage.hand_off.connect(Dropped)
+    return storage
 
 
 def _report(title: str, n: int, counts, cpu: dict[str, float]) -> None:
@@ -160,8 +166,11 @@ def sender(stack: Stack, client: MongoClient, counter: Counter, cpu: Cpu) -> Non
     clock = SystemClock()
     db = client[f"bench_sender_{uuid.uuid4().hex[:8]}"]
     repository.ensure_indexes(db)
+    storage = _storage(db)
     components = bootstrap.in_memory(clock)
-    components = dataclasses.replace(components, repositories=repository.mongo(db, clock))
+    components = dataclasses.replace(
+        components, repositories=repository.mongo(storage, clock), storage=storage
+    )
     components.repositories.deliveries.send_here(LEASE)
     site_id = "site-bench"
     # the site directory's entry (intake's event would make it): its time zone
@@ -178,11 +187,11 @@ def sender(stack: Stack, client: MongoClient, counter: Counter, cpu: Cpu) -> Non
             services.on_referrals_received(
                 _referral_events(site_id, clock, min(BATCH, count - start)), components
             )
-        _settle()
+        _settle(storage)
         counter.take()
         before, started = cpu.mark(), time.monotonic()
         sent = services.dispatch_due(components)
-        _settle()
+        _settle(storage)
         spent = _spent(before, cpu.mark())
         if sent != count:
             raise SystemExit(f"sent {sent} of {count}")
@@ -206,8 +215,11 @@ def receipts(stack: Stack, client: MongoClient, counter: Counter, cpu: Cpu) -> N
     clock = SystemClock()
     db = client[f"bench_intake_{uuid.uuid4().hex[:8]}"]
     repository.ensure_indexes(db)
+    storage = _storage(db)
     components = bootstrap.in_memory(clock)
-    components = dataclasses.replace(components, repositories=repository.mongo(db, clock))
+    components = dataclasses.replace(
+        components, repositories=repository.mongo(storage, clock), storage=storage
+    )
     operator = Principal(subject="op", roles=frozenset({"operator"}), sites=frozenset())
     site = organisation.register_site(
         {
@@ -243,12 +255,12 @@ def receipts(stack: Stack, client: MongoClient, counter: Counter, cpu: Cpu) -> N
         }
 
     def round_(count: int):
-        _settle()
+        _settle(storage)
         counter.take()
         before, started = cpu.mark(), time.monotonic()
         for _ in range(count):
             referrals.receive(body(), components, coordinator, f"ref-{uuid.uuid4().hex}")
-        _settle()
+        _settle(storage)
         spent = _spent(before, cpu.mark())
         counts = counter.take()
         return counts, _less_idle(cpu, spent, time.monotonic() - started)
@@ -269,14 +281,12 @@ def main() -> None:
     stack = Stack(profile)
     stack.start_infrastructure(timeout=180)
     counter = Counter()
-    configure_hand_off(Dropped)
     try:
         with MongoClient(profile.mongodb_uri, tz_aware=True, event_listeners=[counter]) as client:
             cpu = Cpu(stack)
             sender(stack, client, counter, cpu)
             receipts(stack, client, counter, cpu)
     finally:
-        configure_hand_off(None)
         stack.stop_all()
 
 

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from pymongo import MongoClient
 
 from dbt_shared.clock import SystemClock
-from dbt_shared.storage.document_locks import flush_deferred_deletes
 from devstack import Profile, Stack
 from devstack.environment import service_env
 from skills_group import bootstrap, services
@@ -203,6 +202,7 @@ def main() -> None:
         stack.start_infrastructure(timeout=180)
     client = MongoClient(profile.mongodb_uri)
     name = f"bench_skills_{uuid.uuid4().hex[:8]}"
+    c = None
     try:
         from skills_group import repository
 
@@ -211,9 +211,11 @@ def main() -> None:
         os.environ.setdefault(
             "FIELD_ENCRYPTION_KEY", service_env(profile, "skills-group")["FIELD_ENCRYPTION_KEY"]
         )
-        stored = run(bootstrap.bootstrap(client[name], SystemClock()))
+        c = bootstrap.bootstrap(client[name], SystemClock())
+        stored = run(c)
     finally:
-        flush_deferred_deletes()  # the released locks, while their database and client exist
+        if c is not None:  # the released locks, while their database and client exist
+            c.storage.deferred.sweep()
         client.drop_database(name)
         client.close()
         if started_here:

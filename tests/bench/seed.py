@@ -82,16 +82,15 @@ def _wiring(profile_name: str):
     os.environ.update(service_env(profile, "intake"))
     os.environ["LOG_LEVEL"] = "WARNING"
 
-    from dbt_shared.events.hand_off import configure_hand_off
     from dbt_shared.events.publisher import EventPublisher
-    from dbt_shared.storage import mongo
+    from dbt_shared.storage.mongo import Mongo
     from intake import bootstrap, events, repository
 
     clock = MovableClock()
-    db = mongo.database(profile.mongodb_uri, "dbt_intake")
+    db = Mongo(profile.mongodb_uri).database("dbt_intake")
     repository.ensure_indexes(db)
     c = bootstrap.bootstrap(db, clock)
-    configure_hand_off(  # no one waits for a seeded event: a quarter second per send
+    c.storage.hand_off.connect(  # no one waits for a seeded event: a quarter second per send
         lambda: EventPublisher(profile.kafka_bootstrap, "intake", events.CATALOG), gather_s=0.25
     )
     _PROCESS.update(c=c, clock=clock)
@@ -144,12 +143,7 @@ def _seed_site(task: Task) -> dict[str, int]:
 def _flush() -> None:
     """What a task's process writes a moment later (events, tallies, released locks) is
     written before the task reports back (a pool's process may be ended at any time after)."""
-    from dbt_shared.events.hand_off import flush_hand_off
-    from dbt_shared.storage import documents, tallies
-
-    flush_hand_off()
-    tallies.flush_pending()
-    documents.flush_deferred_deletes()
+    _PROCESS["c"].storage.flush()
 
 
 def _seed_referrals(task: Task) -> dict[str, int]:

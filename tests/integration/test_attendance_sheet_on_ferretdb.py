@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.protection import FieldCipher
-from dbt_shared.storage.document_locks import flush_deferred_deletes
-from dbt_shared.storage.documents import DocumentLock
+from dbt_shared.storage.context import Storage
 from skills_group import repository, services
 from skills_group.bootstrap import Components
 
@@ -27,11 +26,13 @@ ROUNDS = 3  # sessions, each taken by both at once
 
 
 def _components(db, clock) -> Components:
+    storage = Storage(db)
     c = Components(
-        repositories=repository.mongo(db, clock),
+        repositories=repository.mongo(storage, clock),
         clock=clock,
-        locks=lambda name: DocumentLock(db, name),
+        locks=storage.lock,
         cipher=FieldCipher(os.urandom(32)),
+        storage=storage,
     )
     repository.ensure_indexes(db)
     r = c.repositories
@@ -122,4 +123,4 @@ def test_two_facilitators_on_one_sheet_lose_nothing(fresh_db):
         assert all(roster[m]["consecutive_misses"] == 0 for m in MEMBERS[4:])
         assert roster["c1"]["consecutive_misses"] == ROUNDS  # absent or excused: both count
     finally:
-        flush_deferred_deletes()
+        c.storage.deferred.sweep()

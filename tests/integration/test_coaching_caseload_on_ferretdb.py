@@ -14,7 +14,7 @@ from coaching.services import caseload
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.protection import FieldCipher
-from dbt_shared.storage.documents import DocumentLock
+from dbt_shared.storage.context import Storage
 
 SITE = "site-1"
 # Tuesday 3 March 2026, 18:00 in New York
@@ -22,11 +22,13 @@ NOW = datetime(2026, 3, 3, 23, 0, tzinfo=UTC)
 
 
 def _components(db) -> Components:
+    storage = Storage(db)
     return Components(
-        repositories=repository.mongo(db, FixedClock(NOW)),
+        repositories=repository.mongo(storage, FixedClock(NOW)),
         cipher=FieldCipher(os.urandom(32)),
         clock=FixedClock(NOW),
-        locks=lambda name: DocumentLock(db, name),
+        locks=storage.lock,
+        storage=storage,
     )
 
 

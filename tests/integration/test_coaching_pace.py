@@ -15,7 +15,7 @@ from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.errors import TooManyRequests
 from dbt_shared.protection import FieldCipher
-from dbt_shared.storage.documents import DocumentLock
+from dbt_shared.storage.context import Storage
 
 NOW = datetime(2026, 3, 3, 23, 0, tzinfo=UTC)
 CLIENT = Principal(subject="client-1", roles=frozenset({"client"}), sites=frozenset({"site-a"}))
@@ -24,11 +24,13 @@ CLIENT = Principal(subject="client-1", roles=frozenset({"client"}), sites=frozen
 def wiring(db) -> Components:
     repository.ensure_indexes(db)
     clock = FixedClock(NOW)
+    storage = Storage(db)
     c = Components(
-        repositories=repository.mongo(db, clock),
+        repositories=repository.mongo(storage, clock),
         cipher=FieldCipher(os.urandom(32)),
         clock=clock,
-        locks=lambda name: DocumentLock(db, name),
+        locks=storage.lock,
+        storage=storage,
     )
     c.repositories.sites.insert({"_id": "site-a", "timezone": "America/New_York"})
     directory.on_client_admitted(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 from dbt_shared.errors import StaleWrite
-from dbt_shared.storage.documents import MongoDocumentStore
+from dbt_shared.storage.context import Storage
 from support import wait_until
 
 WRITERS = 8
@@ -18,7 +18,7 @@ ROUNDS = 20
 
 
 def test_concurrent_guarded_saves_keep_every_success(fresh_db):
-    store = MongoDocumentStore(fresh_db["counters"], "counter")
+    store = Storage(fresh_db).documents("counters", "counter")
     store.insert({"_id": "c1", "count": 0, "by": []})
     successes: list[str] = []
     conflicts: list[str] = []
@@ -57,7 +57,7 @@ def test_concurrent_guarded_saves_keep_every_success(fresh_db):
 def test_concurrent_batch_and_single_saves_keep_every_success(fresh_db):
     """``save_many`` (one bulk write for several documents) against single saves and other
     batches on the same documents: per document, what was kept is exactly what was reported."""
-    store = MongoDocumentStore(fresh_db["counters"], "counter")
+    store = Storage(fresh_db).documents("counters", "counter")
     names = [f"c{n}" for n in range(4)]
     for name in names:
         store.insert({"_id": name, "count": 0, "by": []})
@@ -110,31 +110,28 @@ def test_concurrent_batch_and_single_saves_keep_every_success(fresh_db):
 
 def test_save_many_writes_events_and_answers_a_conflict_for_a_stale_document(fresh_db):
     from dbt_shared.events.envelope import Event
-    from dbt_shared.storage.documents import flush_deferred_deletes
 
-    store = MongoDocumentStore(fresh_db["things"], "thing")
+    store = Storage(fresh_db).documents("things", "thing")
     for name in ("a", "b", "c"):
         store.insert({"_id": name, "n": 0})
     stale = store.get("b")
     store.save({**store.get("b"), "n": 5})  # b moved on since ``stale`` was read
-    flush_deferred_deletes()  # and its revision's lock is gone: only the update can tell
+    store.storage.deferred.sweep()  # and its revision's lock is gone: only the update can tell
     event = Event(type="thing.changed", source="tests", subject="a", key="a", data={})
     changes = [({**store.get("a"), "n": 1}, [event]), ({**stale, "n": 1}, ())]
     results = store.save_many([*changes, ({**store.get("c"), "n": 1}, ())])
     assert [r is not None for r in results] == [True, False, True]
     assert [store.get(x)["n"] for x in ("a", "b", "c")] == [1, 5, 1]
     assert [e["id"] for e in store.get("a")["_outbox"]] == [event.id]
-    flush_deferred_deletes()  # the revisions' locks go with the next sweep: none is left
+    store.storage.deferred.sweep()  # the revisions' locks go with the next sweep: none is left
     assert fresh_db["document_locks"].count_documents({}) == 0
 
 
 def _adjust_many(uri: str, db_name: str, times: int) -> None:
     from pymongo import MongoClient
 
-    from dbt_shared.storage.tallies import MongoTallies, flush_pending
-
     client = MongoClient(uri)
-    tallies = MongoTallies(client[db_name])
+    tallies = Storage(client[db_name]).tallies()
 
     def thread() -> None:
         for _ in range(times):
@@ -145,16 +142,14 @@ def _adjust_many(uri: str, db_name: str, times: int) -> None:
         t.start()
     for t in threads:
         t.join()
-    flush_pending()  # what a process adjusted is written before it exits
+    tallies.pending.flush()  # what a process adjusted is written before it exits
     client.close()
 
 
 def test_concurrent_tally_adjustments_from_several_processes_lose_nothing(fresh_db, infra):
     import multiprocessing
 
-    from dbt_shared.storage.tallies import MongoTallies
-
-    tallies = MongoTallies(fresh_db)
+    tallies = Storage(fresh_db).tallies()
     uri = infra.mongodb_uri
     context = multiprocessing.get_context("spawn")
     workers = [
@@ -174,9 +169,7 @@ def test_concurrent_tally_adjustments_from_several_processes_lose_nothing(fresh_
 
 
 def test_a_process_reads_its_own_adjustments_at_once_and_writes_them_a_moment_later(fresh_db):
-    from dbt_shared.storage.tallies import MongoTallies
-
-    tallies = MongoTallies(fresh_db)
+    tallies = Storage(fresh_db).tallies()
     for _ in range(50):
         tallies.adjust("waitlist:site-2:adult", {"received": 1}, site_id="site-2", kind="waitlist")
     tallies.adjust("waitlist:site-2:adult", {"received": -1, "screening": 1}, site_id="site-2")

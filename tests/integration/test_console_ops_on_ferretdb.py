@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from dbt_shared import audit
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
-from dbt_shared.storage.document_locks import flush_deferred_deletes
-from dbt_shared.storage.tallies import TALLIES, flush_pending
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.tallies import TALLIES
 from notifications import repository as notifications_repository
 
 CLOCK = FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))
@@ -21,7 +21,7 @@ SITE = "site-1"
 def test_the_indexes_are_made_and_a_several_object_record_is_in_each_trail(fresh_db):
     audit.ensure_indexes(fresh_db)
     assert "objects_trail" in fresh_db[audit.AUDIT_COLLECTION].index_information()
-    log = audit.MongoAuditLog(fresh_db, CLOCK)
+    log = audit.MongoAuditLog(Storage(fresh_db), CLOCK)
     operator = Principal("op", frozenset({"operator"}), frozenset())
     log.record(
         operator, action="referral.read", object_type="referral", object_id="a", site_id=SITE
@@ -46,7 +46,8 @@ def test_the_indexes_are_made_and_a_several_object_record_is_in_each_trail(fresh
 def test_marks_made_at_once_keep_the_unread_tally_exact(fresh_db):
     notifications_repository.ensure_indexes(fresh_db)
     assert "site_unread" in fresh_db[notifications_repository.INBOX].index_information()
-    inbox = notifications_repository.mongo(fresh_db, CLOCK).inbox
+    storage = Storage(fresh_db)
+    inbox = notifications_repository.mongo(storage, CLOCK).inbox
     items = [
         {"_id": f"item-{n}", "site_id": SITE, "priority_rank": 1, "kind": "referral_received"}
         for n in range(4)
@@ -65,18 +66,19 @@ def test_marks_made_at_once_keep_the_unread_tally_exact(fresh_db):
             t.start()
         for t in threads:
             t.join()
-        flush_pending()
+        storage.pending.flush()
         assert inbox.unread(SITE) == 2
         assert inbox.recount_unread(SITE) == 2
     finally:
-        flush_deferred_deletes()
+        storage.deferred.sweep()
 
 
 def test_a_mark_answered_is_in_the_count_every_process_reads(fresh_db):
     notifications_repository.ensure_indexes(fresh_db)
-    inbox = notifications_repository.mongo(fresh_db, CLOCK).inbox
+    storage = Storage(fresh_db)
+    inbox = notifications_repository.mongo(storage, CLOCK).inbox
     inbox.add_many([{"_id": "item-0", "site_id": SITE, "priority_rank": 1, "kind": "risk_flagged"}])
-    flush_pending()
+    storage.pending.flush()
     key = notifications_repository.unread_tally(SITE)
 
     inbox.mark_read(SITE, "item-0", "someone", CLOCK.now())

@@ -10,6 +10,7 @@ from dbt_shared import audit
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.storage import listing
+from dbt_shared.storage.context import Storage
 
 CLOCK = FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC))
 
@@ -28,7 +29,7 @@ def test_one_actors_records_among_a_long_trail_are_read_from_their_own_list(fres
     assert {"actor_trail", "object_trail"} <= set(
         fresh_db[audit.AUDIT_COLLECTION].index_information()
     )
-    log = audit.MongoAuditLog(fresh_db, CLOCK)
+    log = audit.MongoAuditLog(Storage(fresh_db), CLOCK)
     busy = Principal("busy", frozenset({"coordinator"}), frozenset({"s1"}))
     rare = Principal("rare", frozenset({"coordinator"}), frozenset({"s1"}))
     wanted = []

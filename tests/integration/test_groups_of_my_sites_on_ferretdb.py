@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.protection import FieldCipher
-from dbt_shared.storage.documents import DocumentLock
+from dbt_shared.storage.context import Storage
 from skills_group import repository, services
 from skills_group.bootstrap import Components
 
@@ -20,10 +20,12 @@ SITES = [f"site-{n:02d}" for n in range(20)]
 
 def test_the_groups_of_my_sites_in_one_answer(fresh_db):
     clock = FixedClock(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+    storage = Storage(fresh_db)
     c = Components(
-        repositories=repository.mongo(fresh_db, clock),
+        repositories=repository.mongo(storage, clock),
         clock=clock,
-        locks=lambda name: DocumentLock(fresh_db, name),
+        locks=storage.lock,
+        storage=storage,
         cipher=FieldCipher(os.urandom(32)),
     )
     repository.ensure_indexes(fresh_db)

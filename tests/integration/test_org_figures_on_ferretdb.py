@@ -14,8 +14,7 @@ from dbt_shared import site_directory
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.storage import listing
-from dbt_shared.storage.document_locks import flush_deferred_deletes
-from dbt_shared.storage.tallies import flush_pending
+from dbt_shared.storage.context import Storage
 from intake import repository as intake_repository
 from intake.services import figures as intake_figures
 from notifications import repository as notifications_repository
@@ -32,7 +31,8 @@ def test_a_failed_delivery_is_kept_once_and_read_by_site_and_day(fresh_db):
     fresh_db[site_directory.COLLECTION].insert_many(
         [{"_id": "site-2", "timezone": "UTC"}, {"_id": SITE, "timezone": "UTC"}]
     )
-    repositories = notifications_repository.mongo(fresh_db, FixedClock(NOW))
+    storage = Storage(fresh_db)
+    repositories = notifications_repository.mongo(storage, FixedClock(NOW))
     delivery = {
         "_id": "d-1",
         "site_id": SITE,
@@ -48,7 +48,7 @@ def test_a_failed_delivery_is_kept_once_and_read_by_site_and_day(fresh_db):
         repositories.figures.count_failed(
             "site-2", NOW, {**delivery, "_id": "d-2", "site_id": "site-2"}
         )
-        flush_pending()
+        storage.pending.flush()
 
         [record] = repositories.figures.failed_on(SITE, NOW.date())
         assert (record["_id"], record["purpose"], record["attempts"]) == (
@@ -59,7 +59,7 @@ def test_a_failed_delivery_is_kept_once_and_read_by_site_and_day(fresh_db):
         assert repositories.figures.failed_on(SITE, NOW.date() - timedelta(days=1)) == []
         assert repositories.site_zones.site_ids() == [SITE, "site-2"]
     finally:
-        flush_deferred_deletes()
+        storage.deferred.sweep()
 
 
 def _referral(n: int, program: str, received_at: datetime, status: str = "received") -> dict:
@@ -75,7 +75,8 @@ def _referral(n: int, program: str, received_at: datetime, status: str = "receiv
 
 def test_the_waitlist_figures_per_program_from_tallies_and_the_walk(fresh_db):
     intake_repository.ensure_indexes(fresh_db)
-    repositories = intake_repository.mongo(fresh_db, FixedClock(NOW))
+    storage = Storage(fresh_db)
+    repositories = intake_repository.mongo(storage, FixedClock(NOW))
     fresh_db[intake_repository.SITES].insert_one({"_id": SITE, "name": "North"})
     states = [
         _referral(1, "adult", NOW - timedelta(days=30), status="admitted"),  # left the list
@@ -87,7 +88,7 @@ def test_the_waitlist_figures_per_program_from_tallies_and_the_walk(fresh_db):
         for state in states:
             listing.place(state, repositories.sequences, intake_repository.lanes_of(state))
             repositories.put_row(state, new=True)
-        flush_pending()
+        storage.pending.flush()
         c = SimpleNamespace(repositories=repositories, clock=FixedClock(NOW))
 
         [site] = intake_figures.waitlist_figures(c, OPERATOR)["items"]
@@ -100,21 +101,22 @@ def test_the_waitlist_figures_per_program_from_tallies_and_the_walk(fresh_db):
         ) == (1, 5)
         assert (site["waiting"], site["oldest_waiting_days"]) == (3, 12)
     finally:
-        flush_deferred_deletes()
+        storage.deferred.sweep()
 
 
 def test_a_missed_acknowledgement_is_kept_once_and_read_by_site_and_day(fresh_db):
     coaching_repository.ensure_indexes(fresh_db)
     assert "site_day" in fresh_db[coaching_repository.MISSED_ACKS].index_information()
-    repositories = coaching_repository.mongo(fresh_db, FixedClock(NOW))
+    storage = Storage(fresh_db)
+    repositories = coaching_repository.mongo(storage, FixedClock(NOW))
     request = {"_id": "req-1", "site_id": SITE, "kind": "crisis", "client_id": "c-1"}
     try:
         for _ in range(2):  # escalated twice in a race: one record
             repositories.count_missed_ack(SITE, NOW, request)
-        flush_pending()
+        storage.pending.flush()
 
         [record] = repositories.missed_acks_on(SITE, NOW.date())
         assert (record["_id"], record["kind"], record["client_id"]) == ("req-1", "crisis", "c-1")
         assert repositories.missed_acks_on(SITE, NOW.date() + timedelta(days=1)) == []
     finally:
-        flush_deferred_deletes()
+        storage.deferred.sweep()

@@ -19,7 +19,6 @@ from prometheus_client import REGISTRY
 
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.envelope import new_event
-from dbt_shared.events.hand_off import configure_hand_off, flush_hand_off
 from dbt_shared.events.outbox import (
     INTENTS_COLLECTION,
     KEEP_IN_DOCUMENT,
@@ -27,7 +26,7 @@ from dbt_shared.events.outbox import (
     record_intents,
 )
 from dbt_shared.events.relay import OutboxRelay
-from dbt_shared.storage.documents import MongoDocumentStore
+from dbt_shared.storage.context import Storage
 from notifications import repository as notification_store
 from support import committed_offset, header, read_topic, referral_event, wait_until
 
@@ -46,7 +45,7 @@ def test_outbox_relay_publishes_each_event_once_in_order_without_touching_the_do
     site_id = str(uuid.uuid4())
     referral_id = str(uuid.uuid4())  # one aggregate: one key, one partition, one order
     first, second = referral_event(site_id, referral_id), referral_event(site_id, referral_id)
-    things = MongoDocumentStore(fresh_db.things)
+    things = Storage(fresh_db).documents("things")
     things.insert({"_id": "doc-1"}, [first])
     things.save({**things.get("doc-1"), "touched": True}, [second])
     before = fresh_db.things.find_one({"_id": "doc-1"})
@@ -74,7 +73,7 @@ def test_an_aggregate_recording_a_new_event_does_not_republish_its_old_ones(
     old = dataclasses.replace(
         referral_event("site", referral_id), time=datetime.now(UTC) - timedelta(days=10)
     )
-    things = MongoDocumentStore(fresh_db.things)
+    things = Storage(fresh_db).documents("things")
     things.insert({"_id": referral_id}, [old])
     relay = OutboxRelay(fresh_db, ["things"], publisher, "test", **AS_IF_NO_HAND_OFF)
     assert relay.relay_once() == 1
@@ -93,7 +92,7 @@ def test_a_backlog_larger_than_a_page_is_worked_off_and_nothing_is_skipped(
     including the first event of a referral that recorded another one since."""
     now = datetime.now(UTC)
     at = lambda minutes_ago: now - timedelta(minutes=minutes_ago)  # noqa: E731
-    things = MongoDocumentStore(fresh_db.things)
+    things = Storage(fresh_db).documents("things")
     first = dataclasses.replace(referral_event("site"), time=at(50))
     things.insert({"_id": first.key}, [first])
     others = [dataclasses.replace(referral_event("site"), time=at(40)) for _ in range(11)]
@@ -124,7 +123,7 @@ def test_an_intent_whose_write_never_happened_is_dropped_after_the_grace_period(
     """The process died between recording the intent and the state write: nothing to send."""
     written = referral_event("site")
     never = referral_event("site")
-    MongoDocumentStore(fresh_db.things).insert({"_id": written.key}, [written])
+    Storage(fresh_db).documents("things").insert({"_id": written.key}, [written])
     record_intents(fresh_db, "things", never.key, [never], CLOCK)
 
     relay = OutboxRelay(fresh_db, ["things"], publisher, "test", **AS_IF_NO_HAND_OFF)
@@ -197,7 +196,7 @@ def test_an_event_above_the_brokers_limit_is_parked_and_the_events_after_it_are_
     1 MB: it is parked with why, and the events recorded before and after it still go out."""
     before, after = referral_event("site"), referral_event("site")
     too_large = admitted_with_windows(25_000)
-    things = MongoDocumentStore(fresh_db.things)
+    things = Storage(fresh_db).documents("things")
     for event in (before, too_large, after):
         things.insert({"_id": event.key}, [event])
     parked_before = parked_total()
@@ -222,12 +221,11 @@ def test_the_hand_off_sends_the_rest_of_its_batch_and_parks_what_the_broker_refu
 ):
     before, after = referral_event("site"), referral_event("site")
     too_large = admitted_with_windows(25_000)
-    configure_hand_off(lambda: publisher)
-    try:  # one write, one hand-off, one send: the refused event amid the others
-        MongoDocumentStore(fresh_db.things).insert({"_id": "doc"}, [before, too_large, after])
-        flush_hand_off()
-    finally:
-        configure_hand_off(None)
+    storage = Storage(fresh_db)
+    storage.hand_off.connect(lambda: publisher)
+    # one write, one hand-off, one send: the refused event amid the others
+    storage.documents("things").insert({"_id": "doc"}, [before, too_large, after])
+    storage.hand_off.flush()
     assert len(records_of(infra, before.id)) == 1
     assert len(records_of(infra, after.id)) == 1
     assert [p["_id"] for p in fresh_db[PARKED_COLLECTION].find()] == [too_large.id]
@@ -239,7 +237,7 @@ def test_relay_crash_after_publish_republishes_and_the_consumer_has_one_effect(
 ):
     site_id = str(uuid.uuid4())
     event = referral_event(site_id)
-    MongoDocumentStore(fresh_db.referrals).insert({"_id": event.key}, [event])
+    Storage(fresh_db).documents("referrals").insert({"_id": event.key}, [event])
 
     class CrashingPublisher:
         """The broker takes the event, then the process dies before the outbox is cleared."""

@@ -9,17 +9,19 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from dbt_shared.storage import tallies
-from dbt_shared.storage.tallies import MongoTallies, flush_pending
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.tallies import MongoTallies
 from notifications import repository as notifications_repository
 
 NOW = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
 
 
 class Process(MongoTallies):
-    """The tallies as another process of the service writes them (its own writer document)."""
+    """The tallies as another process of the service writes them (its own storage and writer
+    document)."""
 
     def __init__(self, db, name: str) -> None:
-        super().__init__(db)
+        super().__init__(Storage(db))
         self.name = name
 
     def _shard(self) -> str:
@@ -45,7 +47,8 @@ def test_two_processes_counting_at_once_are_summed_per_site_in_one_read_per_day(
     for thread in threads:
         thread.join()
     figures[0].count_failed("site-1", datetime.combine(long_ago, NOW.time(), UTC))  # outside
-    flush_pending()
+    for writer in writers:
+        writer.pending.flush()
 
     by_site = figures[0].failed_in_days_by_site(today, 7)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.errors import StaleWrite
-from dbt_shared.storage.documents import flush_deferred_deletes
+from dbt_shared.storage.context import Storage
 from notifications import bootstrap, repository
 from notifications.services import people
 
@@ -20,7 +20,8 @@ ROUNDS = 10
 
 def test_concurrent_changes_of_different_fields_all_hold(fresh_db):
     c = bootstrap.in_memory(FixedClock(datetime(2026, 3, 3, 15, 0, tzinfo=UTC)))
-    c.repositories = repository.mongo(fresh_db, c.clock)
+    storage = Storage(fresh_db)
+    c.repositories = repository.mongo(storage, c.clock)
     c.repositories.enrollments.insert(
         {"_id": "enr-1", "client_id": CLIENT, "group_id": "g", "site_id": SITE}
     )
@@ -63,7 +64,7 @@ def test_concurrent_changes_of_different_fields_all_hold(fresh_db):
     for thread in threads:
         thread.join(timeout=120)
 
-    flush_deferred_deletes()  # the revisions' locks, before the test's database is dropped
+    storage.deferred.sweep()  # the revisions' locks, before the test's database is dropped
     shown = people.get_preferences(CLIENT, c, client)
     assert set(last_ok) == set(writers), f"a writer never succeeded ({refused})"
     assert shown["channels"]["reminders"] == last_ok["reminders"]["channels"]["reminders"]

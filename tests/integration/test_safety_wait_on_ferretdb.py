@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.envelope import new_event
+from dbt_shared.storage.context import Storage
 from notifications import repository
 from notifications.domain.notices import referral_notice, risk_alert
 
@@ -52,7 +53,8 @@ def _referral(referral_id: str, at: datetime) -> dict:
 
 def test_the_oldest_unsent_safety_alert_is_found_among_the_urgent_entries_only(fresh_db):
     repository.ensure_indexes(fresh_db)
-    deliveries = repository.mongo(fresh_db).deliveries
+    storage = Storage(fresh_db)
+    deliveries = repository.mongo(storage).deliveries
     assert deliveries.oldest_urgent_waiting() is None
 
     older, newer = _risk("ref-1", T0), _risk("ref-2", T0 + timedelta(minutes=3))

@@ -13,7 +13,7 @@ import pytest
 from dbt_shared.clock import FixedClock
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.envelope import new_event
-from dbt_shared.storage.documents import flush_deferred_deletes
+from dbt_shared.storage.context import Storage
 from notifications import bootstrap, repository, services
 from notifications.adapters import InMemorySender
 from notifications.delivery_store import JOURNAL
@@ -30,7 +30,8 @@ class Crash(BaseException):
 def _worker(db, clock, sender):
     """A worker process: its own repositories (nothing in memory from the one before)."""
     c = bootstrap.in_memory(clock)
-    c.repositories = repository.mongo(db, clock)
+    c.storage = Storage(db)
+    c.repositories = repository.mongo(c.storage, clock)
     c.repositories.deliveries.send_here(LEASE)
     c.sender = sender
     c.contacts.sites[SITE] = {
@@ -99,7 +100,7 @@ def test_a_replaced_worker_records_the_sent_batch_from_the_journal(fresh_db, mon
     times = collections.Counter(email.delivery_id for email in relay.sent)
     assert set(times) == {d["_id"] for d in stored}
     assert sorted(times.values()) == [1] * 11 + [2], "only the message in flight went twice"
-    flush_deferred_deletes()  # (the journal's entries go with others, a moment later)
+    second.storage.deferred.sweep()  # (the journal's entries go with others, a moment later)
     stopped = {e.key for e in relay.sent[:8]}
     wait_until(
         lambda: {e["_id"] for e in fresh_db[JOURNAL].find({})} <= stopped,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dbt_shared.clock import FixedClock
+from dbt_shared.storage.context import Storage
 from skills_group import repository
 from skills_group.domain import statuses
 
@@ -16,7 +17,8 @@ SITE, OTHER = "site-w", "site-x"
 
 def test_the_waitlist_pages_continue_where_the_last_ended(fresh_db):
     start = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
-    r = repository.mongo(fresh_db, FixedClock(start))
+    storage = Storage(fresh_db)
+    r = repository.mongo(storage, FixedClock(start))
     repository.ensure_indexes(fresh_db)
     admitted = {"c-5": 5, "c-1": 1, "c-3": 3, "c-2b": 2, "c-2a": 2, "c-4": 4}  # hours after start
     for client_id, hours in admitted.items():
@@ -47,7 +49,8 @@ def test_a_made_up_cursor_starts_at_the_front(fresh_db):
     """Any string of the cursor pattern is a place in the list: one naming no client (here a
     NUL, which PostgreSQL under FerretDB refuses in an ``_id`` equality) is the front."""
     start = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
-    r = repository.mongo(fresh_db, FixedClock(start))
+    storage = Storage(fresh_db)
+    r = repository.mongo(storage, FixedClock(start))
     repository.ensure_indexes(fresh_db)
     r.clients.insert({"_id": "c-1", "site_id": SITE, "program_id": f"{SITE}:adult",
                       "status": statuses.WAITING, "admitted_at": start})  # fmt: skip

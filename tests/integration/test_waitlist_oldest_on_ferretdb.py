@@ -12,8 +12,8 @@ from types import SimpleNamespace
 from dbt_shared.auth import Principal
 from dbt_shared.clock import FixedClock
 from dbt_shared.storage import listing
-from dbt_shared.storage.document_locks import flush_deferred_deletes
-from dbt_shared.storage.tallies import TALLIES, flush_pending
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.tallies import TALLIES
 from intake import repository as intake_repository
 from intake.services import figures as intake_figures
 
@@ -59,7 +59,8 @@ def _receive(uri: str, db_name: str, numbers: list[int]) -> None:
     from pymongo import MongoClient
 
     client = MongoClient(uri, tz_aware=True)
-    repositories = intake_repository.mongo(client[db_name], FixedClock(NOW))
+    storage = Storage(client[db_name])
+    repositories = intake_repository.mongo(storage, FixedClock(NOW))
     for n in numbers:
         state = {
             "_id": f"ref-{n}",
@@ -71,7 +72,7 @@ def _receive(uri: str, db_name: str, numbers: list[int]) -> None:
         }
         listing.place(state, repositories.sequences, intake_repository.lanes_of(state))
         repositories.put_row(state, new=True)
-    flush_pending()  # what a process adjusted is written before it exits
+    storage.pending.flush()  # what a process adjusted is written before it exits
     client.close()
 
 
@@ -80,13 +81,14 @@ def _move(uri: str, db_name: str, numbers: list[int]) -> None:
     from pymongo import MongoClient
 
     client = MongoClient(uri, tz_aware=True)
-    repositories = intake_repository.mongo(client[db_name], FixedClock(NOW))
+    storage = Storage(client[db_name])
+    repositories = intake_repository.mongo(storage, FixedClock(NOW))
     for n in numbers:
         [row] = repositories.rows.find({"_id": f"ref-{n}"})  # index: _id
         for status in PATHS[_final_status(n)]:
             row = {**row, "status": status}
             repositories.put_row(row)
-    flush_pending()
+    storage.pending.flush()
     client.close()
 
 
@@ -124,7 +126,8 @@ def test_the_waitlist_figures_stay_right_as_processes_move_referrals_at_once(fre
     uri, name = infra.profile.mongodb_uri, fresh_db.name
     numbers = list(range(PROCESSES * PER_PROCESS))
     received_by = [numbers[i::PROCESSES] for i in range(PROCESSES)]
-    repositories = intake_repository.mongo(fresh_db, FixedClock(NOW))
+    storage = Storage(fresh_db)
+    repositories = intake_repository.mongo(storage, FixedClock(NOW))
     try:
         _run(_receive, uri, name, received_by)
         everyone = _figures(repositories)
@@ -134,7 +137,7 @@ def test_the_waitlist_figures_stay_right_as_processes_move_referrals_at_once(fre
         repositories.reconcile_tallies(SITE)
         recounted = _figures(repositories)
     finally:
-        flush_deferred_deletes()
+        storage.deferred.sweep()
 
     oldest = {p: max(n for n in numbers if _program(n) == p) for p in PROGRAMS}
     assert everyone == {p: (len(numbers) // 2, oldest[p]) for p in PROGRAMS}

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from dbt_shared.clock import FixedClock
-from dbt_shared.events.hand_off import configure_hand_off
 from devstack import mint_token, paths
 from devstack.tokens import ensure_jwt_keys
 
@@ -30,10 +29,6 @@ def api_env(monkeypatch):
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=50")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
-    yield
-    # An app made here configured this process's hand-off to that unreachable broker: forget
-    # it, so no later test (an integration test's MongoDB store) hands events to it.
-    configure_hand_off(None)
 
 
 def bearer(roles: list[str] | str, sites: list[str] | str = (), sub: str = "someone") -> dict:

@@ -14,7 +14,7 @@ NOWHERE = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=50&connectTimeoutMS=5
 
 def test_the_console_is_alive_and_reports_its_session_store_unreachable(clock):
     wired = bootstrap.in_memory(clock, FakeProvider(clock), FakeServices({}), mongodb_uri=NOWHERE)
-    wired.sessions = MongoSessionStore(mongo.database(NOWHERE, "console"), 900)
+    wired.sessions = MongoSessionStore(mongo.Mongo(NOWHERE).database("console"), 900)
     client = create_app(wired).test_client()
     assert client.get("/healthz").get_json() == {"status": "ok", "service": "console"}
     ready = client.get("/readyz")

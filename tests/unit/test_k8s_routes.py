@@ -99,7 +99,6 @@ def service_rules() -> dict[str, set[tuple[str, str]]]:
     from datetime import UTC, datetime
 
     from dbt_shared.clock import FixedClock
-    from dbt_shared.events.hand_off import configure_hand_off
 
     patch = pytest.MonkeyPatch()
     patch.setenv("AUTH_PUBLIC_KEY_FILE", __file__)  # never read: no request is made
@@ -115,7 +114,6 @@ def service_rules() -> dict[str, set[tuple[str, str]]]:
             rules[service] = _app_rules(app)
         return rules
     finally:
-        configure_hand_off(None)
         patch.undo()
 
 

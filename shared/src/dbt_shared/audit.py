@@ -7,7 +7,7 @@ the service itself in a handler or timer): ``MongoAuditLog`` in the processes,
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 from pymongo.database import Database
@@ -16,9 +16,12 @@ from dbt_shared import correlation, http_fields, pagination
 from dbt_shared.auth import Principal
 from dbt_shared.clock import Clock
 from dbt_shared.ids import new_id
-from dbt_shared.storage import group_inserts, listing
-from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage import listing
+from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+
+if TYPE_CHECKING:
+    from dbt_shared.storage.context import Storage
 
 AUDIT_COLLECTION = "audit_log"
 #: The filters of the trail, each an equality on the record.
@@ -143,15 +146,16 @@ class _Recording:
 
 
 class MongoAuditLog(_Recording):
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.collection = db[AUDIT_COLLECTION]
-        self.trail = MongoDocumentStore(self.collection, "audit record")  # for reading it
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.collection = storage.db[AUDIT_COLLECTION]
+        self.trail = storage.documents(AUDIT_COLLECTION, "audit record")  # for reading it
         # A trail has no head: its numbers come in blocks (one counter write per block).
-        self.sequences = listing.BlockSequences(listing.MongoSequences(db))
+        self.sequences = listing.BlockSequences(listing.MongoSequences(storage.db))
+        self.inserts = storage.inserts.of(self.collection)  # with the other threads' records
         self.clock = clock
 
     def _keep(self, document):
-        group_inserts.of(self.collection).insert_one(document)  # with the other threads' records
+        self.inserts.insert_one(document)
 
 
 class InMemoryAuditLog(_Recording):

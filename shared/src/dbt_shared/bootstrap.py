@@ -14,12 +14,20 @@ so each is a few lines. Each module declares its part once:
 - ``handlers``: ``handlers(components)``, event type -> handler, each calling the service layer;
 - ``timers``: ``timers(components)``, the periodic jobs, each calling the service layer.
 
+What every ``bootstrap`` builds the same way is here: ``process_storage`` (the process's
+database and what its writes share, ``dbt_shared.storage.context.Storage``, held on the
+components as ``storage``) and ``thread_locks`` (the in-memory stand-in of a lock document).
+Every long-lived object of a process is built by its ``bootstrap`` (or by ``service_app`` /
+``service_worker`` for the api's and worker's own parts) and held there: no module keeps state.
+
 Nothing here knows a particular service.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,8 +36,11 @@ from marshmallow import fields
 from pymongo.database import Database
 
 from dbt_shared.clock import Clock
+from dbt_shared.config import Settings
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.consumer import Handler
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.mongo import Mongo
 from dbt_shared.web import Blueprint, create_service_app
 from dbt_shared.worker import Timer, Wiring, WorkerContext, run_worker
 
@@ -62,6 +73,28 @@ class TimersModule(Protocol):
 class WithClock(Protocol):
     @property
     def clock(self) -> Clock: ...
+
+
+def process_storage(service: str, db: Database | None = None) -> Storage:
+    """The storage of this process: on ``db`` (the worker passes its own), or on the database
+    the environment names for ``service`` (``MONGODB_URI``, ``MONGODB_DATABASE``)."""
+    if db is None:
+        settings = Settings.from_env(service)
+        db = Mongo(settings.mongodb_uri).database(settings.mongodb_database)
+    return Storage(db)
+
+
+def thread_locks() -> Callable[[str], AbstractContextManager]:
+    """``locks`` for in-memory components: one thread lock per name (a lock document's
+    stand-in, ``Storage.lock``, in unit tests)."""
+    held: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def lock(name: str) -> threading.Lock:
+        with guard:
+            return held.setdefault(name, threading.Lock())
+
+    return lock
 
 
 @dataclass(frozen=True)
@@ -116,6 +149,7 @@ def service_worker(
             in_send_order=getattr(handlers, "IN_SEND_ORDER", False),
             first_topics=getattr(handlers, "FIRST_TOPICS", ()),
             urgent_topics=getattr(handlers, "URGENT_TOPICS", ()),
+            storage=getattr(built, "storage", None),
         )
 
     run_worker(

@@ -12,6 +12,7 @@ every request schema carry their own bounds (``dbt_shared.http_fields``).
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import time
@@ -35,7 +36,6 @@ from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.errors import DomainError
 from dbt_shared.events.catalog import Catalog
-from dbt_shared.events.hand_off import configure_hand_off
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.kafka_probe import KafkaProbe
 from dbt_shared.openapi import create_api, document_config
@@ -43,6 +43,7 @@ from dbt_shared.problems import PROBLEM_TYPE_BASE, Problem, title_for
 from dbt_shared.staff_directory import COLLECTION as STAFF_DIRECTORY
 from dbt_shared.staff_directory import StaffDirectory
 from dbt_shared.storage import mongo
+from dbt_shared.storage.context import Storage
 from dbt_shared.tokens import TokenVerifier, authenticate
 
 log = logging.getLogger(__name__)
@@ -91,16 +92,21 @@ class _BoundedSegment(UnicodeConverter):
 
 @dataclass
 class ServiceContext:
-    """The composition root of one api process: settings, clock, database, auth."""
+    """The composition root of one api process: settings, clock, database, auth. Its database
+    is the components' (``storage``) where they have one; otherwise (in-memory components) one
+    on a client of its own, made when first used."""
 
     settings: Settings
     clock: Clock
     verifier: TokenVerifier
     ready_checks: dict[str, Callable[[], None]] = field(default_factory=dict)
+    storage: Storage | None = None
 
     @cached_property
     def db(self) -> Database:
-        return mongo.database(self.settings.mongodb_uri, self.settings.mongodb_database)
+        if self.storage is not None:
+            return self.storage.db
+        return mongo.Mongo(self.settings.mongodb_uri).database(self.settings.mongodb_database)
 
     @cached_property
     def staff_directory(self) -> StaffDirectory:
@@ -147,7 +153,8 @@ def create_service_app(
     catalog: Catalog | None = None,
 ) -> Flask:
     """The api of ``service``. With ``catalog`` (the event types it records), events recorded
-    by a request are handed to the broker right after the write (``dbt_shared.events.hand_off``)."""
+    by a request are handed to the broker right after the write (``dbt_shared.events.hand_off``)
+    by the components' ``storage``, whose pending writes are made when the process exits."""
     settings = settings or Settings.from_env(service)
     logs.configure(service, settings.log_level, settings.log_format)
     app = Flask(service)
@@ -159,16 +166,22 @@ def create_service_app(
         MAX_CONTENT_LENGTH=env_int("MAX_REQUEST_BODY_BYTES", DEFAULT_MAX_REQUEST_BODY_BYTES),
     )
     app.url_map.converters["default"] = app.url_map.converters["string"] = _BoundedSegment
+    storage: Storage | None = getattr(components, "storage", None)
     ctx = ServiceContext(
-        settings=settings, clock=clock or SystemClock(), verifier=TokenVerifier(settings.auth)
+        settings=settings,
+        clock=clock or SystemClock(),
+        verifier=TokenVerifier(settings.auth),
+        storage=storage,
     )
-    ctx.ready_checks["mongodb"] = lambda: mongo.ping(settings.mongodb_uri)
+    ctx.ready_checks["mongodb"] = lambda: mongo.ping(ctx.db.client)
     ctx.ready_checks["kafka"] = KafkaProbe(settings.kafka_bootstrap_servers)
     app.extensions["dbt"] = ctx
-    if catalog is not None:
-        configure_hand_off(
-            lambda: EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
-        )
+    if storage is not None:
+        if catalog is not None:
+            storage.hand_off.connect(
+                lambda: EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
+            )
+        atexit.register(storage.stop)  # a gunicorn worker's exit: its pending writes
     app.extensions[COMPONENTS_EXTENSION] = components
 
     hops = env_int("TRUSTED_PROXY_HOPS", 0)

@@ -23,7 +23,6 @@ from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.consumer import Handler
-from dbt_shared.events.hand_off import configure_hand_off
 from dbt_shared.events.lanes import consumer_lanes
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.record_handling import PROCESSED_COLLECTION
@@ -31,6 +30,7 @@ from dbt_shared.events.relay import OutboxRelay
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.heap import freeze_startup_objects
 from dbt_shared.storage import mongo
+from dbt_shared.storage.context import Storage
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,9 @@ class Wiring:
     # Topics read by a consumer of their own (a service's ``handlers.URGENT_TOPICS``): a
     # crisis request is handled while a poll of routine events is, not after it (``lanes``).
     urgent_topics: tuple[str, ...] = ()
+    # The components' storage (``dbt_shared.storage.context``): the worker connects its
+    # hand-off to the worker's publisher and makes its pending writes when it stops.
+    storage: Storage | None = None
 
 
 def run_worker(
@@ -98,7 +101,7 @@ def run_worker(
     stop = threading.Event()
     ctx = WorkerContext(
         settings=settings,
-        db=mongo.database(settings.mongodb_uri, settings.mongodb_database),
+        db=mongo.Mongo(settings.mongodb_uri).database(settings.mongodb_database),
         clock=clock or SystemClock(),
         stop=stop,
     )
@@ -121,7 +124,8 @@ def run_worker(
         prepare(ctx)
     wiring = wire(ctx)
     publisher = EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
-    configure_hand_off(lambda: publisher)
+    if wiring.storage is not None:
+        wiring.storage.hand_off.connect(lambda: publisher)
     relay = OutboxRelay(ctx.db, outbox_collections, publisher, service, clock=ctx.clock)
     consumers = consumer_lanes(
         service=service,
@@ -167,6 +171,8 @@ def run_worker(
     for thread in threads.values():
         thread.join(timeout=20)
     server.shutdown()
+    if wiring.storage is not None:
+        wiring.storage.stop()  # its pending tally adjustments and deferred deletes
     publisher.close()
     log.info("worker stopped")
     sys.exit(0)

@@ -54,7 +54,7 @@ def _install_operational_routes(app: Flask, wired: Components) -> None:
         checks = {}
         if isinstance(wired.sessions, MongoSessionStore):
             try:
-                mongo.ping(wired.settings.mongodb_uri)
+                mongo.ping(wired.sessions.collection.database.client)
                 checks["mongodb"] = True
             except Exception:
                 checks["mongodb"] = False

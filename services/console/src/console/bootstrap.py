@@ -17,7 +17,7 @@ from console.monitoring import Monitoring
 from console.sessions import MemorySessionStore, MongoSessionStore, SessionStore
 from console.settings import SERVICE_URL_VARIABLES, ConsoleSettings
 from dbt_shared.clock import Clock, SystemClock
-from dbt_shared.storage import mongo
+from dbt_shared.storage.mongo import Mongo
 
 SERVICE = "console"
 
@@ -37,7 +37,7 @@ def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Compone
     ``console.sessions`` (of ``db`` when given), the real provider, the system clock."""
     settings = ConsoleSettings.from_env()
     if db is None:
-        db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
+        db = Mongo(settings.mongodb_uri).database(settings.mongodb_database)
     store = MongoSessionStore(db, settings.session_idle_s)
     return Components(
         settings=settings,

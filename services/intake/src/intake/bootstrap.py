@@ -1,7 +1,8 @@
 """Intake's composition root: what the api, the worker and the tests run the use cases with.
 
-``bootstrap`` wires the real parts (MongoDB, the field cipher from the environment, the system
-clock); ``in_memory`` wires in-memory repositories and a fresh key for unit and API tests.
+``bootstrap`` wires the real parts (the process's ``storage`` on MongoDB, the field cipher from
+the environment, the system clock); ``in_memory`` wires in-memory repositories and a fresh key
+for unit and API tests (no ``storage``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
+from dbt_shared.bootstrap import process_storage
 from dbt_shared.clock import Clock, SystemClock
-from dbt_shared.config import Settings
 from dbt_shared.idempotency import Idempotency, InMemoryIdempotencyKeys, MongoIdempotencyKeys
 from dbt_shared.protection import FieldCipher, StoredResponseSealer
-from dbt_shared.storage import mongo
+from dbt_shared.storage.context import Storage
 from intake import repository
 from intake.events import SERVICE
 from intake.repository import Repositories
@@ -28,20 +29,22 @@ class Components:
     clock: Clock
     # the Idempotency-Key of creating POSTs: its keys, the first answers sealed (client data)
     idempotency: Idempotency
+    storage: Storage | None = None  # what the process's writes share (in memory: none)
 
 
 def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
     """For the processes: MongoDB (the worker passes its own), the cipher, the system clock."""
-    if db is None:
-        settings = Settings.from_env(SERVICE)
-        db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
+    storage = process_storage(SERVICE, db)
     clock = clock or SystemClock()
     cipher = FieldCipher.from_env()  # fail at start-up, not on the first referral
     return Components(
-        repositories=repository.mongo(db, clock),
+        repositories=repository.mongo(storage, clock),
         cipher=cipher,
         clock=clock,
-        idempotency=Idempotency(MongoIdempotencyKeys(db), clock, StoredResponseSealer(cipher)),
+        idempotency=Idempotency(
+            MongoIdempotencyKeys(storage.db), clock, StoredResponseSealer(cipher)
+        ),
+        storage=storage,
     )
 
 

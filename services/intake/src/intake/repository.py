@@ -17,9 +17,10 @@ from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.events import outbox
 from dbt_shared.storage import listing, tallies
-from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
-from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
+from dbt_shared.storage.tallies import InMemoryTallies, Tallies
 from intake.domain import pipeline, waitlist
 from intake.domain.referral import Referral
 
@@ -296,18 +297,18 @@ def ensure_indexes(db: Database) -> None:
     audit.ensure_indexes(db)
 
 
-def mongo(db: Database, clock: Clock) -> Repositories:
+def mongo(storage: Storage, clock: Clock) -> Repositories:
     return Repositories(
-        sites=MongoDocumentStore(db[SITES], "site"),
-        programs=MongoDocumentStore(db[PROGRAMS], "program"),
-        clinicians=MongoDocumentStore(db[CLINICIANS], "clinician"),
-        referrals=MongoDocumentStore(db[REFERRALS], "referral"),
-        rows=listing.MongoRows(db[REFERRAL_ROWS]),
+        sites=storage.documents(SITES, "site"),
+        programs=storage.documents(PROGRAMS, "program"),
+        clinicians=storage.documents(CLINICIANS, "clinician"),
+        referrals=storage.documents(REFERRALS, "referral"),
+        rows=storage.rows(REFERRAL_ROWS),
         # a busy site's numbers in blocks: the waitlist's head waits for a second look
-        sequences=listing.BlockSequences(listing.MongoSequences(db)),
-        tallies=MongoTallies(db),
-        audit=MongoAuditLog(db, clock),
-        staff=MongoDocumentStore(db[STAFF], "staff member"),
+        sequences=listing.BlockSequences(listing.MongoSequences(storage.db)),
+        tallies=storage.tallies(),
+        audit=MongoAuditLog(storage, clock),
+        staff=storage.documents(STAFF, "staff member"),
     )
 
 

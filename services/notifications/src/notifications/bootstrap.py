@@ -1,8 +1,9 @@
 """The composition root: which repositories, sender and contact lookup the use cases run on.
 
-``bootstrap`` wires the processes (MongoDB repositories, SMTP, intake's site API);
-``in_memory`` wires unit tests (in-memory repositories, a sender that keeps what it is given,
-sites held in a dict). The api (``app``) and the worker (``worker``) go through here.
+``bootstrap`` wires the processes (the process's ``storage`` and MongoDB repositories, SMTP,
+intake's site API); ``in_memory`` wires unit tests (in-memory repositories, a sender that keeps
+what it is given, sites held in a dict). The api (``app``) and the worker (``worker``) go
+through here.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
+from dbt_shared.bootstrap import process_storage
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env, env_int
-from dbt_shared.storage import mongo
+from dbt_shared.storage.context import Storage
 from dbt_shared.tokens import ServiceTokens
 from notifications import events, repository
 from notifications.adapters import (
@@ -54,6 +56,8 @@ class Components:
     """One retry schedule per priority (``retries.retry_policies``)."""
     quiet_hours: Mapping[str, QuietHours | None]
     """Each channel's local quiet hours (``quiet_hours.QUIET_HOURS``)."""
+    storage: Storage | None = None
+    """What the process's writes share (``dbt_shared.storage.context``); in memory: none."""
 
 
 def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
@@ -61,27 +65,28 @@ def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Compone
     its own), email through the ``SMTP_*`` relay, addresses from intake's API and the calendar
     from skills-group's, as this service; the system clock."""
     settings = Settings.from_env(events.SERVICE)
-    if db is None:
-        db = mongo.database(settings.mongodb_uri, settings.mongodb_database)
-    return wire(db, clock or SystemClock(), settings=settings)
+    return wire(process_storage(events.SERVICE, db), clock or SystemClock(), settings=settings)
 
 
 def wire(
-    db: Database,
+    storage: Storage | Database,
     clock: Clock,
     *,
     settings: Settings | None = None,
     sender: EmailSender | None = None,
     contacts: SiteContacts | None = None,
 ) -> Components:
-    """The processes' parts on ``db``. Normal deliveries are tried ``DELIVERY_MAX_ATTEMPTS``
-    times. Without ``settings``, a wiring that only records (the consumer side in integration
-    tests): intake and skills-group are not asked."""
+    """The processes' parts on ``storage`` (a bare database: a storage of its own). Normal
+    deliveries are tried ``DELIVERY_MAX_ATTEMPTS`` times. Without ``settings``, a wiring that
+    only records (the consumer side in integration tests): intake and skills-group are not
+    asked."""
+    if not isinstance(storage, Storage):
+        storage = Storage(storage)
     service_tokens = ServiceTokens(settings.auth, events.SERVICE) if settings else None
     sms_settings = SmsSettings.from_env()
     return Components(
         clock=clock,
-        repositories=repository.mongo(db, clock),
+        repositories=repository.mongo(storage, clock),
         contacts=contacts or IntakeSites(settings, service_tokens),
         sender=sender or SmtpSender(SmtpSettings.from_env()),
         sms=TwilioSms(sms_settings),
@@ -92,6 +97,7 @@ def wire(
             RetryPolicy(max_attempts=env_int("DELIVERY_MAX_ATTEMPTS", 6))
         ),
         quiet_hours=QUIET_HOURS,
+        storage=storage,
     )
 
 

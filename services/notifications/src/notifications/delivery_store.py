@@ -12,23 +12,15 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
-from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
 from dbt_shared.clock import aware
 from dbt_shared.events.envelope import Event
 from dbt_shared.storage import listing
-from dbt_shared.storage.documents import (
-    REVISION,
-    DocumentLock,
-    DocumentStore,
-    MongoDocumentStore,
-    delete_later,
-    needs_write_lock,
-)
+from dbt_shared.storage.documents import REVISION, DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from notifications.domain.deliveries import DeliveryStatus, claim_order
 from notifications.domain.purposes import Priority, priority_rank
@@ -39,6 +31,9 @@ from notifications.send_journal import (
     SendJournal,
     send_key,
 )
+
+if TYPE_CHECKING:
+    from dbt_shared.storage.context import Storage
 
 QUEUE = "delivery_queue"  # the pending deliveries only: what the timer reads
 ORPHAN_GRACE = timedelta(minutes=2)
@@ -179,14 +174,15 @@ class MongoDeliveries(Deliveries):
     entry whose delivery never got written, or is settled already, is dropped when claimed.
     """
 
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, storage: Storage, collection: str) -> None:
         super().__init__(
-            MongoDocumentStore(collection, "delivery"),
-            listing.BlockSequences(listing.MongoSequences(collection.database)),
-            MongoSendJournal(collection.database[JOURNAL]),
+            storage.documents(collection, "delivery"),
+            listing.BlockSequences(listing.MongoSequences(storage.db)),
+            MongoSendJournal(storage.db[JOURNAL], storage.deferred),
         )
-        self.collection = collection
-        self.queue = collection.database[QUEUE]
+        self.storage = storage
+        self.collection = storage.db[collection]
+        self.queue = storage.db[QUEUE]
         self._candidates: list[dict[str, Any]] = []  # due entries read, not yet claimed
         self._urgent_at = 0.0
         # Deliveries this process made due at once and claimed as it stored them (see
@@ -277,7 +273,7 @@ class MongoDeliveries(Deliveries):
         if stored["status"] == DeliveryStatus.PENDING:
             self._enqueue(stored)
         else:  # settled: its entry goes with others a moment later (its lease keeps it unclaimed)
-            delete_later(self.queue, stored["_id"])  # index: _id
+            self.storage.deferred.add(self.queue, stored["_id"])  # index: _id
 
     def _enqueue(self, delivery: dict[str, Any]) -> None:
         self.queue.update_one(
@@ -300,7 +296,7 @@ class MongoDeliveries(Deliveries):
                 return ready
             with self._ready_lock:  # an urgent one is due in the queue: it goes first
                 self._ready.insert(0, (ready["next_attempt_at"], ready))
-            if needs_write_lock(self.queue.database):  # FerretDB claims from the candidates
+            if self.storage.write_lock:  # FerretDB claims from the candidates
                 self._candidates.insert(0, urgent)
         elif ready is not None:
             return ready
@@ -342,7 +338,7 @@ class MongoDeliveries(Deliveries):
 
     def _claim_entry(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
         due = {"next_attempt_at": {"$lte": now}}
-        if not needs_write_lock(self.queue.database):
+        if not self.storage.write_lock:
             return self.queue.find_one_and_update(
                 due,
                 {"$set": {"next_attempt_at": now + lease}},
@@ -366,7 +362,7 @@ class MongoDeliveries(Deliveries):
             # that moment claims it (the others skip it), and the update that moves it on is
             # guarded by the moment as read (a claim from a stale read matches nothing).
             due_at = entry["next_attempt_at"]
-            lock = DocumentLock(self.queue.database, f"{QUEUE}/{entry['_id']}@{due_at.isoformat()}")
+            lock = self.storage.lock(f"{QUEUE}/{entry['_id']}@{due_at.isoformat()}")
             if not lock.try_acquire():
                 continue  # claimed by another worker meanwhile
             try:

@@ -11,7 +11,7 @@ from typing import Any
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from dbt_shared.storage.documents import delete_later
+from dbt_shared.storage.document_locks import DeferredDeletes
 
 JOURNAL = "send_journal"  # one entry per attempt handed to a provider, by its send key
 
@@ -67,8 +67,9 @@ class SendJournal:
 
 
 class MongoSendJournal(SendJournal):
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, deferred: DeferredDeletes) -> None:
         self.collection = collection
+        self.deferred = deferred  # the process's deletes made a moment later, together
 
     def begin(self, key, since, previous=None):
         try:
@@ -87,7 +88,7 @@ class MongoSendJournal(SendJournal):
 
     def forget(self, keys):
         for key in keys:
-            delete_later(self.collection, key)  # index: _id, with others a moment later
+            self.deferred.add(self.collection, key)  # index: _id, with others a moment later
 
 
 class InMemorySendJournal(SendJournal):

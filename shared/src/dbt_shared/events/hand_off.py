@@ -1,7 +1,11 @@
 """Step 3 of the outbox (:mod:`dbt_shared.events.outbox`), off the request path: right after a
 write succeeds, a thread of the process that made it hands its events to the broker (gathered
 with what other writes of the moment made, one send) and deletes their intents once the broker
-acknowledged them. Bounded and never waited on: what it cannot send, the relay sweeps."""
+acknowledged them. Bounded and never waited on: what it cannot send, the relay sweeps.
+
+A process's ``HandOff`` lives on its ``Storage`` (``dbt_shared.storage.context``), built by the
+service's ``bootstrap``; the api or the worker that owns the publisher ``connect``s it (unit
+tests never do: the relay alone would send) and ``flush``es it when it stops."""
 
 from __future__ import annotations
 
@@ -26,21 +30,50 @@ FORGET_EVERY_S = 0.25
 GATHER_S = 0.01
 
 
-class _HandOff:
+class HandOff:
     """Step 3, off the request path: a thread of this process hands recorded events to the
-    broker and deletes their intents. Bounded: when it cannot keep up, the relay sends."""
+    broker and deletes their intents. Bounded: when it cannot keep up, the relay sends. Sends
+    nothing until ``connect``ed to a publisher."""
 
-    def __init__(
-        self, publisher_factory: Callable[[], Publisher], timeout_s: float, gather_s: float
-    ) -> None:
-        self.publisher_factory = publisher_factory
-        self.timeout_s = timeout_s
-        self.gather_s = gather_s
+    def __init__(self) -> None:
+        self.publisher_factory: Callable[[], Publisher] | None = None
+        self.timeout_s = 10.0
+        self.gather_s = GATHER_S
         self.queue: queue.Queue[tuple[Database, list[Event]]] = queue.Queue(maxsize=10_000)
         self._publisher: Publisher | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.forgetting = False  # acknowledged events whose intents are still to be deleted
+
+    def connect(
+        self,
+        publisher_factory: Callable[[], Publisher] | None,
+        timeout_s: float = 10.0,
+        gather_s: float = GATHER_S,
+    ) -> None:
+        """Hand this process's events to the broker right after each write, through the
+        publisher ``publisher_factory`` makes (once, on the hand-off's thread); ``None``: the
+        relay alone sends them. ``gather_s``: how long one send waits for more (a batch job
+        that no one waits for gathers longer)."""
+        with self._lock:
+            self.publisher_factory = publisher_factory
+            self.timeout_s, self.gather_s = timeout_s, gather_s
+            self._publisher = None
+
+    def hand_off(self, db: Database, events: list[Event]) -> bool:
+        """Queue the events of a successful write for the broker. Never raises, never waits."""
+        if self.publisher_factory is None or not events:
+            return False
+        return self.submit(db, events)
+
+    def flush(self) -> None:
+        """Wait until every queued hand-off was tried (the process's stop, a batch job)."""
+        if self.publisher_factory is None and self._thread is None:
+            return
+        self.queue.join()
+        deadline = time.monotonic() + 10 * FORGET_EVERY_S
+        while self.forgetting and time.monotonic() < deadline:
+            time.sleep(FORGET_EVERY_S / 5)
 
     def submit(self, db: Database, events: list[Event]) -> bool:
         with self._lock:  # started lazily: after gunicorn forks, in the process that uses it
@@ -70,7 +103,10 @@ class _HandOff:
             try:
                 if batch:
                     if self._publisher is None:
-                        self._publisher = self.publisher_factory()
+                        factory = self.publisher_factory
+                        if factory is None:  # disconnected meanwhile: the relay sends
+                            raise RuntimeError("hand-off not connected")
+                        self._publisher = factory()
                     rejected: dict[str, BaseException] = {}
                     try:
                         self._publisher.publish(
@@ -103,37 +139,6 @@ class _HandOff:
                 forget.clear()
                 forgot_at = time.monotonic()
                 self.forgetting = False
-
-
-_hand_off: _HandOff | None = None
-
-
-def configure_hand_off(
-    publisher_factory: Callable[[], Publisher] | None,
-    timeout_s: float = 10.0,
-    gather_s: float = GATHER_S,
-) -> None:
-    """Let this process hand its events to the broker right after each write (``None``: the
-    relay alone sends them, as in unit tests). ``gather_s``: how long one send waits for more
-    (a batch job that no one waits for gathers longer)."""
-    global _hand_off
-    _hand_off = _HandOff(publisher_factory, timeout_s, gather_s) if publisher_factory else None
-
-
-def hand_off(db: Database, events: list[Event]) -> bool:
-    """Queue the events of a successful write for the broker. Never raises, never waits."""
-    if _hand_off is None or not events:
-        return False
-    return _hand_off.submit(db, events)
-
-
-def flush_hand_off() -> None:
-    """Wait until every queued hand-off was tried (a batch job before it exits)."""
-    if _hand_off is not None:
-        _hand_off.queue.join()
-        deadline = time.monotonic() + 10 * FORGET_EVERY_S
-        while _hand_off.forgetting and time.monotonic() < deadline:
-            time.sleep(FORGET_EVERY_S / 5)
 
 
 def _park_events(

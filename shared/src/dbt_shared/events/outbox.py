@@ -41,7 +41,7 @@ from dbt_shared import metrics
 from dbt_shared.clock import Clock
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.records import error_text
-from dbt_shared.storage import group_inserts
+from dbt_shared.storage.group_inserts import InsertGroups
 from dbt_shared.storage.mongo import delete_ids
 
 log = logging.getLogger(__name__)
@@ -92,10 +92,16 @@ def ensure_indexes(db: Database) -> None:
 
 
 def record_intents(
-    db: Database, collection: str, document_id: str, events: Iterable[Event], clock: Clock
+    db: Database,
+    collection: str,
+    document_id: str,
+    events: Iterable[Event],
+    clock: Clock,
+    *,
+    inserts: InsertGroups | None = None,
 ) -> list[str]:
     """Step 1: say, before the state write, which events it will carry."""
-    return record_intents_many(db, collection, [(document_id, events)], clock)
+    return record_intents_many(db, collection, [(document_id, events)], clock, inserts=inserts)
 
 
 def record_intents_many(
@@ -103,8 +109,12 @@ def record_intents_many(
     collection: str,
     writes: Iterable[tuple[str, Iterable[Event]]],
     clock: Clock,
+    *,
+    inserts: InsertGroups | None = None,
 ) -> list[str]:
-    """``record_intents`` for several writes (document id, its events) in one insert."""
+    """``record_intents`` for several writes (document id, its events) in one insert: with the
+    intents other threads of this process record meanwhile when given the process's
+    ``inserts`` (a store always is), alone otherwise."""
     now = clock.now()
     intents = [
         {
@@ -117,8 +127,10 @@ def record_intents_many(
         for document_id, events in writes
         for event in events
     ]
-    if intents:  # with the intents other threads of this process record meanwhile
-        group_inserts.of(db[INTENTS_COLLECTION]).insert_many(intents)
+    if intents and inserts is not None:
+        inserts.of(db[INTENTS_COLLECTION]).insert_many(intents)
+    elif intents:
+        db[INTENTS_COLLECTION].insert_many(intents, ordered=False)
     return [i["_id"] for i in intents]
 
 

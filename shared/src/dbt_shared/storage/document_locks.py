@@ -1,6 +1,9 @@
 """Locks around a read-modify-write where the server does not make it atomic (FerretDB v1),
 and the deletes made a moment later, together, of what no one reads again (past revisions'
 locks, settled queue entries). ``storage.documents`` takes a revision's lock in every save.
+
+Nothing here is held by the module: a process's ``DeferredDeletes`` live on its ``Storage``
+(``storage.context``), built by the service's ``bootstrap``.
 """
 
 from __future__ import annotations
@@ -27,8 +30,6 @@ LOCKS_COLLECTION = "document_locks"
 LOCK_LEASE = timedelta(seconds=10)
 LOCK_WAIT_S = 5.0
 
-_lock_needed: dict[int, bool] = {}
-
 
 def needs_write_lock(db: Database) -> bool:
     """Whether a guarded update is not compare-and-set on this server.
@@ -36,15 +37,12 @@ def needs_write_lock(db: Database) -> bool:
     FerretDB v1 applies an update as read-then-write without a lock, so two writers guarded by
     the same revision can both "succeed" and one write is lost. MongoDB applies a filtered
     update atomically per document. ``MONGODB_WRITE_GUARD`` (``lock`` or ``revision``) overrides
-    what the server's ``buildInfo`` says.
+    what the server's ``buildInfo`` says. Asks the server each time: a ``Storage`` asks once.
     """
     setting = os.environ.get("MONGODB_WRITE_GUARD", "auto").lower()
     if setting in ("lock", "revision"):
         return setting == "lock"
-    key = id(db.client)
-    if key not in _lock_needed:
-        _lock_needed[key] = "ferretdbVersion" in db.client.admin.command("buildInfo")
-    return _lock_needed[key]
+    return "ferretdbVersion" in db.client.admin.command("buildInfo")
 
 
 class DocumentLock:
@@ -54,11 +52,18 @@ class DocumentLock:
     over once it has run out.
     """
 
-    def __init__(self, db: Database, name: str, lease: timedelta = LOCK_LEASE) -> None:
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        lease: timedelta = LOCK_LEASE,
+        deferred: DeferredDeletes | None = None,
+    ) -> None:
         self.locks = db[LOCKS_COLLECTION]
         self.name = name
         self.lease = lease
         self.owner = uuid.uuid4().hex
+        self.deferred = deferred  # where ``release_later`` leaves it (else: released at once)
 
     def document(self, now: datetime) -> dict[str, Any]:
         """The lock as stored: taken by whoever inserts it first, until ``expires_at``."""
@@ -96,7 +101,10 @@ class DocumentLock:
     def release_later(self) -> None:
         """Leave the lock to be deleted with others in one write a moment later: for a lock no
         one takes again once its work is done (a revision's, see ``revision_lock``)."""
-        _DEFERRED.add(self.locks, self.name)
+        if self.deferred is None:
+            self.release()
+        else:
+            self.deferred.add(self.locks, self.name)
 
     def __exit__(self, *_exc: object) -> None:
         self.release()
@@ -122,19 +130,26 @@ def try_acquire_all(locks: list[DocumentLock]) -> list[DocumentLock]:
     return [lock for lock in locks if lock.name in taken]
 
 
-def revision_lock(db: Database, collection: str, document_id: str, revision: Any):
+def revision_lock(
+    db: Database, collection: str, document_id: str, revision: Any, deferred: DeferredDeletes
+) -> DocumentLock:
     """The lock of one revision of a document: whoever holds it is the one writer that may
     turn that revision into the next. Once the next is written no writer wants it again
-    (a writer still at that revision gets a conflict), so it is released later, in bulk."""
-    return DocumentLock(db, f"{collection}/{document_id}@{revision}")
+    (a writer still at that revision gets a conflict), so it is released later, in bulk
+    (``deferred``)."""
+    return DocumentLock(db, f"{collection}/{document_id}@{revision}", deferred=deferred)
 
 
-class _DeferredDeletes:
+class DeferredDeletes:
     """Deletes by ``_id`` made a moment later, together: one command per collection every
     ``SWEEP_EVERY_S`` (``mongo.delete_ids``: an equality delete per id) for what no one reads
     again (a past revision's lock, a settled queue entry). Every few minutes the sweep of the
     locks also takes those whose lease ran out long ago (a process that died before its sweep):
-    a range, but on a collection that holds only the locks in flight."""
+    a range, but on a collection that holds only the locks in flight.
+
+    One per process and database, on its ``Storage``; ``sweep`` makes them now (the process's
+    stop, a batch job before it exits, tests). A delete left here must be harmless while it
+    lasts: a process killed first leaves it for good."""
 
     SWEEP_EVERY_S = 0.25
     EXPIRED_EVERY_S = 300.0
@@ -146,6 +161,7 @@ class _DeferredDeletes:
         self._expired_at = 0.0
 
     def add(self, collection: Collection, document_id: Any) -> None:
+        """Delete ``document_id`` from ``collection`` a moment from now, with others."""
         with self._lock:
             key = (id(collection.database.client), collection.database.name, collection.name)
             self._pending.setdefault(key, (collection, []))[1].append(document_id)
@@ -168,20 +184,6 @@ class _DeferredDeletes:
                 with self._lock:
                     self._pending.setdefault(key, (collection, []))[1].extend(ids)
                 self._later.poke()
-
-
-_DEFERRED = _DeferredDeletes()
-
-
-def delete_later(collection: Collection, document_id: Any) -> None:
-    """Delete a document no one reads or writes again a moment from now, with others in one
-    write (it must be harmless while it lasts: a process killed first leaves it for good)."""
-    _DEFERRED.add(collection, document_id)
-
-
-def flush_deferred_deletes() -> None:
-    """Make the deferred deletes now (a batch job before it exits, tests)."""
-    _DEFERRED.sweep()
 
 
 def _utc_if_datetime(value: Any) -> Any:

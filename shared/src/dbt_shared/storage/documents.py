@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.collection import Collection
@@ -26,16 +26,15 @@ from dbt_shared.clock import SystemClock
 from dbt_shared.errors import Duplicate, StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.events.envelope import Event
-from dbt_shared.events.hand_off import hand_off
-from dbt_shared.storage import group_inserts
 from dbt_shared.storage.document_locks import LOCK_LEASE as LOCK_LEASE
 from dbt_shared.storage.document_locks import LOCK_WAIT_S, revision_lock, try_acquire_all
 from dbt_shared.storage.document_locks import LOCKS_COLLECTION as LOCKS_COLLECTION
 from dbt_shared.storage.document_locks import DocumentLock as DocumentLock
 from dbt_shared.storage.document_locks import _utc_if_datetime as _utc_if_datetime
-from dbt_shared.storage.document_locks import delete_later as delete_later
-from dbt_shared.storage.document_locks import flush_deferred_deletes as flush_deferred_deletes
 from dbt_shared.storage.document_locks import needs_write_lock as needs_write_lock
+
+if TYPE_CHECKING:
+    from dbt_shared.storage.context import Storage
 
 REVISION = "_rev"
 WRITER = "_w"  # which ``save_many`` wrote the document last (it tells its writes by it)
@@ -114,9 +113,13 @@ def state_of(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class MongoDocumentStore:
-    def __init__(self, collection: Collection, what: str = "object") -> None:
+    """A collection's documents; its writes go through the process's ``storage`` (grouped
+    inserts, the revision guard it chose, revision locks released later, the hand-off)."""
+
+    def __init__(self, collection: Collection, what: str = "object", *, storage: Storage) -> None:
         self.collection = collection
         self.what = what
+        self.storage = storage
 
     def get(self, document_id: str) -> dict[str, Any] | None:
         return self.collection.find_one({"_id": document_id})
@@ -137,14 +140,14 @@ class MongoDocumentStore:
         stored = outbox.new_document_with_events({**document, REVISION: 0}, events)
         intents = self._intend(document["_id"], events)
         try:
-            group_inserts.of(self.collection).insert_one(stored)  # with other threads' inserts
+            self.storage.inserts.of(self.collection).insert_one(stored)  # with others' inserts
         except DuplicateKeyError:
             outbox.forget_intents(self.collection.database, intents)
             existing = self.collection.find_one({"_id": document["_id"]})
             if existing is None:  # a duplicate on another unique index
                 raise Duplicate(self.what) from None
             return existing, False
-        hand_off(self.collection.database, events)
+        self.storage.hand_off.hand_off(self.collection.database, events)
         return stored, True
 
     def insert_many(self, documents):
@@ -166,7 +169,12 @@ class MongoDocumentStore:
 
     def _intend(self, document_id: str, events: list[Event]) -> list[str]:
         return outbox.record_intents(
-            self.collection.database, self.collection.name, document_id, events, _SYSTEM_CLOCK
+            self.collection.database,
+            self.collection.name,
+            document_id,
+            events,
+            _SYSTEM_CLOCK,
+            inserts=self.storage.inserts,
         )
 
     def save(self, document, events=()):
@@ -177,7 +185,7 @@ class MongoDocumentStore:
         except StaleWrite:
             outbox.forget_intents(self.collection.database, intents)
             raise
-        hand_off(self.collection.database, events)
+        self.storage.hand_off.hand_off(self.collection.database, events)
         return stored
 
     def save_many(self, changes):
@@ -187,16 +195,22 @@ class MongoDocumentStore:
             raise ValueError("save_many takes one change per document")
         db = self.collection.database
         outbox.record_intents_many(
-            db, self.collection.name, [(d["_id"], events) for d, events in changes], _SYSTEM_CLOCK
+            db,
+            self.collection.name,
+            [(d["_id"], events) for d, events in changes],
+            _SYSTEM_CLOCK,
+            inserts=self.storage.inserts,
         )
         results: list[dict[str, Any] | None] = [None] * len(changes)
         locks: dict[int, DocumentLock] = {}
         together = list(range(len(changes)))
-        if needs_write_lock(db):
+        if self.storage.write_lock:
             # As ``save``: each writer holds its revision's lock (taken together here); one
             # whose lock is held by another writer is saved alone, waiting as ``save`` does.
             wanted = {
-                i: revision_lock(db, self.collection.name, d["_id"], d.get(REVISION))
+                i: revision_lock(
+                    db, self.collection.name, d["_id"], d.get(REVISION), self.storage.deferred
+                )
                 for i, (d, _events) in enumerate(changes)
             }
             taken = {lock.name for lock in try_acquire_all(list(wanted.values()))}
@@ -218,7 +232,7 @@ class MongoDocumentStore:
                 outbox.forget_intents(db, [e.id for e in events])
             else:
                 succeeded += events
-        hand_off(db, succeeded)
+        self.storage.hand_off.hand_off(db, succeeded)
         return results
 
     def _update_together(self, changes, locks: dict[str, DocumentLock]):
@@ -262,11 +276,15 @@ class MongoDocumentStore:
         return results
 
     def _save(self, document, events):
-        if not needs_write_lock(self.collection.database):
+        if not self.storage.write_lock:
             return self._guarded_update(document, events)
         revision = document.get(REVISION)
         lock = revision_lock(
-            self.collection.database, self.collection.name, document["_id"], revision
+            self.collection.database,
+            self.collection.name,
+            document["_id"],
+            revision,
+            self.storage.deferred,
         )
         self._take_revision(lock, document["_id"], revision)
         try:

@@ -5,7 +5,8 @@ a round trip, a FerretDB command and a PostgreSQL transaction. Here a thread tha
 write under way writes what is queued, its own included, in one ``insert_many``; the threads
 that queue meanwhile wait and go in the next one, which the first of them writes. Every caller
 returns once its documents are stored, or raises its own error, as ``insert_one`` would: nothing
-is acknowledged before it is written, and a lone writer waits for no one.
+is acknowledged before it is written, and a lone writer waits for no one. A process's groups
+are held by its ``Storage`` (``InsertGroups``), built by the service's ``bootstrap``.
 """
 
 from __future__ import annotations
@@ -116,15 +117,20 @@ class GroupInserts:
                 pending.failure = exc
 
 
-_groups: dict[tuple[int, str, str], GroupInserts] = {}
-_groups_lock = threading.Lock()
+class InsertGroups:
+    """A process's ``GroupInserts``, one per collection of its database: every writer of a
+    collection in the process (each store, the outbox's intents, the audit log) shares it, so
+    their concurrent inserts go in one command. Held by the process's ``Storage``."""
 
+    def __init__(self) -> None:
+        self._groups: dict[tuple[str, str], GroupInserts] = {}
+        self._lock = threading.Lock()
 
-def of(collection: Collection) -> GroupInserts:
-    """This process's grouped inserts into ``collection``."""
-    key = (id(collection.database.client), collection.database.name, collection.name)
-    with _groups_lock:
-        group = _groups.get(key)
-        if group is None:
-            group = _groups[key] = GroupInserts(collection)
-        return group
+    def of(self, collection: Collection) -> GroupInserts:
+        """The grouped inserts into ``collection``."""
+        key = (collection.database.name, collection.name)
+        with self._lock:
+            group = self._groups.get(key)
+            if group is None:
+                group = self._groups[key] = GroupInserts(collection)
+            return group

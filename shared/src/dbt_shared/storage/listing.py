@@ -28,19 +28,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.pagination import decode_cursor, encode_cursor
-from dbt_shared.storage import group_inserts
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from dbt_shared.storage.sequences import BlockSequences as BlockSequences
 from dbt_shared.storage.sequences import Head, Sequences
 from dbt_shared.storage.sequences import InMemorySequences as InMemorySequences
 from dbt_shared.storage.sequences import MongoSequences as MongoSequences
+
+if TYPE_CHECKING:
+    from dbt_shared.storage.context import Storage
 
 BUCKET_SIZE = 64
 _SYSTEM_CLOCK = SystemClock()
@@ -165,10 +167,12 @@ def page(
 
 # -- slim rows -----------------------------------------------------------------------------------
 class MongoRows:
-    """The list rows of a collection (a few fields of each document), kept beside it."""
+    """The list rows of a collection (a few fields of each document), kept beside it; new rows
+    go in with the process's other inserts of the moment (``storage.inserts``)."""
 
-    def __init__(self, collection) -> None:
+    def __init__(self, collection, *, storage: Storage) -> None:
         self.collection = collection
+        self.storage = storage
 
     def put(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """Write ``row``; answers the row it replaced (``None`` for a new one)."""
@@ -184,7 +188,7 @@ class MongoRows:
     def put_new(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """``put`` for a row that should not exist yet: a plain insert (no read first)."""
         try:
-            group_inserts.of(self.collection).insert_one(dict(row))  # index: _id
+            self.storage.inserts.of(self.collection).insert_one(dict(row))  # index: _id
             return None
         except DuplicateKeyError:
             return self.put(row)

@@ -14,31 +14,35 @@ small document per key, read by ``_id``, adjusted by the write that changes what
   written) leaves the tally off by those writes: ``reconcile`` recounts a key from the source
   under the same lock (a slow timer does it), so a tally is exact again within the hour and never
   drifts for good.
+
+A process's pending adjustments (``PendingTallies``) live on its ``Storage``
+(``storage.context``), built by the service's ``bootstrap``, and are written when its api or
+worker stops.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from dbt_shared.background import Later
-from dbt_shared.storage.documents import DocumentLock, needs_write_lock
+from dbt_shared.storage.document_locks import DocumentLock
+
+if TYPE_CHECKING:
+    from dbt_shared.storage.context import Storage
 
 TALLIES = "tallies"
 FLUSH_EVERY_S = 0.1
-# Every tally write of this process goes through one lock: its documents have one writer. Its
-# reads take it too, so a read sees an adjustment once: still pending, or written.
-_PROCESS_WRITES = threading.Lock()
 log = logging.getLogger(__name__)
 
 
@@ -71,18 +75,24 @@ class Tallies(Protocol):
         ...
 
 
-class _Pending:
-    """This process's adjustments not written yet, per tally document, written together every
-    ``FLUSH_EVERY_S`` by one thread (and at exit, or when ``flush_pending`` is called)."""
+class PendingTallies:
+    """A process's adjustments not written yet, per tally document, written together every
+    ``FLUSH_EVERY_S`` by one thread (and when ``flush`` is called: the process's stop, tests).
+
+    The documents it writes on FerretDB are its own (``shard``: host, process and a token of
+    this object), and every write of them goes through ``writes``, so each has one writer; its
+    reads take ``writes`` too, so a read sees an adjustment once: still pending, or written."""
 
     def __init__(self) -> None:
+        self.shard = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.writes = threading.Lock()
         self._lock = threading.Lock()  # the pending map (adjusting never waits for a write)
-        self._docs: dict[tuple[int, str, str], tuple[Collection, dict[str, Any]]] = {}
+        self._docs: dict[tuple[str, str], tuple[Collection, dict[str, Any]]] = {}
         self._later = Later("tallies", FLUSH_EVERY_S, self.flush)
 
     def add(self, collection: Collection, doc_id: str, deltas: dict[str, int], tags: dict) -> None:
         with self._lock:
-            key = (id(collection.database.client), collection.database.name, doc_id)
+            key = (collection.database.name, doc_id)
             _collection, doc = self._docs.setdefault(key, (collection, {"inc": {}, "set": {}}))
             for field, n in deltas.items():
                 doc["inc"][field] = doc["inc"].get(field, 0) + n
@@ -95,17 +105,17 @@ class _Pending:
         with self._lock:
             return [
                 {**doc["set"], **doc["inc"]}
-                for (client, name, _id), (_c, doc) in self._docs.items()
-                if client == id(db.client) and name == db.name
+                for (name, _id), (_c, doc) in self._docs.items()
+                if name == db.name
             ]
 
     def flush(self) -> None:
-        with _PROCESS_WRITES:
+        with self.writes:
             with self._lock:
                 docs, self._docs = self._docs, {}
             for key, (collection, doc) in docs.items():
                 try:
-                    _write(collection, key[2], doc)
+                    _write(collection, key[1], doc)
                 except Exception:  # the database is away: again at the next flush
                     log.warning("tally adjustments not written yet", exc_info=True)
                     self._put_back(key, collection, doc)
@@ -127,60 +137,54 @@ def _write(collection: Collection, doc_id: str, doc: dict[str, Any]) -> None:
         collection.update_one({"_id": doc_id}, update)
 
 
-_PENDING = _Pending()
-atexit.register(_PENDING.flush)
-
-
-def flush_pending() -> None:
-    """Write this process's pending adjustments now (a batch job before it exits, tests)."""
-    _PENDING.flush()
-
-
 class MongoTallies:
     """One tally document per key and writer: on MongoDB one per key (``$inc`` is atomic); on
     FerretDB one per key and process, each written only by its process (under a thread lock),
     so no two writers ever read-modify-write the same document and no lock document is needed
     on the hot path. A tally is the sum of its key's documents (a handful: the processes that
-    wrote since the last recount, which folds them into one)."""
+    wrote since the last recount, which folds them into one). What this process adjusted and
+    has not written yet is its ``Storage``'s ``pending``."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.collection = db[TALLIES]
+    def __init__(self, storage: Storage) -> None:
+        self.db = storage.db
+        self.collection = self.db[TALLIES]
+        self.storage = storage
+        self.pending = storage.pending
 
     def _shard(self) -> str:
-        return f"{socket.gethostname()}:{os.getpid()}" if needs_write_lock(self.db) else BASE
+        return self.pending.shard if self.storage.write_lock else BASE
 
     def adjust(self, key, deltas, **tags):
         deltas = {field: n for field, n in deltas.items() if n}
         if not deltas:
             return
         shard = self._shard()
-        _PENDING.add(
+        self.pending.add(
             self.collection, f"{key}#{shard}", deltas, {**tags, "key": key, "shard": shard}
         )
 
     def get(self, key):
-        with _PROCESS_WRITES:
+        with self.pending.writes:
             stored = list(self.collection.find({"key": key}, {"_id": 0}))  # index: key
-            pending = [doc for doc in _PENDING.of(self.collection) if doc["key"] == key]
+            pending = [doc for doc in self.pending.of(self.collection) if doc["key"] == key]
         return _summed([*stored, *pending])
 
     def find(self, tags):
-        with _PROCESS_WRITES:
+        with self.pending.writes:
             stored = list(self.collection.find(tags))  # index: site_kind
-            pending = _PENDING.of(self.collection)
+            pending = self.pending.of(self.collection)
         by_key: dict[str, list[dict[str, Any]]] = {}
         for doc in [*stored, *(p for p in pending if _tagged(p, tags))]:
             by_key.setdefault(doc["key"], []).append(doc)
         return [{**_summed(docs), "key": key} for key, docs in by_key.items()]
 
     def settle(self):
-        _PENDING.flush()
+        self.pending.flush()
 
     def reconcile(self, key, count, **tags):
         # The recount folds every writer's document into one. A writer adjusting between the
         # count and the fold is off until the next recount (the same bound as a killed one).
-        _PENDING.flush()  # this process's adjustments so far are in what the fold replaces
+        self.pending.flush()  # this process's adjustments so far are in what the fold replaces
         with DocumentLock(self.db, f"{TALLIES}/{key}"):
             counts = count()
             base = {**tags, **counts, "key": key, "shard": BASE}
