@@ -126,7 +126,7 @@ def test_a_clinicians_own_inbox_holds_their_coaching_alerts(client, notification
     from dbt_shared.contracts import coaching
     from notifications.services import alerts
 
-    notifications.repositories.clinicians.insert(
+    notifications.repositories.clinicians.store.insert(
         {"_id": "clin-1", "site_id": SITE, "subject": "sub-clin-1"}
     )
     data = {

@@ -19,15 +19,14 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, pagination, site_directory
+from dbt_shared import audit, pagination, read_models, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.events import outbox
 from dbt_shared.storage import listing, tallies
-from dbt_shared.storage.context import Storage
-from dbt_shared.storage.documents import DocumentStore
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
-from dbt_shared.storage.tallies import InMemoryTallies, Tallies
+from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
 
 SETTINGS = "coaching_settings"  # per site: hours, call-back minutes, emergency route, threshold
 ROTAS = "rotas"  # per site: the weekly primary and backup layers
@@ -45,8 +44,8 @@ DIARY_CARDS = "diary_cards"
 CHECKINS = "alliance_checkins"
 RUPTURES = "ruptures"
 GOALS = "goals"
-CLIENTS = "clients"  # admitted clients: site, therapist, the safety state of their cards
-CLINICIANS = "clinicians"  # read model of intake's clinicians (site, subject, roles)
+CLIENTS = read_models.CLIENTS  # admitted clients: site, therapist, the safety state of their cards
+CLINICIANS = read_models.CLINICIANS  # intake's clinicians (dbt_shared.read_models)
 MISSED_ACKS = "missed_acks"  # per request whose acknowledgement deadline passed: the list
 
 OUTBOX_COLLECTIONS = [GAP_REPORTS, REQUESTS, LOAD_FLAGS, DIARY_CARDS, RUPTURES]
@@ -83,7 +82,7 @@ class Repositories:
     ruptures: DocumentStore
     goals: DocumentStore
     clients: DocumentStore
-    clinicians: DocumentStore
+    clinicians: read_models.Clinicians
     sites: DocumentStore
     programs: DocumentStore
     sequences: listing.Sequences
@@ -199,20 +198,9 @@ class Repositories:
     def client(self, client_id: str) -> dict[str, Any] | None:
         return self.clients.get(client_id)  # index: _id
 
-    def clinician(self, clinician_id: str) -> dict[str, Any] | None:
-        return self.clinicians.get(clinician_id)  # index: _id
-
-    def clinicians_of_site(self, site_id: str) -> list[dict[str, Any]]:
-        # index: site (site_id): a site's clinicians (the team a median is taken over)
-        return self.clinicians.find({"site_id": site_id}, sort=[("_id", 1)])
-
     def clients_of_therapist(self, therapist_id: str) -> list[dict[str, Any]]:
         # index: therapist (therapist_id): one clinician's caseload
         return self.clients.find({"therapist_id": therapist_id}, sort=[("_id", 1)])
-
-    def clinicians_of_subject(self, subject: str) -> list[dict[str, Any]]:
-        # index: subject (subject): a person's clinician records (one per site)
-        return self.clinicians.find({"subject": subject})
 
     def program(self, program_id: str) -> dict[str, Any] | None:
         return self.programs.get(program_id)  # index: _id
@@ -249,41 +237,40 @@ def ensure_indexes(db: Database) -> None:
     db[CHECKINS].create_index([("client_id", 1), ("at", 1)], name="client")
     db[RUPTURES].create_index("client_id", name="client")
     db[GOALS].create_index([("client_id", 1), ("_id", 1)], name="client_goals")  # a page
-    db[CLINICIANS].create_index("subject", name="subject")
     # a site's requests whose acknowledgement was missed on one day (the overview's list)
     db[MISSED_ACKS].create_index([("site_id", 1), ("day", 1)], name="site_day")
-    db[CLINICIANS].create_index("site_id", name="site")
+    read_models.ensure_indexes(db)  # the clinicians' site and subject
     db[CLIENTS].create_index("therapist_id", name="therapist")
     db[CONTACTS].create_index([("site_id", 1), ("month", 1)], name="site_month")
     audit.ensure_indexes(db)
 
 
-def mongo(storage: Storage, clock: Clock) -> Repositories:
+def mongo(db: Database, clock: Clock) -> Repositories:
     return Repositories(
-        settings=storage.documents(SETTINGS, "coaching settings"),
-        rotas=storage.documents(ROTAS, "rota"),
-        overrides=storage.documents(OVERRIDES, "override"),
-        time_off=storage.documents(TIME_OFF, "time off"),
-        gaps=storage.documents(GAP_REPORTS, "coverage gap"),
-        watches=storage.documents(WATCHES, "coverage watch"),
-        requests=storage.documents(REQUESTS, "coaching request"),
-        deadlines=storage.documents(DEADLINES, "deadline"),
-        holds=storage.documents(HOLDS, "hold"),
-        pace=storage.documents(PACE, "request pace"),
-        contacts=storage.documents(CONTACTS, "coaching contact"),
-        load_flags=storage.documents(LOAD_FLAGS, "load flag"),
-        cards=storage.documents(DIARY_CARDS, "diary card"),
-        checkins=storage.documents(CHECKINS, "check-in"),
-        ruptures=storage.documents(RUPTURES, "rupture"),
-        goals=storage.documents(GOALS, "goal"),
-        clients=storage.documents(CLIENTS, "client"),
-        clinicians=storage.documents(CLINICIANS, "clinician"),
-        sites=storage.documents(site_directory.COLLECTION, "site"),
-        programs=storage.documents(site_directory.PROGRAMS_COLLECTION, "program"),
-        sequences=listing.MongoSequences(storage.db),
-        audit=MongoAuditLog(storage, clock),
-        tallies=storage.tallies(),
-        missed_acks=storage.documents(MISSED_ACKS, "missed acknowledgement"),
+        settings=MongoDocumentStore(db[SETTINGS], "coaching settings"),
+        rotas=MongoDocumentStore(db[ROTAS], "rota"),
+        overrides=MongoDocumentStore(db[OVERRIDES], "override"),
+        time_off=MongoDocumentStore(db[TIME_OFF], "time off"),
+        gaps=MongoDocumentStore(db[GAP_REPORTS], "coverage gap"),
+        watches=MongoDocumentStore(db[WATCHES], "coverage watch"),
+        requests=MongoDocumentStore(db[REQUESTS], "coaching request"),
+        deadlines=MongoDocumentStore(db[DEADLINES], "deadline"),
+        holds=MongoDocumentStore(db[HOLDS], "hold"),
+        pace=MongoDocumentStore(db[PACE], "request pace"),
+        contacts=MongoDocumentStore(db[CONTACTS], "coaching contact"),
+        load_flags=MongoDocumentStore(db[LOAD_FLAGS], "load flag"),
+        cards=MongoDocumentStore(db[DIARY_CARDS], "diary card"),
+        checkins=MongoDocumentStore(db[CHECKINS], "check-in"),
+        ruptures=MongoDocumentStore(db[RUPTURES], "rupture"),
+        goals=MongoDocumentStore(db[GOALS], "goal"),
+        clients=MongoDocumentStore(db[CLIENTS], "client"),
+        clinicians=read_models.Clinicians(MongoDocumentStore(db[CLINICIANS], "clinician")),
+        sites=MongoDocumentStore(db[site_directory.COLLECTION], "site"),
+        programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
+        sequences=listing.MongoSequences(db),
+        audit=MongoAuditLog(db, clock),
+        tallies=MongoTallies(db),
+        missed_acks=MongoDocumentStore(db[MISSED_ACKS], "missed acknowledgement"),
     )
 
 
@@ -306,7 +293,7 @@ def in_memory(clock: Clock) -> Repositories:
         ruptures=InMemoryDocumentStore("rupture"),
         goals=InMemoryDocumentStore("goal"),
         clients=InMemoryDocumentStore("client"),
-        clinicians=InMemoryDocumentStore("clinician"),
+        clinicians=read_models.Clinicians(InMemoryDocumentStore("clinician")),
         sites=InMemoryDocumentStore("site"),
         programs=InMemoryDocumentStore("program"),
         sequences=listing.InMemorySequences(),

@@ -2,19 +2,18 @@
 
 Every write is keyed on the event, so a redelivered event changes nothing. The site directory
 (time zones, programs) is kept by ``dbt_shared.site_directory``'s own handlers; intake's
-clinicians become a small read model (site, subject) for ``GET /v1/me/inbox``.
+clinicians become the read model every service keeps (``dbt_shared.read_models``), who a staff
+caller is for ``GET /v1/me/inbox``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from dbt_shared import site_directory, staff_directory
 from dbt_shared.contracts import coaching, intake, skills
-from dbt_shared.events.consumer import Handler, HandlerContext, batched
+from dbt_shared.events.handling import Handler, service_handlers
 from notifications import services
 from notifications.bootstrap import Components
-from notifications.services import alerts, reminders, skills_alerts
+from notifications.services import alerts, people, reminders, skills_alerts
 
 # Coaching's topic carries the crisis requests: the worker reads it with a consumer of its own
 # (``dbt_shared.events.lanes``), so a page is handled while a poll of up to 500 of intake's
@@ -26,54 +25,30 @@ URGENT_TOPICS = (coaching.TOPIC.name,)
 FIRST_TOPICS = URGENT_TOPICS
 
 
+# Sites and programs (time zones, quiet hours); who works where (the site roles of requests).
+READ_MODELS = (site_directory, staff_directory)
+USE_CASES = {intake.CLINICIAN_REGISTERED: people.on_clinician_registered}
+# A poll's run of one type comes as one batch: a few bulk writes, not a few writes each.
+BATCH_USE_CASES = {
+    intake.REFERRAL_RECEIVED: services.on_referrals_received,
+    intake.RISK_FLAGGED: services.on_risks_flagged,
+    coaching.REQUEST_CREATED: alerts.on_coaching_requests,
+    coaching.REQUEST_RELEASED: alerts.on_coaching_releases,
+    coaching.REQUEST_ESCALATED: alerts.on_coaching_escalations,
+    coaching.RISK_FLAGGED: alerts.on_coaching_risks,
+    coaching.COVERAGE_GAP: alerts.on_coverage_gaps,
+    coaching.RUPTURE_FLAGGED: alerts.on_ruptures,
+    skills.ENROLLMENT_CREATED: reminders.on_enrollments,
+    skills.CLIENT_GRADUATED: reminders.on_members_left,
+    skills.CLIENT_DISCHARGED: skills_alerts.on_clients_discharged,
+    skills.ATTENDANCE_AT_RISK: skills_alerts.on_attendance_at_risk,
+    skills.GROUP_SCHEDULED: reminders.on_groups_scheduled,
+    skills.SESSION_SCHEDULED: reminders.on_sessions_scheduled,
+    skills.SESSION_RESCHEDULED: reminders.on_sessions_moved,
+    skills.SESSION_CANCELLED: reminders.on_sessions_cancelled,
+}
+
+
 def handlers(components: Components) -> dict[str, Handler]:
     """The worker's handlers, calling the use cases on ``components``."""
-
-    def run(use_case):
-        def handle(batch: services.Batch, _ctx: HandlerContext) -> None:
-            use_case(batch, components)
-
-        return batched(handle)
-
-    def on_clinician(_event, data: dict[str, Any], _ctx: HandlerContext) -> None:
-        if components.repositories.clinician(data["clinician_id"]) is None:
-            components.repositories.clinicians.insert(
-                {
-                    "_id": data["clinician_id"],
-                    "site_id": data["site_id"],
-                    "subject": data["subject"],
-                }
-            )
-
-    # A poll's run of one type comes as one batch: a few bulk writes, not a few writes each.
-    return {
-        **site_directory.HANDLERS,
-        **staff_directory.HANDLERS,  # who works where: the site roles of requests
-        intake.CLINICIAN_REGISTERED: on_clinician,
-        intake.REFERRAL_RECEIVED: run(services.on_referrals_received),
-        intake.RISK_FLAGGED: run(services.on_risks_flagged),
-        coaching.REQUEST_CREATED: run(alerts.on_coaching_requests),
-        coaching.REQUEST_RELEASED: run(alerts.on_coaching_releases),
-        coaching.REQUEST_ESCALATED: run(alerts.on_coaching_escalations),
-        coaching.RISK_FLAGGED: run(alerts.on_coaching_risks),
-        coaching.COVERAGE_GAP: run(alerts.on_coverage_gaps),
-        coaching.RUPTURE_FLAGGED: run(alerts.on_ruptures),
-        skills.ENROLLMENT_CREATED: run(reminders.on_enrollments),
-        skills.CLIENT_GRADUATED: run(reminders.on_members_left),
-        skills.CLIENT_DISCHARGED: run(
-            _both(skills_alerts.on_discharged, reminders.on_members_left)
-        ),
-        skills.ATTENDANCE_AT_RISK: run(skills_alerts.on_attendance_at_risk),
-        skills.GROUP_SCHEDULED: run(reminders.on_groups_scheduled),
-        skills.SESSION_SCHEDULED: run(reminders.on_sessions_scheduled),
-        skills.SESSION_RESCHEDULED: run(reminders.on_sessions_moved),
-        skills.SESSION_CANCELLED: run(reminders.on_sessions_cancelled),
-    }
-
-
-def _both(*use_cases):
-    def run(batch, components):
-        for use_case in use_cases:
-            use_case(batch, components)
-
-    return run
+    return service_handlers(components, READ_MODELS, USE_CASES, BATCH_USE_CASES)

@@ -14,17 +14,16 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit
+from dbt_shared import audit, read_models
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.errors import StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.remembered import Remembered
 from dbt_shared.storage import listing, tallies
-from dbt_shared.storage.context import Storage
-from dbt_shared.storage.documents import DocumentStore
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
-from dbt_shared.storage.tallies import InMemoryTallies, Tallies
+from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
 from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
@@ -43,7 +42,7 @@ INBOUND_SMS = "sms_inbound"  # per provider MessageSid: an inbound message handl
 SETTINGS = "site_settings"  # per site: the SMS window, reminder offsets
 SCHEDULE = "delivery_schedule"  # scheduled deliveries by the minute they fall due
 ENROLLMENTS = "enrollments"  # read model of skills-group's: who attends which group from when
-CLINICIANS = "clinicians"  # read model of intake's: a clinician's site and token subject
+CLINICIANS = read_models.CLINICIANS  # intake's clinicians (dbt_shared.read_models)
 
 SETTINGS_TTL_S = 60.0  # how long the sender keeps a site's settings
 
@@ -79,7 +78,7 @@ def ensure_indexes(db: Database) -> None:
     db[DELIVERIES].create_index([("recipient_id", 1), ("status", 1)], name="recipient_status")
     db[ENROLLMENTS].create_index("status", name="status")
     db[ENROLLMENTS].create_index("client_id", name="client")
-    db[CLINICIANS].create_index("subject", name="subject")
+    read_models.ensure_indexes(db)  # the clinicians' site and subject
     db[SCHEDULE].create_index("slot", name="slot")
     db[ENROLLMENTS].create_index([("group_id", 1), ("status", 1)], name="group_status")
 
@@ -276,7 +275,7 @@ class Repositories:
     settings: DocumentStore
     schedule: Schedule
     enrollments: DocumentStore
-    clinicians: DocumentStore
+    clinicians: read_models.Clinicians
     figures: SiteFigures
     settings_ttl_s: float = 0.0
     _settings_seen: Remembered = field(init=False)
@@ -291,38 +290,32 @@ class Repositories:
     def enrollments_of(self, client_id: str) -> list[dict[str, Any]]:
         return self.enrollments.find({"client_id": client_id})  # index: client
 
-    def clinician(self, clinician_id: str) -> dict[str, Any] | None:
-        return self.clinicians.get(clinician_id)  # index: _id
-
     def site_settings(self, site_id: str) -> dict[str, Any]:
         """A site's notification settings as the sender uses them: remembered for
         ``settings_ttl_s`` (a burst of deliveries reads them once; a change applies within
         that time), read each time where it is 0 (unit tests)."""
         return self._settings_seen.get(site_id, lambda: self.settings.get(site_id) or {})  # _id
 
-    def clinicians_of_subject(self, subject: str) -> list[dict[str, Any]]:
-        return self.clinicians.find({"subject": subject})  # index: subject
 
-
-def mongo(storage: Storage, clock: Clock | None = None) -> Repositories:
+def mongo(db: Database, clock: Clock | None = None) -> Repositories:
     return Repositories(
         # The inboxes and the delivery lists have no head: their numbers come in blocks.
         inbox=InboxItems(
-            storage.documents(INBOX, "inbox item"),
-            listing.BlockSequences(listing.MongoSequences(storage.db)),
-            storage.tallies(),
+            MongoDocumentStore(db[INBOX], "inbox item"),
+            listing.BlockSequences(listing.MongoSequences(db)),
+            MongoTallies(db),
         ),
-        deliveries=MongoDeliveries(storage, DELIVERIES),
-        site_zones=MongoSiteTimeZones(storage.db),
-        preferences=storage.documents(PREFERENCES, "preferences"),
-        opt_outs=storage.documents(OPT_OUTS, "opt-out"),
-        inbound_sms=storage.documents(INBOUND_SMS, "inbound SMS"),
-        audit=MongoAuditLog(storage, clock or SystemClock()),
-        settings=storage.documents(SETTINGS, "site settings"),
-        schedule=Schedule(storage.documents(SCHEDULE, "schedule entry")),
-        enrollments=storage.documents(ENROLLMENTS, "enrollment"),
-        clinicians=storage.documents(CLINICIANS, "clinician"),
-        figures=SiteFigures(storage.tallies(), storage.documents(FAILED, "failed delivery")),
+        deliveries=MongoDeliveries(db[DELIVERIES]),
+        site_zones=MongoSiteTimeZones(db),
+        preferences=MongoDocumentStore(db[PREFERENCES], "preferences"),
+        opt_outs=MongoDocumentStore(db[OPT_OUTS], "opt-out"),
+        inbound_sms=MongoDocumentStore(db[INBOUND_SMS], "inbound SMS"),
+        audit=MongoAuditLog(db, clock or SystemClock()),
+        settings=MongoDocumentStore(db[SETTINGS], "site settings"),
+        schedule=Schedule(MongoDocumentStore(db[SCHEDULE], "schedule entry")),
+        enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
+        clinicians=read_models.Clinicians(MongoDocumentStore(db[CLINICIANS], "clinician")),
+        figures=SiteFigures(MongoTallies(db), MongoDocumentStore(db[FAILED], "failed delivery")),
         settings_ttl_s=SETTINGS_TTL_S,
     )
 
@@ -341,6 +334,6 @@ def in_memory(clock: Clock | None = None) -> Repositories:
         settings=InMemoryDocumentStore("site settings"),
         schedule=Schedule(InMemoryDocumentStore("schedule entry")),
         enrollments=InMemoryDocumentStore("enrollment"),
-        clinicians=InMemoryDocumentStore("clinician"),
+        clinicians=read_models.Clinicians(InMemoryDocumentStore("clinician")),
         figures=SiteFigures(InMemoryTallies(), InMemoryDocumentStore("failed delivery")),
     )

@@ -6,12 +6,9 @@ its id: a redelivery changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from dbt_shared import site_directory, staff_directory
 from dbt_shared.contracts import intake
-from dbt_shared.events.consumer import Handler, HandlerContext
-from dbt_shared.events.envelope import Event
+from dbt_shared.events.handling import Handler, service_handlers
 from skills_group import services
 from skills_group.bootstrap import Components
 
@@ -22,21 +19,14 @@ from skills_group.bootstrap import Components
 FETCH_WAIT_MS = 1000
 IN_SEND_ORDER = True
 
+# Sites and programs; who works where (the site roles of requests).
+READ_MODELS = (site_directory, staff_directory)
+USE_CASES = {
+    intake.CLINICIAN_REGISTERED: services.on_clinician_registered,
+    intake.CLINICIAN_DEACTIVATED: services.on_clinician_deactivated,
+    intake.CLIENT_ADMITTED: services.on_client_admitted,
+}
+
 
 def handlers(components: Components) -> dict[str, Handler]:
-    def on_clinician_registered(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
-        services.on_clinician_registered(data, components)
-
-    def on_clinician_deactivated(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
-        services.on_clinician_deactivated(data, components)
-
-    def on_client_admitted(_event: Event, data: dict[str, Any], _ctx: HandlerContext):
-        services.on_client_admitted(data, components)
-
-    return {
-        **site_directory.HANDLERS,
-        **staff_directory.HANDLERS,  # who works where: the site roles of requests
-        intake.CLINICIAN_REGISTERED: on_clinician_registered,
-        intake.CLINICIAN_DEACTIVATED: on_clinician_deactivated,
-        intake.CLIENT_ADMITTED: on_client_admitted,
-    }
+    return service_handlers(components, READ_MODELS, USE_CASES)

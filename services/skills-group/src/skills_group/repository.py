@@ -14,13 +14,12 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import audit, pagination, site_directory
+from dbt_shared import audit, pagination, read_models, site_directory
 from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.events import outbox
 from dbt_shared.http_fields import ID_PATTERN
-from dbt_shared.storage.context import Storage
-from dbt_shared.storage.documents import DocumentStore
+from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from skills_group.domain.statuses import ACTIVE, WAITING
 
@@ -29,8 +28,8 @@ SESSIONS = "sessions"
 CLOSURES = "closures"
 ENROLLMENTS = "enrollments"
 ATTENDANCE = "attendance"
-CLIENTS = "clients"  # admitted clients: where they stand with placement
-CLINICIANS = "clinicians"  # read model of intake's clinicians (site, subject, roles)
+CLIENTS = read_models.CLIENTS  # admitted clients: where they stand with placement
+CLINICIANS = read_models.CLINICIANS  # intake's clinicians (dbt_shared.read_models)
 FEEDS = "calendar_feeds"
 # One document per saved attendance sheet (counts only), carrying its ``attendance.recorded``:
 # inserted, never updated, so two facilitators saving at once never contend on a document.
@@ -50,7 +49,7 @@ class Repositories:
     enrollments: DocumentStore
     attendance: DocumentStore
     clients: DocumentStore
-    clinicians: DocumentStore
+    clinicians: read_models.Clinicians
     sites: DocumentStore
     programs: DocumentStore
     feeds: DocumentStore
@@ -153,14 +152,6 @@ class Repositories:
         # index: enrollment (enrollment_id, index): one membership's records, in session order
         return self.attendance.find({"enrollment_id": enrollment_id}, sort=[("index", 1)])
 
-    def clinician(self, clinician_id: str) -> dict[str, Any] | None:
-        return self.clinicians.get(clinician_id)  # index: _id
-
-    def clinician_of_subject(self, site_id: str, subject: str) -> dict[str, Any] | None:
-        # index: site_subject (site_id, subject): one person's record at a site
-        found = self.clinicians.find({"site_id": site_id, "subject": subject}, limit=1)
-        return found[0] if found else None
-
     def program(self, program_id: str) -> dict[str, Any] | None:
         return self.programs.get(program_id)  # index: _id
 
@@ -186,24 +177,24 @@ def ensure_indexes(db: Database) -> None:
     db[FEEDS].create_index("secret_hash", name="secret", unique=True)
     db[FEEDS].create_index([("site_id", 1), ("active", 1), ("_id", 1)], name="site_active")
     db[FEEDS].create_index([("created_by", 1), ("active", 1), ("_id", 1)], name="owner_active")
-    db[CLINICIANS].create_index([("site_id", 1), ("subject", 1)], name="site_subject")
+    read_models.ensure_indexes(db)  # the clinicians' site and subject
     audit.ensure_indexes(db)
 
 
-def mongo(storage: Storage, clock: Clock) -> Repositories:
+def mongo(db: Database, clock: Clock) -> Repositories:
     return Repositories(
-        groups=storage.documents(GROUPS, "group"),
-        sessions=storage.documents(SESSIONS, "session"),
-        closures=storage.documents(CLOSURES, "closure"),
-        enrollments=storage.documents(ENROLLMENTS, "enrollment"),
-        attendance=storage.documents(ATTENDANCE, "attendance record"),
-        clients=storage.documents(CLIENTS, "client"),
-        clinicians=storage.documents(CLINICIANS, "clinician"),
-        sites=storage.documents(site_directory.COLLECTION, "site"),
-        programs=storage.documents(site_directory.PROGRAMS_COLLECTION, "program"),
-        feeds=storage.documents(FEEDS, "calendar feed"),
-        sheets=storage.documents(SHEETS, "attendance sheet"),  # index: _id only (no reads)
-        audit=MongoAuditLog(storage, clock),
+        groups=MongoDocumentStore(db[GROUPS], "group"),
+        sessions=MongoDocumentStore(db[SESSIONS], "session"),
+        closures=MongoDocumentStore(db[CLOSURES], "closure"),
+        enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
+        attendance=MongoDocumentStore(db[ATTENDANCE], "attendance record"),
+        clients=MongoDocumentStore(db[CLIENTS], "client"),
+        clinicians=read_models.Clinicians(MongoDocumentStore(db[CLINICIANS], "clinician")),
+        sites=MongoDocumentStore(db[site_directory.COLLECTION], "site"),
+        programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
+        feeds=MongoDocumentStore(db[FEEDS], "calendar feed"),
+        sheets=MongoDocumentStore(db[SHEETS], "attendance sheet"),  # index: _id only (no reads)
+        audit=MongoAuditLog(db, clock),
     )
 
 
@@ -215,7 +206,7 @@ def in_memory(clock: Clock) -> Repositories:
         enrollments=InMemoryDocumentStore("enrollment"),
         attendance=InMemoryDocumentStore("attendance record"),
         clients=InMemoryDocumentStore("client"),
-        clinicians=InMemoryDocumentStore("clinician"),
+        clinicians=read_models.Clinicians(InMemoryDocumentStore("clinician")),
         sites=InMemoryDocumentStore("site"),
         programs=InMemoryDocumentStore("program"),
         feeds=InMemoryDocumentStore("calendar feed", unique=[("secret_hash",)]),

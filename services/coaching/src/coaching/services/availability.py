@@ -46,7 +46,7 @@ def _check_windows(docs: list[dict[str, Any]], name: str) -> list[rota.Window]:
 
 def _check_clinicians(c: Components, site_id: str, docs: list[dict[str, Any]], name: str):
     for n, doc in enumerate(docs):
-        clinician = c.repositories.clinician(doc["clinician_id"])
+        clinician = c.repositories.clinicians.get(doc["clinician_id"])
         if clinician is None or clinician["site_id"] != site_id:
             raise InvalidInput.field(f"{name}[{n}].clinician_id", "No such clinician at this site.")
 
@@ -132,7 +132,7 @@ def add_override(site_id: str, body: dict[str, Any], c: Components, principal: P
 
 
 def add_time_off(clinician_id: str, body: dict[str, Any], c: Components, principal: Principal):
-    clinician = c.repositories.clinician(clinician_id)
+    clinician = c.repositories.clinicians.get(clinician_id)
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
     own = principal.has_role(*SITE_STAFF) and clinician.get("subject") == principal.subject

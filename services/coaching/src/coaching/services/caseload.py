@@ -158,7 +158,7 @@ def after_hours(clinician_id: str, c: Components, principal: Principal) -> dict[
     time) against the median of the site's clinicians: the early warning of fatigue. The
     clinician sees their own; the site's coordinators (and operators) see any of the site's.
     Other clinicians' own figures are never shown, only the median."""
-    clinician = c.repositories.clinician(clinician_id)
+    clinician = c.repositories.clinicians.get(clinician_id)
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
     own = principal.has_role(*SITE_STAFF) and clinician.get("subject") == principal.subject
@@ -185,7 +185,7 @@ def after_hours(clinician_id: str, c: Components, principal: Principal) -> dict[
             if key == this_month:
                 month[who] += 1
                 minutes_month[who] += int(x["outside_minutes"])
-    team = [x["_id"] for x in c.repositories.clinicians_of_site(site_id)]  # index: site
+    team = [x["_id"] for x in c.repositories.clinicians.of_site(site_id)]  # index: site
     if clinician_id not in team:
         team.append(clinician_id)
 

@@ -42,7 +42,7 @@ def own_clinicians(c: Components, principal: Principal) -> list[dict[str, Any]]:
         return []
     return [
         x
-        for x in c.repositories.clinicians_of_subject(principal.subject)
+        for x in c.repositories.clinicians.of_subject(principal.subject)
         if principal.can_act_on_site(x["site_id"])
     ]
 

@@ -1,37 +1,24 @@
-"""The read models coaching keeps from other services' events: clinicians (site, subject),
-admitted clients and their therapist, skills-group discharges. Keyed on ids: a redelivered
-event changes nothing."""
+"""The read models coaching keeps from other services' events: clinicians and admitted clients
+(``dbt_shared.read_models``, as every service keeps them), a client's therapist changes and
+skills-group discharges (coaching's own). Keyed on ids: a redelivered event changes nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from coaching.bootstrap import Components
+from dbt_shared import read_models
 from dbt_shared.errors import StaleWrite
 
 
 def on_clinician_registered(data: dict[str, Any], c: Components) -> None:
-    clinician = {
-        "_id": data["clinician_id"],
-        "site_id": data["site_id"],
-        "subject": data["subject"],
-        "roles": data.get("roles") or [],
-    }
-    if c.repositories.clinicians.get(clinician["_id"]) is None:
-        c.repositories.clinicians.insert(clinician)
+    c.repositories.clinicians.register(data)
 
 
 def on_client_admitted(data: dict[str, Any], c: Components) -> None:
-    client = {
-        "_id": data["client_id"],
-        "site_id": data["site_id"],
-        "program_id": data["program_id"],
-        "therapist_id": data["therapist_id"],
-        "admitted_at": data["admitted_at"],
-    }
     # A redelivered admission finds the client and changes nothing (a later change of
     # therapist comes as ``therapist.assigned``).
-    c.repositories.clients.insert(client)
+    read_models.admit(c.repositories.clients, data)
 
 
 def on_therapist_assigned(data: dict[str, Any], c: Components) -> None:

@@ -221,7 +221,7 @@ def change_goal(client_id: str, goal_id: str, body: dict[str, Any], c: Component
 
 # -- clinician load ------------------------------------------------------------------------------
 def load(clinician_id: str, args: dict[str, Any], c: Components, principal: Principal):
-    clinician = c.repositories.clinician(clinician_id)
+    clinician = c.repositories.clinicians.get(clinician_id)
     if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
         raise NotFound("clinician")
     own = principal.has_role(*SITE_STAFF) and clinician.get("subject") == principal.subject

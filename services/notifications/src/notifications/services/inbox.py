@@ -111,7 +111,7 @@ def _me(c: Components, principal: Principal) -> tuple[str, str]:
     names no one site)."""
     if principal.has_role("client"):
         return principal.subject, ""
-    found = c.repositories.clinicians_of_subject(principal.subject)
+    found = c.repositories.clinicians.of_subject(principal.subject)
     if not found:
         raise NotFound("inbox")
     return found[0]["_id"], found[0]["site_id"]

@@ -1,4 +1,5 @@
-"""People's side of notifications: their preferences, the SMS opt-out (STOP / START from the
+"""People's side of notifications: the clinicians it learns of from intake (who a staff
+caller is, for their own inbox), their preferences, the SMS opt-out (STOP / START from the
 provider's webhook), a site's notification settings, and the delivery audit."""
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from notifications.domain.deliveries import PermanentFailure, TransientFailure
 log = logging.getLogger(__name__)
 
 
+def on_clinician_registered(data: dict[str, Any], c: Components) -> None:
+    """``intake.clinician.registered``: kept as every service keeps it (``read_models``)."""
+    c.repositories.clinicians.register(data)
+
+
 # -- preferences ---------------------------------------------------------------------------------
 def _kind_of(c: Components, recipient_id: str, principal: Principal) -> tuple[str, str | None]:
     """(``client`` | ``clinician``, site id) of a recipient the caller may manage: themselves,
@@ -31,7 +37,7 @@ def _kind_of(c: Components, recipient_id: str, principal: Principal) -> tuple[st
         if not principal.is_client_self(recipient_id):
             raise NotFound("recipient")
         return "client", None
-    clinician = c.repositories.clinician(recipient_id)
+    clinician = c.repositories.clinicians.get(recipient_id)
     if clinician is not None:
         if principal.can_act_on_site(clinician["site_id"]) and principal.has_role(*SITE_STAFF):
             return "clinician", clinician["site_id"]
@@ -261,7 +267,7 @@ def _site_lane(site_id: str, filters: dict[str, str]) -> listing.Lane:
 def _own_id(c: Components, principal: Principal) -> str | None:
     if principal.has_role("client"):
         return principal.subject
-    found = c.repositories.clinicians_of_subject(principal.subject)
+    found = c.repositories.clinicians.of_subject(principal.subject)
     return found[0]["_id"] if found else None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from notifications.bootstrap import Components
 from notifications.domain.purposes import Priority
+from notifications.services import reminders
 from notifications.services.alerts import Batch, delivery, item, ref, store
 
 
@@ -48,3 +49,10 @@ def on_attendance_at_risk(batch: Batch, c: Components) -> None:
 def on_discharged(batch: Batch, c: Components) -> None:
     now = c.clock.now()
     store(c, [i for e, d in batch for i in _items(e, d, "client_discharged", now)], [])
+
+
+def on_clients_discharged(batch: Batch, c: Components) -> None:
+    """``skills.client.discharged``: the items above, and the member's reminders stop as a
+    graduate's do."""
+    on_discharged(batch, c)
+    reminders.on_members_left(batch, c)

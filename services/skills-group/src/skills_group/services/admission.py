@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from dbt_shared import read_models
 from dbt_shared.auth import Principal
 from dbt_shared.clock import aware
 from dbt_shared.errors import Conflict, InvalidInput, StaleWrite
@@ -29,22 +30,13 @@ PLACEMENT_HORIZON_WEEKS = 12
 def on_client_admitted(data: dict[str, Any], c: Components) -> None:
     """An admitted client: placed at the next entry point with a seat that fits, or waiting.
     Stored first as ``placing``: a redelivery after a crash mid-way places them then."""
-    existing = c.repositories.clients.get(data["client_id"])
-    if existing is not None:
-        if existing["status"] == PLACING:
-            _place_or_wait(c, existing)
-        return  # a redelivered event
-    client = {
-        "_id": data["client_id"],
-        "site_id": data["site_id"],
-        "program_id": data["program_id"],
-        "therapist_id": data["therapist_id"],
-        "availability": data["availability"],
-        "admitted_at": data["admitted_at"],
-        "status": PLACING,
-    }
-    stored, _ = c.repositories.clients.insert(client)
-    _place_or_wait(c, stored)
+    client = c.repositories.clients.get(data["client_id"])  # index: _id
+    if client is None:
+        client, _ = read_models.admit(
+            c.repositories.clients, data, availability=data["availability"], status=PLACING
+        )
+    if client["status"] == PLACING:  # a redelivery of a placed client changes nothing
+        _place_or_wait(c, client)
 
 
 def _span(group: dict[str, Any]) -> int:
@@ -286,21 +278,9 @@ def graduate_due(c: Components) -> int:
 
 
 def on_clinician_registered(data: dict[str, Any], c: Components) -> None:
-    clinician = {
-        "_id": data["clinician_id"],
-        "site_id": data["site_id"],
-        "subject": data["subject"],
-        "roles": data.get("roles") or [],
-    }
-    if c.repositories.clinicians.get(clinician["_id"]) is None:
-        c.repositories.clinicians.insert(clinician)
+    c.repositories.clinicians.register(data)
 
 
 def on_clinician_deactivated(data: dict[str, Any], c: Components) -> None:
     """A clinician left: marked in the read model (their calendar feeds stop answering)."""
-    clinician = c.repositories.clinicians.get(data["clinician_id"])  # index: _id
-    if clinician is None:  # not seen registered (an older history): known from now on
-        clinician = {"_id": data["clinician_id"], "site_id": data["site_id"], "roles": []}
-        c.repositories.clinicians.insert({**clinician, "active": False})
-    elif clinician.get("active") is not False:
-        c.repositories.clinicians.save({**clinician, "active": False})
+    c.repositories.clinicians.deactivate(data)

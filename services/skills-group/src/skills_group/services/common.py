@@ -52,7 +52,7 @@ def session_for(c: Components, session_id: str, principal: Principal) -> dict[st
 
 def is_facilitator_of(c: Components, group: dict[str, Any], principal: Principal) -> bool:
     for clinician_id in group["facilitator_ids"]:
-        clinician = c.repositories.clinician(clinician_id)
+        clinician = c.repositories.clinicians.get(clinician_id)
         if clinician and clinician.get("subject") == principal.subject:
             return True
     return False
@@ -75,7 +75,7 @@ def record_audit(c, principal, action: str, object_type: str, object_id: str, si
 
 def check_facilitators(c: Components, site_id: str, ids: list[str]) -> None:
     for n, clinician_id in enumerate(ids):
-        clinician = c.repositories.clinician(clinician_id)
+        clinician = c.repositories.clinicians.get(clinician_id)
         if clinician is None or clinician.get("site_id") != site_id:
             raise InvalidInput.field(f"facilitator_ids[{n}]", "No such clinician at this site.")
 

@@ -29,7 +29,7 @@ def create_feed(body: dict[str, Any], c: Components, principal: Principal) -> di
         group = group_for(c, body["group_id"], principal)
         site_id, target = group["site_id"], {"group_id": group["_id"]}
     elif body.get("clinician_id"):
-        clinician = c.repositories.clinician(body["clinician_id"])
+        clinician = c.repositories.clinicians.get(body["clinician_id"])
         if clinician is None or not principal.can_act_on_site(clinician["site_id"]):
             raise InvalidInput.field("clinician_id", "No such clinician at your sites.")
         if clinician.get("active") is False:
@@ -38,7 +38,7 @@ def create_feed(body: dict[str, Any], c: Components, principal: Principal) -> di
     else:
         raise InvalidInput.field("group_id", "Name a group_id or a clinician_id.")
     secret = secrets.token_urlsafe(32)
-    owner = c.repositories.clinician_of_subject(site_id, principal.subject)
+    owner = c.repositories.clinicians.at_site(site_id, principal.subject)
     feed = {
         "_id": new_id(),
         "secret_hash": feeds.secret_hash(secret),
@@ -96,7 +96,7 @@ def revoke_feed(feed_id: str, c: Components, principal: Principal) -> None:
 def _deactivated(c: Components, clinician_id: str | None) -> bool:
     if not clinician_id:
         return False
-    clinician = c.repositories.clinician(clinician_id)  # index: _id
+    clinician = c.repositories.clinicians.get(clinician_id)  # index: _id
     return clinician is not None and clinician.get("active") is False
 
 
