@@ -24,9 +24,10 @@ from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.events import outbox
 from dbt_shared.storage import listing, tallies
-from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
-from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
+from dbt_shared.storage.tallies import InMemoryTallies, Tallies
 
 SETTINGS = "coaching_settings"  # per site: hours, call-back minutes, emergency route, threshold
 ROTAS = "rotas"  # per site: the weekly primary and backup layers
@@ -245,32 +246,32 @@ def ensure_indexes(db: Database) -> None:
     audit.ensure_indexes(db)
 
 
-def mongo(db: Database, clock: Clock) -> Repositories:
+def mongo(storage: Storage, clock: Clock) -> Repositories:
     return Repositories(
-        settings=MongoDocumentStore(db[SETTINGS], "coaching settings"),
-        rotas=MongoDocumentStore(db[ROTAS], "rota"),
-        overrides=MongoDocumentStore(db[OVERRIDES], "override"),
-        time_off=MongoDocumentStore(db[TIME_OFF], "time off"),
-        gaps=MongoDocumentStore(db[GAP_REPORTS], "coverage gap"),
-        watches=MongoDocumentStore(db[WATCHES], "coverage watch"),
-        requests=MongoDocumentStore(db[REQUESTS], "coaching request"),
-        deadlines=MongoDocumentStore(db[DEADLINES], "deadline"),
-        holds=MongoDocumentStore(db[HOLDS], "hold"),
-        pace=MongoDocumentStore(db[PACE], "request pace"),
-        contacts=MongoDocumentStore(db[CONTACTS], "coaching contact"),
-        load_flags=MongoDocumentStore(db[LOAD_FLAGS], "load flag"),
-        cards=MongoDocumentStore(db[DIARY_CARDS], "diary card"),
-        checkins=MongoDocumentStore(db[CHECKINS], "check-in"),
-        ruptures=MongoDocumentStore(db[RUPTURES], "rupture"),
-        goals=MongoDocumentStore(db[GOALS], "goal"),
-        clients=MongoDocumentStore(db[CLIENTS], "client"),
-        clinicians=read_models.Clinicians(MongoDocumentStore(db[CLINICIANS], "clinician")),
-        sites=MongoDocumentStore(db[site_directory.COLLECTION], "site"),
-        programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
-        sequences=listing.MongoSequences(db),
-        audit=MongoAuditLog(db, clock),
-        tallies=MongoTallies(db),
-        missed_acks=MongoDocumentStore(db[MISSED_ACKS], "missed acknowledgement"),
+        settings=storage.documents(SETTINGS, "coaching settings"),
+        rotas=storage.documents(ROTAS, "rota"),
+        overrides=storage.documents(OVERRIDES, "override"),
+        time_off=storage.documents(TIME_OFF, "time off"),
+        gaps=storage.documents(GAP_REPORTS, "coverage gap"),
+        watches=storage.documents(WATCHES, "coverage watch"),
+        requests=storage.documents(REQUESTS, "coaching request"),
+        deadlines=storage.documents(DEADLINES, "deadline"),
+        holds=storage.documents(HOLDS, "hold"),
+        pace=storage.documents(PACE, "request pace"),
+        contacts=storage.documents(CONTACTS, "coaching contact"),
+        load_flags=storage.documents(LOAD_FLAGS, "load flag"),
+        cards=storage.documents(DIARY_CARDS, "diary card"),
+        checkins=storage.documents(CHECKINS, "check-in"),
+        ruptures=storage.documents(RUPTURES, "rupture"),
+        goals=storage.documents(GOALS, "goal"),
+        clients=storage.documents(CLIENTS, "client"),
+        clinicians=read_models.Clinicians(storage.documents(CLINICIANS, "clinician")),
+        sites=storage.documents(site_directory.COLLECTION, "site"),
+        programs=storage.documents(site_directory.PROGRAMS_COLLECTION, "program"),
+        sequences=listing.MongoSequences(storage.db),
+        audit=MongoAuditLog(storage, clock),
+        tallies=storage.tallies(),
+        missed_acks=storage.documents(MISSED_ACKS, "missed acknowledgement"),
     )
 
 

@@ -21,9 +21,10 @@ from dbt_shared.errors import StaleWrite
 from dbt_shared.events import outbox
 from dbt_shared.remembered import Remembered
 from dbt_shared.storage import listing, tallies
-from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
-from dbt_shared.storage.tallies import InMemoryTallies, MongoTallies, Tallies
+from dbt_shared.storage.tallies import InMemoryTallies, Tallies
 from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
@@ -297,25 +298,25 @@ class Repositories:
         return self._settings_seen.get(site_id, lambda: self.settings.get(site_id) or {})  # _id
 
 
-def mongo(db: Database, clock: Clock | None = None) -> Repositories:
+def mongo(storage: Storage, clock: Clock | None = None) -> Repositories:
     return Repositories(
         # The inboxes and the delivery lists have no head: their numbers come in blocks.
         inbox=InboxItems(
-            MongoDocumentStore(db[INBOX], "inbox item"),
-            listing.BlockSequences(listing.MongoSequences(db)),
-            MongoTallies(db),
+            storage.documents(INBOX, "inbox item"),
+            listing.BlockSequences(listing.MongoSequences(storage.db)),
+            storage.tallies(),
         ),
-        deliveries=MongoDeliveries(db[DELIVERIES]),
-        site_zones=MongoSiteTimeZones(db),
-        preferences=MongoDocumentStore(db[PREFERENCES], "preferences"),
-        opt_outs=MongoDocumentStore(db[OPT_OUTS], "opt-out"),
-        inbound_sms=MongoDocumentStore(db[INBOUND_SMS], "inbound SMS"),
-        audit=MongoAuditLog(db, clock or SystemClock()),
-        settings=MongoDocumentStore(db[SETTINGS], "site settings"),
-        schedule=Schedule(MongoDocumentStore(db[SCHEDULE], "schedule entry")),
-        enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
-        clinicians=read_models.Clinicians(MongoDocumentStore(db[CLINICIANS], "clinician")),
-        figures=SiteFigures(MongoTallies(db), MongoDocumentStore(db[FAILED], "failed delivery")),
+        deliveries=MongoDeliveries(storage, DELIVERIES),
+        site_zones=MongoSiteTimeZones(storage.db),
+        preferences=storage.documents(PREFERENCES, "preferences"),
+        opt_outs=storage.documents(OPT_OUTS, "opt-out"),
+        inbound_sms=storage.documents(INBOUND_SMS, "inbound SMS"),
+        audit=MongoAuditLog(storage, clock or SystemClock()),
+        settings=storage.documents(SETTINGS, "site settings"),
+        schedule=Schedule(storage.documents(SCHEDULE, "schedule entry")),
+        enrollments=storage.documents(ENROLLMENTS, "enrollment"),
+        clinicians=read_models.Clinicians(storage.documents(CLINICIANS, "clinician")),
+        figures=SiteFigures(storage.tallies(), storage.documents(FAILED, "failed delivery")),
         settings_ttl_s=SETTINGS_TTL_S,
     )
 

@@ -19,7 +19,8 @@ from dbt_shared.audit import AuditLog, InMemoryAuditLog, MongoAuditLog
 from dbt_shared.clock import Clock
 from dbt_shared.events import outbox
 from dbt_shared.http_fields import ID_PATTERN
-from dbt_shared.storage.documents import DocumentStore, MongoDocumentStore
+from dbt_shared.storage.context import Storage
+from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from skills_group.domain.statuses import ACTIVE, WAITING
 
@@ -181,20 +182,20 @@ def ensure_indexes(db: Database) -> None:
     audit.ensure_indexes(db)
 
 
-def mongo(db: Database, clock: Clock) -> Repositories:
+def mongo(storage: Storage, clock: Clock) -> Repositories:
     return Repositories(
-        groups=MongoDocumentStore(db[GROUPS], "group"),
-        sessions=MongoDocumentStore(db[SESSIONS], "session"),
-        closures=MongoDocumentStore(db[CLOSURES], "closure"),
-        enrollments=MongoDocumentStore(db[ENROLLMENTS], "enrollment"),
-        attendance=MongoDocumentStore(db[ATTENDANCE], "attendance record"),
-        clients=MongoDocumentStore(db[CLIENTS], "client"),
-        clinicians=read_models.Clinicians(MongoDocumentStore(db[CLINICIANS], "clinician")),
-        sites=MongoDocumentStore(db[site_directory.COLLECTION], "site"),
-        programs=MongoDocumentStore(db[site_directory.PROGRAMS_COLLECTION], "program"),
-        feeds=MongoDocumentStore(db[FEEDS], "calendar feed"),
-        sheets=MongoDocumentStore(db[SHEETS], "attendance sheet"),  # index: _id only (no reads)
-        audit=MongoAuditLog(db, clock),
+        groups=storage.documents(GROUPS, "group"),
+        sessions=storage.documents(SESSIONS, "session"),
+        closures=storage.documents(CLOSURES, "closure"),
+        enrollments=storage.documents(ENROLLMENTS, "enrollment"),
+        attendance=storage.documents(ATTENDANCE, "attendance record"),
+        clients=storage.documents(CLIENTS, "client"),
+        clinicians=read_models.Clinicians(storage.documents(CLINICIANS, "clinician")),
+        sites=storage.documents(site_directory.COLLECTION, "site"),
+        programs=storage.documents(site_directory.PROGRAMS_COLLECTION, "program"),
+        feeds=storage.documents(FEEDS, "calendar feed"),
+        sheets=storage.documents(SHEETS, "attendance sheet"),  # index: _id only (no reads)
+        audit=MongoAuditLog(storage, clock),
     )
 
 
