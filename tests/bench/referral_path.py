@@ -1,24 +1,19 @@
 """The project modules one ``POST /v1/referrals`` passes through, from the view to storage and
-back, and every climb back up from shared code into a service.
+back, and every climb back up from shared code into a service (``docs/referral-path.md``).
 
-Intake's real app (``intake.app.create_app`` on ``intake.bootstrap.bootstrap(db)``) on a real
-MongoDB-protocol server, called with Flask's test client: a site is registered and two referrals
-are posted first (what a process does once: clients, indexes, a block of list numbers, schema
-instances), then one more POST, with an ``Idempotency-Key``, is traced with ``sys.setprofile``.
-
-How it counts (``docs/referral-path.md``):
+Intake's real app (``create_app(bootstrap(db))``) on a real MongoDB-protocol server, called with
+Flask's test client: a site registered, two referrals posted (what a process does once), then,
+after a pause that lets the blocks of list numbers lapse, one POST with an ``Idempotency-Key``
+and its retry are traced with ``sys.setprofile`` on the request thread, while Flask's view
+function for the route runs (its decorators included; the request hooks every route shares are
+listed apart; other threads, such as the hand-off to the broker, are not waited for).
 
 - a *project module* is a source file under ``services/*/src`` or ``shared/src``; the standard
-  library and third-party packages (Flask, flask-smorest, marshmallow, pymongo...) are walked
-  through but not counted;
-- the *path* is what runs on the request thread while Flask's view function for the route runs:
-  the view's decorators (access rule, arguments, idempotency, response), the use case, the
-  repository, storage, and back. The request hooks every route shares (``dbt_shared.web``: the
-  token, correlation id, metrics, the log line) are outside it and listed apart. Only the
-  request thread is traced: what other threads do after (the hand-off to the broker, tally
-  writes, deferred deletes) is not on the path the caller waits for;
-- a module is counted once however often it is entered; the number of entries (a call from one
-  module into another) is printed too;
+  library and third-party packages are walked through but not counted;
+- *the path from the view to storage*: at each message the driver sends to the database
+  (``pymongo.network_layer.sendall``), the project modules on the stack; their union, each
+  counted once, is the figure. Every module the view entered (pure rules, schemas, helpers that
+  lead to no storage) is printed beside it, with the calls from one module into another;
 - a *climb back up* is a call from a function of ``shared/`` straight into a function of a
   service, unless the callee was handed to that shared code: an argument or closure variable of
   the calling function, or an attribute (two levels deep) of one. A callable the shared code
@@ -51,7 +46,8 @@ REPO = Path(__file__).resolve().parents[2]
 SERVICES = str(REPO / "services") + os.sep
 SHARED = str(REPO / "shared" / "src") + os.sep
 ENDPOINT = "referrals.Referrals"
-DRIVER = f"{os.sep}pymongo{os.sep}"  # storage: a call into the database driver
+QUIET_S = 1.5  # a pause after which a process's blocks of list numbers have lapsed
+SEND = f"{os.sep}pymongo{os.sep}network_layer.py"  # storage: a message to the database server
 
 
 def module_of(filename: str) -> str | None:
@@ -88,6 +84,7 @@ class Trace:
     hooks: list[str] = field(default_factory=list)  # entered by the request, outside the view
     # each call into the database driver: the project modules on the stack, view first
     to_storage: list[tuple[str, ...]] = field(default_factory=list)
+    round_trips: int = 0  # messages sent to the database
     status: int = 0
 
     @property
@@ -155,7 +152,8 @@ class Tracer:
             return
         into = module_of(frame.f_code.co_filename)
         if into is None:
-            if self.in_view and DRIVER in frame.f_code.co_filename:
+            code = frame.f_code
+            if self.in_view and code.co_name == "sendall" and code.co_filename.endswith(SEND):
                 self._storage_call(frame.f_back)
             return
         if not self.in_view:
@@ -185,9 +183,8 @@ class Tracer:
             )
 
     def _storage_call(self, caller) -> None:
-        """A call into the driver: straight from project code, the stack down to the view."""
-        if caller is None or module_of(caller.f_code.co_filename) is None:
-            return  # the driver calling itself, or a library calling it
+        """A round trip to the database: the project modules on the stack, down to the view."""
+        self.path.round_trips += 1
         chain: list[str] = []
         walk = caller
         while walk is not None and walk.f_code is not self.view_code:
@@ -245,20 +242,24 @@ def referral_body(site_id: str, n: int) -> dict[str, Any]:
     }
 
 
-def prepare_env(mongodb_uri: str, database: str, kafka: str | None = None) -> None:
-    """What intake's api reads at start-up: the server, its database, the dev key, a field key."""
+def intake_env(mongodb_uri: str, database: str, kafka: str | None = None) -> dict[str, str]:
+    """What intake's api reads at start-up: the server, its database, the dev key, a field key
+    (the dev key pair is made if missing)."""
     from devstack import paths
     from devstack.tokens import ensure_jwt_keys
 
     ensure_jwt_keys()
-    os.environ["MONGODB_URI"] = mongodb_uri
-    os.environ["MONGODB_DATABASE"] = database
-    os.environ.setdefault("AUTH_PUBLIC_KEY_FILE", str(paths.JWT_PUBLIC_KEY))
-    os.environ.setdefault("AUTH_SITE_ROLES_FROM", "token")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    env = {
+        "MONGODB_URI": mongodb_uri,
+        "MONGODB_DATABASE": database,
+        "AUTH_PUBLIC_KEY_FILE": str(paths.JWT_PUBLIC_KEY),
+        "AUTH_SITE_ROLES_FROM": "token",
+        "LOG_LEVEL": "WARNING",
+        "FIELD_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
     if kafka:  # the hand-off after the write sends there (else it fails quietly, off the path)
-        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka
-    os.environ.setdefault("FIELD_ENCRYPTION_KEY", base64.b64encode(os.urandom(32)).decode())
+        env["KAFKA_BOOTSTRAP_SERVERS"] = kafka
+    return env
 
 
 @dataclass
@@ -303,9 +304,12 @@ def intake_on(db, warm: int = 2) -> Intake:
     return intake
 
 
-def trace_post_and_replay(intake: Intake) -> tuple[Trace, Trace]:
-    """One POST traced, then its retry with the same ``Idempotency-Key`` (the replay)."""
+def trace_post_and_replay(intake: Intake, pause_s: float = 0.0) -> tuple[Trace, Trace]:
+    """One POST traced, then its retry with the same ``Idempotency-Key`` (the replay). After
+    ``pause_s`` (more than a block of list numbers lives: ``BlockSequences.BLOCK_TTL_S``) the
+    POST takes its numbers from the database, as one at a quiet moment does: the longest path."""
     key = str(uuid.uuid4())
+    time.sleep(pause_s)
     first = trace_request(intake.app, lambda client: intake.post(client, key=key))
     intake.posted -= 1  # the same body again
     replay = trace_request(intake.app, lambda client: intake.post(client, key=key))
@@ -317,7 +321,7 @@ def report(path: Trace, what: str = "POST /v1/referrals") -> str:
     chain = path.storage_path
     lines.append(f"project modules from the view to storage and back: {len(chain)}")
     lines += [f"  {n:2}. {name}" for n, name in enumerate(chain, 1)]
-    lines.append(f"calls to the database, with the modules each came by: {len(path.to_storage)}")
+    lines.append(f"round trips to the database: {path.round_trips}, each came by one of:")
     lines += ["  " + " > ".join(stack) for stack in path.to_storage]
     aside = [m for m in path.modules if m not in chain]
     lines.append(
@@ -373,11 +377,11 @@ def main() -> int:
         ensure_topics(kafka, with_dead_letters(ALL_TOPICS))
     logging.getLogger("kafka").setLevel(logging.CRITICAL)  # the broker going away at the end
     name = f"path_{uuid.uuid4().hex[:10]}"
-    prepare_env(uri, name, kafka)
+    os.environ.update(intake_env(uri, name, kafka))
     server = MongoClient(uri, tz_aware=True, uuidRepresentation="standard")
     try:
         intake = intake_on(server[name])
-        first, replay = trace_post_and_replay(intake)
+        first, replay = trace_post_and_replay(intake, pause_s=QUIET_S)
         print(report(first))
         print()
         print(report(replay, "its retry with the same Idempotency-Key"))

@@ -26,7 +26,6 @@ Who acts on what, written once here for every service:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -201,8 +200,9 @@ def require_roles(*roles: str) -> Callable:
     the calling services it admits (``"service:notifications"``, see ``caller``).
 
     Access is denied by default: ``create_service_app`` refuses (403) every ``/v1`` operation
-    whose view carries no rule, before the view runs (``enforce_access_rule``). The rule is
-    kept on the function (``functools.wraps`` carries it through flask-smorest's decorators).
+    whose view carries no rule, and a caller the rule does not admit, before the view runs
+    (``enforce_access_rule``). The rule is kept on the function (``functools.wraps`` carries
+    it through flask-smorest's decorators).
     The bare role ``service`` is not a rule: a rule names each service that needs the route.
     """
     unknown = [
@@ -217,16 +217,10 @@ def require_roles(*roles: str) -> Callable:
         )
 
     def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            principal = current_principal()
-            if not principal.admitted_by(roles):
-                raise forbidden(f"this needs one of the roles: {', '.join(roles)}")
-            g.principal = principal.acting_as(roles)  # site checks ask for the rule's roles
-            return view(*args, **kwargs)
-
-        setattr(wrapper, ACCESS_RULE_ATTR, tuple(roles))
-        return wrapper
+        # Only kept: the rule is checked once, before the view (``enforce_access_rule``), so
+        # the view runs with no wrapper of its own (one frame less on every request).
+        setattr(view, ACCESS_RULE_ATTR, tuple(roles))
+        return view
 
     return decorate
 

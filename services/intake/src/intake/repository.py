@@ -21,7 +21,7 @@ from dbt_shared.storage.context import Storage
 from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from dbt_shared.storage.tallies import InMemoryTallies, Tallies
-from intake.domain import pipeline, waitlist
+from intake.domain import duplicates, pipeline, waitlist
 from intake.domain.referral import Referral
 
 SITES = "sites"
@@ -155,6 +155,21 @@ class Repositories:
         stored, created = self.referrals.insert(referral.state, events)
         self.put_row(stored, new=created)
         return Referral(stored), created
+
+    def open_referral_ids(
+        self, site_id: str, person_keys: list[str], *, besides: str | None = None
+    ) -> list[str]:
+        """The ids of the site's open referrals of the person with ``person_keys`` (one equality
+        read per key in use, one or two), ``besides`` left out."""
+        found: set[str] = set()
+        for key in person_keys:
+            # index: site_person (site_id, person_key): a person's few referrals at a site
+            for referral in self.referrals.find(
+                {"site_id": site_id, "person_key": key}, {"_id": 1, "status": 1}
+            ):
+                if duplicates.is_open(referral["status"]) and referral["_id"] != besides:
+                    found.add(referral["_id"])
+        return sorted(found)
 
     def save_referral(self, referral: Referral, events: list) -> Referral:
         self._place_in_status_list(referral.state)

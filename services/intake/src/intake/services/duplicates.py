@@ -1,5 +1,6 @@
 """The same person referred twice: the open referrals of a person at a site, found by the keyed
-hash intake stores beside the sealed client fields (``person_key``), never by decrypting."""
+hash intake stores beside the sealed client fields (``person_key``), never by decrypting (the
+read is the repository's ``open_referral_ids``)."""
 
 from __future__ import annotations
 
@@ -43,22 +44,6 @@ def _stored_person(c: Components, state: dict[str, Any]) -> dict[str, Any]:
     return c.cipher.open(fields, tuple(PERSON_FIELDS), record_id=state["_id"], prefix="client")
 
 
-def open_referrals(
-    c: Components, site_id: str, keys: list[str], *, besides: str | None = None
-) -> list[str]:
-    """The ids of the site's open referrals of the person with ``keys`` (one equality read per
-    key in use, one or two), ``besides`` left out."""
-    found: set[str] = set()
-    for key in keys:
-        # referrals index: site_person (site_id, person_key): a person's few referrals at a site
-        for referral in c.repositories.referrals.find(
-            {"site_id": site_id, "person_key": key}, {"_id": 1, "status": 1}
-        ):
-            if duplicates.is_open(referral["status"]) and referral["_id"] != besides:
-                found.add(referral["_id"])
-    return sorted(found)
-
-
 def check(body: dict[str, Any], c: Components, principal: Principal) -> dict[str, Any]:
     """Before a referral is recorded: the site's open referrals of the same person (same names
     and date of birth, normalised). The ask is audited, with the referrals it named."""
@@ -66,7 +51,7 @@ def check(body: dict[str, Any], c: Components, principal: Principal) -> dict[str
     if not c.repositories.site_exists(body["site_id"]):
         raise InvalidInput.field("site_id", "Unknown site.")
     person = {**body, "date_of_birth": body["date_of_birth"].isoformat()}
-    found = open_referrals(c, body["site_id"], person_keys(c, person))
+    found = c.repositories.open_referral_ids(body["site_id"], person_keys(c, person))
     c.repositories.audit.record(
         principal,
         action="referral.duplicate_check",

@@ -22,7 +22,7 @@ from intake.domain import matching, programs, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
 from intake.repository import program_list, site_list, status_head, status_list
 from intake.services.access import own_clinician_ids, sees_whole_site, visible_referral
-from intake.services.duplicates import keep_person_key, open_referrals, rekey_person
+from intake.services.duplicates import keep_person_key, rekey_person
 from intake.services.organisation import site_e164
 from intake.services.screenings import open_screening, seal_screening
 
@@ -101,7 +101,7 @@ def receive(body: dict[str, Any], c: Components, principal: Principal, new_id: s
     if created:
         metrics.REFERRALS_RECEIVED.labels(body["program"]).inc()
     _audit(c, principal, "create" if created else "create_replayed", stored)
-    others = open_referrals(c, stored.site_id, keys, besides=stored.id)  # the same person's
+    others = c.repositories.open_referral_ids(stored.site_id, keys, besides=stored.id)
     return {**view(c, stored), "possible_duplicates": others}, created
 
 
