@@ -118,6 +118,9 @@ def run(client: MongoClient, plan: Plan, twin: Callable[[], object], parts=PARTS
             names.append(name)
             rows += cases.writes(client[name], plan, twin)
     finally:
+        # A storage's background writer (tallies every 0.1 s, deferred deletes every 0.25 s)
+        # may be in the middle of a write that an explicit flush did not wait for.
+        time.sleep(0.5)
         for name in names:
             client.drop_database(name)
     return rows
