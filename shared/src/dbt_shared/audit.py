@@ -7,18 +7,21 @@ the service itself in a handler or timer): ``MongoAuditLog`` in the processes,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates_schema
 from pymongo.database import Database
 
 from dbt_shared import correlation, http_fields, pagination
-from dbt_shared.auth import Principal
+from dbt_shared.auth import Principal, require_roles
 from dbt_shared.clock import Clock
 from dbt_shared.ids import new_id
 from dbt_shared.storage import listing
 from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+from dbt_shared.web import Blueprint
 
 if TYPE_CHECKING:
     from dbt_shared.storage.context import Storage
@@ -222,3 +225,24 @@ AuditRecord = http_fields.response_schema(
     ),
 )
 AuditPage = pagination.page_of(AuditRecord)
+
+
+def blueprint(trail: Callable[[], AuditLog], whose: str) -> Blueprint:
+    """``GET /v1/audit`` (operators), the same in every service that keeps a trail: its records
+    oldest first, a page at a time, filtered (``AuditArgs``). ``trail`` gives the service's
+    ``AuditLog`` (its components'); ``whose`` says whose data its records are about."""
+    blp = Blueprint(
+        "audit_trail", __name__, url_prefix="/v1", description=f"Who read or wrote {whose}"
+    )
+
+    @blp.route("/audit")
+    class AuditTrail(MethodView):
+        @require_roles("operator")
+        @blp.arguments(AuditArgs, location="query")
+        @blp.response(200, AuditPage)
+        @blp.doc(summary=f"Who read or wrote {whose}, oldest first, filtered.")
+        def get(self, args):
+            items, cursor = trail().page(args, limit=args["limit"], cursor=args["cursor"])
+            return {"items": items, "next_cursor": cursor}
+
+    return blp

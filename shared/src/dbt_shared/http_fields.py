@@ -185,6 +185,24 @@ def response_schema(
     return base.from_dict({**{n: fields.String() for n in strings.split()}, **others}, name=name)
 
 
+class LocalDates(Schema):
+    """``from`` and ``to``, both optional: the local dates a calendar or a timeline is read
+    between (``from`` loads as ``from_``)."""
+
+    from_ = IsoDate(data_key="from")
+    to = IsoDate()
+
+
+def per_site(item: type[Schema], name: str) -> type[Schema]:
+    """The figures of every site a caller may see (the operators' overview reads one such
+    answer from each service): ``name`` with ``items``, one ``item`` per site."""
+    sites = fields.List(
+        fields.Nested(item),
+        metadata={"description": "one per site the caller may see, in site id order"},
+    )
+    return Schema.from_dict({"items": sites}, name=name)
+
+
 def when(field: str, values: Sequence[str], then: dict[str, Any]) -> dict[str, Any]:
     """JSON Schema ``if``/``then``: when ``field`` is one of ``values``, the dotted paths of
     ``then`` (``"settings.curriculum"``) keep their constraints too. For a schema's

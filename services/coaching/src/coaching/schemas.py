@@ -111,9 +111,7 @@ Rota = response_schema(
 )
 
 
-class CoverageArgs(Schema):
-    from_ = IsoDate(data_key="from")
-    to = IsoDate()
+CoverageArgs = http_fields.LocalDates  # the days of the timeline (7 from today by default)
 
 
 Coverage = response_schema(

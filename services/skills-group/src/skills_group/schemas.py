@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from dbt_shared import pagination
+from dbt_shared import http_fields, pagination
 from dbt_shared.http_fields import (
     AwareDateTime,
     Id,
@@ -76,9 +76,7 @@ class GroupArgs(Schema):
     cursor = pagination.cursor_field()
 
 
-class SessionArgs(Schema):
-    from_ = IsoDate(data_key="from")
-    to = IsoDate()
+SessionArgs = http_fields.LocalDates  # the days of the calendar read (all by default)
 
 
 Session = response_schema(

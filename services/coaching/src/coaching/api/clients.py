@@ -1,5 +1,5 @@
 """A client's coaching data: diary cards and their weekly summary, self-harm records,
-alliance check-ins and ruptures, shared goals; a clinician's load; the audit trail."""
+alliance check-ins and ruptures, shared goals; a clinician's load (the audit trail is ``dbt_shared.audit``'s)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from coaching.schemas import (
     SelfHarmIn,
     WeekArgs,
 )
-from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.pagination import PageArgs
 from dbt_shared.web import Blueprint, components
@@ -146,16 +145,3 @@ class ClinicianLoad(MethodView):
         """Coaching contacts and minutes outside business hours per week (the clinician; the
         site's coordinators)."""
         return services.relationship.load(clinician_id, args, components(), current_principal())
-
-
-@blp.route("/audit")
-class AuditTrail(MethodView):
-    @require_roles("operator")
-    @blp.arguments(audit.AuditArgs, location="query")
-    @blp.response(200, audit.AuditPage)
-    def get(self, args):
-        """Who read or wrote which client's coaching data, oldest first, filtered."""
-        items, cursor = components().repositories.audit.page(
-            args, limit=args["limit"], cursor=args["cursor"]
-        )
-        return {"items": items, "next_cursor": cursor}

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from coaching.services import figures
+from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 
@@ -45,11 +46,7 @@ class CoachingFigures(Schema):
     first_gap_at = fields.DateTime(allow_none=True, metadata={"description": "UTC"})
 
 
-class OrganisationCoachingFigures(Schema):
-    items = fields.List(
-        fields.Nested(CoachingFigures),
-        metadata={"description": "one per site the caller may see, in site id order"},
-    )
+OrganisationCoachingFigures = http_fields.per_site(CoachingFigures, "OrganisationCoachingFigures")
 
 
 class MissedAcknowledgement(Schema):

@@ -30,16 +30,18 @@ RULE_TEXT = (
 # -- a request's steps after it was made ---------------------------------------------------------
 @dataclass(frozen=True)
 class Acknowledged:
-    pass
+    """A clinician took the request on (the acknowledgement deadline is met)."""
 
 
 @dataclass(frozen=True)
 class CalledBack:
-    pass
+    """A clinician called the client back (the call-back deadline is met)."""
 
 
 @dataclass(frozen=True)
 class Closed:
+    """The request is over, with its outcome code (never a note)."""
+
     outcome: str
 
 

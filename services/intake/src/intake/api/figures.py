@@ -35,11 +35,7 @@ class SiteWaitlistFigures(Schema):
     programs = fields.List(fields.Nested(ProgramWaitlistFigures))
 
 
-class WaitlistFigures(Schema):
-    items = fields.List(
-        fields.Nested(SiteWaitlistFigures),
-        metadata={"description": "one per site the caller may see, in site id order"},
-    )
+WaitlistFigures = http_fields.per_site(SiteWaitlistFigures, "WaitlistFigures")
 
 
 class WaitlistFiguresArgs(Schema):

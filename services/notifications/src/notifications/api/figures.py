@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 from notifications.schemas import NotificationFigures
@@ -14,11 +15,9 @@ from notifications.services import figures
 blp = Blueprint("figures", __name__, url_prefix="/v1", description="Overview figures")
 
 
-class OrganisationNotificationFigures(Schema):
-    items = fields.List(
-        fields.Nested(NotificationFigures),
-        metadata={"description": "one per site the caller may see, in site id order"},
-    )
+OrganisationNotificationFigures = http_fields.per_site(
+    NotificationFigures, "OrganisationNotificationFigures"
+)
 
 
 class FailedDelivery(Schema):

@@ -1,12 +1,12 @@
 """A person's own inbox, their preferences, a site's notification settings, the delivery
-audit, the SMS provider's inbound webhook (STOP / START), and the audit trail of reads."""
+audit, the SMS provider's inbound webhook (STOP / START). (The audit trail of reads is
+``dbt_shared.audit``'s.)"""
 
 from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
 
-from dbt_shared import audit
 from dbt_shared.auth import current_principal, require_roles, signed_request
 from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
@@ -109,17 +109,3 @@ class InboundSms(MethodView):
             components(),
         )
         return Response(twiml, mimetype="application/xml")
-
-
-@blp.route("/audit")
-class AuditTrail(MethodView):
-    @require_roles("operator")
-    @blp.arguments(audit.AuditArgs, location="query")
-    @blp.response(200, audit.AuditPage)
-    def get(self, args):
-        """Who read or changed which person's inbox, deliveries or preferences, oldest first,
-        filtered (operators)."""
-        items, cursor = components().repositories.audit.page(
-            args, limit=args["limit"], cursor=args["cursor"]
-        )
-        return {"items": items, "next_cursor": cursor}

@@ -2,12 +2,13 @@
 
 The sites and programs it has learned from intake (``dbt_shared.site_directory``), groups and
 their calendars (``groups``), single sessions and their attendance (``sessions``), and members,
-the waitlist and closures (``members``).
+the waitlist and closures (``members``); the audit trail (``dbt_shared.audit``).
 """
 
 from __future__ import annotations
 
-from dbt_shared import site_directory
+from dbt_shared import audit, site_directory
+from dbt_shared.web import components
 from skills_group.api import feeds, figures, groups, members, rosters, sessions
 
 TITLE = "DBT Platform - Skills Group"
@@ -21,4 +22,7 @@ BLUEPRINTS = [
     feeds.blp,
     feeds.calendar,
     figures.blp,
+    audit.blueprint(
+        lambda: components().repositories.audit, "which client's enrollment or attendance"
+    ),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
+from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.web import Blueprint, components
 from skills_group.services import figures
@@ -33,11 +34,7 @@ class SiteGroupFigures(Schema):
     programs = fields.List(fields.Nested(ProgramGroupFigures))
 
 
-class GroupFigures(Schema):
-    items = fields.List(
-        fields.Nested(SiteGroupFigures),
-        metadata={"description": "one per site the caller may see, in site id order"},
-    )
+GroupFigures = http_fields.per_site(SiteGroupFigures, "GroupFigures")
 
 
 class MemberAtRisk(Schema):

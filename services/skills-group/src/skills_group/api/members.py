@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from dbt_shared import audit, pagination
+from dbt_shared import pagination
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
@@ -75,15 +75,4 @@ class Overview(MethodView):
         coordinators: theirs). Rows in site and program order, a page of ``limit``;
         ``next_cursor`` continues it."""
         items, cursor = services.overview(args, components(), current_principal())
-        return {"items": items, "next_cursor": cursor}
-
-
-@blp.route("/audit")
-class AuditTrail(MethodView):
-    @require_roles("operator")
-    @blp.arguments(audit.AuditArgs, location="query")
-    @blp.response(200, audit.AuditPage)
-    def get(self, args):
-        """Who read or wrote which client's enrollment or attendance, oldest first, filtered."""
-        items, cursor = services.audit_trail(args, components())
         return {"items": items, "next_cursor": cursor}

@@ -34,11 +34,10 @@ from skills_group.services.calendars import (
     reschedule_session,
 )
 from skills_group.services.feeds import create_feed, feed_calendar, list_feeds, revoke_feed
-from skills_group.services.overview import audit_trail, overview, publish_gauges
+from skills_group.services.overview import overview, publish_gauges
 
 __all__ = [
     "add_closure",
-    "audit_trail",
     "cancel_session",
     "change_group",
     "client_attendance",

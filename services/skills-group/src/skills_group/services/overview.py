@@ -114,8 +114,3 @@ def publish_gauges(c: Components) -> None:
             metrics.LONGEST_WAIT_DAYS.labels(*labels).set(r["longest_wait_days"] or 0)
             metrics.AT_RISK.labels(*labels).set(r["at_risk"])
             metrics.ATTENDANCE_RATE.labels(*labels).set(r["attendance_rate_4w"] or 0)
-
-
-def audit_trail(args: dict[str, Any], c: Components) -> tuple[list[dict[str, Any]], str | None]:
-    """The audit trail (operators), in buckets (``AuditLog.page``)."""
-    return c.repositories.audit.page(args, limit=args["limit"], cursor=args["cursor"])
