@@ -97,6 +97,15 @@ class AuditLog(Protocol):
         object_ids: list[str] | None = None,
     ) -> dict[str, Any]: ...
 
+    def record_list(
+        self,
+        principal: Principal | None,
+        action: str,
+        object_type: str,
+        site_id: str,
+        object_ids: list[str] | None = None,
+    ) -> dict[str, Any]: ...
+
 
 class _Recording:
     clock: Clock
@@ -116,6 +125,18 @@ class _Recording:
         listing.place(document, self.sequences, lanes_of(document))
         self._keep(document)
         return document
+
+    def record_list(self, principal, action, object_type, site_id, object_ids=None):
+        """A read of one site's list (its waitlist, its failed deliveries): the list is the
+        object, named by its site; ``object_ids``, whose records it showed."""
+        return self.record(
+            principal,
+            action=action,
+            object_type=object_type,
+            object_id=site_id,
+            site_id=site_id,
+            object_ids=object_ids,
+        )
 
     def page(
         self, filters: dict[str, Any], *, limit: int, cursor: str | None

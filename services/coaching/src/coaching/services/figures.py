@@ -133,14 +133,8 @@ def missed_acknowledgements(site_id: str, c: Components, principal: Principal) -
         for record in c.repositories.missed_acks_on(site_id, today - timedelta(days=n))
     ]
     records.sort(key=lambda r: aware(r["missed_at"]), reverse=True)
-    c.repositories.audit.record(
-        principal,
-        action="missed_acks.list",
-        object_type="request_list",
-        object_id=site_id,
-        site_id=site_id,
-        object_ids=[r["_id"] for r in records] or None,
-    )
+    shown = [r["_id"] for r in records] or None
+    c.repositories.audit.record_list(principal, "missed_acks.list", "request_list", site_id, shown)
     items = [
         {
             "request_id": r["_id"],

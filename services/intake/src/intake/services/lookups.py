@@ -50,13 +50,9 @@ def display_names(client_ids: list[str], c: Components, principal: Principal) ->
         if client_id in visible:
             shown_by_site.setdefault(visible[client_id].site_id, []).append(client_id)
     for site_id, ids in sorted(shown_by_site.items()):  # before any name leaves the service
-        c.repositories.audit.record(
-            principal,
-            action="client.display_names",
-            object_type="client_list",  # a list page of the site's clients
-            object_id=site_id,
-            site_id=site_id,
-            object_ids=ids,
+        # a list page of the site's clients
+        c.repositories.audit.record_list(
+            principal, "client.display_names", "client_list", site_id, ids
         )
     return [
         {"client_id": client_id, "display_name": _display_name(c, visible[client_id])}

@@ -84,13 +84,7 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[
         item["waiting_days"] = pipeline.waiting_days(item["received_at"], now)
     counts = c.repositories.waiting_counts(site_id, args.get("program"))
     stages = [{"stage": stage, "count": counts[stage]} for stage in pipeline.WAITING_STAGES]
-    c.repositories.audit.record(
-        principal,
-        action="waitlist.read",
-        object_type="waitlist",
-        object_id=site_id,
-        site_id=site_id,
-    )
+    c.repositories.audit.record_list(principal, "waitlist.read", "waitlist", site_id)
     return {"site_id": site_id, "stages": stages, "items": items, "next_cursor": cursor}
 
 

@@ -47,13 +47,7 @@ def failed_deliveries(site_id: str, c: Components, principal: Principal) -> dict
     principal.require_site(site_id)
     if not principal.holds_at(site_id, *COORDINATING):
         raise Forbidden("The site's delivery audit is for its coordinators.")
-    c.repositories.audit.record(
-        principal,
-        action="delivery.list_failed",
-        object_type="delivery",
-        object_id=site_id,
-        site_id=site_id,
-    )
+    c.repositories.audit.record_list(principal, "delivery.list_failed", "delivery", site_id)
     today = c.clock.now().astimezone(UTC).date()
     items = [
         _view(record)

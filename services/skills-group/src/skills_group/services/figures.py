@@ -85,12 +85,6 @@ def members_at_risk(site_id: str, c: Components, principal: Principal) -> dict[s
                         "therapist_id": member.get("therapist_id"),
                     }
                 )
-    c.repositories.audit.record(
-        principal,
-        action="at_risk.list",
-        object_type="client_list",  # a list of the site's clients
-        object_id=site_id,
-        site_id=site_id,
-        object_ids=[i["client_id"] for i in items] or None,
-    )
+    shown = [i["client_id"] for i in items] or None  # a list of the site's clients
+    c.repositories.audit.record_list(principal, "at_risk.list", "client_list", site_id, shown)
     return {"site_id": site_id, "items": items}
