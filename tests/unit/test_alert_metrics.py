@@ -22,6 +22,7 @@ from dbt_shared.clock import FixedClock
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events import consumer as consumer_module
 from dbt_shared.events.envelope import new_event
+from dbt_shared.loop_health import LoopPasses
 from notifications import bootstrap, services
 from notifications.domain.deliveries import TransientFailure
 from notifications.services import reminders, safety_wait
@@ -72,13 +73,13 @@ def test_a_worker_loop_that_fails_is_counted_as_restarted_and_reported_down_whil
             raise RuntimeError("the database went away")
 
     worker_module._guarded(
-        "svc", "timer:x", flaky, stop
+        "svc", "timer:x", flaky, stop, LoopPasses()
     )()  # fails once, is started again (1 s backoff), then returns
     assert value("dbt_worker_loop_restarts_total", service="svc", loop="timer:x") == before + 1
 
     threads = {"timer:x": threading.Thread(target=lambda: None), "relay": threading.Thread()}
     failing = {"timer:x"}
-    report = worker_module._reporting("svc", threads, lambda: set(failing))
+    report = worker_module._reporting("svc", threads, lambda: set(failing), LoopPasses())
     report()
     assert value("dbt_worker_loop_up", service="svc", loop="timer:x") == 0
     assert value("dbt_worker_loop_up", service="svc", loop="relay") == 1

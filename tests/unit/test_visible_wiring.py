@@ -13,6 +13,7 @@ import base64
 import os
 import threading
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from pymongo.errors import BulkWriteError
@@ -61,9 +62,15 @@ class _Collection:
             ]
 
     def bulk_write(self, operations, ordered=True):
+        with self._lock:  # DeleteOne by _id (mongo.delete_ids)
+            deleted = [self.documents.pop(op._filter["_id"], None) for op in operations]
+        return SimpleNamespace(deleted_count=sum(d is not None for d in deleted))
+
+    def delete_many(self, query):  # the locks whose lease ran out long ago
+        [(field, bound)] = query.items()
         with self._lock:
-            for operation in operations:  # DeleteOne by _id (mongo.delete_ids)
-                self.documents.pop(operation._filter["_id"], None)
+            for key in [k for k, d in self.documents.items() if d[field] < bound["$lt"]]:
+                del self.documents[key]
 
 
 class _Database:

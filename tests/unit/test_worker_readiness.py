@@ -31,23 +31,21 @@ STALL_S = 120
 class FakeMonotonic:
     def __init__(self) -> None:
         self.now = 1000.0
+        self.passes = loop_health.LoopPasses(now=self)  # the worker's, on this clock
 
     def __call__(self) -> float:
         return self.now
 
 
 @pytest.fixture
-def clock(monkeypatch) -> FakeMonotonic:
-    fake = FakeMonotonic()
-    monkeypatch.setattr(loop_health, "PASSES", loop_health.LoopPasses(now=fake))
-    monkeypatch.setattr(worker_module, "FAILING", set())
-    return fake
+def clock() -> FakeMonotonic:
+    return FakeMonotonic()
 
 
 class Probe:
     """The worker's health server over the given loops, as ``run_worker`` serves it."""
 
-    def __init__(self, loops: dict, *, relay=None, consumers=None) -> None:
+    def __init__(self, passes, loops: dict, *, relay=None, consumers=None) -> None:
         self.stop = threading.Event()
         self.threads = {
             name: threading.Thread(target=fn, name=name, daemon=True) for name, fn in loops.items()
@@ -55,9 +53,8 @@ class Probe:
         for thread in self.threads.values():
             thread.start()
         relay = relay or SimpleNamespace(healthy=True)
-        readiness = worker_module._reporting(
-            "svc", self.threads, worker_module._failing_loops(consumers or {}, relay, STALL_S)
-        )
+        failing = worker_module._failing_loops(consumers or {}, relay, STALL_S, passes)
+        readiness = worker_module._reporting("svc", self.threads, failing, passes)
         self.server = worker_module._serve_health_and_metrics(0, self.threads, readiness)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -70,9 +67,9 @@ class Probe:
 
 
 @pytest.fixture
-def probes():
+def probes(clock):
     made: list[Probe] = []
-    yield lambda *a, **k: made.append(Probe(*a, **k)) or made[-1]
+    yield lambda *a, **k: made.append(Probe(clock.passes, *a, **k)) or made[-1]
     for probe in made:
         probe.close()
 
@@ -88,8 +85,8 @@ def busy_seconds(exposition: str) -> dict[str, float]:
     }
 
 
-def _ctx(stop: threading.Event):
-    return SimpleNamespace(stop=stop)
+def _ctx(stop: threading.Event, clock: FakeMonotonic):
+    return SimpleNamespace(stop=stop, passes=clock.passes)
 
 
 def test_a_timer_stuck_in_its_job_makes_the_worker_not_ready_until_it_returns(clock, probes):
@@ -100,7 +97,7 @@ def test_a_timer_stuck_in_its_job_makes_the_worker_not_ready_until_it_returns(cl
         release.wait()  # a call that does not return (a lock, a socket without a timeout)
 
     stop = threading.Event()
-    loop = worker_module._timer_loop(Timer("reminders", 1, hangs), _ctx(stop))
+    loop = worker_module._timer_loop(Timer("reminders", 1, hangs), _ctx(stop, clock))
     probe = probes({"timer:reminders": loop})
     entered.wait(5)
     assert probe.get("/readyz").status_code == 200  # in its pass, not for long yet
@@ -124,10 +121,10 @@ def test_a_timer_waiting_a_long_interval_for_its_next_run_is_not_stuck(clock, pr
         ran.set()
 
     stop = threading.Event()
-    loop = worker_module._timer_loop(Timer("housekeeping", 3600, quick), _ctx(stop))
+    loop = worker_module._timer_loop(Timer("housekeeping", 3600, quick), _ctx(stop, clock))
     probe = probes({"timer:housekeeping": loop})
     ran.wait(5)
-    wait_until(lambda: loop_health.PASSES.busy_for("timer:housekeeping") == 0, 5, "the wait")
+    wait_until(lambda: clock.passes.busy_for("timer:housekeeping") == 0, 5, "the wait")
     clock.now += 10 * STALL_S  # an hour between runs is its interval, not a stall
     assert probe.get("/readyz").status_code == 200
     stop.set()
@@ -164,7 +161,11 @@ def test_a_relay_stuck_in_its_sweep_makes_the_worker_not_ready(clock, probes):
     entered, release = threading.Event(), threading.Event()
     stop = threading.Event()
     relay = OutboxRelay(
-        _Db(_HangingCollection(entered, release)), ["things"], publisher=None, service="svc"
+        _Db(_HangingCollection(entered, release)),
+        ["things"],
+        publisher=None,
+        service="svc",
+        passes=clock.passes,
     )
     probe = probes({"relay": lambda: relay.run(stop)}, relay=relay)
     entered.wait(5)
@@ -186,7 +187,7 @@ def test_a_consumer_lane_stuck_in_a_handler_makes_the_worker_not_ready(clock, pr
 
     broker = Broker(polls=[[record(referral("site-a"), 10)]])
     handlers = {intake.REFERRAL_RECEIVED: hangs}
-    runner = runner_on(broker, handlers, DeadLetters(), monkeypatch)
+    runner = runner_on(broker, handlers, DeadLetters(), monkeypatch, passes=clock.passes)
     probe = probes({"consumer": runner.run}, consumers={"consumer": runner})
     entered.wait(5)
     clock.now += STALL_S + 1

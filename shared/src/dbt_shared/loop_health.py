@@ -10,6 +10,9 @@ long its interval (housekeeping runs hourly).
 
 Exported as ``dbt_worker_loop_busy_seconds{service,loop}`` (0 while waiting), refreshed each time
 readiness is asked (each ``/readyz`` and each scrape).
+
+A worker's ``LoopPasses`` is built where the worker is (``dbt_shared.worker.run_worker``, on its
+``WorkerContext``) and handed to its relay and consumer lanes: no module holds one.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from contextlib import contextmanager
 
 
 class LoopPasses:
-    """When each loop's current pass began; thread-safe for one writer per loop (each loop is
-    its own thread) and any number of readers."""
+    """When each loop's current pass began, and which loops failed their last pass (a broker or
+    database outage: ``failing``); thread-safe for one writer per loop (each loop is its own
+    thread) and any number of readers."""
 
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self._now = now
         self._since: dict[str, float] = {}
+        self.failing: set[str] = set()
 
     def begin(self, loop: str) -> None:
         """A pass of ``loop`` begins now (a consumer lane: each poll)."""
@@ -51,7 +56,3 @@ class LoopPasses:
     def stuck(self, limit_s: float) -> set[str]:
         """The loops in one pass for longer than ``limit_s``."""
         return {loop for loop in list(self._since) if self.busy_for(loop) > limit_s}
-
-
-#: The worker process's loops (one process runs one worker).
-PASSES = LoopPasses()

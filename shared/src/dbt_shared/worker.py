@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pymongo.database import Database
 
-from dbt_shared import idempotency, logs, loop_health, metrics, retention
+from dbt_shared import idempotency, logs, metrics, retention
 from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings, env_int
 from dbt_shared.events.catalog import Catalog
@@ -29,6 +29,7 @@ from dbt_shared.events.record_handling import PROCESSED_COLLECTION
 from dbt_shared.events.relay import OutboxRelay
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
 from dbt_shared.heap import freeze_startup_objects
+from dbt_shared.loop_health import LoopPasses
 from dbt_shared.storage import mongo
 from dbt_shared.storage.context import Storage
 
@@ -41,6 +42,8 @@ class WorkerContext:
     db: Database
     clock: Clock
     stop: threading.Event
+    # The worker's loops: when each pass began, which failed last (readiness; loop_health).
+    passes: LoopPasses = field(default_factory=LoopPasses)
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,9 @@ def run_worker(
     publisher = EventPublisher(settings.kafka_bootstrap_servers, service, catalog)
     if wiring.storage is not None:
         wiring.storage.hand_off.connect(lambda: publisher)
-    relay = OutboxRelay(ctx.db, outbox_collections, publisher, service, clock=ctx.clock)
+    relay = OutboxRelay(
+        ctx.db, outbox_collections, publisher, service, clock=ctx.clock, passes=ctx.passes
+    )
     consumers = consumer_lanes(
         service=service,
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -140,6 +145,7 @@ def run_worker(
         in_send_order=wiring.in_send_order,
         first_topics=wiring.first_topics,
         urgent_topics=wiring.urgent_topics,
+        passes=ctx.passes,
     )
 
     loops: dict[str, Callable[[], None]] = {
@@ -150,15 +156,19 @@ def run_worker(
         loops[f"timer:{timer.name}"] = _timer_loop(timer, ctx)
     freeze_startup_objects()  # wired: what start-up built stays (dbt_shared.heap)
     threads = {
-        name: threading.Thread(target=_guarded(service, name, fn, stop), name=name, daemon=True)
+        name: threading.Thread(
+            target=_guarded(service, name, fn, stop, ctx.passes), name=name, daemon=True
+        )
         for name, fn in loops.items()
     }
     for thread in threads.values():
         thread.start()
 
-    failing_loops = _failing_loops(consumers, relay, stall_limit_s())
+    failing_loops = _failing_loops(consumers, relay, stall_limit_s(), ctx.passes)
     server = _serve_health_and_metrics(
-        settings.worker_metrics_port, threads, _reporting(service, threads, failing_loops)
+        settings.worker_metrics_port,
+        threads,
+        _reporting(service, threads, failing_loops, ctx.passes),
     )
     log.info("worker started", extra={"loops": sorted(threads)})
 
@@ -185,16 +195,18 @@ def stall_limit_s() -> int:
     return env_int("WORKER_STALL_S", 120)
 
 
-def _failing_loops(consumers: dict, relay, stall_s: float) -> Callable[[], set[str]]:
+def _failing_loops(
+    consumers: dict, relay, stall_s: float, passes: LoopPasses
+) -> Callable[[], set[str]]:
     """What the worker's /readyz names: the loops whose last pass failed (a broker or database
     outage) and those stuck in one pass for more than ``stall_s`` (``loop_health``)."""
 
     def failing_loops() -> set[str]:
-        failing = set(FAILING)
+        failing = set(passes.failing)
         failing.update(lane for lane, runner in consumers.items() if not runner.healthy)
         if not relay.healthy:
             failing.add("relay")
-        failing.update(loop_health.PASSES.stuck(stall_s))
+        failing.update(passes.stuck(stall_s))
         return failing
 
     return failing_loops
@@ -216,11 +228,11 @@ def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:
         interval = timer.interval_s
         while not ctx.stop.is_set():
             try:
-                with loop_health.PASSES.busy(f"timer:{timer.name}"):  # stuck: not ready
+                with ctx.passes.busy(f"timer:{timer.name}"):  # stuck: not ready
                     did = timer.run(ctx)
-                FAILING.discard(f"timer:{timer.name}")
+                ctx.passes.failing.discard(f"timer:{timer.name}")
             except Exception:
-                FAILING.add(f"timer:{timer.name}")
+                ctx.passes.failing.add(f"timer:{timer.name}")
                 log.exception("timer failed", extra={"timer": timer.name})
                 did = None
             if did is False and timer.idle_max_s:
@@ -236,12 +248,11 @@ def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:
     return loop
 
 
-# Loops that failed last time they ran (a broker or database outage): readiness reports them.
-FAILING: set[str] = set()
-
-
 def _reporting(
-    service: str, threads: dict[str, threading.Thread], failing_loops: Callable[[], set[str]]
+    service: str,
+    threads: dict[str, threading.Thread],
+    failing_loops: Callable[[], set[str]],
+    passes: LoopPasses,
 ) -> Callable[[], set[str]]:
     """``failing_loops`` that also sets ``dbt_worker_loop_up`` per loop each time it is asked
     (each /readyz and each scrape): an alert sees what readiness sees."""
@@ -250,14 +261,14 @@ def _reporting(
         failed = failing_loops()
         for name in threads:
             metrics.WORKER_LOOP_UP.labels(service, name).set(0 if name in failed else 1)
-            metrics.WORKER_LOOP_BUSY.labels(service, name).set(loop_health.PASSES.busy_for(name))
+            metrics.WORKER_LOOP_BUSY.labels(service, name).set(passes.busy_for(name))
         return failed
 
     return failing
 
 
 def _guarded(
-    service: str, name: str, fn: Callable[[], None], stop: threading.Event
+    service: str, name: str, fn: Callable[[], None], stop: threading.Event, passes: LoopPasses
 ) -> Callable[[], None]:
     """A loop that fails is started again with backoff: an outage never ends it."""
 
@@ -268,7 +279,7 @@ def _guarded(
                 fn()
                 return
             except Exception:
-                FAILING.add(name)
+                passes.failing.add(name)
                 metrics.WORKER_LOOP_RESTARTS.labels(service, name).inc()
                 log.exception("worker loop failed; starting it again", extra={"loop": name})
                 stop.wait(delay)

@@ -35,7 +35,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from pymongo.database import Database
 
-from dbt_shared import loop_health, metrics
+from dbt_shared import metrics
 from dbt_shared.clock import Clock
 from dbt_shared.events import records
 from dbt_shared.events.catalog import Catalog
@@ -44,6 +44,7 @@ from dbt_shared.events.handling import BatchHandler, Handler, HandlerContext, ba
 from dbt_shared.events.outages import Stopping, database_away
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.record_handling import RecordHandling
+from dbt_shared.loop_health import LoopPasses
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class ConsumerRunner(RecordHandling):
         in_send_order: bool = False,
         first_topics: tuple[str, ...] = (),
         lane: str = "consumer",
+        passes: LoopPasses | None = None,
     ) -> None:
         self.catalog = catalog
         unknown = [name for name in handlers if not catalog.knows(name)]
@@ -105,6 +107,7 @@ class ConsumerRunner(RecordHandling):
         self.in_send_order = in_send_order
         self.first_topics = frozenset(first_topics)
         self.lane = lane  # which of the worker's consumers (``lanes``): its client id, its logs
+        self.passes = passes or LoopPasses()  # the worker's: readiness sees a pass that hangs
         self.healthy = True  # false while the broker cannot be reached (worker readiness)
         self._in_batch: set[str] = set()
         self._skipped_offsets: dict = {}  # partition -> offset past records not ours
@@ -175,7 +178,7 @@ class ConsumerRunner(RecordHandling):
             while not self._stop.is_set():
                 # A pass: the poll and its records. One that never ends (a handler's call that
                 # never returns, a database that stays away) makes the worker not ready.
-                loop_health.PASSES.begin(self.lane)
+                self.passes.begin(self.lane)
                 batches = consumer.poll(timeout_ms=1000)
                 self.healthy = True
                 # With a window, several partitions come at once: taken in the order sent
@@ -192,7 +195,7 @@ class ConsumerRunner(RecordHandling):
                 ):
                     self._commit(consumer, {})
         finally:
-            loop_health.PASSES.end(self.lane)
+            self.passes.end(self.lane)
             with contextlib.suppress(Exception):
                 if self._skipped_offsets:
                     self._commit(consumer, {})

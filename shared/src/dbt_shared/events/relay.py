@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from dbt_shared import loop_health, metrics
+from dbt_shared import metrics
 from dbt_shared.clock import Clock, SystemClock, aware
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.outbox import (
@@ -27,6 +27,7 @@ from dbt_shared.events.outbox import (
     parked_count,
 )
 from dbt_shared.events.publisher import Unpublishable
+from dbt_shared.loop_health import LoopPasses
 
 log = logging.getLogger("dbt_shared.events.outbox")  # one logger for the outbox's steps
 
@@ -74,6 +75,7 @@ class OutboxRelay:
         batch_size: int = 200,
         grace: timedelta = timedelta(seconds=60),
         hand_off_time: timedelta = timedelta(seconds=5),
+        passes: LoopPasses | None = None,
     ) -> None:
         self.db = db
         self.collections = set(collections)
@@ -88,6 +90,8 @@ class OutboxRelay:
         self.backlog = 0
         self.healthy = True  # false while a sweep fails (worker readiness)
         self._parked_counted_at: float | None = None  # monotonic; None: count at next pass
+        # Where its passes are marked: the worker's (readiness sees a sweep that hangs).
+        self.passes = passes or LoopPasses()
 
     def relay_once(self) -> int:
         """Sweep every intent once; returns how many events went out."""
@@ -199,8 +203,8 @@ class OutboxRelay:
         interval = idle_interval_s
         while not stop.is_set():
             # A sweep that never returns (a publish or a read that hangs) raises nothing: the
-            # worker's readiness sees it by its age (loop "relay", dbt_shared.loop_health).
-            loop_health.PASSES.begin("relay")
+            # worker's readiness sees it by its age (loop "relay", ``self.passes``).
+            self.passes.begin("relay")
             try:
                 sent = self.relay_once()
                 self.healthy = True
@@ -213,9 +217,9 @@ class OutboxRelay:
                     metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.pending(), 1))
                 except Exception:  # the database itself may be what failed
                     metrics.OUTBOX_BACKLOG.labels(self.service).set(max(self.backlog, 1))
-                loop_health.PASSES.end("relay")
+                self.passes.end("relay")
                 stop.wait(2)
                 continue
-            loop_health.PASSES.end("relay")
+            self.passes.end("relay")
             interval = idle_interval_s if sent or self.backlog else min(interval * 2, max_idle_s)
             stop.wait(interval)
