@@ -16,7 +16,9 @@ so each is a few lines. Each module declares its part once:
 
 What every ``bootstrap`` builds the same way is here: ``process_storage`` (the process's
 database and what its writes share, ``dbt_shared.storage.context.Storage``, held on the
-components as ``storage``) and ``thread_locks`` (the in-memory stand-in of a lock document).
+components as ``storage``) and ``thread_locks`` (the in-memory stand-in of a lock document);
+for a service whose components are repositories, a field cipher and named locks (coaching,
+skills-group), ``sealed_components`` and ``sealed_in_memory`` build them whole.
 Every long-lived object of a process is built by its ``bootstrap`` (or by ``service_app`` /
 ``service_worker`` for the api's and worker's own parts) and held there: no module keeps state.
 
@@ -25,6 +27,7 @@ Nothing here knows a particular service.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -35,10 +38,11 @@ from flask import Flask
 from marshmallow import fields
 from pymongo.database import Database
 
-from dbt_shared.clock import Clock
+from dbt_shared.clock import Clock, SystemClock
 from dbt_shared.config import Settings
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.consumer import Handler
+from dbt_shared.protection import FieldCipher
 from dbt_shared.storage.context import Storage
 from dbt_shared.storage.mongo import Mongo
 from dbt_shared.web import Blueprint, create_service_app
@@ -95,6 +99,51 @@ def thread_locks() -> Callable[[str], AbstractContextManager]:
             return held.setdefault(name, threading.Lock())
 
     return lock
+
+
+class RepositoryWiring(Protocol):
+    """A repository module's two wirings (``repository.mongo`` and ``repository.in_memory``)."""
+
+    def mongo(self, storage: Storage, clock: Clock) -> Any: ...
+
+    def in_memory(self, clock: Clock) -> Any: ...
+
+
+def sealed_components(
+    components: Callable[..., Any],
+    service: str,
+    repository: RepositoryWiring,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    **more: Any,
+) -> Any:
+    """A process's ``components``: the service's repositories on the process's storage
+    (``process_storage``), the field cipher from the environment (failing at start-up, not on
+    the first record it seals), named locks as lock documents, the system clock unless given;
+    ``more`` as the service has them."""
+    storage = process_storage(service, db)
+    clock = clock or SystemClock()
+    return components(
+        repositories=repository.mongo(storage, clock),
+        cipher=FieldCipher.from_env(),
+        clock=clock,
+        locks=storage.lock,
+        storage=storage,
+        **more,
+    )
+
+
+def sealed_in_memory(
+    components: Callable[..., Any], repository: RepositoryWiring, clock: Clock
+) -> Any:
+    """Unit and API tests' ``components``: in-memory repositories, a random key, thread locks
+    and the given clock (no storage)."""
+    return components(
+        repositories=repository.in_memory(clock),
+        cipher=FieldCipher(os.urandom(32)),
+        clock=clock,
+        locks=thread_locks(),
+    )
 
 
 @dataclass(frozen=True)

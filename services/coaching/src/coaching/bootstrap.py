@@ -10,7 +10,6 @@ memory.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from pymongo.database import Database
 from coaching import repository
 from coaching.events import SERVICE
 from coaching.repository import Repositories
-from dbt_shared.bootstrap import process_storage, thread_locks
-from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.bootstrap import sealed_components, sealed_in_memory
+from dbt_shared.clock import Clock
 from dbt_shared.protection import FieldCipher
 from dbt_shared.storage.context import Storage
 
@@ -37,22 +36,9 @@ class Components:
 
 def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
     """For the processes: MongoDB (the worker passes its own), the cipher, the system clock."""
-    storage = process_storage(SERVICE, db)
-    clock = clock or SystemClock()
-    return Components(
-        repositories=repository.mongo(storage, clock),
-        cipher=FieldCipher.from_env(),  # fail at start-up, not on the first diary card
-        clock=clock,
-        locks=storage.lock,
-        storage=storage,
-    )
+    return sealed_components(Components, SERVICE, repository, db, clock)
 
 
 def in_memory(clock: Clock) -> Components:
     """For unit and API tests: in-memory repositories, a fresh key and the given clock."""
-    return Components(
-        repositories=repository.in_memory(clock),
-        cipher=FieldCipher(os.urandom(32)),
-        clock=clock,
-        locks=thread_locks(),
-    )
+    return sealed_in_memory(Components, repository, clock)

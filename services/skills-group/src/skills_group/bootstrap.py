@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from pymongo.database import Database
 
-from dbt_shared.bootstrap import process_storage, thread_locks
-from dbt_shared.clock import Clock, SystemClock
+from dbt_shared.bootstrap import sealed_components, sealed_in_memory
+from dbt_shared.clock import Clock
 from dbt_shared.protection import FieldCipher
 from dbt_shared.storage.context import Storage
 from skills_group import repository
@@ -38,24 +38,14 @@ class Components:
 
 
 def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Components:
-    """For the processes: MongoDB (the worker passes its own), the cipher, the system clock."""
-    storage = process_storage(SERVICE, db)
-    clock = clock or SystemClock()
-    return Components(
-        repositories=repository.mongo(storage, clock),
-        clock=clock,
-        locks=storage.lock,
-        cipher=FieldCipher.from_env(),  # fail at start-up, not on the first attendance record
-        public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
-        storage=storage,
+    """For the processes: MongoDB (the worker passes its own), the cipher, the system clock, and
+    where calendar apps reach the feeds."""
+    public_base_url = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return sealed_components(
+        Components, SERVICE, repository, db, clock, public_base_url=public_base_url
     )
 
 
 def in_memory(clock: Clock) -> Components:
     """For unit and API tests: in-memory repositories, a random key and the given clock."""
-    return Components(
-        repositories=repository.in_memory(clock),
-        clock=clock,
-        locks=thread_locks(),
-        cipher=FieldCipher(os.urandom(32)),
-    )
+    return sealed_in_memory(Components, repository, clock)
