@@ -10,6 +10,7 @@ import threading
 from dbt_shared.clock import SystemClock
 from dbt_shared.contracts import CATALOG, intake
 from dbt_shared.events.consumer import ConsumerRunner
+from dbt_shared.storage.context import Storage
 from notifications import bootstrap as notification_bootstrap
 from notifications import handlers as notification_handlers
 
@@ -21,7 +22,7 @@ TOPIC = intake.TOPIC.name
 
 def notification_handlers_on(db) -> dict:
     """Notifications' real handlers, recording into ``db`` (nothing is sent in these tests)."""
-    return notification_handlers.handlers(notification_bootstrap.wire(db, CLOCK))
+    return notification_handlers.handlers(notification_bootstrap.wire(Storage(db), CLOCK))
 
 
 class RunningConsumer:

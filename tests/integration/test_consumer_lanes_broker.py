@@ -23,6 +23,7 @@ from dbt_shared.events.envelope import new_event
 from dbt_shared.events.lanes import ROUTINE, URGENT, consumer_lanes
 from dbt_shared.events.publisher import EventPublisher
 from dbt_shared.events.topics import ensure_topics, with_dead_letters
+from dbt_shared.storage.context import Storage
 from notifications import bootstrap as notification_bootstrap
 from notifications import handlers as notification_handlers
 from notifications.repository import DELIVERIES
@@ -72,7 +73,7 @@ def test_a_crisis_request_is_paged_while_the_routine_lane_works_through_a_backlo
 ):
     site_id, clinician_id = str(uuid.uuid4()), str(uuid.uuid4())
     group = f"lanes-{uuid.uuid4().hex[:8]}"
-    real = notification_handlers.handlers(notification_bootstrap.wire(fresh_db, CLOCK))
+    real = notification_handlers.handlers(notification_bootstrap.wire(Storage(fresh_db), CLOCK))
     paged = threading.Event()
     busy = threading.Event()
     polls: list[tuple[int, bool]] = []  # per referral batch of this site: its size, page out

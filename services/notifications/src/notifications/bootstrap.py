@@ -69,19 +69,16 @@ def bootstrap(db: Database | None = None, clock: Clock | None = None) -> Compone
 
 
 def wire(
-    storage: Storage | Database,
+    storage: Storage,
     clock: Clock,
     *,
     settings: Settings | None = None,
     sender: EmailSender | None = None,
     contacts: SiteContacts | None = None,
 ) -> Components:
-    """The processes' parts on ``storage`` (a bare database: a storage of its own). Normal
-    deliveries are tried ``DELIVERY_MAX_ATTEMPTS`` times. Without ``settings``, a wiring that
-    only records (the consumer side in integration tests): intake and skills-group are not
-    asked."""
-    if not isinstance(storage, Storage):
-        storage = Storage(storage)
+    """The processes' parts on ``storage``. Normal deliveries are tried
+    ``DELIVERY_MAX_ATTEMPTS`` times. Without ``settings``, a wiring that only records (the
+    consumer side in integration tests): intake and skills-group are not asked."""
     service_tokens = ServiceTokens(settings.auth, events.SERVICE) if settings else None
     sms_settings = SmsSettings.from_env()
     return Components(
