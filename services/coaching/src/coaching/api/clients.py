@@ -1,5 +1,6 @@
 """A client's coaching data: diary cards and their weekly summary, self-harm records,
-alliance check-ins and ruptures, shared goals; a clinician's load (the audit trail is ``dbt_shared.audit``'s)."""
+alliance check-ins and ruptures, shared goals; a clinician's load (the audit trail is
+``dbt_shared.audit``'s)."""
 
 from __future__ import annotations
 
