@@ -99,6 +99,14 @@ class MongoIdempotencyKeys:
     def release(self, record_id: str) -> None:
         self.keys.delete_one({"_id": record_id, "state": "processing"})  # index: _id
 
+    def ensure_indexes(self) -> None:
+        retention.ensure_index(self.keys)  # index: day (housekeeping's whole days by equality)
+
+    def forget_before(self, moment: datetime) -> int:
+        """Delete the keys of the whole days before ``moment``'s (the workers' housekeeping:
+        no client retries that late)."""
+        return retention.forget_before(self.keys, moment)
+
 
 class InMemoryIdempotencyKeys:
     """The same contract in a dict, for unit and API tests."""

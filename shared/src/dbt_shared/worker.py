@@ -121,8 +121,8 @@ def run_worker(
         with_dead_letters(catalog.topics()),
         replication_factor=env_int("KAFKA_REPLICATION_FACTOR", 1),
     )
-    for pruned in (PROCESSED_COLLECTION, idempotency.COLLECTION):
-        retention.ensure_index(ctx.db[pruned])  # housekeeping's query: whole days by equality
+    retention.ensure_index(ctx.db[PROCESSED_COLLECTION])  # housekeeping: whole days by equality
+    idempotency.MongoIdempotencyKeys(ctx.db).ensure_indexes()
     if prepare:
         prepare(ctx)
     wiring = wire(ctx)
@@ -220,7 +220,7 @@ def housekeeping(ctx: WorkerContext) -> None:
     processed_days = env_int("PROCESSED_EVENTS_RETENTION_DAYS", 14)
     retention.forget_before(ctx.db[PROCESSED_COLLECTION], now - timedelta(days=processed_days))
     key_hours = env_int("IDEMPOTENCY_KEYS_RETENTION_HOURS", 48)
-    retention.forget_before(ctx.db[idempotency.COLLECTION], now - timedelta(hours=key_hours))
+    idempotency.MongoIdempotencyKeys(ctx.db).forget_before(now - timedelta(hours=key_hours))
 
 
 def _timer_loop(timer: Timer, ctx: WorkerContext) -> Callable[[], None]:
