@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, date, datetime, timedelta
 
 import icalendar
@@ -308,3 +309,28 @@ def test_the_overview_counts_seats_fill_waitlist_and_risk_per_site_and_program(c
     assert row["waitlist"] == 1 and row["at_risk"] == 1
     assert row["attendance_rate_4w"] == 0.5
     assert services.overview(PAGE, c, STRANGER) == ([], None)
+
+
+def test_the_overview_reads_no_calendar_of_a_group_that_ended_long_ago(c, clock, monkeypatch):
+    ended = services.create_group(group_body(name="Last year's"), c, COORDINATOR)
+    last = max(date.fromisoformat(s["date"]) for s in c.repositories.calendar(ended["_id"]))
+    clock._now = datetime.combine(last, datetime.min.time(), UTC) + timedelta(weeks=13)
+    running = services.create_group(
+        group_body(name="This year's", starts_on=clock.now().date() + timedelta(days=7)),
+        c,
+        COORDINATOR,
+    )
+    admit(c, "c1")
+    with monkeypatch.context() as full_walk:  # every group's calendar read, as before
+        module = importlib.import_module("skills_group.services.overview")  # not the function
+        full_walk.setattr(module, "ENDED_LONG_AGO", timedelta(weeks=10_000))
+        before = services.overview(PAGE, c, COORDINATOR)
+    read = []
+    calendar_of = c.repositories.calendar
+    c.repositories.calendar = lambda group_id: read.append(group_id) or calendar_of(group_id)
+
+    [row], _ = services.overview(PAGE, c, COORDINATOR)
+
+    assert read == [running["_id"]]  # a site's groups accumulate; the ended one is not walked
+    assert ([row], None) == before  # and the figures are what the full walk gave
+    assert (row["groups"], row["seats"], row["taken_at_next_entry"]) == (2, 4, 1)

@@ -104,14 +104,14 @@ def session_doc(group: dict[str, Any], slot: calendar.Slot, zone: str) -> dict[s
 
 
 def plan_of(c: Components, group: dict[str, Any]) -> list[calendar.Slot]:
-    return _planned(group, _closure_days(c, group["site_id"]), settings_of(c, group))
+    return planned(group, closure_days(c, group["site_id"]), settings_of(c, group))
 
 
-def _closure_days(c: Components, site_id: str) -> set[date]:
+def closure_days(c: Components, site_id: str) -> set[date]:
     return {date.fromisoformat(x["date"]) for x in c.repositories.closures_of(site_id)}
 
 
-def _planned(
+def planned(
     group: dict[str, Any], closures: set[date], settings: dict[str, Any]
 ) -> list[calendar.Slot]:
     return calendar.plan(
@@ -189,15 +189,15 @@ def reconcile_closure(c: Components, site_id: str, day: date) -> int:
     The plans are computed, not read: one read of the closures and one of each program, then a
     calendar read only per group the day touches (a site's groups accumulate; a day touches few).
     """
-    now_closed = _closure_days(c, site_id)
+    now_closed = closure_days(c, site_id)
     other = now_closed ^ {day}
     settings: dict[str, dict[str, Any]] = {}
     changed = 0
     for group in c.repositories.groups_of(site_id):  # index: site_program
         if group["program_id"] not in settings:
             settings[group["program_id"]] = settings_of(c, group)
-        plan = _planned(group, now_closed, settings[group["program_id"]])
-        if plan != _planned(group, other, settings[group["program_id"]]):
+        plan = planned(group, now_closed, settings[group["program_id"]])
+        if plan != planned(group, other, settings[group["program_id"]]):
             changed += reconcile(c, group, "closure", plan)
     return changed
 

@@ -13,9 +13,19 @@ from skills_group import metrics
 from skills_group.bootstrap import Components
 from skills_group.domain import attendance, placement
 from skills_group.services.admission import seats_of
-from skills_group.services.common import has_started, record_audit, settings_of
+from skills_group.services.common import (
+    closure_days,
+    has_started,
+    planned,
+    record_audit,
+    settings_of,
+)
 
 WINDOW = timedelta(weeks=4)
+# A group whose plan ended this long ago has nothing to show but its count and seats: no seat
+# to fill, no member (graduated within the hour of their last session), no attendance in the
+# window. The margin beyond the window covers a last session moved by hand.
+ENDED_LONG_AGO = WINDOW + timedelta(weeks=8)
 
 
 def _sites(c: Components, principal: Principal) -> list[str]:
@@ -47,10 +57,21 @@ def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
             },
         )
 
+    # A site's groups accumulate (a new group each cycle or two): the ones that ended long ago
+    # are known from their own document and the site's closures (the plan, computed), and
+    # their calendars, members and attendance are not read. One read of the closures and one
+    # of each program's settings for the site.
+    closed = closure_days(c, site_id)  # index: site_closures
+    settings: dict[str, dict[str, Any]] = {}
     for group in c.repositories.groups_of(site_id):
         r = row(group["program_id"])
         r["groups"] += 1
         r["seats"] += group["capacity"]
+        if group["program_id"] not in settings:
+            settings[group["program_id"]] = settings_of(c, group)
+        plan = planned(group, closed, settings[group["program_id"]])
+        if not plan or plan[-1].date < (now - ENDED_LONG_AGO).date():
+            continue
         sessions = c.repositories.calendar(group["_id"])
         upcoming = [s for s in sessions if s["is_entry_point"] and not has_started(s, now)]
         if upcoming:
