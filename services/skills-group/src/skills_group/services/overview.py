@@ -80,7 +80,7 @@ def site_figures(c: Components, site_id: str) -> list[dict[str, Any]]:
             )
         members = c.repositories.members(group["_id"])
         r["at_risk"] += sum(1 for e in members if e.get("at_risk"))
-        rules = attendance.Rules.of(settings_of(c, group))
+        rules = attendance.Rules.of(settings[group["program_id"]])
         for session in sessions:
             at = aware(session["starts_at"])
             if now - WINDOW <= at <= now:
