@@ -238,7 +238,14 @@ class UserCalls:
             count=self.count,
         )
 
-    def post(self, service: str, path: str, body: Any = None, idempotency_key: str | None = None):
+    def post(
+        self,
+        service: str,
+        path: str,
+        body: Any = None,
+        idempotency_key: str | None = None,
+        repeatable: bool = False,
+    ):
         return self.client.call(
             service,
             "POST",
@@ -248,21 +255,13 @@ class UserCalls:
             idempotency_key=idempotency_key,
             request_id=self.request_id,
             count=self.count,
+            repeatable=repeatable,
         )
 
     def look_up(self, service: str, path: str, body: Any) -> Any:
         """A POST that only reads (names by id: the ids go in the body, never the URL), so it is
         as safe to repeat as a GET."""
-        return self.client.call(
-            service,
-            "POST",
-            path,
-            self.token,
-            body=body,
-            request_id=self.request_id,
-            count=self.count,
-            repeatable=True,
-        )
+        return self.post(service, path, body, repeatable=True)
 
     def put(self, service: str, path: str, body: Any) -> Any:
         return self.client.call(
