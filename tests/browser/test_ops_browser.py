@@ -22,12 +22,24 @@ from devstack import mint_token
 DATA_DEADLINE_S = 120
 
 
-def charts_drawn(page: Page, panel: str) -> None:
-    """Reload until the panel's chart is drawn from data (Prometheus has scraped enough)."""
-    chart = page.locator(f'section[aria-labelledby="panel-{panel}"] [data-chart="ops"]')
+def charts_drawn(page: Page, panel: str, rows: tuple[str, ...] = ()) -> None:
+    """Reload until the panel's chart is drawn from data (Prometheus has scraped enough) and
+    its table has a row for each of ``rows`` (each api is scraped on its own 5 s beat: the
+    first with two scrapes draws the chart before the others have theirs)."""
+    section = page.locator(f'section[aria-labelledby="panel-{panel}"]')
+    chart = section.locator('[data-chart="ops"]')
+
+    def missing() -> list[str]:
+        table = section.locator("table")
+        return [
+            row for row in rows if table.get_by_role("rowheader", name=row, exact=True).count() == 0
+        ]
+
     deadline = time.monotonic() + DATA_DEADLINE_S
-    while chart.count() == 0:
-        assert time.monotonic() < deadline, f"no data for {panel} after {DATA_DEADLINE_S} s"
+    while chart.count() == 0 or missing():
+        assert time.monotonic() < deadline, (
+            f"no data for {panel} after {DATA_DEADLINE_S} s (missing rows: {missing()})"
+        )
         page.wait_for_timeout(3000)  # Prometheus scrapes every 5 s: look again after a while
         page.reload()
     expect(chart).to_have_attribute("data-drawn", "true")
@@ -44,7 +56,7 @@ def test_oscar_reads_the_platforms_health_on_the_ops_page(
     expect(page).to_have_title(re.compile("^Operations: Services"))
     expect(page.get_by_role("heading", name="Alerts firing now")).to_be_visible()
     expect(page.get_by_test_id("unavailable")).to_have_count(0)  # Prometheus answers
-    charts_drawn(page, "request-rate")
+    charts_drawn(page, "request-rate", rows=("intake", "skills-group", "coaching", "notifications"))
     # the table behind the chart names each api scraped
     table = page.locator('section[aria-labelledby="panel-request-rate"] table')
     for service in ("intake", "skills-group", "coaching", "notifications"):
@@ -80,7 +92,7 @@ def test_oscar_reads_the_platforms_health_on_the_ops_page(
     page.get_by_role("link", name="Events", exact=True).click()
     expect(page).to_have_url(re.compile(r"/ops/events\?range=15m$"))
     expect(page).to_have_title(re.compile("^Operations: Events"))
-    charts_drawn(page, "events-published")
+    charts_drawn(page, "events-published", rows=("dbt.intake.events",))
     published = page.locator('section[aria-labelledby="panel-events-published"] table')
     expect(published.get_by_role("rowheader", name="dbt.intake.events")).to_be_visible()
     expect(page.locator('section[aria-labelledby="panel-consumer-lag"]')).to_be_visible()
