@@ -53,6 +53,7 @@ def c(clock):
             **group_body(site_id=site_id, program_id=f"{site_id}:adult", capacity=2),
             "_id": gid,
             "starts_on": "2027-01-05",
+            "curriculum": group["curriculum"],  # as every stored group has it (its plan)
         }
         components.repositories.groups.insert(stored)
     return components
