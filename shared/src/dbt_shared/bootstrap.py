@@ -183,14 +183,14 @@ def service_worker(
     repository: RepositoryModule,
     handlers: HandlersModule,
     timers: TimersModule,
-    components: Callable[[WorkerContext], Any],
+    bootstrap: Callable[[Database, Clock], Any],
 ) -> None:
     """Run the worker of ``events.SERVICE``: the relay of its outbox collections, the consumer of
-    its handlers and its timers, both on the ``components`` built for the worker's context; its
-    indexes made at start."""
+    its handlers and its timers, both on the components ``bootstrap(db, clock)`` builds on the
+    worker's database and clock; its indexes made at start."""
 
     def wire(ctx: WorkerContext) -> Wiring:
-        built = components(ctx)
+        built = bootstrap(ctx.db, ctx.clock)
         return Wiring(
             handlers.handlers(built),
             timers.timers(built),

@@ -8,9 +8,7 @@ from dbt_shared.bootstrap import service_worker
 
 
 def main() -> None:
-    service_worker(
-        events, repository, handlers, timers, components=lambda ctx: bootstrap(ctx.db, ctx.clock)
-    )
+    service_worker(events, repository, handlers, timers, bootstrap)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,7 @@ from intake.bootstrap import bootstrap
 
 
 def main() -> None:
-    service_worker(events, repository, handlers, timers, components=_components)
-
-
-def _components(ctx):
-    return bootstrap(ctx.db, ctx.clock)
+    service_worker(events, repository, handlers, timers, bootstrap)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,7 @@ from notifications.bootstrap import bootstrap
 
 
 def main() -> None:
-    service_worker(
-        events,
-        repository,
-        handlers,
-        timers,
-        components=lambda ctx: bootstrap(ctx.db, ctx.clock),
-    )
+    service_worker(events, repository, handlers, timers, bootstrap)
 
 
 if __name__ == "__main__":
