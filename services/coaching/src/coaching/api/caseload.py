@@ -10,10 +10,10 @@ from coaching import services
 from coaching.schemas import Urge, WeekArgs
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.http_fields import response_schema
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("caseload", __name__, url_prefix="/v1", description="A therapist's caseload")
-CLINICIANS = ("operator", "coordinator", "therapist", "facilitator")
 
 RuleState = response_schema(
     "TwentyFourHourRule",
@@ -79,7 +79,7 @@ AfterHours = response_schema(
 
 @blp.route("/caseload")
 class CaseloadView(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, Caseload)
     def get(self):
         """The caller's own clients (their clinician records at each site), each with open
@@ -100,7 +100,7 @@ class DiaryWeekView(MethodView):
 
 @blp.route("/clients/<client_id>/twenty-four-hour-rule")
 class RuleView(MethodView):
-    @require_roles("client", *CLINICIANS)
+    @require_roles("client", *SITE_STAFF)
     @blp.response(200, RuleStateOut)
     def get(self, client_id):
         """Whether the 24-hour rule holds the client's non-crisis requests now, and until when
@@ -110,7 +110,7 @@ class RuleView(MethodView):
 
 @blp.route("/clinicians/<clinician_id>/after-hours")
 class AfterHoursView(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, AfterHours)
     def get(self, clinician_id):
         """Contacts outside business hours this week and month (site time) against the median
@@ -124,7 +124,7 @@ QueueVersion = response_schema("CoachingQueueVersion", "site_id version", in_han
 
 @blp.route("/sites/<site_id>/coaching-queue-version")
 class QueueVersionView(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, QueueVersion)
     def get(self, site_id):
         """An opaque digest of the site's requests in hand that the caller may see: poll it,

@@ -28,10 +28,10 @@ from coaching.schemas import (
 )
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.pagination import PageArgs
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("clients", __name__, url_prefix="/v1", description="Diary cards and alliance")
-CLINICIANS = ("operator", "coordinator", "therapist", "facilitator")
 
 
 @blp.route("/diary-cards")
@@ -59,7 +59,7 @@ class DiarySummaryView(MethodView):
 
 @blp.route("/clients/<client_id>/self-harm-records")
 class SelfHarmRecords(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(SelfHarmIn)
     @blp.response(201, SelfHarm)
     def post(self, body, client_id):
@@ -84,7 +84,7 @@ class AllianceCheckins(MethodView):
 
 @blp.route("/ruptures/<rupture_id>/repair")
 class RuptureRepair(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(RepairIn)
     @blp.response(200, Rupture)
     def post(self, body, rupture_id):
@@ -94,7 +94,7 @@ class RuptureRepair(MethodView):
 
 @blp.route("/clients/<client_id>/alliance")
 class AllianceView(MethodView):
-    @require_roles("client", *CLINICIANS)
+    @require_roles("client", *SITE_STAFF)
     @blp.response(200, Alliance)
     def get(self, client_id):
         """The check-in series, open ruptures and repaired ruptures."""
@@ -103,7 +103,7 @@ class AllianceView(MethodView):
 
 @blp.route("/clients/<client_id>/goals")
 class Goals(MethodView):
-    @require_roles("client", *CLINICIANS)
+    @require_roles("client", *SITE_STAFF)
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, GoalPage)
     def get(self, args, client_id):
@@ -139,7 +139,7 @@ class GoalView(MethodView):
 
 @blp.route("/clinicians/<clinician_id>/load")
 class ClinicianLoad(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(LoadArgs, location="query")
     @blp.response(200, Load)
     def get(self, args, clinician_id):

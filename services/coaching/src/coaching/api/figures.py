@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 from coaching.services import figures
 from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("figures", __name__, url_prefix="/v1", description="Overview figures")
@@ -66,7 +67,7 @@ class MissedAcknowledgements(Schema):
 
 @blp.route("/coaching-figures")
 class EveryCoachingFigures(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, OrganisationCoachingFigures)
     def get(self):
         """Every site's coaching figures in one call (operators: all; coordinators: the sites
@@ -77,7 +78,7 @@ class EveryCoachingFigures(MethodView):
 
 @blp.route("/sites/<site_id>/coaching-figures")
 class SiteCoachingFigures(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, CoachingFigures)
     def get(self, site_id):
         """The site's coaching figures (its coordinators, operators): acknowledgements missed in
@@ -88,7 +89,7 @@ class SiteCoachingFigures(MethodView):
 
 @blp.route("/sites/<site_id>/missed-acknowledgements")
 class SiteMissedAcknowledgements(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, MissedAcknowledgements)
     def get(self, site_id):
         """The requests behind ``missed_acknowledgements_7d``: those whose acknowledgement

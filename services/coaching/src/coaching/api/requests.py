@@ -8,10 +8,10 @@ from flask.views import MethodView
 from coaching import services
 from coaching.schemas import ClosureIn, Request, RequestArgs, RequestIn, RequestPage
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 
 blp = Blueprint("requests", __name__, url_prefix="/v1", description="Coaching requests")
-CLINICIANS = ("operator", "coordinator", "therapist", "facilitator")
 
 
 @blp.route("/coaching-requests")
@@ -41,7 +41,7 @@ class CoachingRequests(MethodView):
         request, created = services.requests.create(body, components(), current_principal())
         return request, 201 if created else 200
 
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(RequestArgs, location="query")
     @blp.response(200, RequestPage)
     def get(self, args):
@@ -52,7 +52,7 @@ class CoachingRequests(MethodView):
 
 @blp.route("/coaching-requests/<request_id>")
 class CoachingRequest(MethodView):
-    @require_roles(*CLINICIANS, "client")
+    @require_roles(*SITE_STAFF, "client")
     @blp.response(200, Request)
     def get(self, request_id):
         """The request with its history (the client who asked; the site's clinicians)."""
@@ -61,7 +61,7 @@ class CoachingRequest(MethodView):
 
 @blp.route("/coaching-requests/<request_id>/acknowledgement")
 class Acknowledgement(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, Request)
     def post(self, request_id):
         """A clinician of the site has the request (stops the acknowledgement deadline)."""
@@ -70,7 +70,7 @@ class Acknowledgement(MethodView):
 
 @blp.route("/coaching-requests/<request_id>/callback")
 class Callback(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.response(200, Request)
     def post(self, request_id):
         """The client was called back (stops both deadlines)."""
@@ -79,7 +79,7 @@ class Callback(MethodView):
 
 @blp.route("/coaching-requests/<request_id>/closure")
 class Closure(MethodView):
-    @require_roles(*CLINICIANS)
+    @require_roles(*SITE_STAFF)
     @blp.arguments(ClosureIn, example={"outcome": "skills_coached", "duration_minutes": 10})
     @blp.response(200, Request)
     def post(self, body, request_id):

@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 
 from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from intake.schemas import StageCount
 from intake.services import figures
@@ -46,7 +47,7 @@ class WaitlistFiguresArgs(Schema):
 
 @blp.route("/waitlist-figures")
 class WaitlistFiguresView(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.arguments(WaitlistFiguresArgs, location="query")
     @blp.response(200, WaitlistFigures)
     def get(self, args):

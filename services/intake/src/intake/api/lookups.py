@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from intake.schemas.lookups import (
     ClinicianNames,
@@ -24,7 +25,7 @@ blp = Blueprint("lookups", __name__, url_prefix="/v1", description="Look-ups for
 
 @blp.route("/duplicate-checks")
 class DuplicateCheckView(MethodView):
-    @require_roles("coordinator", "operator")
+    @require_roles(*COORDINATING)
     @blp.arguments(
         DuplicateCheckIn,
         example={

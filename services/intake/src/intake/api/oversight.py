@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from dbt_shared.auth import caller, current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from intake.schemas import (
     AuditArgs,
@@ -42,7 +43,7 @@ class ClinicianContactChannels(MethodView):
 
 @blp.route("/waitlist")
 class WaitlistView(MethodView):
-    @require_roles("coordinator", "operator")
+    @require_roles(*COORDINATING)
     @blp.arguments(WaitlistArgs, location="query")
     @blp.response(200, Waitlist)
     def get(self, args):

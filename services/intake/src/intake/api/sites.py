@@ -128,7 +128,7 @@ class SiteClinicians(MethodView):
             site_id, body, components(), current_principal(), resource_id()
         ), 201
 
-    @require_roles("operator", "coordinator", "therapist", "facilitator")
+    @require_roles(*SITE_STAFF)
     @blp.response(200, ClinicianPage)
     def get(self, site_id):
         """The site's clinicians with their current caseload."""

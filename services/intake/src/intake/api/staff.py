@@ -15,6 +15,7 @@ from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.errors import NotFound
 from dbt_shared.http_fields import ID_PATTERN
 from dbt_shared.pagination import PageArgs
+from dbt_shared.vocabulary import SITE_STAFF
 from dbt_shared.web import Blueprint, components
 from intake.schemas.staff import Me, StaffMember, StaffMemberIn, StaffMemberPage
 from intake.services import staff
@@ -44,7 +45,7 @@ class Staff(MethodView):
 
 @blp.route("/me/roles")
 class StaffMe(MethodView):
-    @require_roles("operator", "coordinator", "therapist", "facilitator")
+    @require_roles(*SITE_STAFF)
     @blp.response(200, Me)
     def get(self):
         """The caller's own roles, organisation-wide and at each site, as the services apply

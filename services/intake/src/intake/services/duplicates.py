@@ -52,12 +52,7 @@ def check(body: dict[str, Any], c: Components, principal: Principal) -> dict[str
         raise InvalidInput.field("site_id", "Unknown site.")
     person = {**body, "date_of_birth": body["date_of_birth"].isoformat()}
     found = c.repositories.open_referral_ids(body["site_id"], person_keys(c, person))
-    c.repositories.audit.record(
-        principal,
-        action="referral.duplicate_check",
-        object_type="site",
-        object_id=body["site_id"],
-        site_id=body["site_id"],
-        object_ids=found,
+    c.repositories.audit.record_list(
+        principal, "referral.duplicate_check", "site", body["site_id"], found
     )
     return {"site_id": body["site_id"], "possible_duplicates": found}

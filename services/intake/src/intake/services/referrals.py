@@ -165,13 +165,7 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
             clock=c.clock,
         )
     scope = args.get("site_id") or "*"
-    c.repositories.audit.record(
-        principal,
-        action="referral.list",
-        object_type="referral_list",
-        object_id=scope,
-        site_id=scope,
-    )
+    c.repositories.audit.record_list(principal, "referral.list", "referral_list", scope)
     return items, cursor
 
 

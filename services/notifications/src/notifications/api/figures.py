@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 
 from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from notifications.schemas import NotificationFigures
 from notifications.services import figures
@@ -38,7 +39,7 @@ class FailedDeliveries(Schema):
 
 @blp.route("/notification-figures")
 class EveryNotificationFigures(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, OrganisationNotificationFigures)
     def get(self):
         """Every site's figures in one call (operators: all; coordinators: the sites where they
@@ -49,7 +50,7 @@ class EveryNotificationFigures(MethodView):
 
 @blp.route("/sites/<site_id>/failed-deliveries")
 class SiteFailedDeliveries(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, FailedDeliveries)
     def get(self, site_id):
         """The site's deliveries that failed for good in the last 7 days, newest first (its

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from notifications import services
 from notifications.schemas import InboxArgs, InboxPage
@@ -14,7 +15,7 @@ blp = Blueprint("inbox", __name__, url_prefix="/v1/inbox", description="Site inb
 
 @blp.route("")
 class Inbox(MethodView):
-    @require_roles("coordinator", "operator")
+    @require_roles(*COORDINATING)
     @blp.arguments(InboxArgs, location="query")
     @blp.response(200, InboxPage)
     def get(self, args):

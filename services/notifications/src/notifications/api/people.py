@@ -8,7 +8,7 @@ from flask import Response, request
 from flask.views import MethodView
 
 from dbt_shared.auth import current_principal, require_roles, signed_request
-from dbt_shared.vocabulary import SITE_STAFF
+from dbt_shared.vocabulary import COORDINATING, SITE_STAFF
 from dbt_shared.web import Blueprint, components
 from notifications import services
 from notifications.schemas import (
@@ -73,7 +73,7 @@ class NotificationSettings(MethodView):
         """The site's SMS window (08:00-21:00 by default) and reminder offsets (24 h, 2 h)."""
         return people.site_settings(site_id, components(), current_principal())
 
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.arguments(SiteSettingsIn)
     @blp.response(200, SiteSettings)
     def put(self, body, site_id):

@@ -36,13 +36,7 @@ def list_inbox(query: ListInbox, components: Components, principal: Principal) -
         query.site_id, limit=query.limit, cursor=query.cursor
     )
     # Risk flags and crisis requests of the site's clients: the read is recorded before the answer.
-    components.repositories.audit.record(
-        principal,
-        action="inbox.read",
-        object_type="site_inbox",
-        object_id=query.site_id,
-        site_id=query.site_id,
-    )
+    components.repositories.audit.record_list(principal, "inbox.read", "site_inbox", query.site_id)
     return InboxPage(items, cursor)
 
 

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields
 
 from dbt_shared import http_fields
 from dbt_shared.auth import current_principal, require_roles
+from dbt_shared.vocabulary import COORDINATING
 from dbt_shared.web import Blueprint, components
 from skills_group.services import figures
 
@@ -53,7 +54,7 @@ class MembersAtRisk(Schema):
 
 @blp.route("/group-figures")
 class EveryGroupFigures(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, GroupFigures)
     def get(self):
         """Per site and program: groups, seats filled and free now, members at risk (operators:
@@ -63,7 +64,7 @@ class EveryGroupFigures(MethodView):
 
 @blp.route("/sites/<site_id>/members-at-risk")
 class SiteMembersAtRisk(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, MembersAtRisk)
     def get(self, site_id):
         """The site's members one miss from their program's limit, with their group (its

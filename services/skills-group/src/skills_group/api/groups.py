@@ -26,7 +26,7 @@ blp = Blueprint("groups", __name__, url_prefix="/v1/groups", description="Groups
 
 @blp.route("")
 class Groups(MethodView):
-    @require_roles("operator", "coordinator", "facilitator")
+    @require_roles(*RUNNING_GROUPS)
     @blp.arguments(
         GroupIn,
         example={

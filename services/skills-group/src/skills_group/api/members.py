@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from dbt_shared import pagination
 from dbt_shared.auth import current_principal, require_roles
-from dbt_shared.vocabulary import SITE_STAFF
+from dbt_shared.vocabulary import COORDINATING, SITE_STAFF
 from dbt_shared.web import Blueprint, components
 from skills_group import services
 from skills_group.schemas import (
@@ -34,7 +34,7 @@ class ClientAttendanceView(MethodView):
 
 @blp.route("/waitlist")
 class Waitlist(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.arguments(WaitlistArgs, location="query")
     @blp.response(200, WaitlistPage)
     def get(self, args):
@@ -46,7 +46,7 @@ class Waitlist(MethodView):
 
 @blp.route("/enrollments/<enrollment_id>/reinstatement")
 class Reinstatement(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, Enrollment)
     def post(self, enrollment_id):
         """Reinstate a member the miss limit discharged (their misses count afresh)."""
@@ -55,7 +55,7 @@ class Reinstatement(MethodView):
 
 @blp.route("/sites/<site_id>/closures")
 class SiteClosures(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.arguments(ClosureIn, example={"date": "2027-12-24", "reason": "Holiday"})
     @blp.response(201, Closure)
     def post(self, body, site_id):
@@ -66,7 +66,7 @@ class SiteClosures(MethodView):
 
 @blp.route("/overview")
 class Overview(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.arguments(pagination.PageArgs, location="query")
     @blp.response(200, OverviewPage)
     def get(self, args):

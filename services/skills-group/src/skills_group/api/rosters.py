@@ -11,7 +11,7 @@ from flask.views import MethodView
 from dbt_shared import pagination
 from dbt_shared.auth import current_principal, require_roles
 from dbt_shared.errors import NotFound
-from dbt_shared.vocabulary import RUNNING_GROUPS
+from dbt_shared.vocabulary import COORDINATING, RUNNING_GROUPS
 from dbt_shared.web import Blueprint, components
 from skills_group.schemas import (
     ClosureArgs,
@@ -94,7 +94,7 @@ class SiteClosureList(MethodView):
 
 @blp.route("/sites/<site_id>/closures/<day>")
 class SiteClosureByDay(MethodView):
-    @require_roles("operator", "coordinator")
+    @require_roles(*COORDINATING)
     @blp.response(200, ClosureRemoved)
     def delete(self, site_id, day):
         """Undo a closure: the sessions it moved or skipped go back to the plan (each one
