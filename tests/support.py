@@ -1,4 +1,4 @@
-"""Helpers for integration and end-to-end tests: waiting with a deadline, reading topics, HTTP."""
+"""Helpers for the tests: waiting with a deadline, reading topics, HTTP, a referral to post."""
 
 from __future__ import annotations
 
@@ -95,6 +95,26 @@ class Api:
 
     def patch(self, path: str, **kwargs) -> requests.Response:
         return self.request("PATCH", path, **kwargs)
+
+
+def referral_body(site_id: str, **client_fields: Any) -> dict[str, Any]:
+    """A ``POST /v1/referrals`` body: an adult referral from a GP, consent to contact given, for
+    Marisol Quintanilla; ``client_fields`` change or add fields of the client (their
+    ``preferred_channel``, ``language``, another name)."""
+    return {
+        "site_id": site_id,
+        "program": "adult",
+        "source": "GP",
+        "consent_to_contact": True,
+        "client": {
+            "given_name": "Marisol",
+            "family_name": "Quintanilla",
+            "date_of_birth": "1991-07-04",
+            "email": "marisol.q@example.org",
+            "phone": "+1 312 555 0147",
+            **client_fields,
+        },
+    }
 
 
 def referral_event(site_id: str, referral_id: str | None = None, program: str = "adult"):

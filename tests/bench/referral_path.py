@@ -42,6 +42,11 @@ from typing import Any
 
 from pymongo import MongoClient
 
+try:  # imported by the tests as ``bench.referral_path`` (``tests/`` is on pytest's path)
+    from support import referral_body
+except ModuleNotFoundError:  # run from the checkout: ``python -m tests.bench.referral_path``
+    from tests.support import referral_body
+
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = str(REPO / "services") + os.sep
 SHARED = str(REPO / "shared" / "src") + os.sep
@@ -224,22 +229,18 @@ def trace_request(app, send: Callable[[Any], Any], endpoint: str = ENDPOINT) -> 
 
 
 # -- one intake on a real server ---------------------------------------------------------------
-def referral_body(site_id: str, n: int) -> dict[str, Any]:
-    return {
-        "site_id": site_id,
-        "program": "adult",
-        "source": "GP",
-        "consent_to_contact": True,
-        "client": {
-            "given_name": f"Path{n}",
-            "family_name": "Tracer",
-            "date_of_birth": "1994-03-17",
-            "email": f"path{n}@example.org",
-            "phone": "+1 312 555 0100",
-            "preferred_channel": "sms",
-            "language": "es",
-        },
-    }
+def traced_referral(site_id: str, n: int) -> dict[str, Any]:
+    """The ``n``-th referral posted: a client of their own each (none a possible duplicate)."""
+    return referral_body(
+        site_id,
+        given_name=f"Path{n}",
+        family_name="Tracer",
+        date_of_birth="1994-03-17",
+        email=f"path{n}@example.org",
+        phone="+1 312 555 0100",
+        preferred_channel="sms",
+        language="es",
+    )
 
 
 def intake_env(mongodb_uri: str, database: str, kafka: str | None = None) -> dict[str, str]:
@@ -275,18 +276,24 @@ class Intake:
         if key:
             headers["Idempotency-Key"] = key
         return client.post(
-            "/v1/referrals", json=referral_body(self.site_id, self.posted), headers=headers
+            "/v1/referrals", json=traced_referral(self.site_id, self.posted), headers=headers
         )
 
 
 def intake_on(db, warm: int = 2) -> Intake:
     """Intake's api on ``db`` (its database named as ``MONGODB_DATABASE`` says), a site
     registered and ``warm`` referrals posted."""
-    from devstack import mint_token
     from intake.app import create_app
     from intake.bootstrap import bootstrap
 
-    app = create_app(bootstrap(db))
+    return intake_of(create_app(bootstrap(db)), warm)
+
+
+def intake_of(app, warm: int = 2) -> Intake:
+    """Intake's ``app`` (on whatever wiring) with a site registered by an operator, a
+    coordinator of it, and ``warm`` referrals posted."""
+    from devstack import mint_token
+
     client = app.test_client()
     operator = {"Authorization": "Bearer " + mint_token(["operator"], [], "op-path")}
     site = client.post(

@@ -27,6 +27,7 @@ from flask_smorest import Blueprint
 from dbt_shared.auth import access_rule_of, is_signed_request, require_roles
 from dbt_shared.web import create_service_app
 from devstack import SERVICES, module_name
+from support import referral_body
 
 DUMMY_ID = "0190a8f0-0000-7000-8000-000000000000"
 BODIES = ("POST", "PUT", "PATCH")  # an empty one: the refusal comes before validation
@@ -217,8 +218,6 @@ def _notifications(clock, auth) -> Populated:
 
 
 def _intake(clock, auth) -> Populated:
-    from test_intake_api import referral_json
-
     from intake import bootstrap
 
     app = build_app_from("intake", bootstrap.in_memory(clock))
@@ -231,7 +230,9 @@ def _intake(clock, auth) -> Populated:
     assert site.status_code == 201, site.json
     site_id = site.json["id"]
     referral = client.post(
-        "/v1/referrals", json=referral_json(site_id), headers=auth("coordinator", site_id)
+        "/v1/referrals",
+        json=referral_body(site_id, preferred_channel="sms", language="es"),
+        headers=auth("coordinator", site_id),
     )
     assert referral.status_code == 201, referral.json
     # Intake's client id is the referral id: the victim is known by it here.

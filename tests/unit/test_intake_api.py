@@ -14,6 +14,7 @@ import pytest
 
 from intake import bootstrap
 from intake.app import create_app
+from support import referral_body
 
 PROBLEM = "application/problem+json"
 LOW_RISK = {
@@ -42,27 +43,10 @@ def operator(auth):
     return auth(["operator"], [], "op")
 
 
-def client_details(**changes) -> dict:
-    return {
-        "given_name": "Marisol",
-        "family_name": "Quintanilla",
-        "date_of_birth": "1991-07-04",
-        "email": "marisol.q@example.org",
-        "phone": "+1 312 555 0147",
-        "preferred_channel": "sms",
-        "language": "es",
-        **changes,
-    }
-
-
 def referral_json(site_id: str, **client_changes) -> dict:
-    return {
-        "site_id": site_id,
-        "program": "adult",
-        "source": "GP",
-        "consent_to_contact": True,
-        "client": client_details(**client_changes),
-    }
+    """Marisol's referral, her messages by text in Spanish (``client_changes`` change her)."""
+    client = {"preferred_channel": "sms", "language": "es", **client_changes}
+    return referral_body(site_id, **client)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from dbt_shared.contracts import intake as contract
 from dbt_shared.events.handling import HandlerContext
 from intake import bootstrap
 from intake.app import create_app
+from support import referral_body
 
 SITE = {
     "name": "Riverside",
@@ -146,23 +147,6 @@ def test_every_services_read_model_of_sites_follows_a_new_time_zone(
 
 
 # -- the same person referred twice -------------------------------------------------------------
-def referral_json(site_id: str, **client) -> dict:
-    return {
-        "site_id": site_id,
-        "program": "adult",
-        "source": "GP",
-        "consent_to_contact": True,
-        "client": {
-            "given_name": "Marisol",
-            "family_name": "Quintanilla",
-            "date_of_birth": "1991-07-04",
-            "email": "marisol.q@example.org",
-            "phone": "+1 312 555 0147",
-            **client,
-        },
-    }
-
-
 @pytest.fixture
 def coordinator(auth, site_id):
     return auth(["coordinator"], [site_id], "coord")
@@ -170,7 +154,7 @@ def coordinator(auth, site_id):
 
 def record(client, headers, site_id, **client_fields) -> dict:
     created = client.post(
-        "/v1/referrals", json=referral_json(site_id, **client_fields), headers=headers
+        "/v1/referrals", json=referral_body(site_id, **client_fields), headers=headers
     )
     assert created.status_code == 201, created.json
     return created.json

@@ -11,41 +11,23 @@ from __future__ import annotations
 
 import pytest
 from bench.referral_path import Intake as TracedIntake
-from bench.referral_path import trace_post_and_replay
+from bench.referral_path import intake_of, trace_post_and_replay
+
+from support import referral_body
 
 
 @pytest.fixture
-def wired(api_env, clock, auth):
+def wired(api_env, clock):
     from intake import bootstrap
     from intake.app import create_app
 
     components = bootstrap.in_memory(clock)
-    app = create_app(components)
-    client = app.test_client()
-    site = client.post(
-        "/v1/sites",
-        json={"name": "Riverside", "timezone": "America/Chicago", "intake_email": "i@r.example"},
-        headers=auth(["operator"], [], "op"),
-    ).json["id"]
-    return components, app, client, site, auth(["coordinator"], [site], "coord")
+    intake = intake_of(create_app(components), warm=0)  # as the real-server test arranges it
+    return components, intake.app, intake.app.test_client(), intake.site_id, intake.coordinator
 
 
 def body(site_id: str) -> dict:
-    return {
-        "site_id": site_id,
-        "program": "adult",
-        "source": "GP",
-        "consent_to_contact": True,
-        "client": {
-            "given_name": "Marisol",
-            "family_name": "Quintanilla",
-            "date_of_birth": "1991-07-04",
-            "email": "marisol.q@example.org",
-            "phone": "+1 312 555 0147",
-            "preferred_channel": "sms",
-            "language": "es",
-        },
-    }
+    return referral_body(site_id, preferred_channel="sms", language="es")
 
 
 class DiesOnce:

@@ -10,6 +10,7 @@ import pytest
 
 from dbt_shared.config import ConfigError
 from dbt_shared.protection import DecryptionError, FieldCipher
+from support import referral_body
 
 
 def key() -> bytes:
@@ -91,21 +92,7 @@ def intake(api_env, clock, auth):
     coordinator = auth(["coordinator"], [site], "coord")
     referral = client.post(
         "/v1/referrals",
-        json={
-            "site_id": site,
-            "program": "adult",
-            "source": "GP",
-            "consent_to_contact": True,
-            "client": {
-                "given_name": "Marisol",
-                "family_name": "Quintanilla",
-                "date_of_birth": "1991-07-04",
-                "email": "marisol.q@example.org",
-                "phone": "+1 312 555 0147",
-                "preferred_channel": "sms",
-                "language": "es",
-            },
-        },
+        json=referral_body(site, preferred_channel="sms", language="es"),
         headers=coordinator,
     ).json["id"]
     return components, client, coordinator, referral

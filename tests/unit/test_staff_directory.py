@@ -27,6 +27,7 @@ from intake.app import create_app as intake_app
 from skills_group import bootstrap as skills_bootstrap
 from skills_group import services as skills_services
 from skills_group.app import create_app as skills_app
+from support import referral_body
 
 IDP = "https://idp.test/realms/dbt"  # stands for Keycloak: site roles from the directory
 CARLA = "0c1e0000-0000-4000-8000-00000000000b"
@@ -328,21 +329,7 @@ def test_a_coordinator_elsewhere_sees_only_their_own_clients_where_they_are_a_th
     for site_id in (north, south):
         made = client.post(
             "/v1/referrals",
-            json={
-                "site_id": site_id,
-                "program": "adult",
-                "source": "GP",
-                "consent_to_contact": True,
-                "client": {
-                    "given_name": "Marisol",
-                    "family_name": "Quintanilla",
-                    "date_of_birth": "1991-07-04",
-                    "email": "marisol.q@example.org",
-                    "phone": "+1 312 555 0147",
-                    "preferred_channel": "email",
-                    "language": "es",
-                },
-            },
+            json=referral_body(site_id, preferred_channel="email", language="es"),
             headers=auth(["coordinator"], [site_id], "coord"),
         )
         assert made.status_code == 201, made.json
