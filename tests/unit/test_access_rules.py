@@ -1,10 +1,10 @@
 """Deny by default: every ``/v1`` operation of every service carries an access rule.
 
-The walk below looks at the routes of each service's Flask app (the ones gunicorn serves, on the
-in-memory wiring): every route under ``/v1``, every method but HEAD and OPTIONS, must have a
-``require_roles`` rule, and a caller with no known role is refused all of them, while the
-operational routes stay open. A tiny app with
-one unguarded method shows the walk and the refusal catch a rule that is missing.
+The walk (``route_walk``) looks at the routes of each service's Flask app (the ones gunicorn
+serves, on the in-memory wiring): every route under ``/v1``, every method but HEAD and OPTIONS,
+must have a ``require_roles`` rule, and a caller with no known role is refused all of them, while
+the operational routes stay open. A tiny app with one unguarded method shows the walk and the
+refusal catch a rule that is missing.
 
 Minimum necessary: each service's app, holding one client's data (the victim's), is walked
 route by route with every role that must not see it (another client whose token lists the
@@ -16,51 +16,21 @@ calling services its rule names, and those are exactly the calls the services ma
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import pytest
 from flask import Flask
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from route_walk import DUMMY_ID, Operation, build_app, operations
 
 from dbt_shared.auth import access_rule_of, is_signed_request, require_roles
 from dbt_shared.web import create_service_app
 from devstack import SERVICES, module_name
 from support import referral_body
 
-DUMMY_ID = "0190a8f0-0000-7000-8000-000000000000"
 BODIES = ("POST", "PUT", "PATCH")  # an empty one: the refusal comes before validation
 OPEN_ROUTES = ("/healthz", "/openapi.json", "/docs", "/metrics")
-
-
-def build_app(service: str, clock) -> Flask:
-    """The service's app with its routes as deployed, on its in-memory wiring (no database)."""
-    package = module_name(service)
-    bootstrap = importlib.import_module(f"{package}.bootstrap")
-    return importlib.import_module(f"{package}.app").create_app(bootstrap.in_memory(clock))
-
-
-class Operation(NamedTuple):
-    route: str
-    method: str
-    endpoint: str
-    url: str  # the route with its path parameters filled with an id
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.route}"
-
-
-def operations(app: Flask) -> Iterator[Operation]:
-    """Every ``/v1`` operation of ``app``: each route under ``/v1``, each method but HEAD and
-    OPTIONS (Flask answers those itself)."""
-    adapter = app.url_map.bind("localhost")
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/v1"):
-            continue
-        url = adapter.build(rule.endpoint, dict.fromkeys(rule.arguments, DUMMY_ID))
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            yield Operation(rule.rule, method, rule.endpoint, url)
 
 
 def unguarded(app: Flask) -> list[str]:

@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from route_walk import build_app, operations
 
 from dbt_shared.auth import access_rule_of, is_signed_request
 from dbt_shared.clock import FixedClock
 from devstack import SERVICES
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_access_rules import build_app, operations  # the walk, once
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "routes.md"
 HEADER = """# Routes
