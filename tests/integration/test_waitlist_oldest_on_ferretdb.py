@@ -134,11 +134,13 @@ def test_the_waitlist_figures_stay_right_as_processes_move_referrals_at_once(fre
         # each process moves referrals another process received, all at once
         _run(_move, uri, name, received_by[1:] + received_by[:1])
         moved = _figures(repositories)
+        changed = repositories.sites_changed_lately()  # rows index: changed (equality)
         repositories.reconcile_tallies(SITE)
         recounted = _figures(repositories)
     finally:
         storage.deferred.sweep()
 
+    assert changed == {SITE}, "the hourly recount finds the site whose referrals changed"
     oldest = {p: max(n for n in numbers if _program(n) == p) for p in PROGRAMS}
     assert everyone == {p: (len(numbers) // 2, oldest[p]) for p in PROGRAMS}
     expected = _expected()

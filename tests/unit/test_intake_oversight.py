@@ -92,6 +92,25 @@ def test_a_tally_left_off_by_a_killed_process_is_exact_after_the_recount(clinic)
     assert clinic.c.repositories.caseload(clinic.bilingual) == 1
 
 
+def test_the_hourly_recount_looks_only_at_sites_changed_this_hour_or_the_last(clinic):
+    clinic.receive()
+    tallies = clinic.c.repositories.tallies
+    key = f"waitlist:{clinic.site_id}:adult"
+    clinic.c.clock.advance(timedelta(hours=2))  # two quiet hours: nothing to look at
+    tallies.adjust(key, {"received": 5})  # off, with no change of the site's referrals
+    recounted = []
+    real = clinic.c.repositories.reconcile_tallies
+    clinic.c.repositories.reconcile_tallies = lambda site: recounted.append(site) or real(site)
+
+    oversight.reconcile_tallies(clinic.c)
+    assert recounted == [], "a site at rest is not recounted, whatever its history"
+
+    clinic.receive()  # a change at the site: its tallies are recounted at the next run
+    oversight.reconcile_tallies(clinic.c)
+    assert recounted == [clinic.site_id]
+    assert clinic.c.repositories.waiting_counts(clinic.site_id)["received"] == 2
+
+
 def test_the_waitlist_comes_in_pages(clinic):
     waiting = [clinic.receive() for _ in range(3)]
 

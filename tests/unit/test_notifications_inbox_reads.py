@@ -96,6 +96,19 @@ def test_the_unread_count_is_the_tally_not_a_count_of_the_inbox(client, notifica
     assert inbox.recount_unread(SITE) == 1  # the hourly recount agrees
 
 
+def test_the_hourly_recount_looks_only_at_sites_whose_inbox_changed_lately(notifications):
+    inbox = notifications.repositories.inbox
+    referral_received(notifications, "ref-1")
+    referral_received(notifications, "ref-2", site_id="site-2")
+    assert inbox.sites_changed_lately() == {SITE, "site-2"}
+    notifications.clock.advance(timedelta(hours=2))
+    assert inbox.sites_changed_lately() == set(), "two quiet hours: no site to recount"
+
+    (item,) = inbox.page(SITE, limit=10, cursor=None)[0]
+    inbox.mark_read(SITE, item["_id"], "coord", notifications.clock.now())  # read: a change
+    assert inbox.sites_changed_lately() == {SITE}
+
+
 def test_two_people_marking_one_item_at_once_count_it_once(client, notifications, auth):
     coordinator = auth("coordinator", SITE)
     for n in range(2):

@@ -142,6 +142,7 @@ class Repositories:
     tallies: Tallies
     audit: AuditLog
     staff: DocumentStore
+    clock: Clock
     known_sites: set[str] = field(default_factory=set)
 
     # -- referrals -----------------------------------------------------------------------------
@@ -186,7 +187,8 @@ class Repositories:
             state["listed_status"] = state["status"]
 
     def put_row(self, state: dict[str, Any], *, new: bool = False) -> None:
-        row = row_of(state)
+        # the hour of the change, with the change: the hourly recount looks at changed sites only
+        row = {**row_of(state), **tallies.changed_stamp(self.clock.now())}
         before = (self.rows.put_new if new else self.rows.put)(row)  # index: _id
         for key, deltas, tags in tally_changes(before, row):
             self.tallies.adjust(key, deltas, **tags)  # index: _id
@@ -208,6 +210,11 @@ class Repositories:
         else:
             found = self.tallies.find({"site_id": site_id, "kind": "waitlist"})
         return {s: sum(int(t.get(s, 0)) for t in found) for s in pipeline.WAITING_STAGES}
+
+    def sites_changed_lately(self) -> set[str]:
+        """The sites whose referrals changed this hour or the last (rows index: changed): the
+        only ones the hourly recount needs to look at."""
+        return tallies.sites_changed(self.rows, self.clock.now())
 
     def reconcile_tallies(self, site_id: str) -> None:
         """Recount a site's waitlist and its therapists' caseloads from the rows (the slow
@@ -304,6 +311,8 @@ def ensure_indexes(db: Database) -> None:
     )
     rows.create_index([("therapist_id", 1), ("_id", 1)], name="therapist_list")
     rows.create_index([("therapist_id", 1), ("on_caseload", 1)], name="caseload")
+    # the rows changed in an hour, by site (the hourly recount: what changed, not the history)
+    rows.create_index([(tallies.CHANGED_FIELD, 1), ("site_id", 1)], name="changed")
     tallies.ensure_indexes(db)
     # a person's referrals at a site, by the keyed hash of their names and date of birth
     db[REFERRALS].create_index([("site_id", 1), ("person_key", 1)], name="site_person")
@@ -324,6 +333,7 @@ def mongo(storage: Storage, clock: Clock) -> Repositories:
         tallies=storage.tallies(),
         audit=MongoAuditLog(storage, clock),
         staff=storage.documents(STAFF, "staff member"),
+        clock=clock,
     )
 
 
@@ -338,4 +348,5 @@ def in_memory(clock: Clock) -> Repositories:
         tallies=InMemoryTallies(),
         audit=InMemoryAuditLog(clock),
         staff=InMemoryDocumentStore("staff member"),
+        clock=clock,
     )

@@ -62,6 +62,8 @@ def ensure_indexes(db: Database) -> None:
     db[INBOX].create_index([("recipient_id", 1), ("me_bucket", 1), ("_id", 1)], name="my_inbox")
     # a site's unread items, for the recount of its unread tally (equality, not the history)
     db[INBOX].create_index([("site_id", 1), ("unread", 1)], name="site_unread")
+    # a site's items stored or read in an hour (which sites the hourly recount looks at)
+    db[INBOX].create_index([(tallies.CHANGED_FIELD, 1), ("site_id", 1)], name="changed")
     # a site's deliveries failed for good on one day (the overview's list behind its figure)
     db[FAILED].create_index([("site_id", 1), ("day", 1)], name="site_day")
     tallies.ensure_indexes(db)
@@ -113,19 +115,22 @@ class InboxItems:
     tally adjusted by the writes that store and read items (no count over the history)."""
 
     def __init__(
-        self, store: DocumentStore, sequences: listing.Sequences, tallies: Tallies
+        self, store: DocumentStore, sequences: listing.Sequences, tallies: Tallies, clock: Clock
     ) -> None:
         self.store = store
         self.sequences = sequences
         self.tallies = tallies
+        self.clock = clock
 
     def add_many(self, items: list[dict[str, Any]]) -> set[str]:
         """Store new items, unread: one ``take_many`` per site and priority, one bulk insert;
         answers the ids stored now (an item stored before, by an earlier delivery of its event,
         is left as it is, and counted once)."""
+        changed = tallies.changed_stamp(self.clock.now())  # the recount looks at changed sites
         for item in items:
             if not item.get("recipient_id"):  # a site's item, unread until someone marks it
                 item.setdefault("unread", True)
+                item.update(changed)
         listing.place_many(items, self.sequences, _inbox_lanes)
         stored = self.store.insert_many(items)
         unread: dict[str, int] = {}
@@ -149,7 +154,8 @@ class InboxItems:
             if not item.get("unread"):  # read already
                 return item
             try:
-                stored = self.store.save({**item, "unread": False, "read_at": now, "read_by": by})
+                read = {"unread": False, "read_at": now, "read_by": by}
+                stored = self.store.save({**item, **read, **tallies.changed_stamp(now)})
             except StaleWrite:
                 continue  # changed meanwhile: look again
             self.tallies.adjust(unread_tally(site_id), {"n": -1}, site_id=site_id, kind="unread")
@@ -164,6 +170,11 @@ class InboxItems:
     def unread_by_site(self) -> dict[str, int]:
         """Every site's unread items: one read of the unread tallies, not one per site."""
         return {s: max(0, n) for s, n in tallies.by_site(self.tallies, {"kind": "unread"}).items()}
+
+    def sites_changed_lately(self) -> set[str]:
+        """The sites with an item stored or read this hour or the last (index ``changed``): the
+        only ones the hourly recount of the unread tallies needs to look at."""
+        return tallies.sites_changed(self.store, self.clock.now())
 
     def recount_unread(self, site_id: str) -> int:
         """Recount a site's unread items from the inbox (the slow timer): a tally a killed
@@ -305,6 +316,7 @@ def mongo(storage: Storage, clock: Clock | None = None) -> Repositories:
             storage.documents(INBOX, "inbox item"),
             listing.BlockSequences(listing.MongoSequences(storage.db)),
             storage.tallies(),
+            clock or SystemClock(),
         ),
         deliveries=MongoDeliveries(storage, DELIVERIES),
         site_zones=MongoSiteTimeZones(storage.db),
@@ -324,7 +336,10 @@ def mongo(storage: Storage, clock: Clock | None = None) -> Repositories:
 def in_memory(clock: Clock | None = None) -> Repositories:
     return Repositories(
         inbox=InboxItems(
-            InMemoryDocumentStore("inbox item"), listing.InMemorySequences(), InMemoryTallies()
+            InMemoryDocumentStore("inbox item"),
+            listing.InMemorySequences(),
+            InMemoryTallies(),
+            clock or SystemClock(),
         ),
         deliveries=InMemoryDeliveries(),
         site_zones=InMemorySiteTimeZones(),

@@ -1,13 +1,13 @@
 """Notifications' periodic jobs: sending what is due (``dispatch.dispatch_due``), moving the
 scheduled deliveries whose minute has come into the send queue (``reminders.promote_due``), and
 planning the reminders of the next two days (``reminders.plan_all``, hourly), and the
-facilitators' digest at 17:00 site time (``digest.send_digests``), the hourly recount of
-each site inbox's unread tally (``InboxItems.recount_unread``), and every 15 s the wait of the
+facilitators' digest at 17:00 site time (``digest.send_digests``), the hourly recount of the
+unread tallies of the sites whose inbox changed this hour or the last
+(``InboxItems.recount_unread``), and every 15 s the wait of the
 oldest safety alert not sent yet, for its alert (``safety_wait.report_safety_wait``)."""
 
 from __future__ import annotations
 
-from dbt_shared import site_directory
 from dbt_shared.worker import Timer, WorkerContext
 from notifications import services
 from notifications.bootstrap import Components
@@ -50,10 +50,11 @@ def timers(components: Components) -> list[Timer]:
     def digests(_ctx: WorkerContext) -> None:
         digest.send_digests(components)
 
-    def recount_unread(ctx: WorkerContext) -> None:
-        # the sites learned from intake (a handful of documents), each an equality count
-        for site in ctx.db[site_directory.COLLECTION].find({}, {"_id": 1}):
-            components.repositories.inbox.recount_unread(site["_id"])
+    def recount_unread(_ctx: WorkerContext) -> None:
+        # the sites with an item stored or read this hour or the last (none at rest)
+        inbox = components.repositories.inbox
+        for site_id in sorted(inbox.sites_changed_lately()):
+            inbox.recount_unread(site_id)
 
     return [
         Timer(

@@ -13,7 +13,10 @@ small document per key, read by ``_id``, adjusted by the write that changes what
 - A process killed between a write and its tally adjustment (or before its adjustments were
   written) leaves the tally off by those writes: ``reconcile`` recounts a key from the source
   under the same lock (a slow timer does it), so a tally is exact again within the hour and never
-  drifts for good.
+  drifts for good. Only a tally whose source changed can be off: each source document carries
+  the hour of its last change (``changed_stamp``, written with the change itself), and the
+  hourly recount takes only the sites changed this hour or the last (``sites_changed``). At
+  rest it recounts nothing, whatever the history holds.
 
 A process's pending adjustments (``PendingTallies``) live on its ``Storage``
 (``storage.context``), built by the service's ``bootstrap``, and are written when its api or
@@ -28,7 +31,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pymongo.collection import Collection
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
 
 TALLIES = "tallies"
 FLUSH_EVERY_S = 0.1
+#: The hour (since the epoch, UTC) a tally's source document last changed.
+CHANGED_FIELD = "changed_hour"
 log = logging.getLogger(__name__)
 
 
@@ -222,6 +227,25 @@ def ensure_indexes(db: Database) -> None:
     # every site's tallies of a kind at once (an overview across sites: one read, not one per
     # site), and of one day for the per-day kinds (tag ``day``)
     db[TALLIES].create_index([("kind", 1), ("day", 1)], name="kind_day")
+
+
+def changed_stamp(moment: datetime) -> dict[str, int]:
+    """The field a tally's source document carries, written with each change of it: the hour
+    of the change (``sites_changed`` finds it by equality)."""
+    return {CHANGED_FIELD: int(moment.timestamp() // 3600)}
+
+
+def sites_changed(source: Any, now: datetime) -> set[str]:
+    """The sites with a document of ``source`` (a store or rows: ``find(query, projection)``)
+    changed this hour or the last: the only ones whose tallies a killed process can have left
+    off since the hourly recount before. Two equality reads (the source's index on
+    ``CHANGED_FIELD`` and ``site_id``); each run looks at the last hour too, so a change made
+    around a recount is looked at again by the next one."""
+    hour = changed_stamp(now)[CHANGED_FIELD]
+    found: set[str] = set()
+    for h in (hour - 1, hour):
+        found.update(d["site_id"] for d in source.find({CHANGED_FIELD: h}, {"site_id": 1}))
+    return found
 
 
 def by_site(tallies: Tallies, tags: dict[str, Any], field: str = "n") -> dict[str, int]:
