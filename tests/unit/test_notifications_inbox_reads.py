@@ -100,13 +100,18 @@ def test_the_hourly_recount_looks_only_at_sites_whose_inbox_changed_lately(notif
     inbox = notifications.repositories.inbox
     referral_received(notifications, "ref-1")
     referral_received(notifications, "ref-2", site_id="site-2")
-    assert inbox.sites_changed_lately() == {SITE, "site-2"}
-    notifications.clock.advance(timedelta(hours=2))
-    assert inbox.sites_changed_lately() == set(), "two quiet hours: no site to recount"
+    notifications.clock.advance(timedelta(hours=23))
+    assert inbox.sites_changed_lately() == {SITE, "site-2"}, "the first run looks back a day"
+    notifications.clock.advance(timedelta(hours=1))
+    assert inbox.sites_changed_lately() == set(), "a quiet hour since: no site to recount"
 
     (item,) = inbox.page(SITE, limit=10, cursor=None)[0]
     inbox.mark_read(SITE, item["_id"], "coord", notifications.clock.now())  # read: a change
+    notifications.clock.advance(timedelta(hours=1))
     assert inbox.sites_changed_lately() == {SITE}
+    assert inbox.sites_changed_lately() == {SITE}, "a change in the last run's hour: again"
+    notifications.clock.advance(timedelta(hours=1))
+    assert inbox.sites_changed_lately() == set()
 
 
 def test_two_people_marking_one_item_at_once_count_it_once(client, notifications, auth):

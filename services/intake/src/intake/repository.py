@@ -144,6 +144,11 @@ class Repositories:
     staff: DocumentStore
     clock: Clock
     known_sites: set[str] = field(default_factory=set)
+    # the sites whose referrals changed since the last hourly recount (rows index: changed)
+    changed_sites: tallies.ChangedSites = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.changed_sites = tallies.ChangedSites(self.rows, self.clock)
 
     # -- referrals -----------------------------------------------------------------------------
     def referral(self, referral_id: str) -> Referral | None:
@@ -212,9 +217,9 @@ class Repositories:
         return {s: sum(int(t.get(s, 0)) for t in found) for s in pipeline.WAITING_STAGES}
 
     def sites_changed_lately(self) -> set[str]:
-        """The sites whose referrals changed this hour or the last (rows index: changed): the
+        """The sites whose referrals changed since the recount before (``ChangedSites``): the
         only ones the hourly recount needs to look at."""
-        return tallies.sites_changed(self.rows, self.clock.now())
+        return self.changed_sites.since_last_recount()
 
     def reconcile_tallies(self, site_id: str) -> None:
         """Recount a site's waitlist and its therapists' caseloads from the rows (the slow

@@ -10,8 +10,8 @@ from intake.services import oversight
 
 # The gauges read the tallies (an ``_id`` read per site and program): every 5 minutes keeps
 # the dashboards current. The recount reads what waits and what therapists carry at the sites
-# changed this hour or the last (none at rest): hourly bounds how long a tally a killed process
-# left off stays off.
+# changed since the run before (none at rest; the last day at the first run): hourly bounds
+# how long a tally a killed process left off stays off.
 WAITLIST_GAUGES_INTERVAL_S = 300
 TALLY_RECOUNT_INTERVAL_S = 3600
 

@@ -24,7 +24,7 @@ from dbt_shared.storage import listing, tallies
 from dbt_shared.storage.context import Storage
 from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
-from dbt_shared.storage.tallies import InMemoryTallies, Tallies
+from dbt_shared.storage.tallies import ChangedSites, InMemoryTallies, Tallies
 from notifications.delivery_store import QUEUE, Deliveries, InMemoryDeliveries, MongoDeliveries
 from notifications.domain.purposes import PRIORITY_RANKS
 from notifications.schedule import (
@@ -121,6 +121,7 @@ class InboxItems:
         self.sequences = sequences
         self.tallies = tallies
         self.clock = clock
+        self.changed_sites = ChangedSites(store, clock)  # the hourly recount's sites
 
     def add_many(self, items: list[dict[str, Any]]) -> set[str]:
         """Store new items, unread: one ``take_many`` per site and priority, one bulk insert;
@@ -172,9 +173,10 @@ class InboxItems:
         return {s: max(0, n) for s, n in tallies.by_site(self.tallies, {"kind": "unread"}).items()}
 
     def sites_changed_lately(self) -> set[str]:
-        """The sites with an item stored or read this hour or the last (index ``changed``): the
-        only ones the hourly recount of the unread tallies needs to look at."""
-        return tallies.sites_changed(self.store, self.clock.now())
+        """The sites with an item stored or read since the recount before (``ChangedSites``,
+        index ``changed``): the only ones the hourly recount of the unread tallies needs to
+        look at."""
+        return self.changed_sites.since_last_recount()
 
     def recount_unread(self, site_id: str) -> int:
         """Recount a site's unread items from the inbox (the slow timer): a tally a killed

@@ -2,7 +2,7 @@
 scheduled deliveries whose minute has come into the send queue (``reminders.promote_due``), and
 planning the reminders of the next two days (``reminders.plan_all``, hourly), and the
 facilitators' digest at 17:00 site time (``digest.send_digests``), the hourly recount of the
-unread tallies of the sites whose inbox changed this hour or the last
+unread tallies of the sites whose inbox changed since the recount before
 (``InboxItems.recount_unread``), and every 15 s the wait of the
 oldest safety alert not sent yet, for its alert (``safety_wait.report_safety_wait``)."""
 
@@ -51,7 +51,8 @@ def timers(components: Components) -> list[Timer]:
         digest.send_digests(components)
 
     def recount_unread(_ctx: WorkerContext) -> None:
-        # the sites with an item stored or read this hour or the last (none at rest)
+        # the sites with an item stored or read since the last run (none at rest; a day's worth
+        # at the first run after a start)
         inbox = components.repositories.inbox
         for site_id in sorted(inbox.sites_changed_lately()):
             inbox.recount_unread(site_id)

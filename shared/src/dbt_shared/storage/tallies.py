@@ -15,8 +15,9 @@ small document per key, read by ``_id``, adjusted by the write that changes what
   under the same lock (a slow timer does it), so a tally is exact again within the hour and never
   drifts for good. Only a tally whose source changed can be off: each source document carries
   the hour of its last change (``changed_stamp``, written with the change itself), and the
-  hourly recount takes only the sites changed this hour or the last (``sites_changed``). At
-  rest it recounts nothing, whatever the history holds.
+  hourly recount takes only the sites changed since the run before, or in the last day at the
+  first run after a start (``ChangedSites``). At rest it recounts nothing, whatever the history
+  holds.
 
 A process's pending adjustments (``PendingTallies``) live on its ``Storage``
 (``storage.context``), built by the service's ``bootstrap``, and are written when its api or
@@ -42,6 +43,7 @@ from dbt_shared.background import Later
 from dbt_shared.storage.document_locks import DocumentLock
 
 if TYPE_CHECKING:
+    from dbt_shared.clock import Clock
     from dbt_shared.storage.context import Storage
 
 TALLIES = "tallies"
@@ -231,21 +233,36 @@ def ensure_indexes(db: Database) -> None:
 
 def changed_stamp(moment: datetime) -> dict[str, int]:
     """The field a tally's source document carries, written with each change of it: the hour
-    of the change (``sites_changed`` finds it by equality)."""
+    of the change (``ChangedSites`` finds it by equality)."""
     return {CHANGED_FIELD: int(moment.timestamp() // 3600)}
 
 
-def sites_changed(source: Any, now: datetime) -> set[str]:
-    """The sites with a document of ``source`` (a store or rows: ``find(query, projection)``)
-    changed this hour or the last: the only ones whose tallies a killed process can have left
-    off since the hourly recount before. Two equality reads (the source's index on
-    ``CHANGED_FIELD`` and ``site_id``); each run looks at the last hour too, so a change made
-    around a recount is looked at again by the next one."""
-    hour = changed_stamp(now)[CHANGED_FIELD]
-    found: set[str] = set()
-    for h in (hour - 1, hour):
-        found.update(d["site_id"] for d in source.find({CHANGED_FIELD: h}, {"site_id": 1}))
-    return found
+#: How far back the first recount after a start looks: a process killed before its recount, or a
+#: stack stopped for hours, left a tally off in a change made that long ago.
+FIRST_LOOKBACK_HOURS = 24
+
+
+class ChangedSites:
+    """The sites an hourly recount looks at: those with a document of ``source`` (a store or
+    rows: ``find(query, projection)``) changed since the recount before, that run's hour
+    included (a change made around it is looked at again), or in the last
+    ``FIRST_LOOKBACK_HOURS`` at the first run after a start. They are the only ones whose
+    tallies a killed process can have left off. One equality read per hour (the source's index
+    on ``CHANGED_FIELD`` and ``site_id``): two at rest, and nothing found."""
+
+    def __init__(self, source: Any, clock: Clock) -> None:
+        self.source = source
+        self.clock = clock
+        self._last_hour: int | None = None  # the hour of the last run that read everything
+
+    def since_last_recount(self) -> set[str]:
+        hour = changed_stamp(self.clock.now())[CHANGED_FIELD]
+        first = hour - FIRST_LOOKBACK_HOURS + 1 if self._last_hour is None else self._last_hour
+        found: set[str] = set()
+        for h in range(min(first, hour - 1), hour + 1):
+            found.update(d["site_id"] for d in self.source.find({CHANGED_FIELD: h}, {"site_id": 1}))
+        self._last_hour = hour  # only once every hour was read: a failed run is read again
+        return found
 
 
 def by_site(tallies: Tallies, tags: dict[str, Any], field: str = "n") -> dict[str, int]:

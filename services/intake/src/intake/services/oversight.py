@@ -98,8 +98,9 @@ def waitlist_sizes(c: Components) -> dict[tuple[str, str], int]:
 
 
 def reconcile_tallies(c: Components) -> None:
-    """Recount the waitlist stages and caseloads of the sites whose referrals changed this hour
-    or the last (the hourly timer): a tally can be off only where a change was made."""
+    """Recount the waitlist stages and caseloads of the sites whose referrals changed since the
+    recount before, or in the last day at the first run after a start (the hourly timer): a
+    tally can be off only where a change was made."""
     for site_id in sorted(c.repositories.sites_changed_lately()):
         c.repositories.reconcile_tallies(site_id)
 
