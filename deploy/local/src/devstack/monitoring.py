@@ -43,10 +43,12 @@ PRODUCTION_MANIFEST: Path = (
 #: The Secret production's Alertmanager reads (its ``spec.configSecret``).
 PRODUCTION_SECRET_NAME = "alertmanager-dbt-platform"
 
-#: Local scrape and rule evaluation every 5 s (production: 30 s), so an alert's state follows
-#: a stopped process within seconds in tests and ``make chaos``.
-SCRAPE_INTERVAL = "5s"
-EVALUATION_INTERVAL = "5s"
+#: Scrape and rule evaluation (production: 30 s). The test profile: every 5 s, so an alert's
+#: state follows a stopped process within seconds in tests and ``make chaos``. The dev profile
+#: (``make run``): every 15 s, a third of the scrapes at rest: over 180 s of an idle stack the
+#: 5 s scrapes cost Prometheus 0.86 % of a core, the broker's JMX exporter 0.33 % and each api
+#: some 0.1 %, about 2 % of the stack's 7.6 %.
+SCRAPE_INTERVAL = {"dev": "15s", "test": "5s"}
 #: The route tree's timings, locally (replacing production's at every level that sets one).
 LOCAL_TIMINGS: dict[str, str] = {
     "group_wait": "5s",
@@ -254,8 +256,8 @@ def rule_files(profile: Profile) -> list[str]:
 def prometheus_config(profile: Profile, rules: list[str] | None = None) -> dict:
     return {
         "global": {
-            "scrape_interval": SCRAPE_INTERVAL,
-            "evaluation_interval": EVALUATION_INTERVAL,
+            "scrape_interval": SCRAPE_INTERVAL[profile.name],
+            "evaluation_interval": SCRAPE_INTERVAL[profile.name],
             "external_labels": {"stack": f"local-{profile.name}"},
         },
         "alerting": {
