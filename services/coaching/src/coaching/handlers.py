@@ -12,8 +12,8 @@ from dbt_shared.contracts import intake, skills
 from dbt_shared.events.handling import Handler, service_handlers
 
 # What this service consumes (sites, clinicians, admissions) may wait a second; in return
-# intake's busy topic costs it a fetch per 64 KiB of it, not one per referral event, and at rest
-# one fetch a second.
+# intake's busy topic costs it a fetch per 64 KiB of it, not one per referral event; at rest it
+# asks every 5 s (``fetch_pace``).
 FETCH_WAIT_MS = 1000
 
 # Sites and programs; who works where (the site roles of requests).

@@ -13,9 +13,10 @@ from skills_group import services
 from skills_group.bootstrap import Components
 
 # A fetch window of a second: intake's busy topic (mostly events skipped here, undecoded) is a
-# fetch per 64 KiB of it, not one per record, and at rest one fetch a second, as without a
-# window. An admission waits a second at most; admitted clients are still placed in the order
-# they were admitted: the consumer merges a window's partitions by the time each record was sent.
+# fetch per 64 KiB of it, not one per record; at rest it asks every 5 s, as without a window
+# (``fetch_pace``). An admission waits a second at most; admitted clients are still placed in
+# the order they were admitted: the consumer merges a window's partitions by the time each
+# record was sent.
 FETCH_WAIT_MS = 1000
 IN_SEND_ORDER = True
 

@@ -37,7 +37,7 @@ from pymongo.database import Database
 
 from dbt_shared import metrics
 from dbt_shared.clock import Clock
-from dbt_shared.events import records
+from dbt_shared.events import fetch_pace, records
 from dbt_shared.events.catalog import Catalog
 from dbt_shared.events.envelope import Event
 from dbt_shared.events.handling import BatchHandler, Handler, HandlerContext, batched
@@ -59,13 +59,6 @@ __all__ = [
 ]
 
 
-FETCH_MIN_BYTES = 64 << 10  # what a fetch with a window waits for, at most the window
-# How long the broker holds a fetch with no window (fetch_min_bytes 1) when nothing comes: it
-# answers the moment one record arrives, so this costs no latency; it only sets how often an idle
-# consumer asks. A lone idle consumer on the local broker (three topics, polled with the loop's
-# 1 s timeout) woke 21 times a second and used 12 CPU ticks in 30 s at 1 s; at 5 s, 12 and 6. The
-# broker answers a fifth of the fetches.
-IDLE_FETCH_WAIT_MS = 5_000
 # How long the offset past a run of records with no handler here may wait to be committed
 # (at most this much is read again after a crash; nothing happens twice: they have no effect).
 SKIPPED_COMMIT_S = 5.0
@@ -153,6 +146,7 @@ class ConsumerRunner(RecordHandling):
     def _consume(self) -> None:
         self._skipped_offsets.clear()
         self._next_offsets.clear()
+        pace = fetch_pace.FetchPace(self.fetch_wait_ms)
         consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
@@ -160,12 +154,8 @@ class ConsumerRunner(RecordHandling):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self.max_poll_records,
-            # Latency first: a fetch answers as soon as one record is there, and at rest the
-            # broker holds it five seconds (``IDLE_FETCH_WAIT_MS``). With a window: it answers
-            # once 64 KiB (some fifty events) are there, or when the window ends: at rest one
-            # fetch per window, under load a few a second whatever the rate.
-            fetch_min_bytes=FETCH_MIN_BYTES if self.fetch_wait_ms else 1,
-            fetch_max_wait_ms=self.fetch_wait_ms or IDLE_FETCH_WAIT_MS,
+            # Latency first, or in windows while records come (``fetch_pace``).
+            **pace.initial(),
             session_timeout_ms=15_000,
             heartbeat_interval_ms=3_000,
             # Range only: a worker's lanes (``lanes``) are members of one group subscribed to
@@ -187,6 +177,7 @@ class ConsumerRunner(RecordHandling):
                 self.passes.begin(self.lane)
                 batches = consumer.poll(timeout_ms=1000)
                 self.healthy = True
+                fetch_pace.apply(consumer, pace.after_poll(bool(batches)))
                 # With a window, several partitions come at once: taken in the order sent
                 # where that matters, else partition by partition (larger batches).
                 runs = records.in_time_order(batches) if self.in_send_order else batches.items()
