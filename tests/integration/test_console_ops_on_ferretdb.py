@@ -68,7 +68,7 @@ def test_marks_made_at_once_keep_the_unread_tally_exact(fresh_db):
             t.join()
         storage.pending.flush()
         assert inbox.unread(SITE) == 2
-        assert inbox.sites_changed_lately() == {SITE}  # index: changed (equality)
+        assert inbox.recount_changed_sites() == {SITE}  # index: changed (equality)
         assert inbox.recount_unread(SITE) == 2
     finally:
         storage.deferred.sweep()

@@ -134,8 +134,8 @@ def test_the_waitlist_figures_stay_right_as_processes_move_referrals_at_once(fre
         # each process moves referrals another process received, all at once
         _run(_move, uri, name, received_by[1:] + received_by[:1])
         moved = _figures(repositories)
-        changed = repositories.sites_changed_lately()  # rows index: changed (equality)
-        repositories.reconcile_tallies(SITE)
+        # recounts the changed sites (rows index: changed, equality)
+        changed = repositories.reconcile_changed_sites()
         recounted = _figures(repositories)
     finally:
         storage.deferred.sweep()

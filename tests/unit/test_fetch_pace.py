@@ -51,9 +51,10 @@ def test_the_settings_reach_the_fetch_requests_of_a_real_kafka_python_consumer()
     # request from this dict, so a change here is what the next fetch asks for.
     consumer = KafkaConsumer(bootstrap_servers="127.0.0.1:1", api_version=(3, 0), **WINDOW)
     try:
-        fetch_pace.apply(consumer, IDLE)
+        pace = fetch_pace.FetchPace(1000)
+        pace.apply(consumer, IDLE)
         assert {k: consumer._fetcher.config[k] for k in IDLE} == IDLE
-        fetch_pace.apply(consumer, None)
+        pace.apply(consumer, None)
         assert {k: consumer._fetcher.config[k] for k in IDLE} == IDLE
     finally:
         consumer.close()

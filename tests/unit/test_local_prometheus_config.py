@@ -155,11 +155,11 @@ def test_ferretdb_metrics_ports_collide_with_no_port_of_stacks_100_apart():
 def test_the_test_stack_scrapes_every_5_s_and_a_dev_stack_as_production_every_30_s():
     """Tests and ``make chaos`` see an alert follow a stopped process within seconds; a dev
     stack at rest scrapes as production does."""
-    intervals = {
-        p.name: (
-            monitoring.prometheus_config(p)["global"]["scrape_interval"],
-            monitoring.prometheus_config(p)["global"]["evaluation_interval"],
-        )
+    configs = {
+        p.name: monitoring.prometheus_config(p)["global"]
         for p in (Profile.dev(), Profile.test(port_offset=300))
+    }
+    intervals = {
+        name: (g["scrape_interval"], g["evaluation_interval"]) for name, g in configs.items()
     }
     assert intervals == {"dev": ("30s", "30s"), "test": ("5s", "5s")}

@@ -101,17 +101,17 @@ def test_the_hourly_recount_looks_only_at_sites_whose_inbox_changed_lately(notif
     referral_received(notifications, "ref-1")
     referral_received(notifications, "ref-2", site_id="site-2")
     notifications.clock.advance(timedelta(hours=23))
-    assert inbox.sites_changed_lately() == {SITE, "site-2"}, "the first run looks back a day"
+    assert inbox.recount_changed_sites() == {SITE, "site-2"}, "the first run looks back a day"
     notifications.clock.advance(timedelta(hours=1))
-    assert inbox.sites_changed_lately() == set(), "a quiet hour since: no site to recount"
+    assert inbox.recount_changed_sites() == set(), "a quiet hour since: no site to recount"
 
     (item,) = inbox.page(SITE, limit=10, cursor=None)[0]
     inbox.mark_read(SITE, item["_id"], "coord", notifications.clock.now())  # read: a change
     notifications.clock.advance(timedelta(hours=1))
-    assert inbox.sites_changed_lately() == {SITE}
-    assert inbox.sites_changed_lately() == {SITE}, "a change in the last run's hour: again"
+    assert inbox.recount_changed_sites() == {SITE}
+    assert inbox.recount_changed_sites() == {SITE}, "a change in the last run's hour: again"
     notifications.clock.advance(timedelta(hours=1))
-    assert inbox.sites_changed_lately() == set()
+    assert inbox.recount_changed_sites() == set()
 
 
 def test_two_people_marking_one_item_at_once_count_it_once(client, notifications, auth):
@@ -173,3 +173,20 @@ def test_a_sites_figures_count_unread_items_and_the_weeks_failed_deliveries(
     assert figures.json == {"site_id": SITE, "unread_inbox": 1, "failed_deliveries_7d": 1}
     assert a_week_on.json["failed_deliveries_7d"] == 0
     assert elsewhere.status_code == 404
+
+
+def test_a_recount_that_fails_is_made_by_the_next_run(notifications):
+    inbox = notifications.repositories.inbox
+    referral_received(notifications, "ref-1")
+    notifications.clock.advance(timedelta(hours=5))
+    real = inbox.recount_unread
+
+    def database_away(site_id):
+        raise ConnectionError("database away")
+
+    inbox.recount_unread = database_away
+    with pytest.raises(ConnectionError):
+        inbox.recount_changed_sites()
+    inbox.recount_unread = real
+    notifications.clock.advance(timedelta(hours=3))
+    assert inbox.recount_changed_sites() == {SITE}, "still looked at: the failed run's look-back"

@@ -216,10 +216,10 @@ class Repositories:
             found = self.tallies.find({"site_id": site_id, "kind": "waitlist"})
         return {s: sum(int(t.get(s, 0)) for t in found) for s in pipeline.WAITING_STAGES}
 
-    def sites_changed_lately(self) -> set[str]:
-        """The sites whose referrals changed since the recount before (``ChangedSites``): the
-        only ones the hourly recount needs to look at."""
-        return self.changed_sites.since_last_recount()
+    def reconcile_changed_sites(self) -> set[str]:
+        """Recount the tallies of the sites whose referrals changed since the recount before
+        (``ChangedSites``, rows index: changed); answers the sites."""
+        return self.changed_sites.recount(self.reconcile_tallies)
 
     def reconcile_tallies(self, site_id: str) -> None:
         """Recount a site's waitlist and its therapists' caseloads from the rows (the slow

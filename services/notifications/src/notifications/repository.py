@@ -172,11 +172,10 @@ class InboxItems:
         """Every site's unread items: one read of the unread tallies, not one per site."""
         return {s: max(0, n) for s, n in tallies.by_site(self.tallies, {"kind": "unread"}).items()}
 
-    def sites_changed_lately(self) -> set[str]:
-        """The sites with an item stored or read since the recount before (``ChangedSites``,
-        index ``changed``): the only ones the hourly recount of the unread tallies needs to
-        look at."""
-        return self.changed_sites.since_last_recount()
+    def recount_changed_sites(self) -> set[str]:
+        """Recount the unread tallies of the sites with an item stored or read since the
+        recount before (``ChangedSites``, index ``changed``); answers the sites."""
+        return self.changed_sites.recount(self.recount_unread)
 
     def recount_unread(self, site_id: str) -> int:
         """Recount a site's unread items from the inbox (the slow timer): a tally a killed

@@ -53,9 +53,7 @@ def timers(components: Components) -> list[Timer]:
     def recount_unread(_ctx: WorkerContext) -> None:
         # the sites with an item stored or read since the last run (none at rest; a day's worth
         # at the first run after a start)
-        inbox = components.repositories.inbox
-        for site_id in sorted(inbox.sites_changed_lately()):
-            inbox.recount_unread(site_id)
+        components.repositories.inbox.recount_changed_sites()
 
     return [
         Timer(

@@ -177,7 +177,7 @@ class ConsumerRunner(RecordHandling):
                 self.passes.begin(self.lane)
                 batches = consumer.poll(timeout_ms=1000)
                 self.healthy = True
-                fetch_pace.apply(consumer, pace.after_poll(bool(batches)))
+                pace.apply(consumer, pace.after_poll(bool(batches)))
                 # With a window, several partitions come at once: taken in the order sent
                 # where that matters, else partition by partition (larger batches).
                 runs = records.in_time_order(batches) if self.in_send_order else batches.items()

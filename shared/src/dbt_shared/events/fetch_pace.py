@@ -46,6 +46,7 @@ class FetchPace:
         self.clock = clock
         self.idle = False
         self._records_at = clock()
+        self._warned = False
 
     def initial(self) -> dict[str, int]:
         return settings(self.window_ms, idle=False)
@@ -61,17 +62,16 @@ class FetchPace:
         self.idle = idle
         return settings(self.window_ms, idle=idle)
 
-
-def apply(consumer: Any, changed: dict[str, int] | None) -> None:
-    """Give a running kafka-python consumer new fetch settings. Its fetcher reads them for each
-    fetch request it builds (``Fetcher._create_fetch_requests``, kafka-python 3.0.12, pinned in
-    ``uv.lock``); the client has no public setter. Where that is not so (another version), the
-    consumer keeps the settings it was made with and says so once."""
-    if not changed:
-        return
-    config = getattr(getattr(consumer, "_fetcher", None), "config", None)
-    if isinstance(config, dict) and all(key in config for key in changed):
-        config.update(changed)
-    elif not getattr(consumer, "_dbt_pace_warned", False):
-        consumer._dbt_pace_warned = True
-        log.warning("the consumer's fetch settings cannot be changed; it keeps its window")
+    def apply(self, consumer: Any, changed: dict[str, int] | None) -> None:
+        """Give a running kafka-python consumer new fetch settings. Its fetcher reads them for
+        each fetch request it builds (``Fetcher._create_fetch_requests``, kafka-python 3.0.12,
+        pinned in ``uv.lock``); the client has no public setter. Where that is not so (another
+        version), the consumer keeps the settings it was made with and says so once."""
+        if not changed:
+            return
+        config = getattr(getattr(consumer, "_fetcher", None), "config", None)
+        if isinstance(config, dict) and all(key in config for key in changed):
+            config.update(changed)
+        elif not self._warned:
+            self._warned = True
+            log.warning("the consumer's fetch settings cannot be changed; it keeps its window")

@@ -243,9 +243,9 @@ FIRST_LOOKBACK_HOURS = 24
 
 
 class ChangedSites:
-    """The sites an hourly recount looks at: those with a document of ``source`` (a store or
-    rows: ``find(query, projection)``) changed since the recount before, that run's hour
-    included (a change made around it is looked at again), or in the last
+    """The hourly recount of the tallies fed by ``source`` (a store or rows: ``find(query,
+    projection)``): it recounts the sites with a document changed since the recount before, that
+    run's hour included (a change made around it is looked at again), or in the last
     ``FIRST_LOOKBACK_HOURS`` at the first run after a start. They are the only ones whose
     tallies a killed process can have left off. One equality read per hour (the source's index
     on ``CHANGED_FIELD`` and ``site_id``): two at rest, and nothing found."""
@@ -253,15 +253,19 @@ class ChangedSites:
     def __init__(self, source: Any, clock: Clock) -> None:
         self.source = source
         self.clock = clock
-        self._last_hour: int | None = None  # the hour of the last run that read everything
+        self._last_hour: int | None = None  # the hour of the last run that recounted everything
 
-    def since_last_recount(self) -> set[str]:
+    def recount(self, recount_site: Callable[[str], Any]) -> set[str]:
+        """Recount every changed site with ``recount_site``; answers the sites. Where a read or
+        a recount fails, the next run looks back as far as this one did."""
         hour = changed_stamp(self.clock.now())[CHANGED_FIELD]
         first = hour - FIRST_LOOKBACK_HOURS + 1 if self._last_hour is None else self._last_hour
         found: set[str] = set()
         for h in range(min(first, hour - 1), hour + 1):
             found.update(d["site_id"] for d in self.source.find({CHANGED_FIELD: h}, {"site_id": 1}))
-        self._last_hour = hour  # only once every hour was read: a failed run is read again
+        for site_id in sorted(found):
+            recount_site(site_id)
+        self._last_hour = hour
         return found
 
 

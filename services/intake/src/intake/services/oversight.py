@@ -101,8 +101,7 @@ def reconcile_tallies(c: Components) -> None:
     """Recount the waitlist stages and caseloads of the sites whose referrals changed since the
     recount before, or in the last day at the first run after a start (the hourly timer): a
     tally can be off only where a change was made."""
-    for site_id in sorted(c.repositories.sites_changed_lately()):
-        c.repositories.reconcile_tallies(site_id)
+    c.repositories.reconcile_changed_sites()
 
 
 def audit_trail(args: dict[str, Any], c: Components) -> tuple[list[dict[str, Any]], str | None]:
