@@ -22,6 +22,7 @@ from dbt_shared.events.envelope import Event
 from dbt_shared.storage import listing
 from dbt_shared.storage.documents import REVISION, DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
+from notifications.delivery_lists import delivery_lanes
 from notifications.domain.deliveries import DeliveryStatus, claim_order
 from notifications.domain.purposes import Priority, priority_rank
 from notifications.send_journal import (
@@ -54,36 +55,6 @@ def _due(now: datetime) -> dict[str, Any]:
     return {"status": DeliveryStatus.PENDING, "next_attempt_at": {"$lte": now}}
 
 
-def site_deliveries(site_id: str) -> str:
-    return f"deliveries:site:{site_id}"
-
-
-def recipient_deliveries(recipient_id: str) -> str:
-    return f"deliveries:recipient:{recipient_id}"
-
-
-def purpose_deliveries(list_key: str, purpose: str) -> str:
-    """The sequence of one purpose's deliveries within a site's list: the list ``?purpose=``
-    reads, so a rare purpose costs a page, not the site's whole history. (A recipient's list
-    holds one person's deliveries, a bucket in about a year: a purpose is filtered within it,
-    and the crisis path takes no number more per recipient.)"""
-    return f"{list_key}:purpose:{purpose}"
-
-
-def delivery_lanes(delivery: dict[str, Any]) -> dict[str, str]:
-    site = site_deliveries(delivery["site_id"])
-    lanes = {
-        "site_bucket": site,
-        "site_purpose_bucket": purpose_deliveries(site, delivery["purpose"]),
-    }
-    if delivery.get("recipient_id"):
-        lanes["recipient_bucket"] = recipient_deliveries(delivery["recipient_id"])
-    return lanes
-
-
-_delivery_lanes = delivery_lanes
-
-
 class Deliveries:
     """Deliveries and their outcome events (``claim_due`` is storage-specific), each listed in
     two bucketed lists, its site's and its recipient's (``GET /v1/deliveries``)."""
@@ -107,7 +78,7 @@ class Deliveries:
 
     def add_many(self, deliveries: list[dict[str, Any]]) -> set[str]:
         """``add`` for a batch; answers the ids stored now."""
-        listing.place_many(deliveries, self.sequences, _delivery_lanes)
+        listing.place_many(deliveries, self.sequences, delivery_lanes)
         created = {d["_id"] for d in deliveries if self.store.insert(d)[1]}
         self._wake_for(deliveries, created)
         return created
@@ -162,6 +133,14 @@ class Deliveries:
         """Claim the most urgent due delivery by pushing its next attempt past ``lease``."""
         raise NotImplementedError
 
+    def claim_urgent(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        """Claim an urgent delivery due now, for the urgent lane's sender (``dispatch_urgent``);
+        ``None`` when none is. Here: the most urgent due one, as ``claim_due`` claims it."""
+        due = {**_due(now), "priority_rank": URGENT_RANK}
+        for found in self.store.find(due, sort=claim_order(), limit=1):
+            return self.store.save({**found, "next_attempt_at": now + lease})
+        return None
+
     def send_here(self, lease: timedelta) -> None:
         """This process sends what it stores (see ``MongoDeliveries``); nothing to do here."""
 
@@ -203,7 +182,7 @@ class MongoDeliveries(Deliveries):
         or a delivery stored before (a redelivered event) is left as it is."""
         if not deliveries:
             return set()
-        listing.place_many(deliveries, self.sequences, _delivery_lanes)
+        listing.place_many(deliveries, self.sequences, delivery_lanes)
         pending = [d for d in deliveries if d["status"] == DeliveryStatus.PENDING]
         # (a scheduled one waits in the schedule)
         with self._ready_lock:
@@ -247,15 +226,22 @@ class MongoDeliveries(Deliveries):
         self._wake_for(deliveries, created)
         return created
 
-    def _take_ready(self, now: datetime) -> dict[str, Any] | None:
+    def _take_ready(self, now: datetime, urgent: bool = False) -> dict[str, Any] | None:
         """The most urgent delivery handed over in memory whose lease still has
-        ``READY_MARGIN`` to run (one older is left to the queue: it may be claimed there)."""
+        ``READY_MARGIN`` to run (one older is left to the queue: it may be claimed there);
+        ``urgent``: an urgent one only."""
         with self._ready_lock:
-            while self._ready:
+            while self._ready and (not urgent or self._ready[0][1]["priority_rank"] == URGENT_RANK):
                 leased_until, delivery = self._ready.pop(0)
                 if now < leased_until - READY_MARGIN:
                     return {**delivery, "next_attempt_at": leased_until}
         return None
+
+    def claim_urgent(self, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+        """An urgent delivery this process stored due at once and handed over in memory
+        (``send_here``): no read, no claim write. Urgent retries and urgent deliveries another
+        process stored are claimed from the queue by ``claim_due``, urgent first."""
+        return self._take_ready(now, urgent=True)
 
     def save(self, delivery: dict[str, Any], events: Iterable[Event] = ()) -> dict[str, Any]:
         stored = super().save(delivery, events)

@@ -1,9 +1,10 @@
 """Sending what is due: each claimed delivery is resolved to its channel and address at send
-time (intake's API; nothing is stored), held when its channel's window is closed for the
-recipient (SMS 08:00-21:00 in their zone, their quiet hours), dropped when a held reminder's
-session has started by then, else sent and its attempt recorded.
+time (``targets``: intake's API; nothing is stored), held when its channel's window is closed
+for the recipient (SMS 08:00-21:00 in their zone, their quiet hours), dropped when a held
+reminder's session has started by then, else sent and its attempt recorded.
 
-Email and SMS are at-least-once, and a crash repeats at most the one message in flight: each
+Email and SMS are at-least-once, and a crash repeats at most the one message in flight of each
+sender (the routine one and the urgent lane's, ``dispatch_urgent``): each
 attempt is begun in the send journal before its provider call, carrying the outcome of the
 message handed over before it (``notifications.send_journal``); the deliveries are written
 together, up to ``SAVE_EVERY`` at once, at most ``SAVE_WITHIN_S`` after the first, each guarded
@@ -22,7 +23,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from dbt_shared.events.envelope import Event
 from notifications import events, metrics
 from notifications.adapters import Email, Sms
 from notifications.bootstrap import Components
-from notifications.domain import preferences, sms, texts, windows
+from notifications.domain import texts, windows
 from notifications.domain.deliveries import (
     DROPPED,
     LEASE,
@@ -43,11 +43,10 @@ from notifications.domain.deliveries import (
 )
 from notifications.domain.messages import EMAIL_TEMPLATES
 from notifications.domain.purposes import Priority
-from notifications.domain.recipients import NoRecipient, resolve_recipient
 from notifications.send_journal import send_key
+from notifications.services.targets import PEOPLE, Target, at_once, sms_window, target_of
 
 log = logging.getLogger(__name__)
-PEOPLE = ("client", "clinician")
 SAVE_EVERY = 20  # changes written in one bulk write at most
 SAVE_WITHIN_S = 0.25  # how long a change waits for others before it is written
 # An attempt in flight as an earlier version stored it on the delivery ({"attempt", "since"}):
@@ -55,26 +54,32 @@ SAVE_WITHIN_S = 0.25  # how long a change waits for others before it is written
 SENDING = "sending"
 
 
-@dataclass(frozen=True)
-class Target:
-    channel: str
-    address: str
-    zone: str
-    quiet_hours: windows.Window | None
-    fallback: bool = False
-
-
 def dispatch_due(components: Components, stop: threading.Event | None = None) -> int:
     """Send every delivery that is due (until ``stop`` is set); return how many were attempted.
 
     Each claim takes the most urgent due delivery, so an alert arriving mid-batch goes next.
     """
+    return _dispatch(components, stop, components.repositories.deliveries.claim_due)
+
+
+def dispatch_urgent(components: Components, stop: threading.Event | None = None) -> int:
+    """Send the urgent deliveries handed over as they were stored (a crisis page, a risk
+    alert), and only those: the sender of the urgent lane, whose sends never wait behind a
+    routine send or the batch write of its outcomes (``Deliveries.claim_urgent``)."""
+    return _dispatch(components, stop, components.repositories.deliveries.claim_urgent)
+
+
+def _dispatch(
+    components: Components,
+    stop: threading.Event | None,
+    claim: Callable[..., dict[str, Any] | None],
+) -> int:
     attempted = 0
     saves = _Saves(components)
     try:
         while stop is None or not stop.is_set():
             now = components.clock.now()
-            delivery = components.repositories.deliveries.claim_due(now, LEASE)
+            delivery = claim(now, LEASE)
             if delivery is None:
                 break
             if delivery["_id"] in saves.ids:  # claimed again before its attempt was written
@@ -139,15 +144,11 @@ class _Saves:
                     done()
 
 
-def at_once(delivery: dict[str, Any]) -> bool:
-    return bool(delivery.get("at_once")) or delivery["purpose"] in texts.SAFETY_PURPOSES
-
-
 def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Saves) -> int:
     """Send one claimed delivery, or hold or drop it; answers 1 when it was attempted."""
     key = send_key(delivery, delivery["attempts"] + 1)
     try:
-        target = _target(c, delivery)
+        target = target_of(c, delivery)
     except (PermanentFailure, TransientFailure) as exc:
         # (a failure is rare: it looks whether this attempt went out before its sender stopped)
         if not _journaled(c, saves, delivery, None, key):
@@ -160,7 +161,7 @@ def _handle(c: Components, delivery: dict[str, Any], now: datetime, saves: _Save
         now,
         target.zone,
         at_once=at_once(delivery),
-        sms_window=_sms_window(c, delivery["site_id"]),
+        sms_window=sms_window(c, delivery["site_id"]),
         quiet_hours=target.quiet_hours,
     )
     if until is not None:
@@ -293,79 +294,6 @@ def _record(c, saves: _Saves, delivery, target, *, error, permanent, provider=No
 
 def _ids(delivery: dict[str, Any]) -> dict[str, Any]:
     return {"delivery_id": delivery["_id"], "site_id": delivery["site_id"]}
-
-
-# -- whom, on which channel, where ----------------------------------------------------------------
-def _site_zone(c: Components, site_id: str) -> str:
-    return c.repositories.site_zones.timezone_of(site_id) or "UTC"
-
-
-def _sms_window(c: Components, site_id: str) -> windows.Window:
-    stored = c.repositories.site_settings(site_id).get("sms_window")
-    start, end = (stored["start"], stored["end"]) if stored else windows.SMS_WINDOW
-    return windows.Window(start, end)
-
-
-def _target(c: Components, delivery: dict[str, Any]) -> Target:
-    kind = delivery["recipient_kind"]
-    if kind not in PEOPLE:  # a site's intake address or clinical lead: email, as before
-        site = c.contacts.site(delivery["site_id"])
-        try:
-            recipient = resolve_recipient(kind, site)
-        except NoRecipient as exc:
-            raise PermanentFailure(str(exc)) from exc
-        quiet = c.quiet_hours.get("email")  # the platform's quiet hours for site mail, if any
-        return Target(
-            "email",
-            recipient.address,
-            _site_zone(c, delivery["site_id"]),
-            windows.Window(quiet.start.strftime("%H:%M"), quiet.end.strftime("%H:%M"))
-            if quiet
-            else None,
-            recipient.fallback,
-        )
-    contact = c.contacts.person(kind, delivery["recipient_id"])
-    prefs = preferences.merge(
-        c.repositories.preferences.get(delivery["recipient_id"]),
-        preferences.defaults(
-            kind,
-            preferred_channel=contact.get("preferred_channel"),
-            language=contact.get("language", "en"),
-            timezone=contact.get("timezone"),
-        ),
-    )
-    addresses = {k: v for k, v in (contact.get("channels") or {}).items() if v}
-    if addresses.get("sms") and _opted_out(c, addresses["sms"]):
-        prefs = {**prefs, "sms_opted_out": True}
-    channel = delivery.get("channel")
-    if channel is None:
-        usable = preferences.channels_for(
-            delivery["purpose"], prefs, available=set(addresses), at_once=at_once(delivery)
-        )
-        channel = next((x for x in usable if x != "inbox"), None)
-        if channel is None and prefs.get("sms_opted_out"):
-            raise PermanentFailure("the number opted out of SMS (STOP)")
-        if channel is None:
-            raise PermanentFailure("no channel this recipient takes for this purpose")
-    if channel == "sms" and prefs.get("sms_opted_out"):
-        raise PermanentFailure("the number opted out of SMS (STOP)")
-    if not addresses.get(channel):
-        raise PermanentFailure(f"no {channel} address for this recipient")
-    quiet = prefs.get("quiet_hours")
-    return Target(
-        channel,
-        addresses[channel],
-        prefs.get("timezone") or contact.get("timezone") or _site_zone(c, delivery["site_id"]),
-        windows.Window(quiet["start"], quiet["end"]) if quiet else None,
-    )
-
-
-def _opted_out(c: Components, number: str) -> bool:
-    normal = sms.normalize_number(number)
-    return (
-        bool(normal)
-        and c.repositories.opt_outs.get(sms.number_key(normal, c.number_pepper)) is not None
-    )
 
 
 def _send(c: Components, delivery: dict[str, Any], target: Target, *, key: str) -> str:

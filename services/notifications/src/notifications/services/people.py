@@ -13,7 +13,7 @@ from dbt_shared.errors import Forbidden, InvalidInput, NotFound, StaleWrite, Una
 from dbt_shared.storage import listing
 from dbt_shared.vocabulary import COORDINATING, SITE_STAFF
 from notifications.bootstrap import Components
-from notifications.delivery_store import (
+from notifications.delivery_lists import (
     purpose_deliveries,
     recipient_deliveries,
     site_deliveries,
