@@ -1,7 +1,8 @@
 """Coaching's use cases, one function each: views, handlers and timers call them.
 
 Availability (``availability``: hours, rota, overrides, time off, coverage and gaps), coaching
-requests (``requests``: routing, the crisis path, the 24-hour rule, deadlines; ``escalation``
+requests (``requests``: routing, the crisis path, the 24-hour rule, deadlines; ``crisis``: who
+asks and the site's on-call read at once; ``escalation``
 and ``holds``: the deadlines and holds that fell due; ``pace``: the request limit and crisis
 repeats; ``steps``: acknowledgement, call-back, closure), diary cards
 (``diary``), the relationship (``relationship``: check-ins, ruptures, goals, load) and the read
@@ -14,6 +15,7 @@ from __future__ import annotations
 from coaching.services import (
     availability,
     caseload,
+    crisis,
     diary,
     directory,
     escalation,
@@ -28,6 +30,7 @@ from coaching.services import (
 __all__ = [
     "availability",
     "caseload",
+    "crisis",
     "diary",
     "directory",
     "escalation",

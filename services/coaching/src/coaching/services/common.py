@@ -208,10 +208,11 @@ def windows(docs: list[dict[str, Any]]) -> list[rota.Window]:
     ]
 
 
-def availability(c: Components, site_id: str):
-    """Everything ``rota.coverage`` and ``rota.on_call`` take for a site, after its zone."""
+def availability(c: Components, site_id: str, settings: dict[str, Any] | None = None):
+    """Everything ``rota.coverage`` and ``rota.on_call`` take for a site, after its zone;
+    ``settings``: its coaching settings (``site_settings``) when the caller read them already."""
     return availability_of(
-        site_settings(c, site_id),
+        settings if settings is not None else site_settings(c, site_id),
         c.repositories.rotas.get(site_id),
         c.repositories.overrides_of(site_id),
         c.repositories.time_off_of_site(site_id),

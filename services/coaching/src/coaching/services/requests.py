@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,13 +53,14 @@ from coaching.services.common import (
     site_settings,
     zone_of,
 )
+from coaching.services.crisis import requester, site_on_call
 from dbt_shared.auth import Principal
 from dbt_shared.errors import (
-    Forbidden,
     NotFound,
     StaleWrite,
 )
 from dbt_shared.storage import listing
+from dbt_shared.storage.context import together
 
 log = logging.getLogger(__name__)
 
@@ -87,53 +89,42 @@ def create(
 ) -> tuple[dict[str, Any], bool]:
     """A client asks for coaching; answers the request and whether it is a new one (a crisis
     repeat past the page budget joins the client's latest crisis request)."""
-    client, unverified = _requester(c, principal, body["kind"] == "crisis")
+    client, unverified = requester(c, principal, body["kind"] == "crisis")
     site_id = client["site_id"]
     now = c.clock.now()
-    settings = site_settings(c, site_id)
-    rules = program_settings(c, client)
     safety = safety_of(c, client)
     crisis = body["kind"] == "crisis" or safety["suicide_urge_high"]
     if not crisis:
+        settings = site_settings(c, site_id)
+        rules = program_settings(c, client)
         pace.count_request(c, client["_id"], settings["request_limit_per_hour"], now)
         return _create(body, c, principal, client, [], settings, rules, safety, now), True
+    # The crisis path reads its site at once (settings and who is on call), and not the
+    # program's rules, which only a request that can wait (acknowledgement, holds) follows.
+    settings, on_call = site_on_call(c, site_id, now)
     with pace.crisis_turn(c, client["_id"]) as alone:
         window = timedelta(minutes=settings["crisis_repeat_minutes"])
         latest = pace.crisis_repeat_of(c, client["_id"], now, window) if alone else None
         if latest is not None:
             return _repeated(c, principal, latest, now), False
-        request = _create(body, c, principal, client, unverified, settings, rules, safety, now)
+        request = _create(
+            body, c, principal, client, unverified, settings, None, safety, now, on_call
+        )
         if alone:
             pace.crisis_paged(c, client["_id"], request["id"], now)
     return request, True
 
 
-def _requester(c: Components, principal: Principal, crisis: bool):
-    """The calling client's record and what could not be verified about them. The crisis path
-    is always open: a client coaching has not learned of (not admitted, or intake's event still
-    on its way) is answered with the emergency route and paged for at the site their token
-    names; only the other kinds of request need the record."""
-    if not principal.has_role("client"):
-        raise Forbidden("Only a client may do this, for themselves.")
-    client = c.repositories.client(principal.subject)
-    if client is not None:
-        return client, []
-    if not crisis:
-        raise NotFound("client")
-    sites = sorted(principal.sites)
-    unverified = ["client_unknown"]
-    if len(sites) > 1:
-        unverified.append("site_ambiguous")  # the first is paged: a person sorts it out
-    site_id = sites[0] if sites else None
-    if site_id is None or c.repositories.site(site_id) is None:
-        unverified.append("site_unknown")  # nobody on call known here: the lead and intake
-    return {"_id": principal.subject, "site_id": site_id, "therapist_id": None}, unverified
-
-
-def route_request(c: Components, client: dict[str, Any], site_id: str | None, now: datetime):
+def route_request(
+    c: Components,
+    client: dict[str, Any],
+    site_id: str | None,
+    now: datetime,
+    settings: dict[str, Any] | None = None,
+):
     """Whom a non-crisis request goes to now: the client's own therapist when on call, else the
     primary on call, else the backup, else the site's clinical lead."""
-    primary, backup = _on_call(c, site_id, now)
+    primary, backup = _on_call(c, site_id, now, settings)
     therapist = client.get("therapist_id")
     if therapist and therapist in (primary, backup):
         return therapist, "own_therapist"
@@ -144,26 +135,42 @@ def route_request(c: Components, client: dict[str, Any], site_id: str | None, no
     return None, "clinical_lead"
 
 
-def _on_call(c: Components, site_id: str | None, now: datetime):
+def _on_call(
+    c: Components, site_id: str | None, now: datetime, settings: dict[str, Any] | None = None
+):
+    """The primary and the backup on call at the site now; ``settings``: the site's coaching
+    settings when the caller read them already (one read less on the crisis path)."""
     try:
         zone = zone_of(c, site_id) if site_id else None
     except NotFound:
         zone = None
     if zone is None:  # the site not learned yet: nobody on call, the lead is reached
         return None, None
-    primary, backup, _within = rota.on_call(zone, *availability(c, site_id), now)
+    primary, backup, _within = rota.on_call(zone, *availability(c, site_id, settings), now)
     return primary, backup
 
 
 def _create(
-    body, c: Components, principal: Principal, client, unverified, settings, rules, safety, now
+    body,
+    c: Components,
+    principal: Principal,
+    client,
+    unverified,
+    settings,
+    rules,
+    safety,
+    now,
+    on_call: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
+    """The request recorded; ``rules``: the program's (``None`` on the crisis path, which
+    follows none of them); ``on_call``: the primary and backup on call (the crisis path)."""
     site_id = client["site_id"]
     therapist = client.get("therapist_id")
     crisis = body["kind"] == "crisis" or safety["suicide_urge_high"]
     self_harm_at = safety["self_harm_at"]
     held = (
         not crisis
+        and rules is not None
         and rules["twenty_four_hour_rule"]
         and self_harm_at is not None
         and now < self_harm_at + HOLD
@@ -185,7 +192,7 @@ def _create(
     if unverified:
         request["unverified"] = list(unverified)
     if crisis:
-        notified = [x for x in dict.fromkeys(_on_call(c, site_id, now)) if x]
+        notified = [x for x in dict.fromkeys(on_call) if x]
         request.update(
             status="open",
             routed_to=notified[0] if notified else None,
@@ -205,7 +212,7 @@ def _create(
             held_until=self_harm_at + HOLD,
         )
     else:
-        to, reason = route_request(c, client, site_id, now)
+        to, reason = route_request(c, client, site_id, now, settings)
         request.update(
             status="open",
             routed_to=to,
@@ -217,25 +224,35 @@ def _create(
         )
     request["active"] = request["status"] in ACTIVE_STATUSES
     add_history(request, "created", principal.subject, now, notified=list(request["notified"]))
-    recorded = []
-    if site_id is not None:
-        listing.place(request, c.repositories.sequences, {"site_bucket": site_requests(site_id)})
-        recorded = [events.request_created(request, c.clock)]
-    else:
+    if site_id is None:
         # A token naming no site, from a client coaching does not know: nobody can be named to
         # page (nor escalated to later), the client still has the emergency route. Logged for
         # the operators (the id only).
         log.error("crisis request with no site to page", extra={"request_id": request["_id"]})
         request["call_back_by"] = None
-    audit(c, principal, "coaching_request.create", "coaching_request", request["_id"], site_id)
-    if request["acknowledge_by"] is not None:
-        add_deadline(c, request, ACK, request["acknowledge_by"])
-    if request["call_back_by"] is not None:
-        add_deadline(c, request, CALLBACK, request["call_back_by"])
-    if held:  # written before the request, as its deadlines: a held request is always released
-        c.repositories.holds.insert(
-            {"_id": request["_id"], "request_id": request["_id"], "due_at": request["held_until"]}
+    # Before the request, and at once (``together``: none waits for another): its audit record,
+    # its deadlines (a request is never without them), its hold (a held request is always
+    # released) and its place in its site's list.
+    before: dict[str, Callable[[], Any]] = {
+        "audit": lambda: audit(
+            c, principal, "coaching_request.create", "coaching_request", request["_id"], site_id
         )
+    }
+    if site_id is not None:
+        lanes = {"site_bucket": site_requests(site_id)}
+        before["place"] = lambda: listing.place(request, c.repositories.sequences, lanes)
+    for kind, field in ((ACK, "acknowledge_by"), (CALLBACK, "call_back_by")):
+        if request[field] is not None:
+            before[kind] = lambda kind=kind, due=request[field]: add_deadline(c, request, kind, due)
+    if held:
+        hold = {
+            "_id": request["_id"],
+            "request_id": request["_id"],
+            "due_at": request["held_until"],
+        }
+        before["hold"] = lambda: c.repositories.holds.insert(hold)
+    together(c.storage, **before)
+    recorded = [events.request_created(request, c.clock)] if site_id is not None else []
     stored, _ = c.repositories.requests.insert(request, recorded)
     metrics.REQUESTS.labels(request["kind"], request["status"], request["reason"]).inc()
     return view(stored)
