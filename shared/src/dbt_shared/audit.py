@@ -174,7 +174,7 @@ class MongoAuditLog(_Recording):
         self.collection = storage.db[AUDIT_COLLECTION]
         self.trail = storage.documents(AUDIT_COLLECTION, "audit record")  # for reading it
         # A trail has no head: its numbers come in blocks (one counter write per block).
-        self.sequences = listing.BlockSequences(listing.MongoSequences(storage.db))
+        self.sequences = storage.sequences()
         self.inserts = storage.inserts.of(self.collection)  # with the other threads' records
         self.clock = clock
 

@@ -268,7 +268,7 @@ def mongo(storage: Storage, clock: Clock) -> Repositories:
         clinicians=read_models.Clinicians(storage.documents(CLINICIANS, "clinician")),
         sites=storage.documents(site_directory.COLLECTION, "site"),
         programs=storage.documents(site_directory.PROGRAMS_COLLECTION, "program"),
-        sequences=listing.MongoSequences(storage.db),
+        sequences=storage.sequences(blocks=False),
         audit=MongoAuditLog(storage, clock),
         tallies=storage.tallies(),
         missed_acks=storage.documents(MISSED_ACKS, "missed acknowledgement"),

@@ -334,7 +334,7 @@ def mongo(storage: Storage, clock: Clock) -> Repositories:
         referrals=storage.documents(REFERRALS, "referral"),
         rows=storage.rows(REFERRAL_ROWS),
         # a busy site's numbers in blocks: the waitlist's head waits for a second look
-        sequences=listing.BlockSequences(listing.MongoSequences(storage.db)),
+        sequences=storage.sequences(),
         tallies=storage.tallies(),
         audit=MongoAuditLog(storage, clock),
         staff=storage.documents(STAFF, "staff member"),

@@ -156,7 +156,7 @@ class MongoDeliveries(Deliveries):
     def __init__(self, storage: Storage, collection: str) -> None:
         super().__init__(
             storage.documents(collection, "delivery"),
-            listing.BlockSequences(listing.MongoSequences(storage.db)),
+            storage.sequences(),
             MongoSendJournal(storage.db[JOURNAL], storage.deferred),
         )
         self.storage = storage

@@ -315,7 +315,7 @@ def mongo(storage: Storage, clock: Clock | None = None) -> Repositories:
         # The inboxes and the delivery lists have no head: their numbers come in blocks.
         inbox=InboxItems(
             storage.documents(INBOX, "inbox item"),
-            listing.BlockSequences(listing.MongoSequences(storage.db)),
+            storage.sequences(),
             storage.tallies(),
             clock or SystemClock(),
         ),

@@ -10,6 +10,8 @@ repositories (``repository.mongo(storage, clock)``), and holds it on its ``Compo
   (``dbt_shared.events.hand_off``), connected by the api or the worker that owns the publisher;
 - ``write_lock``: whether a guarded save takes its revision's lock (FerretDB) or the filter is
   enough (MongoDB), asked of the server once;
+- ``sequences``: the numbers of its bucketed lists (``listing``), the counters of one
+  document's lists advanced at once;
 - ``together``: independent reads of one request made at once, each on a connection of its
   own (the crisis page's: its site's settings, rota, overrides, time off and zone).
 
@@ -32,6 +34,7 @@ from dbt_shared.storage.document_locks import DeferredDeletes, DocumentLock, nee
 from dbt_shared.storage.documents import MongoDocumentStore
 from dbt_shared.storage.group_inserts import InsertGroups
 from dbt_shared.storage.listing import MongoRows
+from dbt_shared.storage.sequences import BlockSequences, MongoSequences, Sequences
 from dbt_shared.storage.tallies import MongoTallies, PendingTallies
 
 READERS = 8  # threads of a process's ``together`` reads: a few per request in flight
@@ -71,6 +74,12 @@ class Storage:
     def tallies(self) -> MongoTallies:
         """The database's ``MongoTallies``, adjusting through this storage's ``pending``."""
         return MongoTallies(self)
+
+    def sequences(self, blocks: bool = True) -> Sequences:
+        """The database's list numbers (``listing``): taken in blocks by this process unless
+        ``blocks`` is false; the counters of one document's lists advanced at once."""
+        numbers = MongoSequences(self.db, self.together)
+        return BlockSequences(numbers) if blocks else numbers
 
     def rows(self, collection: str) -> MongoRows:
         """The list rows kept in ``collection`` (``listing.MongoRows``)."""

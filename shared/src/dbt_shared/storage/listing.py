@@ -53,11 +53,17 @@ def bucket_of(number: int) -> int:
 
 
 def place(document: dict[str, Any], sequences: Sequences, lanes: dict[str, str]) -> None:
-    """Give a new ``document`` its bucket in each list: ``lanes`` maps field -> sequence key.
-    A field already set (a retried write of the same document) keeps its bucket."""
-    for field, key in lanes.items():
-        if field not in document:
-            document[field] = bucket_of(sequences.take(key))
+    """Give a new ``document`` its bucket in each list: ``lanes`` maps field -> sequence key
+    (the numbers of its lists taken at once: ``Sequences.take_each``). A field already set (a
+    retried write of the same document) keeps its bucket."""
+    wanted = {field: key for field, key in lanes.items() if field not in document}
+    counts: dict[str, int] = {}
+    for key in wanted.values():
+        counts[key] = counts.get(key, 0) + 1
+    firsts = sequences.take_each(counts)
+    for field, key in wanted.items():
+        document[field] = bucket_of(firsts[key])
+        firsts[key] += 1
 
 
 def place_many(
@@ -72,10 +78,10 @@ def place_many(
         for field, key in lanes_of(document).items():
             if field not in document:
                 wanted.setdefault(key, []).append((document, field))
+    firsts = sequences.take_each({key: len(places) for key, places in wanted.items()})
     for key, places in wanted.items():
-        first = sequences.take_many(key, len(places))
         for offset, (document, field) in enumerate(places):
-            document[field] = bucket_of(first + offset)
+            document[field] = bucket_of(firsts[key] + offset)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument
@@ -26,6 +28,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 COUNTERS = "list_counters"
+Together = Callable[..., dict[str, Any]]  # ``Storage.together``: reads by name, made at once
 HEAD_CONFIRM = timedelta(seconds=30)  # far longer than a block lives and a write takes
 
 
@@ -69,6 +72,11 @@ class Sequences(Protocol):
         """``count`` consecutive numbers of ``key``'s sequence; answers the first."""
         ...
 
+    def take_each(self, counts: dict[str, int]) -> dict[str, int]:
+        """``take_many`` for several sequences at once (a document placed in three lists): the
+        first number taken of each key."""
+        ...
+
     def top(self, key: str) -> int:
         """The highest number taken in ``key``'s sequence; -1 when none."""
         ...
@@ -83,11 +91,20 @@ class Sequences(Protocol):
 
 
 class MongoSequences:
-    def __init__(self, db: Database) -> None:
+    """``together``: how several reads are made at once (``Storage.together``): the counters of
+    one document's lists are then advanced at once, not one write after another."""
+
+    def __init__(self, db: Database, together: Together | None = None) -> None:
         self.counters = db[COUNTERS]
+        self.together = together
 
     def take(self, key: str) -> int:
         return self.take_many(key, 1)
+
+    def take_each(self, counts: dict[str, int]) -> dict[str, int]:
+        if self.together is None or len(counts) < 2:
+            return {key: self.take_many(key, count) for key, count in counts.items()}
+        return self.together(**{key: partial(self.take_many, key, n) for key, n in counts.items()})
 
     def take_many(self, key: str, count: int) -> int:
         for _attempt in range(3):
@@ -152,21 +169,38 @@ class BlockSequences:
         return self.take_many(key, 1)
 
     def take_many(self, key: str, count: int) -> int:
+        return self.take_each({key: count})[key]
+
+    def take_each(self, counts: dict[str, int]) -> dict[str, int]:
+        firsts: dict[str, int] = {}
+        wanted: dict[str, int] = {}
+        sizes: dict[str, int] = {}
+        now = time.monotonic()
         with self._lock:
-            now = time.monotonic()
-            block = self._blocks.get(key)
-            if block is not None and now - block.taken_at < self.BLOCK_TTL_S:
-                if block.next + count <= block.end:
-                    first = block.next
-                    block.next += count
-                    return first
-                size = min(block.size * 2, self.MAX_BLOCK)  # ran out within its lifetime
-            else:
-                size = max(1, block.size // 2) if block is not None else 1
-            wanted = max(size, count)
-            first = self.inner.take_many(key, wanted)
-            self._blocks[key] = _Block(first + count, first + wanted, size, now)
-            return first
+            for key, count in counts.items():
+                block = self._blocks.get(key)
+                if block is not None and now - block.taken_at < self.BLOCK_TTL_S:
+                    if block.next + count <= block.end:
+                        firsts[key] = block.next
+                        block.next += count
+                        continue
+                    sizes[key] = min(block.size * 2, self.MAX_BLOCK)  # ran out in its lifetime
+                else:
+                    sizes[key] = max(1, block.size // 2) if block is not None else 1
+                wanted[key] = max(sizes[key], counts[key])
+        if not wanted:
+            return firsts
+        # Taken outside the lock: a take of another list does not wait for this write (two
+        # takes of one list both write: the block kept is the later one, the other's unused
+        # numbers are given up). A block's life counts from before its write.
+        taken = self.inner.take_each(wanted)
+        with self._lock:
+            for key, first in taken.items():
+                self._blocks[key] = _Block(
+                    first + counts[key], first + wanted[key], sizes[key], now
+                )
+                firsts[key] = first
+        return firsts
 
     def top(self, key: str) -> int:
         return self.inner.top(key)
@@ -191,6 +225,9 @@ class InMemorySequences:
         with self._lock:
             self.taken[key] = self.taken.get(key, 0) + count
             return self.taken[key] - count
+
+    def take_each(self, counts: dict[str, int]) -> dict[str, int]:
+        return {key: self.take_many(key, count) for key, count in counts.items()}
 
     def top(self, key: str) -> int:
         return self.taken.get(key, 0) - 1
