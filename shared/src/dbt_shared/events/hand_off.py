@@ -28,8 +28,8 @@ log = logging.getLogger("dbt_shared.events.outbox")  # one logger for the outbox
 FORGET_EVERY_S = 0.25
 # How long the hand-off gathers what the writes of this moment made before one send, while
 # writes come in a stream: one send per 10 ms instead of one per write under load. A write of a
-# quiet moment (the last send longer than STREAM_GAP_S ago) is sent at once: a crisis request
-# does not wait 10 ms for company that is not coming.
+# quiet moment (the last send longer than STREAM_GAP_S ago) is sent at once: a lone urgent
+# write does not wait 10 ms for company that is not coming.
 GATHER_S = 0.01
 STREAM_GAP_S = 0.05
 

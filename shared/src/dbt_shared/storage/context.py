@@ -13,7 +13,7 @@ repositories (``repository.mongo(storage, clock)``), and holds it on its ``Compo
 - ``sequences``: the numbers of its bucketed lists (``listing``), the counters of one
   document's lists advanced at once;
 - ``together``: independent reads of one request made at once, each on a connection of its
-  own (the crisis page's: its site's settings, rota, overrides, time off and zone).
+  own (a path that must not wait for their sum).
 
 Two wirings in one process (two tests, a bench's two services) share none of it. The process
 that owns the storage calls ``stop`` when it stops (the worker at its end, the api at exit):
@@ -92,8 +92,8 @@ class Storage:
     def together(self, **reads: Callable[[], Any]) -> dict[str, Any]:
         """Each read's answer by its name, the reads made at once: a path that must not queue
         its reads one behind another behind the server's load waits for the slowest, not for
-        their sum (the crisis page's five site reads: about one read's time instead of five
-        under 100 referrals/s). A read that raises raises here, once all have ended."""
+        their sum (five reads: about one read's time instead of five on a loaded server). A
+        read that raises raises here, once all have ended."""
         with self._lock:
             if self._readers is None:
                 self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="reads")
