@@ -262,8 +262,11 @@ class IntakeSites:
         self.settings = settings
         self.tokens = tokens
         self._local = threading.local()  # one keep-alive session per thread
-        self._sites = Remembered(SITE_TTL_S)
-        self._clinicians = Remembered(SITE_TTL_S)  # work contacts: a crisis surge asks once
+        # Read again in the background after half their time: a page in steady use (the
+        # on-call clinician's number) never waits on intake, however loaded intake is.
+        self._sites = Remembered(SITE_TTL_S, refresh_after_s=SITE_TTL_S / 2)
+        # work contacts: a crisis surge asks once
+        self._clinicians = Remembered(SITE_TTL_S, refresh_after_s=SITE_TTL_S / 2)
 
     def site(self, site_id: str) -> dict[str, Any]:
         """The site as intake answers it, remembered for ``SITE_TTL_S`` (a burst of deliveries

@@ -294,7 +294,9 @@ class Repositories:
     _settings_seen: Remembered = field(init=False)
 
     def __post_init__(self) -> None:
-        self._settings_seen = Remembered(self.settings_ttl_s)
+        self._settings_seen = Remembered(
+            self.settings_ttl_s, refresh_after_s=self.settings_ttl_s / 2
+        )  # a site's sends in steady use never wait on a read of its settings
 
     def enrolled(self, group_id: str) -> list[dict[str, Any]]:
         # index: group_status (group_id, status): a group's members now

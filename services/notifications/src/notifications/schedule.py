@@ -75,9 +75,8 @@ class MongoSiteTimeZones(SiteTimeZones):
 
     def __init__(self, db: Database) -> None:
         self.collection = db[site_directory.COLLECTION]
-        self._zones = Remembered(
-            self.ZONE_TTL_S, keep=bool
-        )  # a site not learned of yet: asked again
+        # a site not learned of yet: asked again; in steady use, read again in the background
+        self._zones = Remembered(self.ZONE_TTL_S, keep=bool, refresh_after_s=self.ZONE_TTL_S / 2)
 
     def timezone_of(self, site_id: str) -> str | None:
         return self._zones.get(site_id, lambda: self._read(site_id))

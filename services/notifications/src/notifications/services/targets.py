@@ -6,8 +6,10 @@ clinician on call)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from dbt_shared.storage.context import together
 from notifications.bootstrap import Components
 from notifications.domain import preferences, sms, texts, windows
 from notifications.domain.deliveries import PermanentFailure
@@ -58,8 +60,16 @@ def target_of(c: Components, delivery: dict[str, Any]) -> Target:
             recipient.fallback,
         )
     contact = c.contacts.person(kind, delivery["recipient_id"])
+    addresses = {k: v for k, v in (contact.get("channels") or {}).items() if v}
+    chosen = partial(c.repositories.preferences.get, delivery["recipient_id"])
+    if addresses.get("sms"):
+        # The recipient's choices and the number's STOP read at once (a page waits for one).
+        read = together(c.storage, chosen=chosen, stopped=partial(opted_out, c, addresses["sms"]))
+        stored, stopped = read["chosen"], read["stopped"]
+    else:
+        stored, stopped = chosen(), False
     prefs = preferences.merge(
-        c.repositories.preferences.get(delivery["recipient_id"]),
+        stored,
         preferences.defaults(
             kind,
             preferred_channel=contact.get("preferred_channel"),
@@ -67,8 +77,7 @@ def target_of(c: Components, delivery: dict[str, Any]) -> Target:
             timezone=contact.get("timezone"),
         ),
     )
-    addresses = {k: v for k, v in (contact.get("channels") or {}).items() if v}
-    if addresses.get("sms") and opted_out(c, addresses["sms"]):
+    if stopped:
         prefs = {**prefs, "sms_opted_out": True}
     channel = delivery.get("channel")
     if channel is None:
