@@ -1,6 +1,7 @@
-"""Intake's display names for a list page read each client by its id (the ``_id`` index, an
-equality FerretDB pushes down), never with an ``$in``, which FerretDB answers by reading the
-whole referrals collection: the console's list pages waited seconds for their names."""
+"""Intake's display names for a list page read the clients by their ids (``find_ids``: on
+FerretDB one ``_id`` equality per id, made at once, never an ``$in``, which FerretDB answers by
+reading the whole referrals collection; tests/integration/test_find_ids_on_ferretdb.py), never
+with a query of the service's own: the console's list pages waited seconds for their names."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ class Reads:
         self.queries.append({"_id": document_id})
         found = self.store.get(document_id)
         self.answered.extend([found] if found else [])
+        return found
+
+    def find_ids(self, ids, projection=None):
+        self.queries.extend({"_id": i} for i in ids)  # read by id, each an equality
+        found = self.store.find_ids(ids, projection)
+        self.answered.extend(found)
         return found
 
     def find(self, query, projection=None, sort=None, limit=0):

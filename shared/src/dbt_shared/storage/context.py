@@ -55,6 +55,7 @@ class Storage:
         self.deferred = DeferredDeletes()
         self.hand_off = HandOff()
         self._write_lock = write_lock
+        self._one_read_per_id: bool | None = None
         self._lock = threading.Lock()
         self._readers: ThreadPoolExecutor | None = None  # made on first use: after a fork
 
@@ -66,6 +67,17 @@ class Storage:
             if self._write_lock is None:
                 self._write_lock = needs_write_lock(self.db)
             return self._write_lock
+
+    @property
+    def one_read_per_id(self) -> bool:
+        """Whether an ``$in`` on ``_id`` reads the whole collection on this server (FerretDB
+        v1 pushes only equalities down): ``find_ids`` then reads each id, the reads at once.
+        The server's ``buildInfo``, asked on first use."""
+        with self._lock:
+            if self._one_read_per_id is None:
+                info = self.db.client.admin.command("buildInfo")
+                self._one_read_per_id = "ferretdbVersion" in info
+            return self._one_read_per_id
 
     def documents(self, collection: str, what: str = "object") -> MongoDocumentStore:
         """A ``MongoDocumentStore`` of ``collection``, writing through this storage."""

@@ -124,6 +124,10 @@ class InMemoryDocumentStore:
             found = found[:limit]
         return [copy.deepcopy(_project(d, projection)) for d in found]
 
+    def find_ids(self, ids, projection=None):
+        found = [self.documents.get(i) for i in dict.fromkeys(ids)]
+        return [copy.deepcopy(_project(d, projection)) for d in found if d is not None]
+
     def count(self, query, limit=0):
         found = sum(1 for d in self.documents.values() if matches(d, query))
         return min(found, limit) if limit else found

@@ -23,16 +23,10 @@ def display_names(client_ids: list[str], c: Components, principal: Principal) ->
     that was shown."""
     wanted = list(dict.fromkeys(client_ids))
     own = own_clinician_ids(c, principal)
-    # referrals index: _id, one equality read per id (at most 100: one list page's). Not an
-    # $in: FerretDB does not push $in down, and one read the whole collection (9 s for a
-    # page's 50 names on the bench's seeded clinic, growing with the history)
-    # Only what a name and its access rule need: a referral carries its screenings, history
-    # and events besides, many times the names' size, decoded for nothing on every row.
-    found = [
-        state
-        for i in wanted
-        for state in c.repositories.referrals.find({"_id": i}, NAME_VIEW, limit=1)
-    ]
+    # referrals index: _id (at most 100: one list page's). Only what a name and its access
+    # rule need: a referral carries its screenings, history and events besides, many times
+    # the names' size, decoded for nothing on every row.
+    found = c.repositories.referrals.find_ids(wanted, NAME_VIEW)
     visible: dict[str, Referral] = {}
     for state in found:
         referral = Referral(state)
@@ -66,10 +60,8 @@ def clinician_names(ids: list[str], c: Components, principal: Principal) -> list
     (an operator: every site), in the order asked; the others are left out as if unknown. Staff
     details, not a client's: not on the audit trail (as a site's clinician list is not)."""
     found = []
-    for clinician_id in dict.fromkeys(ids):
-        # clinicians index: _id, one equality read per id (at most 500; no $in: FerretDB)
-        clinician = c.repositories.clinicians.get(clinician_id)
-        if clinician is not None and principal.can_act_on_site(clinician["site_id"]):
+    for clinician in c.repositories.clinicians.find_ids(ids):  # _id (at most 500)
+        if principal.can_act_on_site(clinician["site_id"]):
             found.append(
                 {
                     "clinician_id": clinician["_id"],
