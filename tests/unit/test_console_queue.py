@@ -119,3 +119,15 @@ def test_the_queue_names_its_clients_with_one_call_for_the_page(coordinator, ser
     assert "Alex" not in title(page)
     lookups = [c for c in services.calls if c["path"] == "/v1/clients/display-names"]
     assert [c["body"] for c in lookups] == [{"client_ids": [REFERRAL_ID]}]
+
+
+def test_the_waitlist_shows_the_names_intake_gave_it_without_a_second_call(coordinator, services):
+    def named(q, b):
+        answer = waitlist(q, b)
+        answer["items"][0]["display_name"] = "Alex Rivera"
+        return answer
+
+    services.on("GET", "intake", "/v1/waitlist", named)
+    page = coordinator.get("/referrals")
+    assert f"{REFERRAL_ID} Alex Rivera Adult Screening 33" in text(page)
+    assert not [c for c in services.calls if c["path"] == "/v1/clients/display-names"]

@@ -22,7 +22,7 @@ from dbt_shared.storage.documents import DocumentStore
 from dbt_shared.storage.memory_documents import InMemoryDocumentStore
 from dbt_shared.storage.tallies import InMemoryTallies, Tallies
 from intake.domain import duplicates, pipeline, waitlist
-from intake.domain.referral import Referral
+from intake.domain.referral import NAME_FIELDS, Referral
 
 SITES = "sites"
 PROGRAMS = "programs"
@@ -111,10 +111,14 @@ def lanes_of(state: dict[str, Any]) -> dict[str, str]:
 
 
 def row_of(state: dict[str, Any]) -> dict[str, Any]:
-    """A referral's list row: no client details, nothing but what lists show and filter on."""
+    """A referral's list row: nothing but what lists show and filter on; of the client's
+    details only the name, sealed as in the referral (``client_name``: a list page of names is
+    one read of its rows, not a read of each referral; ``services.lookups.row_names``)."""
     referral = Referral(state)
     therapist_id = referral.therapist_id
+    client = state.get("client") or {}
     return {
+        "client_name": {name: client.get(name) for name in NAME_FIELDS},
         "_id": referral.id,
         "site_id": referral.site_id,
         "site_bucket": state["site_bucket"],

@@ -111,10 +111,11 @@ def queue():
                     "program": item["program"],
                     "stage": item["stage"],
                     "waiting_days": item["waiting_days"],
+                    "name": item.get("display_name"),  # intake names the waitlist's clients
                 }
                 for item in found["waitlist"]["items"]
             ]
-    if rows:
+    if any(row.get("name") is None for row in rows):
         _add_names(rows)
     template = (
         "referrals/_rows.html" if request.headers.get("HX-Request") else "referrals/queue.html"
@@ -145,13 +146,13 @@ def _add_names(rows: list[dict]) -> None:
     """The page's clients' names in one call (intake's display-names), never one per row;
     only in the page's body (a name is never in a URL or a title)."""
     try:
-        names = client_names(api(), [row["id"] for row in rows])
+        names = client_names(api(), [row["id"] for row in rows if row.get("name") is None])
     except ServiceRefused as exc:
         if exc.status != 404:
             raise
         return  # an intake without the look-up: the rows without names
     for row in rows:
-        row["name"] = names.get(row["id"])
+        row["name"] = row.get("name") or names.get(row["id"])
 
 
 def _days_since(received_at: str | None, today: date) -> int | None:

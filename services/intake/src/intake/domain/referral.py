@@ -15,6 +15,9 @@ from typing import Any
 from dbt_shared.errors import Conflict, InvalidInput
 from intake.domain import pipeline
 
+#: The client's fields that make their display name (sealed in the referral and its list rows).
+NAME_FIELDS = ("given_name", "family_name")
+
 
 # -- the domain events a referral causes (ids and codes only, like the contracts) --------------
 @dataclass(frozen=True)

@@ -205,6 +205,10 @@ WaitlistEntry = _record(
     received_at=_at(),
     stage=fields.String(attribute="status", metadata={"enum": list(pipeline.WAITING_STAGES)}),
     waiting_days=_int(),
+    display_name=fields.String(
+        allow_none=True,
+        metadata={"description": "the client's name, for the page only (on the audit trail)"},
+    ),
 )
 
 

@@ -8,10 +8,9 @@ from typing import Any
 from dbt_shared.auth import Principal
 from intake.bootstrap import Components
 from intake.domain.pipeline import ADMITTED
-from intake.domain.referral import Referral
+from intake.domain.referral import NAME_FIELDS, Referral
 from intake.services.access import own_clinician_ids
 
-NAME_FIELDS = ("given_name", "family_name")
 #: A referral's fields a display name reads: the sealed names, and where and whose it is.
 NAME_VIEW = {"site_id": 1, "status": 1, "therapist": 1, "program": 1, "client": 1}
 
@@ -79,10 +78,32 @@ def _in_groups(principal: Principal, referral: Referral) -> bool:
     return referral.status == ADMITTED and "facilitator" in principal.roles_at(referral.site_id)
 
 
+def row_names(
+    c: Components, principal: Principal, site_id: str, rows: list[dict[str, Any]]
+) -> dict[str, str]:
+    """The display names of a list page's rows of one site, from the rows' sealed
+    ``client_name``: one read for the page, not one per row; a row written without it, from its
+    referral. Only the clients the caller sees at that site (a therapist there: their own). On
+    the audit trail (one record naming the clients shown) before any name leaves the service."""
+    own = own_clinician_ids(c, principal, site_id)
+    ids = [row["_id"] for row in rows if own is None or row.get("therapist_id") in own]
+    if not ids:
+        return {}
+    sealed = {row["_id"]: row["client_name"] for row in rows if row.get("client_name")}
+    missing = [i for i in ids if i not in sealed]
+    for state in c.repositories.referrals.find_ids(missing, NAME_VIEW):
+        sealed[state["_id"]] = state.get("client") or {}
+    c.repositories.audit.record_list(principal, "client.display_names", "client_list", site_id, ids)
+    return {i: _unsealed(c, i, sealed[i]) for i in ids if i in sealed}
+
+
 def _display_name(c: Components, referral: Referral) -> str:
-    client: dict[str, Any] = referral.state["client"]
+    return _unsealed(c, referral.id, referral.state["client"])
+
+
+def _unsealed(c: Components, referral_id: str, client: dict[str, Any]) -> str:
     names = [
-        c.cipher.decrypt(client.get(name), record_id=referral.id, field=f"client.{name}")
+        c.cipher.decrypt(client.get(name), record_id=referral_id, field=f"client.{name}")
         for name in NAME_FIELDS
     ]
     return " ".join(n for n in names if n)

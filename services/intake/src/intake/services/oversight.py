@@ -10,6 +10,7 @@ from dbt_shared.storage import listing
 from intake.bootstrap import Components
 from intake.domain import pipeline
 from intake.repository import site_list, waitlist_head
+from intake.services import lookups
 from intake.services.referrals import client_details
 
 
@@ -80,11 +81,13 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[
         clock=c.clock,
     )
     now = c.clock.now()
-    for item in items:
-        item["waiting_days"] = pipeline.waiting_days(item["received_at"], now)
     counts = c.repositories.waiting_counts(site_id, args.get("program"))
     stages = [{"stage": stage, "count": counts[stage]} for stage in pipeline.WAITING_STAGES]
     c.repositories.audit.record_list(principal, "waitlist.read", "waitlist", site_id)
+    names = lookups.row_names(c, principal, site_id, items)  # (a coordinator's: every name)
+    for item in items:
+        item["waiting_days"] = pipeline.waiting_days(item["received_at"], now)
+        item["display_name"] = names.get(item["_id"])
     return {"site_id": site_id, "stages": stages, "items": items, "next_cursor": cursor}
 
 
