@@ -7,11 +7,18 @@ the seeded clinic-year, and the largest list pages' first render in Chromium.
   posted as a browser posts it. Each session signs in ONCE and then reuses its console cookie
   for every page, as a browser does (the console renews its tokens by itself).
 - Load: all sessions at once, each opening its role's pages (``PAGES``) in a shuffled order,
-  ``rounds`` times, after one warm-up round that is not counted. Per page: p95 server time (the
+  ``rounds`` times, after one warm-up round that is not counted, pausing between two pages as a
+  person reads one (``think_s`` on average: uniform from half to one and a half times it; the
+  default 2 s has 20 staff open about 9 pages a second together, more than a clinic's 20 people
+  at work do). Per page: p95 server time (the
   console's own ``Server-Timing: app`` figure: from the request reaching Flask to the response
   built, service calls and template included), p95 time to last byte seen by the client over
   HTTP on 127.0.0.1 (adds gunicorn's queue and the client's own share of the cores), and the
   most service calls one view of the page made (the console's ``Console-Service-Calls``).
+- Capacity: then the same sessions with no pause at all (a closed loop: each opens its next
+  page the moment the last one arrives), ``max(2, rounds // 5)`` rounds: the pages per second
+  the machine serves and their p95 server time, every page together. No person works that way;
+  it shows the ceiling, and how far the paced figures are from it.
 - First render: Debian's Chromium through Playwright, signed in as the operator, each list page
   loaded ``fcp_loads`` times after a warm-up; the median first-contentful-paint from the
   Performance API (navigation start to first paint), with nothing else loading.
@@ -20,11 +27,13 @@ Figures only, nothing asserted. In ``make bench`` it runs after the seeded phase
 (``bench_platform``); alone, ``python -m tests.bench.bench_console`` starts a test-profile stack
 with Keycloak and the console (``DEVSTACK_PORT_OFFSET`` moves it), seeds ``BENCH_SEED``
 referrals over ``BENCH_SITES`` sites, measures, prints, and stops it. Knobs:
-BENCH_CONSOLE_USERS (20), BENCH_CONSOLE_ROUNDS (10), BENCH_CONSOLE_FCP_LOADS (5).
+BENCH_CONSOLE_USERS (20), BENCH_CONSOLE_ROUNDS (10), BENCH_CONSOLE_THINK_S (2.0; 0: every round
+with no pause), BENCH_CONSOLE_FCP_LOADS (5).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import random
@@ -171,7 +180,9 @@ def _open(session: requests.Session, base: str, page: str, path: str, run: Run |
     )
 
 
-def _user(profile, session, user, site, referrals, rounds, run, start: threading.Barrier) -> None:
+def _user(
+    profile, session, user, site, referrals, rounds, think_s, run, start: threading.Barrier
+) -> None:
     rng = random.Random(f"{user}/{id(session)}")
     pages = list(ROLE_PAGES[user])
 
@@ -182,16 +193,22 @@ def _user(profile, session, user, site, referrals, rounds, run, start: threading
         for page in pages:  # warm-up: not counted
             _open(session, profile.console_url, page, path(page), None)
         start.wait(timeout=300)
+        if think_s:  # the staff do not all start at one instant
+            time.sleep(rng.uniform(0, think_s))
         for _ in range(rounds):
             rng.shuffle(pages)
             for page in pages:
                 _open(session, profile.console_url, page, path(page), run)
+                if think_s:
+                    time.sleep(rng.uniform(0.5, 1.5) * think_s)
     except Exception as exc:  # a session's figures missing, not the run
         run.note(f"console: {user}'s session failed: {exc!r}")
 
 
-def load(profile: Profile, site: str, users: int, rounds: int, run: Run) -> None:
-    referrals = _referrals(profile, site) or ["none"]
+def sign_in(
+    profile: Profile, site: str, users: int, run: Run
+) -> list[tuple[str, requests.Session]]:
+    """``users`` sessions signed in through Keycloak, half of them the coordinator."""
     try:
         _give_carla_the_site(profile, site)
         names = ["olivia" if n % 2 == 0 else "carla" for n in range(users)]
@@ -201,10 +218,18 @@ def load(profile: Profile, site: str, users: int, rounds: int, run: Run) -> None
     first_page = f"{profile.console_url}{PATHS['waitlist'].format(site=site)}"
     sessions = [(name, _ready(profile, name, first_page)) for name in names]
     say(f"  {len(sessions)} sessions signed in through Keycloak ({names.count('carla')} carla)")
+    return sessions
+
+
+def load(profile, site, sessions, rounds: int, think_s: float, run: Run) -> None:
+    """Every session at once through its pages, ``rounds`` times, ``think_s`` apart."""
+    referrals = _referrals(profile, site) or ["none"]
     start = threading.Barrier(len(sessions))
     threads = [
         threading.Thread(
-            target=_user, args=(profile, s, name, site, referrals, rounds, run, start), daemon=True
+            target=_user,
+            args=(profile, s, name, site, referrals, rounds, think_s, run, start),
+            daemon=True,
         )
         for name, s in sessions
     ]
@@ -220,6 +245,7 @@ FCP = "performance.getEntriesByName('first-contentful-paint').map(e => e.startTi
 
 def first_paints(profile: Profile, site: str, loads: int, run: Run) -> dict[str, float]:
     """Median first-contentful-paint (ms) of each list page, signed in as the operator."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     found: dict[str, float] = {}
@@ -240,6 +266,9 @@ def first_paints(profile: Profile, site: str, loads: int, run: Run) -> dict[str,
                 paints = []
                 for _ in range(loads):
                     page.goto(path, wait_until="load")
+                    # a small page can fire "load" before its first paint is reported
+                    with contextlib.suppress(PlaywrightTimeout):
+                        page.wait_for_function(f"({FCP}) !== null", timeout=5000)
                     paint = page.evaluate(FCP)
                     if paint is not None:
                         paints.append(float(paint))
@@ -253,8 +282,12 @@ def first_paints(profile: Profile, site: str, loads: int, run: Run) -> dict[str,
 
 
 # -- the figures ------------------------------------------------------------------------------
-def figures(run: Run, paints: dict[str, float]) -> dict[str, float | None]:
+def figures(run: Run, paints: dict[str, float], closed: Run, closed_s: float):
     fig: dict[str, float | None] = {}
+    served = [s.server_ms for s in closed.samples if s.status == 200 and s.server_ms is not None]
+    if served and closed_s > 0:
+        fig["console:closed:rate"] = len(closed.samples) / closed_s
+        fig["console:closed:p95"] = percentile(served, 0.95)
     for key, _label in CONSOLE_PAGES:
         mine = [s for s in run.samples if s.page == key]
         good = [s for s in mine if s.status == 200]
@@ -276,26 +309,33 @@ def figures(run: Run, paints: dict[str, float]) -> dict[str, float | None]:
 
 
 def measure(
-    stack: Stack, site: str, users: int, rounds: int, fcp_loads: int
+    stack: Stack, site: str, users: int, rounds: int, fcp_loads: int, think_s: float = 2.0
 ) -> tuple[dict[str, float | None], list[str]]:
-    """Keycloak and the console started (unless they run), then the load and the first paints;
-    the figures and the notes."""
+    """Keycloak and the console started (unless they run), then the load, the closed loop and
+    the first paints; the figures and the notes."""
     profile = stack.profile
-    run = Run()
+    run, closed = Run(), Run()
     say("console: starting Keycloak and the console")
     stack.start_keycloak()
     stack.start_console(timeout=120)
-    say(f"console: {users} sessions x {rounds} rounds of their pages")
+    sessions = sign_in(profile, site, users, run)
+    say(f"console: {users} sessions x {rounds} rounds of their pages, ~{think_s:g} s apart")
     began = time.monotonic()
-    load(profile, site, users, rounds, run)
+    load(profile, site, sessions, rounds, think_s, run)
     say(f"  {len(run.samples)} pages in {time.monotonic() - began:.0f} s")
+    say("console: the same sessions with no pause (capacity)")
+    began = time.monotonic()
+    load(profile, site, sessions, max(2, rounds // 5), 0.0, closed)
+    closed_s = time.monotonic() - began
+    say(f"  {len(closed.samples)} pages in {closed_s:.0f} s")
+    run.notes.extend(closed.notes)
     paints: dict[str, float] = {}
     try:
         say(f"console: first paint in Chromium, {fcp_loads} loads per list page")
         paints = first_paints(profile, site, fcp_loads, run)
     except Exception as exc:
         run.note(f"console: first paints failed: {exc!r}")
-    return figures(run, paints), run.notes
+    return figures(run, paints, closed, closed_s), run.notes
 
 
 def main() -> None:
@@ -331,7 +371,12 @@ def main() -> None:
         sites = operator.get(f"{profile.api_url('intake')}/v1/sites?limit=200").json()["items"]
         site = sorted((s["name"], s["id"]) for s in sites if "Seed" in s["name"])[0][1]
         fig, notes = measure(
-            stack, site, cfg.console_users, cfg.console_rounds, cfg.console_fcp_loads
+            stack,
+            site,
+            cfg.console_users,
+            cfg.console_rounds,
+            cfg.console_fcp_loads,
+            cfg.console_think_s,
         )
         context = (
             f"{os.cpu_count()} cores; load average {load_at_start[0]:.1f} at the start, "

@@ -27,7 +27,8 @@ variables (``make bench SEED=2000`` sets ``BENCH_SEED``): BENCH_SEED (referrals 
 BENCH_LIST_S (per endpoint, 10), BENCH_CRISIS (crisis requests, 60), BENCH_CRISIS_RATE
 (referrals/s meanwhile, 100), BENCH_QUIET_S (20), BENCH_CPU_S (30), BENCH_SETTLE_MAX (s, 900),
 BENCH_SEED_SETTLE_MAX (s, 3600: the wait for the workers after seeding), BENCH_CONSOLE_USERS
-(20), BENCH_CONSOLE_ROUNDS (10), BENCH_CONSOLE_FCP_LOADS (5): the console section, after the
+(20), BENCH_CONSOLE_ROUNDS (10), BENCH_CONSOLE_FCP_LOADS (5), BENCH_CONSOLE_THINK_S (s between
+one person's two pages, 2.0): the console section, after the
 seeded phase (``tests/bench/bench_console.py``; it runs alone too).
 ``DEVSTACK_PORT_OFFSET`` moves the stack (ports and data directory) away from other test stacks.
 """
@@ -76,6 +77,7 @@ class Config:
     console_users: int = 20
     console_rounds: int = 10
     console_fcp_loads: int = 5
+    console_think_s: float = 2.0
 
     @classmethod
     def from_env(cls) -> Config:
@@ -325,7 +327,12 @@ def main() -> None:
             say("seeded: the staff console")
             try:  # the console section (tests/bench/bench_console.py)
                 figures, notes = bench_console.measure(
-                    stack, site, cfg.console_users, cfg.console_rounds, cfg.console_fcp_loads
+                    stack,
+                    site,
+                    cfg.console_users,
+                    cfg.console_rounds,
+                    cfg.console_fcp_loads,
+                    cfg.console_think_s,
                 )
                 results["seeded"].update(figures)
                 bench.notes.extend(f"seeded: {note}" for note in notes)

@@ -85,7 +85,8 @@ def rows(cfg) -> list[Row]:
     for service, path in LISTS:
         shown = path.replace("{site}", "{id}")
         result.append(Row(f"list:{service}:{path}", f"p99 {service} {shown}", "ms", False, 50))
-    users = f"{getattr(cfg, 'console_users', 20)} signed-in staff at once"
+    think = getattr(cfg, "console_think_s", 2.0)
+    users = f"{getattr(cfg, 'console_users', 20)} signed-in staff, ~{think:g} s between pages"
     for key, label in CONSOLE_PAGES:
         result += [
             Row(f"console:{key}:p95", f"console {label}: p95 server time", "ms", False, 150),
@@ -95,6 +96,12 @@ def rows(cfg) -> list[Row]:
             # calling a service once per row of a page of rows shows far above it
             Row(f"console:{key}:calls", "  service calls per page, max", "calls", False, 8),
         ]
+    result += [
+        Row(
+            "console:closed:rate", "console, the same staff with no pause: pages served", "/s", True
+        ),
+        Row("console:closed:p95", "  p95 server time, every page together", "ms", False),
+    ]
     for key, label in CONSOLE_LIST_PAGES:  # in Chromium, alone
         result.append(Row(f"console:{key}:fcp", f"console {label}: first paint", "ms", False, 1000))
     processes = [*INFRASTRUCTURE, *(f"{s}-{k}" for k in ("api", "worker") for s in SERVICES)]
