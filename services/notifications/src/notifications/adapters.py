@@ -262,15 +262,12 @@ class IntakeSites:
         self.settings = settings
         self.tokens = tokens
         self._local = threading.local()  # one keep-alive session per thread
-        # Read again in the background after half their time: a page in steady use (the
-        # on-call clinician's number) never waits on intake, however loaded intake is.
+        # read again in the background after half their time: a page never waits on intake
         self._sites = Remembered(SITE_TTL_S, refresh_after_s=SITE_TTL_S / 2)
-        # work contacts: a crisis surge asks once
         self._clinicians = Remembered(SITE_TTL_S, refresh_after_s=SITE_TTL_S / 2)
 
     def site(self, site_id: str) -> dict[str, Any]:
-        """The site as intake answers it, remembered for ``SITE_TTL_S`` (a burst of deliveries
-        for one site asks once; a changed address is used within a minute)."""
+        """The site as intake answers it, remembered (a changed address used within a minute)."""
         return dict(self._sites.get(site_id, lambda: self._fetch(site_id)))
 
     def person(self, kind: str, person_id: str) -> dict[str, Any]:
