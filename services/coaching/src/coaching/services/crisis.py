@@ -4,7 +4,9 @@ settings and who is on call now."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from coaching.bootstrap import Components
 from coaching.domain import rota
@@ -13,15 +15,18 @@ from dbt_shared.auth import Principal
 from dbt_shared.errors import Forbidden, NotFound
 from dbt_shared.storage.context import together
 
+_UNREAD = object()
 
-def requester(c: Components, principal: Principal, crisis: bool):
+
+def requester(c: Components, principal: Principal, crisis: bool, known: Any = _UNREAD):
     """The calling client's record and what could not be verified about them. The crisis path
     is always open: a client coaching has not learned of (not admitted, or intake's event still
     on its way) is answered with the emergency route and paged for at the site their token
-    names; only the other kinds of request need the record."""
+    names; only the other kinds of request need the record. ``known``: the record as read
+    already (``None``: coaching has none)."""
     if not principal.has_role("client"):
         raise Forbidden("Only a client may do this, for themselves.")
-    client = c.repositories.client(principal.subject)
+    client = c.repositories.client(principal.subject) if known is _UNREAD else known
     if client is not None:
         return client, []
     if not crisis:
@@ -36,20 +41,47 @@ def requester(c: Components, principal: Principal, crisis: bool):
     return {"_id": principal.subject, "site_id": site_id, "therapist_id": None}, unverified
 
 
+def crisis_asked(c: Components, principal: Principal, now: datetime):
+    """A crisis request's asker, what could not be verified, the site's settings and who is on
+    call there now, in one round of reads: the client's record is read at once with the site
+    their token names (a known client's site is that one; should it not be, the site's reads
+    are made again for the client's)."""
+    if not principal.has_role("client"):
+        raise Forbidden("Only a client may do this, for themselves.")
+    named = sorted(principal.sites)[0] if principal.sites else None
+    reads: dict[str, Callable[[], Any]] = {
+        "asker": lambda: c.repositories.client(principal.subject)
+    }
+    if named is not None:
+        reads.update(_site_reads(c, named))
+    read = together(c.storage, **reads)
+    client, unverified = requester(c, principal, True, read["asker"])
+    site_id = client["site_id"]
+    if site_id is not None and site_id == named:
+        return client, unverified, *_on_call_of(read, now)
+    return client, unverified, *site_on_call(c, site_id, now)
+
+
 def site_on_call(c: Components, site_id: str | None, now: datetime):
     """The site's coaching settings and its primary and backup on call now, their five reads
     made at once (``together``): the crisis page waits for the slowest, not their sum."""
     if site_id is None:
         return site_settings(c, None), (None, None)
+    return _on_call_of(together(c.storage, **_site_reads(c, site_id)), now)
+
+
+def _site_reads(c: Components, site_id: str) -> dict[str, Callable[[], Any]]:
     repositories = c.repositories
-    read = together(
-        c.storage,
-        stored=lambda: repositories.settings.get(site_id),
-        site=lambda: repositories.site(site_id),
-        layers=lambda: repositories.rotas.get(site_id),
-        overrides=lambda: repositories.overrides_of(site_id),
-        time_off=lambda: repositories.time_off_of_site(site_id),
-    )
+    return {
+        "stored": lambda: repositories.settings.get(site_id),
+        "site": lambda: repositories.site(site_id),
+        "layers": lambda: repositories.rotas.get(site_id),
+        "overrides": lambda: repositories.overrides_of(site_id),
+        "time_off": lambda: repositories.time_off_of_site(site_id),
+    }
+
+
+def _on_call_of(read: dict[str, Any], now: datetime):
     settings = settings_of(read["stored"])
     if read["site"] is None:  # the site not learned yet: nobody on call, the lead is reached
         return settings, (None, None)

@@ -53,7 +53,7 @@ from coaching.services.common import (
     site_settings,
     zone_of,
 )
-from coaching.services.crisis import requester, site_on_call
+from coaching.services.crisis import crisis_asked, requester, site_on_call
 from dbt_shared.auth import Principal
 from dbt_shared.errors import (
     NotFound,
@@ -89,19 +89,22 @@ def create(
 ) -> tuple[dict[str, Any], bool]:
     """A client asks for coaching; answers the request and whether it is a new one (a crisis
     repeat past the page budget joins the client's latest crisis request)."""
-    client, unverified = requester(c, principal, body["kind"] == "crisis")
-    site_id = client["site_id"]
     now = c.clock.now()
-    safety = safety_of(c, client)
-    crisis = body["kind"] == "crisis" or safety["suicide_urge_high"]
-    if not crisis:
-        settings = site_settings(c, site_id)
-        rules = program_settings(c, client)
-        pace.count_request(c, client["_id"], settings["request_limit_per_hour"], now)
-        return _create(body, c, principal, client, [], settings, rules, safety, now), True
-    # The crisis path reads its site at once (settings and who is on call), and not the
-    # program's rules, which only a request that can wait (acknowledgement, holds) follows.
-    settings, on_call = site_on_call(c, site_id, now)
+    # The crisis path reads the client with their site at once (settings and who is on call),
+    # and not the program's rules, which only a request that can wait (acknowledgement,
+    # holds) follows.
+    if body["kind"] == "crisis":
+        client, unverified, settings, on_call = crisis_asked(c, principal, now)
+        safety = safety_of(c, client)
+    else:
+        client, unverified = requester(c, principal, False)
+        safety = safety_of(c, client)
+        if not safety["suicide_urge_high"]:
+            settings = site_settings(c, client["site_id"])
+            rules = program_settings(c, client)
+            pace.count_request(c, client["_id"], settings["request_limit_per_hour"], now)
+            return _create(body, c, principal, client, [], settings, rules, safety, now), True
+        settings, on_call = site_on_call(c, client["site_id"], now)
     with pace.crisis_turn(c, client["_id"]) as alone:
         window = timedelta(minutes=settings["crisis_repeat_minutes"])
         latest = pace.crisis_repeat_of(c, client["_id"], now, window) if alone else None
