@@ -131,3 +131,29 @@ def test_the_waitlist_shows_the_names_intake_gave_it_without_a_second_call(coord
     page = coordinator.get("/referrals")
     assert f"{REFERRAL_ID} Alex Rivera Adult Screening 33" in text(page)
     assert not [c for c in services.calls if c["path"] == "/v1/clients/display-names"]
+
+
+def test_a_stage_of_the_queue_shows_the_names_intake_gave_it_without_a_second_call(
+    coordinator, services
+):
+    services.on("GET", "intake", "/v1/waitlist-figures", site_figures)
+    services.on(
+        "GET",
+        "intake",
+        "/v1/referrals",
+        {
+            "items": [
+                {
+                    "id": REFERRAL_ID,
+                    "program": "adult",
+                    "status": "screening",
+                    "received_at": "2026-02-01T10:00:00+00:00",
+                    "display_name": "Alex Rivera",
+                }
+            ],
+            "next_cursor": None,
+        },
+    )
+    page = coordinator.get("/referrals?site=site-north&stage=screening")
+    assert f"{REFERRAL_ID} Alex Rivera Adult Screening 30" in text(page)
+    assert not [c for c in services.calls if c["path"] == "/v1/clients/display-names"]

@@ -57,3 +57,34 @@ def test_a_row_written_without_the_name_is_named_from_its_referral(clinic):
 
     assert [e["display_name"] for e in page["items"]] == [f"{GIVEN} {FAMILY}"] * 2
     assert spy.asked == [first]
+
+
+def test_a_list_of_referrals_names_only_the_clients_the_caller_sees(clinic):
+    """A therapist's list shows their own clients' names; a coordinator's, every client of the
+    site; each name shown is on the audit trail, none read from a referral."""
+    from intake_clinic import therapist
+
+    from intake.services import referrals
+
+    mine, other = clinic.receive(), clinic.receive()
+    clinic.committed(mine)
+    clinic.assign(mine, clinician_id=clinic.bilingual)
+    spy = ReadsById(clinic.c.repositories.referrals)
+    clinic.c.repositories.referrals = spy
+    audit = clinic.c.repositories.audit
+
+    listed, _ = referrals.list_referrals(
+        page_args(site_id=clinic.site_id), clinic.c, clinic.coordinator
+    )
+    assert {e["_id"]: e["display_name"] for e in listed} == {
+        mine: f"{GIVEN} {FAMILY}",
+        other: f"{GIVEN} {FAMILY}",
+    }
+    (shown,) = [e for e in audit.entries if e["action"] == "client.display_names"]
+    assert shown["actor"] == "coord"
+
+    own, _ = referrals.list_referrals(
+        page_args(), clinic.c, therapist(clinic.site_id, "idp|bilingual")
+    )
+    assert [(e["_id"], e["display_name"]) for e in own] == [(mine, f"{GIVEN} {FAMILY}")]
+    assert spy.asked == []

@@ -101,6 +101,7 @@ def queue():
                     "stage": item["status"],
                     "source": item.get("source"),
                     "waiting_days": _days_since(item.get("received_at"), today),
+                    "name": item.get("display_name"),  # intake names a list's clients
                 }
                 for item in found["staged"]["items"]
             ]
@@ -111,7 +112,7 @@ def queue():
                     "program": item["program"],
                     "stage": item["stage"],
                     "waiting_days": item["waiting_days"],
-                    "name": item.get("display_name"),  # intake names the waitlist's clients
+                    "name": item.get("display_name"),
                 }
                 for item in found["waitlist"]["items"]
             ]

@@ -180,6 +180,10 @@ ReferralSummary = _record(
     id=_id(),
     received_at=_at(),
     therapist_id=fields.String(attribute="therapist.clinician_id", allow_none=True),
+    display_name=fields.String(
+        allow_none=True,
+        metadata={"description": "the client's name, for the page only (on the audit trail)"},
+    ),
 )
 
 

@@ -78,22 +78,29 @@ def _in_groups(principal: Principal, referral: Referral) -> bool:
     return referral.status == ADMITTED and "facilitator" in principal.roles_at(referral.site_id)
 
 
-def row_names(
-    c: Components, principal: Principal, site_id: str, rows: list[dict[str, Any]]
-) -> dict[str, str]:
-    """The display names of a list page's rows of one site, from the rows' sealed
-    ``client_name``: one read for the page, not one per row; a row written without it, from its
-    referral. Only the clients the caller sees at that site (a therapist there: their own). On
-    the audit trail (one record naming the clients shown) before any name leaves the service."""
-    own = own_clinician_ids(c, principal, site_id)
-    ids = [row["_id"] for row in rows if own is None or row.get("therapist_id") in own]
-    if not ids:
-        return {}
+def row_names(c: Components, principal: Principal, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """The display names of a list page's rows, from the rows' sealed ``client_name``: one
+    read for the page, not one per row; a row written without it, from its referral. Only the
+    clients the caller sees at each site (a therapist there: their own). On the audit trail
+    (one record per site naming its clients shown) before any name leaves the service."""
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_site.setdefault(row["site_id"], []).append(row)
+    shown: dict[str, list[str]] = {}
+    for site_id, site_rows in sorted(by_site.items()):
+        own = own_clinician_ids(c, principal, site_id)
+        ids = [r["_id"] for r in site_rows if own is None or r.get("therapist_id") in own]
+        if ids:
+            shown[site_id] = ids
+    ids = [i for site_ids in shown.values() for i in site_ids]
     sealed = {row["_id"]: row["client_name"] for row in rows if row.get("client_name")}
     missing = [i for i in ids if i not in sealed]
     for state in c.repositories.referrals.find_ids(missing, NAME_VIEW):
         sealed[state["_id"]] = state.get("client") or {}
-    c.repositories.audit.record_list(principal, "client.display_names", "client_list", site_id, ids)
+    for site_id, site_ids in shown.items():
+        c.repositories.audit.record_list(
+            principal, "client.display_names", "client_list", site_id, site_ids
+        )
     return {i: _unsealed(c, i, sealed[i]) for i in ids if i in sealed}
 
 

@@ -84,7 +84,7 @@ def waitlist(args: dict[str, Any], c: Components, principal: Principal) -> dict[
     counts = c.repositories.waiting_counts(site_id, args.get("program"))
     stages = [{"stage": stage, "count": counts[stage]} for stage in pipeline.WAITING_STAGES]
     c.repositories.audit.record_list(principal, "waitlist.read", "waitlist", site_id)
-    names = lookups.row_names(c, principal, site_id, items)  # (a coordinator's: every name)
+    names = lookups.row_names(c, principal, items)  # (a coordinator's: every name)
     for item in items:
         item["waiting_days"] = pipeline.waiting_days(item["received_at"], now)
         item["display_name"] = names.get(item["_id"])

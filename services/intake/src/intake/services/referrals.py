@@ -21,6 +21,7 @@ from intake.bootstrap import Components
 from intake.domain import matching, programs, screening
 from intake.domain.referral import NoTherapistAvailable, Referral
 from intake.repository import program_list, site_list, status_head, status_list
+from intake.services import lookups
 from intake.services.access import own_clinician_ids, sees_whole_site, visible_referral
 from intake.services.duplicates import keep_person_key, rekey_person
 from intake.services.organisation import site_e164
@@ -166,6 +167,9 @@ def list_referrals(args: dict[str, Any], c: Components, principal: Principal):
         )
     scope = args.get("site_id") or "*"
     c.repositories.audit.record_list(principal, "referral.list", "referral_list", scope)
+    names = lookups.row_names(c, principal, items)  # the page's names: in its rows
+    for item in items:
+        item["display_name"] = names.get(item["_id"])
     return items, cursor
 
 
