@@ -31,8 +31,10 @@ class Remembered:
         ttl_s: float,
         keep: Callable[[Any], bool] = lambda _value: True,
         refresh_after_s: float | None = None,
+        now: Callable[[], float] | None = None,
     ) -> None:
         self.ttl_s = ttl_s
+        self._now = now or (lambda: time.monotonic())  # (a test's own clock)
         self.keep = keep
         self.refresh_after_s = refresh_after_s
         self._values: dict[str, tuple[float, float, Any]] = {}  # key: (loaded, expires, value)
@@ -41,7 +43,7 @@ class Remembered:
         self._loader: ThreadPoolExecutor | None = None  # made on first use: after a fork
 
     def get(self, key: str, load: Callable[[], Any]) -> Any:
-        now = time.monotonic()
+        now = self._now()
         known = self._values.get(key)
         if known is not None and known[1] > now:
             if self.refresh_after_s is not None and now - known[0] >= self.refresh_after_s:
@@ -66,7 +68,7 @@ class Remembered:
 
     def _reload(self, key: str, load: Callable[[], Any]) -> None:
         try:
-            started = time.monotonic()
+            started = self._now()
             self._put(key, load(), started)
         except Exception as exc:  # the kept value serves until its ttl; then a get loads
             log.warning("background reload failed", extra={"error": type(exc).__name__})

@@ -35,9 +35,9 @@ def waitlist_figures(
         allowed = principal.site_filter()  # None: every site
         sites = [s for s in c.repositories.site_ids() if allowed is None or s in allowed]
         # Every site's waitlist tallies, counts per stage and moments of receipt, in one read
-        # (tallies index kind_day, its kind prefix: one document per site, program and
-        # writer), never a read per site nor a walk of a waitlist.
-        found = c.repositories.tallies.find({"kind": "waitlist"})
+        # (one document per site, program and writer; kept a few seconds while the overview
+        # is in use), never a read per site nor a walk of a waitlist.
+        found = c.repositories.organisation_waitlists()
     tallied: dict[str, list[dict[str, Any]]] = {}
     for tally in found:
         tallied.setdefault(tally.get("site_id"), []).append(tally)
