@@ -308,11 +308,12 @@ def figures(run: Run, paints: dict[str, float], closed: Run, closed_s: float):
     return fig
 
 
-def measure(
-    stack: Stack, site: str, users: int, rounds: int, fcp_loads: int, think_s: float = 2.0
-) -> tuple[dict[str, float | None], list[str]]:
+def measure(stack: Stack, site: str, cfg) -> tuple[dict[str, float | None], list[str]]:
     """Keycloak and the console started (unless they run), then the load, the closed loop and
-    the first paints; the figures and the notes."""
+    the first paints (``cfg``: the bench's ``Config``, its ``console_*`` knobs); the figures
+    and the notes."""
+    users, rounds, think_s = cfg.console_users, cfg.console_rounds, cfg.console_think_s
+    fcp_loads = cfg.console_fcp_loads
     profile = stack.profile
     run, closed = Run(), Run()
     say("console: starting Keycloak and the console")
@@ -370,14 +371,7 @@ def main() -> None:
         operator = Http(mint_token(["operator"], [], "bench-console-operator"))
         sites = operator.get(f"{profile.api_url('intake')}/v1/sites?limit=200").json()["items"]
         site = sorted((s["name"], s["id"]) for s in sites if "Seed" in s["name"])[0][1]
-        fig, notes = measure(
-            stack,
-            site,
-            cfg.console_users,
-            cfg.console_rounds,
-            cfg.console_fcp_loads,
-            cfg.console_think_s,
-        )
+        fig, notes = measure(stack, site, cfg)
         context = (
             f"{os.cpu_count()} cores; load average {load_at_start[0]:.1f} at the start, "
             f"{os.getloadavg()[0]:.1f} at the end; {(time.monotonic() - began) / 60:.0f} min; "

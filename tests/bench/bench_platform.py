@@ -326,14 +326,7 @@ def main() -> None:
             results["seeded"] = bench.phase("seeded", site)
             say("seeded: the staff console")
             try:  # the console section (tests/bench/bench_console.py)
-                figures, notes = bench_console.measure(
-                    stack,
-                    site,
-                    cfg.console_users,
-                    cfg.console_rounds,
-                    cfg.console_fcp_loads,
-                    cfg.console_think_s,
-                )
+                figures, notes = bench_console.measure(stack, site, cfg)
                 results["seeded"].update(figures)
                 bench.notes.extend(f"seeded: {note}" for note in notes)
             except StackError:

@@ -56,26 +56,22 @@ def site_figures(q, b):
     }
 
 
+def staged(**fields) -> dict:
+    """intake's one-stage list: one referral in screening, received on 1 February."""
+    item = {
+        "id": REFERRAL_ID,
+        "program": "adult",
+        "status": "screening",
+        "received_at": "2026-02-01T10:00:00+00:00",
+        **fields,
+    }
+    return {"items": [item], "next_cursor": None}
+
+
 def test_a_stage_of_the_queue_lists_that_stage_with_the_days_waited(coordinator, services, clock):
     services.on("GET", "intake", "/v1/waitlist", waitlist)
     services.on("GET", "intake", "/v1/waitlist-figures", site_figures)
-    services.on(
-        "GET",
-        "intake",
-        "/v1/referrals",
-        {
-            "items": [
-                {
-                    "id": REFERRAL_ID,
-                    "program": "adult",
-                    "status": "screening",
-                    "source": "GP",
-                    "received_at": "2026-02-01T10:00:00+00:00",
-                }
-            ],
-            "next_cursor": None,
-        },
-    )
+    services.on("GET", "intake", "/v1/referrals", staged(source="GP"))
     page = coordinator.get("/referrals?site=site-north&stage=screening")
     # received on 1 February, seen on 3 March (the fixed clock): 30 days
     assert f"{REFERRAL_ID} Adult Screening 30" in text(page)
@@ -137,23 +133,7 @@ def test_a_stage_of_the_queue_shows_the_names_intake_gave_it_without_a_second_ca
     coordinator, services
 ):
     services.on("GET", "intake", "/v1/waitlist-figures", site_figures)
-    services.on(
-        "GET",
-        "intake",
-        "/v1/referrals",
-        {
-            "items": [
-                {
-                    "id": REFERRAL_ID,
-                    "program": "adult",
-                    "status": "screening",
-                    "received_at": "2026-02-01T10:00:00+00:00",
-                    "display_name": "Alex Rivera",
-                }
-            ],
-            "next_cursor": None,
-        },
-    )
+    services.on("GET", "intake", "/v1/referrals", staged(display_name="Alex Rivera"))
     page = coordinator.get("/referrals?site=site-north&stage=screening")
     assert f"{REFERRAL_ID} Alex Rivera Adult Screening 30" in text(page)
     assert not [c for c in services.calls if c["path"] == "/v1/clients/display-names"]
