@@ -111,8 +111,10 @@ def _expected() -> dict[str, tuple[int, int | None]]:
 
 
 def _figures(repositories) -> dict[str, tuple[int, int | None]]:
+    """The site's figures as its queue page reads them: each time (the organisation-wide ones
+    are kept a few seconds while the overview is in use)."""
     c = SimpleNamespace(repositories=repositories, clock=FixedClock(NOW))
-    [site] = intake_figures.waitlist_figures(c, OPERATOR)["items"]
+    [site] = intake_figures.waitlist_figures(c, OPERATOR, SITE)["items"]
     return {p["program"]: (p["waiting"], p["oldest_waiting_days"]) for p in site["programs"]}
 
 
